@@ -1,0 +1,758 @@
+//! The configuration file: one TOML document, validated completely before
+//! anything binds. Every error names the key (and the line when the file has
+//! one) so that an operator can fix it without guessing. Unknown keys are
+//! errors: a typo must never silently fall back to a default.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::address::normalize_domain;
+
+/// Where the configuration came from; shown in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Embedded,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Embedded => write!(f, "<embedded default>"),
+        }
+    }
+}
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: `{}`: {}", self.key, self.message),
+            None => write!(f, "`{}`: {}", self.key, self.message),
+        }
+    }
+}
+
+/// All problems found in one file, so that one run shows them all.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors {
+    pub source: Source,
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "config error in {}: {e}", self.source)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerKind {
+    Smtp,
+    Submission,
+    Submissions,
+    Imap,
+    Imaps,
+    Pop3,
+    Pop3s,
+    Http,
+    Https,
+    Managesieve,
+}
+
+impl ListenerKind {
+    pub const ALL: [ListenerKind; 10] = [
+        ListenerKind::Smtp,
+        ListenerKind::Submission,
+        ListenerKind::Submissions,
+        ListenerKind::Imap,
+        ListenerKind::Imaps,
+        ListenerKind::Pop3,
+        ListenerKind::Pop3s,
+        ListenerKind::Http,
+        ListenerKind::Https,
+        ListenerKind::Managesieve,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerKind::Smtp => "smtp",
+            ListenerKind::Submission => "submission",
+            ListenerKind::Submissions => "submissions",
+            ListenerKind::Imap => "imap",
+            ListenerKind::Imaps => "imaps",
+            ListenerKind::Pop3 => "pop3",
+            ListenerKind::Pop3s => "pop3s",
+            ListenerKind::Http => "http",
+            ListenerKind::Https => "https",
+            ListenerKind::Managesieve => "managesieve",
+        }
+    }
+
+    /// The standard port of the protocol (used when `port` is absent).
+    pub fn standard_port(self) -> u16 {
+        match self {
+            ListenerKind::Smtp => 25,
+            ListenerKind::Submission => 587,
+            ListenerKind::Submissions => 465,
+            ListenerKind::Imap => 143,
+            ListenerKind::Imaps => 993,
+            ListenerKind::Pop3 => 110,
+            ListenerKind::Pop3s => 995,
+            ListenerKind::Http => 80,
+            ListenerKind::Https => 443,
+            ListenerKind::Managesieve => 4190,
+        }
+    }
+
+    /// The unprivileged loopback port of the embedded default.
+    pub fn embedded_port(self) -> u16 {
+        match self {
+            ListenerKind::Smtp => 2525,
+            ListenerKind::Submission => 2587,
+            ListenerKind::Submissions => 2465,
+            ListenerKind::Imap => 2143,
+            ListenerKind::Imaps => 2993,
+            ListenerKind::Pop3 => 2110,
+            ListenerKind::Pop3s => 2995,
+            ListenerKind::Http => 8080,
+            ListenerKind::Https => 8443,
+            ListenerKind::Managesieve => 4190,
+        }
+    }
+
+    /// Whether the connection is TLS from its first byte.
+    pub fn implicit_tls(self) -> bool {
+        matches!(
+            self,
+            ListenerKind::Submissions
+                | ListenerKind::Imaps
+                | ListenerKind::Pop3s
+                | ListenerKind::Https
+        )
+    }
+}
+
+impl fmt::Display for ListenerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    #[default]
+    Sqlite,
+    Postgres,
+}
+
+// ---- the file as written --------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    hostname: Option<Spanned<String>>,
+    data_dir: Option<Spanned<PathBuf>>,
+    #[serde(default)]
+    store: RawStore,
+    tls: Option<RawTls>,
+    #[serde(default)]
+    listeners: Vec<RawListener>,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    smtp: RawSmtp,
+    #[serde(default)]
+    pop3: RawPop3,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default)]
+    kind: StoreKind,
+    url: Option<Spanned<String>>,
+    max_connections: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: Spanned<PathBuf>,
+    key: Spanned<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListener {
+    kind: ListenerKind,
+    addr: Option<IpAddr>,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    shutdown_grace_secs: Option<Spanned<u64>>,
+    max_connections: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    max_message_size: Option<Spanned<u64>>,
+    max_recipients: Option<Spanned<usize>>,
+    max_line_length: Option<Spanned<usize>>,
+    max_errors: Option<Spanned<u32>>,
+    command_timeout_secs: Option<Spanned<u64>>,
+    data_timeout_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPop3 {
+    max_line_length: Option<Spanned<usize>>,
+    idle_timeout_secs: Option<Spanned<u64>>,
+}
+
+// ---- the validated configuration -------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: Source,
+    pub hostname: String,
+    pub data_dir: PathBuf,
+    pub store: StoreConfig,
+    /// `None` in the embedded default: a self-signed certificate is made.
+    pub tls: Option<TlsConfig>,
+    pub listeners: Vec<ListenerConfig>,
+    pub server: ServerConfig,
+    pub smtp: SmtpConfig,
+    pub pop3: Pop3Config,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub kind: StoreKind,
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerConfig {
+    pub kind: ListenerKind,
+    pub addr: IpAddr,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub shutdown_grace_secs: u64,
+    pub max_connections: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub max_message_size: u64,
+    pub max_recipients: usize,
+    pub max_line_length: usize,
+    pub max_errors: u32,
+    pub command_timeout_secs: u64,
+    pub data_timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            max_message_size: 50 * 1024 * 1024,
+            max_recipients: 100,
+            // RFC 5322 2.1.1: 998 characters, not counting CRLF.
+            max_line_length: 998,
+            max_errors: 10,
+            // RFC 5321 4.5.3.2: 5 minutes for commands, 10 for the data block.
+            command_timeout_secs: 300,
+            data_timeout_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Pop3Config {
+    pub max_line_length: usize,
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for Pop3Config {
+    fn default() -> Self {
+        // RFC 1939 3: the inactivity timer is at least 10 minutes.
+        Pop3Config {
+            max_line_length: 1024,
+            idle_timeout_secs: 600,
+        }
+    }
+}
+
+/// Which listener kinds this build implements; a configured listener of any
+/// other kind is refused rather than silently ignored.
+pub type Implemented = fn(ListenerKind) -> bool;
+
+/// The embedded default, used when no configuration file exists at all.
+pub fn embedded_default(implemented: Implemented) -> Config {
+    let listeners = ListenerKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| implemented(*k) && *k != ListenerKind::Https)
+        .map(|kind| ListenerConfig {
+            kind,
+            addr: IpAddr::from([127, 0, 0, 1]),
+            port: kind.embedded_port(),
+        })
+        .collect();
+    Config {
+        source: Source::Embedded,
+        hostname: system_hostname(),
+        data_dir: PathBuf::from("tern-data"),
+        store: StoreConfig {
+            kind: StoreKind::Sqlite,
+            url: None,
+            max_connections: 8,
+        },
+        tls: None,
+        listeners,
+        server: ServerConfig {
+            shutdown_grace_secs: 10,
+            max_connections: 10_000,
+        },
+        smtp: SmtpConfig::default(),
+        pop3: Pop3Config::default(),
+    }
+}
+
+/// The machine's name, or `localhost` when it has none usable.
+pub fn system_hostname() -> String {
+    let name = gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_ascii_lowercase();
+    normalize_domain(&name).unwrap_or_else(|_| "localhost".to_string())
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+struct Checker<'a> {
+    src: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn err_at<T>(&mut self, key: &str, at: &Spanned<T>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            key: key.to_string(),
+            line: Some(line_of(self.src, at.span().start)),
+            message: message.into(),
+        });
+    }
+
+    fn err(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            key: key.to_string(),
+            line: None,
+            message: message.into(),
+        });
+    }
+
+    fn positive<T: Copy + PartialOrd + Default>(
+        &mut self,
+        key: &str,
+        v: &Option<Spanned<T>>,
+        default: T,
+    ) -> T {
+        match v {
+            Some(s) if *s.get_ref() <= T::default() => {
+                self.err_at(key, s, "must be greater than zero");
+                default
+            }
+            Some(s) => *s.get_ref(),
+            None => default,
+        }
+    }
+}
+
+/// Parse and validate a configuration text. `base` resolves relative paths.
+pub fn parse(
+    src: &str,
+    source: Source,
+    base: &Path,
+    implemented: Implemented,
+) -> Result<Config, ConfigErrors> {
+    let raw: RawConfig = match toml::from_str(src) {
+        Ok(r) => r,
+        Err(e) => {
+            let line = e.span().map(|s| line_of(src, s.start));
+            let message = e.message().to_string();
+            let key = key_from_toml_message(&message)
+                .or_else(|| e.span().and_then(|sp| key_at(src, sp.start)))
+                .unwrap_or_else(|| "(file)".to_string());
+            return Err(ConfigErrors {
+                source,
+                errors: vec![ConfigError { key, line, message }],
+            });
+        }
+    };
+    let mut c = Checker {
+        src,
+        errors: Vec::new(),
+    };
+
+    let hostname = match &raw.hostname {
+        Some(h) => match normalize_domain(h.get_ref()) {
+            Ok(n) if n.contains('.') || n == "localhost" => n,
+            Ok(_) => {
+                c.err_at(
+                    "hostname",
+                    h,
+                    "must be a fully qualified domain name such as mail.example.org",
+                );
+                String::new()
+            }
+            Err(e) => {
+                c.err_at("hostname", h, e.to_string());
+                String::new()
+            }
+        },
+        None => system_hostname(),
+    };
+
+    let data_dir = match &raw.data_dir {
+        Some(d) if d.get_ref().as_os_str().is_empty() => {
+            c.err_at("data_dir", d, "must not be empty");
+            PathBuf::new()
+        }
+        Some(d) => base.join(d.get_ref()),
+        None => PathBuf::from("tern-data"),
+    };
+
+    let url = raw.store.url.as_ref().map(|u| u.get_ref().clone());
+    match (raw.store.kind, &raw.store.url) {
+        (StoreKind::Postgres, None) => {
+            c.err("store.url", "required when store.kind = \"postgres\"")
+        }
+        (StoreKind::Postgres, Some(u))
+            if !(u.get_ref().starts_with("postgres://")
+                || u.get_ref().starts_with("postgresql://")) =>
+        {
+            c.err_at("store.url", u, "must be a postgres:// URL")
+        }
+        (StoreKind::Sqlite, Some(u)) => c.err_at(
+            "store.url",
+            u,
+            "not used with store.kind = \"sqlite\" (the database lives in data_dir)",
+        ),
+        _ => {}
+    }
+    let max_conn = c.positive("store.max_connections", &raw.store.max_connections, 8);
+
+    let tls = raw.tls.as_ref().map(|t| {
+        let cert = base.join(t.cert.get_ref());
+        let key = base.join(t.key.get_ref());
+        if let Err(e) = crate::tls::load_server_config(&cert, &key) {
+            let (k, at) = match e.part {
+                crate::tls::Part::Cert => ("tls.cert", &t.cert),
+                crate::tls::Part::Key => ("tls.key", &t.key),
+            };
+            c.err_at(k, at, e.message);
+        }
+        TlsConfig { cert, key }
+    });
+
+    let mut listeners = Vec::new();
+    for (i, l) in raw.listeners.iter().enumerate() {
+        if !implemented(l.kind) {
+            c.err(
+                &format!("listeners[{i}].kind"),
+                format!("\"{}\" is not available in this build of tern", l.kind),
+            );
+        }
+        let lc = ListenerConfig {
+            kind: l.kind,
+            addr: l.addr.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+            port: l.port.unwrap_or(l.kind.standard_port()),
+        };
+        if lc.port != 0
+            && listeners
+                .iter()
+                .any(|o: &ListenerConfig| o.addr == lc.addr && o.port == lc.port)
+        {
+            c.err(
+                &format!("listeners[{i}].port"),
+                format!("{}:{} is used by another listener", lc.addr, lc.port),
+            );
+        }
+        listeners.push(lc);
+    }
+    let needs_tls = listeners.iter().any(|l| l.kind != ListenerKind::Http);
+    if tls.is_none() && needs_tls && !raw.listeners.is_empty() {
+        c.err(
+            "tls",
+            "a [tls] section with cert and key is required by the configured listeners",
+        );
+    }
+
+    let server = ServerConfig {
+        shutdown_grace_secs: c.positive(
+            "server.shutdown_grace_secs",
+            &raw.server.shutdown_grace_secs,
+            10,
+        ),
+        max_connections: c.positive(
+            "server.max_connections",
+            &raw.server.max_connections,
+            10_000,
+        ),
+    };
+    let d = SmtpConfig::default();
+    let smtp = SmtpConfig {
+        max_message_size: c.positive(
+            "smtp.max_message_size",
+            &raw.smtp.max_message_size,
+            d.max_message_size,
+        ),
+        max_recipients: c.positive(
+            "smtp.max_recipients",
+            &raw.smtp.max_recipients,
+            d.max_recipients,
+        ),
+        max_line_length: c.positive(
+            "smtp.max_line_length",
+            &raw.smtp.max_line_length,
+            d.max_line_length,
+        ),
+        max_errors: c.positive("smtp.max_errors", &raw.smtp.max_errors, d.max_errors),
+        command_timeout_secs: c.positive(
+            "smtp.command_timeout_secs",
+            &raw.smtp.command_timeout_secs,
+            d.command_timeout_secs,
+        ),
+        data_timeout_secs: c.positive(
+            "smtp.data_timeout_secs",
+            &raw.smtp.data_timeout_secs,
+            d.data_timeout_secs,
+        ),
+    };
+    if let Some(l) = &raw.smtp.max_line_length
+        && *l.get_ref() < 78
+    {
+        c.err_at(
+            "smtp.max_line_length",
+            l,
+            "must be at least 78 (RFC 5322 2.1.1)",
+        );
+    }
+    let p = Pop3Config::default();
+    let pop3 = Pop3Config {
+        max_line_length: c.positive(
+            "pop3.max_line_length",
+            &raw.pop3.max_line_length,
+            p.max_line_length,
+        ),
+        idle_timeout_secs: c.positive(
+            "pop3.idle_timeout_secs",
+            &raw.pop3.idle_timeout_secs,
+            p.idle_timeout_secs,
+        ),
+    };
+
+    if !c.errors.is_empty() {
+        return Err(ConfigErrors {
+            source,
+            errors: c.errors,
+        });
+    }
+    Ok(Config {
+        source,
+        hostname,
+        data_dir,
+        store: StoreConfig {
+            kind: raw.store.kind,
+            url,
+            max_connections: max_conn,
+        },
+        tls,
+        listeners,
+        server,
+        smtp,
+        pop3,
+    })
+}
+
+/// toml's messages say "unknown field `x`" or "invalid type ... for key `y`";
+/// pull out the key so the error names it even without a span.
+fn key_from_toml_message(msg: &str) -> Option<String> {
+    for marker in ["unknown field `", "missing field `", "key `"] {
+        if let Some(start) = msg.find(marker) {
+            let rest = &msg[start + marker.len()..];
+            if let Some(end) = rest.find('`') {
+                return Some(rest[..end].to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The dotted key whose value sits at `offset`: the nearest table header
+/// above it plus the key on its own line.
+fn key_at(src: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(src.len());
+    let line_start = src[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line = src[line_start..].lines().next().unwrap_or("");
+    let key = line.split_once('=')?.0.trim().to_string();
+    let header = src[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['));
+    Some(match header {
+        Some(h) => format!("{}.{key}", h.trim_matches(|c| c == '[' || c == ']')),
+        None => key,
+    })
+}
+
+/// How a configuration was chosen: `--config`/`TERN_CONFIG`, else
+/// `./tern.toml`, else the embedded default.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let local = PathBuf::from("tern.toml");
+    local.exists().then_some(local)
+}
+
+/// Read and validate the configuration that `locate` chose.
+pub fn load(explicit: Option<&Path>, implemented: Implemented) -> Result<Config, ConfigErrors> {
+    let Some(path) = locate(explicit) else {
+        return Ok(embedded_default(implemented));
+    };
+    let source = Source::File(path.clone());
+    let src = std::fs::read_to_string(&path).map_err(|e| ConfigErrors {
+        source: source.clone(),
+        errors: vec![ConfigError {
+            key: "(file)".into(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        }],
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse(&src, source, &base, implemented)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(_: ListenerKind) -> bool {
+        true
+    }
+
+    fn p(src: &str) -> Result<Config, ConfigErrors> {
+        parse(src, Source::Embedded, Path::new("/"), all)
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let e = p("hostname = \"mx.example.org\"\nhostnme = \"x\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "hostnme");
+        assert_eq!(e.errors[0].line, Some(2));
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = p("[[listeners]]\nkind = \"smtp\"\nport = \"twenty-five\"\n").unwrap_err();
+        assert_eq!(e.errors[0].line, Some(3));
+        assert!(e.to_string().contains("port"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = p("hostname = \"not a host\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "hostname");
+        let e = p("[smtp]\nmax_recipients = 0\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "smtp.max_recipients");
+        assert_eq!(e.errors[0].line, Some(2));
+        let e = p("[[listeners]]\nkind = \"gopher\"\n").unwrap_err();
+        assert_eq!(e.errors[0].line, Some(2));
+        let e = p("[store]\nkind = \"postgres\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "store.url");
+    }
+
+    #[test]
+    fn listener_defaults_to_loopback_and_standard_port() {
+        let c = p("").unwrap();
+        assert!(c.listeners.is_empty());
+        let e = p("[[listeners]]\nkind = \"smtp\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "tls");
+        let c = p("[[listeners]]\nkind = \"http\"\n").unwrap();
+        assert_eq!(c.listeners[0].addr, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(c.listeners[0].port, 80);
+    }
+
+    #[test]
+    fn unimplemented_kind_is_refused() {
+        fn none(_: ListenerKind) -> bool {
+            false
+        }
+        let e = parse(
+            "[[listeners]]\nkind = \"http\"\n",
+            Source::Embedded,
+            Path::new("/"),
+            none,
+        )
+        .unwrap_err();
+        assert_eq!(e.errors[0].key, "listeners[0].kind");
+    }
+
+    #[test]
+    fn embedded_default_binds_loopback_only() {
+        let c = embedded_default(all);
+        assert!(!c.listeners.is_empty());
+        assert!(c.listeners.iter().all(|l| l.addr.is_loopback()));
+        assert!(
+            c.listeners
+                .iter()
+                .any(|l| l.kind == ListenerKind::Smtp && l.port == 2525)
+        );
+    }
+}

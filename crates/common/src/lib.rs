@@ -1,0 +1,10 @@
+//! What every tern crate shares: configuration, addresses, TLS and the
+//! listener framework that protocol crates plug their sessions into.
+
+pub mod address;
+pub mod config;
+pub mod listener;
+pub mod tls;
+
+pub use address::{Address, AddressError, normalize_domain};
+pub use config::{Config, ListenerKind};

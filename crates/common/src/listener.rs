@@ -1,0 +1,323 @@
+//! The listener framework: one accept loop per configured listener, one task
+//! per connection, implicit TLS or a STARTTLS upgrade on demand, panics caught
+//! per connection, and a graceful shutdown (stop accepting, let sessions end
+//! up to a deadline, then close what is left).
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{ListenerConfig, ListenerKind};
+
+/// A connection's byte stream, before or after TLS.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+
+    /// The negotiated protocol version and cipher suite, for trace headers.
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        let Stream::Tls(s) = self else { return None };
+        let conn = s.get_ref().1;
+        Some(TlsInfo {
+            version: conn
+                .protocol_version()
+                .and_then(|v| v.as_str())
+                .unwrap_or("TLS")
+                .replace('_', "."),
+            cipher: conn
+                .negotiated_cipher_suite()
+                .and_then(|c| c.suite().as_str())
+                .unwrap_or("unknown")
+                .to_string(),
+        })
+    }
+}
+
+/// What a TLS session negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher: String,
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Turns a plain stream into a TLS one (implicit TLS and STARTTLS).
+#[derive(Clone)]
+pub struct Tls {
+    acceptor: TlsAcceptor,
+    handshake_timeout: Duration,
+}
+
+impl Tls {
+    pub fn new(config: Arc<rustls::ServerConfig>) -> Tls {
+        Tls {
+            acceptor: TlsAcceptor::from(config),
+            handshake_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Run the server handshake. A stream that is already TLS is an error:
+    /// STARTTLS twice is refused by the protocols before they get here.
+    pub async fn upgrade(&self, stream: Stream) -> io::Result<Stream> {
+        let Stream::Plain(tcp) = stream else {
+            return Err(io::Error::other("TLS is already active"));
+        };
+        let tls = tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(tcp))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+}
+
+/// One accepted connection, handed to a protocol's session.
+pub struct Conn {
+    pub stream: Stream,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub kind: ListenerKind,
+    /// For STARTTLS (and already used for implicit TLS).
+    pub tls: Tls,
+    /// Cancelled when the server shuts down: finish the current exchange,
+    /// say goodbye in the protocol's words, and return.
+    pub shutdown: CancellationToken,
+}
+
+/// A protocol's session entry point.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+}
+
+/// The running listeners and their connection tasks.
+pub struct Server {
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    connections: Arc<Semaphore>,
+}
+
+/// A bound socket, ready to serve.
+pub struct Bound {
+    pub config: ListenerConfig,
+    pub listener: TcpListener,
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// Bind every listener before serving any, so a port conflict stops start-up
+/// instead of leaving a half-started server.
+pub async fn bind_all(listeners: &[ListenerConfig]) -> anyhow::Result<Vec<Bound>> {
+    let mut out = Vec::with_capacity(listeners.len());
+    for l in listeners {
+        let addr = SocketAddr::new(l.addr, l.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for {} on {addr}: {e}", l.kind))?;
+        out.push(Bound {
+            config: l.clone(),
+            listener,
+        });
+    }
+    Ok(out)
+}
+
+impl Server {
+    pub fn new(max_connections: usize) -> Server {
+        Server {
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            connections: Arc::new(Semaphore::new(max_connections)),
+        }
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Start the accept loop of one bound listener.
+    pub fn serve(&self, bound: Bound, tls: Tls, handler: Arc<dyn Handler>) {
+        let shutdown = self.shutdown.clone();
+        let tasks = self.tasks.clone();
+        let permits = self.connections.clone();
+        let kind = bound.config.kind;
+        self.tasks.spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    a = bound.listener.accept() => a,
+                };
+                let (tcp, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(listener = %kind, error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    tracing::warn!(listener = %kind, %peer, "server connection limit reached; closing");
+                    drop(tcp);
+                    continue;
+                };
+                let _ = tcp.set_nodelay(true);
+                let local = tcp.local_addr().unwrap_or_else(|_| SocketAddr::new(bound.config.addr, 0));
+                let handler = handler.clone();
+                let tls = tls.clone();
+                let shutdown = shutdown.clone();
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let run = async move {
+                        let stream = if kind.implicit_tls() {
+                            match tls.upgrade(Stream::Plain(tcp)).await {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    tracing::debug!(listener = %kind, %peer, error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                            }
+                        } else {
+                            Stream::Plain(tcp)
+                        };
+                        let conn = Conn { stream, peer, local, kind, tls, shutdown };
+                        handler.handle(conn).await;
+                    };
+                    if let Err(panic) = AssertUnwindSafe(run).catch_unwind().await {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        tracing::error!(listener = %kind, %peer, panic = %what, "session panicked; connection closed");
+                    }
+                });
+            }
+        });
+    }
+
+    /// Stop accepting, give sessions `grace` to finish, then return (the
+    /// runtime drops whatever is left when the process exits).
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        self.shutdown.cancel();
+        self.tasks.close();
+        tokio::time::timeout(grace, self.tasks.wait()).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    struct Echo;
+    impl Handler for Echo {
+        fn handle(&self, mut conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            Box::pin(async move {
+                let mut b = [0u8; 1];
+                if conn.stream.read_exact(&mut b).await.is_err() {
+                    return;
+                }
+                if b[0] == b'!' {
+                    panic!("boom");
+                }
+                let _ = conn.stream.write_all(&b).await;
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_session_does_not_stop_the_server() {
+        let cfg = ListenerConfig {
+            kind: ListenerKind::Smtp,
+            addr: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+        };
+        let bound = bind_all(&[cfg]).await.unwrap();
+        let addr = bound[0].local_addr().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let (c, k) = crate::tls::self_signed(d.path(), "localhost").unwrap();
+        let tls = Tls::new(crate::tls::load_server_config(&c, &k).unwrap());
+        let server = Server::new(100);
+        for b in bound {
+            server.serve(b, tls.clone(), Arc::new(Echo));
+        }
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"!").await.unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(
+            s.read(&mut buf).await.unwrap(),
+            0,
+            "panicking session is closed"
+        );
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"x").await.unwrap();
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"x");
+        assert!(server.shutdown(Duration::from_secs(2)).await);
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "no longer accepting"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! TLS material: loading a certificate chain and key (checked to match) into
+//! a rustls server configuration on aws-lc-rs, and the self-signed
+//! certificate of the embedded default.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::crypto::aws_lc_rs;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Cert,
+    Key,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsLoadError {
+    pub part: Part,
+    pub message: String,
+}
+
+impl std::fmt::Display for TlsLoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = match self.part {
+            Part::Cert => "certificate",
+            Part::Key => "private key",
+        };
+        write!(f, "{p}: {}", self.message)
+    }
+}
+
+impl std::error::Error for TlsLoadError {}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(aws_lc_rs::default_provider())
+}
+
+/// Load a PEM chain and key and check that they belong together.
+pub fn load_server_config(
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
+    let cert_err = |m: String| TlsLoadError {
+        part: Part::Cert,
+        message: m,
+    };
+    let key_err = |m: String| TlsLoadError {
+        part: Part::Key,
+        message: m,
+    };
+    let cert_pem = std::fs::read(cert)
+        .map_err(|e| cert_err(format!("cannot read {}: {e}", cert.display())))?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| cert_err(format!("{} is not valid PEM: {e:?}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(cert_err(format!("{} holds no certificate", cert.display())));
+    }
+    let key_pem =
+        std::fs::read(key).map_err(|e| key_err(format!("cannot read {}: {e}", key.display())))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        key_err(format!(
+            "{} holds no usable private key: {e:?}",
+            key.display()
+        ))
+    })?;
+    server_config_from(chain, key_der)
+}
+
+/// Build the server configuration from DER parts.
+pub fn server_config_from(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
+    let provider = provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| TlsLoadError {
+            part: Part::Key,
+            message: format!("unsupported private key: {e}"),
+        })?;
+    let certified = CertifiedKey::new(chain, signing);
+    certified.keys_match().map_err(|e| TlsLoadError {
+        part: Part::Key,
+        message: format!("does not match the certificate ({e})"),
+    })?;
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsLoadError {
+            part: Part::Cert,
+            message: e.to_string(),
+        })?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(SingleCert(Arc::new(certified))));
+    Ok(Arc::new(cfg))
+}
+
+#[derive(Debug)]
+struct SingleCert(Arc<CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for SingleCert {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// The embedded default's certificate: made once under `dir` and reused, so
+/// clients that pinned it on first use keep trusting it.
+pub fn self_signed(
+    dir: &Path,
+    hostname: &str,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    use anyhow::Context;
+    let cert = dir.join("self-signed.crt");
+    let key = dir.join("self-signed.key");
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let names = vec![hostname.to_string(), "localhost".to_string()];
+    let ck = rcgen::generate_simple_self_signed(names)
+        .context("generating a self-signed certificate")?;
+    write_private(&key, ck.signing_key.serialize_pem().as_bytes())?;
+    std::fs::write(&cert, ck.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
+    Ok((cert, key))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_loads_and_is_reused() {
+        let d = tempfile::tempdir().unwrap();
+        let (c, k) = self_signed(d.path(), "mx.example.org").unwrap();
+        let first = std::fs::read(&c).unwrap();
+        load_server_config(&c, &k).unwrap();
+        let (c2, _) = self_signed(d.path(), "mx.example.org").unwrap();
+        assert_eq!(first, std::fs::read(c2).unwrap());
+    }
+
+    #[test]
+    fn mismatched_key_is_refused() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let (c, _) = self_signed(a.path(), "a.example.org").unwrap();
+        let (_, k) = self_signed(b.path(), "b.example.org").unwrap();
+        let e = load_server_config(&c, &k).unwrap_err();
+        assert_eq!(e.part, Part::Key);
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.pem");
+        std::fs::write(&p, "hello").unwrap();
+        assert_eq!(load_server_config(&p, &p).unwrap_err().part, Part::Cert);
+    }
+}

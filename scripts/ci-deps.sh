@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what tern's tests need on a Debian machine and makes sure PostgreSQL
+# is running on 127.0.0.1:5432. Idempotent: safe to run again.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+# Debian packages the tests drive: PostgreSQL for the store suite, real
+# clients nobody here wrote for the end-to-end tests.
+PKGS=(postgresql postgresql-client swaks python3 python3-dkim fetchmail isync postfix)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "ci-deps: installing ${missing[*]}"
+  echo "postfix postfix/main_mailer_type select Local only" | $SUDO debconf-set-selections
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Rust components the test command uses.
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+# PostgreSQL: start the Debian cluster if it is down; make sure the test role
+# can connect over TCP on 127.0.0.1 with a password.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  ver=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+  if ! pg_lsclusters -h 2>/dev/null | grep -q "^$ver main"; then
+    $SUDO pg_createcluster "$ver" main >/dev/null
+  fi
+  $SUDO pg_ctlcluster "$ver" main start || true
+  for _ in $(seq 1 60); do
+    pg_isready -h 127.0.0.1 -p 5432 -q && break
+    sleep 0.5
+  done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "ci-deps: PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+
+# The role the tests use (see TERN_TEST_PG in README): may create databases.
+su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='tern'\"" | grep -q 1 \
+  || su postgres -c "psql -qc \"CREATE ROLE tern LOGIN CREATEDB PASSWORD 'tern'\""
+echo "ci-deps: ok"
