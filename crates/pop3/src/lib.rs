@@ -1,0 +1,19 @@
+//! The POP3 server (RFC 1939) with CAPA and response codes (RFC 2449), STLS
+//! (RFC 2595) and AUTH PLAIN (RFC 5034). The maildrop is the account's
+//! INBOX, as a snapshot taken at login; deletions are expunges in the shared
+//! store, so IMAP sessions see them.
+
+mod commands;
+mod lines;
+mod lock;
+pub mod maildrop;
+pub mod memory;
+mod sasl;
+mod service;
+mod session;
+mod stuff;
+
+pub use lock::Locks;
+pub use maildrop::{DropError, Entry, Maildrop, Principal, Snapshot};
+pub use service::{Pop3, options_from};
+pub use session::{Options, Upgrade, run};

@@ -1,0 +1,71 @@
+//! What a POP3 session needs from the store, as a small trait: the session
+//! is written against it so that it can be driven in memory by tests, and
+//! `store_drop.rs` implements it for the real store.
+
+use std::future::Future;
+
+/// An authenticated account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One message of the maildrop as seen at login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub uid: u32,
+    pub size: u64,
+}
+
+/// The maildrop: INBOX as it was when the session logged in (RFC 1939 §4:
+/// message numbers stay fixed for the whole session).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// `None` when the account has no INBOX yet: an empty maildrop.
+    pub mailbox: Option<i64>,
+    pub uidvalidity: u32,
+    /// In ascending UID order.
+    pub messages: Vec<Entry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DropError {
+    /// Worth retrying later: `-ERR [SYS/TEMP]`.
+    #[error("{0}")]
+    Temp(String),
+    /// Will not get better by retrying: `-ERR [SYS/PERM]`.
+    #[error("{0}")]
+    Perm(String),
+    /// The message was removed by someone else (an IMAP expunge) after login.
+    #[error("message no longer exists")]
+    Gone,
+}
+
+/// The store as a POP3 session sees it.
+pub trait Maildrop: Clone + Send + Sync + 'static {
+    /// Check a credential. Unknown users and bad passwords both give
+    /// `Ok(None)`, at the same cost.
+    fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> impl Future<Output = Result<Option<Principal>, DropError>> + Send;
+
+    /// The account's INBOX, now.
+    fn snapshot(&self, account: i64) -> impl Future<Output = Result<Snapshot, DropError>> + Send;
+
+    /// The bytes of one message.
+    fn message(
+        &self,
+        mailbox: i64,
+        uid: u32,
+    ) -> impl Future<Output = Result<Vec<u8>, DropError>> + Send;
+
+    /// Remove these messages in one atomic step; returns the UIDs removed.
+    fn expunge(
+        &self,
+        mailbox: i64,
+        uids: &[u32],
+    ) -> impl Future<Output = Result<Vec<u32>, DropError>> + Send;
+}

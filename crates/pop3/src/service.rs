@@ -1,0 +1,77 @@
+//! The listener entry point: one `Pop3` per process, shared by the `pop3`
+//! (STLS) and `pop3s` (implicit TLS) listeners so that the maildrop lock
+//! covers both.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_common::config::Config;
+use tern_common::listener::{Conn, Handler, Stream, Tls};
+
+use crate::lock::Locks;
+use crate::maildrop::Maildrop;
+use crate::session::{Options, Upgrade, run};
+
+/// The POP3 service over any maildrop (`Service` is the one over the store).
+pub struct Pop3<M> {
+    drop: M,
+    locks: Locks,
+    opts: Arc<Options>,
+}
+
+impl<M: Maildrop> Pop3<M> {
+    pub fn with_maildrop(drop: M, opts: Options) -> Pop3<M> {
+        Pop3 {
+            drop,
+            locks: Locks::default(),
+            opts: Arc::new(opts),
+        }
+    }
+}
+
+/// The session options a configuration asks for.
+pub fn options_from(config: &Config) -> Options {
+    Options {
+        hostname: config.hostname.clone(),
+        max_line_length: config.pop3.max_line_length,
+        idle_timeout: Duration::from_secs(config.pop3.idle_timeout_secs),
+        ..Options::default()
+    }
+}
+
+struct StlsUpgrade(Tls);
+
+impl Upgrade<Stream> for StlsUpgrade {
+    fn upgrade(
+        &self,
+        stream: Stream,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Stream>> + Send + '_>> {
+        Box::pin(self.0.upgrade(stream))
+    }
+}
+
+impl<M: Maildrop> Handler for Pop3<M> {
+    fn handle(&self, conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        let drop = self.drop.clone();
+        let locks = self.locks.clone();
+        let opts = self.opts.clone();
+        Box::pin(async move {
+            let tls = conn.stream.is_tls();
+            let upgrader = StlsUpgrade(conn.tls);
+            run(
+                drop,
+                locks,
+                opts,
+                conn.stream,
+                tls,
+                &upgrader,
+                conn.shutdown,
+                conn.peer.to_string(),
+            )
+            .await;
+        })
+    }
+}

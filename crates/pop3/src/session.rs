@@ -1,0 +1,243 @@
+//! The POP3 session: AUTHORIZATION → TRANSACTION → UPDATE (RFC 1939 §3),
+//! with CAPA and response codes (RFC 2449), STLS (RFC 2595) and AUTH PLAIN
+//! (RFC 5034). `run` drives it over any byte stream; the commands live in
+//! `commands.rs`.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+
+use crate::lines::{Line, LineIo};
+use crate::lock::{LockGuard, Locks};
+use crate::maildrop::{Maildrop, Principal, Snapshot};
+
+/// How a session behaves; one per service.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Named in the greeting and the goodbye.
+    pub hostname: String,
+    pub max_line_length: usize,
+    /// RFC 1939 §3: the autologout timer, at least 10 minutes in production.
+    pub idle_timeout: Duration,
+    /// A failed login waits this long before its answer.
+    pub auth_failure_delay: Duration,
+    /// Failed logins before the connection is closed.
+    pub max_auth_failures: u32,
+    /// Bad commands before the connection is closed.
+    pub max_errors: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            hostname: "localhost".into(),
+            max_line_length: 1024,
+            idle_timeout: Duration::from_secs(600),
+            auth_failure_delay: Duration::from_millis(1500),
+            max_auth_failures: 3,
+            max_errors: 20,
+        }
+    }
+}
+
+/// Runs the TLS handshake for STLS.
+pub trait Upgrade<S>: Send + Sync {
+    fn upgrade(&self, stream: S) -> Pin<Box<dyn Future<Output = io::Result<S>> + Send + '_>>;
+}
+
+/// What the driver does after a command.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    StartTls,
+    Close,
+}
+
+pub(crate) enum State {
+    Authorization {
+        user: Option<String>,
+    },
+    /// AUTH PLAIN sent "+ " and waits for the client's response line.
+    SaslPlain,
+    Transaction(Box<Txn>),
+}
+
+pub(crate) struct Txn {
+    pub principal: Principal,
+    pub snapshot: Snapshot,
+    pub deleted: Vec<bool>,
+    pub _lock: LockGuard,
+}
+
+pub(crate) struct Session<M> {
+    pub drop: M,
+    pub locks: Locks,
+    pub opts: Arc<Options>,
+    pub peer: String,
+    pub tls: bool,
+    pub state: State,
+    pub auth_failures: u32,
+    pub errors: u32,
+}
+
+/// Serve one connection until QUIT, end of stream, autologout or shutdown.
+/// `tls` says whether `stream` is already TLS (port 995); otherwise STLS is
+/// offered and `upgrader` runs the handshake.
+#[allow(clippy::too_many_arguments)]
+pub async fn run<M, S>(
+    drop: M,
+    locks: Locks,
+    opts: Arc<Options>,
+    stream: S,
+    tls: bool,
+    upgrader: &dyn Upgrade<S>,
+    shutdown: CancellationToken,
+    peer: String,
+) where
+    M: Maildrop,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let mut io = LineIo::new(stream, opts.max_line_length);
+    let mut s = Session {
+        drop,
+        locks,
+        opts: opts.clone(),
+        peer,
+        tls,
+        state: State::Authorization { user: None },
+        auth_failures: 0,
+        errors: 0,
+    };
+    io.push(format!("+OK {} POP3 server ready\r\n", opts.hostname).as_bytes());
+    loop {
+        let line = match io.next_line() {
+            Some(l) => l,
+            None => {
+                // Nothing more buffered: answer everything so far at once
+                // (RFC 2449 §6.6), then wait for the client.
+                if io.flush().await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => {
+                        // No UPDATE state: deletions are only applied on QUIT.
+                        io.push(b"-ERR [SYS/TEMP] server shutting down\r\n");
+                        io.shutdown().await;
+                        return;
+                    }
+                    r = tokio::time::timeout(opts.idle_timeout, io.fill()) => match r {
+                        Err(_) => {
+                            // RFC 1939 §3: autologout, without entering UPDATE.
+                            io.push(b"-ERR autologout; idle for too long\r\n");
+                            io.shutdown().await;
+                            return;
+                        }
+                        Ok(Ok(0)) | Ok(Err(_)) => return,
+                        Ok(Ok(_)) => continue,
+                    }
+                }
+            }
+        };
+        let flow = match s.handle(line, &mut io).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(peer = %s.peer, error = %e, "pop3 connection lost");
+                return;
+            }
+        };
+        match flow {
+            Flow::Continue => {
+                if io.maybe_flush().await.is_err() {
+                    return;
+                }
+            }
+            Flow::Close => {
+                io.shutdown().await;
+                return;
+            }
+            Flow::StartTls => {
+                if io.flush().await.is_err() {
+                    return;
+                }
+                // RFC 2595 §4: input pipelined behind STLS is not trusted.
+                io.discard_input();
+                let plain = io.into_stream();
+                match upgrader.upgrade(plain).await {
+                    Ok(tls) => {
+                        io = LineIo::new(tls, opts.max_line_length);
+                        s.tls = true;
+                        s.state = State::Authorization { user: None };
+                    }
+                    Err(e) => {
+                        tracing::debug!(peer = %s.peer, error = %e, "pop3 STLS handshake failed");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<M: Maildrop> Session<M> {
+    async fn handle<S>(&mut self, line: Line, io: &mut LineIo<S>) -> io::Result<Flow>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let line = match line {
+            Line::Ok(l) => l,
+            Line::TooLong => {
+                if matches!(self.state, State::SaslPlain) {
+                    self.state = State::Authorization { user: None };
+                }
+                return Ok(self.error(io, "-ERR line too long"));
+            }
+            Line::Malformed => {
+                if matches!(self.state, State::SaslPlain) {
+                    self.state = State::Authorization { user: None };
+                }
+                return Ok(self.error(io, "-ERR lines end with CRLF and hold no NUL or bare CR"));
+            }
+        };
+        if matches!(self.state, State::SaslPlain) {
+            self.state = State::Authorization { user: None };
+            return self.sasl_response(&line, io).await;
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            return Ok(self.error(io, "-ERR commands are ASCII"));
+        };
+        let (verb, args) = match text.split_once(' ') {
+            Some((v, a)) => (v, a),
+            None => (text, ""),
+        };
+        let verb = verb.to_ascii_uppercase();
+        self.command(&verb, args, io).await
+    }
+
+    /// Count a bad command; too many end the session.
+    pub(crate) fn error<S>(&mut self, io: &mut LineIo<S>, reply: &str) -> Flow
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        self.errors += 1;
+        if self.errors >= self.opts.max_errors {
+            io.push(b"-ERR too many errors; closing\r\n");
+            return Flow::Close;
+        }
+        reply_line(io, reply);
+        Flow::Continue
+    }
+}
+
+/// Write one reply line.
+pub(crate) fn reply_line<S>(io: &mut LineIo<S>, reply: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    io.push(reply.as_bytes());
+    io.push(b"\r\n");
+}
