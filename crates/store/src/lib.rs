@@ -1,1 +1,157 @@
+//! The store: directory (domains, accounts, addresses, aliases,
+//! credentials), mail index (mailboxes, UIDs, flags, MODSEQ, expunges),
+//! message blobs and change events — on SQLite + Maildir by default, or on
+//! PostgreSQL for several nodes. Both backends run the same SQL through one
+//! code path; see `db.rs` for where the dialects differ.
 
+mod blob;
+mod commit;
+pub mod db;
+mod directory;
+mod events;
+mod mail;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use tern_common::config::{StoreConfig, StoreKind};
+
+pub use db::Backend;
+pub use directory::{Account, Alias, Domain, Resolution, Target};
+pub use events::{Change, ChangeKind};
+pub use mail::{
+    Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
+};
+
+pub type AccountId = i64;
+pub type MailboxId = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Duplicate(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("domain {domain} still has {accounts} account(s); remove them first or use --force")]
+    DomainNotEmpty { domain: String, accounts: i64 },
+    #[error("mailbox of {account} is over its quota")]
+    OverQuota { account: String },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Other(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Other(anyhow::Error::new(e).context("blob storage"))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle to the store; cheap to clone and share between sessions.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: AnyPool,
+    backend: Backend,
+    /// Root of the Maildirs (SQLite setup); unused with PostgreSQL.
+    data_dir: PathBuf,
+    events: events::Bus,
+    committer: commit::Committer,
+}
+
+impl Store {
+    /// Open (and migrate) the store the configuration names.
+    pub async fn open(cfg: &StoreConfig, data_dir: &Path) -> anyhow::Result<Store> {
+        let (pool, backend) = match cfg.kind {
+            StoreKind::Sqlite => (
+                db::open_sqlite(data_dir, cfg.max_connections).await?,
+                Backend::Sqlite,
+            ),
+            StoreKind::Postgres => {
+                let url = cfg
+                    .url
+                    .as_deref()
+                    .ok_or_else(|| anyhow::anyhow!("store.url is required for PostgreSQL"))?;
+                (
+                    db::open_postgres(url, cfg.max_connections).await?,
+                    Backend::Postgres,
+                )
+            }
+        };
+        db::migrate(&pool, backend).await?;
+        let events = events::Bus::default();
+        if backend == Backend::Postgres
+            && let Some(url) = &cfg.url
+        {
+            events::listen_postgres(url, events.clone()).await?;
+        }
+        let committer = commit::Committer::start(
+            pool.clone(),
+            backend,
+            data_dir.to_path_buf(),
+            events.clone(),
+        );
+        Ok(Store {
+            inner: Arc::new(Inner {
+                pool,
+                backend,
+                data_dir: data_dir.to_path_buf(),
+                events,
+                committer,
+            }),
+        })
+    }
+
+    /// A SQLite store in `dir`, for tests.
+    pub async fn open_sqlite_for_tests(dir: &Path) -> anyhow::Result<Store> {
+        let cfg = StoreConfig {
+            kind: StoreKind::Sqlite,
+            url: None,
+            max_connections: 4,
+        };
+        Store::open(&cfg, dir).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// Changes of one account (new mail, flags, expunges) as they commit, on
+    /// this node and — with PostgreSQL — on every other node.
+    pub fn subscribe(&self, account: AccountId) -> tokio::sync::broadcast::Receiver<Change> {
+        self.inner.events.subscribe(account)
+    }
+
+    /// Close the pool, waiting for in-flight commits.
+    pub async fn close(&self) {
+        self.inner.pool.close().await;
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

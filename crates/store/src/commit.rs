@@ -1,0 +1,216 @@
+//! Group commit of deliveries. Each caller's message files are already on
+//! disk (fsynced) when it gets here; the committer gathers every request that
+//! is waiting, writes all their index rows in one transaction (one fsync for
+//! all of them), and only then answers each caller. A request is atomic: its
+//! rows sit behind a savepoint, so one failing request (over quota, say)
+//! leaves the others in the same commit untouched.
+
+use std::path::PathBuf;
+
+use sqlx::{AnyConnection, AnyPool, Connection};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::Backend;
+use crate::events::{Bus, CHANNEL, Change, ChangeKind};
+use crate::mail::Delivered;
+use crate::{Result, StoreError};
+
+/// How many requests one commit takes at most.
+const MAX_BATCH: usize = 256;
+
+/// One message ready to be indexed.
+pub(crate) struct Prepared {
+    pub account_id: i64,
+    pub account: String,
+    pub mailbox_id: i64,
+    pub size: i64,
+    pub flags: String,
+    pub internal_date: i64,
+    /// Maildir file name (SQLite setup).
+    pub file: Option<String>,
+    /// The bytes themselves (PostgreSQL setup).
+    pub data: Option<Vec<u8>>,
+}
+
+struct Request {
+    items: Vec<Prepared>,
+    reply: oneshot::Sender<Result<Vec<Delivered>>>,
+}
+
+pub(crate) struct Committer {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Committer {
+    pub fn start(pool: AnyPool, backend: Backend, _data_dir: PathBuf, bus: Bus) -> Committer {
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(run(pool, backend, bus, rx));
+        Committer { tx }
+    }
+
+    /// Index `items` atomically; returns once they are committed.
+    pub async fn commit(&self, items: Vec<Prepared>) -> Result<Vec<Delivered>> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request { items, reply })
+            .await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the store is shutting down")))?;
+        rx.await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the committer stopped")))?
+    }
+}
+
+async fn run(pool: AnyPool, backend: Backend, bus: Bus, mut rx: mpsc::Receiver<Request>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&pool, backend, &bus, batch).await;
+    }
+}
+
+async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Request>) {
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("database unavailable: {e}");
+            for r in batch {
+                let _ = r
+                    .reply
+                    .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
+            }
+            return;
+        }
+    };
+    let mut outcomes: Vec<Result<Vec<Delivered>>> = Vec::with_capacity(batch.len());
+    let mut tx = match conn.begin().await {
+        Ok(t) => t,
+        Err(e) => {
+            let msg = format!("cannot begin a transaction: {e}");
+            for r in batch {
+                let _ = r
+                    .reply
+                    .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
+            }
+            return;
+        }
+    };
+    for req in &batch {
+        let outcome = async {
+            let mut sp = tx.begin().await?;
+            match insert_request(&mut sp, backend, &req.items).await {
+                Ok(d) => {
+                    sp.commit().await?;
+                    Ok(d)
+                }
+                Err(e) => {
+                    sp.rollback().await?;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        outcomes.push(outcome);
+    }
+    if let Err(e) = tx.commit().await {
+        let msg = format!("commit failed: {e}");
+        tracing::error!(error = %e, "delivery commit failed");
+        for r in batch {
+            let _ = r
+                .reply
+                .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
+        }
+        return;
+    }
+    for (req, outcome) in batch.into_iter().zip(outcomes) {
+        if backend == Backend::Sqlite
+            && let Ok(delivered) = &outcome
+        {
+            for d in delivered {
+                bus.publish(Change {
+                    account_id: d.account_id,
+                    mailbox_id: d.mailbox_id,
+                    kind: ChangeKind::Appended,
+                    modseq: d.modseq,
+                });
+            }
+        }
+        let _ = req.reply.send(outcome);
+    }
+}
+
+async fn insert_request(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    items: &[Prepared],
+) -> Result<Vec<Delivered>> {
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        let r = sqlx::query("UPDATE accounts SET used = used + $1 WHERE id = $2 AND (quota = 0 OR used + $1 <= quota)")
+            .bind(it.size)
+            .bind(it.account_id)
+            .execute(&mut *conn)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::OverQuota {
+                account: it.account.clone(),
+            });
+        }
+        let (uid, modseq, uidvalidity): (i64, i64, i64) = sqlx::query_as(
+            "UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 \
+             WHERE id = $1 RETURNING uidnext - 1, highestmodseq, uidvalidity",
+        )
+        .bind(it.mailbox_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let blob_id: Option<i64> = match &it.data {
+            Some(data) => Some(
+                sqlx::query_scalar("INSERT INTO blobs (refs, data) VALUES (1, $1) RETURNING id")
+                    .bind(data.as_slice())
+                    .fetch_one(&mut *conn)
+                    .await?,
+            ),
+            None => None,
+        };
+        sqlx::query(
+            "INSERT INTO messages (mailbox_id, uid, size, internal_date, flags, modseq, file, blob_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(it.mailbox_id)
+        .bind(uid)
+        .bind(it.size)
+        .bind(it.internal_date)
+        .bind(&it.flags)
+        .bind(modseq)
+        .bind(it.file.as_deref())
+        .bind(blob_id)
+        .execute(&mut *conn)
+        .await?;
+        let d = Delivered {
+            account_id: it.account_id,
+            mailbox_id: it.mailbox_id,
+            uidvalidity: uidvalidity as u32,
+            uid: uid as u32,
+            modseq: modseq as u64,
+        };
+        if backend == Backend::Postgres {
+            let c = Change {
+                account_id: d.account_id,
+                mailbox_id: d.mailbox_id,
+                kind: ChangeKind::Appended,
+                modseq: d.modseq,
+            };
+            sqlx::query("SELECT 1 FROM pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(c.encode())
+                .execute(&mut *conn)
+                .await?;
+        }
+        out.push(d);
+    }
+    Ok(out)
+}

@@ -1,0 +1,212 @@
+//! The SQL connection pool and the versioned migrations of both backends.
+//!
+//! Queries are written once, with `$1`-style placeholders that both SQLite
+//! and PostgreSQL accept, and run through sqlx's `Any` driver. The few places
+//! where the dialects differ (key columns, blob types) are spelled out here.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Each entry is one schema version; never edit a shipped entry, add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: directory, mail index, blobs.
+    r#"
+    CREATE TABLE domains (
+        id {pk},
+        name TEXT NOT NULL UNIQUE,
+        catch_all TEXT,
+        created BIGINT NOT NULL
+    );
+    CREATE TABLE accounts (
+        id {pk},
+        name TEXT NOT NULL UNIQUE,
+        domain_id BIGINT NOT NULL REFERENCES domains(id),
+        secret TEXT NOT NULL,
+        quota BIGINT NOT NULL DEFAULT 0,
+        used BIGINT NOT NULL DEFAULT 0,
+        last_uidvalidity BIGINT NOT NULL DEFAULT 0,
+        created BIGINT NOT NULL
+    );
+    CREATE TABLE addresses (
+        address TEXT PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        domain_id BIGINT NOT NULL REFERENCES domains(id)
+    );
+    CREATE INDEX addresses_account ON addresses(account_id);
+    CREATE TABLE aliases (
+        address TEXT NOT NULL,
+        target TEXT NOT NULL,
+        domain_id BIGINT NOT NULL REFERENCES domains(id),
+        PRIMARY KEY (address, target)
+    );
+    CREATE TABLE mailboxes (
+        id {pk},
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        dir TEXT NOT NULL,
+        special_use TEXT,
+        uidvalidity BIGINT NOT NULL,
+        uidnext BIGINT NOT NULL DEFAULT 1,
+        highestmodseq BIGINT NOT NULL DEFAULT 1,
+        subscribed BIGINT NOT NULL DEFAULT 1,
+        UNIQUE (account_id, name)
+    );
+    CREATE TABLE blobs (
+        id {pk},
+        refs BIGINT NOT NULL,
+        data {blob} NOT NULL
+    );
+    CREATE TABLE messages (
+        id {pk},
+        mailbox_id BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid BIGINT NOT NULL,
+        size BIGINT NOT NULL,
+        internal_date BIGINT NOT NULL,
+        flags TEXT NOT NULL DEFAULT '',
+        modseq BIGINT NOT NULL,
+        file TEXT,
+        blob_id BIGINT,
+        UNIQUE (mailbox_id, uid)
+    );
+    CREATE TABLE expunged (
+        mailbox_id BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid BIGINT NOT NULL,
+        modseq BIGINT NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+    );
+    "#,
+];
+
+fn dialect(sql: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => sql
+            .replace("{pk}", "INTEGER PRIMARY KEY AUTOINCREMENT")
+            .replace("{blob}", "BLOB"),
+        Backend::Postgres => sql
+            .replace("{pk}", "BIGSERIAL PRIMARY KEY")
+            .replace("{blob}", "BYTEA"),
+    }
+}
+
+/// Open the SQLite database in `data_dir` (WAL, full fsync on commit).
+pub async fn open_sqlite(data_dir: &Path, max_connections: u32) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let path = data_dir.join("tern.sqlite");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let opts = AnyConnectOptions::from_str(&url).context("sqlite url")?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections.max(2))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL lets readers go on while one writer commits; FULL makes
+                // every commit durable before it returns (RFC 5321 6.1: a 250
+                // is a promise).
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(opts)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok(pool)
+}
+
+/// Connect to PostgreSQL.
+pub async fn open_postgres(url: &str, max_connections: u32) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let opts = AnyConnectOptions::from_str(url).context("postgres url")?;
+    AnyPoolOptions::new()
+        .max_connections(max_connections.max(2))
+        .connect_with(opts)
+        .await
+        .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))
+}
+
+/// A URL with its password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Bring the schema to the newest version, each step in its own transaction.
+pub async fn migrate(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {
+    // One connection for the whole run, so the PostgreSQL advisory lock that
+    // serialises nodes starting at once is held and released on it.
+    let mut conn = pool.acquire().await.context("connecting for migrations")?;
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .await?;
+    if backend == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_lock(7346525)").await?;
+    }
+    let result = run_migrations(&mut conn, backend).await;
+    if backend == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_unlock(7346525)").await?;
+    }
+    result
+}
+
+async fn run_migrations(conn: &mut sqlx::AnyConnection, backend: Backend) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+        .fetch_one(&mut *conn)
+        .await
+        .context("reading schema version")?;
+    let current = current.unwrap_or(0) as usize;
+    if current > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database has schema version {current}, newer than this tern ({}); upgrade tern",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(current) {
+        let mut tx = conn.begin().await?;
+        let sql = dialect(m, backend);
+        for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            tx.execute(sqlx::AssertSqlSafe(stmt.to_string()))
+                .await
+                .with_context(|| format!("migration {}: {stmt}", i + 1))?;
+        }
+        sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+            .bind((i + 1) as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(version = i + 1, "store schema migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}

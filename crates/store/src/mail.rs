@@ -1,0 +1,772 @@
+//! The mail index: mailboxes, messages, flags, MODSEQ and the expunge log.
+
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::blob;
+use crate::commit::Prepared;
+use crate::db::Backend;
+use crate::events::{CHANNEL, Change, ChangeKind};
+use crate::{AccountId, MailboxId, Result, Store, StoreError, now};
+
+/// The mailboxes every account starts with, and their RFC 6154 roles.
+pub const SPECIAL_MAILBOXES: &[(&str, Option<&str>)] = &[
+    ("INBOX", None),
+    ("Sent", Some("\\Sent")),
+    ("Drafts", Some("\\Drafts")),
+    ("Trash", Some("\\Trash")),
+    ("Junk", Some("\\Junk")),
+    ("Archive", Some("\\Archive")),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub id: MailboxId,
+    pub account_id: AccountId,
+    /// Full name, levels separated by `/`, UTF-8.
+    pub name: String,
+    pub special_use: Option<String>,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highestmodseq: u64,
+    pub subscribed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub uid: u32,
+    pub size: u64,
+    /// Seconds since the epoch.
+    pub internal_date: i64,
+    /// System flags (`\Seen` …) and keywords, sorted.
+    pub flags: Vec<String>,
+    pub modseq: u64,
+}
+
+/// Which mailbox a new message goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailboxSel {
+    Name(String),
+    Id(MailboxId),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub account_id: AccountId,
+    pub mailbox: MailboxSel,
+    pub bytes: Vec<u8>,
+    pub flags: Vec<String>,
+    pub internal_date: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub account_id: AccountId,
+    pub mailbox_id: MailboxId,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub modseq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// Canonical flag list: system flags in their RFC 9051 spelling, duplicates
+/// (case-insensitive) removed, sorted.
+pub fn normalize_flags(flags: &[String]) -> Vec<String> {
+    const SYSTEM: [&str; 5] = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+    let mut out: Vec<String> = Vec::new();
+    for f in flags {
+        let f = SYSTEM
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(f))
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| f.clone());
+        if !f.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(&f)) {
+            out.push(f);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn join_flags(flags: &[String]) -> String {
+    normalize_flags(flags).join(" ")
+}
+
+fn split_flags(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A mailbox name must be non-empty UTF-8 without control characters, with
+/// non-empty `/`-separated levels. `INBOX` is case-insensitive (RFC 9051 5.1).
+pub fn canonical_mailbox_name(name: &str) -> Result<String> {
+    let bad = name.is_empty()
+        || name.len() > 512
+        || name.chars().any(|c| c.is_control())
+        || name.split('/').any(|l| l.is_empty());
+    if bad {
+        return Err(StoreError::Invalid(format!(
+            "invalid mailbox name {name:?}"
+        )));
+    }
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Ok("INBOX".into());
+    }
+    if let Some(rest) = name.get(..6)
+        && rest.eq_ignore_ascii_case("INBOX/")
+    {
+        return Ok(format!("INBOX/{}", &name[6..]));
+    }
+    Ok(name.to_string())
+}
+
+const MAILBOX_COLS: &str =
+    "id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed";
+
+fn mailbox_from(r: &sqlx::any::AnyRow) -> Result<Mailbox> {
+    Ok(Mailbox {
+        id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        special_use: r.try_get(3)?,
+        uidvalidity: r.try_get::<i64, _>(4)? as u32,
+        uidnext: r.try_get::<i64, _>(5)? as u32,
+        highestmodseq: r.try_get::<i64, _>(6)? as u64,
+        subscribed: r.try_get::<i64, _>(7)? != 0,
+    })
+}
+
+impl Store {
+    async fn emit(&self, conn: &mut AnyConnection, change: &Change) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(change.encode())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn emitted(&self, change: Change) {
+        if self.backend() == Backend::Sqlite {
+            self.inner.events.publish(change);
+        }
+    }
+
+    async fn account_name(&self, account: AccountId) -> Result<String> {
+        sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
+            .bind(account)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("account #{account}")))
+    }
+
+    // ---- mailboxes ----------------------------------------------------------
+
+    pub async fn mailbox_create(
+        &self,
+        account: AccountId,
+        name: &str,
+        special_use: Option<&str>,
+    ) -> Result<Mailbox> {
+        let name = canonical_mailbox_name(name)?;
+        let account_name = self.account_name(account).await?;
+        let dir = blob::mailbox_dir(&name);
+        let mut tx = self.pool().begin().await?;
+        // UIDVALIDITY must differ from any earlier mailbox of the same name
+        // (RFC 9051 2.3.1.1): the clock, or one past the last one handed out.
+        let last: i64 = sqlx::query_scalar("SELECT last_uidvalidity FROM accounts WHERE id = $1")
+            .bind(account)
+            .fetch_one(&mut *tx)
+            .await?;
+        let uidvalidity = (now() & 0xffff_ffff)
+            .max(last + 1)
+            .clamp(1, u32::MAX as i64);
+        sqlx::query("UPDATE accounts SET last_uidvalidity = $1 WHERE id = $2")
+            .bind(uidvalidity)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO mailboxes (account_id, name, dir, special_use, uidvalidity) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (account_id, name) DO NOTHING RETURNING {MAILBOX_COLS}"
+        )))
+        .bind(account)
+        .bind(&name)
+        .bind(&dir)
+        .bind(special_use)
+        .bind(uidvalidity)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Duplicate(format!("mailbox {name}")))?;
+        let mb = mailbox_from(&row)?;
+        let change = Change {
+            account_id: account,
+            mailbox_id: mb.id,
+            kind: ChangeKind::Mailboxes,
+            modseq: 1,
+        };
+        self.emit(&mut tx, &change).await?;
+        if self.backend() == Backend::Sqlite {
+            blob::ensure_maildir(&blob::folder_path(self.data_dir(), &account_name, &dir))?;
+        }
+        tx.commit().await?;
+        self.emitted(change);
+        Ok(mb)
+    }
+
+    pub async fn mailbox_list(&self, account: AccountId) -> Result<Vec<Mailbox>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MAILBOX_COLS} FROM mailboxes WHERE account_id = $1 ORDER BY name"
+        )))
+        .bind(account)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(mailbox_from).collect()
+    }
+
+    pub async fn mailbox_get(&self, account: AccountId, name: &str) -> Result<Option<Mailbox>> {
+        let Ok(name) = canonical_mailbox_name(name) else {
+            return Ok(None);
+        };
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MAILBOX_COLS} FROM mailboxes WHERE account_id = $1 AND name = $2"
+        )))
+        .bind(account)
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(mailbox_from).transpose()
+    }
+
+    pub async fn mailbox_by_id(&self, id: MailboxId) -> Result<Option<Mailbox>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MAILBOX_COLS} FROM mailboxes WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(mailbox_from).transpose()
+    }
+
+    pub async fn mailbox_subscribe(
+        &self,
+        account: AccountId,
+        name: &str,
+        subscribed: bool,
+    ) -> Result<()> {
+        let name = canonical_mailbox_name(name)?;
+        let r =
+            sqlx::query("UPDATE mailboxes SET subscribed = $1 WHERE account_id = $2 AND name = $3")
+                .bind(subscribed as i64)
+                .bind(account)
+                .bind(&name)
+                .execute(self.pool())
+                .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {name}")));
+        }
+        Ok(())
+    }
+
+    /// Delete a mailbox and its messages. INBOX cannot be deleted.
+    pub async fn mailbox_delete(&self, account: AccountId, name: &str) -> Result<()> {
+        let name = canonical_mailbox_name(name)?;
+        if name == "INBOX" {
+            return Err(StoreError::Invalid("INBOX cannot be deleted".into()));
+        }
+        let mb = self
+            .mailbox_get(account, &name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("mailbox {name}")))?;
+        let uids: Vec<i64> = sqlx::query_scalar("SELECT uid FROM messages WHERE mailbox_id = $1")
+            .bind(mb.id)
+            .fetch_all(self.pool())
+            .await?;
+        let uids: Vec<u32> = uids.into_iter().map(|u| u as u32).collect();
+        self.expunge_uids(mb.id, &uids).await?;
+        let dir: String = sqlx::query_scalar("SELECT dir FROM mailboxes WHERE id = $1")
+            .bind(mb.id)
+            .fetch_one(self.pool())
+            .await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM expunged WHERE mailbox_id = $1")
+            .bind(mb.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM mailboxes WHERE id = $1")
+            .bind(mb.id)
+            .execute(&mut *tx)
+            .await?;
+        let change = Change {
+            account_id: account,
+            mailbox_id: mb.id,
+            kind: ChangeKind::Mailboxes,
+            modseq: 0,
+        };
+        self.emit(&mut tx, &change).await?;
+        tx.commit().await?;
+        self.emitted(change);
+        if self.backend() == Backend::Sqlite {
+            let account_name = self.account_name(account).await?;
+            let _ =
+                std::fs::remove_dir_all(blob::folder_path(self.data_dir(), &account_name, &dir));
+        }
+        Ok(())
+    }
+
+    /// Rename a mailbox and its children. (Renaming INBOX moves its messages
+    /// into a new mailbox; RFC 9051 6.3.6.)
+    pub async fn mailbox_rename(&self, account: AccountId, from: &str, to: &str) -> Result<()> {
+        let from = canonical_mailbox_name(from)?;
+        let to = canonical_mailbox_name(to)?;
+        if self.mailbox_get(account, &to).await?.is_some() {
+            return Err(StoreError::Duplicate(format!("mailbox {to}")));
+        }
+        let src = self
+            .mailbox_get(account, &from)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("mailbox {from}")))?;
+        if from == "INBOX" {
+            let dest = self.mailbox_create(account, &to, None).await?;
+            let uids: Vec<u32> = self.messages(src.id).await?.iter().map(|m| m.uid).collect();
+            self.move_messages(src.id, &uids, dest.id).await?;
+            return Ok(());
+        }
+        let account_name = self.account_name(account).await?;
+        let prefix = format!("{from}/");
+        let all = self.mailbox_list(account).await?;
+        let mut tx = self.pool().begin().await?;
+        let mut renames = Vec::new();
+        for mb in all
+            .iter()
+            .filter(|m| m.name == from || m.name.starts_with(&prefix))
+        {
+            let new_name = format!("{to}{}", &mb.name[from.len()..]);
+            let old_dir: String = sqlx::query_scalar("SELECT dir FROM mailboxes WHERE id = $1")
+                .bind(mb.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let new_dir = blob::mailbox_dir(&new_name);
+            sqlx::query("UPDATE mailboxes SET name = $1, dir = $2 WHERE id = $3")
+                .bind(&new_name)
+                .bind(&new_dir)
+                .bind(mb.id)
+                .execute(&mut *tx)
+                .await?;
+            renames.push((old_dir, new_dir));
+        }
+        let change = Change {
+            account_id: account,
+            mailbox_id: src.id,
+            kind: ChangeKind::Mailboxes,
+            modseq: 0,
+        };
+        self.emit(&mut tx, &change).await?;
+        if self.backend() == Backend::Sqlite {
+            for (old, new) in &renames {
+                let o = blob::folder_path(self.data_dir(), &account_name, old);
+                let n = blob::folder_path(self.data_dir(), &account_name, new);
+                std::fs::rename(&o, &n)?;
+            }
+        }
+        tx.commit().await?;
+        self.emitted(change);
+        Ok(())
+    }
+
+    // ---- messages -------------------------------------------------------------
+
+    /// Store new messages durably: files first (fsynced, in parallel with
+    /// other callers), then one group commit for the index rows. All of
+    /// `messages` or none.
+    pub async fn deliver(&self, messages: Vec<NewMessage>) -> Result<Vec<Delivered>> {
+        let mut prepared = Vec::with_capacity(messages.len());
+        let mut written: Vec<std::path::PathBuf> = Vec::new();
+        let result = async {
+            for m in messages {
+                let mb = match &m.mailbox {
+                    MailboxSel::Id(id) => self.mailbox_by_id(*id).await?,
+                    MailboxSel::Name(n) => self.mailbox_get(m.account_id, n).await?,
+                }
+                .filter(|mb| mb.account_id == m.account_id)
+                .ok_or_else(|| StoreError::NotFound(format!("mailbox {:?}", m.mailbox)))?;
+                let account = self.account_name(m.account_id).await?;
+                let size = m.bytes.len() as i64;
+                let (file, data) = match self.backend() {
+                    Backend::Sqlite => {
+                        let dir: String =
+                            sqlx::query_scalar("SELECT dir FROM mailboxes WHERE id = $1")
+                                .bind(mb.id)
+                                .fetch_one(self.pool())
+                                .await?;
+                        let folder = blob::folder_path(self.data_dir(), &account, &dir);
+                        let bytes = m.bytes;
+                        let f2 = folder.clone();
+                        let name =
+                            tokio::task::spawn_blocking(move || blob::write_message(&f2, &bytes))
+                                .await
+                                .map_err(|e| StoreError::Other(e.into()))??;
+                        written.push(folder.join("cur").join(&name));
+                        (Some(name), None)
+                    }
+                    Backend::Postgres => (None, Some(m.bytes)),
+                };
+                prepared.push(Prepared {
+                    account_id: m.account_id,
+                    account,
+                    mailbox_id: mb.id,
+                    size,
+                    flags: join_flags(&m.flags),
+                    internal_date: m.internal_date,
+                    file,
+                    data,
+                });
+            }
+            self.inner.committer.commit(prepared).await
+        }
+        .await;
+        if result.is_err() {
+            // Nothing of a failed delivery stays visible.
+            for p in &written {
+                blob::remove_file(p);
+            }
+        }
+        result
+    }
+
+    /// Every message of a mailbox, by ascending UID.
+    pub async fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageMeta>> {
+        let rows: Vec<(i64, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT uid, size, internal_date, flags, modseq FROM messages WHERE mailbox_id = $1 ORDER BY uid",
+        )
+        .bind(mailbox)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(uid, size, internal_date, flags, modseq)| MessageMeta {
+                uid: uid as u32,
+                size: size as u64,
+                internal_date,
+                flags: split_flags(&flags),
+                modseq: modseq as u64,
+            })
+            .collect())
+    }
+
+    async fn locate(
+        &self,
+        mailbox: MailboxId,
+        uid: u32,
+    ) -> Result<(Option<std::path::PathBuf>, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT m.file, m.blob_id, b.dir, a.name FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id \
+             JOIN accounts a ON a.id = b.account_id WHERE m.mailbox_id = $1 AND m.uid = $2",
+        )
+        .bind(mailbox)
+        .bind(uid as i64)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("message {uid}")))?;
+        let file: Option<String> = row.try_get(0)?;
+        let blob_id: Option<i64> = row.try_get(1)?;
+        let dir: String = row.try_get(2)?;
+        let account: String = row.try_get(3)?;
+        let path = file.map(|f| {
+            blob::folder_path(self.data_dir(), &account, &dir)
+                .join("cur")
+                .join(f)
+        });
+        Ok((path, blob_id))
+    }
+
+    /// The bytes of one message.
+    pub async fn message_bytes(&self, mailbox: MailboxId, uid: u32) -> Result<Vec<u8>> {
+        match self.locate(mailbox, uid).await? {
+            (Some(path), _) => Ok(tokio::fs::read(&path).await.map_err(|e| {
+                StoreError::Other(anyhow::anyhow!("reading {}: {e}", path.display()))
+            })?),
+            (None, Some(blob)) => Ok(sqlx::query_scalar("SELECT data FROM blobs WHERE id = $1")
+                .bind(blob)
+                .fetch_one(self.pool())
+                .await?),
+            (None, None) => Err(StoreError::Other(anyhow::anyhow!(
+                "message {uid} has no content"
+            ))),
+        }
+    }
+
+    /// Change flags. With `unchanged_since` (CONDSTORE), messages modified
+    /// after that MODSEQ are left alone and returned in the second list.
+    pub async fn store_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[u32],
+        op: FlagOp,
+        flags: &[String],
+        unchanged_since: Option<u64>,
+    ) -> Result<(Vec<(u32, MessageMeta)>, Vec<u32>)> {
+        let flags = normalize_flags(flags);
+        let mut tx = self.pool().begin().await?;
+        let account: i64 = sqlx::query_scalar("SELECT account_id FROM mailboxes WHERE id = $1")
+            .bind(mailbox)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut changed = Vec::new();
+        let mut failed = Vec::new();
+        let mut modseq = 0u64;
+        for &uid in uids {
+            let Some((cur, cur_modseq, size, date)) = sqlx::query_as::<_, (String, i64, i64, i64)>(
+                "SELECT flags, modseq, size, internal_date FROM messages WHERE mailbox_id = $1 AND uid = $2",
+            )
+            .bind(mailbox)
+            .bind(uid as i64)
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                continue;
+            };
+            if let Some(since) = unchanged_since
+                && cur_modseq as u64 > since
+            {
+                failed.push(uid);
+                continue;
+            }
+            let cur = split_flags(&cur);
+            let new = match op {
+                FlagOp::Replace => flags.clone(),
+                FlagOp::Add => normalize_flags(&[cur.clone(), flags.clone()].concat()),
+                FlagOp::Remove => cur
+                    .iter()
+                    .filter(|f| !flags.iter().any(|x| x.eq_ignore_ascii_case(f)))
+                    .cloned()
+                    .collect(),
+            };
+            let new = normalize_flags(&new);
+            if new == cur {
+                continue;
+            }
+            modseq = sqlx::query_scalar::<_, i64>(
+                "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq",
+            )
+            .bind(mailbox)
+            .fetch_one(&mut *tx)
+            .await? as u64;
+            sqlx::query(
+                "UPDATE messages SET flags = $1, modseq = $2 WHERE mailbox_id = $3 AND uid = $4",
+            )
+            .bind(new.join(" "))
+            .bind(modseq as i64)
+            .bind(mailbox)
+            .bind(uid as i64)
+            .execute(&mut *tx)
+            .await?;
+            changed.push((
+                uid,
+                MessageMeta {
+                    uid,
+                    size: size as u64,
+                    internal_date: date,
+                    flags: new,
+                    modseq,
+                },
+            ));
+        }
+        let change = Change {
+            account_id: account,
+            mailbox_id: mailbox,
+            kind: ChangeKind::Flags,
+            modseq,
+        };
+        if !changed.is_empty() {
+            self.emit(&mut tx, &change).await?;
+        }
+        tx.commit().await?;
+        if !changed.is_empty() {
+            self.emitted(change);
+        }
+        Ok((changed, failed))
+    }
+
+    /// Remove the given messages (whatever their flags), log them for
+    /// QRESYNC, and return the UIDs actually removed.
+    pub async fn expunge_uids(&self, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<u32>> {
+        let mut paths = Vec::new();
+        let mut tx = self.pool().begin().await?;
+        let account: i64 = sqlx::query_scalar("SELECT account_id FROM mailboxes WHERE id = $1")
+            .bind(mailbox)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("mailbox #{mailbox}")))?;
+        let mut removed = Vec::new();
+        let mut modseq = 0u64;
+        let mut freed = 0i64;
+        for &uid in uids {
+            let (path, blob_id) = match self.locate(mailbox, uid).await {
+                Ok(x) => x,
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let size: Option<i64> = sqlx::query_scalar(
+                "DELETE FROM messages WHERE mailbox_id = $1 AND uid = $2 RETURNING size",
+            )
+            .bind(mailbox)
+            .bind(uid as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(size) = size else { continue };
+            freed += size;
+            modseq = sqlx::query_scalar::<_, i64>(
+                "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq",
+            )
+            .bind(mailbox)
+            .fetch_one(&mut *tx)
+            .await? as u64;
+            sqlx::query("INSERT INTO expunged (mailbox_id, uid, modseq) VALUES ($1, $2, $3)")
+                .bind(mailbox)
+                .bind(uid as i64)
+                .bind(modseq as i64)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(b) = blob_id {
+                blob::release_db_blob(&mut tx, b).await?;
+            }
+            paths.extend(path);
+            removed.push(uid);
+        }
+        sqlx::query("UPDATE accounts SET used = CASE WHEN used > $1 THEN used - $1 ELSE 0 END WHERE id = $2")
+            .bind(freed)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        let change = Change {
+            account_id: account,
+            mailbox_id: mailbox,
+            kind: ChangeKind::Expunged,
+            modseq,
+        };
+        if !removed.is_empty() {
+            self.emit(&mut tx, &change).await?;
+        }
+        tx.commit().await?;
+        for p in &paths {
+            blob::remove_file(p);
+        }
+        if !removed.is_empty() {
+            self.emitted(change);
+        }
+        Ok(removed)
+    }
+
+    /// EXPUNGE: remove the messages flagged `\Deleted` (only among `uids`
+    /// when given, for UID EXPUNGE).
+    pub async fn expunge_deleted(
+        &self,
+        mailbox: MailboxId,
+        uids: Option<&[u32]>,
+    ) -> Result<Vec<u32>> {
+        let candidates: Vec<u32> = self
+            .messages(mailbox)
+            .await?
+            .into_iter()
+            .filter(|m| m.flags.iter().any(|f| f == "\\Deleted"))
+            .map(|m| m.uid)
+            .filter(|u| uids.is_none_or(|set| set.contains(u)))
+            .collect();
+        self.expunge_uids(mailbox, &candidates).await
+    }
+
+    /// UIDs expunged from a mailbox after `modseq` (QRESYNC VANISHED).
+    pub async fn expunged_since(&self, mailbox: MailboxId, modseq: u64) -> Result<Vec<u32>> {
+        let uids: Vec<i64> = sqlx::query_scalar(
+            "SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
+        )
+        .bind(mailbox)
+        .bind(modseq as i64)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(uids.into_iter().map(|u| u as u32).collect())
+    }
+
+    /// Copy messages to another mailbox of the same account, keeping flags
+    /// and dates. Returns (source UID, new UID) pairs.
+    pub async fn copy_messages(
+        &self,
+        from: MailboxId,
+        uids: &[u32],
+        to: MailboxId,
+    ) -> Result<Vec<(u32, u32)>> {
+        let dest = self
+            .mailbox_by_id(to)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("mailbox #{to}")))?;
+        let src_meta = self.messages(from).await?;
+        let mut items = Vec::new();
+        let mut pairs_src = Vec::new();
+        for m in src_meta.iter().filter(|m| uids.contains(&m.uid)) {
+            items.push(NewMessage {
+                account_id: dest.account_id,
+                mailbox: MailboxSel::Id(to),
+                bytes: self.message_bytes(from, m.uid).await?,
+                flags: m.flags.clone(),
+                internal_date: m.internal_date,
+            });
+            pairs_src.push(m.uid);
+        }
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let delivered = self.deliver(items).await?;
+        Ok(pairs_src
+            .into_iter()
+            .zip(delivered.iter().map(|d| d.uid))
+            .collect())
+    }
+
+    /// MOVE: copy, then expunge from the source.
+    pub async fn move_messages(
+        &self,
+        from: MailboxId,
+        uids: &[u32],
+        to: MailboxId,
+    ) -> Result<Vec<(u32, u32)>> {
+        let pairs = self.copy_messages(from, uids, to).await?;
+        let moved: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        self.expunge_uids(from, &moved).await?;
+        Ok(pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_canonical() {
+        let f = normalize_flags(&[
+            "\\seen".into(),
+            "$Junk".into(),
+            "\\SEEN".into(),
+            "\\flagged".into(),
+        ]);
+        assert_eq!(f, vec!["$Junk", "\\Flagged", "\\Seen"]);
+    }
+
+    #[test]
+    fn mailbox_names() {
+        assert_eq!(canonical_mailbox_name("inbox").unwrap(), "INBOX");
+        assert_eq!(canonical_mailbox_name("Inbox/x").unwrap(), "INBOX/x");
+        assert!(canonical_mailbox_name("a//b").is_err());
+        assert!(canonical_mailbox_name("").is_err());
+        assert!(canonical_mailbox_name("a\nb").is_err());
+    }
+}

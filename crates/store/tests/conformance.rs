@@ -1,0 +1,722 @@
+//! The store conformance suite: every test runs against SQLite and against
+//! PostgreSQL. PostgreSQL is found at `TERN_TEST_PG` (default
+//! `postgres://tern:tern@127.0.0.1:5432/postgres`, which
+//! `scripts/ci-deps.sh` sets up); each test creates and drops its own
+//! database. A missing PostgreSQL fails these tests — it is never skipped.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tern_common::Address;
+use tern_common::config::{StoreConfig, StoreKind};
+use tern_store::{ChangeKind, FlagOp, MailboxSel, NewMessage, Resolution, Store, StoreError};
+
+fn addr(s: &str) -> Address {
+    Address::parse(s).unwrap()
+}
+
+/// A store of one backend, torn down when dropped.
+struct Fixture {
+    store: Store,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl Fixture {
+    fn pg_admin_url() -> String {
+        std::env::var("TERN_TEST_PG")
+            .unwrap_or_else(|_| "postgres://tern:tern@127.0.0.1:5432/postgres".into())
+    }
+
+    async fn new(kind: StoreKind) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        match kind {
+            StoreKind::Sqlite => {
+                let store = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+                Fixture {
+                    store,
+                    _dir: dir,
+                    pg: None,
+                }
+            }
+            StoreKind::Postgres => {
+                let (admin, url) = create_pg_db().await;
+                let store = open_pg(&url, dir.path().to_path_buf()).await;
+                Fixture {
+                    store,
+                    _dir: dir,
+                    pg: Some((admin, url)),
+                }
+            }
+        }
+    }
+
+    /// A second node on the same database (PostgreSQL only).
+    async fn second_node(&self) -> Store {
+        let (_, url) = self.pg.as_ref().expect("postgres fixture");
+        open_pg(url, self._dir.path().to_path_buf()).await
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some((admin, url)) = self.pg.take() {
+            let db = url.rsplit('/').next().unwrap().to_string();
+            // A fresh runtime: Drop may run after the test's runtime is gone.
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+async fn create_pg_db() -> (String, String) {
+    use sqlx::Connection;
+    let admin = Fixture::pg_admin_url();
+    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is required for the store conformance suite ({admin}): {e}; run scripts/ci-deps.sh")
+    });
+    let db = format!("tern_test_{}_{:08x}", std::process::id(), rand_u32());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    (admin.clone(), format!("{base}/{db}"))
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    );
+    h.finish() as u32
+}
+
+async fn open_pg(url: &str, dir: PathBuf) -> Store {
+    let cfg = StoreConfig {
+        kind: StoreKind::Postgres,
+        url: Some(url.to_string()),
+        max_connections: 4,
+    };
+    Store::open(&cfg, &dir).await.unwrap()
+}
+
+fn msg(account_id: i64, body: &str) -> NewMessage {
+    NewMessage {
+        account_id,
+        mailbox: MailboxSel::Name("INBOX".into()),
+        bytes: format!("Subject: t\r\n\r\n{body}\r\n").into_bytes(),
+        flags: vec![],
+        internal_date: 1_700_000_000,
+    }
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Fixture::new(tern_common::config::StoreKind::Sqlite).await).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Fixture::new(tern_common::config::StoreKind::Postgres).await).await }
+            )*
+        }
+    };
+}
+
+conformance!(
+    domains,
+    accounts_and_credentials,
+    aliases_catch_all_and_plus,
+    delivery_assigns_ascending_uids,
+    concurrent_deliveries_group_commit,
+    quota_refuses_whole_delivery,
+    flags_and_modseq,
+    expunge_and_vanished,
+    copy_and_move,
+    mailboxes_lifecycle,
+    change_events,
+);
+
+async fn domains(f: Fixture) {
+    let s = &f.store;
+    assert_eq!(s.domain_add("Example.ORG").await.unwrap(), "example.org");
+    assert!(matches!(
+        s.domain_add("example.org").await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(matches!(
+        s.domain_add("bad domain").await,
+        Err(StoreError::Invalid(_))
+    ));
+    s.domain_add("bücher.example").await.unwrap();
+    let names: Vec<String> = s
+        .domain_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(names, vec!["example.org", "xn--bcher-kva.example"]);
+    assert!(s.is_local_domain("EXAMPLE.org").await.unwrap());
+    s.account_add(&addr("a@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.domain_remove("example.org", false).await,
+        Err(StoreError::DomainNotEmpty { .. })
+    ));
+    assert_eq!(
+        s.domain_list().await.unwrap().len(),
+        2,
+        "refused removal changes nothing"
+    );
+    s.domain_remove("example.org", true).await.unwrap();
+    assert!(!s.is_local_domain("example.org").await.unwrap());
+    assert!(
+        s.account_get(&addr("a@example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        s.domain_remove("nope.example", false).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn accounts_and_credentials(f: Fixture) {
+    let s = &f.store;
+    assert!(matches!(
+        s.account_add(&addr("a@example.org"), "pw", 0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("Alice@Example.org"), "s3cret", 1000)
+        .await
+        .unwrap();
+    assert_eq!(a.name, "alice@example.org");
+    assert_eq!(a.quota, 1000);
+    assert!(matches!(
+        s.account_add(&addr("alice@example.org"), "x", 0).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(matches!(
+        s.account_add(&addr("bob@example.org"), "", 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let boxes: Vec<(String, Option<String>)> = s
+        .mailbox_list(a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.special_use))
+        .collect();
+    for (n, su) in tern_store::SPECIAL_MAILBOXES {
+        assert!(
+            boxes.contains(&(n.to_string(), su.map(str::to_string))),
+            "{n} missing: {boxes:?}"
+        );
+    }
+    assert_eq!(
+        s.authenticate("ALICE@example.org", "s3cret")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(a.id)
+    );
+    assert!(
+        s.authenticate("alice@example.org", "wrong")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.authenticate("nobody@example.org", "s3cret")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.authenticate("not an address", "s3cret")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.account_set_password(&addr("alice@example.org"), "new")
+        .await
+        .unwrap();
+    assert!(
+        s.authenticate("alice@example.org", "s3cret")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.authenticate("alice@example.org", "new")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    s.address_add(&addr("alice@example.org"), &addr("al@example.org"))
+        .await
+        .unwrap();
+    assert!(
+        s.authenticate("al@example.org", "new")
+            .await
+            .unwrap()
+            .is_some(),
+        "any address logs in"
+    );
+    s.account_add(&addr("bob@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    assert_eq!(s.account_list(Some("example.org")).await.unwrap().len(), 2);
+    s.account_remove(&addr("bob@example.org")).await.unwrap();
+    assert_eq!(s.account_list(None).await.unwrap().len(), 1);
+    assert!(matches!(
+        s.account_remove(&addr("bob@example.org")).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn aliases_catch_all_and_plus(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let b = s
+        .account_add(&addr("bob@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.alias_add(
+        &addr("team@example.org"),
+        &[
+            addr("alice@example.org"),
+            addr("bob@example.org"),
+            addr("x@remote.example"),
+        ],
+    )
+    .await
+    .unwrap();
+    s.alias_add(
+        &addr("all@example.org"),
+        &[addr("team@example.org"), addr("alice@example.org")],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.alias_add(&addr("alice@example.org"), &[addr("bob@example.org")])
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    let ids = |r: Resolution| match r {
+        Resolution::Local { accounts, remote } => (
+            accounts
+                .into_iter()
+                .map(|t| t.account_id)
+                .collect::<Vec<_>>(),
+            remote.len(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        ids(s.resolve(&addr("ALICE@example.org")).await.unwrap()),
+        (vec![a.id], 0)
+    );
+    assert_eq!(
+        ids(s.resolve(&addr("team@example.org")).await.unwrap()),
+        (vec![a.id, b.id], 1)
+    );
+    assert_eq!(
+        ids(s.resolve(&addr("all@example.org")).await.unwrap()),
+        (vec![a.id, b.id], 1),
+        "deduplicated"
+    );
+    assert_eq!(
+        ids(s.resolve(&addr("alice+lists@example.org")).await.unwrap()),
+        (vec![a.id], 0)
+    );
+    assert_eq!(
+        s.resolve(&addr("carol@example.org")).await.unwrap(),
+        Resolution::UnknownUser
+    );
+    assert_eq!(
+        s.resolve(&addr("alice@other.example")).await.unwrap(),
+        Resolution::NotLocal
+    );
+    s.domain_set_catch_all("example.org", Some(&addr("bob@example.org")))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(s.resolve(&addr("carol@example.org")).await.unwrap()),
+        (vec![b.id], 0)
+    );
+    let list = s.alias_list(Some("example.org")).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1].targets.len(), 3);
+    s.alias_remove(&addr("team@example.org")).await.unwrap();
+    assert!(matches!(
+        s.alias_remove(&addr("team@example.org")).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn delivery_assigns_ascending_uids(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let d1 = s.deliver(vec![msg(a.id, "one")]).await.unwrap();
+    let d2 = s
+        .deliver(vec![msg(a.id, "two"), msg(a.id, "three")])
+        .await
+        .unwrap();
+    assert_eq!(d1[0].uid, 1);
+    assert_eq!((d2[0].uid, d2[1].uid), (2, 3));
+    let inbox = s.mailbox_get(a.id, "inbox").await.unwrap().unwrap();
+    assert_eq!(inbox.uidnext, 4);
+    let m = s.messages(inbox.id).await.unwrap();
+    assert_eq!(m.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        s.message_bytes(inbox.id, 2).await.unwrap(),
+        b"Subject: t\r\n\r\ntwo\r\n"
+    );
+    let acc = s
+        .account_get(&addr("alice@example.org"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(acc.used, m.iter().map(|m| m.size).sum::<u64>());
+    assert!(matches!(
+        s.message_bytes(inbox.id, 99).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn concurrent_deliveries_group_commit(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.deliver(vec![msg(a.id, &format!("m{i}"))]).await.unwrap()[0].uid
+        }));
+    }
+    let mut uids = Vec::new();
+    for t in tasks {
+        uids.push(t.await.unwrap());
+    }
+    uids.sort();
+    assert_eq!(uids, (1..=40).collect::<Vec<u32>>(), "every UID once");
+}
+
+async fn quota_refuses_whole_delivery(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 60)
+        .await
+        .unwrap();
+    let b = s
+        .account_add(&addr("bob@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver(vec![msg(a.id, "fits")]).await.unwrap();
+    let r = s
+        .deliver(vec![
+            msg(b.id, "x"),
+            msg(a.id, "this one is too big for what is left"),
+        ])
+        .await;
+    assert!(matches!(r, Err(StoreError::OverQuota { .. })), "{r:?}");
+    let binbox = s.mailbox_get(b.id, "INBOX").await.unwrap().unwrap();
+    assert!(
+        s.messages(binbox.id).await.unwrap().is_empty(),
+        "no partial copy"
+    );
+    assert_eq!(
+        s.account_get(&addr("bob@example.org"))
+            .await
+            .unwrap()
+            .unwrap()
+            .used,
+        0
+    );
+}
+
+async fn flags_and_modseq(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver(vec![msg(a.id, "one"), msg(a.id, "two")])
+        .await
+        .unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let before = s.messages(inbox.id).await.unwrap();
+    let (changed, failed) = s
+        .store_flags(
+            inbox.id,
+            &[1],
+            FlagOp::Add,
+            &["\\seen".into(), "$Work".into()],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(failed.is_empty());
+    assert_eq!(changed[0].1.flags, vec!["$Work", "\\Seen"]);
+    assert!(changed[0].1.modseq > before[0].modseq);
+    let (_, failed) = s
+        .store_flags(
+            inbox.id,
+            &[1, 2],
+            FlagOp::Add,
+            &["\\Flagged".into()],
+            Some(before[1].modseq),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        failed,
+        vec![1],
+        "UNCHANGEDSINCE refuses the message changed since"
+    );
+    s.store_flags(inbox.id, &[1], FlagOp::Remove, &["$work".into()], None)
+        .await
+        .unwrap();
+    s.store_flags(inbox.id, &[2], FlagOp::Replace, &["\\Draft".into()], None)
+        .await
+        .unwrap();
+    let after = s.messages(inbox.id).await.unwrap();
+    assert_eq!(after[0].flags, vec!["\\Seen"]);
+    assert_eq!(after[1].flags, vec!["\\Draft"]);
+    let mb = s.mailbox_by_id(inbox.id).await.unwrap().unwrap();
+    assert_eq!(
+        mb.highestmodseq,
+        after.iter().map(|m| m.modseq).max().unwrap()
+    );
+}
+
+async fn expunge_and_vanished(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver(vec![msg(a.id, "1"), msg(a.id, "2"), msg(a.id, "3")])
+        .await
+        .unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let mark = s
+        .mailbox_by_id(inbox.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .highestmodseq;
+    s.store_flags(inbox.id, &[1, 3], FlagOp::Add, &["\\Deleted".into()], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.expunge_deleted(inbox.id, Some(&[3])).await.unwrap(),
+        vec![3]
+    );
+    assert_eq!(s.expunge_deleted(inbox.id, None).await.unwrap(), vec![1]);
+    assert_eq!(
+        s.messages(inbox.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.uid)
+            .collect::<Vec<_>>(),
+        vec![2]
+    );
+    assert_eq!(s.expunged_since(inbox.id, mark).await.unwrap(), vec![1, 3]);
+    let left = s.messages(inbox.id).await.unwrap()[0].size;
+    assert_eq!(
+        s.account_get(&addr("alice@example.org"))
+            .await
+            .unwrap()
+            .unwrap()
+            .used,
+        left
+    );
+    // UIDs are never reused.
+    assert_eq!(s.deliver(vec![msg(a.id, "4")]).await.unwrap()[0].uid, 4);
+}
+
+async fn copy_and_move(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver(vec![msg(a.id, "1"), msg(a.id, "2")])
+        .await
+        .unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let archive = s.mailbox_get(a.id, "Archive").await.unwrap().unwrap();
+    s.store_flags(inbox.id, &[1], FlagOp::Add, &["\\Seen".into()], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.copy_messages(inbox.id, &[1], archive.id).await.unwrap(),
+        vec![(1, 1)]
+    );
+    assert_eq!(
+        s.move_messages(inbox.id, &[2], archive.id).await.unwrap(),
+        vec![(2, 2)]
+    );
+    let arch = s.messages(archive.id).await.unwrap();
+    assert_eq!(arch[0].flags, vec!["\\Seen"], "flags travel with the copy");
+    assert_eq!(
+        s.message_bytes(archive.id, 2).await.unwrap(),
+        b"Subject: t\r\n\r\n2\r\n"
+    );
+    assert_eq!(s.messages(inbox.id).await.unwrap().len(), 1);
+    // The original stays readable after its copy is expunged.
+    s.expunge_uids(archive.id, &[1]).await.unwrap();
+    assert_eq!(
+        s.message_bytes(inbox.id, 1).await.unwrap(),
+        b"Subject: t\r\n\r\n1\r\n"
+    );
+}
+
+async fn mailboxes_lifecycle(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let p = s.mailbox_create(a.id, "Projects", None).await.unwrap();
+    s.mailbox_create(a.id, "Projects/tern", None).await.unwrap();
+    assert!(matches!(
+        s.mailbox_create(a.id, "Projects", None).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(matches!(
+        s.mailbox_create(a.id, "a//b", None).await,
+        Err(StoreError::Invalid(_))
+    ));
+    s.deliver(vec![NewMessage {
+        mailbox: MailboxSel::Name("Projects/tern".into()),
+        ..msg(a.id, "x")
+    }])
+    .await
+    .unwrap();
+    s.mailbox_rename(a.id, "Projects", "Work").await.unwrap();
+    let child = s
+        .mailbox_get(a.id, "Work/tern")
+        .await
+        .unwrap()
+        .expect("child renamed too");
+    assert_eq!(
+        s.message_bytes(child.id, 1).await.unwrap(),
+        b"Subject: t\r\n\r\nx\r\n"
+    );
+    s.mailbox_subscribe(a.id, "Work", false).await.unwrap();
+    assert!(
+        !s.mailbox_get(a.id, "Work")
+            .await
+            .unwrap()
+            .unwrap()
+            .subscribed
+    );
+    assert!(matches!(
+        s.mailbox_delete(a.id, "INBOX").await,
+        Err(StoreError::Invalid(_))
+    ));
+    s.mailbox_delete(a.id, "Work").await.unwrap();
+    let again = s.mailbox_create(a.id, "Work", None).await.unwrap();
+    assert_ne!(
+        again.uidvalidity, p.uidvalidity,
+        "a recreated name gets a new UIDVALIDITY"
+    );
+    // Renaming INBOX moves its mail and leaves INBOX empty (RFC 9051 6.3.6).
+    s.deliver(vec![msg(a.id, "in")]).await.unwrap();
+    s.mailbox_rename(a.id, "INBOX", "Old").await.unwrap();
+    let old = s.mailbox_get(a.id, "Old").await.unwrap().unwrap();
+    assert_eq!(s.messages(old.id).await.unwrap().len(), 1);
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert!(s.messages(inbox.id).await.unwrap().is_empty());
+}
+
+async fn change_events(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let mut rx = s.subscribe(a.id);
+    // With PostgreSQL the delivery happens on another node.
+    let deliverer = if f.pg.is_some() {
+        f.second_node().await
+    } else {
+        s.clone()
+    };
+    deliverer.deliver(vec![msg(a.id, "hi")]).await.unwrap();
+    let c = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let c = rx.recv().await.unwrap();
+            if c.kind == ChangeKind::Appended {
+                return c;
+            }
+        }
+    })
+    .await
+    .expect("change event arrives");
+    assert_eq!(c.account_id, a.id);
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(c.mailbox_id, inbox.id);
+    deliverer.expunge_uids(inbox.id, &[1]).await.unwrap();
+    let c = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let c = rx.recv().await.unwrap();
+            if c.kind == ChangeKind::Expunged {
+                return c;
+            }
+        }
+    })
+    .await
+    .expect("expunge event arrives");
+    assert_eq!(c.mailbox_id, inbox.id);
+}
