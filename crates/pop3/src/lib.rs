@@ -11,9 +11,11 @@ pub mod memory;
 mod sasl;
 mod service;
 mod session;
+mod store_drop;
 mod stuff;
 
 pub use lock::Locks;
 pub use maildrop::{DropError, Entry, Maildrop, Principal, Snapshot};
 pub use service::{Pop3, options_from};
 pub use session::{Options, Upgrade, run};
+pub use store_drop::{Service, StoreDrop};

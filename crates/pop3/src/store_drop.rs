@@ -1,0 +1,100 @@
+//! The maildrop on the real store: INBOX of the account.
+
+use std::sync::Arc;
+
+use tern_common::config::Config;
+use tern_store::{Store, StoreError};
+
+use crate::maildrop::{DropError, Entry, Maildrop, Principal, Snapshot};
+use crate::service::{Pop3, options_from};
+
+/// The POP3 service on the store, for the `pop3` and `pop3s` listeners.
+pub type Service = Pop3<StoreDrop>;
+
+impl Pop3<StoreDrop> {
+    /// One service for both listeners (the maildrop lock is per service).
+    pub fn new(config: Arc<Config>, store: Store) -> Service {
+        Pop3::with_maildrop(StoreDrop { store }, options_from(&config))
+    }
+}
+
+#[derive(Clone)]
+pub struct StoreDrop {
+    store: Store,
+}
+
+impl StoreDrop {
+    pub fn new(store: Store) -> StoreDrop {
+        StoreDrop { store }
+    }
+}
+
+fn map(e: StoreError, what: &str) -> DropError {
+    match e {
+        StoreError::NotFound(_) => DropError::Gone,
+        StoreError::Invalid(m) => DropError::Perm(format!("{what}: {m}")),
+        e => DropError::Temp(format!("{what}: {e:#}")),
+    }
+}
+
+impl Maildrop for StoreDrop {
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Principal>, DropError> {
+        let account = self
+            .store
+            .authenticate(user, password)
+            .await
+            .map_err(|e| DropError::Temp(format!("authenticating: {e:#}")))?;
+        Ok(account.map(|a| Principal {
+            id: a.id,
+            name: a.name,
+        }))
+    }
+
+    async fn snapshot(&self, account: i64) -> Result<Snapshot, DropError> {
+        let Some(inbox) = self
+            .store
+            .mailbox_get(account, "INBOX")
+            .await
+            .map_err(|e| map(e, "opening INBOX"))?
+        else {
+            return Ok(Snapshot::default());
+        };
+        let messages = self
+            .store
+            .messages(inbox.id)
+            .await
+            .map_err(|e| map(e, "listing INBOX"))?
+            .into_iter()
+            .map(|m| Entry {
+                uid: m.uid,
+                size: m.size,
+            })
+            .collect();
+        Ok(Snapshot {
+            mailbox: Some(inbox.id),
+            uidvalidity: inbox.uidvalidity,
+            messages,
+        })
+    }
+
+    async fn message(&self, mailbox: i64, uid: u32) -> Result<Vec<u8>, DropError> {
+        self.store
+            .message_bytes(mailbox, uid)
+            .await
+            .map_err(|e| map(e, "reading a message"))
+    }
+
+    async fn expunge(&self, mailbox: i64, uids: &[u32]) -> Result<Vec<u32>, DropError> {
+        self.store
+            .expunge_uids(mailbox, uids)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(m) => DropError::Temp(format!("expunging: {m} not found")),
+                e => map(e, "expunging"),
+            })
+    }
+}
