@@ -146,7 +146,7 @@ impl Env {
     }
 }
 
-fn action<'a>(v: &'a serde_json::Value, i: usize) -> &'a serde_json::Value {
+fn action(v: &serde_json::Value, i: usize) -> &serde_json::Value {
     &v["actions"][i][1]
 }
 
