@@ -75,6 +75,13 @@ impl<M: Maildrop> Session<M> {
                 Ok(self.login(&user, args, io).await)
             }
             "AUTH" => Ok(self.auth(args, io).await),
+            // RFC 6856 §2: the client takes UTF-8. This server accepts UTF-8
+            // in USER, PASS and AUTH in any case and sends messages as
+            // stored, so the command changes nothing here.
+            "UTF8" if args.is_empty() => {
+                reply_line(io, "+OK UTF8 enabled");
+                Ok(Flow::Continue)
+            }
             "STAT" | "LIST" | "RETR" | "DELE" | "NOOP" | "RSET" | "TOP" | "UIDL" => {
                 Ok(self.error(io, "-ERR not logged in"))
             }
@@ -96,6 +103,12 @@ impl<M: Maildrop> Session<M> {
         }
         if !self.tls && authorization {
             r.push_str("STLS\r\n");
+        }
+        match (authorization, self.tls) {
+            // RFC 6856 §2: "USER" says UTF-8 user names and passwords work.
+            (true, true) => r.push_str("UTF8 USER\r\n"),
+            (true, false) => r.push_str("UTF8\r\n"),
+            _ => {}
         }
         r.push_str("IMPLEMENTATION tern\r\n.\r\n");
         io.push(r.as_bytes());
@@ -285,7 +298,7 @@ impl<M: Maildrop> Session<M> {
             "STAT" | "NOOP" | "RSET" | "LIST" | "UIDL" | "DELE" | "RETR" | "TOP" | "QUIT" => {
                 return Ok(self.error(io, "-ERR wrong arguments"));
             }
-            "USER" | "PASS" | "AUTH" | "STLS" | "APOP" => {
+            "USER" | "PASS" | "AUTH" | "STLS" | "APOP" | "UTF8" => {
                 return Ok(self.error(io, "-ERR already logged in"));
             }
             _ => return Ok(self.error(io, "-ERR unknown command")),

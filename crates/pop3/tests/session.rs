@@ -113,6 +113,7 @@ async fn capa_before_tls_offers_stls_and_no_credentials() {
             "PIPELINING",
             "EXPIRE NEVER",
             "STLS",
+            "UTF8",
             "IMPLEMENTATION tern",
             ".",
             "+OK mx.example.org POP3 server signing off",
@@ -624,4 +625,30 @@ async fn big_messages_go_out_whole_and_stuffed() {
         .flat_map(|l| l.strip_prefix('.').unwrap_or(l).bytes())
         .collect();
     assert_eq!(body, big);
+}
+
+#[tokio::test]
+async fn utf8_user_names_and_passwords() {
+    let d = setup();
+    d.add_account("jörg@bücher.example", "pässwört");
+    d.deliver(
+        "jörg@bücher.example",
+        "Subject: Grüße\r\n\r\nÄ\r\n".as_bytes(),
+    );
+    let out = script(
+        &d,
+        true,
+        "CAPA\r\nUTF8\r\nUSER jörg@bücher.example\r\nPASS pässwört\r\nUTF8\r\nRETR 1\r\nQUIT\r\n",
+    )
+    .await;
+    let r = replies(&out);
+    assert!(r.contains(&"UTF8 USER"), "{out}");
+    let after_capa = r.iter().position(|l| *l == ".").unwrap() + 1;
+    assert_eq!(r[after_capa], "+OK UTF8 enabled");
+    assert!(
+        r[after_capa + 2].starts_with("+OK maildrop has 1 messages"),
+        "{out}"
+    );
+    assert_eq!(r[after_capa + 3], "-ERR already logged in");
+    assert!(out.contains("Subject: Grüße\r\n\r\nÄ\r\n.\r\n"), "{out}");
 }
