@@ -1,1 +1,83 @@
-fn main() {}
+//! The tern binary: command line and the wiring of `serve`.
+
+mod admin;
+mod cli;
+mod protocols;
+mod quickstart;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Why a command failed, and so its exit code: 2 for a usage or
+/// configuration error (fix the input), 1 for a runtime failure.
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Config(String),
+    Runtime(String),
+}
+
+pub fn usage(msg: impl Into<String>) -> Failure {
+    Failure::Usage(msg.into())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tern: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("tern: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Config(m)) => {
+            eprintln!("{m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(m)) => {
+            eprintln!("tern: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let Cli { config, command } = cli;
+    let load = || {
+        tern_common::config::load(config.as_deref(), protocols::implemented)
+            .map_err(|e| Failure::Config(e.to_string()))
+    };
+    match command {
+        Command::Quickstart(q) => quickstart::run(q).await,
+        Command::ConfigCheck => {
+            load()?;
+            println!("ok");
+            Ok(())
+        }
+        Command::Serve => serve::run(load()?).await,
+        Command::Domain(c) => admin::domain(&load()?, c).await,
+        Command::User(c) => admin::user(&load()?, c).await,
+        Command::Alias(c) => admin::alias(&load()?, c).await,
+    }
+}

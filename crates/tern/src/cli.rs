@@ -1,0 +1,185 @@
+//! Command-line grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tern",
+    version,
+    about = "tern — a complete, self-hosted mail server"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./tern.toml if present, else the embedded default).
+    #[arg(long, global = true, env = "TERN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Write a production configuration for DOMAIN, create it and its postmaster.
+    Quickstart(Quickstart),
+    /// Validate the configuration and print "ok" or every error.
+    ConfigCheck,
+    /// Manage domains.
+    #[command(subcommand)]
+    Domain(DomainCmd),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage aliases.
+    #[command(subcommand)]
+    Alias(AliasCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct Quickstart {
+    /// The mail domain, e.g. example.org.
+    pub domain: String,
+    /// The server's own name (default: mail.DOMAIN).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Where tern keeps its data (default: /var/lib/tern).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where to write the configuration (default: ./tern.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config_out: Option<PathBuf>,
+    /// Overwrite an existing configuration and reuse an existing domain.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DomainCmd {
+    /// Add a domain tern receives mail for.
+    Add { domain: String },
+    /// List domains.
+    List,
+    /// Remove a domain (refused while it has accounts, unless --force).
+    Remove {
+        domain: String,
+        /// Also remove its accounts and their mail.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct PasswordArgs {
+    /// The password (visible in the process list; prefer --password-stdin).
+    #[arg(short = 'p', long = "password", conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Add an account (a random password is printed when none is given).
+    #[command(alias = "create")]
+    Add {
+        /// The account's address, which is also its login.
+        #[arg(required_unless_present = "email_flag", conflicts_with = "email_flag")]
+        email: Option<String>,
+        #[arg(short = 'e', long = "email", value_name = "EMAIL")]
+        email_flag: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+        /// Mailbox quota such as 500M or 2G (default: unlimited).
+        #[arg(long, value_name = "SIZE")]
+        quota: Option<String>,
+    },
+    /// List accounts.
+    List {
+        #[arg(short = 'd', long = "domain")]
+        domain: Option<String>,
+    },
+    /// Change an account's password.
+    Passwd {
+        email: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Remove an account and its mail.
+    Remove { email: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AliasCmd {
+    /// Deliver ADDRESS to one or more targets (local or remote addresses).
+    Add {
+        address: String,
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// List aliases.
+    List {
+        #[arg(short = 'd', long = "domain")]
+        domain: Option<String>,
+    },
+    /// Remove an alias.
+    Remove { address: String },
+}
+
+/// Parse sizes such as `1048576`, `500K`, `500M`, `2G`, `1.5GB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let t = t
+        .strip_suffix("IB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid size `{s}` (use e.g. 500M or 2G)"))?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(format!("invalid size `{s}`"));
+    }
+    Ok((n * mult as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert_eq!(parse_size("500M").unwrap(), 500 << 20);
+        assert_eq!(parse_size("2g").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1.5GB").unwrap(), 3 << 29);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn grammar() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let c =
+            Cli::try_parse_from(["tern", "user", "create", "-e", "a@b.org", "-p", "x"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::User(UserCmd::Add {
+                email_flag: Some(_),
+                ..
+            })
+        ));
+        assert!(Cli::try_parse_from(["tern", "user", "add"]).is_err());
+    }
+}

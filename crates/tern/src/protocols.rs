@@ -1,0 +1,27 @@
+//! Which protocols this build serves, and their session handlers.
+
+use std::sync::Arc;
+
+use tern_common::config::{Config, ListenerKind};
+use tern_common::listener::Handler;
+use tern_store::Store;
+
+/// Listener kinds with a working protocol behind them. Configuring any
+/// other kind is refused at start-up (fail closed), never silently ignored.
+pub fn implemented(kind: ListenerKind) -> bool {
+    matches!(kind, ListenerKind::Pop3 | ListenerKind::Pop3s)
+}
+
+pub fn handler(
+    kind: ListenerKind,
+    config: &Arc<Config>,
+    store: &Store,
+) -> Option<Arc<dyn Handler>> {
+    match kind {
+        ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(
+            config.clone(),
+            store.clone(),
+        ))),
+        _ => None,
+    }
+}

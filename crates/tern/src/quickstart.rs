@@ -1,0 +1,137 @@
+//! `tern quickstart DOMAIN`: a production configuration, the domain, its
+//! postmaster, and the DNS records to publish.
+
+use std::path::PathBuf;
+
+use tern_common::config::{ListenerKind, StoreConfig, StoreKind};
+use tern_common::{Address, normalize_domain};
+use tern_store::{Store, StoreError};
+
+use crate::cli::Quickstart;
+use crate::{Failure, protocols, usage};
+
+pub async fn run(q: Quickstart) -> Result<(), Failure> {
+    let domain = normalize_domain(&q.domain).map_err(|e| usage(e.to_string()))?;
+    let hostname = match &q.hostname {
+        Some(h) => normalize_domain(h).map_err(|e| usage(format!("--hostname: {e}")))?,
+        None => format!("mail.{domain}"),
+    };
+    let data_dir = q
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/var/lib/tern"));
+    let out = q
+        .config_out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("tern.toml"));
+    if out.exists() && !q.force {
+        return Err(usage(format!(
+            "{} already exists; use --force to overwrite it",
+            out.display()
+        )));
+    }
+
+    let store = Store::open(
+        &StoreConfig {
+            kind: StoreKind::Sqlite,
+            url: None,
+            max_connections: 2,
+        },
+        &data_dir,
+    )
+    .await
+    .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
+    match store.domain_add(&domain).await {
+        Ok(_) => {}
+        Err(StoreError::Duplicate(_)) if q.force => {}
+        Err(StoreError::Duplicate(_)) => {
+            return Err(usage(format!(
+                "domain {domain} already exists in {}; use --force",
+                data_dir.display()
+            )));
+        }
+        Err(e) => return Err(Failure::Runtime(e.to_string())),
+    }
+    let postmaster =
+        Address::from_parts("postmaster", &domain).map_err(|e| usage(e.to_string()))?;
+    let password = crate::admin::random_password();
+    let created = match store.account_add(&postmaster, &password, 0).await {
+        Ok(_) => true,
+        Err(StoreError::Duplicate(_)) if q.force => false,
+        Err(e) => return Err(Failure::Runtime(e.to_string())),
+    };
+    store.close().await;
+
+    let text = config_text(&hostname, &data_dir);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Runtime(format!("creating {}: {e}", dir.display())))?;
+    }
+    std::fs::write(&out, text)
+        .map_err(|e| Failure::Runtime(format!("writing {}: {e}", out.display())))?;
+
+    println!("wrote {}", out.display());
+    println!("domain {domain} ready; data in {}", data_dir.display());
+    if created {
+        println!("account {postmaster} created with password: {password}");
+        println!("  (shown once; change it with `tern user passwd {postmaster}`)");
+    } else {
+        println!("account {postmaster} already existed; its password is unchanged");
+    }
+    println!();
+    println!("Publish these DNS records:");
+    println!("  {domain}.           MX   10 {hostname}.");
+    println!("  {hostname}.  A    <this server's IPv4>   (and AAAA for IPv6)");
+    println!("  {domain}.           TXT  \"v=spf1 mx -all\"");
+    println!(
+        "  _dmarc.{domain}.    TXT  \"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}\""
+    );
+    println!("  and a PTR record for the server's address pointing to {hostname}.");
+    println!();
+    println!(
+        "Then place the TLS certificate for {hostname} at the [tls] paths in {} and run:",
+        out.display()
+    );
+    println!("  tern --config {} serve", out.display());
+    Ok(())
+}
+
+fn config_text(hostname: &str, data_dir: &std::path::Path) -> String {
+    let mut s = format!(
+        r#"# tern configuration, written by `tern quickstart`.
+# Every key is checked at start: an unknown key or a bad value stops tern
+# with an error naming it (try `tern config-check --config THIS_FILE`).
+
+# The name this server greets with and signs as; its A/AAAA and PTR records
+# should match.
+hostname = "{hostname}"
+
+# Mailboxes (Maildir), the SQLite database and generated keys live here.
+data_dir = "{data}"
+
+[store]
+# "sqlite" needs nothing else. For several nodes use PostgreSQL:
+#   kind = "postgres"
+#   url = "postgres://tern:PASSWORD@db.internal/tern"
+kind = "sqlite"
+
+[tls]
+# PEM certificate chain and private key for {hostname}.
+cert = "/etc/tern/fullchain.pem"
+key = "/etc/tern/privkey.pem"
+
+# Listeners. These bind every IPv4 address: tern is reachable from the
+# internet. Without `addr`, a listener binds 127.0.0.1 only.
+"#,
+        data = data_dir.display()
+    );
+    for kind in ListenerKind::ALL {
+        if protocols::implemented(kind) && kind != ListenerKind::Http {
+            s.push_str(&format!(
+                "\n[[listeners]]\nkind = \"{kind}\"\naddr = \"0.0.0.0\"\nport = {}\n",
+                kind.standard_port()
+            ));
+        }
+    }
+    s
+}

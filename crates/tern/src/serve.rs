@@ -1,0 +1,99 @@
+//! `tern serve`: open the store, load TLS, bind every listener, serve until
+//! SIGTERM or Ctrl-C, then shut down gracefully.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_common::config::{Config, Source};
+use tern_common::listener::{Server, Tls, bind_all};
+
+use crate::Failure;
+
+/// Print a status line; a closed stdout (the supervisor went away) must not
+/// bring the server down, so write errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+use crate::admin::open_store;
+use crate::protocols;
+
+pub async fn run(config: Config) -> Result<(), Failure> {
+    let config = Arc::new(config);
+    let (cert, key) = match &config.tls {
+        Some(t) => (t.cert.clone(), t.key.clone()),
+        None => tern_common::tls::self_signed(&config.data_dir.join("tls"), &config.hostname)
+            .map_err(|e| Failure::Runtime(format!("{e:#}")))?,
+    };
+    let tls = Tls::new(
+        tern_common::tls::load_server_config(&cert, &key)
+            .map_err(|e| Failure::Config(e.to_string()))?,
+    );
+    let store = open_store(&config).await?;
+    let bound = bind_all(&config.listeners)
+        .await
+        .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
+
+    if config.source == Source::Embedded {
+        say!("tern: no configuration file; running on the embedded default (loopback only)");
+    } else {
+        say!("tern: configuration {}", config.source);
+    }
+    let store_desc = match config.store.kind {
+        tern_common::config::StoreKind::Sqlite => "SQLite + Maildir".to_string(),
+        tern_common::config::StoreKind::Postgres => format!(
+            "PostgreSQL at {}",
+            tern_store::db::redact(config.store.url.as_deref().unwrap_or_default())
+        ),
+    };
+    say!("tern: data in {} ({store_desc})", config.data_dir.display());
+    say!("tern: hostname {}", config.hostname);
+
+    let server = Server::new(config.server.max_connections);
+    for b in bound {
+        let addr = b
+            .local_addr()
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        let kind = b.config.kind;
+        let handler = protocols::handler(kind, &config, &store).ok_or_else(|| {
+            Failure::Config(format!(
+                "listener kind {kind} is not available in this build"
+            ))
+        })?;
+        say!("tern: {kind} listening on {addr}");
+        server.serve(b, tls.clone(), handler);
+    }
+    say!("tern: ready");
+    tracing::info!("tern started");
+
+    wait_for_signal().await;
+    say!("tern: shutting down");
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    if !server.shutdown(grace).await {
+        tracing::warn!("sessions still open after {grace:?}; closing them");
+    }
+    store.close().await;
+    say!("tern: stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut t), Ok(mut i)) => {
+            tokio::select! {
+                _ = t.recv() => {},
+                _ = i.recv() => {},
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The administration CLI, end to end against a SQLite data dir.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::cli;
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "expected success, got {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The command fails with `code` and says `needle` on stderr.
+fn fails(out: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(
+        err.contains(needle),
+        "stderr {err:?} should mention {needle:?}"
+    );
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::write_config(dir.path(), &[], "");
+    (dir, cfg)
+}
+
+fn snapshot(cfg: &Path) -> (String, String, String) {
+    (
+        ok(&cli(cfg, &["domain", "list"])),
+        ok(&cli(cfg, &["user", "list"])),
+        ok(&cli(cfg, &["alias", "list"])),
+    )
+}
+
+#[test]
+fn walk_domain_user_alias_lifecycle() {
+    let (_d, cfg) = setup();
+    ok(&cli(&cfg, &["domain", "add", "Example.ORG"]));
+    ok(&cli(
+        &cfg,
+        &[
+            "user",
+            "add",
+            "alice@example.org",
+            "-p",
+            "first",
+            "--quota",
+            "10M",
+        ],
+    ));
+    ok(&cli(
+        &cfg,
+        &["user", "create", "-e", "bob@example.org", "-p", "pw"],
+    ));
+    let generated = ok(&cli(&cfg, &["user", "add", "carol@example.org"]));
+    assert!(
+        generated.contains("password: "),
+        "a generated password is printed once: {generated}"
+    );
+    ok(&cli(
+        &cfg,
+        &[
+            "alias",
+            "add",
+            "team@example.org",
+            "alice@example.org",
+            "bob@example.org",
+        ],
+    ));
+
+    let domains = ok(&cli(&cfg, &["domain", "list"]));
+    assert!(domains.contains("example.org\t3 account(s)"), "{domains}");
+    let users = ok(&cli(&cfg, &["user", "list", "-d", "example.org"]));
+    assert!(
+        users.contains("alice@example.org\tused 0 of 10485760"),
+        "{users}"
+    );
+    assert!(users.contains("bob@example.org"));
+    let aliases = ok(&cli(&cfg, &["alias", "list"]));
+    assert!(
+        aliases.contains("team@example.org\talice@example.org bob@example.org"),
+        "{aliases}"
+    );
+
+    ok(&cli(
+        &cfg,
+        &["user", "passwd", "alice@example.org", "-p", "second"],
+    ));
+    ok(&cli(&cfg, &["alias", "remove", "team@example.org"]));
+    ok(&cli(&cfg, &["user", "remove", "bob@example.org"]));
+    let users = ok(&cli(&cfg, &["user", "list"]));
+    assert!(!users.contains("bob@"), "{users}");
+    fails(
+        &cli(&cfg, &["domain", "remove", "example.org"]),
+        2,
+        "still has 2 account(s)",
+    );
+    ok(&cli(&cfg, &["domain", "remove", "example.org", "--force"]));
+    assert_eq!(ok(&cli(&cfg, &["domain", "list"])), "");
+}
+
+#[test]
+fn password_from_stdin() {
+    use std::io::Write;
+    let (_d, cfg) = setup();
+    ok(&cli(&cfg, &["domain", "add", "example.org"]));
+    let mut child = std::process::Command::new(common::BIN)
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "user",
+            "add",
+            "a@example.org",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from-stdin\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let s = ok(&out);
+    assert!(!s.contains("password:"), "a given password is not echoed");
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let (_d, cfg) = setup();
+    ok(&cli(&cfg, &["domain", "add", "example.org"]));
+    ok(&cli(
+        &cfg,
+        &["user", "add", "alice@example.org", "-p", "pw"],
+    ));
+    ok(&cli(
+        &cfg,
+        &["alias", "add", "info@example.org", "alice@example.org"],
+    ));
+    let before = snapshot(&cfg);
+
+    fails(
+        &cli(&cfg, &["user", "add", "not-an-address", "-p", "pw"]),
+        2,
+        "not-an-address",
+    );
+    fails(
+        &cli(&cfg, &["user", "add", "alice@example.org", "-p", "pw"]),
+        2,
+        "already exists",
+    );
+    fails(
+        &cli(&cfg, &["user", "add", "x@unknown.example", "-p", "pw"]),
+        2,
+        "domain unknown.example not found",
+    );
+    fails(
+        &cli(&cfg, &["user", "add", "info@example.org", "-p", "pw"]),
+        2,
+        "already exists",
+    );
+    fails(
+        &cli(
+            &cfg,
+            &[
+                "user",
+                "add",
+                "y@example.org",
+                "-p",
+                "pw",
+                "--quota",
+                "lots",
+            ],
+        ),
+        2,
+        "invalid size",
+    );
+    fails(
+        &cli(&cfg, &["domain", "add", "example.org"]),
+        2,
+        "already exists",
+    );
+    fails(
+        &cli(&cfg, &["domain", "add", "bad domain"]),
+        2,
+        "invalid domain",
+    );
+    fails(
+        &cli(&cfg, &["domain", "remove", "example.org"]),
+        2,
+        "--force",
+    );
+    fails(
+        &cli(&cfg, &["domain", "remove", "nope.example"]),
+        2,
+        "not found",
+    );
+    fails(
+        &cli(
+            &cfg,
+            &["alias", "add", "x@unknown.example", "alice@example.org"],
+        ),
+        2,
+        "not found",
+    );
+    fails(
+        &cli(
+            &cfg,
+            &["alias", "add", "alice@example.org", "bob@example.org"],
+        ),
+        2,
+        "account address",
+    );
+    fails(
+        &cli(&cfg, &["alias", "add", "x@example.org", "bad target"]),
+        2,
+        "bad target",
+    );
+    fails(
+        &cli(&cfg, &["alias", "remove", "nope@example.org"]),
+        2,
+        "not found",
+    );
+    fails(
+        &cli(&cfg, &["user", "remove", "nope@example.org"]),
+        2,
+        "not found",
+    );
+    fails(
+        &cli(&cfg, &["user", "passwd", "nope@example.org", "-p", "x"]),
+        2,
+        "not found",
+    );
+    fails(&cli(&cfg, &["user", "add"]), 2, "required");
+    fails(&cli(&cfg, &["frobnicate"]), 2, "unrecognized subcommand");
+
+    assert_eq!(snapshot(&cfg), before, "refused commands changed nothing");
+}
+
+#[test]
+fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_cfg = dir.path().join("etc/tern.toml");
+    let data = dir.path().join("data");
+    let args = [
+        "quickstart",
+        "example.org",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--config-out",
+        out_cfg.to_str().unwrap(),
+    ];
+    let run = |extra: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .args(args)
+            .args(extra)
+            .env_remove("TERN_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let s = ok(&run(&[]));
+    assert!(
+        s.contains("postmaster@example.org created with password: "),
+        "{s}"
+    );
+    assert!(s.contains("MX   10 mail.example.org."), "{s}");
+    assert!(s.contains("v=spf1 mx -all"), "{s}");
+    assert!(s.contains("_dmarc.example.org."), "{s}");
+    let text = std::fs::read_to_string(&out_cfg).unwrap();
+    assert!(text.contains("hostname = \"mail.example.org\""));
+    assert!(
+        text.contains("addr = \"0.0.0.0\""),
+        "public binds are written explicitly"
+    );
+    assert!(text.contains("cert = \"/etc/tern/fullchain.pem\""));
+
+    fails(&run(&[]), 2, "already exists");
+    let again = ok(&run(&["--force"]));
+    assert!(again.contains("already existed"), "{again}");
+
+    // The written file is a valid configuration apart from the certificate,
+    // which the operator still has to put in place: config-check names it.
+    fails(&cli(&out_cfg, &["config-check"]), 2, "tls.cert");
+}

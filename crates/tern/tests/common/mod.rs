@@ -1,0 +1,230 @@
+//! End-to-end harness: a real `tern serve` on 127.0.0.1 with port-0
+//! listeners, a temp data dir and a self-signed certificate. Every test
+//! file that uses it does `mod common;`. The process is stopped on drop.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tern");
+
+pub struct Tern {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    /// Bound address per listener kind ("smtp" → 127.0.0.1:PORT).
+    pub addrs: HashMap<String, std::net::SocketAddr>,
+    /// Everything the server printed on stdout so far.
+    pub stdout: Vec<String>,
+}
+
+/// Write a configuration with the given listener kinds on port 0 plus any
+/// extra TOML (sections such as `[smtp]`), in a fresh temp dir.
+pub fn write_config(dir: &Path, kinds: &[&str], extra: &str) -> PathBuf {
+    let (cert, key) =
+        tern_common::tls::self_signed(&dir.join("tls"), "mx.test.example").expect("certificate");
+    let mut s = format!(
+        "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        dir.join("data").display(),
+        cert.display(),
+        key.display()
+    );
+    for k in kinds {
+        s.push_str(&format!(
+            "[[listeners]]\nkind = \"{k}\"\naddr = \"127.0.0.1\"\nport = 0\n"
+        ));
+    }
+    s.push_str(extra);
+    let path = dir.join("tern.toml");
+    std::fs::write(&path, s).expect("write config");
+    path
+}
+
+impl Tern {
+    /// Start tern with these listener kinds.
+    pub fn start(kinds: &[&str]) -> Tern {
+        Tern::start_with(kinds, "")
+    }
+
+    pub fn start_with(kinds: &[&str], extra: &str) -> Tern {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = write_config(dir.path(), kinds, extra);
+        let mut t = Tern {
+            child: None,
+            dir,
+            config,
+            addrs: HashMap::new(),
+            stdout: Vec::new(),
+        };
+        t.launch();
+        t
+    }
+
+    /// (Re)start the process on the same config and data.
+    pub fn launch(&mut self) {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn tern");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        self.addrs.clear();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("tern: ")
+                        && let Some((kind, addr)) = rest.split_once(" listening on ")
+                    {
+                        self.addrs
+                            .insert(kind.to_string(), addr.parse().expect("address"));
+                    }
+                    let ready = line == "tern: ready";
+                    self.stdout.push(line);
+                    if ready {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("tern did not become ready; it printed: {:?}", self.stdout);
+                }
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        self.child = Some(child);
+    }
+
+    pub fn addr(&self, kind: &str) -> std::net::SocketAddr {
+        *self
+            .addrs
+            .get(kind)
+            .unwrap_or_else(|| panic!("no {kind} listener: {:?}", self.addrs))
+    }
+
+    pub fn port(&self, kind: &str) -> u16 {
+        self.addr(kind).port()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Run a tern CLI command against this server's configuration.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        cli(&self.config, args)
+    }
+
+    /// Create the domain (if needed) and an account.
+    pub fn add_user(&self, email: &str, password: &str) {
+        let domain = email.rsplit_once('@').expect("address").1;
+        let _ = self.cli(&["domain", "add", domain]);
+        let out = self.cli(&["user", "add", email, "-p", password]);
+        assert!(
+            out.status.success(),
+            "user add {email}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// SIGTERM and wait (bounded) for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        signal(child.id(), "TERM");
+        wait_bounded(&mut child, Duration::from_secs(30))
+    }
+
+    /// SIGKILL: the crash case.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("tls").join("self-signed.crt")
+    }
+}
+
+impl Drop for Tern {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn cli(config: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tern")
+}
+
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Run a Python 3 snippet (the pyenv or Debian interpreter on PATH) and
+/// return its stdout; panics with its stderr when it fails.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

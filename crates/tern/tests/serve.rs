@@ -1,0 +1,175 @@
+//! Start-up, configuration failures and shutdown of `tern serve`.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{BIN, Tern, cli};
+
+fn config_file(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("bad.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `config-check` and `serve` both refuse the file with exit 2 and an error
+/// naming `key`; `serve` binds nothing.
+fn refused(text: &str, key: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let p = config_file(d.path(), text);
+    for cmd in ["config-check", "serve"] {
+        let out = cli(&p, &[cmd]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains(key),
+            "{cmd}: error {err:?} should name {key:?}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("listening"),
+            "{cmd} bound nothing"
+        );
+    }
+}
+
+#[test]
+fn config_errors_name_the_key_and_exit_2() {
+    refused(
+        "hostname = \"mx.example.org\"\nlisten_everywhere = true\n",
+        "listen_everywhere",
+    );
+    refused(
+        "hostname = \"mx.example.org\"\nlisten_everywhere = true\n",
+        "line 2",
+    );
+    refused("hostname = 42\n", "hostname");
+    refused("[store]\nkind = \"oracle\"\n", "line 2");
+    refused("[store]\nmax_connections = 0\n", "store.max_connections");
+    refused("hostname = \"bad host\"\n", "hostname");
+    refused(
+        "[[listeners]]\nkind = \"pop3\"\nport = 99999\n",
+        "listeners.port",
+    );
+    refused(
+        "[[listeners]]\nkind = \"pop3\"\naddr = \"somewhere\"\n",
+        "listeners.addr",
+    );
+}
+
+#[test]
+fn unloadable_or_mismatched_tls_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let (c1, _) = tern_common::tls::self_signed(&d.path().join("a"), "a.example.org").unwrap();
+    let (_, k2) = tern_common::tls::self_signed(&d.path().join("b"), "b.example.org").unwrap();
+    let missing = d.path().join("missing.pem");
+    refused(
+        &format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            missing.display(),
+            k2.display()
+        ),
+        "tls.cert",
+    );
+    refused(
+        &format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            c1.display(),
+            k2.display()
+        ),
+        "tls.key",
+    );
+    let junk = d.path().join("junk.pem");
+    std::fs::write(&junk, "not pem").unwrap();
+    refused(
+        &format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            c1.display(),
+            junk.display()
+        ),
+        "tls.key",
+    );
+}
+
+#[test]
+fn config_check_says_ok() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = common::write_config(d.path(), &["pop3", "pop3s"], "");
+    let out = cli(&cfg, &["config-check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+#[test]
+fn sigterm_exits_cleanly() {
+    let mut t = Tern::start(&["pop3"]);
+    let addr = t.addr("pop3");
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    let status = t.stop();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "no longer listening"
+    );
+}
+
+#[test]
+fn embedded_default_runs_on_loopback_only() {
+    let d = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(d.path())
+        .env_remove("TERN_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut v = Vec::new();
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let done = l == "tern: ready";
+            v.push(l);
+            if done {
+                break;
+            }
+        }
+        v
+    })
+    .join()
+    .unwrap();
+    common::signal(child.id(), "TERM");
+    let status = common::wait_bounded(&mut child, Duration::from_secs(30));
+    assert!(status.success());
+    assert!(
+        lines.iter().any(|l| l.contains("embedded default")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("tern: data in tern-data")),
+        "{lines:?}"
+    );
+    let listening: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains(" listening on "))
+        .collect();
+    assert!(!listening.is_empty(), "{lines:?}");
+    for l in &listening {
+        assert!(l.contains("127.0.0.1:"), "loopback only: {l}");
+    }
+    assert!(
+        listening.iter().any(|l| l.ends_with("127.0.0.1:2110")),
+        "pop3 on 2110: {lines:?}"
+    );
+    assert!(d.path().join("tern-data/tls/self-signed.crt").exists());
+}
