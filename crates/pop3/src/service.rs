@@ -23,10 +23,15 @@ pub struct Pop3<M> {
 }
 
 impl<M: Maildrop> Pop3<M> {
+    /// A service with locks of its own.
     pub fn with_maildrop(drop: M, opts: Options) -> Pop3<M> {
+        Pop3::with_locks(drop, opts, Locks::default())
+    }
+
+    pub fn with_locks(drop: M, opts: Options, locks: Locks) -> Pop3<M> {
         Pop3 {
             drop,
-            locks: Locks::default(),
+            locks,
             opts: Arc::new(opts),
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tern_common::config::Config;
 use tern_store::{Store, StoreError};
 
+use crate::lock::Locks;
 use crate::maildrop::{DropError, Entry, Maildrop, Principal, Snapshot};
 use crate::service::{Pop3, options_from};
 
@@ -12,9 +13,20 @@ use crate::service::{Pop3, options_from};
 pub type Service = Pop3<StoreDrop>;
 
 impl Pop3<StoreDrop> {
-    /// One service for both listeners (the maildrop lock is per service).
+    /// The service for the `pop3` and `pop3s` listeners. Services made
+    /// from the same configuration share their maildrop locks.
     pub fn new(config: Arc<Config>, store: Store) -> Service {
-        Pop3::with_maildrop(StoreDrop { store }, options_from(&config))
+        let key = format!(
+            "{:?}|{}|{}",
+            config.store.kind,
+            config.store.url.as_deref().unwrap_or_default(),
+            config.data_dir.display()
+        );
+        Pop3::with_locks(
+            StoreDrop { store },
+            options_from(&config),
+            Locks::shared(&key),
+        )
     }
 }
 

@@ -48,6 +48,7 @@ impl Env {
         let tls = Tls::new(tls::load_server_config(&cert, &key).unwrap());
         let mut config = embedded_default(|_| true);
         config.hostname = "mx.example.org".into();
+        config.data_dir = dir.path().join("data");
         let lo = IpAddr::from([127, 0, 0, 1]);
         let bound = bind_all(&[
             ListenerConfig {
@@ -65,10 +66,12 @@ impl Env {
         .unwrap();
         let pop3 = bound[0].local_addr().unwrap();
         let pop3s = bound[1].local_addr().unwrap();
-        let service = Arc::new(Service::new(Arc::new(config), store.clone()));
+        // One service per listener, as `tern serve` may make them.
+        let config = Arc::new(config);
         let server = Server::new(100);
         for b in bound {
-            server.serve(b, tls.clone(), service.clone());
+            let service = Arc::new(Service::new(config.clone(), store.clone()));
+            server.serve(b, tls.clone(), service);
         }
         Env {
             dir,

@@ -43,10 +43,14 @@ def main():
             if a == "login":
                 r = p.user(user).decode()
                 r = p.pass_(password).decode()
-            elif a == "login2":
-                # A second, concurrent session on the same maildrop.
-                q = poplib.POP3_SSL("127.0.0.1", int(sys.argv[2]), context=ctx, timeout=20) if mode == "ssl" else None
-                if q is None:
+            elif a.startswith("login2"):
+                # A second, concurrent session on the same maildrop: on this
+                # listener, or ("login2ssl:PORT") on an implicit TLS one.
+                if a.startswith("login2ssl:"):
+                    q = poplib.POP3_SSL("127.0.0.1", int(a.split(":")[1]), context=ctx, timeout=20)
+                elif mode == "ssl":
+                    q = poplib.POP3_SSL("127.0.0.1", int(port), context=ctx, timeout=20)
+                else:
                     q = poplib.POP3("127.0.0.1", int(port), timeout=20)
                     q.stls(context=ctx)
                 q.user(user)
