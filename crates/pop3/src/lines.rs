@@ -2,6 +2,8 @@
 //! replies out through one buffer that is flushed when the client has no
 //! further command waiting (RFC 2449 §6.6 PIPELINING) or when it grows large.
 
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Replies are written to the socket once this much is buffered.
@@ -23,17 +25,20 @@ pub struct LineIo<S> {
     rbuf: Vec<u8>,
     wbuf: Vec<u8>,
     max_line: usize,
+    /// A client that stops reading its replies is cut off after this long.
+    write_timeout: Duration,
     /// Inside an over-long line: drop bytes up to its LF.
     discarding: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
-    pub fn new(stream: S, max_line: usize) -> LineIo<S> {
+    pub fn new(stream: S, max_line: usize, write_timeout: Duration) -> LineIo<S> {
         LineIo {
             stream,
             rbuf: Vec::with_capacity(1024),
             wbuf: Vec::with_capacity(4096),
             max_line: max_line.max(64),
+            write_timeout,
             discarding: false,
         }
     }
@@ -98,11 +103,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
     }
 
     pub async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.wbuf.is_empty() {
-            self.stream.write_all(&self.wbuf).await?;
-            self.wbuf.clear();
-        }
-        self.stream.flush().await
+        let write = async {
+            if !self.wbuf.is_empty() {
+                self.stream.write_all(&self.wbuf).await?;
+                self.wbuf.clear();
+            }
+            self.stream.flush().await
+        };
+        tokio::time::timeout(self.write_timeout, write)
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading")
+            })?
     }
 
     pub async fn shutdown(&mut self) {
@@ -124,7 +136,7 @@ mod tests {
         let (a, mut b) = tokio::io::duplex(1 << 16);
         b.write_all(input).await.unwrap();
         drop(b);
-        let mut io = LineIo::new(a, max);
+        let mut io = LineIo::new(a, max, Duration::from_secs(5));
         let mut out = vec![];
         loop {
             while let Some(l) = io.next_line() {

@@ -102,7 +102,7 @@ pub async fn run<M, S>(
     M: Maildrop,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut io = LineIo::new(stream, opts.max_line_length);
+    let mut io = LineIo::new(stream, opts.max_line_length, opts.idle_timeout);
     let mut s = Session {
         drop,
         locks,
@@ -169,7 +169,7 @@ pub async fn run<M, S>(
                 let plain = io.into_stream();
                 match upgrader.upgrade(plain).await {
                     Ok(tls) => {
-                        io = LineIo::new(tls, opts.max_line_length);
+                        io = LineIo::new(tls, opts.max_line_length, opts.idle_timeout);
                         s.tls = true;
                         s.state = State::Authorization { user: None };
                     }

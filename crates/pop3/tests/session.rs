@@ -652,3 +652,137 @@ async fn utf8_user_names_and_passwords() {
     assert_eq!(r[after_capa + 3], "-ERR already logged in");
     assert!(out.contains("Subject: Grüße\r\n\r\nÄ\r\n.\r\n"), "{out}");
 }
+
+/// Counts the writes that reach the socket.
+struct Counting {
+    inner: DuplexStream,
+    writes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tokio::io::AsyncRead for Counting {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counting {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+struct NoTls;
+static NO_TLS: NoTls = NoTls;
+impl Upgrade<Counting> for NoTls {
+    fn upgrade(
+        &self,
+        _: Counting,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Counting>> + Send + '_>> {
+        Box::pin(async { Err(io::Error::other("no TLS here")) })
+    }
+}
+
+#[tokio::test]
+async fn pipelined_commands_are_answered_in_one_write() {
+    let d = setup();
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = Counting {
+        inner: server,
+        writes: writes.clone(),
+    };
+    let session = tokio::spawn(run(
+        d.clone(),
+        Locks::default(),
+        Arc::new(opts()),
+        server,
+        true,
+        &NO_TLS,
+        CancellationToken::new(),
+        "x".into(),
+    ));
+    let mut greeting = [0u8; 128];
+    let n = client.read(&mut greeting).await.unwrap();
+    assert!(greeting[..n].ends_with(b"ready\r\n"));
+    assert_eq!(writes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let mut batch = String::from(LOGIN);
+    for _ in 0..40 {
+        batch.push_str("STAT\r\nLIST\r\nUIDL 2\r\nTOP 1 0\r\nNOOP\r\n");
+    }
+    batch.push_str("QUIT\r\n");
+    assert!(batch.len() < 4096, "one read");
+    client.write_all(batch.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    client.read_to_string(&mut out).await.unwrap();
+    session.await.unwrap();
+    assert_eq!(
+        out.matches("+OK 2 ").count(),
+        80,
+        "every STAT and UIDL answered"
+    );
+    assert!(out.ends_with("signing off\r\n"));
+    // The greeting, then the whole batch of replies at once.
+    assert_eq!(writes.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off() {
+    let d = setup();
+    let mut big = b"Subject: big\r\n\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 1 << 20));
+    d.deliver("bob@example.org", M2);
+    d.deliver("bob@example.org", &big);
+    let locks = Locks::default();
+    // A small pipe that the client never drains.
+    let (mut client, server) = tokio::io::duplex(4096);
+    let o = Options {
+        idle_timeout: Duration::from_millis(300),
+        ..opts()
+    };
+    let session = tokio::spawn(run(
+        d.clone(),
+        locks.clone(),
+        Arc::new(o),
+        server,
+        true,
+        &FAKE_TLS,
+        CancellationToken::new(),
+        "x".into(),
+    ));
+    client
+        .write_all(b"USER bob@example.org\r\nPASS bobpw\r\nDELE 1\r\nRETR 2\r\n")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), session)
+        .await
+        .expect("session gave up on the client")
+        .unwrap();
+    // It stopped while sending: far less than the message is in the pipe.
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).await.unwrap();
+    assert!(got.len() < 1 << 16, "{}", got.len());
+    assert_eq!(d.uids("bob@example.org"), vec![1, 2], "no UPDATE");
+    assert!(locks.try_lock(2).is_some(), "lock released");
+}
