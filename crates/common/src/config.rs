@@ -11,6 +11,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::address::normalize_domain;
+use crate::limits::{Family, FamilyLimits, LimitsConfig};
+use crate::security::RateConfig;
+use crate::throttle::AuthThrottleConfig;
 
 /// Where the configuration came from; shown in messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +189,77 @@ struct RawConfig {
     smtp: RawSmtp,
     #[serde(default)]
     pop3: RawPop3,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    rate: RawRate,
+    #[serde(default)]
+    auth_throttle: RawAuthThrottle,
+    #[serde(default)]
+    greylist: RawGreylist,
+    #[serde(default)]
+    tarpit: RawTarpit,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    global: Option<u32>,
+    smtp: Option<RawFamilyLimits>,
+    submission: Option<RawFamilyLimits>,
+    imap: Option<RawFamilyLimits>,
+    pop3: Option<RawFamilyLimits>,
+    http: Option<RawFamilyLimits>,
+    managesieve: Option<RawFamilyLimits>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RawFamilyLimits {
+    per_ip: Option<u32>,
+    per_user: Option<u32>,
+    per_user_ip: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRate {
+    connections_per_minute_per_ip: Option<u32>,
+    messages_per_minute_per_ip: Option<u32>,
+    messages_per_minute_per_account: Option<u32>,
+    recipients_per_hour_per_account: Option<u32>,
+    max_tracked: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAuthThrottle {
+    base_delay_ms: Option<u64>,
+    max_delay_secs: Option<u64>,
+    ip_lock_after: Option<u32>,
+    account_lock_after: Option<u32>,
+    lock_secs: Option<u64>,
+    window_secs: Option<Spanned<u64>>,
+    max_tracked: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGreylist {
+    #[serde(default)]
+    domains: Vec<Spanned<String>>,
+    delay_secs: Option<u64>,
+    retry_window_secs: Option<Spanned<u64>>,
+    pass_ttl_days: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTarpit {
+    enabled: Option<bool>,
+    base_delay_ms: Option<u64>,
+    max_delay_secs: Option<u64>,
+    reset_after_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -216,7 +290,6 @@ struct RawListener {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     shutdown_grace_secs: Option<Spanned<u64>>,
-    max_connections: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -251,6 +324,56 @@ pub struct Config {
     pub server: ServerConfig,
     pub smtp: SmtpConfig,
     pub pop3: Pop3Config,
+    pub limits: LimitsConfig,
+    pub rate: RateConfig,
+    pub auth_throttle: AuthThrottleConfig,
+    pub greylist: GreylistConfig,
+    pub tarpit: TarpitConfig,
+}
+
+/// Greylisting (opt-in per domain): first sight of a (client network,
+/// sender, recipient) triplet is answered 451 4.7.1; a retry after
+/// `delay_secs` (and within `retry_window_secs`) passes, and the triplet then
+/// passes at once for `pass_ttl_days`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GreylistConfig {
+    pub domains: Vec<String>,
+    pub delay_secs: u64,
+    pub retry_window_secs: u64,
+    pub pass_ttl_days: u64,
+}
+
+impl Default for GreylistConfig {
+    fn default() -> Self {
+        GreylistConfig {
+            domains: Vec::new(),
+            delay_secs: 300,
+            retry_window_secs: 2 * 86400,
+            pass_ttl_days: 36,
+        }
+    }
+}
+
+/// Tarpitting on port 25: each invalid command or unknown recipient from an
+/// IP doubles the delay before its replies (0, base, 2·base, …, capped);
+/// the count resets after `reset_after_secs` of good behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarpitConfig {
+    pub enabled: bool,
+    pub base_delay_ms: u64,
+    pub max_delay_secs: u64,
+    pub reset_after_secs: u64,
+}
+
+impl Default for TarpitConfig {
+    fn default() -> Self {
+        TarpitConfig {
+            enabled: true,
+            base_delay_ms: 1000,
+            max_delay_secs: 30,
+            reset_after_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -276,7 +399,6 @@ pub struct ListenerConfig {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
-    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -349,10 +471,14 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         listeners,
         server: ServerConfig {
             shutdown_grace_secs: 10,
-            max_connections: 10_000,
         },
         smtp: SmtpConfig::default(),
         pop3: Pop3Config::default(),
+        limits: LimitsConfig::default(),
+        rate: RateConfig::default(),
+        auth_throttle: AuthThrottleConfig::default(),
+        greylist: GreylistConfig::default(),
+        tarpit: TarpitConfig::default(),
     }
 }
 
@@ -538,10 +664,70 @@ pub fn parse(
             &raw.server.shutdown_grace_secs,
             10,
         ),
-        max_connections: c.positive(
-            "server.max_connections",
-            &raw.server.max_connections,
-            10_000,
+    };
+    let limits = limits_from(&raw.limits);
+    let rd = RateConfig::default();
+    let rate = RateConfig {
+        connections_per_minute_per_ip: raw
+            .rate
+            .connections_per_minute_per_ip
+            .unwrap_or(rd.connections_per_minute_per_ip),
+        messages_per_minute_per_ip: raw
+            .rate
+            .messages_per_minute_per_ip
+            .unwrap_or(rd.messages_per_minute_per_ip),
+        messages_per_minute_per_account: raw
+            .rate
+            .messages_per_minute_per_account
+            .unwrap_or(rd.messages_per_minute_per_account),
+        recipients_per_hour_per_account: raw
+            .rate
+            .recipients_per_hour_per_account
+            .unwrap_or(rd.recipients_per_hour_per_account),
+        max_tracked: c.positive("rate.max_tracked", &raw.rate.max_tracked, rd.max_tracked),
+    };
+    let ad = AuthThrottleConfig::default();
+    let a = &raw.auth_throttle;
+    let auth_throttle = AuthThrottleConfig {
+        base_delay_ms: a.base_delay_ms.unwrap_or(ad.base_delay_ms),
+        max_delay_secs: a.max_delay_secs.unwrap_or(ad.max_delay_secs),
+        ip_lock_after: a.ip_lock_after.unwrap_or(ad.ip_lock_after),
+        account_lock_after: a.account_lock_after.unwrap_or(ad.account_lock_after),
+        lock_secs: a.lock_secs.unwrap_or(ad.lock_secs),
+        window_secs: c.positive("auth_throttle.window_secs", &a.window_secs, ad.window_secs),
+        max_keys: c.positive("auth_throttle.max_tracked", &a.max_tracked, ad.max_keys),
+    };
+    let gd = GreylistConfig::default();
+    let mut gdomains = Vec::new();
+    for d in &raw.greylist.domains {
+        match normalize_domain(d.get_ref()) {
+            Ok(n) => gdomains.push(n),
+            Err(e) => c.err_at("greylist.domains", d, e.to_string()),
+        }
+    }
+    let greylist = GreylistConfig {
+        domains: gdomains,
+        delay_secs: raw.greylist.delay_secs.unwrap_or(gd.delay_secs),
+        retry_window_secs: c.positive(
+            "greylist.retry_window_secs",
+            &raw.greylist.retry_window_secs,
+            gd.retry_window_secs,
+        ),
+        pass_ttl_days: c.positive(
+            "greylist.pass_ttl_days",
+            &raw.greylist.pass_ttl_days,
+            gd.pass_ttl_days,
+        ),
+    };
+    let td = TarpitConfig::default();
+    let tarpit = TarpitConfig {
+        enabled: raw.tarpit.enabled.unwrap_or(td.enabled),
+        base_delay_ms: raw.tarpit.base_delay_ms.unwrap_or(td.base_delay_ms),
+        max_delay_secs: raw.tarpit.max_delay_secs.unwrap_or(td.max_delay_secs),
+        reset_after_secs: c.positive(
+            "tarpit.reset_after_secs",
+            &raw.tarpit.reset_after_secs,
+            td.reset_after_secs,
         ),
     };
     let d = SmtpConfig::default();
@@ -616,7 +802,45 @@ pub fn parse(
         server,
         smtp,
         pop3,
+        limits,
+        rate,
+        auth_throttle,
+        greylist,
+        tarpit,
     })
+}
+
+fn limits_from(raw: &RawLimits) -> LimitsConfig {
+    let mut l = LimitsConfig::default();
+    if let Some(g) = raw.global {
+        l.global = g;
+    }
+    let fams = [
+        (Family::Smtp, raw.smtp),
+        (Family::Submission, raw.submission),
+        (Family::Imap, raw.imap),
+        (Family::Pop3, raw.pop3),
+        (Family::Http, raw.http),
+        (Family::ManageSieve, raw.managesieve),
+    ];
+    for (f, r) in fams {
+        let Some(r) = r else { continue };
+        let e = l.families.entry(f).or_insert(FamilyLimits {
+            per_ip: 0,
+            per_user: 0,
+            per_user_ip: 0,
+        });
+        if let Some(v) = r.per_ip {
+            e.per_ip = v;
+        }
+        if let Some(v) = r.per_user {
+            e.per_user = v;
+        }
+        if let Some(v) = r.per_user_ip {
+            e.per_user_ip = v;
+        }
+    }
+    l
 }
 
 /// toml's messages say "unknown field `x`" or "invalid type ... for key `y`";
@@ -727,6 +951,25 @@ mod tests {
         let c = p("[[listeners]]\nkind = \"http\"\n").unwrap();
         assert_eq!(c.listeners[0].addr, IpAddr::from([127, 0, 0, 1]));
         assert_eq!(c.listeners[0].port, 80);
+    }
+
+    #[test]
+    fn abuse_sections_parse_with_defaults() {
+        let c = p("[limits]\nglobal = 5\n[limits.imap]\nper_user_ip = 3\n[greylist]\ndomains = [\"Example.org\"]\n").unwrap();
+        assert_eq!(c.limits.global, 5);
+        assert_eq!(c.limits.families[&Family::Imap].per_user_ip, 3);
+        assert_eq!(
+            c.limits.families[&Family::Imap].per_ip,
+            100,
+            "unset keys keep their defaults"
+        );
+        assert_eq!(c.greylist.domains, vec!["example.org"]);
+        assert_eq!(c.greylist.delay_secs, 300);
+        assert!(c.tarpit.enabled);
+        let e = p("[limits.imap]\nper_usr = 3\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "per_usr");
+        let e = p("[greylist]\ndomains = [\"bad domain\"]\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "greylist.domains");
     }
 
     #[test]

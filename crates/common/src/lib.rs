@@ -3,7 +3,12 @@
 
 pub mod address;
 pub mod config;
+pub mod limits;
 pub mod listener;
+pub mod metrics;
+pub mod rate;
+pub mod security;
+pub mod throttle;
 pub mod tls;
 
 pub use address::{Address, AddressError, normalize_domain};

@@ -13,14 +13,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use tokio::io::AsyncWriteExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{ListenerConfig, ListenerKind};
+use crate::limits::{ConnGuard, Family, Level};
+use crate::security::{AuditEvent, Security};
 
 /// A connection's byte stream, before or after TLS.
 pub enum Stream {
@@ -138,6 +140,31 @@ pub struct Conn {
     /// Cancelled when the server shuts down: finish the current exchange,
     /// say goodbye in the protocol's words, and return.
     pub shutdown: CancellationToken,
+    /// This connection's place in the connection limits; call
+    /// `guard.authenticated(user)` once the user is known.
+    pub guard: ConnGuard,
+    /// Limits, rates, login throttling, counters and the audit log.
+    pub security: Security,
+}
+
+/// The protocol's own temporary refusal, sent before closing a connection
+/// that is over a limit (RFC 5321 4.3.2 421, RFC 9051 7.1.5 BYE with
+/// UNAVAILABLE, RFC 2449 8.1.2 SYS/TEMP, HTTP 503). Implicit-TLS ports get
+/// no words: answering would cost the TLS handshake the limit exists to avoid.
+pub fn refusal(kind: ListenerKind, hostname: &str) -> Option<String> {
+    match kind {
+        ListenerKind::Smtp | ListenerKind::Submission => {
+            Some(format!("421 4.7.0 {hostname} Too many connections, try again later\r\n"))
+        }
+        ListenerKind::Imap => Some("* BYE [UNAVAILABLE] Too many connections, try again later\r\n".into()),
+        ListenerKind::Pop3 => Some("-ERR [SYS/TEMP] Too many connections, try again later\r\n".into()),
+        ListenerKind::Http => Some(
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                .into(),
+        ),
+        ListenerKind::Managesieve => Some("BYE (TRYLATER) \"Too many connections\"\r\n".into()),
+        ListenerKind::Submissions | ListenerKind::Imaps | ListenerKind::Pop3s | ListenerKind::Https => None,
+    }
 }
 
 /// A protocol's session entry point.
@@ -149,7 +176,8 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Server {
     shutdown: CancellationToken,
     tasks: TaskTracker,
-    connections: Arc<Semaphore>,
+    security: Security,
+    hostname: String,
 }
 
 /// A bound socket, ready to serve.
@@ -181,13 +209,43 @@ pub async fn bind_all(listeners: &[ListenerConfig]) -> anyhow::Result<Vec<Bound>
     Ok(out)
 }
 
+/// Connection rate per IP, then the connection limits (per IP, global).
+fn admit(
+    security: &Security,
+    kind: ListenerKind,
+    ip: std::net::IpAddr,
+) -> Result<ConnGuard, Level> {
+    if !security
+        .rates
+        .connections_per_ip
+        .check(&crate::limits::ip_group(ip), 1)
+    {
+        security.metrics.inc(&format!(
+            "rate_refused_total{{protocol=\"{}\",rate=\"connections\"}}",
+            Family::of(kind).name()
+        ));
+        return Err(Level::Ip);
+    }
+    security.limiter.admit(Family::of(kind), ip)
+}
+
 impl Server {
-    pub fn new(max_connections: usize) -> Server {
+    /// A server with default limits (tests).
+    pub fn new(_max_connections: usize) -> Server {
+        Server::with_security(Security::permissive_for_tests(), "localhost")
+    }
+
+    pub fn with_security(security: Security, hostname: &str) -> Server {
         Server {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            connections: Arc::new(Semaphore::new(max_connections)),
+            security,
+            hostname: hostname.to_string(),
         }
+    }
+
+    pub fn security(&self) -> &Security {
+        &self.security
     }
 
     pub fn shutdown_token(&self) -> CancellationToken {
@@ -198,7 +256,8 @@ impl Server {
     pub fn serve(&self, bound: Bound, tls: Tls, handler: Arc<dyn Handler>) {
         let shutdown = self.shutdown.clone();
         let tasks = self.tasks.clone();
-        let permits = self.connections.clone();
+        let security = self.security.clone();
+        let hostname = self.hostname.clone();
         let kind = bound.config.kind;
         self.tasks.spawn(async move {
             loop {
@@ -215,18 +274,31 @@ impl Server {
                         continue;
                     }
                 };
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    tracing::warn!(listener = %kind, %peer, "server connection limit reached; closing");
-                    drop(tcp);
-                    continue;
+                let guard = match admit(&security, kind, peer.ip()) {
+                    Ok(g) => g,
+                    Err(level) => {
+                        // Refuse without spawning: a cheap write, then close.
+                        if let Some(words) = refusal(kind, &hostname) {
+                            let mut tcp = tcp;
+                            let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(words.as_bytes())).await;
+                        }
+                        security.audit(AuditEvent {
+                            kind: "limit",
+                            protocol: Family::of(kind).name(),
+                            ip: Some(peer.ip()),
+                            account: None,
+                            detail: format!("connection refused: {} limit", level.name()),
+                        });
+                        continue;
+                    }
                 };
                 let _ = tcp.set_nodelay(true);
                 let local = tcp.local_addr().unwrap_or_else(|_| SocketAddr::new(bound.config.addr, 0));
                 let handler = handler.clone();
                 let tls = tls.clone();
                 let shutdown = shutdown.clone();
+                let security = security.clone();
                 tasks.spawn(async move {
-                    let _permit = permit;
                     let run = async move {
                         let stream = if kind.implicit_tls() {
                             match tls.upgrade(Stream::Plain(tcp)).await {
@@ -239,7 +311,7 @@ impl Server {
                         } else {
                             Stream::Plain(tcp)
                         };
-                        let conn = Conn { stream, peer, local, kind, tls, shutdown };
+                        let conn = Conn { stream, peer, local, kind, tls, shutdown, guard, security };
                         handler.handle(conn).await;
                     };
                     if let Err(panic) = AssertUnwindSafe(run).catch_unwind().await {

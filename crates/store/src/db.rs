@@ -85,6 +85,27 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (mailbox_id, uid)
     );
     "#,
+    // 2: abuse protection: audit log and greylisting triplets.
+    r#"
+    CREATE TABLE audit (
+        id {pk},
+        at BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        ip TEXT,
+        account TEXT,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit(at);
+    CREATE TABLE greylist (
+        network TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        first_seen BIGINT NOT NULL,
+        passed_until BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (network, sender, recipient)
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

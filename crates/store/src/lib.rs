@@ -4,6 +4,7 @@
 //! PostgreSQL for several nodes. Both backends run the same SQL through one
 //! code path; see `db.rs` for where the dialects differ.
 
+mod abuse;
 mod blob;
 mod commit;
 pub mod db;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use sqlx::AnyPool;
 use tern_common::config::{StoreConfig, StoreKind};
 
+pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
 pub use db::Backend;
 pub use directory::{Account, Alias, Domain, Resolution, Target};
 pub use events::{Change, ChangeKind};

@@ -158,6 +158,8 @@ conformance!(
     copy_and_move,
     mailboxes_lifecycle,
     change_events,
+    audit_log,
+    greylisting,
 );
 
 async fn domains(f: Fixture) {
@@ -719,4 +721,89 @@ async fn change_events(f: Fixture) {
     .await
     .expect("expunge event arrives");
     assert_eq!(c.mailbox_id, inbox.id);
+}
+
+async fn audit_log(f: Fixture) {
+    use tern_common::security::AuditEvent;
+    let s = &f.store;
+    let ev = |kind: &'static str, detail: &str| AuditEvent {
+        kind,
+        protocol: "imap",
+        ip: Some("127.0.0.2".parse().unwrap()),
+        account: Some("a@example.org".into()),
+        detail: detail.into(),
+    };
+    s.audit_insert(&ev("login_failure", "bad password"))
+        .await
+        .unwrap();
+    s.audit_insert(&ev("limit", "ip limit")).await.unwrap();
+    let all = s.audit_list(0, None, 100).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].kind, "login_failure");
+    assert_eq!(all[0].ip.as_deref(), Some("127.0.0.2"));
+    let limits = s.audit_list(0, Some("limit"), 100).await.unwrap();
+    assert_eq!(limits.len(), 1);
+    assert_eq!(limits[0].detail, "ip limit");
+    assert!(s.audit_list(i64::MAX, None, 100).await.unwrap().is_empty());
+}
+
+async fn greylisting(f: Fixture) {
+    use tern_store::{Greylist, GreylistPolicy};
+    let s = &f.store;
+    let net: std::net::IpAddr = "192.0.2.0".parse().unwrap();
+    let (delay, window, ttl) = (300, 86_400, 30 * 86_400);
+    let t0 = 1_000_000;
+    let check = |at: i64, from: &'static str| {
+        let s = s.clone();
+        async move {
+            s.greylist_check(
+                net,
+                from,
+                "rcpt@example.org",
+                at,
+                GreylistPolicy {
+                    delay,
+                    retry_window: window,
+                    pass_ttl: ttl,
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        check(t0, "a@remote.example").await,
+        Greylist::Defer,
+        "first sight"
+    );
+    assert_eq!(
+        check(t0 + 60, "a@remote.example").await,
+        Greylist::Defer,
+        "too early"
+    );
+    assert_eq!(
+        check(t0 + 301, "a@remote.example").await,
+        Greylist::Pass,
+        "after the delay"
+    );
+    assert_eq!(
+        check(t0 + 5000, "A@remote.example").await,
+        Greylist::Pass,
+        "whitelisted"
+    );
+    assert_eq!(
+        check(t0 + 5000, "b@remote.example").await,
+        Greylist::Defer,
+        "another sender"
+    );
+    // Long after the pass expired and the window closed, it starts over.
+    assert_eq!(
+        check(t0 + 5000 + ttl + window + 1, "a@remote.example").await,
+        Greylist::Defer
+    );
+    let removed = s
+        .greylist_cleanup(t0 + 10 * window + 2 * ttl, window)
+        .await
+        .unwrap();
+    assert!(removed >= 1);
 }

@@ -6,7 +6,9 @@ use std::io::BufRead;
 use tern_common::{Address, Config};
 use tern_store::{Store, StoreError};
 
-use crate::cli::{AliasCmd, DomainCmd, PasswordArgs, UserCmd, parse_size};
+use crate::cli::{
+    AliasCmd, AuditCmd, DomainCmd, PasswordArgs, UserCmd, format_time, parse_since, parse_size,
+};
 use crate::{Failure, usage};
 
 pub async fn open_store(config: &Config) -> Result<Store, Failure> {
@@ -190,6 +192,35 @@ pub async fn alias(config: &Config, cmd: AliasCmd) -> Result<(), Failure> {
             store.alias_remove(&a).await.map_err(store_err)?;
             println!("alias {a} removed");
         }
+    }
+    Ok(())
+}
+
+pub async fn audit(config: &Config, cmd: AuditCmd) -> Result<(), Failure> {
+    let AuditCmd::List { since, kind, limit } = cmd;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let since = match since {
+        Some(s) => parse_since(&s, now).map_err(usage)?,
+        None => 0,
+    };
+    let store = open_store(config).await?;
+    for r in store
+        .audit_list(since, kind.as_deref(), limit)
+        .await
+        .map_err(store_err)?
+    {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            format_time(r.at),
+            r.kind,
+            r.protocol,
+            r.ip.as_deref().unwrap_or("-"),
+            r.account.as_deref().unwrap_or("-"),
+            r.detail
+        );
     }
     Ok(())
 }

@@ -36,6 +36,25 @@ pub enum Command {
     /// Manage aliases.
     #[command(subcommand)]
     Alias(AliasCmd),
+    /// Read the security audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// List security events, oldest first.
+    List {
+        /// Only events newer than this: a duration such as 30m, 2h, 7d, or seconds since the epoch.
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only events of this kind (login_failure, login_locked, limit, relay_attempt, greylist, …).
+        #[arg(long, value_name = "K")]
+        kind: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +148,46 @@ pub enum AliasCmd {
     Remove { address: String },
 }
 
+/// Parse `--since`: `30m`, `2h`, `7d`, `45s` ago, or seconds since the epoch.
+pub fn parse_since(s: &str, now: i64) -> Result<i64, String> {
+    let t = s.trim();
+    let bad = || format!("invalid time `{s}` (use e.g. 30m, 2h, 7d or seconds since the epoch)");
+    let (num, unit) = match t.chars().last() {
+        Some(c @ ('s' | 'm' | 'h' | 'd')) => (&t[..t.len() - 1], c),
+        _ => return t.parse::<i64>().map_err(|_| bad()),
+    };
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => 86400,
+    };
+    Ok(now - n * mult)
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_time(t: i64) -> String {
+    // Days to civil date (proleptic Gregorian), after Howard Hinnant.
+    let days = t.div_euclid(86400);
+    let secs = t.rem_euclid(86400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Parse sizes such as `1048576`, `500K`, `500M`, `2G`, `1.5GB`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_uppercase();
@@ -165,6 +224,15 @@ mod tests {
         assert_eq!(parse_size("1.5GB").unwrap(), 3 << 29);
         assert!(parse_size("lots").is_err());
         assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_since("2h", 10_000).unwrap(), 10_000 - 7200);
+        assert_eq!(parse_since("1700000000", 0).unwrap(), 1_700_000_000);
+        assert!(parse_since("yesterday", 0).is_err());
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_700_000_000), "2023-11-14T22:13:20Z");
     }
 
     #[test]

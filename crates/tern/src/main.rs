@@ -79,5 +79,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Domain(c) => admin::domain(&load()?, c).await,
         Command::User(c) => admin::user(&load()?, c).await,
         Command::Alias(c) => admin::alias(&load()?, c).await,
+        Command::Audit(c) => admin::audit(&load()?, c).await,
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tern_common::config::{Config, Source};
 use tern_common::listener::{Server, Tls, bind_all};
+use tern_common::security::Security;
 
 use crate::Failure;
 
@@ -53,7 +54,14 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     say!("tern: data in {} ({store_desc})", config.data_dir.display());
     say!("tern: hostname {}", config.hostname);
 
-    let server = Server::new(config.server.max_connections);
+    let security = Security::new(
+        config.limits.clone(),
+        &config.rate,
+        config.auth_throttle.clone(),
+        Arc::new(tern_store::StoreAudit::start(store.clone())),
+    );
+    spawn_upkeep(security.clone(), store.clone(), config.clone());
+    let server = Server::with_security(security, &config.hostname);
     for b in bound {
         let addr = b
             .local_addr()
@@ -96,4 +104,30 @@ async fn wait_for_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Once a minute: forget idle rate buckets and stale login records; once an
+/// hour: drop greylisting triplets that can no longer pass.
+fn spawn_upkeep(security: Security, store: tern_store::Store, config: Arc<Config>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            security.prune();
+            n += 1;
+            if n.is_multiple_of(60) {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                if let Err(e) = store
+                    .greylist_cleanup(now, config.greylist.retry_window_secs as i64)
+                    .await
+                {
+                    tracing::warn!(error = %e, "greylist clean-up failed");
+                }
+            }
+        }
+    });
 }

@@ -1,0 +1,410 @@
+//! Hierarchical connection limits: per user+IP, per user, per IP (IPv6
+//! grouped by /64) and global, each per protocol family. A connection is
+//! admitted by IP when it is accepted — before TLS or any other expensive
+//! work — and checked again by user once it authenticates. Counters live
+//! only while connections do, so memory is bounded by open connections.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::config::ListenerKind;
+use crate::metrics::Metrics;
+
+/// Protocol families that share limits (`imap` and `imaps` are one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Smtp,
+    Submission,
+    Imap,
+    Pop3,
+    Http,
+    ManageSieve,
+}
+
+impl Family {
+    pub fn of(kind: ListenerKind) -> Family {
+        match kind {
+            ListenerKind::Smtp => Family::Smtp,
+            ListenerKind::Submission | ListenerKind::Submissions => Family::Submission,
+            ListenerKind::Imap | ListenerKind::Imaps => Family::Imap,
+            ListenerKind::Pop3 | ListenerKind::Pop3s => Family::Pop3,
+            ListenerKind::Http | ListenerKind::Https => Family::Http,
+            ListenerKind::Managesieve => Family::ManageSieve,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Smtp => "smtp",
+            Family::Submission => "submission",
+            Family::Imap => "imap",
+            Family::Pop3 => "pop3",
+            Family::Http => "http",
+            Family::ManageSieve => "managesieve",
+        }
+    }
+}
+
+/// The network a client address counts against: the address itself for
+/// IPv4, its /64 for IPv6 (one customer's allocation).
+pub fn ip_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// The limits of one protocol family. 0 means "no limit" for that level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyLimits {
+    pub per_ip: u32,
+    pub per_user: u32,
+    pub per_user_ip: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsConfig {
+    pub global: u32,
+    pub families: HashMap<Family, FamilyLimits>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let mut families = HashMap::new();
+        // An office behind one NAT runs a few clients per person: per-IP
+        // limits are generous; per user+IP is tight (one device's loop).
+        families.insert(
+            Family::Smtp,
+            FamilyLimits {
+                per_ip: 20,
+                per_user: 0,
+                per_user_ip: 0,
+            },
+        );
+        families.insert(
+            Family::Submission,
+            FamilyLimits {
+                per_ip: 50,
+                per_user: 20,
+                per_user_ip: 10,
+            },
+        );
+        families.insert(
+            Family::Imap,
+            FamilyLimits {
+                per_ip: 100,
+                per_user: 50,
+                per_user_ip: 20,
+            },
+        );
+        families.insert(
+            Family::Pop3,
+            FamilyLimits {
+                per_ip: 50,
+                per_user: 10,
+                per_user_ip: 5,
+            },
+        );
+        families.insert(
+            Family::Http,
+            FamilyLimits {
+                per_ip: 100,
+                per_user: 50,
+                per_user_ip: 20,
+            },
+        );
+        families.insert(
+            Family::ManageSieve,
+            FamilyLimits {
+                per_ip: 20,
+                per_user: 10,
+                per_user_ip: 5,
+            },
+        );
+        LimitsConfig {
+            global: 10_000,
+            families,
+        }
+    }
+}
+
+/// Which level refused a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    UserIp,
+    User,
+    Ip,
+    Global,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::UserIp => "user_ip",
+            Level::User => "user",
+            Level::Ip => "ip",
+            Level::Global => "global",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Global,
+    Ip(Family, IpAddr),
+    User(Family, String),
+    UserIp(Family, String, IpAddr),
+}
+
+#[derive(Default)]
+struct Counts {
+    map: HashMap<Key, u32>,
+}
+
+impl Counts {
+    fn get(&self, k: &Key) -> u32 {
+        self.map.get(k).copied().unwrap_or(0)
+    }
+
+    fn inc(&mut self, k: Key) {
+        *self.map.entry(k).or_insert(0) += 1;
+    }
+
+    fn dec(&mut self, k: &Key) {
+        if let Some(v) = self.map.get_mut(k) {
+            *v -= 1;
+            if *v == 0 {
+                self.map.remove(k);
+            }
+        }
+    }
+}
+
+/// The shared connection limiter.
+#[derive(Clone)]
+pub struct ConnLimiter {
+    config: Arc<LimitsConfig>,
+    counts: Arc<Mutex<Counts>>,
+    metrics: Metrics,
+}
+
+impl ConnLimiter {
+    pub fn new(config: LimitsConfig, metrics: Metrics) -> ConnLimiter {
+        ConnLimiter {
+            config: Arc::new(config),
+            counts: Arc::default(),
+            metrics,
+        }
+    }
+
+    fn family(&self, f: Family) -> FamilyLimits {
+        self.config
+            .families
+            .get(&f)
+            .copied()
+            .unwrap_or(FamilyLimits {
+                per_ip: 0,
+                per_user: 0,
+                per_user_ip: 0,
+            })
+    }
+
+    fn refuse(&self, f: Family, level: Level) -> Level {
+        self.metrics.inc(&format!(
+            "limit_refused_total{{protocol=\"{}\",level=\"{}\"}}",
+            f.name(),
+            level.name()
+        ));
+        level
+    }
+
+    /// Admit a new connection from `ip` (checked: per IP, then global).
+    pub fn admit(&self, family: Family, ip: IpAddr) -> Result<ConnGuard, Level> {
+        let lim = self.family(family);
+        let ipk = Key::Ip(family, ip_group(ip));
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if lim.per_ip > 0 && c.get(&ipk) >= lim.per_ip {
+            return Err(self.refuse(family, Level::Ip));
+        }
+        if self.config.global > 0 && c.get(&Key::Global) >= self.config.global {
+            return Err(self.refuse(family, Level::Global));
+        }
+        c.inc(ipk.clone());
+        c.inc(Key::Global);
+        drop(c);
+        self.metrics.inc(&format!(
+            "connections_total{{protocol=\"{}\"}}",
+            family.name()
+        ));
+        Ok(ConnGuard {
+            limiter: self.clone(),
+            family,
+            ip: ip_group(ip),
+            keys: vec![ipk, Key::Global],
+        })
+    }
+
+    /// Open connections counted for `ip` in `family` (for tests and metrics).
+    pub fn open_for_ip(&self, family: Family, ip: IpAddr) -> u32 {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&Key::Ip(family, ip_group(ip)))
+    }
+
+    /// How many counters are held (bounded by open connections).
+    pub fn tracked(&self) -> usize {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .len()
+    }
+}
+
+/// Held for the life of a connection; releases its counts when dropped.
+pub struct ConnGuard {
+    limiter: ConnLimiter,
+    family: Family,
+    ip: IpAddr,
+    keys: Vec<Key>,
+}
+
+impl ConnGuard {
+    /// The connection authenticated as `user`: check per user+IP, then per
+    /// user. On refusal the caller answers with the protocol's temporary
+    /// failure and closes.
+    pub fn authenticated(&mut self, user: &str) -> Result<(), Level> {
+        let lim = self.limiter.family(self.family);
+        let user = user.to_lowercase();
+        let uik = Key::UserIp(self.family, user.clone(), self.ip);
+        let uk = Key::User(self.family, user);
+        let mut c = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if self.keys.contains(&uk) {
+            return Ok(());
+        }
+        if lim.per_user_ip > 0 && c.get(&uik) >= lim.per_user_ip {
+            drop(c);
+            return Err(self.limiter.refuse(self.family, Level::UserIp));
+        }
+        if lim.per_user > 0 && c.get(&uk) >= lim.per_user {
+            drop(c);
+            return Err(self.limiter.refuse(self.family, Level::User));
+        }
+        c.inc(uik.clone());
+        c.inc(uk.clone());
+        self.keys.push(uik);
+        self.keys.push(uk);
+        Ok(())
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let mut c = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for k in &self.keys {
+            c.dec(k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(per_ip: u32, per_user: u32, per_user_ip: u32, global: u32) -> ConnLimiter {
+        let mut cfg = LimitsConfig {
+            global,
+            families: HashMap::new(),
+        };
+        cfg.families.insert(
+            Family::Imap,
+            FamilyLimits {
+                per_ip,
+                per_user,
+                per_user_ip,
+            },
+        );
+        ConnLimiter::new(cfg, Metrics::default())
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn per_ip_and_release() {
+        let l = limiter(2, 0, 0, 0);
+        let a = l.admit(Family::Imap, ip("10.0.0.1")).unwrap();
+        let _b = l.admit(Family::Imap, ip("10.0.0.1")).unwrap();
+        assert_eq!(l.admit(Family::Imap, ip("10.0.0.1")).err(), Some(Level::Ip));
+        assert!(
+            l.admit(Family::Imap, ip("10.0.0.2")).is_ok(),
+            "other IPs unaffected"
+        );
+        drop(a);
+        assert!(
+            l.admit(Family::Imap, ip("10.0.0.1")).is_ok(),
+            "back under the limit"
+        );
+    }
+
+    #[test]
+    fn ipv6_counts_per_64() {
+        let l = limiter(1, 0, 0, 0);
+        let _a = l.admit(Family::Imap, ip("2001:db8:1:2::1")).unwrap();
+        assert!(l.admit(Family::Imap, ip("2001:db8:1:2::99")).is_err());
+        assert!(l.admit(Family::Imap, ip("2001:db8:1:3::1")).is_ok());
+    }
+
+    #[test]
+    fn user_ip_limit_spares_other_devices_and_users() {
+        let l = limiter(0, 3, 2, 0);
+        let mut g = Vec::new();
+        for _ in 0..2 {
+            let mut c = l.admit(Family::Imap, ip("10.0.0.2")).unwrap();
+            c.authenticated("a@x.org").unwrap();
+            g.push(c);
+        }
+        let mut c = l.admit(Family::Imap, ip("10.0.0.2")).unwrap();
+        assert_eq!(c.authenticated("A@x.org"), Err(Level::UserIp));
+        let mut other_user = l.admit(Family::Imap, ip("10.0.0.2")).unwrap();
+        assert!(other_user.authenticated("b@x.org").is_ok());
+        let mut desktop = l.admit(Family::Imap, ip("10.0.0.3")).unwrap();
+        assert!(desktop.authenticated("a@x.org").is_ok());
+        let mut fourth = l.admit(Family::Imap, ip("10.0.0.4")).unwrap();
+        assert_eq!(fourth.authenticated("a@x.org"), Err(Level::User));
+    }
+
+    #[test]
+    fn global_and_counters_are_freed() {
+        let l = limiter(0, 0, 0, 2);
+        let a = l.admit(Family::Imap, ip("10.0.0.1")).unwrap();
+        let b = l.admit(Family::Imap, ip("10.0.0.2")).unwrap();
+        assert_eq!(
+            l.admit(Family::Imap, ip("10.0.0.3")).err(),
+            Some(Level::Global)
+        );
+        drop((a, b));
+        assert_eq!(l.tracked(), 0);
+    }
+}

@@ -1,0 +1,147 @@
+//! What every session shares for abuse protection: the connection limiter,
+//! rate limits, login throttling, counters and the audit log.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::limits::{ConnLimiter, LimitsConfig};
+use crate::metrics::Metrics;
+use crate::rate::RateLimiter;
+use crate::throttle::{AuthThrottle, AuthThrottleConfig};
+
+/// A security event worth keeping: login failures and locks, limit hits,
+/// relay attempts, greylisting decisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub kind: &'static str,
+    pub protocol: &'static str,
+    pub ip: Option<IpAddr>,
+    pub account: Option<String>,
+    pub detail: String,
+}
+
+/// Where audit events go besides the log (the store implements this).
+pub trait AuditSink: Send + Sync + 'static {
+    fn record(&self, event: AuditEvent);
+}
+
+/// Keeps events only in the log (tests, CLI).
+pub struct LogOnly;
+
+impl AuditSink for LogOnly {
+    fn record(&self, _event: AuditEvent) {}
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateConfig {
+    pub connections_per_minute_per_ip: u32,
+    pub messages_per_minute_per_ip: u32,
+    pub messages_per_minute_per_account: u32,
+    pub recipients_per_hour_per_account: u32,
+    /// Bound on the keys each limiter tracks.
+    pub max_tracked: usize,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        RateConfig {
+            connections_per_minute_per_ip: 120,
+            messages_per_minute_per_ip: 60,
+            messages_per_minute_per_account: 30,
+            recipients_per_hour_per_account: 1000,
+            max_tracked: 100_000,
+        }
+    }
+}
+
+/// The rate limiters, one per kind of event.
+#[derive(Clone)]
+pub struct Rates {
+    pub connections_per_ip: RateLimiter<IpAddr>,
+    pub messages_per_ip: RateLimiter<IpAddr>,
+    pub messages_per_account: RateLimiter<String>,
+    pub recipients_per_account: RateLimiter<String>,
+}
+
+impl Rates {
+    pub fn new(c: &RateConfig) -> Rates {
+        let m = Duration::from_secs(60);
+        Rates {
+            connections_per_ip: RateLimiter::new(c.connections_per_minute_per_ip, m, c.max_tracked),
+            messages_per_ip: RateLimiter::new(c.messages_per_minute_per_ip, m, c.max_tracked),
+            messages_per_account: RateLimiter::new(
+                c.messages_per_minute_per_account,
+                m,
+                c.max_tracked,
+            ),
+            recipients_per_account: RateLimiter::new(
+                c.recipients_per_hour_per_account,
+                Duration::from_secs(3600),
+                c.max_tracked,
+            ),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Security {
+    pub limiter: ConnLimiter,
+    pub rates: Rates,
+    pub throttle: AuthThrottle,
+    pub metrics: Metrics,
+    audit: Arc<dyn AuditSink>,
+}
+
+impl Security {
+    pub fn new(
+        limits: LimitsConfig,
+        rate: &RateConfig,
+        throttle: AuthThrottleConfig,
+        audit: Arc<dyn AuditSink>,
+    ) -> Security {
+        let metrics = Metrics::default();
+        Security {
+            limiter: ConnLimiter::new(limits, metrics.clone()),
+            rates: Rates::new(rate),
+            throttle: AuthThrottle::new(throttle, metrics.clone()),
+            metrics,
+            audit,
+        }
+    }
+
+    /// Defaults everywhere, events to the log only.
+    pub fn permissive_for_tests() -> Security {
+        Security::new(
+            LimitsConfig::default(),
+            &RateConfig::default(),
+            AuthThrottleConfig::default(),
+            Arc::new(LogOnly),
+        )
+    }
+
+    /// Record a security event in the log, the counters and the audit sink.
+    pub fn audit(&self, event: AuditEvent) {
+        tracing::warn!(
+            target: "audit",
+            kind = event.kind,
+            protocol = event.protocol,
+            ip = ?event.ip,
+            account = event.account.as_deref().unwrap_or("-"),
+            detail = %event.detail,
+            "security event"
+        );
+        self.metrics
+            .inc(&format!("audit_events_total{{kind=\"{}\"}}", event.kind));
+        self.audit.record(event);
+    }
+
+    /// Periodic upkeep: forget idle rate buckets and stale login records.
+    pub fn prune(&self) {
+        self.rates.connections_per_ip.prune();
+        self.rates.messages_per_ip.prune();
+        self.rates.messages_per_account.prune();
+        self.rates.recipients_per_account.prune();
+        self.throttle.prune();
+    }
+}
