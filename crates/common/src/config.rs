@@ -199,6 +199,29 @@ struct RawConfig {
     greylist: RawGreylist,
     #[serde(default)]
     tarpit: RawTarpit,
+    #[serde(default)]
+    dns: RawDns,
+    #[serde(default)]
+    checks: RawChecks,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDns {
+    #[serde(default)]
+    servers: Vec<std::net::SocketAddr>,
+    timeout_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawChecks {
+    dmarc_reject: Option<Verdict>,
+    dmarc_quarantine: Option<Verdict>,
+    spf_fail_without_dmarc: Option<Verdict>,
+    temperror: Option<TempVerdict>,
+    #[serde(default)]
+    trusted_networks: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -329,6 +352,131 @@ pub struct Config {
     pub auth_throttle: AuthThrottleConfig,
     pub greylist: GreylistConfig,
     pub tarpit: TarpitConfig,
+    pub dns: DnsConfig,
+    pub checks: ChecksConfig,
+}
+
+/// Where DNS questions go. Empty `servers` means the system's resolver
+/// (`/etc/resolv.conf`); tests point this at an in-process server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsConfig {
+    pub servers: Vec<std::net::SocketAddr>,
+    pub timeout_secs: u64,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            servers: Vec::new(),
+            timeout_secs: 5,
+        }
+    }
+}
+
+/// What to do with a message whose checks failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Refuse at the end of DATA (550 5.7.1).
+    Reject,
+    /// Deliver to the recipient's Junk mailbox.
+    Junk,
+    /// Deliver normally (the verdict is still recorded).
+    Accept,
+}
+
+/// What to do when a check could not complete (DNS time-out, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TempVerdict {
+    /// 451 4.7.5: the sender retries later.
+    Defer,
+    Accept,
+}
+
+/// Inbound message authentication policy (SPF, DKIM, DMARC, ARC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecksConfig {
+    /// DMARC `p=reject` and the message fails.
+    pub dmarc_reject: Verdict,
+    /// DMARC `p=quarantine` and the message fails.
+    pub dmarc_quarantine: Verdict,
+    /// SPF `fail` for a domain without a DMARC policy.
+    pub spf_fail_without_dmarc: Verdict,
+    /// DMARC could not be evaluated because of a temporary error.
+    pub temperror: TempVerdict,
+    /// Clients in these networks skip the checks, as do authenticated ones.
+    pub trusted_networks: Vec<(std::net::IpAddr, u8)>,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        ChecksConfig {
+            dmarc_reject: Verdict::Reject,
+            dmarc_quarantine: Verdict::Junk,
+            spf_fail_without_dmarc: Verdict::Junk,
+            temperror: TempVerdict::Defer,
+            trusted_networks: Vec::new(),
+        }
+    }
+}
+
+impl ChecksConfig {
+    pub fn is_trusted(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_networks
+            .iter()
+            .any(|(net, len)| in_network(ip, *net, *len))
+    }
+}
+
+/// Whether `ip` is inside `net/len`.
+pub fn in_network(ip: std::net::IpAddr, net: std::net::IpAddr, len: u8) -> bool {
+    use std::net::IpAddr::{V4, V6};
+    match (ip, net) {
+        (V4(a), V4(b)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (V6(a), V6(b)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len.min(128)))
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        (V6(a), V4(_)) => a
+            .to_ipv4_mapped()
+            .is_some_and(|a| in_network(V4(a), net, len)),
+        _ => false,
+    }
+}
+
+/// Parse `10.0.0.0/8`, `2001:db8::/32` or a bare address.
+pub fn parse_network(s: &str) -> Result<(std::net::IpAddr, u8), String> {
+    let (a, l) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let ip: std::net::IpAddr = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not an address or network"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = match l {
+        Some(l) => l
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|l| *l <= max)
+            .ok_or_else(|| format!("bad prefix length in `{s}`"))?,
+        None => max,
+    };
+    Ok((ip, len))
 }
 
 /// Greylisting (opt-in per domain): first sight of a (client network,
@@ -479,6 +627,8 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         auth_throttle: AuthThrottleConfig::default(),
         greylist: GreylistConfig::default(),
         tarpit: TarpitConfig::default(),
+        dns: DnsConfig::default(),
+        checks: ChecksConfig::default(),
     }
 }
 
@@ -782,6 +932,33 @@ pub fn parse(
         ),
     };
 
+    let dns = DnsConfig {
+        servers: raw.dns.servers.clone(),
+        timeout_secs: c.positive(
+            "dns.timeout_secs",
+            &raw.dns.timeout_secs,
+            DnsConfig::default().timeout_secs,
+        ),
+    };
+    let cd = ChecksConfig::default();
+    let mut trusted = Vec::new();
+    for n in &raw.checks.trusted_networks {
+        match parse_network(n.get_ref()) {
+            Ok(x) => trusted.push(x),
+            Err(e) => c.err_at("checks.trusted_networks", n, e),
+        }
+    }
+    let checks = ChecksConfig {
+        dmarc_reject: raw.checks.dmarc_reject.unwrap_or(cd.dmarc_reject),
+        dmarc_quarantine: raw.checks.dmarc_quarantine.unwrap_or(cd.dmarc_quarantine),
+        spf_fail_without_dmarc: raw
+            .checks
+            .spf_fail_without_dmarc
+            .unwrap_or(cd.spf_fail_without_dmarc),
+        temperror: raw.checks.temperror.unwrap_or(cd.temperror),
+        trusted_networks: trusted,
+    };
+
     if !c.errors.is_empty() {
         return Err(ConfigErrors {
             source,
@@ -807,6 +984,8 @@ pub fn parse(
         auth_throttle,
         greylist,
         tarpit,
+        dns,
+        checks,
     })
 }
 
@@ -970,6 +1149,21 @@ mod tests {
         assert_eq!(e.errors[0].key, "per_usr");
         let e = p("[greylist]\ndomains = [\"bad domain\"]\n").unwrap_err();
         assert_eq!(e.errors[0].key, "greylist.domains");
+    }
+
+    #[test]
+    fn dns_and_checks() {
+        let c = p("[dns]\nservers = [\"127.0.0.1:5353\"]\n[checks]\ndmarc_quarantine = \"accept\"\ntrusted_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\n").unwrap();
+        assert_eq!(c.dns.servers[0].port(), 5353);
+        assert_eq!(c.checks.dmarc_quarantine, Verdict::Accept);
+        assert_eq!(c.checks.dmarc_reject, Verdict::Reject);
+        assert!(c.checks.is_trusted("10.1.2.3".parse().unwrap()));
+        assert!(c.checks.is_trusted("2001:db8:ff::1".parse().unwrap()));
+        assert!(!c.checks.is_trusted("11.0.0.1".parse().unwrap()));
+        let e = p("[checks]\ntrusted_networks = [\"10.0.0.0/40\"]\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "checks.trusted_networks");
+        let e = p("[dns]\nservers = [\"nowhere\"]\n").unwrap_err();
+        assert_eq!(e.errors[0].line, Some(2));
     }
 
     #[test]
