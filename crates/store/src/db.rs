@@ -106,6 +106,37 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (network, sender, recipient)
     );
     "#,
+    // 3: the outbound queue: the message once, state per recipient.
+    r#"
+    CREATE TABLE queue_messages (
+        id {pk},
+        created BIGINT NOT NULL,
+        sender TEXT NOT NULL,
+        envid TEXT,
+        ret TEXT,
+        requiretls BIGINT NOT NULL DEFAULT 0,
+        size BIGINT NOT NULL,
+        data {blob} NOT NULL
+    );
+    CREATE TABLE queue_recipients (
+        id {pk},
+        message_id BIGINT NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,
+        rcpt TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        orcpt TEXT,
+        notify TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_attempt BIGINT NOT NULL,
+        lease_until BIGINT NOT NULL DEFAULT 0,
+        lease_owner TEXT NOT NULL DEFAULT '',
+        last_error TEXT NOT NULL DEFAULT '',
+        delay_notified BIGINT NOT NULL DEFAULT 0,
+        updated BIGINT NOT NULL
+    );
+    CREATE INDEX queue_due ON queue_recipients(state, next_attempt);
+    CREATE INDEX queue_by_message ON queue_recipients(message_id);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

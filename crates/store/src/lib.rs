@@ -11,6 +11,7 @@ pub mod db;
 mod directory;
 mod events;
 mod mail;
+mod queue;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use events::{Change, ChangeKind};
 pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
 };
+pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState};
 
 pub type AccountId = i64;
 pub type MailboxId = i64;

@@ -160,6 +160,8 @@ conformance!(
     change_events,
     audit_log,
     greylisting,
+    queue_lifecycle,
+    queue_claims_are_exclusive,
 );
 
 async fn domains(f: Fixture) {
@@ -806,4 +808,100 @@ async fn greylisting(f: Fixture) {
         .await
         .unwrap();
     assert!(removed >= 1);
+}
+
+fn queued(rcpts: &[&str]) -> tern_store::QueueNew {
+    tern_store::QueueNew {
+        sender: "alice@example.org".into(),
+        recipients: rcpts
+            .iter()
+            .map(|r| tern_store::QueueRcptNew {
+                rcpt: r.to_string(),
+                orcpt: None,
+                notify: String::new(),
+            })
+            .collect(),
+        envid: Some("env-1".into()),
+        ret: Some("HDRS".into()),
+        requiretls: false,
+        data: b"Subject: q\r\n\r\nbody\r\n".to_vec(),
+    }
+}
+
+async fn queue_lifecycle(f: Fixture) {
+    use tern_store::RcptState;
+    let s = &f.store;
+    let id = s
+        .queue_insert(&queued(&["a@remote.example", "b@Other.example"]))
+        .await
+        .unwrap();
+    let m = s.queue_message(id).await.unwrap().unwrap();
+    assert_eq!(m.recipients.len(), 2);
+    assert_eq!(m.recipients[1].domain, "other.example");
+    assert_eq!(m.envid.as_deref(), Some("env-1"));
+    assert_eq!(
+        s.queue_data(id).await.unwrap(),
+        b"Subject: q\r\n\r\nbody\r\n"
+    );
+    let claimed = s.queue_claim("node-a", 10, 60).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(
+        s.queue_claim("node-b", 10, 60).await.unwrap().is_empty(),
+        "leased recipients are not claimed twice"
+    );
+    s.queue_update(claimed[0].id, RcptState::Delivered, 0, "250 ok", false)
+        .await
+        .unwrap();
+    s.queue_update(
+        claimed[1].id,
+        RcptState::Pending,
+        i64::MAX / 2,
+        "451 later",
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.queue_claim("node-a", 10, 60).await.unwrap().is_empty(),
+        "deferred until next_attempt"
+    );
+    assert_eq!(s.queue_retry_now(Some(id)).await.unwrap(), 1);
+    let again = s.queue_claim("node-a", 10, 60).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error, "451 later");
+    assert_eq!(s.queue_list().await.unwrap().len(), 1);
+    s.queue_update(again[0].id, RcptState::Failed, 0, "550 no", false)
+        .await
+        .unwrap();
+    assert!(s.queue_list().await.unwrap().is_empty());
+    assert_eq!(s.queue_purge_done().await.unwrap(), 1);
+    assert!(s.queue_message(id).await.unwrap().is_none());
+    assert!(matches!(
+        s.queue_remove(id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn queue_claims_are_exclusive(f: Fixture) {
+    let s = &f.store;
+    for i in 0..20 {
+        s.queue_insert(&queued(&[&format!("r{i}@remote.example")]))
+            .await
+            .unwrap();
+    }
+    // Two nodes (two store handles with PostgreSQL) claim at once.
+    let other = if f.pg.is_some() {
+        f.second_node().await
+    } else {
+        s.clone()
+    };
+    let (a, b) = tokio::join!(s.queue_claim("a", 15, 60), other.queue_claim("b", 15, 60));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut ids: Vec<i64> = a.iter().chain(b.iter()).map(|r| r.id).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "no recipient claimed by both");
+    assert_eq!(n, 20);
 }
