@@ -203,6 +203,35 @@ struct RawConfig {
     dns: RawDns,
     #[serde(default)]
     checks: RawChecks,
+    #[serde(default)]
+    queue: RawQueue,
+    relay: Option<RawRelay>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawQueue {
+    workers: Option<Spanned<usize>>,
+    per_domain: Option<Spanned<usize>>,
+    retry_base_secs: Option<Spanned<u64>>,
+    retry_max_secs: Option<Spanned<u64>>,
+    give_up_after_secs: Option<Spanned<u64>>,
+    delay_notice_after_secs: Option<Spanned<u64>>,
+    lease_secs: Option<Spanned<u64>>,
+    breaker_failures: Option<Spanned<u32>>,
+    breaker_pause_secs: Option<Spanned<u64>>,
+    remote_port: Option<Spanned<u16>>,
+    poll_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelay {
+    host: Spanned<String>,
+    port: Option<u16>,
+    tls: Option<RelayTls>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -354,6 +383,8 @@ pub struct Config {
     pub tarpit: TarpitConfig,
     pub dns: DnsConfig,
     pub checks: ChecksConfig,
+    pub queue: QueueConfig,
+    pub relay: Option<RelayConfig>,
 }
 
 /// Where DNS questions go. Empty `servers` means the system's resolver
@@ -477,6 +508,71 @@ pub fn parse_network(s: &str) -> Result<(std::net::IpAddr, u8), String> {
         None => max,
     };
     Ok((ip, len))
+}
+
+/// The outbound queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Deliveries in flight at once.
+    pub workers: usize,
+    /// Deliveries in flight to one destination domain.
+    pub per_domain: usize,
+    /// First retry after this, doubling (with jitter) up to `retry_max_secs`.
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    /// A recipient still failing after this is bounced (default 5 days).
+    pub give_up_after_secs: u64,
+    /// Send a delay notice (when NOTIFY=DELAY asks) once this old.
+    pub delay_notice_after_secs: u64,
+    /// How long a claimed recipient stays leased to its worker.
+    pub lease_secs: u64,
+    /// Consecutive connection failures that pause a destination...
+    pub breaker_failures: u32,
+    /// ...for this long.
+    pub breaker_pause_secs: u64,
+    /// TEST ONLY: the port remote MX hosts are contacted on (25).
+    pub remote_port: u16,
+    /// How often the queue looks for due work when nothing wakes it.
+    pub poll_secs: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            workers: 16,
+            per_domain: 4,
+            retry_base_secs: 300,
+            retry_max_secs: 4 * 3600,
+            give_up_after_secs: 5 * 86400,
+            delay_notice_after_secs: 4 * 3600,
+            lease_secs: 1800,
+            breaker_failures: 5,
+            breaker_pause_secs: 300,
+            remote_port: 25,
+            poll_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayTls {
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// STARTTLS, required (port 587).
+    Starttls,
+    /// Plain text: only for a relay on the same host or a trusted network.
+    None,
+}
+
+/// A smarthost that takes all outbound mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: RelayTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 /// Greylisting (opt-in per domain): first sight of a (client network,
@@ -629,6 +725,8 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         tarpit: TarpitConfig::default(),
         dns: DnsConfig::default(),
         checks: ChecksConfig::default(),
+        queue: QueueConfig::default(),
+        relay: None,
     }
 }
 
@@ -958,6 +1056,71 @@ pub fn parse(
         temperror: raw.checks.temperror.unwrap_or(cd.temperror),
         trusted_networks: trusted,
     };
+    let qd = QueueConfig::default();
+    let rq = &raw.queue;
+    let queue = QueueConfig {
+        workers: c.positive("queue.workers", &rq.workers, qd.workers),
+        per_domain: c.positive("queue.per_domain", &rq.per_domain, qd.per_domain),
+        retry_base_secs: c.positive(
+            "queue.retry_base_secs",
+            &rq.retry_base_secs,
+            qd.retry_base_secs,
+        ),
+        retry_max_secs: c.positive(
+            "queue.retry_max_secs",
+            &rq.retry_max_secs,
+            qd.retry_max_secs,
+        ),
+        give_up_after_secs: c.positive(
+            "queue.give_up_after_secs",
+            &rq.give_up_after_secs,
+            qd.give_up_after_secs,
+        ),
+        delay_notice_after_secs: c.positive(
+            "queue.delay_notice_after_secs",
+            &rq.delay_notice_after_secs,
+            qd.delay_notice_after_secs,
+        ),
+        lease_secs: c.positive("queue.lease_secs", &rq.lease_secs, qd.lease_secs),
+        breaker_failures: c.positive(
+            "queue.breaker_failures",
+            &rq.breaker_failures,
+            qd.breaker_failures,
+        ),
+        breaker_pause_secs: c.positive(
+            "queue.breaker_pause_secs",
+            &rq.breaker_pause_secs,
+            qd.breaker_pause_secs,
+        ),
+        remote_port: c.positive("queue.remote_port", &rq.remote_port, qd.remote_port),
+        poll_secs: c.positive("queue.poll_secs", &rq.poll_secs, qd.poll_secs),
+    };
+    let relay = raw.relay.as_ref().map(|r| {
+        if r.host.get_ref().trim().is_empty() {
+            c.err_at("relay.host", &r.host, "must not be empty");
+        }
+        if r.username.is_some() != r.password.is_some() {
+            c.err("relay", "username and password go together");
+        }
+        let tls = r.tls.unwrap_or(RelayTls::Starttls);
+        if tls == RelayTls::None && r.username.is_some() {
+            c.err(
+                "relay.tls",
+                "a password is never sent without TLS; use starttls or implicit",
+            );
+        }
+        RelayConfig {
+            host: r.host.get_ref().trim().to_string(),
+            port: r.port.unwrap_or(match tls {
+                RelayTls::Implicit => 465,
+                RelayTls::Starttls => 587,
+                RelayTls::None => 25,
+            }),
+            tls,
+            username: r.username.clone(),
+            password: r.password.clone(),
+        }
+    });
 
     if !c.errors.is_empty() {
         return Err(ConfigErrors {
@@ -986,6 +1149,8 @@ pub fn parse(
         tarpit,
         dns,
         checks,
+        queue,
+        relay,
     })
 }
 
@@ -1164,6 +1329,23 @@ mod tests {
         assert_eq!(e.errors[0].key, "checks.trusted_networks");
         let e = p("[dns]\nservers = [\"nowhere\"]\n").unwrap_err();
         assert_eq!(e.errors[0].line, Some(2));
+    }
+
+    #[test]
+    fn queue_and_relay() {
+        let c = p("[queue]\nretry_base_secs = 1\nremote_port = 2525\n[relay]\nhost = \"smtp.example.net\"\nusername = \"u\"\npassword = \"p\"\n").unwrap();
+        assert_eq!(c.queue.retry_base_secs, 1);
+        assert_eq!(c.queue.remote_port, 2525);
+        assert_eq!(c.queue.give_up_after_secs, 5 * 86400);
+        let r = c.relay.unwrap();
+        assert_eq!((r.port, r.tls), (587, RelayTls::Starttls));
+        let e = p("[relay]\nhost = \"h\"\ntls = \"none\"\nusername = \"u\"\npassword = \"p\"\n")
+            .unwrap_err();
+        assert_eq!(e.errors[0].key, "relay.tls");
+        let e = p("[relay]\nhost = \"h\"\nusername = \"u\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "relay");
+        let e = p("[queue]\nworkers = 0\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "queue.workers");
     }
 
     #[test]
