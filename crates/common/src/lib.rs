@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod rate;
 pub mod security;
 pub mod throttle;
+pub mod time;
 pub mod tls;
 
 pub use address::{Address, AddressError, normalize_domain};

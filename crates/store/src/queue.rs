@@ -220,6 +220,18 @@ impl Store {
         Ok(())
     }
 
+    /// Return to pending every lease `owner` holds: a node that starts
+    /// again after a crash gives back what its previous run had claimed.
+    pub async fn queue_release_owner(&self, owner: &str) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE queue_recipients SET lease_until = 0, lease_owner = '' WHERE lease_owner = $1 AND state = 'pending'",
+        )
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     pub async fn queue_message(&self, id: QueueId) -> Result<Option<QueueMessage>> {
         let Some(row) = sqlx::query(
             "SELECT id, created, sender, envid, ret, requiretls, size FROM queue_messages WHERE id = $1",

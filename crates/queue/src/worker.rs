@@ -1,0 +1,440 @@
+//! The delivery loop: claim due recipients, group them by message and
+//! destination, deliver each group within the concurrency limits, and record
+//! every outcome — delivered, deferred with backoff, or failed with a DSN.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tern_common::Config;
+use tern_common::time::now_secs;
+use tern_store::{QueueMessage, QueueRcpt, RcptState, Store};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::client::{self, Envelope, Rcpt, Target, TxError};
+use crate::dns::{Dns, Hop, RouteError};
+use crate::dsn::{self, Action, RcptStatus};
+use crate::local;
+use crate::tls::TlsPolicy;
+
+/// Pauses a destination after repeated connection failures.
+#[derive(Default)]
+struct Breaker {
+    state: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+impl Breaker {
+    fn paused_until(&self, domain: &str, now: i64) -> Option<i64> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.get(domain).map(|(_, until)| *until).filter(|u| *u > now)
+    }
+
+    fn failure(&self, domain: &str, now: i64, threshold: u32, pause: i64) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let e = s.entry(domain.to_string()).or_insert((0, 0));
+        e.0 += 1;
+        if e.0 >= threshold {
+            e.1 = now + pause;
+            e.0 = 0;
+            return true;
+        }
+        false
+    }
+
+    fn success(&self, domain: &str) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(domain);
+    }
+}
+
+pub(crate) struct Worker {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub dns: Dns,
+    pub wake: Arc<Notify>,
+    pub owner: String,
+    slots: Arc<Semaphore>,
+    per_domain: Mutex<HashMap<String, Arc<Semaphore>>>,
+    breaker: Breaker,
+}
+
+/// What happened to one recipient in one attempt.
+enum Fate {
+    Delivered(String),
+    Deferred(String),
+    Failed { status: String, diagnostic: String },
+}
+
+impl Worker {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        dns: Dns,
+        wake: Arc<Notify>,
+        owner: String,
+    ) -> Worker {
+        let slots = Arc::new(Semaphore::new(config.queue.workers));
+        Worker {
+            config,
+            store,
+            dns,
+            wake,
+            owner,
+            slots,
+            per_domain: Mutex::default(),
+            breaker: Breaker::default(),
+        }
+    }
+
+    fn domain_slots(&self, domain: &str) -> Arc<Semaphore> {
+        let mut m = self.per_domain.lock().unwrap_or_else(|p| p.into_inner());
+        m.retain(|_, s| {
+            Arc::strong_count(s) > 1 || s.available_permits() < self.config.queue.per_domain
+        });
+        m.entry(domain.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.queue.per_domain)))
+            .clone()
+    }
+
+    /// Run until the process ends.
+    pub async fn run(self: Arc<Self>) {
+        match self.store.queue_release_owner(&self.owner).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(released = n, "queue: took back leases of the previous run")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "queue: cannot release old leases"),
+        }
+        let poll = Duration::from_secs(self.config.queue.poll_secs);
+        loop {
+            let free = self.slots.available_permits();
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                match self
+                    .store
+                    .queue_claim(
+                        &self.owner,
+                        (free * 8) as i64,
+                        self.config.queue.lease_secs as i64,
+                    )
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "queue: claim failed");
+                        Vec::new()
+                    }
+                }
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = self.wake.notified() => {},
+                    _ = tokio::time::sleep(poll) => {},
+                }
+                continue;
+            }
+            let mut groups: BTreeMap<(i64, String), Vec<QueueRcpt>> = BTreeMap::new();
+            for r in claimed {
+                groups
+                    .entry((r.message_id, r.domain.clone()))
+                    .or_default()
+                    .push(r);
+            }
+            for ((message_id, domain), rcpts) in groups {
+                let Ok(slot) = self.slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let dslot = me.domain_slots(&domain);
+                    let Ok(_d) = dslot.acquire_owned().await else {
+                        return;
+                    };
+                    if let Err(e) = me.deliver_group(message_id, &domain, rcpts).await {
+                        tracing::warn!(queue_id = message_id, error = %e, "queue: delivery attempt failed");
+                    }
+                    drop(slot);
+                    me.wake.notify_one();
+                });
+            }
+        }
+    }
+
+    async fn deliver_group(
+        &self,
+        id: i64,
+        domain: &str,
+        rcpts: Vec<QueueRcpt>,
+    ) -> anyhow::Result<()> {
+        let now = now_secs();
+        let Some(msg) = self.store.queue_message(id).await? else {
+            return Ok(());
+        };
+        if let Some(until) = self.breaker.paused_until(domain, now) {
+            for r in &rcpts {
+                self.store.queue_release(r.id, until).await?;
+            }
+            return Ok(());
+        }
+        let data = self.store.queue_data(id).await?;
+        let fates = self.attempt(&msg, domain, &rcpts, &data).await;
+        self.record(&msg, &rcpts, fates, &data).await?;
+        self.store.queue_purge_done().await?;
+        Ok(())
+    }
+
+    /// One delivery attempt for a group; a fate per recipient.
+    async fn attempt(
+        &self,
+        msg: &QueueMessage,
+        domain: &str,
+        rcpts: &[QueueRcpt],
+        data: &[u8],
+    ) -> Vec<Fate> {
+        let all = |f: &dyn Fn() -> Fate| rcpts.iter().map(|_| f()).collect::<Vec<_>>();
+        let (hops, port, policy, auth) = match &self.config.relay {
+            Some(relay) => {
+                let hops = match self.dns.addresses(&relay.host).await {
+                    Ok(a) if !a.is_empty() => vec![Hop {
+                        host: relay.host.clone(),
+                        addrs: a,
+                    }],
+                    Ok(_) => match relay.host.parse() {
+                        Ok(ip) => vec![Hop {
+                            host: relay.host.clone(),
+                            addrs: vec![ip],
+                        }],
+                        Err(_) => {
+                            return all(&|| {
+                                Fate::Deferred(format!("relay {} has no address", relay.host))
+                            });
+                        }
+                    },
+                    Err(RouteError::Permanent(e) | RouteError::Temporary(e)) => {
+                        return all(&|| Fate::Deferred(e.clone()));
+                    }
+                };
+                let policy = match relay.tls {
+                    tern_common::config::RelayTls::None => TlsPolicy::Plain,
+                    _ => TlsPolicy::Required,
+                };
+                let auth = relay.username.clone().zip(relay.password.clone());
+                (hops, relay.port, policy, auth)
+            }
+            None => match self.dns.route(domain).await {
+                Ok(h) => (
+                    h,
+                    self.config.queue.remote_port,
+                    TlsPolicy::Opportunistic,
+                    None,
+                ),
+                Err(RouteError::Permanent(e)) => {
+                    return all(&|| Fate::Failed {
+                        status: "5.1.2".into(),
+                        diagnostic: e.clone(),
+                    });
+                }
+                Err(RouteError::Temporary(e)) => return all(&|| Fate::Deferred(e.clone())),
+            },
+        };
+        let env = Envelope {
+            sender: msg.sender.clone(),
+            rcpts: rcpts
+                .iter()
+                .map(|r| Rcpt {
+                    address: r.rcpt.clone(),
+                    notify: r.notify.clone(),
+                    orcpt: r.orcpt.clone(),
+                })
+                .collect(),
+            envid: msg.envid.clone(),
+            ret: msg.ret.clone(),
+            requiretls: msg.requiretls,
+        };
+        let mut last = String::from("no host to try");
+        for hop in &hops {
+            for ip in &hop.addrs {
+                let target = Target {
+                    addr: SocketAddr::new(*ip, port),
+                    host: hop.host.clone(),
+                    ehlo_name: self.config.hostname.clone(),
+                    policy,
+                    auth: auth.clone(),
+                };
+                match client::transact(&target, &env, data).await {
+                    Err(TxError::Connect(e)) => {
+                        tracing::info!(queue_id = msg.id, host = %hop.host, %ip, error = %e, "queue: host unreachable");
+                        last = e;
+                    }
+                    Err(TxError::Temporary(e)) => {
+                        self.breaker.success(domain);
+                        return all(&|| Fate::Deferred(e.clone()));
+                    }
+                    Err(TxError::Permanent(e)) => {
+                        self.breaker.success(domain);
+                        let status = dsn::status_of(&format!("550 {e}"), true);
+                        return all(&|| Fate::Failed {
+                            status: status.clone(),
+                            diagnostic: e.clone(),
+                        });
+                    }
+                    Ok(out) => {
+                        self.breaker.success(domain);
+                        if out.tls.is_none() {
+                            tracing::info!(queue_id = msg.id, host = %hop.host, "queue: delivered without TLS (not offered)");
+                        }
+                        return out
+                            .rcpts
+                            .into_iter()
+                            .map(|r| match (r, &out.data) {
+                                (Ok(_), Some(d)) if d.is_ok() => {
+                                    Fate::Delivered(format!("{} {d}", hop.host))
+                                }
+                                (Ok(_), Some(d)) if d.is_permanent() => Fate::Failed {
+                                    status: dsn::status_of(&d.to_string(), true),
+                                    diagnostic: d.to_string(),
+                                },
+                                (Ok(_), Some(d)) => Fate::Deferred(d.to_string()),
+                                (Ok(_), None) => Fate::Deferred("no reply to the data".into()),
+                                (Err(r), _) if r.is_permanent() => Fate::Failed {
+                                    status: dsn::status_of(&r.to_string(), true),
+                                    diagnostic: r.to_string(),
+                                },
+                                (Err(r), _) => Fate::Deferred(r.to_string()),
+                            })
+                            .collect();
+                    }
+                }
+            }
+        }
+        let now = now_secs();
+        if self.breaker.failure(
+            domain,
+            now,
+            self.config.queue.breaker_failures,
+            self.config.queue.breaker_pause_secs as i64,
+        ) {
+            tracing::warn!(%domain, "queue: pausing deliveries after repeated connection failures");
+        }
+        all(&|| Fate::Deferred(last.clone()))
+    }
+
+    fn backoff(&self, attempts: u32) -> i64 {
+        let q = &self.config.queue;
+        let exp = attempts.min(30);
+        let base = q
+            .retry_base_secs
+            .saturating_mul(1u64 << exp.min(20))
+            .min(q.retry_max_secs) as f64;
+        // ±20 % jitter so that a burst of failures does not retry in lockstep.
+        let jitter = 0.8 + rand::random::<f64>() * 0.4;
+        (base * jitter).max(1.0) as i64
+    }
+
+    async fn record(
+        &self,
+        msg: &QueueMessage,
+        rcpts: &[QueueRcpt],
+        fates: Vec<Fate>,
+        data: &[u8],
+    ) -> anyhow::Result<()> {
+        let now = now_secs();
+        let age = now - msg.created;
+        let mut failed = Vec::new();
+        let mut delayed = Vec::new();
+        for (r, fate) in rcpts.iter().zip(fates) {
+            match fate {
+                Fate::Delivered(how) => {
+                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "delivered", detail = %how, "queue");
+                    self.store
+                        .queue_update(r.id, RcptState::Delivered, 0, &how, r.delay_notified)
+                        .await?;
+                }
+                Fate::Failed { status, diagnostic } => {
+                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "failed", detail = %diagnostic, "queue");
+                    self.store
+                        .queue_update(r.id, RcptState::Failed, 0, &diagnostic, r.delay_notified)
+                        .await?;
+                    failed.push((r, status, diagnostic));
+                }
+                Fate::Deferred(why) if age >= self.config.queue.give_up_after_secs as i64 => {
+                    let diagnostic = format!("gave up after {} days: {why}", age / 86400);
+                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "expired", detail = %why, "queue");
+                    self.store
+                        .queue_update(r.id, RcptState::Failed, 0, &diagnostic, r.delay_notified)
+                        .await?;
+                    failed.push((r, "4.4.7".to_string(), diagnostic));
+                }
+                Fate::Deferred(why) => {
+                    let next = now + self.backoff(r.attempts);
+                    let notice = !r.delay_notified
+                        && age >= self.config.queue.delay_notice_after_secs as i64
+                        && dsn::wanted(&r.notify, Action::Delayed);
+                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "deferred", next_attempt = next, detail = %why, "queue");
+                    self.store
+                        .queue_update(
+                            r.id,
+                            RcptState::Pending,
+                            next,
+                            &why,
+                            r.delay_notified || notice,
+                        )
+                        .await?;
+                    if notice {
+                        delayed.push((r, dsn::status_of(&why, false), why));
+                    }
+                }
+            }
+        }
+        self.notify_sender(msg, Action::Failed, failed, data).await;
+        self.notify_sender(msg, Action::Delayed, delayed, data)
+            .await;
+        Ok(())
+    }
+
+    /// Send one DSN for these recipients, if the sender wants one.
+    async fn notify_sender(
+        &self,
+        msg: &QueueMessage,
+        action: Action,
+        who: Vec<(&QueueRcpt, String, String)>,
+        data: &[u8],
+    ) {
+        // RFC 3461 / RFC 5321 6.1: never a report to the null sender.
+        if msg.sender.is_empty() {
+            return;
+        }
+        let rcpts: Vec<RcptStatus> = who
+            .into_iter()
+            .filter(|(r, _, _)| dsn::wanted(&r.notify, action))
+            .map(|(r, status, diagnostic)| RcptStatus {
+                rcpt: r.rcpt.clone(),
+                orcpt: r.orcpt.clone(),
+                status,
+                remote_mta: None,
+                diagnostic,
+            })
+            .collect();
+        if rcpts.is_empty() {
+            return;
+        }
+        let report = dsn::build(&dsn::Report {
+            hostname: &self.config.hostname,
+            sender: &msg.sender,
+            envid: msg.envid.as_deref(),
+            ret: msg.ret.as_deref(),
+            arrival: msg.created,
+            now: now_secs(),
+            action,
+            rcpts: &rcpts,
+            original: data,
+        });
+        if let Err(e) = local::send_report(&self.store, &self.wake, &msg.sender, report).await {
+            tracing::warn!(queue_id = msg.id, error = %e, "queue: cannot send the delivery status notification");
+        }
+    }
+}
