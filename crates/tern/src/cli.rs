@@ -39,6 +39,26 @@ pub enum Command {
     /// Read the security audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Inspect and steer the outbound queue.
+    #[command(subcommand)]
+    Queue(QueueCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCmd {
+    /// Messages waiting for delivery.
+    List,
+    /// One message: envelope and per-recipient state.
+    Show { id: i64 },
+    /// Try again now: one message, or all with --all.
+    Retry {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove a message from the queue without delivering it.
+    Remove { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod protocols;
+mod queue;
 mod quickstart;
 mod serve;
 
@@ -80,5 +81,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::User(c) => admin::user(&load()?, c).await,
         Command::Alias(c) => admin::alias(&load()?, c).await,
         Command::Audit(c) => admin::audit(&load()?, c).await,
+        Command::Queue(c) => queue::run(&load()?, c).await,
     }
 }

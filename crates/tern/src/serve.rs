@@ -61,6 +61,8 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         Arc::new(tern_store::StoreAudit::start(store.clone())),
     );
     spawn_upkeep(security.clone(), store.clone(), config.clone());
+    let _queue = tern_queue::Queue::start(config.clone(), store.clone())
+        .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);
     for b in bound {
         let addr = b

@@ -1,0 +1,335 @@
+//! The outbound queue against a real peer: Postfix's `smtp-sink` on
+//! loopback as the smarthost. Messages are put in the queue through the
+//! store (as submission will), and a real `tern serve` delivers them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Tern;
+use tern_store::{QueueNew, QueueRcptNew, Store};
+
+/// Postfix's smtp-sink, dumping each message into its own file.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    fn start_on(port: u16, extra: &[&str]) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let template = format!("{}/%M.", dir.path().display());
+        let child = Command::new("/usr/sbin/smtp-sink")
+            .args(["-u", "root", "-d", &template])
+            .args(extra)
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("64")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("smtp-sink (Debian postfix; run scripts/ci-deps.sh)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "smtp-sink did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Sink { child, port, dir }
+    }
+
+    fn start(extra: &[&str]) -> Sink {
+        Sink::start_on(free_port(), extra)
+    }
+
+    fn messages(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn relay_config(port: u16) -> String {
+    format!(
+        "[relay]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+         [queue]\npoll_secs = 1\nretry_base_secs = 1\nretry_max_secs = 2\n"
+    )
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn store(dir: &Path) -> (tokio::runtime::Runtime, Store) {
+    let rt = rt();
+    let s = rt.block_on(Store::open_sqlite_for_tests(dir)).unwrap();
+    (rt, s)
+}
+
+fn message(n: usize) -> Vec<u8> {
+    format!(
+        "From: alice@example.org\r\nTo: bob@remote.example\r\nSubject: queued {n}\r\nMessage-ID: <q{n}@example.org>\r\n\r\n\
+         line one\r\n.a line that starts with a dot\r\n..two dots\r\n.\r\nlast\r\n"
+    )
+    .into_bytes()
+}
+
+fn enqueue(
+    rt: &tokio::runtime::Runtime,
+    s: &Store,
+    sender: &str,
+    rcpt: &str,
+    data: Vec<u8>,
+) -> i64 {
+    rt.block_on(s.queue_insert(&QueueNew {
+        sender: sender.into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: rcpt.into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        envid: Some("ENV-7".into()),
+        ret: None,
+        requiretls: false,
+        data,
+    }))
+    .unwrap()
+}
+
+/// The part of a dump after smtp-sink's own trace lines.
+fn payload(dump: &[u8]) -> &[u8] {
+    let start = dump
+        .windows(6)
+        .position(|w| w == b"From: ")
+        .expect("message in dump");
+    &dump[start..]
+}
+
+fn queue_empty(rt: &tokio::runtime::Runtime, s: &Store) -> bool {
+    rt.block_on(s.queue_list()).unwrap().is_empty()
+}
+
+#[test]
+fn delivers_byte_exact_through_the_relay() {
+    let sink = Sink::start(&[]);
+    let t = Tern::start_with(&[], &relay_config(sink.port));
+    let (rt, s) = store(&t.data_dir());
+    for n in 0..3 {
+        enqueue(
+            &rt,
+            &s,
+            "alice@example.org",
+            "bob@remote.example",
+            message(n),
+        );
+    }
+    wait_for("3 deliveries", Duration::from_secs(30), || {
+        sink.messages().len() == 3
+    });
+    let mut got: Vec<Vec<u8>> = sink
+        .messages()
+        .iter()
+        .map(|m| payload(m).to_vec())
+        .collect();
+    got.sort();
+    // smtp-sink stores lines with LF endings; apart from that the bytes are
+    // ours: dots were stuffed on the way and unstuffed on arrival.
+    let mut want: Vec<Vec<u8>> = (0..3)
+        .map(|n| {
+            String::from_utf8(message(n))
+                .unwrap()
+                .replace("\r\n", "\n")
+                .into_bytes()
+        })
+        .collect();
+    want.sort();
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            g.starts_with(w),
+            "delivered:\n{}\nwanted:\n{}",
+            String::from_utf8_lossy(g),
+            String::from_utf8_lossy(w)
+        );
+    }
+    wait_for("the queue to empty", Duration::from_secs(10), || {
+        queue_empty(&rt, &s)
+    });
+}
+
+#[test]
+fn permanent_failure_bounces_to_the_local_sender_and_null_sender_never_bounces() {
+    let sink = Sink::start(&["-f", "rcpt", "-B", "550 5.1.1 no such user here"]);
+    let t = Tern::start_with(&[], &relay_config(sink.port));
+    t.add_user("alice@example.org", "pw");
+    let (rt, s) = store(&t.data_dir());
+    enqueue(&rt, &s, "", "bob@remote.example", message(9));
+    enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "bob@remote.example",
+        message(1),
+    );
+    let acc = rt
+        .block_on(s.account_get(&tern_common::Address::parse("alice@example.org").unwrap()))
+        .unwrap()
+        .unwrap();
+    let inbox = rt
+        .block_on(s.mailbox_get(acc.id, "INBOX"))
+        .unwrap()
+        .unwrap();
+    wait_for("the bounce", Duration::from_secs(30), || {
+        !rt.block_on(s.messages(inbox.id)).unwrap().is_empty()
+    });
+    wait_for("the queue to empty", Duration::from_secs(10), || {
+        queue_empty(&rt, &s)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let msgs = rt.block_on(s.messages(inbox.id)).unwrap();
+    assert_eq!(
+        msgs.len(),
+        1,
+        "one bounce, none for the null sender's message"
+    );
+    let dsn = rt.block_on(s.message_bytes(inbox.id, msgs[0].uid)).unwrap();
+    // An independent parser reads it as an RFC 3464 report.
+    let out = common::python(
+        r#"
+import email, sys
+m = email.message_from_bytes(open(sys.argv[1], 'rb').read())
+assert m.get_content_type() == 'multipart/report', m.get_content_type()
+assert m.get_param('report-type') == 'delivery-status'
+status = [p for p in m.walk() if p.get_content_type() == 'message/delivery-status'][0]
+groups = status.get_payload()
+print(groups[0]['Reporting-MTA'], groups[0]['Original-Envelope-Id'])
+print(groups[1]['Final-Recipient'], groups[1]['Action'], groups[1]['Status'])
+print(m['Return-Path'] if 'Return-Path' in m else '')
+"#,
+        &[write_tmp(&dsn).to_str().unwrap()],
+    );
+    assert!(out.contains("dns; mx.test.example ENV-7"), "{out}");
+    assert!(
+        out.contains("rfc822; bob@remote.example failed 5.1.1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<>"),
+        "the report itself has the null sender: {out}"
+    );
+}
+
+fn write_tmp(bytes: &[u8]) -> PathBuf {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    let (_, p) = f.keep().unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn unreachable_destination_is_retried_until_it_answers() {
+    let port = free_port();
+    let t = Tern::start_with(&[], &relay_config(port));
+    let (rt, s) = store(&t.data_dir());
+    let id = enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "bob@remote.example",
+        message(4),
+    );
+    wait_for("a failed attempt", Duration::from_secs(20), || {
+        rt.block_on(s.queue_message(id))
+            .unwrap()
+            .is_some_and(|m| m.recipients[0].attempts >= 1)
+    });
+    let m = rt.block_on(s.queue_message(id)).unwrap().unwrap();
+    assert!(
+        !m.recipients[0].last_error.is_empty(),
+        "the reason is recorded"
+    );
+    let sink = Sink::start_on(port, &[]);
+    wait_for("delivery on retry", Duration::from_secs(30), || {
+        sink.messages().len() == 1
+    });
+    wait_for("the queue to empty", Duration::from_secs(10), || {
+        queue_empty(&rt, &s)
+    });
+}
+
+#[test]
+fn a_crash_loses_nothing_and_repeats_at_most_the_deliveries_in_flight() {
+    let sink = Sink::start(&[]);
+    let mut t = Tern::start_with(&[], &format!("{}workers = 4\n", relay_config(sink.port)));
+    let (rt, s) = store(&t.data_dir());
+    const N: usize = 200;
+    for n in 0..N {
+        enqueue(
+            &rt,
+            &s,
+            "alice@example.org",
+            "bob@remote.example",
+            message(n),
+        );
+    }
+    wait_for("half the queue", Duration::from_secs(60), || {
+        sink.messages().len() >= N / 2
+    });
+    t.kill();
+    t.launch();
+    wait_for("every message", Duration::from_secs(120), || {
+        let got = sink.messages();
+        let ids: std::collections::HashSet<Vec<u8>> =
+            got.iter().filter_map(|m| message_id(m)).collect();
+        ids.len() == N
+    });
+    wait_for("the queue to empty", Duration::from_secs(20), || {
+        queue_empty(&rt, &s)
+    });
+    let got = sink.messages();
+    let complete = got.iter().filter(|m| message_id(m).is_some()).count();
+    let repeats = complete - N;
+    assert!(
+        repeats <= 4,
+        "only deliveries in flight at the crash may repeat: {repeats}"
+    );
+}
+
+/// The Message-ID of a completely written dump (smtp-sink writes as it reads).
+fn message_id(dump: &[u8]) -> Option<Vec<u8>> {
+    if !dump.ends_with(b"last\n\n") && !dump.ends_with(b"last\n") {
+        return None;
+    }
+    let p = dump.windows(12).position(|w| w == b"Message-ID: ")?;
+    let rest = &dump[p..];
+    Some(rest[..rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len())].to_vec())
+}
