@@ -12,8 +12,9 @@ use tern_common::config::DnsConfig;
 /// Why a route could not be found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
-    /// Permanent: the domain does not exist, or publishes a null MX.
-    Permanent(String),
+    /// Permanent: the domain does not exist (5.1.2), or publishes a null
+    /// MX (5.1.10, RFC 7505 4.2). Carries the status and the explanation.
+    Permanent(&'static str, String),
     /// Temporary: a DNS failure worth retrying.
     Temporary(String),
 }
@@ -91,9 +92,10 @@ impl Dns {
                 }
             }
             Err(e) if e.is_nx_domain() => {
-                return Err(RouteError::Permanent(format!(
-                    "domain {domain} does not exist"
-                )));
+                return Err(RouteError::Permanent(
+                    "5.1.2",
+                    format!("domain {domain} does not exist"),
+                ));
             }
             Err(e) if e.is_no_records_found() => {}
             Err(e) => {
@@ -104,9 +106,10 @@ impl Dns {
         }
         // RFC 7505: a single MX of "." means the domain accepts no mail.
         if hosts.len() == 1 && hosts[0].1.is_empty() {
-            return Err(RouteError::Permanent(format!(
-                "{domain} accepts no mail (null MX)"
-            )));
+            return Err(RouteError::Permanent(
+                "5.1.10",
+                format!("{domain} accepts no mail (null MX)"),
+            ));
         }
         hosts.retain(|(_, h)| !h.is_empty());
         if hosts.is_empty() {

@@ -214,7 +214,7 @@ impl Worker {
                             });
                         }
                     },
-                    Err(RouteError::Permanent(e) | RouteError::Temporary(e)) => {
+                    Err(RouteError::Permanent(_, e) | RouteError::Temporary(e)) => {
                         return all(&|| Fate::Deferred(e.clone()));
                     }
                 };
@@ -232,9 +232,9 @@ impl Worker {
                     TlsPolicy::Opportunistic,
                     None,
                 ),
-                Err(RouteError::Permanent(e)) => {
+                Err(RouteError::Permanent(status, e)) => {
                     return all(&|| Fate::Failed {
-                        status: "5.1.2".into(),
+                        status: status.into(),
                         diagnostic: e.clone(),
                     });
                 }

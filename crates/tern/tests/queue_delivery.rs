@@ -333,3 +333,100 @@ fn message_id(dump: &[u8]) -> Option<Vec<u8>> {
     let rest = &dump[p..];
     Some(rest[..rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len())].to_vec())
 }
+
+fn mx_config(dns: &common::dns::DnsServer, port: u16) -> String {
+    format!(
+        "{}[queue]\npoll_secs = 1\nretry_base_secs = 1\nretry_max_secs = 2\nremote_port = {port}\n",
+        dns.config()
+    )
+}
+
+#[test]
+fn mx_routing_preference_fallback_implicit_mx_null_mx_and_dns_errors() {
+    use common::dns::{DnsServer, Zone};
+    let sink = Sink::start(&[]);
+    // mx1 (preferred) has nobody listening on 127.0.0.2; mx2 answers.
+    let zone = Zone::default()
+        .mx("remote.example", 10, "mx1.remote.example")
+        .mx("remote.example", 20, "mx2.remote.example")
+        .a("mx1.remote.example", "127.0.0.2")
+        .a("mx2.remote.example", "127.0.0.1")
+        .a("implicit.example", "127.0.0.1")
+        .mx("nullmx.example", 0, ".")
+        .a("nullmx.example", "127.0.0.1")
+        .servfail("broken.example");
+    let dns = DnsServer::start(zone);
+    let t = Tern::start_with(&[], &mx_config(&dns, sink.port));
+    t.add_user("alice@example.org", "pw");
+    let (rt, s) = store(&t.data_dir());
+    enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "bob@remote.example",
+        message(1),
+    );
+    enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "carol@implicit.example",
+        message(2),
+    );
+    let broken = enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "dave@broken.example",
+        message(3),
+    );
+    enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "erin@nullmx.example",
+        message(4),
+    );
+    enqueue(&rt, &s, "alice@example.org", "fred@nx.example", message(5));
+    wait_for("two deliveries", Duration::from_secs(30), || {
+        sink.messages().len() == 2
+    });
+    let acc = rt
+        .block_on(s.account_get(&tern_common::Address::parse("alice@example.org").unwrap()))
+        .unwrap()
+        .unwrap();
+    let inbox = rt
+        .block_on(s.mailbox_get(acc.id, "INBOX"))
+        .unwrap()
+        .unwrap();
+    wait_for("two bounces", Duration::from_secs(30), || {
+        rt.block_on(s.messages(inbox.id)).unwrap().len() == 2
+    });
+    let mut statuses = Vec::new();
+    for m in rt.block_on(s.messages(inbox.id)).unwrap() {
+        let b = String::from_utf8(rt.block_on(s.message_bytes(inbox.id, m.uid)).unwrap()).unwrap();
+        let st = b
+            .lines()
+            .find(|l| l.starts_with("Status: "))
+            .unwrap()
+            .to_string();
+        let rc = b
+            .lines()
+            .find(|l| l.starts_with("Final-Recipient: "))
+            .unwrap()
+            .to_string();
+        statuses.push(format!("{rc} {st}"));
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![
+            "Final-Recipient: rfc822; erin@nullmx.example Status: 5.1.10",
+            "Final-Recipient: rfc822; fred@nx.example Status: 5.1.2",
+        ]
+    );
+    // A DNS failure is temporary: still queued, with the reason.
+    let m = rt.block_on(s.queue_message(broken)).unwrap().unwrap();
+    assert_eq!(m.recipients[0].state, tern_store::RcptState::Pending);
+    assert!(m.recipients[0].attempts >= 1);
+}

@@ -3,6 +3,8 @@
 //! file that uses it does `mod common;`. The process is stopped on drop.
 #![allow(dead_code)]
 
+pub mod dns;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
