@@ -98,7 +98,8 @@ fn store(dir: &Path) -> (tokio::runtime::Runtime, Store) {
 
 fn message(n: usize) -> Vec<u8> {
     format!(
-        "From: alice@example.org\r\nTo: bob@remote.example\r\nSubject: queued {n}\r\nMessage-ID: <q{n}@example.org>\r\n\r\n\
+        "From: alice@example.org\r\nTo: bob@remote.example\r\nSubject: queued {n}\r\nMessage-ID: <q{n}@example.org>\r\n\
+         Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n\r\n\
          line one\r\n.a line that starts with a dot\r\n..two dots\r\n.\r\nlast\r\n"
     )
     .into_bytes()
@@ -429,4 +430,68 @@ fn mx_routing_preference_fallback_implicit_mx_null_mx_and_dns_errors() {
     let m = rt.block_on(s.queue_message(broken)).unwrap().unwrap();
     assert_eq!(m.recipients[0].state, tern_store::RcptState::Pending);
     assert!(m.recipients[0].attempts >= 1);
+}
+
+fn delivered_to_postfix(tls: bool) {
+    use common::dns::{DnsServer, Zone};
+    use common::postfix::Postfix;
+    let pf = Postfix::start(tls, &[]);
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("remote.example", 10, "mx.remote.example")
+            .a("mx.remote.example", "127.0.0.1"),
+    );
+    let t = Tern::start_with(&[], &mx_config(&dns, pf.port));
+    let (rt, s) = store(&t.data_dir());
+    enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "bob@remote.example",
+        message(7),
+    );
+    wait_for(
+        "postfix to store the message",
+        Duration::from_secs(30),
+        || pf.messages().len() == 1,
+    );
+    let got = pf.messages().remove(0);
+    let want = String::from_utf8(message(7)).unwrap().replace("\r\n", "\n");
+    let got = String::from_utf8(got).unwrap();
+    // Postfix adds Return-Path, Delivered-To and Received above our bytes
+    // and stores LF line ends; everything else is exactly what we queued.
+    assert!(got.ends_with(&want), "stored:\n{got}\nwanted tail:\n{want}");
+    assert!(
+        got.starts_with("Return-Path: <alice@example.org>\n"),
+        "{got}"
+    );
+    let log = pf.log();
+    let session = log
+        .lines()
+        .find(|l| l.contains("disconnect from") && l.contains("mail=1"))
+        .unwrap_or_default()
+        .to_string();
+    if tls {
+        assert!(session.contains("starttls=1"), "{session}");
+        assert!(
+            got.contains("with ESMTPS id"),
+            "Postfix recorded TLS: {got}"
+        );
+    } else {
+        assert!(!session.contains("starttls"), "{session}");
+        assert!(got.contains("with ESMTP id"), "{got}");
+    }
+    wait_for("the queue to empty", Duration::from_secs(10), || {
+        queue_empty(&rt, &s)
+    });
+}
+
+#[test]
+fn delivers_to_postfix_with_starttls_and_pipelining() {
+    delivered_to_postfix(true);
+}
+
+#[test]
+fn delivers_to_postfix_in_plain_text_when_it_offers_no_tls() {
+    delivered_to_postfix(false);
 }

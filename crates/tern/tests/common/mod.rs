@@ -4,6 +4,16 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod postfix;
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
