@@ -221,6 +221,8 @@ struct RawQueue {
     breaker_failures: Option<Spanned<u32>>,
     breaker_pause_secs: Option<Spanned<u64>>,
     remote_port: Option<Spanned<u16>>,
+    #[serde(default)]
+    require_tls: Vec<Spanned<String>>,
     poll_secs: Option<Spanned<u64>>,
 }
 
@@ -532,6 +534,8 @@ pub struct QueueConfig {
     pub breaker_pause_secs: u64,
     /// TEST ONLY: the port remote MX hosts are contacted on (25).
     pub remote_port: u16,
+    /// Destination domains that only ever get mail over TLS.
+    pub require_tls: Vec<String>,
     /// How often the queue looks for due work when nothing wakes it.
     pub poll_secs: u64,
 }
@@ -550,6 +554,7 @@ impl Default for QueueConfig {
             breaker_pause_secs: 300,
             remote_port: 25,
             poll_secs: 30,
+            require_tls: Vec::new(),
         }
     }
 }
@@ -1059,6 +1064,7 @@ pub fn parse(
     let qd = QueueConfig::default();
     let rq = &raw.queue;
     let queue = QueueConfig {
+        require_tls: Vec::new(),
         workers: c.positive("queue.workers", &rq.workers, qd.workers),
         per_domain: c.positive("queue.per_domain", &rq.per_domain, qd.per_domain),
         retry_base_secs: c.positive(
@@ -1094,6 +1100,17 @@ pub fn parse(
         ),
         remote_port: c.positive("queue.remote_port", &rq.remote_port, qd.remote_port),
         poll_secs: c.positive("queue.poll_secs", &rq.poll_secs, qd.poll_secs),
+    };
+    let mut require_tls = Vec::new();
+    for d in &rq.require_tls {
+        match normalize_domain(d.get_ref()) {
+            Ok(n) => require_tls.push(n),
+            Err(e) => c.err_at("queue.require_tls", d, e.to_string()),
+        }
+    }
+    let queue = QueueConfig {
+        require_tls,
+        ..queue
     };
     let relay = raw.relay.as_ref().map(|r| {
         if r.host.get_ref().trim().is_empty() {

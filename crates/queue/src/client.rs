@@ -71,6 +71,10 @@ impl std::fmt::Display for Reply {
 pub enum TxError {
     /// Could not talk to this host at all: try the next one.
     Connect(String),
+    /// The TLS handshake failed: try the next host.
+    TlsFailed(String),
+    /// TLS is required and the host does not offer it (or refused it).
+    TlsUnavailable(String),
     /// The host refused the transaction temporarily.
     Temporary(String),
     /// The host refused the transaction permanently (e.g. 5xx to MAIL).
@@ -310,7 +314,7 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
             };
             let tls = tls::connect(tcp, host, policy)
                 .await
-                .map_err(|e| TxError::Connect(format!("{host}: {e}")))?;
+                .map_err(|e| TxError::TlsFailed(format!("{host}: {e}")))?;
             tls_desc = Some(tls::describe(&tls));
             s = Session {
                 io: BufReader::new(Conn::Tls(Box::new(tls))),
@@ -326,12 +330,14 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
             }
             ext = parse_ehlo(&ehlo);
         } else if policy.requires_tls() {
-            return Err(TxError::Temporary(format!("{host} refused STARTTLS: {r}")));
+            return Err(TxError::TlsUnavailable(format!(
+                "{host} refused STARTTLS: {r}"
+            )));
         }
     }
     if tls_desc.is_none() && policy.requires_tls() {
         let _ = s.command("QUIT", COMMAND).await;
-        return Err(TxError::Temporary(format!(
+        return Err(TxError::TlsUnavailable(format!(
             "{host} does not offer STARTTLS and TLS is required"
         )));
     }

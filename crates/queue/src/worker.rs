@@ -226,12 +226,16 @@ impl Worker {
                 (hops, relay.port, policy, auth)
             }
             None => match self.dns.route(domain).await {
-                Ok(h) => (
-                    h,
-                    self.config.queue.remote_port,
-                    TlsPolicy::Opportunistic,
-                    None,
-                ),
+                Ok(h) => {
+                    let required =
+                        msg.requiretls || self.config.queue.require_tls.iter().any(|d| d == domain);
+                    let policy = if required {
+                        TlsPolicy::Required
+                    } else {
+                        TlsPolicy::Opportunistic
+                    };
+                    (h, self.config.queue.remote_port, policy, None)
+                }
                 Err(RouteError::Permanent(status, e)) => {
                     return all(&|| Fate::Failed {
                         status: status.into(),
@@ -256,6 +260,7 @@ impl Worker {
             requiretls: msg.requiretls,
         };
         let mut last = String::from("no host to try");
+        let mut tls_unavailable = false;
         for hop in &hops {
             for ip in &hop.addrs {
                 let target = Target {
@@ -265,7 +270,18 @@ impl Worker {
                     policy,
                     auth: auth.clone(),
                 };
-                match client::transact(&target, &env, data).await {
+                let result = client::transact(&target, &env, data).await;
+                self.record_tls(domain, &hop.host, policy, &result).await;
+                match result {
+                    Err(TxError::TlsFailed(e)) => {
+                        tracing::info!(queue_id = msg.id, host = %hop.host, %ip, error = %e, "queue: TLS failed");
+                        last = e;
+                    }
+                    Err(TxError::TlsUnavailable(e)) => {
+                        tracing::warn!(queue_id = msg.id, host = %hop.host, error = %e, "queue: TLS required, not sent in clear");
+                        tls_unavailable = true;
+                        last = e;
+                    }
                     Err(TxError::Connect(e)) => {
                         tracing::info!(queue_id = msg.id, host = %hop.host, %ip, error = %e, "queue: host unreachable");
                         last = e;
@@ -311,6 +327,13 @@ impl Worker {
                 }
             }
         }
+        // RFC 8689 5: a REQUIRETLS message that cannot get TLS is returned.
+        if msg.requiretls && tls_unavailable {
+            return all(&|| Fate::Failed {
+                status: "5.7.30".into(),
+                diagnostic: format!("REQUIRETLS: no TLS available to {domain}: {last}"),
+            });
+        }
         let now = now_secs();
         if self.breaker.failure(
             domain,
@@ -321,6 +344,41 @@ impl Worker {
             tracing::warn!(%domain, "queue: pausing deliveries after repeated connection failures");
         }
         all(&|| Fate::Deferred(last.clone()))
+    }
+
+    /// Keep what TLS did for this host, for TLS reporting.
+    async fn record_tls(
+        &self,
+        domain: &str,
+        mx: &str,
+        policy: TlsPolicy,
+        result: &Result<client::Outcome, TxError>,
+    ) {
+        let (outcome, detail) = match result {
+            Ok(o) => match &o.tls {
+                Some(t) => ("tls", t.clone()),
+                None => ("plaintext", String::new()),
+            },
+            Err(TxError::TlsFailed(e)) => ("validation-failure", e.clone()),
+            Err(TxError::TlsUnavailable(e)) => ("starttls-not-supported", e.clone()),
+            Err(_) => return,
+        };
+        let policy = match (policy, &self.config.relay) {
+            (_, Some(_)) => "relay",
+            (TlsPolicy::Required, None) => "require-tls",
+            _ => "none",
+        };
+        let r = tern_store::TlsResult {
+            at: now_secs(),
+            domain: domain.to_string(),
+            mx: mx.to_string(),
+            policy: policy.to_string(),
+            outcome: outcome.to_string(),
+            detail,
+        };
+        if let Err(e) = self.store.tls_result_insert(&r).await {
+            tracing::warn!(error = %e, "queue: cannot record the TLS outcome");
+        }
     }
 
     fn backoff(&self, attempts: u32) -> i64 {

@@ -137,6 +137,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX queue_due ON queue_recipients(state, next_attempt);
     CREATE INDEX queue_by_message ON queue_recipients(message_id);
     "#,
+    // 4: outbound TLS outcomes, kept for TLS reporting (RFC 8460).
+    r#"
+    CREATE TABLE tls_results (
+        id {pk},
+        at BIGINT NOT NULL,
+        domain TEXT NOT NULL,
+        mx TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX tls_results_at ON tls_results(at);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

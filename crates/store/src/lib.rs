@@ -26,7 +26,7 @@ pub use events::{Change, ChangeKind};
 pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
 };
-pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState};
+pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
 
 pub type AccountId = i64;
 pub type MailboxId = i64;

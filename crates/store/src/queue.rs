@@ -113,7 +113,57 @@ fn domain_of(rcpt: &str) -> String {
         .unwrap_or_default()
 }
 
+/// One outbound TLS outcome, for TLS reporting (RFC 8460).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsResult {
+    pub at: i64,
+    pub domain: String,
+    pub mx: String,
+    /// "none" (opportunistic), "require-tls", "relay".
+    pub policy: String,
+    /// "tls", "plaintext", or a failure such as "starttls-not-supported".
+    pub outcome: String,
+    pub detail: String,
+}
+
 impl Store {
+    pub async fn tls_result_insert(&self, r: &TlsResult) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tls_results (at, domain, mx, policy, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(r.at)
+        .bind(&r.domain)
+        .bind(&r.mx)
+        .bind(&r.policy)
+        .bind(&r.outcome)
+        .bind(&r.detail)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// TLS outcomes since `since`, oldest first.
+    pub async fn tls_results(&self, since: i64) -> Result<Vec<TlsResult>> {
+        type Row = (i64, String, String, String, String, String);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT at, domain, mx, policy, outcome, detail FROM tls_results WHERE at >= $1 ORDER BY id",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, domain, mx, policy, outcome, detail)| TlsResult {
+                at,
+                domain,
+                mx,
+                policy,
+                outcome,
+                detail,
+            })
+            .collect())
+    }
+
     /// Put a message in the queue; durable when this returns.
     pub async fn queue_insert(&self, m: &QueueNew) -> Result<QueueId> {
         if m.recipients.is_empty() {

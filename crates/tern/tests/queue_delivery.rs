@@ -112,6 +112,17 @@ fn enqueue(
     rcpt: &str,
     data: Vec<u8>,
 ) -> i64 {
+    enqueue_with(rt, s, sender, rcpt, data, false)
+}
+
+fn enqueue_with(
+    rt: &tokio::runtime::Runtime,
+    s: &Store,
+    sender: &str,
+    rcpt: &str,
+    data: Vec<u8>,
+    requiretls: bool,
+) -> i64 {
     rt.block_on(s.queue_insert(&QueueNew {
         sender: sender.into(),
         recipients: vec![QueueRcptNew {
@@ -121,7 +132,7 @@ fn enqueue(
         }],
         envid: Some("ENV-7".into()),
         ret: None,
-        requiretls: false,
+        requiretls,
         data,
     }))
     .unwrap()
@@ -494,4 +505,71 @@ fn delivers_to_postfix_with_starttls_and_pipelining() {
 #[test]
 fn delivers_to_postfix_in_plain_text_when_it_offers_no_tls() {
     delivered_to_postfix(false);
+}
+
+#[test]
+fn tls_required_is_never_sent_in_clear_and_requiretls_bounces() {
+    use common::dns::{DnsServer, Zone};
+    use common::postfix::Postfix;
+    let pf = Postfix::start(false, &[]);
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("remote.example", 10, "mx.remote.example")
+            .a("mx.remote.example", "127.0.0.1"),
+    );
+    let cfg = format!(
+        "{}require_tls = [\"remote.example\"]\n",
+        mx_config(&dns, pf.port)
+    );
+    let t = Tern::start_with(&[], &cfg);
+    t.add_user("alice@example.org", "pw");
+    let (rt, s) = store(&t.data_dir());
+    let held = enqueue(
+        &rt,
+        &s,
+        "alice@example.org",
+        "bob@remote.example",
+        message(1),
+    );
+    wait_for("an attempt", Duration::from_secs(20), || {
+        rt.block_on(s.queue_message(held))
+            .unwrap()
+            .is_some_and(|m| m.recipients[0].attempts >= 1)
+    });
+    assert!(pf.messages().is_empty(), "nothing was sent in clear");
+    let results = rt.block_on(s.tls_results(0)).unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r.outcome == "starttls-not-supported" && r.policy == "require-tls"),
+        "{results:?}"
+    );
+
+    // REQUIRETLS (RFC 8689) on a message: no TLS means a bounce, not a wait.
+    let t2 = Tern::start_with(&[], &mx_config(&dns, pf.port));
+    t2.add_user("alice@example.org", "pw");
+    let (rt2, s2) = store(&t2.data_dir());
+    enqueue_with(
+        &rt2,
+        &s2,
+        "alice@example.org",
+        "bob@remote.example",
+        message(2),
+        true,
+    );
+    let acc = rt2
+        .block_on(s2.account_get(&tern_common::Address::parse("alice@example.org").unwrap()))
+        .unwrap()
+        .unwrap();
+    let inbox = rt2
+        .block_on(s2.mailbox_get(acc.id, "INBOX"))
+        .unwrap()
+        .unwrap();
+    wait_for("the bounce", Duration::from_secs(30), || {
+        !rt2.block_on(s2.messages(inbox.id)).unwrap().is_empty()
+    });
+    let uid = rt2.block_on(s2.messages(inbox.id)).unwrap()[0].uid;
+    let dsn = String::from_utf8(rt2.block_on(s2.message_bytes(inbox.id, uid)).unwrap()).unwrap();
+    assert!(dsn.contains("Status: 5.7.30"), "{dsn}");
+    assert!(pf.messages().is_empty(), "still nothing sent in clear");
 }
