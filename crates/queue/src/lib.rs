@@ -5,6 +5,7 @@
 //! RFC 3464 delivery status notifications.
 
 pub mod client;
+pub mod dkim;
 pub mod dns;
 pub mod dsn;
 mod local;

@@ -150,6 +150,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tls_results_at ON tls_results(at);
     "#,
+    // 5: DKIM signing keys, per domain and selector.
+    r#"
+    CREATE TABLE dkim_keys (
+        id {pk},
+        domain TEXT NOT NULL,
+        selector TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        private_key {blob} NOT NULL,
+        public_key TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        UNIQUE (domain, selector)
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

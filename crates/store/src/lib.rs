@@ -9,6 +9,7 @@ mod blob;
 mod commit;
 pub mod db;
 mod directory;
+mod dkim;
 mod events;
 mod mail;
 mod queue;
@@ -22,6 +23,7 @@ use tern_common::config::{StoreConfig, StoreKind};
 pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
 pub use db::Backend;
 pub use directory::{Account, Alias, Domain, Resolution, Target};
+pub use dkim::DkimKey;
 pub use events::{Change, ChangeKind};
 pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,

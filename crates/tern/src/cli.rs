@@ -42,6 +42,28 @@ pub enum Command {
     /// Inspect and steer the outbound queue.
     #[command(subcommand)]
     Queue(QueueCmd),
+    /// DKIM signing keys.
+    #[command(subcommand)]
+    Dkim(DkimCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DkimCmd {
+    /// Make a signing key for DOMAIN and print the TXT record to publish.
+    Keygen {
+        domain: String,
+        /// The selector (default: ed<YYYYMM> or rsa<YYYYMM>).
+        #[arg(long)]
+        selector: Option<String>,
+        /// ed25519 (default) or rsa (2048 bits).
+        #[arg(long, default_value = "ed25519")]
+        algo: String,
+    },
+    /// List signing keys and their records.
+    List {
+        #[arg(short = 'd', long = "domain")]
+        domain: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

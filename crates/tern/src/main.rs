@@ -2,6 +2,7 @@
 
 mod admin;
 mod cli;
+mod dkim;
 mod protocols;
 mod queue;
 mod quickstart;
@@ -82,5 +83,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Alias(c) => admin::alias(&load()?, c).await,
         Command::Audit(c) => admin::audit(&load()?, c).await,
         Command::Queue(c) => queue::run(&load()?, c).await,
+        Command::Dkim(c) => dkim::run(&load()?, c).await,
     }
 }

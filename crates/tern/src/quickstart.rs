@@ -60,6 +60,19 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
         Err(StoreError::Duplicate(_)) if q.force => false,
         Err(e) => return Err(Failure::Runtime(e.to_string())),
     };
+    let has_key = !store
+        .dkim_keys(Some(&domain))
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?
+        .is_empty();
+    let dkim = if has_key {
+        None
+    } else {
+        Some(
+            crate::dkim::keygen(&store, &domain, None, tern_queue::dkim::Algorithm::Ed25519)
+                .await?,
+        )
+    };
     store.close().await;
 
     let text = config_text(&hostname, &data_dir);
@@ -86,6 +99,11 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
     println!(
         "  _dmarc.{domain}.    TXT  \"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}\""
     );
+    if let Some((name, text)) = &dkim {
+        println!("  {name} TXT {}", crate::dkim::zone_strings(text));
+    } else {
+        println!("  (DKIM: the domain's existing keys; see `tern dkim list`)");
+    }
     println!("  and a PTR record for the server's address pointing to {hostname}.");
     println!();
     println!(

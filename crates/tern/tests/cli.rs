@@ -279,6 +279,10 @@ fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
     assert!(s.contains("MX   10 mail.example.org."), "{s}");
     assert!(s.contains("v=spf1 mx -all"), "{s}");
     assert!(s.contains("_dmarc.example.org."), "{s}");
+    assert!(
+        s.contains("._domainkey.example.org. TXT \"v=DKIM1; k=ed25519; p="),
+        "quickstart prints the DKIM record: {s}"
+    );
     let text = std::fs::read_to_string(&out_cfg).unwrap();
     assert!(text.contains("hostname = \"mail.example.org\""));
     assert!(
@@ -294,4 +298,66 @@ fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
     // The written file is a valid configuration apart from the certificate,
     // which the operator still has to put in place: config-check names it.
     fails(&cli(&out_cfg, &["config-check"]), 2, "tls.cert");
+}
+
+#[test]
+fn dkim_keygen_list_and_bad_input() {
+    let (_d, cfg) = setup();
+    fails(
+        &cli(&cfg, &["dkim", "keygen", "example.org"]),
+        2,
+        "domain example.org not found",
+    );
+    ok(&cli(&cfg, &["domain", "add", "example.org"]));
+    let ed = ok(&cli(
+        &cfg,
+        &["dkim", "keygen", "example.org", "--selector", "s1"],
+    ));
+    assert!(
+        ed.contains("s1._domainkey.example.org. TXT \"v=DKIM1; k=ed25519; p="),
+        "{ed}"
+    );
+    let rsa = ok(&cli(
+        &cfg,
+        &[
+            "dkim",
+            "keygen",
+            "example.org",
+            "--selector",
+            "s2",
+            "--algo",
+            "rsa",
+        ],
+    ));
+    assert!(
+        rsa.contains("s2._domainkey.example.org. TXT \"v=DKIM1; k=rsa; p=MIIB"),
+        "{rsa}"
+    );
+    fails(
+        &cli(&cfg, &["dkim", "keygen", "example.org", "--selector", "s1"]),
+        2,
+        "already exists",
+    );
+    fails(
+        &cli(&cfg, &["dkim", "keygen", "example.org", "--algo", "dsa"]),
+        2,
+        "unknown algorithm",
+    );
+    fails(
+        &cli(
+            &cfg,
+            &[
+                "dkim",
+                "keygen",
+                "example.org",
+                "--selector",
+                "bad selector",
+            ],
+        ),
+        2,
+        "invalid selector",
+    );
+    let list = ok(&cli(&cfg, &["dkim", "list"]));
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(list.contains("example.org\ts1\ted25519"), "{list}");
 }

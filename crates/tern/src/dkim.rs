@@ -1,0 +1,94 @@
+//! `tern dkim keygen|list`.
+
+use tern_common::{Config, normalize_domain};
+use tern_queue::dkim::{Algorithm, generate, txt_record};
+use tern_store::{DkimKey, Store, StoreError};
+
+use crate::admin::open_store;
+use crate::cli::DkimCmd;
+use crate::{Failure, usage};
+
+fn err(e: StoreError) -> Failure {
+    match e {
+        StoreError::Other(e) => Failure::Runtime(format!("{e:#}")),
+        e => usage(e.to_string()),
+    }
+}
+
+/// `ed202611`: the algorithm and the month, so keys can be rotated.
+pub fn default_selector(algo: Algorithm) -> String {
+    let date = tern_common::time::iso8601(tern_common::time::now_secs());
+    let prefix = if algo == Algorithm::Ed25519 {
+        "ed"
+    } else {
+        "rsa"
+    };
+    format!("{prefix}{}{}", &date[0..4], &date[5..7])
+}
+
+/// Make and store a key; returns the record name and text.
+pub async fn keygen(
+    store: &Store,
+    domain: &str,
+    selector: Option<String>,
+    algo: Algorithm,
+) -> Result<(String, String), Failure> {
+    let selector = selector.unwrap_or_else(|| default_selector(algo));
+    let (private_key, public_key) =
+        generate(algo).map_err(|e| Failure::Runtime(format!("{e:#}")))?;
+    let key = DkimKey {
+        domain: domain.to_string(),
+        selector: selector.clone(),
+        algorithm: algo.name().to_string(),
+        private_key,
+        public_key: public_key.clone(),
+        created: 0,
+    };
+    store.dkim_key_add(&key).await.map_err(err)?;
+    Ok((
+        format!("{selector}._domainkey.{domain}."),
+        txt_record(algo.name(), &public_key),
+    ))
+}
+
+/// A TXT record's text as zone-file strings of at most 255 octets each.
+pub fn zone_strings(text: &str) -> String {
+    text.as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub async fn run(config: &Config, cmd: DkimCmd) -> Result<(), Failure> {
+    match cmd {
+        DkimCmd::Keygen {
+            domain,
+            selector,
+            algo,
+        } => {
+            let domain = normalize_domain(&domain).map_err(|e| usage(e.to_string()))?;
+            let algo = Algorithm::parse(&algo)
+                .ok_or_else(|| usage(format!("unknown algorithm `{algo}` (ed25519 or rsa)")))?;
+            let store = open_store(config).await?;
+            let (name, text) = keygen(&store, &domain, selector, algo).await?;
+            println!("DKIM key stored; publish this record:");
+            println!("{name} TXT {}", zone_strings(&text));
+        }
+        DkimCmd::List { domain } => {
+            let store = open_store(config).await?;
+            for k in store.dkim_keys(domain.as_deref()).await.map_err(err)? {
+                println!(
+                    "{}\t{}\t{}\t{}._domainkey.{}. TXT {}",
+                    k.domain,
+                    k.selector,
+                    k.algorithm,
+                    k.selector,
+                    k.domain,
+                    zone_strings(&txt_record(&k.algorithm, &k.public_key))
+                );
+            }
+        }
+    }
+    Ok(())
+}
