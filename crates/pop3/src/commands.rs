@@ -177,7 +177,17 @@ impl<M: Maildrop> Session<M> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        tokio::time::sleep(self.opts.auth_failure_delay).await;
+        self.login_failed_as(io, reply, "").await
+    }
+
+    /// A failed login of `user`: answered after the throttle's delay, the
+    /// same for unknown users, wrong passwords and locks.
+    async fn login_failed_as<S>(&mut self, io: &mut LineIo<S>, reply: &str, user: &str) -> Flow
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let delay = self.gate.failure(user, self.opts.auth_failure_delay);
+        tokio::time::sleep(delay).await;
         self.auth_failures += 1;
         reply_line(io, reply);
         if self.auth_failures >= self.opts.max_auth_failures {
@@ -190,11 +200,15 @@ impl<M: Maildrop> Session<M> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        if !self.gate.check(user) {
+            tracing::info!(peer = %self.peer, user, "pop3 login refused: too many failures");
+            return self.login_failed_as(io, BAD_LOGIN, user).await;
+        }
         let principal = match self.drop.authenticate(user, password).await {
             Ok(Some(p)) => p,
             Ok(None) => {
                 tracing::info!(peer = %self.peer, user, "pop3 login failed");
-                return self.login_failed(io, BAD_LOGIN).await;
+                return self.login_failed_as(io, BAD_LOGIN, user).await;
             }
             Err(e) => {
                 tracing::warn!(peer = %self.peer, error = %e, "pop3 authentication unavailable");
@@ -202,6 +216,13 @@ impl<M: Maildrop> Session<M> {
                 return Flow::Continue;
             }
         };
+        if self.gate.success(&principal.name).is_err() {
+            reply_line(
+                io,
+                "-ERR [SYS/TEMP] too many connections for this account; try again later",
+            );
+            return Flow::Close;
+        }
         // RFC 1939 §8 / RFC 2449 §8.1.1: one session per maildrop.
         let Some(lock) = self.locks.try_lock(principal.id) else {
             reply_line(

@@ -4,6 +4,7 @@
 //! store, so IMAP sessions see them.
 
 mod commands;
+mod gate;
 mod lines;
 mod lock;
 pub mod maildrop;
@@ -14,8 +15,9 @@ mod session;
 mod store_drop;
 mod stuff;
 
+pub use gate::Gate;
 pub use lock::Locks;
 pub use maildrop::{DropError, Entry, Maildrop, Principal, Snapshot};
 pub use service::{Pop3, options_from};
-pub use session::{Options, Upgrade, run};
+pub use session::{Options, Upgrade, run, run_gated};
 pub use store_drop::{Service, StoreDrop};

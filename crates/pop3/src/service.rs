@@ -11,9 +11,10 @@ use std::time::Duration;
 use tern_common::config::Config;
 use tern_common::listener::{Conn, Handler, Stream, Tls};
 
+use crate::gate::Gate;
 use crate::lock::Locks;
 use crate::maildrop::Maildrop;
-use crate::session::{Options, Upgrade, run};
+use crate::session::{Options, Upgrade, run_gated};
 
 /// The POP3 service over any maildrop (`Service` is the one over the store).
 pub struct Pop3<M> {
@@ -66,7 +67,8 @@ impl<M: Maildrop> Handler for Pop3<M> {
         Box::pin(async move {
             let tls = conn.stream.is_tls();
             let upgrader = StlsUpgrade(conn.tls);
-            run(
+            let gate = Gate::new(conn.security, conn.guard, conn.peer.ip());
+            run_gated(
                 drop,
                 locks,
                 opts,
@@ -75,6 +77,7 @@ impl<M: Maildrop> Handler for Pop3<M> {
                 &upgrader,
                 conn.shutdown,
                 conn.peer.to_string(),
+                gate,
             )
             .await;
         })

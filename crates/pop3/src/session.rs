@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
+use crate::gate::Gate;
 use crate::lines::{Line, LineIo};
 use crate::lock::{LockGuard, Locks};
 use crate::maildrop::{Maildrop, Principal, Snapshot};
@@ -83,6 +84,7 @@ pub(crate) struct Session<M> {
     pub state: State,
     pub auth_failures: u32,
     pub errors: u32,
+    pub gate: Gate,
 }
 
 /// Serve one connection until QUIT, end of stream, autologout or shutdown.
@@ -102,6 +104,36 @@ pub async fn run<M, S>(
     M: Maildrop,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    run_gated(
+        drop,
+        locks,
+        opts,
+        stream,
+        tls,
+        upgrader,
+        shutdown,
+        peer,
+        Gate::open(),
+    )
+    .await
+}
+
+/// `run`, with login throttling and per-user connection limits.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_gated<M, S>(
+    drop: M,
+    locks: Locks,
+    opts: Arc<Options>,
+    stream: S,
+    tls: bool,
+    upgrader: &dyn Upgrade<S>,
+    shutdown: CancellationToken,
+    peer: String,
+    gate: Gate,
+) where
+    M: Maildrop,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     let mut io = LineIo::new(stream, opts.max_line_length, opts.idle_timeout);
     let mut s = Session {
         drop,
@@ -112,6 +144,7 @@ pub async fn run<M, S>(
         state: State::Authorization { user: None },
         auth_failures: 0,
         errors: 0,
+        gate,
     };
     io.push(format!("+OK {} POP3 server ready\r\n", opts.hostname).as_bytes());
     loop {
