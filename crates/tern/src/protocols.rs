@@ -9,15 +9,24 @@ use tern_store::Store;
 /// Listener kinds with a working protocol behind them. Configuring any
 /// other kind is refused at start-up (fail closed), never silently ignored.
 pub fn implemented(kind: ListenerKind) -> bool {
-    matches!(kind, ListenerKind::Pop3 | ListenerKind::Pop3s)
+    matches!(
+        kind,
+        ListenerKind::Smtp | ListenerKind::Pop3 | ListenerKind::Pop3s
+    )
 }
 
 pub fn handler(
     kind: ListenerKind,
     config: &Arc<Config>,
     store: &Store,
+    queue: &tern_queue::Queue,
 ) -> Option<Arc<dyn Handler>> {
     match kind {
+        ListenerKind::Smtp => Some(Arc::new(tern_smtp::Service::new(
+            config.clone(),
+            store.clone(),
+            Some(queue.clone()),
+        ))),
         ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(
             config.clone(),
             store.clone(),

@@ -61,7 +61,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         Arc::new(tern_store::StoreAudit::start(store.clone())),
     );
     spawn_upkeep(security.clone(), store.clone(), config.clone());
-    let _queue = tern_queue::Queue::start(config.clone(), store.clone())
+    let queue = tern_queue::Queue::start(config.clone(), store.clone())
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);
     for b in bound {
@@ -69,7 +69,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             .local_addr()
             .map_err(|e| Failure::Runtime(e.to_string()))?;
         let kind = b.config.kind;
-        let handler = protocols::handler(kind, &config, &store).ok_or_else(|| {
+        let handler = protocols::handler(kind, &config, &store, &queue).ok_or_else(|| {
             Failure::Config(format!(
                 "listener kind {kind} is not available in this build"
             ))

@@ -1,0 +1,196 @@
+//! Local delivery of an accepted message: trace headers, one copy per
+//! account, durable before the reply, forwarding for aliases with remote
+//! targets.
+
+use std::net::IpAddr;
+
+use tern_common::Address;
+use tern_common::listener::TlsInfo;
+use tern_common::time::{now_secs, rfc5322_date};
+use tern_store::{MailboxSel, NewMessage, QueueNew, QueueRcptNew, StoreError, Target};
+
+use crate::Shared;
+
+/// An accepted recipient and what it resolved to.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub address: Address,
+    pub orcpt: Option<String>,
+    pub notify: String,
+    pub accounts: Vec<Target>,
+    pub remote: Vec<Address>,
+}
+
+/// The transaction's envelope (RFC 3461 parameters kept with it).
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    /// Empty for the null sender.
+    pub sender: String,
+    pub smtputf8: bool,
+    pub eightbit: bool,
+    pub requiretls: bool,
+    pub ret: Option<String>,
+    pub envid: Option<String>,
+    pub rcpts: Vec<Accepted>,
+}
+
+pub struct SessionInfo {
+    pub helo: String,
+    pub esmtp: bool,
+    pub ip: IpAddr,
+    pub tls: Option<TlsInfo>,
+}
+
+fn queue_id() -> String {
+    format!("{:012X}", rand::random::<u64>() & 0xFFFF_FFFF_FFFF)
+}
+
+/// RFC 5321 4.4 trace field, with the protocol names of RFC 3848/6531.
+pub fn received(
+    hostname: &str,
+    s: &SessionInfo,
+    env: &Envelope,
+    id: &str,
+    for_rcpt: Option<&str>,
+) -> String {
+    let proto = match (env.smtputf8, s.esmtp, s.tls.is_some()) {
+        (true, _, true) => "UTF8SMTPS",
+        (true, _, false) => "UTF8SMTP",
+        (false, true, true) => "ESMTPS",
+        (false, true, false) => "ESMTP",
+        (false, false, true) => "SMTPS",
+        (false, false, false) => "SMTP",
+    };
+    let helo: String = s
+        .helo
+        .chars()
+        .filter(|c| !c.is_control() && *c != '(' && *c != ')')
+        .take(255)
+        .collect();
+    let mut h = format!(
+        "Received: from {helo} ([{}])\r\n\tby {hostname} (tern) with {proto}",
+        s.ip
+    );
+    if let Some(t) = &s.tls {
+        h.push_str(&format!(
+            "\r\n\t(version={} cipher={})",
+            t.version, t.cipher
+        ));
+    }
+    h.push_str(&format!(" id {id}"));
+    if let Some(r) = for_rcpt {
+        h.push_str(&format!("\r\n\tfor <{r}>"));
+    }
+    h.push_str(&format!(";\r\n\t{}\r\n", rfc5322_date(now_secs())));
+    h
+}
+
+/// Deliver to every account once and queue remote alias targets; the reply
+/// goes out only after the store has fsynced and committed every copy.
+pub async fn deliver(shared: &Shared, s: &SessionInfo, env: &Envelope, data: Vec<u8>) -> String {
+    let id = queue_id();
+    let host = &shared.config.hostname;
+    let single = (env.rcpts.len() == 1).then(|| env.rcpts[0].address.to_string());
+    let trace = received(host, s, env, &id, single.as_deref());
+    let mut copies = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut remote: Vec<(Address, &Accepted)> = Vec::new();
+    for r in &env.rcpts {
+        for t in &r.accounts {
+            if !seen.insert(t.account_id) {
+                continue;
+            }
+            let mut bytes = format!(
+                "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
+                env.sender, r.address
+            )
+            .into_bytes();
+            bytes.extend_from_slice(trace.as_bytes());
+            bytes.extend_from_slice(&data);
+            copies.push(NewMessage {
+                account_id: t.account_id,
+                mailbox: MailboxSel::Name("INBOX".into()),
+                bytes,
+                flags: Vec::new(),
+                internal_date: now_secs(),
+            });
+        }
+        for a in &r.remote {
+            if !remote.iter().any(|(x, _)| x == a) {
+                remote.push((a.clone(), r));
+            }
+        }
+    }
+    let rcpts: Vec<String> = env.rcpts.iter().map(|r| r.address.to_string()).collect();
+    let tls = s.tls.as_ref().map(|t| t.version.as_str()).unwrap_or("none");
+    let size = data.len();
+    let result = if copies.is_empty() {
+        Ok(Vec::new())
+    } else {
+        shared.store.deliver(copies).await
+    };
+    let reply = match result {
+        Ok(_) => {
+            if !remote.is_empty() {
+                forward(shared, env, &trace, &data, &remote).await
+            } else {
+                format!("250 2.0.0 Ok: queued as {id}")
+            }
+        }
+        Err(StoreError::OverQuota { account }) => {
+            format!("552 5.2.2 Mailbox of {account} is full")
+        }
+        Err(e) => {
+            tracing::error!(queue_id = %id, error = %e, "smtp delivery failed");
+            "451 4.3.0 Temporary failure storing the message; try again later".to_string()
+        }
+    };
+    tracing::info!(
+        queue_id = %id,
+        from = %env.sender,
+        rcpts = %rcpts.join(","),
+        size,
+        tls,
+        ip = %s.ip,
+        result = %reply,
+        "smtp transaction"
+    );
+    reply
+}
+
+/// Aliases with remote targets: the message goes to the outbound queue.
+async fn forward(
+    shared: &Shared,
+    env: &Envelope,
+    trace: &str,
+    data: &[u8],
+    remote: &[(Address, &Accepted)],
+) -> String {
+    let Some(queue) = &shared.queue else {
+        return "451 4.3.0 Forwarding is not available; try again later".to_string();
+    };
+    let mut bytes = trace.as_bytes().to_vec();
+    bytes.extend_from_slice(data);
+    let q = QueueNew {
+        sender: env.sender.clone(),
+        recipients: remote
+            .iter()
+            .map(|(a, r)| QueueRcptNew {
+                rcpt: a.to_string(),
+                orcpt: r.orcpt.clone(),
+                notify: r.notify.clone(),
+            })
+            .collect(),
+        envid: env.envid.clone(),
+        ret: env.ret.clone(),
+        requiretls: env.requiretls,
+        data: bytes,
+    };
+    match queue.enqueue(&q).await {
+        Ok(qid) => format!("250 2.0.0 Ok: queued as Q{qid}"),
+        Err(e) => {
+            tracing::error!(error = %e, "smtp forwarding failed");
+            "451 4.3.0 Temporary failure queueing the message; try again later".to_string()
+        }
+    }
+}

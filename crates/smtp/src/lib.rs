@@ -1,0 +1,87 @@
+//! Inbound SMTP (the MX on port 25): sessions, the relay rules, tarpitting
+//! and greylisting, and durable local delivery.
+
+pub mod address;
+pub mod deliver;
+pub mod framing;
+pub mod session;
+pub mod tarpit;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tern_common::Config;
+use tern_common::listener::{Conn, Handler, Stream, Tls};
+use tern_common::security::Security;
+use tern_queue::Queue;
+use tern_store::Store;
+
+pub use session::{NoTls, Peer, Session, Upgrade};
+pub use tarpit::Tarpit;
+
+/// What every session of the service shares.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// Where mail for aliases with remote targets goes.
+    pub queue: Option<Queue>,
+    pub tarpit: Tarpit,
+    pub security: Security,
+}
+
+/// The `smtp` listener's session handler.
+pub struct Service {
+    config: Arc<Config>,
+    store: Store,
+    queue: Option<Queue>,
+    tarpit: Tarpit,
+}
+
+impl Service {
+    pub fn new(config: Arc<Config>, store: Store, queue: Option<Queue>) -> Service {
+        let tarpit = Tarpit::new(config.tarpit.clone());
+        Service {
+            config,
+            store,
+            queue,
+            tarpit,
+        }
+    }
+}
+
+struct StartTls(Tls);
+
+impl Upgrade<Stream> for StartTls {
+    fn upgrade(&self, stream: Stream) -> session::Handshake<'_, Stream> {
+        Box::pin(async move {
+            let s = self.0.upgrade(stream).await?;
+            let info = s.tls_info();
+            Ok((s, info))
+        })
+    }
+}
+
+impl Handler for Service {
+    fn handle(&self, conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        let shared = Arc::new(Shared {
+            config: self.config.clone(),
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            tarpit: self.tarpit.clone(),
+            security: conn.security.clone(),
+        });
+        Box::pin(async move {
+            let _guard = conn.guard;
+            let peer = Peer {
+                ip: conn.peer.ip(),
+                tls: conn.stream.tls_info(),
+                can_starttls: !conn.stream.is_tls(),
+            };
+            let upgrade = StartTls(conn.tls);
+            Session::new(shared, conn.stream, &upgrade, peer, conn.shutdown)
+                .run()
+                .await;
+        })
+    }
+}
