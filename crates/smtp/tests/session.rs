@@ -1,0 +1,494 @@
+//! In-memory SMTP sessions: every command, reply and error path, driven
+//! over an in-process byte stream against a real store in a temp dir.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use tern_common::Address;
+use tern_common::config::{Source, parse};
+use tern_common::security::Security;
+use tern_smtp::{NoTls, Peer, Session, Shared, Tarpit};
+use tern_store::Store;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio_util::sync::CancellationToken;
+
+struct Env {
+    shared: Arc<Shared>,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn env_with(extra: &str) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = parse(
+        &format!("hostname = \"mx.example.org\"\n[tarpit]\nenabled = false\n{extra}"),
+        Source::Embedded,
+        Path::new("/"),
+        |_| true,
+    )
+    .unwrap();
+    let store = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+    store.domain_add("example.org").await.unwrap();
+    for u in ["alice", "bob", "ünï"] {
+        store
+            .account_add(
+                &Address::parse(&format!("{u}@example.org")).unwrap(),
+                "pw",
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .account_add(&Address::parse("small@example.org").unwrap(), "pw", 10)
+        .await
+        .unwrap();
+    store
+        .alias_add(
+            &Address::parse("team@example.org").unwrap(),
+            &[
+                Address::parse("alice@example.org").unwrap(),
+                Address::parse("bob@example.org").unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let shared = Arc::new(Shared {
+        tarpit: Tarpit::new(cfg.tarpit.clone()),
+        config: Arc::new(cfg),
+        store: store.clone(),
+        queue: None,
+        security: Security::permissive_for_tests(),
+    });
+    Env {
+        shared,
+        store,
+        _dir: dir,
+    }
+}
+
+async fn env() -> Env {
+    env_with("").await
+}
+
+/// Counts the writes the server makes (pipelining answers in one).
+struct Counting {
+    inner: DuplexStream,
+    writes: Arc<AtomicUsize>,
+}
+
+impl AsyncRead for Counting {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counting {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &r
+            && *n > 0
+        {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Send `input` at once, close, and return everything the server said.
+async fn talk(env: &Env, input: &[u8]) -> String {
+    talk_counted(env, input).await.0
+}
+
+async fn talk_counted(env: &Env, input: &[u8]) -> (String, usize) {
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let writes = Arc::new(AtomicUsize::new(0));
+    let server = Counting {
+        inner: server,
+        writes: writes.clone(),
+    };
+    let shared = env.shared.clone();
+    let task = tokio::spawn(async move {
+        let peer = Peer {
+            ip: IpAddr::from([192, 0, 2, 1]),
+            tls: None,
+            can_starttls: false,
+        };
+        Session::new(shared, server, &NoTls, peer, CancellationToken::new())
+            .run()
+            .await;
+    });
+    client.write_all(input).await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut out = String::new();
+    client.read_to_string(&mut out).await.unwrap();
+    task.await.unwrap();
+    (out, writes.load(Ordering::SeqCst))
+}
+
+async fn inbox(env: &Env, user: &str) -> Vec<Vec<u8>> {
+    let acc = env
+        .store
+        .account_get(&Address::parse(user).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mb = env
+        .store
+        .mailbox_get(acc.id, "INBOX")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut out = Vec::new();
+    for m in env.store.messages(mb.id).await.unwrap() {
+        out.push(env.store.message_bytes(mb.id, m.uid).await.unwrap());
+    }
+    out
+}
+
+fn codes(out: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| l.len() >= 4 && l.as_bytes()[3] == b' ')
+        .map(|l| l[..3].to_string())
+        .collect()
+}
+
+const TXN: &str = "EHLO client.example\r\nMAIL FROM:<sender@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n";
+
+#[tokio::test]
+async fn greeting_and_ehlo_advertise_what_works() {
+    let e = env().await;
+    let out = talk(&e, b"EHLO client.example\r\nQUIT\r\n").await;
+    assert!(out.starts_with("220 mx.example.org ESMTP"), "{out}");
+    for ext in [
+        "PIPELINING",
+        "SIZE 52428800",
+        "8BITMIME",
+        "SMTPUTF8",
+        "ENHANCEDSTATUSCODES",
+        "CHUNKING",
+        "DSN",
+    ] {
+        assert!(
+            out.contains(&format!("250-{ext}")) || out.contains(&format!("250 {ext}")),
+            "{ext}: {out}"
+        );
+    }
+    assert!(
+        !out.contains("STARTTLS"),
+        "no STARTTLS without TLS material"
+    );
+    assert!(!out.contains("REQUIRETLS"), "REQUIRETLS only after TLS");
+    assert!(!out.contains("AUTH"), "no AUTH on port 25");
+    assert!(out.ends_with("221 2.0.0 mx.example.org Bye\r\n"));
+    let out = talk(&e, b"HELO client.example\r\nQUIT\r\n").await;
+    assert!(out.contains("\r\n250 mx.example.org\r\n"), "{out}");
+}
+
+#[tokio::test]
+async fn a_message_is_delivered_with_trace_headers_and_exact_dots() {
+    let e = env().await;
+    let body = "Subject: hi\r\n\r\n..starts with a dot\r\n.\r\n";
+    let input = format!("{TXN}{body}QUIT\r\n");
+    let out = talk(&e, input.as_bytes()).await;
+    assert_eq!(
+        codes(&out),
+        ["220", "250", "250", "250", "354", "250", "221"],
+        "{out}"
+    );
+    assert!(out.contains("250 2.0.0 Ok: queued as "), "{out}");
+    let m = inbox(&e, "alice@example.org").await;
+    assert_eq!(m.len(), 1);
+    let text = String::from_utf8(m[0].clone()).unwrap();
+    assert!(text.starts_with("Return-Path: <sender@remote.example>\r\nDelivered-To: alice@example.org\r\nReceived: from client.example ([192.0.2.1])\r\n\tby mx.example.org (tern) with ESMTP id "), "{text}");
+    assert!(text.contains("\r\n\tfor <alice@example.org>;"), "{text}");
+    assert!(
+        text.ends_with("Subject: hi\r\n\r\n.starts with a dot\r\n"),
+        "one dot removed: {text}"
+    );
+}
+
+#[tokio::test]
+async fn commands_out_of_order_are_refused() {
+    let e = env().await;
+    let out = talk(&e, b"MAIL FROM:<a@b.example>\r\nEHLO x\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nMAIL FROM:<a@b.example>\r\nMAIL FROM:<a@b.example>\r\nQUIT\r\n").await;
+    assert_eq!(
+        codes(&out),
+        ["220", "503", "250", "503", "503", "250", "503", "221"],
+        "{out}"
+    );
+    assert!(out.contains("503 5.5.1 Send EHLO"));
+    assert!(out.contains("503 5.5.1 Need MAIL before RCPT"));
+    assert!(out.contains("503 5.5.1 Nested MAIL"));
+}
+
+#[tokio::test]
+async fn small_commands() {
+    let e = env().await;
+    let out = talk(&e, b"EHLO x\r\nNOOP\r\nHELP\r\nVRFY alice\r\nEXPN team\r\nRSET\r\nFROB\r\nAUTH PLAIN AGFAYg==\r\nQUIT\r\n").await;
+    assert_eq!(
+        codes(&out),
+        [
+            "220", "250", "250", "214", "252", "502", "250", "500", "503", "221"
+        ],
+        "{out}"
+    );
+    assert!(out.contains("252 2.5.0"), "VRFY confirms nothing");
+    assert!(out.contains("500 5.5.2"));
+}
+
+#[tokio::test]
+async fn too_many_errors_close_with_421() {
+    let e = env_with("[smtp]\nmax_errors = 3\n").await;
+    let out = talk(&e, b"FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n").await;
+    assert_eq!(codes(&out), ["220", "500", "500", "500", "421"], "{out}");
+    assert!(out.contains("421 4.7.0"));
+}
+
+#[tokio::test]
+async fn size_is_declared_and_enforced() {
+    let e = env_with("[smtp]\nmax_message_size = 100\n").await;
+    let out = talk(
+        &e,
+        b"EHLO x\r\nMAIL FROM:<a@b.example> SIZE=1000\r\nQUIT\r\n",
+    )
+    .await;
+    assert!(out.contains("250-SIZE 100\r\n"), "{out}");
+    assert!(out.contains("552 5.3.4"), "{out}");
+    let big = "x".repeat(80);
+    let input = format!("{TXN}{big}\r\n{big}\r\n.\r\nNOOP\r\n");
+    let out = talk(&e, input.as_bytes()).await;
+    assert!(out.contains("552 5.3.4"), "{out}");
+    assert!(
+        out.ends_with("250 2.0.0 Ok\r\n"),
+        "the session goes on: {out}"
+    );
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+}
+
+#[tokio::test]
+async fn recipient_limit_and_null_sender() {
+    let e = env_with("[smtp]\nmax_recipients = 2\n").await;
+    let out = talk(
+        &e,
+        b"EHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<team@example.org>\r\nDATA\r\nSubject: bounce\r\n\r\nx\r\n.\r\n",
+    )
+    .await;
+    assert_eq!(
+        codes(&out),
+        ["220", "250", "250", "250", "250", "452", "354", "250"],
+        "{out}"
+    );
+    assert!(out.contains("452 4.5.3"));
+    let m = String::from_utf8(inbox(&e, "bob@example.org").await.remove(0)).unwrap();
+    assert!(m.starts_with("Return-Path: <>\r\n"), "{m}");
+}
+
+#[tokio::test]
+async fn recipients_resolve_and_each_account_gets_one_copy() {
+    let e = env().await;
+    let out = talk(
+        &e,
+        b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<team@example.org>\r\nRCPT TO:<Alice+lists@Example.ORG>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\nSubject: x\r\n\r\nx\r\n.\r\n",
+    )
+    .await;
+    assert_eq!(
+        codes(&out),
+        [
+            "220", "250", "250", "250", "250", "550", "550", "354", "250"
+        ],
+        "{out}"
+    );
+    assert!(out.contains("550 5.1.1"), "{out}");
+    assert!(out.contains("550 5.7.1"), "{out}");
+    assert_eq!(
+        inbox(&e, "alice@example.org").await.len(),
+        1,
+        "alias + plus address = one copy"
+    );
+    assert_eq!(inbox(&e, "bob@example.org").await.len(), 1);
+}
+
+#[tokio::test]
+async fn bdat_chunks_last_and_zero_length_last() {
+    let e = env().await;
+    let out = talk(
+        &e,
+        b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\nBDAT 14\r\nSubject: b\r\n\r\nBDAT 6 LAST\r\nbody\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nBDAT 12\r\nSubject: z\r\nBDAT 0 LAST\r\nQUIT\r\n",
+    )
+    .await;
+    assert_eq!(
+        codes(&out),
+        [
+            "220", "250", "250", "250", "250", "250", "250", "250", "250", "250", "221"
+        ],
+        "{out}"
+    );
+    assert!(out.contains("250 2.0.0 14 octets received"), "{out}");
+    let a = String::from_utf8(inbox(&e, "alice@example.org").await.remove(0)).unwrap();
+    assert!(a.ends_with("Subject: b\r\n\r\nbody\r\n"), "{a}");
+    let b = String::from_utf8(inbox(&e, "bob@example.org").await.remove(0)).unwrap();
+    assert!(b.ends_with("Subject: z\r\n"), "{b}");
+    // A refused BDAT chunk is still read, so the next command is understood.
+    let out = talk(&e, b"EHLO x\r\nBDAT 4\r\nabcdNOOP\r\n").await;
+    assert_eq!(codes(&out), ["220", "250", "503", "250"], "{out}");
+}
+
+#[tokio::test]
+async fn pipelined_commands_are_answered_in_one_write() {
+    let e = env().await;
+    let input = b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n";
+    let (out, writes) = talk_counted(&e, input).await;
+    assert_eq!(
+        codes(&out),
+        ["220", "250", "250", "250", "250", "550", "354"],
+        "{out}"
+    );
+    // The greeting is one write; the whole batch of replies is one more.
+    assert_eq!(writes, 2, "{out}");
+}
+
+#[tokio::test]
+async fn smtputf8_addresses_end_to_end() {
+    let e = env().await;
+    let out = talk(
+        &e,
+        "EHLO x\r\nMAIL FROM:<jörg@absender.example>\r\nQUIT\r\n".as_bytes(),
+    )
+    .await;
+    assert!(out.contains("553 5.6.7"), "UTF-8 needs SMTPUTF8: {out}");
+    let input = "EHLO x\r\nMAIL FROM:<jörg@absender.example> SMTPUTF8\r\nRCPT TO:<ünï@example.org>\r\nDATA\r\nSubject: ü\r\n\r\nx\r\n.\r\n";
+    let out = talk(&e, input.as_bytes()).await;
+    assert_eq!(
+        codes(&out),
+        ["220", "250", "250", "250", "354", "250"],
+        "{out}"
+    );
+    let m = String::from_utf8(inbox(&e, "ünï@example.org").await.remove(0)).unwrap();
+    assert!(
+        m.starts_with("Return-Path: <jörg@absender.example>\r\nDelivered-To: ünï@example.org\r\n"),
+        "{m}"
+    );
+    assert!(m.contains(" with UTF8SMTP id "), "{m}");
+}
+
+#[tokio::test]
+async fn dsn_parameters_are_accepted_and_binarymime_is_not() {
+    let e = env().await;
+    let out = talk(
+        &e,
+        b"EHLO x\r\nMAIL FROM:<a@b.example> RET=HDRS ENVID=abc+2Bdef BODY=8BITMIME\r\nRCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;alice@example.org\r\nRSET\r\nMAIL FROM:<a@b.example> BODY=BINARYMIME\r\nMAIL FROM:<a@b.example> REQUIRETLS\r\n",
+    )
+    .await;
+    assert_eq!(
+        codes(&out),
+        ["220", "250", "250", "250", "250", "555", "530"],
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn quota_exceeded_is_552_and_nothing_is_stored() {
+    let e = env().await;
+    let out = talk(&e, b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<small@example.org>\r\nDATA\r\nSubject: too big for ten octets\r\n\r\nx\r\n.\r\n").await;
+    assert!(out.contains("552 5.2.2"), "{out}");
+    assert!(inbox(&e, "small@example.org").await.is_empty());
+}
+
+/// The published end-of-data smuggling variants: none may end the data
+/// early and start a second message. Each one either is part of the first
+/// message or closes the connection.
+#[tokio::test]
+async fn smuggling_battery_never_yields_a_second_message() {
+    let smuggled = "MAIL FROM:<admin@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n";
+    let variants: &[&[u8]] = &[
+        b"\n.\n",
+        b"\n.\r\n",
+        b"\r.\n",
+        b"\r.\r\n",
+        b"\r\n.\r",
+        b"\r\n.\n",
+        b"\r\n\x00.\r\n",
+        b"\r\n.\x00\r\n",
+        b"\n.\r",
+        b"\r\n.\r\r\n",
+    ];
+    for v in variants {
+        let e = env().await;
+        let mut input = format!("{TXN}Subject: first\r\n\r\nhello").into_bytes();
+        input.extend_from_slice(v);
+        input.extend_from_slice(smuggled.as_bytes());
+        input.extend_from_slice(b"more\r\n.\r\nQUIT\r\n");
+        let out = talk(&e, &input).await;
+        assert!(
+            inbox(&e, "bob@example.org").await.is_empty(),
+            "variant {v:?} smuggled a message: {out}"
+        );
+        let alice = inbox(&e, "alice@example.org").await;
+        assert!(alice.len() <= 1, "variant {v:?}: {out}");
+        assert!(
+            out.contains("500 5.5.2") || alice.len() == 1,
+            "variant {v:?}: {out}"
+        );
+    }
+}
+
+/// Classic relay tricks: all refused without authentication.
+#[tokio::test]
+async fn relay_battery_is_refused() {
+    let e = env().await;
+    let tricks = [
+        "victim@elsewhere.example",
+        "VICTIM@ELSEWHERE.EXAMPLE",
+        "victim%elsewhere.example@example.org",
+        "victim%elsewhere.example@[192.0.2.1]",
+        "elsewhere.example!victim@example.org",
+        "elsewhere.example!victim",
+        "@example.org:victim@elsewhere.example",
+        "@example.org,@mx.example.org:victim@elsewhere.example",
+        "\"victim@elsewhere.example\"@example.org",
+        "\"victim%elsewhere.example\"@example.org",
+        "victim@[192.0.2.1]",
+        "victim@[IPv6:2001:db8::1]",
+        "victim@example.org.",
+        "victim@elsewhere.example.",
+        "victim@example.org@elsewhere.example",
+        "victim@elsewhere.example@example.org",
+        "victim@example.org.elsewhere.example",
+        "victim@sub.example.org",
+        "postmaster@elsewhere.example",
+    ];
+    for t in tricks {
+        let input = format!("EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<{t}>\r\nQUIT\r\n");
+        let out = talk(&e, input.as_bytes()).await;
+        let rcpt = out
+            .lines()
+            .nth(
+                out.lines()
+                    .position(|l| l.starts_with("250 2.1.0"))
+                    .unwrap()
+                    + 1,
+            )
+            .unwrap_or("");
+        assert!(rcpt.starts_with('5'), "{t} was not refused: {out}");
+    }
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+}
