@@ -81,7 +81,11 @@ struct Pop3 {
 
 impl Pop3 {
     async fn start() -> Pop3 {
-        let tern = Tern::start(&["pop3", "pop3s"]);
+        Pop3::start_with(&["pop3", "pop3s"]).await
+    }
+
+    async fn start_with(kinds: &[&str]) -> Pop3 {
+        let tern = Tern::start(kinds);
         tern.add_user(USER, PASSWORD);
         // The test's own handle on the server's store, to deliver and check.
         let cfg = StoreConfig {
@@ -244,11 +248,9 @@ async fn a_concurrent_session_is_refused_on_either_port() {
     );
 }
 
-#[tokio::test]
-async fn fetchmail_retrieves_and_deletes_the_mailbox() {
-    let t = Pop3::start().await;
-    t.deliver(M1).await;
-    t.deliver(M2).await;
+/// Run fetchmail (STLS, UIDL, delete after fetching) against `t`; the
+/// messages its MDA received, sorted, and its log.
+fn fetchmail(t: &Pop3) -> (Vec<Vec<u8>>, String) {
     let base = t.tern.dir.path().join("fetchmail");
     let outdir = base.join("out");
     std::fs::create_dir_all(&outdir).unwrap();
@@ -313,19 +315,62 @@ async fn fetchmail_retrieves_and_deletes_the_mailbox() {
         .map(|e| std::fs::read(e.unwrap().path()).unwrap())
         .collect();
     got.sort();
-    // fetchmail hands its MDA Unix line ends.
-    let mut want: Vec<Vec<u8>> = [M1, M2]
-        .iter()
-        .map(|m| {
-            String::from_utf8_lossy(m)
-                .replace("\r\n", "\n")
-                .into_bytes()
-        })
-        .collect();
+    (got, log)
+}
+
+/// fetchmail hands its MDA Unix line ends.
+fn unix(m: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(m)
+        .replace("\r\n", "\n")
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn fetchmail_retrieves_and_deletes_the_mailbox() {
+    let t = Pop3::start().await;
+    t.deliver(M1).await;
+    t.deliver(M2).await;
+    let (got, log) = fetchmail(&t);
+    let mut want = vec![unix(M1), unix(M2)];
     want.sort();
     assert_eq!(got, want, "fetchmail log:\n{log}");
     assert!(
         t.inbox_uids().await.is_empty(),
         "fetchmail deleted what it fetched:\n{log}"
     );
+}
+
+#[tokio::test]
+async fn fetchmail_gets_what_smtp_delivered_byte_for_byte() {
+    let t = Pop3::start_with(&["smtp", "pop3", "pop3s"]).await;
+    let sent = python(
+        r#"
+import smtplib, sys
+body = b"Subject: via smtp\r\n\r\nfirst\r\n.\r\n..double\r\n.single\r\nlast\r\n"
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="client.example", timeout=20)
+print(s.sendmail("sender@remote.example", ["alice@example.org"], body))
+s.quit()
+"#,
+        &[&t.tern.port("smtp").to_string()],
+    );
+    assert_eq!(sent.trim(), "{}", "{sent}");
+    // What SMTP delivered, as the store holds it.
+    let inbox = t
+        .store
+        .mailbox_get(t.account, "INBOX")
+        .await
+        .unwrap()
+        .unwrap();
+    let uids = t.inbox_uids().await;
+    assert_eq!(uids.len(), 1);
+    let stored = t.store.message_bytes(inbox.id, uids[0]).await.unwrap();
+    assert!(
+        stored.ends_with(b"Subject: via smtp\r\n\r\nfirst\r\n.\r\n..double\r\n.single\r\nlast\r\n"),
+        "{}",
+        String::from_utf8_lossy(&stored)
+    );
+    let (got, log) = fetchmail(&t);
+    assert_eq!(got, vec![unix(&stored)], "fetchmail log:\n{log}");
+    assert!(t.inbox_uids().await.is_empty(), "{log}");
+    assert_eq!(t.store.expunged_since(inbox.id, 0).await.unwrap(), uids);
 }

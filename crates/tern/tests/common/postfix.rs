@@ -68,6 +68,9 @@ impl Postfix {
             format!("smtpd_tls_key_file={}", key.display()),
             "smtp_tls_security_level=may".into(),
             "smtputf8_enable=yes".into(),
+            // Debian's "Local only" set-up bounces everything else.
+            "default_transport=smtp".into(),
+            "relay_transport=relay".into(),
         ];
         settings.extend(extra.iter().map(|s| s.to_string()));
         let mut c = Command::new("postconf");
