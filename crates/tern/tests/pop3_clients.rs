@@ -374,3 +374,68 @@ s.quit()
     assert!(t.inbox_uids().await.is_empty(), "{log}");
     assert_eq!(t.store.expunged_since(inbox.id, 0).await.unwrap(), uids);
 }
+
+/// curl as the client: it logs in with AUTH PLAIN when CAPA offers SASL.
+fn curl(t: &Pop3, kind: &str, path: &str, extra: &[&str]) -> (bool, Vec<u8>, String) {
+    let port = t.tern.port(kind);
+    let scheme = if kind == "pop3s" { "pop3s" } else { "pop3" };
+    let out = Command::new("timeout")
+        .args(["60", "curl", "--silent", "--show-error", "--verbose"])
+        .args(["--ssl-reqd", "--login-options", "AUTH=PLAIN"])
+        .arg("--cacert")
+        .arg(t.tern.cert_path())
+        .arg("--resolve")
+        .arg(format!("mx.test.example:{port}:127.0.0.1"))
+        .arg("--user")
+        .arg(format!("{USER}:{PASSWORD}"))
+        .args(extra)
+        .arg(format!("{scheme}://mx.test.example:{port}/{path}"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), out.stdout, log)
+}
+
+#[tokio::test]
+async fn curl_auth_plain_over_stls_and_implicit_tls() {
+    let t = Pop3::start().await;
+    t.deliver(M1).await;
+    t.deliver(M2).await;
+    let (ok, body, log) = curl(&t, "pop3", "1", &[]);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("> STLS") && log.contains("> AUTH PLAIN"),
+        "{log}"
+    );
+    assert_eq!(body, M1, "{log}");
+    let (ok, body, log) = curl(&t, "pop3s", "2", &[]);
+    assert!(ok && log.contains("> AUTH PLAIN"), "{log}");
+    assert_eq!(body, M2, "{log}");
+    // A wrong password is refused with the [AUTH] response code.
+    let port = t.tern.port("pop3s");
+    let out = Command::new("timeout")
+        .args([
+            "60",
+            "curl",
+            "--silent",
+            "--verbose",
+            "--login-options",
+            "AUTH=PLAIN",
+        ])
+        .arg("--cacert")
+        .arg(t.tern.cert_path())
+        .arg("--resolve")
+        .arg(format!("mx.test.example:{port}:127.0.0.1"))
+        .arg("--user")
+        .arg(format!("{USER}:wrong"))
+        .arg(format!("pop3s://mx.test.example:{port}/1"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("< -ERR [AUTH] invalid user name or password"),
+        "{log}"
+    );
+    assert_eq!(t.inbox_uids().await.len(), 2);
+}
