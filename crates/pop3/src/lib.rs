@@ -3,7 +3,7 @@
 //! INBOX, as a snapshot taken at login; deletions are expunges in the shared
 //! store, so IMAP sessions see them.
 
-mod commands;
+mod auth;
 mod gate;
 mod lines;
 mod lock;
@@ -14,6 +14,7 @@ mod service;
 mod session;
 mod store_drop;
 mod stuff;
+mod transaction;
 
 pub use gate::Gate;
 pub use lock::Locks;
