@@ -229,6 +229,22 @@ impl<M: Maildrop> Session<M> {
             );
             return Flow::Continue;
         };
+        // The in-process lock answers at once; the store lease makes the same
+        // promise to sessions on the other nodes of a shared store.
+        let hold = match self.drop.hold(principal.id).await {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                reply_line(
+                    io,
+                    "-ERR [IN-USE] maildrop already in use by another session",
+                );
+                return Flow::Continue;
+            }
+            Err(e) => {
+                reply_line(io, &sys_err(&e, "cannot lock the maildrop"));
+                return Flow::Continue;
+            }
+        };
         let snapshot = match self.drop.snapshot(principal.id).await {
             Ok(s) => s,
             Err(e) => {
@@ -245,6 +261,7 @@ impl<M: Maildrop> Session<M> {
             deleted: vec![false; n],
             snapshot,
             _lock: lock,
+            _hold: hold,
         }));
         reply_line(
             io,

@@ -1,6 +1,6 @@
-//! The maildrop lock (RFC 1939 §8: one session at a time per maildrop).
-//! In-process only: with several nodes on one PostgreSQL store, a second
-//! node does not see this lock (that needs a lease row in the store).
+//! The maildrop lock (RFC 1939 §8: one session at a time per maildrop),
+//! in process. Sessions on other nodes of a shared store are kept out by
+//! the store lease that `Maildrop::hold` takes as well.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

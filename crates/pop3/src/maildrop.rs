@@ -42,6 +42,9 @@ pub enum DropError {
     Gone,
 }
 
+/// An opaque guard on a maildrop, released when dropped.
+pub type Hold = Box<dyn Send + Sync>;
+
 /// The store as a POP3 session sees it.
 pub trait Maildrop: Clone + Send + Sync + 'static {
     /// Check a credential. Unknown users and bad passwords both give
@@ -61,6 +64,11 @@ pub trait Maildrop: Clone + Send + Sync + 'static {
         mailbox: i64,
         uid: u32,
     ) -> impl Future<Output = Result<Vec<u8>, DropError>> + Send;
+
+    /// Hold the account's maildrop for every node sharing the store (RFC 1939
+    /// §8); `Ok(None)` when another session holds it. Dropping the returned
+    /// guard lets go.
+    fn hold(&self, account: i64) -> impl Future<Output = Result<Option<Hold>, DropError>> + Send;
 
     /// Remove these messages in one atomic step; returns the UIDs removed.
     fn expunge(

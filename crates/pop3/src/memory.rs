@@ -74,6 +74,11 @@ impl MemoryDrop {
 }
 
 impl Maildrop for MemoryDrop {
+    async fn hold(&self, _account: i64) -> Result<Option<crate::maildrop::Hold>, DropError> {
+        // One process: the in-process lock is the whole story.
+        Ok(Some(Box::new(())))
+    }
+
     async fn authenticate(
         &self,
         user: &str,

@@ -73,6 +73,7 @@ pub(crate) struct Txn {
     pub snapshot: Snapshot,
     pub deleted: Vec<bool>,
     pub _lock: LockGuard,
+    pub _hold: crate::maildrop::Hold,
 }
 
 pub(crate) struct Session<M> {

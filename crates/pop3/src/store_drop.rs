@@ -49,7 +49,22 @@ fn map(e: StoreError, what: &str) -> DropError {
     }
 }
 
+/// How long a maildrop lease lives without renewal (its node died).
+const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+
 impl Maildrop for StoreDrop {
+    async fn hold(&self, account: i64) -> Result<Option<crate::maildrop::Hold>, DropError> {
+        match self
+            .store
+            .lease_try(&format!("pop3:{account}"), LEASE_TTL)
+            .await
+        {
+            Ok(Some(lease)) => Ok(Some(Box::new(lease))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(map(e, "locking the maildrop")),
+        }
+    }
+
     async fn authenticate(
         &self,
         user: &str,

@@ -163,6 +163,14 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (domain, selector)
     );
     "#,
+    // 6: named leases shared by every node (the POP3 maildrop lock).
+    r#"
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until BIGINT NOT NULL
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -11,6 +11,7 @@ pub mod db;
 mod directory;
 mod dkim;
 mod events;
+mod lease;
 mod mail;
 mod queue;
 
@@ -25,6 +26,7 @@ pub use db::Backend;
 pub use directory::{Account, Alias, Domain, Resolution, Target};
 pub use dkim::DkimKey;
 pub use events::{Change, ChangeKind};
+pub use lease::Lease;
 pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
 };

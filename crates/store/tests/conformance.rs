@@ -162,6 +162,7 @@ conformance!(
     greylisting,
     queue_lifecycle,
     queue_claims_are_exclusive,
+    leases_are_exclusive_across_nodes,
 );
 
 async fn domains(f: Fixture) {
@@ -904,4 +905,37 @@ async fn queue_claims_are_exclusive(f: Fixture) {
     ids.dedup();
     assert_eq!(ids.len(), n, "no recipient claimed by both");
     assert_eq!(n, 20);
+}
+
+async fn leases_are_exclusive_across_nodes(f: Fixture) {
+    let s = &f.store;
+    let other = if f.pg.is_some() {
+        f.second_node().await
+    } else {
+        s.clone()
+    };
+    let ttl = Duration::from_secs(60);
+    let a = s.lease_try("pop3:1", ttl).await.unwrap().expect("free");
+    assert!(
+        other.lease_try("pop3:1", ttl).await.unwrap().is_none(),
+        "held elsewhere"
+    );
+    assert!(
+        other.lease_try("pop3:2", ttl).await.unwrap().is_some(),
+        "another name"
+    );
+    a.release().await;
+    assert!(
+        other.lease_try("pop3:1", ttl).await.unwrap().is_some(),
+        "free again"
+    );
+    // An expired lease (its node died) can be taken.
+    let b = s
+        .lease_try("pop3:3", Duration::from_secs(1))
+        .await
+        .unwrap()
+        .unwrap();
+    b.abandon();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(other.lease_try("pop3:3", ttl).await.unwrap().is_some());
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod pg;
 pub mod postfix;
 
 /// A port that was free a moment ago.
