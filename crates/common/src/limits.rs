@@ -396,6 +396,49 @@ mod tests {
     }
 
     #[test]
+    fn refusals_move_the_counters() {
+        let metrics = Metrics::default();
+        let mut cfg = LimitsConfig {
+            global: 0,
+            families: HashMap::new(),
+        };
+        cfg.families.insert(
+            Family::Pop3,
+            FamilyLimits {
+                per_ip: 1,
+                per_user: 0,
+                per_user_ip: 1,
+            },
+        );
+        let l = ConnLimiter::new(cfg, metrics.clone());
+        let mut a = l.admit(Family::Pop3, ip("10.0.0.1")).unwrap();
+        a.authenticated("u").unwrap();
+        assert!(l.admit(Family::Pop3, ip("10.0.0.1")).is_err());
+        let mut b = l.admit(Family::Pop3, ip("10.0.0.2")).unwrap();
+        let mut c = l.admit(Family::Pop3, ip("10.0.0.9")).unwrap();
+        c.authenticated("u").unwrap();
+        drop(c);
+        assert!(b.authenticated("u").is_ok(), "user+IP is per IP");
+        assert_eq!(
+            metrics.get("limit_refused_total{protocol=\"pop3\",level=\"ip\"}"),
+            1
+        );
+        assert_eq!(metrics.get("connections_total{protocol=\"pop3\"}"), 3);
+        let mut d = l.admit(Family::Pop3, ip("10.0.0.3")).unwrap();
+        let mut e = l.admit(Family::Pop3, ip("10.0.0.4")).unwrap();
+        d.authenticated("v").unwrap();
+        drop(d);
+        let _ = e.authenticated("v");
+        let mut f = l.admit(Family::Pop3, ip("10.0.0.4")).err();
+        assert_eq!(f.take(), Some(Level::Ip));
+        assert!(
+            metrics
+                .render()
+                .contains("tern_limit_refused_total{protocol=\"pop3\",level=\"ip\"} 2")
+        );
+    }
+
+    #[test]
     fn global_and_counters_are_freed() {
         let l = limiter(0, 0, 0, 2);
         let a = l.admit(Family::Imap, ip("10.0.0.1")).unwrap();
