@@ -206,6 +206,14 @@ struct RawConfig {
     #[serde(default)]
     queue: RawQueue,
     relay: Option<RawRelay>,
+    #[serde(default)]
+    submission: RawSubmission,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSubmission {
+    hide_client_ip: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -387,6 +395,14 @@ pub struct Config {
     pub checks: ChecksConfig,
     pub queue: QueueConfig,
     pub relay: Option<RelayConfig>,
+    pub submission: SubmissionConfig,
+}
+
+/// Mail submission (587/465).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubmissionConfig {
+    /// Leave the client's IP address out of the Received header.
+    pub hide_client_ip: bool,
 }
 
 /// Where DNS questions go. Empty `servers` means the system's resolver
@@ -732,6 +748,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         checks: ChecksConfig::default(),
         queue: QueueConfig::default(),
         relay: None,
+        submission: SubmissionConfig::default(),
     }
 }
 
@@ -1168,6 +1185,9 @@ pub fn parse(
         checks,
         queue,
         relay,
+        submission: SubmissionConfig {
+            hide_client_ip: raw.submission.hide_client_ip.unwrap_or(false),
+        },
     })
 }
 

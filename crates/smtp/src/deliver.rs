@@ -39,6 +39,10 @@ pub struct SessionInfo {
     pub esmtp: bool,
     pub ip: IpAddr,
     pub tls: Option<TlsInfo>,
+    /// Submission by an authenticated user (RFC 3848 ESMTPA/ESMTPSA).
+    pub authenticated: bool,
+    /// Leave the client's address out of Received (submission privacy).
+    pub hide_ip: bool,
 }
 
 fn queue_id() -> String {
@@ -53,13 +57,15 @@ pub fn received(
     id: &str,
     for_rcpt: Option<&str>,
 ) -> String {
-    let proto = match (env.smtputf8, s.esmtp, s.tls.is_some()) {
-        (true, _, true) => "UTF8SMTPS",
-        (true, _, false) => "UTF8SMTP",
-        (false, true, true) => "ESMTPS",
-        (false, true, false) => "ESMTP",
-        (false, false, true) => "SMTPS",
-        (false, false, false) => "SMTP",
+    let proto = match (env.smtputf8, s.esmtp, s.tls.is_some(), s.authenticated) {
+        (true, _, true, _) => "UTF8SMTPS",
+        (true, _, false, _) => "UTF8SMTP",
+        (false, true, true, true) => "ESMTPSA",
+        (false, true, false, true) => "ESMTPA",
+        (false, true, true, false) => "ESMTPS",
+        (false, true, false, false) => "ESMTP",
+        (false, false, true, _) => "SMTPS",
+        (false, false, false, _) => "SMTP",
     };
     let helo: String = s
         .helo
@@ -67,10 +73,12 @@ pub fn received(
         .filter(|c| !c.is_control() && *c != '(' && *c != ')')
         .take(255)
         .collect();
-    let mut h = format!(
-        "Received: from {helo} ([{}])\r\n\tby {hostname} (tern) with {proto}",
-        s.ip
-    );
+    let from = if s.hide_ip {
+        helo
+    } else {
+        format!("{helo} ([{}])", s.ip)
+    };
+    let mut h = format!("Received: from {from}\r\n\tby {hostname} (tern) with {proto}");
     if let Some(t) = &s.tls {
         h.push_str(&format!(
             "\r\n\t(version={} cipher={})",

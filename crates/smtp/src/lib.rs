@@ -5,6 +5,7 @@ pub mod address;
 pub mod deliver;
 pub mod framing;
 pub mod session;
+pub mod submit;
 pub mod tarpit;
 
 use std::future::Future;
@@ -28,17 +29,21 @@ pub struct Shared {
     pub queue: Option<Queue>,
     pub tarpit: Tarpit,
     pub security: Security,
+    /// Submission (587/465): AUTH over TLS, any destination for the user.
+    pub submission: bool,
 }
 
-/// The `smtp` listener's session handler.
+/// The session handler of the `smtp` (MX), `submission` and `submissions` listeners.
 pub struct Service {
     config: Arc<Config>,
     store: Store,
     queue: Option<Queue>,
     tarpit: Tarpit,
+    submission: bool,
 }
 
 impl Service {
+    /// The MX on port 25.
     pub fn new(config: Arc<Config>, store: Store, queue: Option<Queue>) -> Service {
         let tarpit = Tarpit::new(config.tarpit.clone());
         Service {
@@ -46,6 +51,23 @@ impl Service {
             store,
             queue,
             tarpit,
+            submission: false,
+        }
+    }
+
+    /// Submission on 587 (STARTTLS) or 465 (implicit TLS). Tarpitting is
+    /// for strangers on port 25; users here are throttled by login.
+    pub fn submission(config: Arc<Config>, store: Store, queue: Queue) -> Service {
+        let off = tern_common::config::TarpitConfig {
+            enabled: false,
+            ..config.tarpit.clone()
+        };
+        Service {
+            tarpit: Tarpit::new(off),
+            config,
+            store,
+            queue: Some(queue),
+            submission: true,
         }
     }
 }
@@ -70,18 +92,25 @@ impl Handler for Service {
             queue: self.queue.clone(),
             tarpit: self.tarpit.clone(),
             security: conn.security.clone(),
+            submission: self.submission,
         });
         Box::pin(async move {
-            let _guard = conn.guard;
             let peer = Peer {
                 ip: conn.peer.ip(),
                 tls: conn.stream.tls_info(),
                 can_starttls: !conn.stream.is_tls(),
             };
             let upgrade = StartTls(conn.tls);
-            Session::new(shared, conn.stream, &upgrade, peer, conn.shutdown)
-                .run()
-                .await;
+            Session::with_guard(
+                shared,
+                conn.stream,
+                &upgrade,
+                peer,
+                conn.shutdown,
+                Some(conn.guard),
+            )
+            .run()
+            .await;
         })
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smtp_proto::{Error as ProtoError, Request};
+use tern_common::limits::ConnGuard;
 use tern_common::listener::TlsInfo;
 use tern_common::security::AuditEvent;
 use tern_store::Resolution;
@@ -63,6 +64,11 @@ enum Mode {
         last: bool,
         discard: bool,
     },
+    /// AUTH PLAIN sent "334 " and waits for the credentials.
+    AuthPlain,
+    /// AUTH LOGIN waits for the user name, then the password.
+    AuthLoginUser,
+    AuthLoginPass,
 }
 
 enum Step {
@@ -92,6 +98,10 @@ pub struct Session<'a, S> {
     txn: Option<Txn>,
     mode: Mode,
     errors: u32,
+    /// The authenticated account (submission).
+    authed: Option<(i64, String)>,
+    login_user: String,
+    guard: Option<ConnGuard>,
 }
 
 fn reply(out: &mut Vec<u8>, text: &str) {
@@ -110,6 +120,19 @@ where
         peer: Peer,
         shutdown: CancellationToken,
     ) -> Self {
+        Self::with_guard(shared, stream, upgrade, peer, shutdown, None)
+    }
+
+    /// A session whose connection counts against the limits; the guard is
+    /// told who logged in (submission).
+    pub fn with_guard(
+        shared: Arc<Shared>,
+        stream: S,
+        upgrade: &'a dyn Upgrade<S>,
+        peer: Peer,
+        shutdown: CancellationToken,
+        guard: Option<ConnGuard>,
+    ) -> Self {
         Session {
             shared,
             stream: Some(stream),
@@ -123,6 +146,9 @@ where
             txn: None,
             mode: Mode::Command,
             errors: 0,
+            authed: None,
+            login_user: String::new(),
+            guard,
         }
     }
 
@@ -276,6 +302,20 @@ where
                     // RFC 5321 4.5.2: remove one leading dot.
                     let content = line.strip_prefix(b".").unwrap_or(&line);
                     self.append(content, true);
+                }
+                Mode::AuthPlain | Mode::AuthLoginUser | Mode::AuthLoginPass => {
+                    let line = match take_line(&mut self.inbuf, 4096) {
+                        Ok(Some(l)) => l,
+                        Ok(None) => return Step::NeedMore,
+                        Err(e) => return self.frame_error(e, "authentication"),
+                    };
+                    let mode = self.mode;
+                    self.mode = Mode::Command;
+                    let text = String::from_utf8_lossy(&line).trim().to_string();
+                    match self.auth_response(mode, &text).await {
+                        Step::NeedMore => {}
+                        other => return other,
+                    }
                 }
                 Mode::Bdat {
                     remaining,
@@ -451,9 +491,10 @@ where
                 Step::Close
             }
             Request::StartTls => self.starttls(),
-            Request::Auth { .. } => {
-                self.error("503 5.5.1 AUTH is not available on this port; use submission")
-            }
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } => self.auth(mechanism, initial_response).await,
             Request::Lhlo { .. }
             | Request::Etrn { .. }
             | Request::Atrn { .. }
@@ -485,6 +526,10 @@ where
         ];
         if self.peer.can_starttls && self.peer.tls.is_none() {
             ext.push("STARTTLS".into());
+        }
+        // RFC 4954 4 / RFC 8314: passwords only ever over TLS.
+        if self.shared.submission && self.peer.tls.is_some() && self.authed.is_none() {
+            ext.push("AUTH PLAIN LOGIN".into());
         }
         // RFC 8689 4.1: only over TLS.
         if self.peer.tls.is_some() {
@@ -519,6 +564,9 @@ where
         if self.mode != Mode::Command {
             return self.error("503 5.5.1 Bad sequence of commands");
         }
+        if self.shared.submission && self.authed.is_none() {
+            return self.error("530 5.7.0 Authentication required");
+        }
         let max = self.shared.config.smtp.max_message_size;
         if from.size as u64 > max {
             return self.error(&format!(
@@ -539,6 +587,11 @@ where
         let Some(sender) = address::sender(&from.address) else {
             return self.bad("553 5.1.7 Bad sender address").await;
         };
+        if let Some((account, name)) = self.authed.clone()
+            && let Some(step) = self.check_sender(account, &name, &sender).await
+        {
+            return step;
+        }
         if !self
             .shared
             .security
@@ -611,13 +664,33 @@ where
         let (accounts, remote) = match self.shared.store.resolve(&addr).await {
             Ok(Resolution::Local { accounts, remote }) => (accounts, remote),
             Ok(Resolution::UnknownUser) => return self.bad("550 5.1.1 No such user here").await,
+            Ok(Resolution::NotLocal) if self.authed.is_some() => (Vec::new(), vec![addr.clone()]),
             Ok(Resolution::NotLocal) => return self.relay_denied(&to.address).await,
             Err(e) => {
                 tracing::warn!(error = %e, "smtp recipient lookup failed");
                 return self.error("451 4.3.0 Temporary failure, try again later");
             }
         };
-        if let Some(step) = self.greylist(&addr).await {
+        if let Some((_, name)) = &self.authed {
+            // Contain a compromised account: recipients per hour.
+            if !self
+                .shared
+                .security
+                .rates
+                .recipients_per_account
+                .check(name, 1)
+            {
+                self.shared
+                    .security
+                    .metrics
+                    .inc("rate_refused_total{protocol=\"submission\",rate=\"recipients\"}");
+                reply(
+                    &mut self.out,
+                    "450 4.7.1 Too many recipients this hour; try again later",
+                );
+                return Step::NeedMore;
+            }
+        } else if let Some(step) = self.greylist(&addr).await {
             return step;
         }
         if let Some(t) = self.txn.as_mut() {
@@ -749,19 +822,246 @@ where
             );
             return;
         }
+        let mut data = t.data;
+        if let Some((account, _)) = self.authed.clone() {
+            match self.prepare_submission(account, data).await {
+                Ok(d) => data = d,
+                Err(text) => {
+                    reply(&mut self.out, &text);
+                    return;
+                }
+            }
+        }
         let session = deliver::SessionInfo {
             helo: self.helo.clone().unwrap_or_default(),
             esmtp: self.esmtp,
             ip: self.peer.ip,
             tls: self.peer.tls.clone(),
+            authenticated: self.authed.is_some(),
+            hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
         };
         let started = Instant::now();
-        let r = deliver::deliver(&self.shared, &session, &t.env, t.data).await;
+        let r = deliver::deliver(&self.shared, &session, &t.env, data).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "smtp delivery"
         );
         reply(&mut self.out, &r);
+    }
+}
+
+impl<S> Session<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// AUTH (RFC 4954): PLAIN (RFC 4616, with an initial response or after
+    /// "334 ") and LOGIN, only on submission and only over TLS.
+    async fn auth(&mut self, mechanism: u64, initial: String) -> Step {
+        if !self.shared.submission {
+            return self.error("503 5.5.1 AUTH is not available on this port; use submission");
+        }
+        if self.peer.tls.is_none() {
+            return self
+                .error("538 5.7.11 Encryption required for requested authentication mechanism");
+        }
+        if self.authed.is_some() {
+            return self.error("503 5.5.1 Already authenticated");
+        }
+        if self.txn.is_some() {
+            return self.error("503 5.5.1 AUTH not allowed during a mail transaction");
+        }
+        if mechanism == smtp_proto::AUTH_PLAIN {
+            if initial.is_empty() {
+                reply(&mut self.out, "334 ");
+                self.mode = Mode::AuthPlain;
+                return Step::NeedMore;
+            }
+            return self.auth_response(Mode::AuthPlain, &initial).await;
+        }
+        if mechanism == smtp_proto::AUTH_LOGIN {
+            if initial.is_empty() {
+                reply(&mut self.out, "334 VXNlcm5hbWU6");
+                self.mode = Mode::AuthLoginUser;
+                return Step::NeedMore;
+            }
+            return self.auth_response(Mode::AuthLoginUser, &initial).await;
+        }
+        self.error("504 5.5.4 Unrecognized authentication type")
+    }
+
+    async fn auth_response(&mut self, mode: Mode, text: &str) -> Step {
+        use base64::Engine;
+        if text == "*" {
+            return self.error("501 5.0.0 Authentication cancelled");
+        }
+        let raw = if text == "=" {
+            Ok(Vec::new())
+        } else {
+            base64::engine::general_purpose::STANDARD.decode(text)
+        };
+        let Ok(raw) = raw else {
+            return self.error("501 5.5.2 Cannot decode the response");
+        };
+        match mode {
+            Mode::AuthPlain => {
+                // authzid NUL authcid NUL passwd
+                let mut parts = raw.split(|b| *b == 0);
+                let (Some(authz), Some(user), Some(pass), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    return self.error("501 5.5.2 Malformed PLAIN response");
+                };
+                let user = String::from_utf8_lossy(user).into_owned();
+                let authz = String::from_utf8_lossy(authz).into_owned();
+                if !authz.is_empty() && !authz.eq_ignore_ascii_case(&user) {
+                    return self.login_failed(&user).await;
+                }
+                let pass = String::from_utf8_lossy(pass).into_owned();
+                self.login(&user, &pass).await
+            }
+            Mode::AuthLoginUser => {
+                self.login_user = String::from_utf8_lossy(&raw).into_owned();
+                reply(&mut self.out, "334 UGFzc3dvcmQ6");
+                self.mode = Mode::AuthLoginPass;
+                Step::NeedMore
+            }
+            _ => {
+                let user = std::mem::take(&mut self.login_user);
+                let pass = String::from_utf8_lossy(&raw).into_owned();
+                self.login(&user, &pass).await
+            }
+        }
+    }
+
+    /// Check a credential with the login throttle; every failure looks the
+    /// same, whatever the cause (RFC 4954 6: 535 5.7.8).
+    async fn login(&mut self, user: &str, pass: &str) -> Step {
+        let sec = self.shared.security.clone();
+        if sec.throttle.check(self.peer.ip, user).is_err() {
+            sec.audit(AuditEvent {
+                kind: "login_locked",
+                protocol: "submission",
+                ip: Some(self.peer.ip),
+                account: Some(user.to_string()),
+                detail: "refused while locked".into(),
+            });
+            return self.login_failed(user).await;
+        }
+        match self.shared.store.authenticate(user, pass).await {
+            Ok(Some(acc)) => {
+                sec.throttle.success(self.peer.ip, user);
+                if let Some(g) = self.guard.as_mut()
+                    && let Err(level) = g.authenticated(&acc.name)
+                {
+                    sec.audit(AuditEvent {
+                        kind: "limit",
+                        protocol: "submission",
+                        ip: Some(self.peer.ip),
+                        account: Some(acc.name.clone()),
+                        detail: format!("login refused: {} limit", level.name()),
+                    });
+                    let t = format!(
+                        "421 4.7.0 {} Too many connections for this account",
+                        self.hostname()
+                    );
+                    reply(&mut self.out, &t);
+                    return Step::Close;
+                }
+                tracing::info!(ip = %self.peer.ip, user = %acc.name, "smtp submission login");
+                self.authed = Some((acc.id, acc.name));
+                reply(&mut self.out, "235 2.7.0 Authentication successful");
+                Step::NeedMore
+            }
+            Ok(None) => self.login_failed(user).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "authentication unavailable");
+                reply(&mut self.out, "454 4.7.0 Temporary authentication failure");
+                Step::NeedMore
+            }
+        }
+    }
+
+    async fn login_failed(&mut self, user: &str) -> Step {
+        let sec = self.shared.security.clone();
+        sec.audit(AuditEvent {
+            kind: "login_failure",
+            protocol: "submission",
+            ip: Some(self.peer.ip),
+            account: Some(user.to_string()),
+            detail: "invalid credentials".into(),
+        });
+        let delay = sec.throttle.failure(self.peer.ip, user);
+        let _ = self.flush().await;
+        tokio::time::sleep(delay).await;
+        self.error("535 5.7.8 Authentication credentials invalid")
+    }
+
+    /// MAIL FROM on submission: an address of the account (RFC 6409 8.1).
+    async fn check_sender(&mut self, account: i64, name: &str, sender: &str) -> Option<Step> {
+        if !self
+            .shared
+            .security
+            .rates
+            .messages_per_account
+            .check(&name.to_string(), 1)
+        {
+            self.shared
+                .security
+                .metrics
+                .inc("rate_refused_total{protocol=\"submission\",rate=\"messages\"}");
+            return Some(self.error("451 4.7.0 Too many messages; try again later"));
+        }
+        if sender.is_empty() {
+            return None;
+        }
+        let owned = match tern_common::Address::parse(sender) {
+            Ok(a) => self
+                .shared
+                .store
+                .may_send_as(account, &a)
+                .await
+                .unwrap_or(false),
+            Err(_) => false,
+        };
+        if owned {
+            None
+        } else {
+            Some(self.error(&format!(
+                "550 5.7.1 Sender <{sender}> is not an address of {name}"
+            )))
+        }
+    }
+
+    /// The From header must be the user's too; then the fix-ups and the
+    /// DKIM signature.
+    async fn prepare_submission(&mut self, account: i64, data: Vec<u8>) -> Result<Vec<u8>, String> {
+        let authors = crate::submit::authors(&data);
+        if authors.is_empty() {
+            return Err("550 5.7.1 The message has no From header".into());
+        }
+        for a in &authors {
+            let ok = match tern_common::Address::parse(a) {
+                Ok(addr) => self
+                    .shared
+                    .store
+                    .may_send_as(account, &addr)
+                    .await
+                    .unwrap_or(false),
+                Err(_) => false,
+            };
+            if !ok {
+                return Err(format!(
+                    "550 5.7.1 From: {a} is not an address of the authenticated user"
+                ));
+            }
+        }
+        let fixed = crate::submit::fix_up(&data, &self.shared.config.hostname);
+        tern_queue::dkim::sign(&self.shared.store, fixed)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "DKIM signing failed");
+                "451 4.3.0 Temporary failure signing the message".to_string()
+            })
     }
 }
 

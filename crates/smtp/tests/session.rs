@@ -63,6 +63,7 @@ async fn env_with(extra: &str) -> Env {
         store: store.clone(),
         queue: None,
         security: Security::permissive_for_tests(),
+        submission: false,
     });
     Env {
         shared,
@@ -116,6 +117,45 @@ impl AsyncWrite for Counting {
 /// Send `input` at once, close, and return everything the server said.
 async fn talk(env: &Env, input: &[u8]) -> String {
     talk_counted(env, input).await.0
+}
+
+/// The same on a submission session; `tls` says whether the connection
+/// is already encrypted (as on port 465 or after STARTTLS).
+async fn submit(env: &Env, input: &[u8], tls: bool) -> String {
+    let shared = Arc::new(Shared {
+        config: env.shared.config.clone(),
+        store: env.store.clone(),
+        queue: None,
+        tarpit: env.shared.tarpit.clone(),
+        security: Security::permissive_for_tests(),
+        submission: true,
+    });
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let task = tokio::spawn(async move {
+        let info = tls.then(|| tern_common::listener::TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TEST".into(),
+        });
+        let peer = Peer {
+            ip: IpAddr::from([192, 0, 2, 9]),
+            tls: info,
+            can_starttls: !tls,
+        };
+        Session::new(shared, server, &NoTls, peer, CancellationToken::new())
+            .run()
+            .await;
+    });
+    client.write_all(input).await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut out = String::new();
+    client.read_to_string(&mut out).await.unwrap();
+    task.await.unwrap();
+    out
+}
+
+fn plain(user: &str, pass: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"))
 }
 
 async fn talk_counted(env: &Env, input: &[u8]) -> (String, usize) {
@@ -491,4 +531,82 @@ async fn relay_battery_is_refused() {
         assert!(rcpt.starts_with('5'), "{t} was not refused: {out}");
     }
     assert!(inbox(&e, "alice@example.org").await.is_empty());
+}
+
+#[tokio::test]
+async fn submission_refuses_passwords_before_tls_and_mail_before_auth() {
+    let e = env().await;
+    let out = submit(
+        &e,
+        format!(
+            "EHLO c\r\nAUTH PLAIN {}\r\nMAIL FROM:<alice@example.org>\r\n",
+            plain("alice@example.org", "pw")
+        )
+        .as_bytes(),
+        false,
+    )
+    .await;
+    assert!(!out.contains("AUTH "), "no AUTH offered before TLS: {out}");
+    assert!(out.contains("538 5.7.11"), "{out}");
+    assert!(out.contains("530 5.7.0"), "{out}");
+    let out = submit(&e, b"EHLO c\r\nMAIL FROM:<alice@example.org>\r\n", true).await;
+    assert!(
+        out.contains("250-AUTH PLAIN LOGIN") || out.contains("250 AUTH PLAIN LOGIN"),
+        "{out}"
+    );
+    assert!(out.contains("530 5.7.0 Authentication required"), "{out}");
+}
+
+#[tokio::test]
+async fn submission_bad_credentials_look_the_same() {
+    let e = env().await;
+    let input = format!(
+        "EHLO c\r\nAUTH PLAIN {}\r\nAUTH PLAIN {}\r\n",
+        plain("alice@example.org", "wrong"),
+        plain("nobody@example.org", "pw")
+    );
+    let out = submit(&e, input.as_bytes(), true).await;
+    let fails: Vec<&str> = out.lines().filter(|l| l.starts_with("535")).collect();
+    assert_eq!(
+        fails,
+        [
+            "535 5.7.8 Authentication credentials invalid",
+            "535 5.7.8 Authentication credentials invalid"
+        ],
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn submission_sender_identity_fixups_and_login() {
+    let e = env().await;
+    let msg = "From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nBcc: secret@example.org\r\nSubject: s\r\n\r\nhello\r\n.\r\n";
+    let input = format!(
+        "EHLO c\r\nAUTH LOGIN\r\n{}\r\n{}\r\nMAIL FROM:<alice@example.org>\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n{msg}MAIL FROM:<bob@example.org>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nFrom: alice@example.org\r\n\r\nforged author\r\n.\r\n",
+        "Ym9iQGV4YW1wbGUub3Jn", "cHc="
+    );
+    let out = submit(&e, input.as_bytes(), true).await;
+    assert!(
+        out.contains("334 VXNlcm5hbWU6")
+            && out.contains("334 UGFzc3dvcmQ6")
+            && out.contains("235 2.7.0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("550 5.7.1 Sender <alice@example.org> is not an address of bob@example.org"),
+        "{out}"
+    );
+    assert!(
+        out.contains("550 5.7.1 From: alice@example.org is not an address"),
+        "{out}"
+    );
+    let got = inbox(&e, "alice@example.org").await;
+    assert_eq!(got.len(), 1, "{out}");
+    let m = String::from_utf8(got[0].clone()).unwrap();
+    assert!(m.contains(" with ESMTPSA"), "{m}");
+    assert!(
+        m.contains("\r\nDate: ") && m.contains("\r\nMessage-ID: <"),
+        "fix-ups: {m}"
+    );
+    assert!(!m.contains("secret@example.org"), "Bcc stripped: {m}");
 }

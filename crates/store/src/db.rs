@@ -171,6 +171,14 @@ const MIGRATIONS: &[&str] = &[
         until BIGINT NOT NULL
     );
     "#,
+    // 7: shared addresses an account may also send as.
+    r#"
+    CREATE TABLE send_as (
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        PRIMARY KEY (account_id, address)
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

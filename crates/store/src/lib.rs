@@ -14,6 +14,7 @@ mod events;
 mod lease;
 mod mail;
 mod queue;
+mod sendas;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

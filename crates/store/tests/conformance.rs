@@ -163,6 +163,7 @@ conformance!(
     queue_lifecycle,
     queue_claims_are_exclusive,
     leases_are_exclusive_across_nodes,
+    sender_identities,
 );
 
 async fn domains(f: Fixture) {
@@ -938,4 +939,62 @@ async fn leases_are_exclusive_across_nodes(f: Fixture) {
     b.abandon();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(other.lease_try("pop3:3", ttl).await.unwrap().is_some());
+}
+
+async fn sender_identities(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.account_add(&addr("bob@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.address_add(&addr("alice@example.org"), &addr("al@example.org"))
+        .await
+        .unwrap();
+    s.alias_add(&addr("info@example.org"), &[addr("alice@example.org")])
+        .await
+        .unwrap();
+    for ok in [
+        "alice@example.org",
+        "Alice+news@example.org",
+        "al@example.org",
+        "info@example.org",
+    ] {
+        assert!(s.may_send_as(a.id, &addr(ok)).await.unwrap(), "{ok}");
+    }
+    for no in [
+        "bob@example.org",
+        "sales@example.org",
+        "alice@other.example",
+    ] {
+        assert!(!s.may_send_as(a.id, &addr(no)).await.unwrap(), "{no}");
+    }
+    s.send_as_add(&addr("alice@example.org"), &addr("sales@example.org"))
+        .await
+        .unwrap();
+    assert!(
+        s.may_send_as(a.id, &addr("sales@example.org"))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        s.send_as_add(&addr("alice@example.org"), &addr("sales@example.org"))
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        s.send_as_list(&addr("alice@example.org")).await.unwrap(),
+        vec!["sales@example.org"]
+    );
+    s.send_as_remove(&addr("alice@example.org"), &addr("sales@example.org"))
+        .await
+        .unwrap();
+    assert!(
+        !s.may_send_as(a.id, &addr("sales@example.org"))
+            .await
+            .unwrap()
+    );
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tern_common::config::{Config, ListenerKind};
 use tern_common::listener::Handler;
+use tern_queue::Queue;
 use tern_store::Store;
 
 /// Listener kinds with a working protocol behind them. Configuring any
@@ -11,7 +12,11 @@ use tern_store::Store;
 pub fn implemented(kind: ListenerKind) -> bool {
     matches!(
         kind,
-        ListenerKind::Smtp | ListenerKind::Pop3 | ListenerKind::Pop3s
+        ListenerKind::Smtp
+            | ListenerKind::Submission
+            | ListenerKind::Submissions
+            | ListenerKind::Pop3
+            | ListenerKind::Pop3s
     )
 }
 
@@ -19,18 +24,15 @@ pub fn handler(
     kind: ListenerKind,
     config: &Arc<Config>,
     store: &Store,
-    queue: &tern_queue::Queue,
+    queue: &Queue,
 ) -> Option<Arc<dyn Handler>> {
+    let (c, s) = (config.clone(), store.clone());
     match kind {
-        ListenerKind::Smtp => Some(Arc::new(tern_smtp::Service::new(
-            config.clone(),
-            store.clone(),
-            Some(queue.clone()),
-        ))),
-        ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(
-            config.clone(),
-            store.clone(),
-        ))),
+        ListenerKind::Smtp => Some(Arc::new(tern_smtp::Service::new(c, s, Some(queue.clone())))),
+        ListenerKind::Submission | ListenerKind::Submissions => Some(Arc::new(
+            tern_smtp::Service::submission(c, s, queue.clone()),
+        )),
+        ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(c, s))),
         _ => None,
     }
 }
