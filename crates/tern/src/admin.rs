@@ -7,7 +7,8 @@ use tern_common::{Address, Config};
 use tern_store::{Store, StoreError};
 
 use crate::cli::{
-    AliasCmd, AuditCmd, DomainCmd, PasswordArgs, UserCmd, format_time, parse_since, parse_size,
+    AliasCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, UserCmd, format_time, parse_since,
+    parse_size,
 };
 use crate::{Failure, usage};
 
@@ -149,6 +150,30 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
             println!("password of {a} changed");
             if given.is_none() {
                 println!("password: {pw}");
+            }
+        }
+        UserCmd::SendAs(cmd) => {
+            let store = open_store(config).await?;
+            match cmd {
+                SendAsCmd::Add { email, address: a } => {
+                    let (e, a) = (address(&email)?, address(&a)?);
+                    store.send_as_add(&e, &a).await.map_err(store_err)?;
+                    println!("{e} may send as {a}");
+                }
+                SendAsCmd::Remove { email, address: a } => {
+                    let (e, a) = (address(&email)?, address(&a)?);
+                    store.send_as_remove(&e, &a).await.map_err(store_err)?;
+                    println!("{e} may no longer send as {a}");
+                }
+                SendAsCmd::List { email } => {
+                    for a in store
+                        .send_as_list(&address(&email)?)
+                        .await
+                        .map_err(store_err)?
+                    {
+                        println!("{a}");
+                    }
+                }
             }
         }
         UserCmd::Remove { email } => {

@@ -171,6 +171,19 @@ pub enum UserCmd {
     },
     /// Remove an account and its mail.
     Remove { email: String },
+    /// Shared addresses the account may also send as (submission).
+    #[command(subcommand)]
+    SendAs(SendAsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SendAsCmd {
+    /// Let EMAIL send as ADDRESS.
+    Add { email: String, address: String },
+    /// Take that back.
+    Remove { email: String, address: String },
+    /// The addresses EMAIL may also send as.
+    List { email: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -96,6 +96,47 @@ fn walk_domain_user_alias_lifecycle() {
         &cfg,
         &["user", "passwd", "alice@example.org", "-p", "second"],
     ));
+    ok(&cli(
+        &cfg,
+        &[
+            "user",
+            "send-as",
+            "add",
+            "alice@example.org",
+            "sales@example.org",
+        ],
+    ));
+    assert_eq!(
+        ok(&cli(
+            &cfg,
+            &["user", "send-as", "list", "alice@example.org"]
+        )),
+        "sales@example.org\n"
+    );
+    fails(
+        &cli(
+            &cfg,
+            &[
+                "user",
+                "send-as",
+                "add",
+                "alice@example.org",
+                "sales@example.org",
+            ],
+        ),
+        2,
+        "already",
+    );
+    ok(&cli(
+        &cfg,
+        &[
+            "user",
+            "send-as",
+            "remove",
+            "alice@example.org",
+            "sales@example.org",
+        ],
+    ));
     ok(&cli(&cfg, &["alias", "remove", "team@example.org"]));
     ok(&cli(&cfg, &["user", "remove", "bob@example.org"]));
     let users = ok(&cli(&cfg, &["user", "list"]));
