@@ -179,6 +179,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, address)
     );
     "#,
+    // 8: per-message DMARC evaluations, for aggregate reports.
+    r#"
+    CREATE TABLE dmarc_records (
+        id {pk},
+        at BIGINT NOT NULL,
+        source_ip TEXT NOT NULL,
+        header_from TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        dmarc_result TEXT NOT NULL,
+        spf_result TEXT NOT NULL,
+        spf_domain TEXT NOT NULL,
+        spf_aligned BIGINT NOT NULL,
+        dkim_results TEXT NOT NULL,
+        dkim_aligned BIGINT NOT NULL,
+        disposition TEXT NOT NULL,
+        override_reason TEXT NOT NULL
+    );
+    CREATE INDEX dmarc_records_at ON dmarc_records(at);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -10,6 +10,7 @@ mod commit;
 pub mod db;
 mod directory;
 mod dkim;
+mod dmarc;
 mod events;
 mod lease;
 mod mail;
@@ -26,6 +27,7 @@ pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
 pub use db::Backend;
 pub use directory::{Account, Alias, Domain, Resolution, Target};
 pub use dkim::DkimKey;
+pub use dmarc::DmarcRecord;
 pub use events::{Change, ChangeKind};
 pub use lease::Lease;
 pub use mail::{

@@ -164,6 +164,7 @@ conformance!(
     queue_claims_are_exclusive,
     leases_are_exclusive_across_nodes,
     sender_identities,
+    dmarc_records,
 );
 
 async fn domains(f: Fixture) {
@@ -997,4 +998,51 @@ async fn sender_identities(f: Fixture) {
             .await
             .unwrap()
     );
+}
+
+async fn dmarc_records(f: Fixture) {
+    use tern_store::DmarcRecord;
+    let s = &f.store;
+    let r = DmarcRecord {
+        at: 1000,
+        source_ip: "192.0.2.1".into(),
+        header_from: "example.org".into(),
+        envelope_from: "example.org".into(),
+        policy: "reject".into(),
+        dmarc_result: "pass".into(),
+        spf_result: "pass".into(),
+        spf_domain: "example.org".into(),
+        spf_aligned: true,
+        dkim_results: "d=example.org pass".into(),
+        dkim_aligned: false,
+        disposition: "accept".into(),
+        override_reason: String::new(),
+    };
+    s.dmarc_record_insert(&r).await.unwrap();
+    let other = DmarcRecord {
+        at: 2000,
+        header_from: "example.net".into(),
+        disposition: "reject".into(),
+        ..r.clone()
+    };
+    s.dmarc_record_insert(&other).await.unwrap();
+    let all = s.dmarc_records_list(0, 3000, None).await.unwrap();
+    assert_eq!(all, vec![r.clone(), other.clone()]);
+    let one = s
+        .dmarc_records_list(0, 3000, Some("example.org"))
+        .await
+        .unwrap();
+    assert_eq!(one, vec![r]);
+    assert_eq!(
+        s.dmarc_records_list(1500, 3000, None).await.unwrap(),
+        vec![other]
+    );
+    let now = DmarcRecord {
+        at: 0,
+        ..DmarcRecord::default()
+    };
+    s.dmarc_record_insert(&now).await.unwrap();
+    let recent = s.dmarc_records_list(3000, i64::MAX, None).await.unwrap();
+    assert_eq!(recent.len(), 1);
+    assert!(recent[0].at > 3000);
 }

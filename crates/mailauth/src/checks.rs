@@ -1,0 +1,209 @@
+//! Running the checks for one message and writing the verdicts.
+
+use std::net::IpAddr;
+
+use anyhow::Context;
+use mail_auth::common::headers::HeaderWriter;
+use mail_auth::dmarc::verify::DmarcParameters;
+use mail_auth::spf::verify::SpfParameters;
+use mail_auth::{
+    ArcOutput, AuthenticatedMessage, AuthenticationResults, DkimOutput, DmarcOutput, IprevOutput,
+    MessageAuthenticator, SpfOutput,
+};
+use tern_common::Config;
+use tern_common::config::ChecksConfig;
+use tern_store::DmarcRecord;
+
+use crate::policy::{self, Disposition};
+use crate::report;
+
+/// Checks inbound mail; one per server, shared by every SMTP session.
+#[derive(Clone)]
+pub struct Checker {
+    pub(crate) auth: MessageAuthenticator,
+    pub(crate) hostname: String,
+    checks: ChecksConfig,
+}
+
+/// What the checks found for one message.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The complete `Authentication-Results` field, CRLF-terminated; give
+    /// it to [`crate::apply`].
+    pub header: String,
+    pub disposition: Disposition,
+    /// What a DMARC aggregate report needs; `None` when the From domain
+    /// publishes no DMARC policy (or the checks were skipped).
+    pub report: Option<DmarcRecord>,
+    /// The verdicts that do not borrow the message, kept for ARC sealing.
+    pub(crate) envelope: Option<Envelope>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Envelope {
+    pub ip: IpAddr,
+    pub helo: String,
+    pub mail_from: String,
+    pub spf_helo: Option<SpfOutput>,
+    pub spf_mail: SpfOutput,
+    pub dmarc: DmarcOutput,
+    pub iprev: IprevOutput,
+}
+
+/// The HELO argument is a domain SPF can check (not an address literal or
+/// a bare word), RFC 7208 2.3.
+fn helo_is_domain(helo: &str) -> bool {
+    !helo.starts_with('[') && helo.contains('.') && helo.parse::<IpAddr>().is_err()
+}
+
+impl Checker {
+    pub fn new(config: &Config) -> anyhow::Result<Checker> {
+        Ok(Checker {
+            auth: crate::dns::authenticator(&config.dns).context("inbound checks")?,
+            hostname: config.hostname.clone(),
+            checks: config.checks.clone(),
+        })
+    }
+
+    /// The authserv-id of our `Authentication-Results` (the hostname).
+    pub fn authserv_id(&self) -> &str {
+        &self.hostname
+    }
+
+    /// Whether a client skips the checks: one in `checks.trusted_networks`.
+    /// Authenticated submission skips them too; the caller knows that.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.checks.is_trusted(ip)
+    }
+
+    /// Run iprev, SPF (HELO and MAIL FROM), DKIM (every signature), ARC and
+    /// DMARC for a message that arrived on port 25 from `ip`. `mail_from`
+    /// is the reverse-path without angle brackets, "" for the null sender.
+    pub async fn check(&self, ip: IpAddr, helo: &str, mail_from: &str, message: &[u8]) -> Outcome {
+        if self.is_trusted(ip) {
+            return Outcome {
+                header: format!(
+                    "Authentication-Results: {}; none (trusted network)\r\n",
+                    self.hostname
+                ),
+                disposition: Disposition::Accept,
+                report: None,
+                envelope: None,
+            };
+        }
+        let host = self.hostname.as_str();
+        let iprev = self.auth.verify_iprev(ip).await;
+        let spf_helo = if helo_is_domain(helo) {
+            Some(
+                self.auth
+                    .verify_spf(SpfParameters::verify_ehlo(ip, helo, host))
+                    .await,
+            )
+        } else {
+            None
+        };
+        // RFC 7208 2.4: with a null reverse-path the identity is
+        // postmaster@<HELO>; mail-auth does that for an empty sender.
+        let spf_mail = match (&spf_helo, mail_from.is_empty()) {
+            (Some(h), true) => h.clone(),
+            _ => {
+                self.auth
+                    .verify_spf(SpfParameters::verify_mail_from(ip, helo, host, mail_from))
+                    .await
+            }
+        };
+        let envelope_domain = mail_from
+            .rsplit_once('@')
+            .map_or(helo, |(_, d)| d)
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+
+        let parsed = AuthenticatedMessage::parse(message);
+        let empty = AuthenticatedMessage::default();
+        let msg = parsed.as_ref().unwrap_or(&empty);
+        let dkim: Vec<DkimOutput<'_>> = if parsed.is_some() {
+            self.auth.verify_dkim(msg).await
+        } else {
+            Vec::new()
+        };
+        let arc: ArcOutput<'_> = if parsed.is_some() {
+            self.auth.verify_arc(msg).await
+        } else {
+            ArcOutput::default()
+        };
+        let dmarc = self
+            .auth
+            .verify_dmarc(DmarcParameters::new(
+                msg,
+                &dkim,
+                &envelope_domain,
+                &spf_mail,
+            ))
+            .await;
+
+        let env = Envelope {
+            ip,
+            helo: helo.to_string(),
+            mail_from: mail_from.to_string(),
+            spf_helo,
+            spf_mail,
+            dmarc,
+            iprev,
+        };
+        let header = header(host, &env, &dkim, &arc, msg.from()).to_header();
+        let header = with_dkim_none(header, host, dkim.is_empty());
+
+        let decision =
+            policy::decide(&self.checks, &self.auth, &env.dmarc, env.spf_mail.result()).await;
+        let report = env.dmarc.dmarc_record().is_some().then(|| {
+            report::record(report::Inputs {
+                ip,
+                envelope_domain: &envelope_domain,
+                spf: &env.spf_mail,
+                dkim: &dkim,
+                dmarc: &env.dmarc,
+                disposition: decision.disposition.name(),
+                override_reason: decision.override_reason,
+            })
+        });
+        tracing::debug!(%ip, helo, mail_from, disposition = decision.disposition.name(), "inbound checks");
+        Outcome {
+            header,
+            disposition: decision.disposition,
+            report,
+            envelope: Some(env),
+        }
+    }
+}
+
+/// The verdicts in RFC 8601 form, in the order they were established.
+pub(crate) fn header<'x>(
+    host: &'x str,
+    env: &Envelope,
+    dkim: &[DkimOutput<'_>],
+    arc: &ArcOutput<'_>,
+    header_from: &str,
+) -> AuthenticationResults<'x> {
+    let mut ar = AuthenticationResults::new(host)
+        .with_dkim_results(dkim, header_from)
+        .with_iprev_result(&env.iprev, env.ip);
+    if let Some(h) = &env.spf_helo {
+        ar = ar.with_spf_ehlo_result(h, env.ip, &env.helo);
+    }
+    ar.with_spf_mailfrom_result(&env.spf_mail, env.ip, &env.mail_from, &env.helo)
+        .with_dmarc_result(&env.dmarc)
+        .with_arc_result(arc, env.ip)
+}
+
+/// RFC 8601 2.7.1: "dkim=none" when the message carries no signature
+/// (mail-auth writes nothing for an empty list).
+fn with_dkim_none(header: String, host: &str, none: bool) -> String {
+    if !none {
+        return header;
+    }
+    let prefix = format!("Authentication-Results: {host}");
+    match header.strip_prefix(&prefix) {
+        Some(rest) => format!("{prefix};\r\n\tdkim=none{rest}"),
+        None => header,
+    }
+}
