@@ -162,7 +162,7 @@ fn parse_pct(text: &str) -> Option<u8> {
     text.split(';').find_map(|tag| {
         let (k, v) = tag.split_once('=')?;
         if k.trim().eq_ignore_ascii_case("pct") {
-            v.trim().parse::<u8>().ok().map(|p| p.min(100))
+            v.trim().parse::<u8>().ok().filter(|p| *p <= 100)
         } else {
             None
         }
