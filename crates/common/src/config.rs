@@ -231,6 +231,8 @@ struct RawQueue {
     remote_port: Option<Spanned<u16>>,
     #[serde(default)]
     require_tls: Vec<Spanned<String>>,
+    tls_ca_file: Option<Spanned<PathBuf>>,
+    mta_sts_port: Option<Spanned<u16>>,
     poll_secs: Option<Spanned<u64>>,
 }
 
@@ -552,6 +554,11 @@ pub struct QueueConfig {
     pub remote_port: u16,
     /// Destination domains that only ever get mail over TLS.
     pub require_tls: Vec<String>,
+    /// Extra trust anchors (PEM) for verified TLS (MTA-STS), besides the
+    /// system's certificate store.
+    pub tls_ca_file: Option<PathBuf>,
+    /// TEST ONLY: the port MTA-STS policies are fetched from (443).
+    pub mta_sts_port: u16,
     /// How often the queue looks for due work when nothing wakes it.
     pub poll_secs: u64,
 }
@@ -571,6 +578,8 @@ impl Default for QueueConfig {
             remote_port: 25,
             poll_secs: 30,
             require_tls: Vec::new(),
+            tls_ca_file: None,
+            mta_sts_port: 443,
         }
     }
 }
@@ -1082,6 +1091,8 @@ pub fn parse(
     let rq = &raw.queue;
     let queue = QueueConfig {
         require_tls: Vec::new(),
+        tls_ca_file: None,
+        mta_sts_port: 443,
         workers: c.positive("queue.workers", &rq.workers, qd.workers),
         per_domain: c.positive("queue.per_domain", &rq.per_domain, qd.per_domain),
         retry_base_secs: c.positive(
@@ -1125,8 +1136,22 @@ pub fn parse(
             Err(e) => c.err_at("queue.require_tls", d, e.to_string()),
         }
     }
+    let tls_ca_file = rq.tls_ca_file.as_ref().map(|f| {
+        let p = base.join(f.get_ref());
+        if let Err(e) = std::fs::read(&p) {
+            c.err_at(
+                "queue.tls_ca_file",
+                f,
+                format!("cannot read {}: {e}", p.display()),
+            );
+        }
+        p
+    });
+    let mta_sts_port = c.positive("queue.mta_sts_port", &rq.mta_sts_port, 443);
     let queue = QueueConfig {
         require_tls,
+        tls_ca_file,
+        mta_sts_port,
         ..queue
     };
     let relay = raw.relay.as_ref().map(|r| {

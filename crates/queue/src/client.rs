@@ -278,6 +278,8 @@ pub struct Target {
     pub policy: TlsPolicy,
     /// Credentials for a smarthost (AUTH PLAIN, only ever over TLS).
     pub auth: Option<(String, String)>,
+    /// The authenticating configuration, for `TlsPolicy::Verified`.
+    pub verified: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// Run one transaction with the host at `t.addr`.
@@ -312,7 +314,16 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
             let Conn::Plain(tcp) = s.io.into_inner() else {
                 return Err(TxError::Connect("TLS twice".into()));
             };
-            let tls = tls::connect(tcp, host, policy)
+            let config = match (policy, &t.verified) {
+                (TlsPolicy::Verified, Some(v)) => v.clone(),
+                (TlsPolicy::Verified, None) => {
+                    return Err(TxError::TlsFailed(format!(
+                        "{host}: no trust anchors for verified TLS"
+                    )));
+                }
+                _ => tls::opportunistic_config().map_err(TxError::TlsFailed)?,
+            };
+            let tls = tls::connect(tcp, host, config)
                 .await
                 .map_err(|e| TxError::TlsFailed(format!("{host}: {e}")))?;
             tls_desc = Some(tls::describe(&tls));

@@ -133,6 +133,29 @@ impl Dns {
         Ok(hops)
     }
 
+    /// The TXT records at `name`, each as one string.
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, RouteError> {
+        match self.resolver.lookup(fqdn(name), RecordType::TXT).await {
+            Ok(l) => Ok(l
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    hickory_resolver::proto::rr::RData::TXT(t) => Some(
+                        t.txt_data
+                            .iter()
+                            .map(|d| String::from_utf8_lossy(d).into_owned())
+                            .collect::<String>(),
+                    ),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => Ok(Vec::new()),
+            Err(e) => Err(RouteError::Temporary(format!(
+                "TXT lookup for {name} failed: {e}"
+            ))),
+        }
+    }
+
     /// Every address of `host`, IPv6 and IPv4.
     pub async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, RouteError> {
         match self.resolver.lookup_ip(fqdn(host)).await {

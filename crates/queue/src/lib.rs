@@ -9,6 +9,7 @@ pub mod dkim;
 pub mod dns;
 pub mod dsn;
 mod local;
+pub mod mta_sts;
 pub mod tls;
 mod worker;
 

@@ -20,11 +20,13 @@ pub enum TlsPolicy {
     Opportunistic,
     /// STARTTLS or no delivery (per-domain "require TLS", relay `starttls`).
     Required,
+    /// STARTTLS with a certificate valid for the host (MTA-STS enforce).
+    Verified,
 }
 
 impl TlsPolicy {
     pub fn requires_tls(self) -> bool {
-        self == TlsPolicy::Required
+        matches!(self, TlsPolicy::Required | TlsPolicy::Verified)
     }
 }
 
@@ -96,14 +98,37 @@ pub fn opportunistic_config() -> Result<Arc<rustls::ClientConfig>, String> {
     .clone()
 }
 
+/// A client configuration that authenticates servers: the system's trust
+/// anchors plus those of `extra` (PEM), for MTA-STS.
+pub fn verified_config(
+    extra: Option<&std::path::Path>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    let _ = roots.add_parsable_certificates(native.certs);
+    if let Some(p) = extra {
+        use rustls::pki_types::pem::PemObject;
+        let pem = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{} is not PEM: {e:?}", p.display()))?;
+        roots.add_parsable_certificates(certs);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+        .map_err(|e| format!("TLS client set-up: {e}"))
+}
+
 pub async fn connect(
     tcp: TcpStream,
     host: &str,
-    _policy: TlsPolicy,
+    config: Arc<rustls::ClientConfig>,
 ) -> Result<TlsStream<TcpStream>, String> {
     let name = ServerName::try_from(host.to_string())
         .map_err(|e| format!("bad server name {host}: {e}"))?;
-    let connector = TlsConnector::from(opportunistic_config()?);
+    let connector = TlsConnector::from(config);
     tokio::time::timeout(
         std::time::Duration::from_secs(60),
         connector.connect(name, tcp),

@@ -59,6 +59,10 @@ pub(crate) struct Worker {
     slots: Arc<Semaphore>,
     per_domain: Mutex<HashMap<String, Arc<Semaphore>>>,
     breaker: Breaker,
+    sts: crate::mta_sts::Cache,
+    /// Trust anchors for authenticated TLS (MTA-STS); `None` when they
+    /// could not be loaded, and then enforced policies defer.
+    verified: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// What happened to one recipient in one attempt.
@@ -77,6 +81,13 @@ impl Worker {
         owner: String,
     ) -> Worker {
         let slots = Arc::new(Semaphore::new(config.queue.workers));
+        let verified = match crate::tls::verified_config(config.queue.tls_ca_file.as_deref()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::error!(error = %e, "queue: no trust anchors; MTA-STS enforced domains will be deferred");
+                None
+            }
+        };
         Worker {
             config,
             store,
@@ -86,6 +97,8 @@ impl Worker {
             slots,
             per_domain: Mutex::default(),
             breaker: Breaker::default(),
+            sts: crate::mta_sts::Cache::default(),
+            verified,
         }
     }
 
@@ -226,14 +239,42 @@ impl Worker {
                 (hops, relay.port, policy, auth)
             }
             None => match self.dns.route(domain).await {
-                Ok(h) => {
+                Ok(mut h) => {
                     let required =
                         msg.requiretls || self.config.queue.require_tls.iter().any(|d| d == domain);
-                    let policy = if required {
+                    let mut policy = if required {
                         TlsPolicy::Required
                     } else {
                         TlsPolicy::Opportunistic
                     };
+                    if let Some(verified) = &self.verified
+                        && let Some(sts) = self
+                            .sts
+                            .policy(&self.dns, domain, self.config.queue.mta_sts_port, verified)
+                            .await
+                    {
+                        match sts.mode {
+                            crate::mta_sts::Mode::Enforce => {
+                                // RFC 8461 4.1/4.2: only listed MX, only
+                                // with a valid certificate.
+                                h.retain(|hop| {
+                                    sts.mx
+                                        .iter()
+                                        .any(|p| crate::mta_sts::mx_matches(p, &hop.host))
+                                });
+                                if h.is_empty() {
+                                    let why =
+                                        format!("no MX of {domain} matches its MTA-STS policy");
+                                    return all(&|| Fate::Deferred(why.clone()));
+                                }
+                                policy = TlsPolicy::Verified;
+                            }
+                            crate::mta_sts::Mode::Testing => {
+                                tracing::info!(%domain, "queue: MTA-STS policy in testing mode; delivering as usual");
+                            }
+                            crate::mta_sts::Mode::None => {}
+                        }
+                    }
                     (h, self.config.queue.remote_port, policy, None)
                 }
                 Err(RouteError::Permanent(status, e)) => {
@@ -269,6 +310,7 @@ impl Worker {
                     ehlo_name: self.config.hostname.clone(),
                     policy,
                     auth: auth.clone(),
+                    verified: self.verified.clone(),
                 };
                 let result = client::transact(&target, &env, data).await;
                 self.record_tls(domain, &hop.host, policy, &result).await;
@@ -365,6 +407,7 @@ impl Worker {
         };
         let policy = match (policy, &self.config.relay) {
             (_, Some(_)) => "relay",
+            (TlsPolicy::Verified, None) => "sts",
             (TlsPolicy::Required, None) => "require-tls",
             _ => "none",
         };

@@ -4,7 +4,6 @@
 mod common;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Tern;
@@ -226,6 +225,3 @@ async fn login_throttling_slows_locks_and_spares_the_owner_elsewhere() {
     let audit = t.cli(&["audit", "list", "--kind", "login_failure"]);
     assert!(String::from_utf8_lossy(&audit.stdout).lines().count() >= 5);
 }
-
-#[allow(dead_code)]
-fn _assert_send(_: Arc<()>) {}
