@@ -95,8 +95,7 @@ impl Checker {
         let iprev = self.auth.verify_iprev(ip).await;
         let spf_helo = if helo_is_domain(helo) {
             Some(
-                self.auth
-                    .verify_spf(SpfParameters::verify_ehlo(ip, helo, host))
+                crate::spf::verify(&self.auth, SpfParameters::verify_ehlo(ip, helo, host), helo)
                     .await,
             )
         } else {
@@ -107,9 +106,9 @@ impl Checker {
         let spf_mail = match (&spf_helo, mail_from.is_empty()) {
             (Some(h), true) => h.clone(),
             _ => {
-                self.auth
-                    .verify_spf(SpfParameters::verify_mail_from(ip, helo, host, mail_from))
-                    .await
+                let domain = mail_from.rsplit_once('@').map_or(helo, |(_, d)| d);
+                let params = SpfParameters::verify_mail_from(ip, helo, host, mail_from);
+                crate::spf::verify(&self.auth, params, domain).await
             }
         };
         let envelope_domain = mail_from

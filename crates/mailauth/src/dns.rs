@@ -45,3 +45,26 @@ fn name_server(addr: SocketAddr) -> NameServerConfig {
     tcp.port = addr.port();
     NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
 }
+
+/// How many SPF records `domain` publishes. RFC 7208 4.5: more than one is
+/// a permanent error, which mail-auth does not report itself (it takes
+/// the first); 0 also when the lookup fails (SPF reports that on its own).
+pub(crate) async fn spf_records(auth: &MessageAuthenticator, domain: &str) -> usize {
+    let name = format!("{}.", domain.trim_end_matches('.'));
+    let Ok(txt) = auth.0.txt_lookup(name).await else {
+        return 0;
+    };
+    txt.answers()
+        .iter()
+        .filter(|r| match &r.data {
+            mail_auth::hickory_resolver::proto::rr::RData::TXT(t) => {
+                let text: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+                // RFC 7208 4.5: "v=spf1" followed by a space or the end.
+                text.len() >= 6
+                    && text[..6].eq_ignore_ascii_case(b"v=spf1")
+                    && text.get(6).is_none_or(|c| *c == b' ')
+            }
+            _ => false,
+        })
+        .count()
+}

@@ -20,6 +20,7 @@ mod dns;
 mod policy;
 mod report;
 mod results;
+mod spf;
 
 pub use checks::{Checker, Outcome};
 pub use dns::authenticator;

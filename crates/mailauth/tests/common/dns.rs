@@ -38,10 +38,8 @@ fn name(n: &str) -> Name {
 
 impl Zone {
     pub fn a(mut self, n: &str, ip: &str) -> Zone {
-        self.records.push((
-            norm(n),
-            RData::A(A(Ipv4Addr::from_str(ip).expect("ipv4"))),
-        ));
+        self.records
+            .push((norm(n), RData::A(A(Ipv4Addr::from_str(ip).expect("ipv4")))));
         self
     }
 

@@ -58,10 +58,7 @@ fn openssl(args: &[&str], input: &[u8]) -> Vec<u8> {
 impl Key {
     pub fn rsa(bits: u32) -> Key {
         let pem = openssl(&["genrsa", "-traditional", &bits.to_string()], b"");
-        let pkcs8 = openssl(
-            &["pkcs8", "-topk8", "-nocrypt", "-outform", "DER"],
-            &pem,
-        );
+        let pkcs8 = openssl(&["pkcs8", "-topk8", "-nocrypt", "-outform", "DER"], &pem);
         let spki = openssl(&["rsa", "-pubout", "-outform", "DER"], &pem);
         Key {
             algorithm: "rsa",
@@ -72,8 +69,14 @@ impl Key {
     }
 
     pub fn ed25519() -> Key {
-        let pkcs8 = openssl(&["genpkey", "-algorithm", "ed25519", "-outform", "DER"], b"");
-        let spki = openssl(&["pkey", "-inform", "DER", "-pubout", "-outform", "DER"], &pkcs8);
+        let pkcs8 = openssl(
+            &["genpkey", "-algorithm", "ed25519", "-outform", "DER"],
+            b"",
+        );
+        let spki = openssl(
+            &["pkey", "-inform", "DER", "-pubout", "-outform", "DER"],
+            &pkcs8,
+        );
         let b64 = base64::engine::general_purpose::STANDARD;
         Key {
             algorithm: "ed25519",
@@ -85,7 +88,11 @@ impl Key {
     }
 
     pub fn txt(&self) -> String {
-        let k = if self.algorithm == "ed25519" { "ed25519" } else { "rsa" };
+        let k = if self.algorithm == "ed25519" {
+            "ed25519"
+        } else {
+            "rsa"
+        };
         format!("v=DKIM1; k={k}; p={}", self.public)
     }
 
