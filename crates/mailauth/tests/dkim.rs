@@ -1,0 +1,122 @@
+//! DKIM verification (RFC 6376, RFC 8463) of messages signed by an
+//! independent signer, Debian's python3-dkim.
+
+mod common;
+
+use common::*;
+
+const IP: &str = "192.0.2.1";
+
+async fn dkim_result(c: &tern_mailauth::Checker, message: &[u8]) -> Vec<String> {
+    let o = c
+        .check(IP.parse().unwrap(), "client.test", "", message)
+        .await;
+    clauses(&o.header)
+        .into_iter()
+        .filter(|(m, _, _)| m == "dkim")
+        .map(|(_, r, p)| format!("{r} {p}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn signatures_verify_and_tampering_fails() {
+    let rsa = Key::rsa(2048);
+    let ed = Key::ed25519();
+    let dns = DnsServer::start(
+        Zone::default()
+            .txt("rsa._domainkey.signer.test", &rsa.txt())
+            .txt("ed._domainkey.signer.test", &ed.txt()),
+    );
+    let c = checker(&dns, "");
+    let plain = message("a@signer.test", "dkim");
+
+    let by_rsa = dkim_sign(&plain, &rsa, "signer.test", "rsa");
+    let r = dkim_result(&c, &by_rsa).await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0].starts_with("pass ") && r[0].contains("header.s=rsa"),
+        "{r:?}"
+    );
+
+    let by_ed = dkim_sign(&plain, &ed, "signer.test", "ed");
+    let r = dkim_result(&c, &by_ed).await;
+    assert!(
+        r[0].starts_with("pass ") && r[0].contains("header.s=ed"),
+        "{r:?}"
+    );
+
+    // Both signatures at once: one result each.
+    let both = dkim_sign(&by_rsa, &ed, "signer.test", "ed");
+    let r = dkim_result(&c, &both).await;
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert!(r.iter().all(|x| x.starts_with("pass ")), "{r:?}");
+
+    // The body changed after signing.
+    let body = String::from_utf8(by_rsa.clone())
+        .unwrap()
+        .replace("This is the body.", "This is another body.");
+    let r = dkim_result(&c, body.as_bytes()).await;
+    assert!(
+        r[0].starts_with("fail") || r[0].starts_with("neutral"),
+        "{r:?}"
+    );
+    assert!(!r[0].starts_with("pass"), "{r:?}");
+
+    // A signed header changed after signing.
+    let subject = String::from_utf8(by_ed.clone())
+        .unwrap()
+        .replace("Subject: dkim", "Subject: changed");
+    let r = dkim_result(&c, subject.as_bytes()).await;
+    assert!(r[0].starts_with("fail"), "{r:?}");
+
+    // No key published for the selector.
+    let missing = dkim_sign(&plain, &rsa, "signer.test", "gone");
+    let r = dkim_result(&c, &missing).await;
+    assert!(r[0].starts_with("permerror"), "{r:?}");
+
+    // No signature at all.
+    let r = dkim_result(&c, &plain).await;
+    assert_eq!(r, vec!["none ".to_string()]);
+}
+
+#[tokio::test]
+async fn revoked_and_short_keys() {
+    let rsa = Key::rsa(2048);
+    let short = Key::rsa(512);
+    let dns = DnsServer::start(
+        Zone::default()
+            // RFC 6376 3.6.1: an empty p= means the key was revoked.
+            .txt("rev._domainkey.signer.test", "v=DKIM1; k=rsa; p=")
+            .txt("short._domainkey.signer.test", &short.txt()),
+    );
+    let c = checker(&dns, "");
+    let plain = message("a@signer.test", "keys");
+    let revoked = dkim_sign(&plain, &rsa, "signer.test", "rev");
+    let r = dkim_result(&c, &revoked).await;
+    assert!(!r[0].starts_with("pass"), "{r:?}");
+    let weak = dkim_sign(&plain, &short, "signer.test", "short");
+    let r = dkim_result(&c, &weak).await;
+    assert!(!r[0].starts_with("pass"), "{r:?}");
+}
+
+#[tokio::test]
+async fn body_length_tail_is_not_trusted() {
+    let rsa = Key::rsa(2048);
+    let dns = DnsServer::start(Zone::default().txt("rsa._domainkey.signer.test", &rsa.txt()));
+    let c = checker(&dns, "");
+    let script = r#"
+import sys, dkim
+key = open(sys.argv[1], 'rb').read()
+msg = sys.stdin.buffer.read()
+sig = dkim.sign(msg, b'rsa', b'signer.test', key, length=True,
+                include_headers=[b'from', b'to', b'subject'])
+sys.stdout.buffer.write(sig + msg)
+"#;
+    let signed = dkimpy(script, &rsa.for_dkimpy, &message("a@signer.test", "len"));
+    assert!(String::from_utf8_lossy(&signed).contains("l="));
+    // Text appended after the signed length (RFC 6376 8.2).
+    let mut appended = signed.clone();
+    appended.extend_from_slice(b"Click here: http://phish.test/\r\n");
+    let r = dkim_result(&c, &appended).await;
+    assert!(!r[0].starts_with("pass"), "{r:?}");
+}
