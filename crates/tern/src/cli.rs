@@ -45,6 +45,25 @@ pub enum Command {
     /// DKIM signing keys.
     #[command(subcommand)]
     Dkim(DkimCmd),
+    /// Print the Authentication-Results header tern would add to a message.
+    Verify(Verify),
+}
+
+/// Run the inbound checks (SPF, DKIM, DMARC, ARC, iprev) on a message file
+/// as if it had arrived on port 25, through the configured resolver.
+#[derive(Args, Debug)]
+pub struct Verify {
+    /// The message (RFC 5322), as received.
+    pub file: PathBuf,
+    /// The client's IP address.
+    #[arg(long)]
+    pub ip: std::net::IpAddr,
+    /// The name the client gave in HELO/EHLO.
+    #[arg(long)]
+    pub helo: String,
+    /// The MAIL FROM address ("" for the null sender).
+    #[arg(long = "mail-from", default_value = "")]
+    pub mail_from: String,
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,6 +7,7 @@ mod protocols;
 mod queue;
 mod quickstart;
 mod serve;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -84,5 +85,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(c) => admin::audit(&load()?, c).await,
         Command::Queue(c) => queue::run(&load()?, c).await,
         Command::Dkim(c) => dkim::run(&load()?, c).await,
+        Command::Verify(v) => verify::run(&load()?, v).await,
     }
 }
