@@ -92,24 +92,24 @@ impl Checker {
             };
         }
         let host = self.hostname.as_str();
-        let iprev = self.auth.verify_iprev(ip).await;
-        let spf_helo = if helo_is_domain(helo) {
-            Some(
-                crate::spf::verify(&self.auth, SpfParameters::verify_ehlo(ip, helo, host), helo)
-                    .await,
-            )
-        } else {
-            None
-        };
-        // RFC 7208 2.4: with a null reverse-path the identity is
-        // postmaster@<HELO>; mail-auth does that for an empty sender.
-        let spf_mail = match (&spf_helo, mail_from.is_empty()) {
-            (Some(h), true) => h.clone(),
-            _ => {
-                let domain = mail_from.rsplit_once('@').map_or(helo, |(_, d)| d);
-                let params = SpfParameters::verify_mail_from(ip, helo, host, mail_from);
-                crate::spf::verify(&self.auth, params, domain).await
-            }
+        let spf = async {
+            let spf_helo = if helo_is_domain(helo) {
+                let params = SpfParameters::verify_ehlo(ip, helo, host);
+                Some(crate::spf::verify(&self.auth, params, helo).await)
+            } else {
+                None
+            };
+            // RFC 7208 2.4: with a null reverse-path the identity is
+            // postmaster@<HELO>; mail-auth does that for an empty sender.
+            let spf_mail = match (&spf_helo, mail_from.is_empty()) {
+                (Some(h), true) => h.clone(),
+                _ => {
+                    let domain = mail_from.rsplit_once('@').map_or(helo, |(_, d)| d);
+                    let params = SpfParameters::verify_mail_from(ip, helo, host, mail_from);
+                    crate::spf::verify(&self.auth, params, domain).await
+                }
+            };
+            (spf_helo, spf_mail)
         };
         let envelope_domain = mail_from
             .rsplit_once('@')
@@ -120,16 +120,23 @@ impl Checker {
         let parsed = AuthenticatedMessage::parse(message);
         let empty = AuthenticatedMessage::default();
         let msg = parsed.as_ref().unwrap_or(&empty);
-        let dkim: Vec<DkimOutput<'_>> = if parsed.is_some() {
-            self.auth.verify_dkim(msg).await
-        } else {
-            Vec::new()
+        let dkim = async {
+            if parsed.is_some() {
+                self.auth.verify_dkim(msg).await
+            } else {
+                Vec::new()
+            }
         };
-        let arc: ArcOutput<'_> = if parsed.is_some() {
-            self.auth.verify_arc(msg).await
-        } else {
-            ArcOutput::default()
+        let arc = async {
+            if parsed.is_some() {
+                self.auth.verify_arc(msg).await
+            } else {
+                ArcOutput::default()
+            }
         };
+        // The lookups of each check are sequential; the checks need not be.
+        let (iprev, (spf_helo, spf_mail), dkim, arc): (_, _, Vec<DkimOutput<'_>>, ArcOutput<'_>) =
+            tokio::join!(self.auth.verify_iprev(ip), spf, dkim, arc);
         let dmarc = self
             .auth
             .verify_dmarc(DmarcParameters::new(
@@ -204,5 +211,62 @@ fn with_dkim_none(header: String, host: &str, none: bool) -> String {
     match header.strip_prefix(&prefix) {
         Some(rest) => format!("{prefix};\r\n\tdkim=none{rest}"),
         None => header,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// The SMTP sessions run on a multi-threaded runtime: the checks must
+    /// be a `Send` future and the checker shareable.
+    #[test]
+    fn futures_are_send() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let cfg = tern_common::config::DnsConfig {
+            servers: vec!["127.0.0.1:9".parse().unwrap()],
+            timeout_secs: 1,
+        };
+        let c = Checker {
+            auth: crate::dns::authenticator(&cfg).unwrap(),
+            hostname: "mx.example".into(),
+            checks: ChecksConfig::default(),
+        };
+        let ip = "192.0.2.1".parse().unwrap();
+        let f = c.check(ip, "h.example", "", b"Subject: x\r\n\r\n");
+        is_send(&f);
+        let o = Outcome {
+            header: String::new(),
+            disposition: Disposition::Accept,
+            report: None,
+            envelope: None,
+        };
+        let key = tern_store::DkimKey {
+            domain: String::new(),
+            selector: String::new(),
+            algorithm: String::new(),
+            private_key: Vec::new(),
+            public_key: String::new(),
+            created: 0,
+        };
+        let s = c.arc_seal(b"", &o, &key);
+        is_send(&s);
+        fn sync<T: Send + Sync>() {}
+        sync::<Checker>();
+        sync::<Outcome>();
+    }
+
+    #[test]
+    fn helo_identities() {
+        assert!(helo_is_domain("mail.example.org"));
+        assert!(!helo_is_domain("[192.0.2.1]"));
+        assert!(!helo_is_domain("192.0.2.1"));
+        assert!(!helo_is_domain("localhost"));
     }
 }

@@ -12,6 +12,9 @@ use mail_auth::{MessageAuthenticator, Parameters, ResolverCache, SpfOutput, SpfR
 /// make the evaluation a permerror.
 const VOID_LIMIT: usize = 2;
 
+/// RFC 7208 4.6.4: "at least 20 seconds" for the whole evaluation.
+const EVALUATION_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A "cache" that never answers and only counts: each miss is a DNS query
 /// mail-auth then makes, and each insert is one that found records. A
 /// query that found nothing (void, or an error that ends the evaluation
@@ -60,16 +63,18 @@ pub(crate) async fn verify(
     domain: &str,
 ) -> SpfOutput {
     let counter = QueryCounter::default();
-    let out = auth
-        .verify_spf(
-            Parameters::new(params)
-                .with_txt_cache(&counter)
-                .with_mx_cache(&counter)
-                .with_ptr_cache(&counter)
-                .with_ipv4_cache(&counter)
-                .with_ipv6_cache(&counter),
-        )
-        .await;
+    let evaluation = auth.verify_spf(
+        Parameters::new(params)
+            .with_txt_cache(&counter)
+            .with_mx_cache(&counter)
+            .with_ptr_cache(&counter)
+            .with_ipv4_cache(&counter)
+            .with_ipv6_cache(&counter),
+    );
+    // RFC 7208 4.6.4: bound the whole evaluation in time too.
+    let Ok(out) = tokio::time::timeout(EVALUATION_LIMIT, evaluation).await else {
+        return SpfOutput::new(domain.to_string()).with_result(SpfResult::TempError);
+    };
     let permerror = || SpfOutput::new(out.domain().to_string()).with_result(SpfResult::PermError);
     // Evaluation stops at the first match, so counting the void lookups it
     // made is the same as stopping at the third one. A domain without any

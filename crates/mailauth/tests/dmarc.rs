@@ -207,3 +207,40 @@ async fn header_shape() {
         assert!(methods.contains(&want.to_string()), "{want} in {methods:?}");
     }
 }
+
+#[tokio::test]
+async fn iprev_results() {
+    let key = Key::ed25519();
+    let dns = DnsServer::start(
+        zone(&key)
+            // Forward-confirmed.
+            .ptr("192.0.2.1", "good.client.test")
+            .a("good.client.test", "192.0.2.1")
+            // The name does not lead back to the address.
+            .ptr("192.0.2.2", "liar.client.test")
+            .a("liar.client.test", "198.51.100.1")
+            .servfail("3.2.0.192.in-addr.arpa"),
+    );
+    let c = checker(&dns, "");
+    for (ip, want) in [
+        ("192.0.2.1", "pass"),
+        ("192.0.2.2", "fail"),
+        ("192.0.2.3", "temperror"),
+        ("192.0.2.4", "permerror"),
+    ] {
+        let o = c
+            .check(
+                ip.parse().unwrap(),
+                "client.test",
+                "",
+                &message("a@d2.test", "iprev"),
+            )
+            .await;
+        assert_eq!(
+            result_of(&o.header, "iprev", "policy.iprev"),
+            want,
+            "{ip}: {}",
+            o.header
+        );
+    }
+}
