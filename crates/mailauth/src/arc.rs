@@ -88,3 +88,37 @@ fn seal_with<K: SigningKey<Hasher = Sha256>>(
         .map_err(|e| anyhow::anyhow!("ARC sealing with {}: {e}", key.selector))?;
     Ok(set.to_header())
 }
+
+/// The key to seal with among a domain's DKIM keys: RSA first (RFC 8617
+/// verifiers all know rsa-sha256), else ed25519; the newest of its kind.
+pub fn seal_key(keys: &[DkimKey]) -> Option<&DkimKey> {
+    keys.iter()
+        .filter(|k| k.algorithm == "rsa")
+        .max_by_key(|k| k.created)
+        .or_else(|| keys.iter().max_by_key(|k| k.created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(algorithm: &str, created: i64) -> DkimKey {
+        DkimKey {
+            domain: "example.org".into(),
+            selector: format!("{algorithm}{created}"),
+            algorithm: algorithm.into(),
+            private_key: Vec::new(),
+            public_key: String::new(),
+            created,
+        }
+    }
+
+    #[test]
+    fn rsa_keys_seal_first() {
+        let keys = [key("ed25519", 3), key("rsa", 1), key("rsa", 2)];
+        assert_eq!(seal_key(&keys).unwrap().selector, "rsa2");
+        let keys = [key("ed25519", 3), key("ed25519", 4)];
+        assert_eq!(seal_key(&keys).unwrap().selector, "ed255194");
+        assert!(seal_key(&[]).is_none());
+    }
+}

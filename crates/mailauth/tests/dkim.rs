@@ -120,3 +120,29 @@ sys.stdout.buffer.write(sig + msg)
     let r = dkim_result(&c, &appended).await;
     assert!(!r[0].starts_with("pass"), "{r:?}");
 }
+
+#[tokio::test]
+async fn expired_signature_does_not_pass() {
+    use mail_auth::common::crypto::Ed25519Key;
+    use mail_auth::common::headers::HeaderWriter;
+    use mail_auth::dkim::DkimSigner;
+    let ed = Key::ed25519();
+    let dns = DnsServer::start(Zone::default().txt("ed._domainkey.signer.test", &ed.txt()));
+    let c = checker(&dns, "");
+    let plain = message("a@signer.test", "expiry");
+    // python3-dkim cannot write x=; this signature expires one second
+    // after it is made (RFC 6376 3.5 x=).
+    let sig = DkimSigner::from_key(Ed25519Key::from_pkcs8_der(&ed.pkcs8).unwrap())
+        .domain("signer.test")
+        .selector("ed")
+        .headers(["From", "To", "Subject"])
+        .expiration(1)
+        .sign(&plain)
+        .unwrap()
+        .to_header();
+    let mut signed = sig.into_bytes();
+    signed.extend_from_slice(&plain);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = dkim_result(&c, &signed).await;
+    assert!(!r[0].starts_with("pass"), "{r:?}");
+}
