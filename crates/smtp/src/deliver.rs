@@ -95,7 +95,16 @@ pub fn received(
 
 /// Deliver to every account once and queue remote alias targets; the reply
 /// goes out only after the store has fsynced and committed every copy.
-pub async fn deliver(shared: &Shared, s: &SessionInfo, env: &Envelope, data: Vec<u8>) -> String {
+/// `verdict` is what the inbound checks found (port 25): a Junk disposition
+/// files local copies in Junk, and forwarded copies get an ARC seal.
+pub async fn deliver(
+    shared: &Shared,
+    s: &SessionInfo,
+    env: &Envelope,
+    data: Vec<u8>,
+    verdict: Option<&tern_mailauth::Outcome>,
+) -> String {
+    let junk = verdict.is_some_and(|v| matches!(v.disposition, tern_mailauth::Disposition::Junk));
     let id = queue_id();
     let host = &shared.config.hostname;
     let single = (env.rcpts.len() == 1).then(|| env.rcpts[0].address.to_string());
@@ -117,7 +126,7 @@ pub async fn deliver(shared: &Shared, s: &SessionInfo, env: &Envelope, data: Vec
             bytes.extend_from_slice(&data);
             copies.push(NewMessage {
                 account_id: t.account_id,
-                mailbox: MailboxSel::Name("INBOX".into()),
+                mailbox: MailboxSel::Name(target_mailbox(shared, t.account_id, junk).await),
                 bytes,
                 flags: Vec::new(),
                 internal_date: now_secs(),
@@ -140,7 +149,7 @@ pub async fn deliver(shared: &Shared, s: &SessionInfo, env: &Envelope, data: Vec
     let reply = match result {
         Ok(_) => {
             if !remote.is_empty() {
-                forward(shared, env, &trace, &data, &remote).await
+                forward(shared, env, &trace, &data, &remote, verdict).await
             } else {
                 format!("250 2.0.0 Ok: queued as {id}")
             }
@@ -173,12 +182,29 @@ async fn forward(
     trace: &str,
     data: &[u8],
     remote: &[(Address, &Accepted)],
+    verdict: Option<&tern_mailauth::Outcome>,
 ) -> String {
     let Some(queue) = &shared.queue else {
         return "451 4.3.0 Forwarding is not available; try again later".to_string();
     };
     let mut bytes = trace.as_bytes().to_vec();
     bytes.extend_from_slice(data);
+    // RFC 8617: seal what we verified, with the forwarding domain's key, so
+    // the next hop can trust our verdict even though SPF will now fail.
+    if let (Some(checker), Some(outcome)) = (&shared.checker, verdict) {
+        let domain = remote
+            .first()
+            .map(|(_, r)| r.address.domain().to_string())
+            .unwrap_or_default();
+        if let Ok(keys) = shared.store.dkim_keys(Some(&domain)).await
+            && let Some(key) = tern_mailauth::seal_key(&keys)
+        {
+            match checker.arc_seal(&bytes, outcome, key).await {
+                Ok(sealed) => bytes = sealed,
+                Err(e) => tracing::warn!(error = %e, "ARC sealing failed; forwarding unsealed"),
+            }
+        }
+    }
     let q = QueueNew {
         sender: env.sender.clone(),
         recipients: remote
@@ -201,4 +227,12 @@ async fn forward(
             "451 4.3.0 Temporary failure queueing the message; try again later".to_string()
         }
     }
+}
+
+/// Junk when the checks say so and the account still has a Junk mailbox.
+async fn target_mailbox(shared: &Shared, account: i64, junk: bool) -> String {
+    if junk && matches!(shared.store.mailbox_get(account, "Junk").await, Ok(Some(_))) {
+        return "Junk".into();
+    }
+    "INBOX".into()
 }

@@ -31,6 +31,8 @@ pub struct Shared {
     pub security: Security,
     /// Submission (587/465): AUTH over TLS, any destination for the user.
     pub submission: bool,
+    /// SPF, DKIM, DMARC, ARC and iprev for mail from the internet (port 25).
+    pub checker: Option<tern_mailauth::Checker>,
 }
 
 /// The session handler of the `smtp` (MX), `submission` and `submissions` listeners.
@@ -40,23 +42,27 @@ pub struct Service {
     queue: Option<Queue>,
     tarpit: Tarpit,
     submission: bool,
+    checker: Option<tern_mailauth::Checker>,
 }
 
 impl Service {
-    /// The MX on port 25.
-    pub fn new(config: Arc<Config>, store: Store, queue: Option<Queue>) -> Service {
+    /// The MX on port 25, checking every message it accepts.
+    pub fn new(config: Arc<Config>, store: Store, queue: Option<Queue>) -> anyhow::Result<Service> {
         let tarpit = Tarpit::new(config.tarpit.clone());
-        Service {
+        let checker = Some(tern_mailauth::Checker::new(&config)?);
+        Ok(Service {
             config,
             store,
             queue,
             tarpit,
             submission: false,
-        }
+            checker,
+        })
     }
 
     /// Submission on 587 (STARTTLS) or 465 (implicit TLS). Tarpitting is
-    /// for strangers on port 25; users here are throttled by login.
+    /// for strangers on port 25; users here are throttled by login, and
+    /// their mail is signed, not checked.
     pub fn submission(config: Arc<Config>, store: Store, queue: Queue) -> Service {
         let off = tern_common::config::TarpitConfig {
             enabled: false,
@@ -68,6 +74,7 @@ impl Service {
             store,
             queue: Some(queue),
             submission: true,
+            checker: None,
         }
     }
 }
@@ -93,6 +100,7 @@ impl Handler for Service {
             tarpit: self.tarpit.clone(),
             security: conn.security.clone(),
             submission: self.submission,
+            checker: self.checker.clone(),
         });
         Box::pin(async move {
             let peer = Peer {

@@ -592,12 +592,15 @@ where
         {
             return step;
         }
-        if !self
-            .shared
-            .security
-            .rates
-            .messages_per_ip
-            .check(&tern_common::limits::ip_group(self.peer.ip), 1)
+        // Inbound mail is limited per IP; users are limited per account
+        // (check_sender), whatever address they submit from.
+        if self.authed.is_none()
+            && !self
+                .shared
+                .security
+                .rates
+                .messages_per_ip
+                .check(&tern_common::limits::ip_group(self.peer.ip), 1)
         {
             self.shared
                 .security
@@ -823,6 +826,32 @@ where
             return;
         }
         let mut data = t.data;
+        let mut verdict = None;
+        if self.authed.is_none()
+            && let Some(checker) = self.shared.checker.clone()
+        {
+            // Port 25: SPF, DKIM, DMARC, ARC, iprev — then the policy decides.
+            let helo = self.helo.clone().unwrap_or_default();
+            let outcome = checker
+                .check(self.peer.ip, &helo, &t.env.sender, &data)
+                .await;
+            if let Some(r) = &outcome.report
+                && let Err(e) = self.shared.store.dmarc_record_insert(r).await
+            {
+                tracing::warn!(error = %e, "cannot record the DMARC result");
+            }
+            match &outcome.disposition {
+                tern_mailauth::Disposition::Reject(line)
+                | tern_mailauth::Disposition::Defer(line) => {
+                    tracing::info!(ip = %self.peer.ip, from = %t.env.sender, result = %line, "smtp message refused by checks");
+                    reply(&mut self.out, line);
+                    return;
+                }
+                _ => {}
+            }
+            data = tern_mailauth::apply(&data, checker.authserv_id(), &outcome.header);
+            verdict = Some(outcome);
+        }
         if let Some((account, _)) = self.authed.clone() {
             match self.prepare_submission(account, data).await {
                 Ok(d) => data = d,
@@ -841,7 +870,7 @@ where
             hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
         };
         let started = Instant::now();
-        let r = deliver::deliver(&self.shared, &session, &t.env, data).await;
+        let r = deliver::deliver(&self.shared, &session, &t.env, data, verdict.as_ref()).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "smtp delivery"

@@ -64,6 +64,7 @@ async fn env_with(extra: &str) -> Env {
         queue: None,
         security: Security::permissive_for_tests(),
         submission: false,
+        checker: None,
     });
     Env {
         shared,
@@ -129,6 +130,7 @@ async fn submit(env: &Env, input: &[u8], tls: bool) -> String {
         tarpit: env.shared.tarpit.clone(),
         security: Security::permissive_for_tests(),
         submission: true,
+        checker: None,
     });
     let (mut client, server) = tokio::io::duplex(1 << 20);
     let task = tokio::spawn(async move {

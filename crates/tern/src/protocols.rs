@@ -20,19 +20,25 @@ pub fn implemented(kind: ListenerKind) -> bool {
     )
 }
 
+/// The handler for `kind`; an error when its set-up fails (DNS for the
+/// inbound checks, say), `Ok(None)` for a kind this build does not serve.
 pub fn handler(
     kind: ListenerKind,
     config: &Arc<Config>,
     store: &Store,
     queue: &Queue,
-) -> Option<Arc<dyn Handler>> {
+) -> anyhow::Result<Option<Arc<dyn Handler>>> {
     let (c, s) = (config.clone(), store.clone());
-    match kind {
-        ListenerKind::Smtp => Some(Arc::new(tern_smtp::Service::new(c, s, Some(queue.clone())))),
+    Ok(match kind {
+        ListenerKind::Smtp => Some(Arc::new(tern_smtp::Service::new(
+            c,
+            s,
+            Some(queue.clone()),
+        )?)),
         ListenerKind::Submission | ListenerKind::Submissions => Some(Arc::new(
             tern_smtp::Service::submission(c, s, queue.clone()),
         )),
         ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(c, s))),
         _ => None,
-    }
+    })
 }

@@ -69,11 +69,13 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             .local_addr()
             .map_err(|e| Failure::Runtime(e.to_string()))?;
         let kind = b.config.kind;
-        let handler = protocols::handler(kind, &config, &store, &queue).ok_or_else(|| {
-            Failure::Config(format!(
-                "listener kind {kind} is not available in this build"
-            ))
-        })?;
+        let handler = protocols::handler(kind, &config, &store, &queue)
+            .map_err(|e| Failure::Runtime(format!("setting up {kind}: {e:#}")))?
+            .ok_or_else(|| {
+                Failure::Config(format!(
+                    "listener kind {kind} is not available in this build"
+                ))
+            })?;
         say!("tern: {kind} listening on {addr}");
         server.serve(b, tls.clone(), handler);
     }

@@ -33,6 +33,9 @@ pub struct Tern {
     pub addrs: HashMap<String, std::net::SocketAddr>,
     /// Everything the server printed on stdout so far.
     pub stdout: Vec<String>,
+    /// The DNS server tern asks when the test gave no `[dns]` of its own:
+    /// an empty zone, so nothing ever leaves the machine.
+    _dns: Option<dns::DnsServer>,
 }
 
 /// Write a configuration with the given listener kinds on port 0 plus any
@@ -65,13 +68,21 @@ impl Tern {
 
     pub fn start_with(kinds: &[&str], extra: &str) -> Tern {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = write_config(dir.path(), kinds, extra);
+        let (dns, extra) = if extra.contains("[dns]") {
+            (None, extra.to_string())
+        } else {
+            let d = dns::DnsServer::start(dns::Zone::default());
+            let cfg = format!("{extra}\n{}", d.config());
+            (Some(d), cfg)
+        };
+        let config = write_config(dir.path(), kinds, &extra);
         let mut t = Tern {
             child: None,
             dir,
             config,
             addrs: HashMap::new(),
             stdout: Vec::new(),
+            _dns: dns,
         };
         t.launch();
         t

@@ -1,0 +1,132 @@
+//! LOGIN and AUTHENTICATE PLAIN (RFC 9051 6.2.2, 6.2.3; RFC 4616; SASL-IR
+//! RFC 4959). Only reached over TLS: the session refuses both before.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::io::Io;
+use crate::session::{Flow, Session, Wire, capabilities};
+
+const BAD_LOGIN: &str = "NO [AUTHENTICATIONFAILED] invalid user name or password";
+
+/// `[authzid] NUL authcid NUL passwd`; an authzid other than the authcid
+/// is refused (no proxy login).
+pub(crate) fn decode_plain(b64: &[u8]) -> Option<(String, String)> {
+    let raw = STANDARD.decode(b64).ok()?;
+    let mut it = raw.split(|&b| b == 0);
+    let authz = it.next()?;
+    let authc = std::str::from_utf8(it.next()?).ok()?;
+    let pass = std::str::from_utf8(it.next()?).ok()?;
+    if it.next().is_some() || authc.is_empty() {
+        return None;
+    }
+    if !authz.is_empty() && authz != authc.as_bytes() {
+        return None;
+    }
+    Some((authc.to_string(), pass.to_string()))
+}
+
+impl Session {
+    pub(crate) async fn authenticate<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        mechanism: &str,
+        initial: Option<Vec<u8>>,
+    ) -> Flow {
+        if !mechanism.eq_ignore_ascii_case("PLAIN") {
+            io.push_str(&format!("{tag} NO unsupported authentication mechanism\r\n"));
+            return Flow::Continue;
+        }
+        let response = match initial {
+            // imap-codec hands over the decoded initial response ("=" is empty).
+            Some(ir) => STANDARD.encode(ir).into_bytes(),
+            None => {
+                io.push(b"+ \r\n");
+                if io.flush().await.is_err() {
+                    return Flow::Close;
+                }
+                let line = match io.read_line().await {
+                    Ok(Ok(Some(l))) => l,
+                    Ok(Err(())) => return self.bad(io, tag, "response too long"),
+                    _ => return Flow::Close,
+                };
+                let line = line.strip_suffix(b"\r\n").unwrap_or(&line).to_vec();
+                if line == b"*" {
+                    // RFC 9051 6.2.2: the client cancelled.
+                    return self.bad(io, tag, "authentication cancelled");
+                }
+                line
+            }
+        };
+        match decode_plain(&response) {
+            Some((user, pass)) => self.login(io, tag, &user, &pass).await,
+            None => self.failed(io, tag, "").await,
+        }
+    }
+
+    async fn failed<S: Wire>(&mut self, io: &mut Io<S>, tag: &str, user: &str) -> Flow {
+        let delay = self.gate.failure(user, self.opts.auth_failure_delay);
+        tokio::time::sleep(delay).await;
+        self.auth_failures += 1;
+        io.push_str(&format!("{tag} {BAD_LOGIN}\r\n"));
+        if self.auth_failures >= self.opts.max_auth_failures {
+            io.push(b"* BYE too many failed logins\r\n");
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+
+    pub(crate) async fn login<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        user: &str,
+        pass: &str,
+    ) -> Flow {
+        if !self.gate.check(user) {
+            return self.failed(io, tag, user).await;
+        }
+        let account = match self.store.authenticate(user, pass).await {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                tracing::info!(peer = %self.peer, user, "imap login failed");
+                return self.failed(io, tag, user).await;
+            }
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, error = %e, "imap authentication unavailable");
+                io.push_str(&format!(
+                    "{tag} NO [UNAVAILABLE] authentication unavailable; try later\r\n"
+                ));
+                return Flow::Continue;
+            }
+        };
+        if self.gate.success(&account.name).is_err() {
+            io.push_str(&format!(
+                "{tag} NO [LIMIT] too many connections for this account\r\n"
+            ));
+            return Flow::Continue;
+        }
+        self.events = Some(self.store.subscribe(account.id));
+        self.account = Some(account);
+        io.push_str(&format!(
+            "{tag} OK [CAPABILITY {}] logged in\r\n",
+            capabilities(self.tls, true)
+        ));
+        Flow::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain() {
+        let b = STANDARD.encode(b"\0bob@x\0pw");
+        assert_eq!(decode_plain(b.as_bytes()), Some(("bob@x".into(), "pw".into())));
+        let b = STANDARD.encode(b"eve\0bob@x\0pw");
+        assert_eq!(decode_plain(b.as_bytes()), None);
+        assert_eq!(decode_plain(b"!!"), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! Framing: commands in as lines plus literals, each bounded; an oversized
+//! synchronizing literal is refused before its bytes are read (RFC 9051
+//! 7.5, RFC 7888 4). Replies out through one buffer.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// What the framer read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A whole command, literals included, with its final CRLF.
+    Command(Vec<u8>),
+    /// A line longer than the limit; its bytes were discarded.
+    TooLong(Option<String>),
+    /// A synchronizing literal beyond the limit: refused, nothing read.
+    LiteralRefused(Option<String>),
+    /// A non-synchronizing literal beyond the limit: its bytes are on the
+    /// way and cannot be refused, so the connection ends (RFC 7888 4).
+    LiteralTooBig,
+    /// LOGIN or AUTHENTICATE with a synchronizing literal before TLS:
+    /// refused before the credential is read.
+    CredentialRefused(Option<String>),
+    /// The same with a non-synchronizing literal, whose bytes are already
+    /// on their way: the connection ends.
+    CredentialClose,
+    /// End of stream.
+    Eof,
+}
+
+pub struct Io<S> {
+    pub stream: S,
+    rbuf: Vec<u8>,
+    pub wbuf: Vec<u8>,
+    max_line: usize,
+    max_literal: usize,
+    write_timeout: Duration,
+    /// Refuse literals of LOGIN and AUTHENTICATE (before TLS).
+    guard: bool,
+}
+
+/// The tag at the start of a command line, for error replies.
+pub fn tag_of(line: &[u8]) -> Option<String> {
+    let end = line
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r' || b == b'\n')
+        .unwrap_or(line.len());
+    let t = &line[..end];
+    let ok = !t.is_empty()
+        && t.len() <= 64
+        && t.iter().all(|&b| {
+            b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b'+')
+        });
+    ok.then(|| String::from_utf8_lossy(t).into_owned())
+}
+
+/// Is this LOGIN or AUTHENTICATE (whose literals are credentials)?
+fn carries_credentials(cmd: &[u8]) -> bool {
+    let mut words = cmd.split(|&b| b == b' ');
+    let _tag = words.next();
+    words.next().is_some_and(|w| {
+        w.eq_ignore_ascii_case(b"LOGIN") || w.eq_ignore_ascii_case(b"AUTHENTICATE")
+    })
+}
+
+/// `{N}` / `{N+}` (and `~{N}`) at the end of a line (without CRLF).
+fn literal_suffix(line: &[u8]) -> Option<(u64, bool)> {
+    let body = line.strip_suffix(b"}")?;
+    let open = body.iter().rposition(|&b| b == b'{')?;
+    let mut num = &body[open + 1..];
+    let nonsync = num.last() == Some(&b'+');
+    if nonsync {
+        num = &num[..num.len() - 1];
+    }
+    if num.is_empty() || num.len() > 10 || !num.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = std::str::from_utf8(num).ok()?.parse().ok()?;
+    Some((n, nonsync))
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
+    pub fn new(stream: S, max_line: usize, max_literal: usize) -> Io<S> {
+        Io {
+            stream,
+            rbuf: Vec::with_capacity(1024),
+            wbuf: Vec::with_capacity(4096),
+            max_line: max_line.max(1024),
+            max_literal,
+            write_timeout: Duration::from_secs(60),
+            guard: false,
+        }
+    }
+
+    /// Swap the stream (after STARTTLS). Buffered input is dropped: any
+    /// command pipelined after STARTTLS is plaintext injection (RFC 9051 6.2.1).
+    pub fn into_parts(self) -> (S, Vec<u8>) {
+        (self.stream, self.rbuf)
+    }
+
+    pub fn set_guard(&mut self, on: bool) {
+        self.guard = on;
+    }
+
+    pub fn push(&mut self, b: &[u8]) {
+        self.wbuf.extend_from_slice(b);
+    }
+
+    pub fn push_str(&mut self, s: &str) {
+        self.wbuf.extend_from_slice(s.as_bytes());
+    }
+
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let fut = async {
+            self.stream.write_all(&self.wbuf).await?;
+            self.stream.flush().await
+        };
+        tokio::time::timeout(self.write_timeout, fut)
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))??;
+        self.wbuf.clear();
+        Ok(())
+    }
+
+    async fn fill(&mut self) -> std::io::Result<usize> {
+        let mut chunk = [0u8; 8192];
+        let n = self.stream.read(&mut chunk).await?;
+        self.rbuf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// One line with its CRLF; `Ok(None)` at end of stream, `Err(true)`
+    /// when it was too long (discarded).
+    pub async fn read_line(&mut self) -> std::io::Result<Result<Option<Vec<u8>>, ()>> {
+        let mut discarding = false;
+        loop {
+            if let Some(lf) = self.rbuf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.rbuf.drain(..=lf).collect();
+                if discarding || line.len() > self.max_line {
+                    return Ok(Err(()));
+                }
+                return Ok(Ok(Some(line)));
+            }
+            if self.rbuf.len() > self.max_line {
+                self.rbuf.clear();
+                discarding = true;
+            }
+            if self.fill().await? == 0 {
+                return Ok(Ok(None));
+            }
+        }
+    }
+
+    /// Exactly `n` bytes.
+    async fn read_exact_into(&mut self, n: usize, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        while self.rbuf.len() < n {
+            if self.fill().await? == 0 {
+                return Ok(false);
+            }
+        }
+        out.extend(self.rbuf.drain(..n));
+        Ok(true)
+    }
+
+    /// The next command with its literals.
+    pub async fn read_command(&mut self) -> std::io::Result<Input> {
+        let mut cmd: Vec<u8> = Vec::new();
+        let mut literal_total = 0usize;
+        loop {
+            let line = match self.read_line().await? {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(Input::Eof),
+                Err(()) => return Ok(Input::TooLong(tag_of(&cmd))),
+            };
+            cmd.extend_from_slice(&line);
+            if cmd.len() - literal_total > self.max_line {
+                return Ok(Input::TooLong(tag_of(&cmd)));
+            }
+            let bare = line.strip_suffix(b"\r\n").unwrap_or(&line);
+            let Some((n, nonsync)) = literal_suffix(bare) else {
+                return Ok(Input::Command(cmd));
+            };
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if self.guard && carries_credentials(&cmd) {
+                if nonsync {
+                    return Ok(Input::CredentialClose);
+                }
+                return Ok(Input::CredentialRefused(tag_of(&cmd)));
+            }
+            if literal_total.saturating_add(n) > self.max_literal {
+                if nonsync {
+                    return Ok(Input::LiteralTooBig);
+                }
+                return Ok(Input::LiteralRefused(tag_of(&cmd)));
+            }
+            if !nonsync {
+                self.push(b"+ Ready for literal data\r\n");
+                self.flush().await?;
+            }
+            literal_total += n;
+            if !self.read_exact_into(n, &mut cmd).await? {
+                return Ok(Input::Eof);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes() {
+        assert_eq!(literal_suffix(b"a APPEND x {12}"), Some((12, false)));
+        assert_eq!(literal_suffix(b"a APPEND x {12+}"), Some((12, true)));
+        assert_eq!(literal_suffix(b"a APPEND x ~{3}"), Some((3, false)));
+        assert_eq!(literal_suffix(b"a LOGIN \"{1}\""), None);
+        assert_eq!(literal_suffix(b"a X {}"), None);
+        assert_eq!(tag_of(b"a1 NOOP\r\n").as_deref(), Some("a1"));
+        assert_eq!(tag_of(b"+ NOOP\r\n"), None);
+    }
+
+    #[tokio::test]
+    async fn literals_and_limits() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let mut io = Io::new(server, 1024, 10);
+        client
+            .write_all(b"a LOGIN {3}\r\nbob {2+}\r\npw\r\nb APPEND x {11}\r\nc APPEND x {99+}\r\n")
+            .await
+            .unwrap();
+        let Input::Command(c) = io.read_command().await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(c, b"a LOGIN {3}\r\nbob {2+}\r\npw\r\n");
+        assert_eq!(
+            io.read_command().await.unwrap(),
+            Input::LiteralRefused(Some("b".into()))
+        );
+        assert_eq!(io.read_command().await.unwrap(), Input::LiteralTooBig);
+        let mut got = [0u8; 26];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"+ Ready for literal data\r\n");
+    }
+}

@@ -1,0 +1,351 @@
+//! The session: not authenticated → authenticated → selected → logout
+//! (RFC 3501 3). `run` drives it over any byte stream; command groups live
+//! in `auth.rs`, `mailboxes.rs`, `selected.rs`, `fetch.rs`, `search.rs` and
+//! `idle.rs`.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use imap_codec::CommandCodec;
+use imap_codec::decode::Decoder;
+use imap_codec::imap_types::command::{Command, CommandBody};
+use tern_store::{Account, Change, Store};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::gate::Gate;
+use crate::io::{Input, Io};
+use crate::selected::Selected;
+
+/// A byte stream a session runs over.
+pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
+
+/// How a session behaves; one per service.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub hostname: String,
+    /// Longest command line (RFC 9051 4: at least 8192 is recommended).
+    pub max_line: usize,
+    /// Largest literal (bounds APPEND).
+    pub max_literal: usize,
+    /// RFC 9051 5.4: the autologout timer is at least 30 minutes.
+    pub idle_timeout: Duration,
+    /// A failed login waits this long before its answer.
+    pub auth_failure_delay: Duration,
+    pub max_auth_failures: u32,
+    /// Bad commands before the connection is closed.
+    pub max_errors: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            hostname: "localhost".into(),
+            max_line: 64 * 1024,
+            max_literal: 64 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(30 * 60),
+            auth_failure_delay: Duration::from_millis(1500),
+            max_auth_failures: 3,
+            max_errors: 50,
+        }
+    }
+}
+
+/// Runs the TLS handshake for STARTTLS.
+pub trait Upgrade<S>: Send + Sync {
+    fn upgrade(&self, stream: S) -> Pin<Box<dyn Future<Output = io::Result<S>> + Send + '_>>;
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    StartTls,
+    Close,
+}
+
+pub(crate) struct Session {
+    pub store: Store,
+    pub opts: Arc<Options>,
+    pub tls: bool,
+    pub peer: String,
+    pub gate: Gate,
+    pub account: Option<Account>,
+    pub selected: Option<Selected>,
+    pub events: Option<broadcast::Receiver<Change>>,
+    pub auth_failures: u32,
+    pub errors: u32,
+}
+
+/// RFC 9051 7.2.2 / RFC 3501 7.2.1: what works, and nothing else.
+pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
+    let mut c = String::from("IMAP4rev1");
+    if !authenticated {
+        if tls {
+            c.push_str(" AUTH=PLAIN SASL-IR");
+        } else {
+            // RFC 9051 6.2.3 / RFC 2595 3.2: no password in the clear.
+            c.push_str(" STARTTLS LOGINDISABLED");
+        }
+    }
+    c.push_str(
+        " LITERAL+ ENABLE ID IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE MOVE UIDPLUS",
+    );
+    c
+}
+
+impl Session {
+    pub(crate) fn new(store: Store, opts: Arc<Options>, tls: bool, peer: String, gate: Gate) -> Self {
+        Session {
+            store,
+            opts,
+            tls,
+            peer,
+            gate,
+            account: None,
+            selected: None,
+            events: None,
+            auth_failures: 0,
+            errors: 0,
+        }
+    }
+
+    pub(crate) fn account_id(&self) -> Option<i64> {
+        self.account.as_ref().map(|a| a.id)
+    }
+
+    /// A BAD answer; too many of them end the session.
+    pub(crate) fn bad<S: Wire>(&mut self, io: &mut Io<S>, tag: &str, text: &str) -> Flow {
+        io.push_str(&format!("{tag} BAD {text}\r\n"));
+        self.errors += 1;
+        if self.errors >= self.opts.max_errors {
+            io.push(b"* BYE too many errors\r\n");
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+
+    async fn execute<S: Wire>(&mut self, io: &mut Io<S>, cmd: Command<'_>) -> Flow {
+        let tag = cmd.tag.inner().to_string();
+        let tag = tag.as_str();
+        match cmd.body {
+            // ---- any state ----
+            CommandBody::Capability => {
+                io.push_str(&format!(
+                    "* CAPABILITY {}\r\n",
+                    capabilities(self.tls, self.account.is_some())
+                ));
+                io.push_str(&format!("{tag} OK CAPABILITY completed\r\n"));
+                Flow::Continue
+            }
+            CommandBody::Noop => {
+                self.sync(io, true).await;
+                io.push_str(&format!("{tag} OK NOOP completed\r\n"));
+                Flow::Continue
+            }
+            CommandBody::Logout => {
+                io.push_str("* BYE logging out\r\n");
+                io.push_str(&format!("{tag} OK LOGOUT completed\r\n"));
+                Flow::Close
+            }
+            CommandBody::Id { .. } => {
+                // RFC 2971 3.
+                io.push(b"* ID (\"name\" \"tern\")\r\n");
+                io.push_str(&format!("{tag} OK ID completed\r\n"));
+                Flow::Continue
+            }
+            // ---- not authenticated ----
+            CommandBody::StartTLS => {
+                if self.tls {
+                    return self.bad(io, tag, "TLS is already active");
+                }
+                if self.account.is_some() {
+                    return self.bad(io, tag, "STARTTLS is only valid before login");
+                }
+                io.push_str(&format!("{tag} OK begin TLS negotiation now\r\n"));
+                Flow::StartTls
+            }
+            CommandBody::Login { username, password } => {
+                if self.account.is_some() {
+                    return self.bad(io, tag, "already authenticated");
+                }
+                if !self.tls {
+                    return self.privacy_required(io, tag);
+                }
+                let user = String::from_utf8_lossy(username.as_ref()).into_owned();
+                let pass = String::from_utf8_lossy(password.declassify().as_ref()).into_owned();
+                self.login(io, tag, &user, &pass).await
+            }
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => {
+                if self.account.is_some() {
+                    return self.bad(io, tag, "already authenticated");
+                }
+                if !self.tls {
+                    return self.privacy_required(io, tag);
+                }
+                let ir = initial_response.map(|r| r.declassify().to_vec());
+                self.authenticate(io, tag, &mechanism.to_string(), ir).await
+            }
+            body => {
+                let Some(account) = self.account_id() else {
+                    return self.bad(io, tag, "command not valid before login");
+                };
+                self.authenticated(io, tag, account, body).await
+            }
+        }
+    }
+
+    /// RFC 9051 6.2.3: LOGIN on a clear connection; the credential is not
+    /// looked at.
+    fn privacy_required<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
+        io.push_str(&format!(
+            "{tag} NO [PRIVACYREQUIRED] TLS required; use STARTTLS first\r\n"
+        ));
+        Flow::Continue
+    }
+
+    /// Take in the store's change events; `true` when the selected mailbox
+    /// may have changed.
+    pub(crate) fn drain_events(&mut self) -> bool {
+        let Some(sel) = &mut self.selected else {
+            return false;
+        };
+        let Some(rx) = &mut self.events else {
+            return false;
+        };
+        loop {
+            match rx.try_recv() {
+                Ok(c) if c.mailbox_id == sel.mailbox.id => sel.dirty = true,
+                Ok(_) => {}
+                Err(broadcast::error::TryRecvError::Lagged(_)) => sel.dirty = true,
+                Err(broadcast::error::TryRecvError::Empty) => break,
+                Err(broadcast::error::TryRecvError::Closed) => {
+                    sel.dirty = true;
+                    self.events = None;
+                    break;
+                }
+            }
+        }
+        sel.dirty
+    }
+
+    /// Report what other sessions changed in the selected mailbox.
+    /// RFC 9051 7.5.1: no EXPUNGE during FETCH, STORE or SEARCH.
+    pub(crate) async fn sync<S: Wire>(&mut self, io: &mut Io<S>, expunges: bool) {
+        if !self.drain_events() {
+            return;
+        }
+        let Some(sel) = &mut self.selected else {
+            return;
+        };
+        if let Err(e) = sel.sync(&self.store, io, expunges).await {
+            tracing::warn!(peer = %self.peer, error = %e, "imap: mailbox sync failed");
+        }
+    }
+}
+
+/// Drive one connection until LOGOUT, end of stream, time-out or shutdown.
+#[allow(clippy::too_many_arguments)]
+pub async fn run<S, U>(
+    store: Store,
+    opts: Arc<Options>,
+    stream: S,
+    tls: bool,
+    upgrader: &U,
+    shutdown: CancellationToken,
+    peer: String,
+    gate: Gate,
+) where
+    S: Wire,
+    U: Upgrade<S> + ?Sized,
+{
+    let mut io = Io::new(stream, opts.max_line, opts.max_literal);
+    let mut s = Session::new(store, opts.clone(), tls, peer, gate);
+    io.push_str(&format!(
+        "* OK [CAPABILITY {}] {} IMAP server ready\r\n",
+        capabilities(tls, false),
+        opts.hostname
+    ));
+    loop {
+        if io.flush().await.is_err() {
+            return;
+        }
+        io.set_guard(!s.tls);
+        let input = tokio::select! {
+            r = tokio::time::timeout(opts.idle_timeout, io.read_command()) => r,
+            _ = shutdown.cancelled() => {
+                io.push(b"* BYE server shutting down\r\n");
+                let _ = io.flush().await;
+                return;
+            }
+        };
+        let input = match input {
+            Ok(Ok(i)) => i,
+            Ok(Err(_)) => return,
+            Err(_) => {
+                io.push(b"* BYE autologout; idle for too long\r\n");
+                let _ = io.flush().await;
+                return;
+            }
+        };
+        let flow = match input {
+            Input::Eof => return,
+            Input::LiteralTooBig => {
+                io.push(b"* BYE literal too large\r\n");
+                Flow::Close
+            }
+            Input::LiteralRefused(tag) => {
+                let tag = tag.unwrap_or_else(|| "*".into());
+                io.push_str(&format!("{tag} NO [TOOBIG] literal too large\r\n"));
+                Flow::Continue
+            }
+            Input::CredentialClose => {
+                io.push(b"* BYE [PRIVACYREQUIRED] no credentials in the clear\r\n");
+                Flow::Close
+            }
+            Input::CredentialRefused(tag) => {
+                let tag = tag.unwrap_or_else(|| "*".into());
+                s.privacy_required(&mut io, &tag)
+            }
+            Input::TooLong(tag) => {
+                let tag = tag.unwrap_or_else(|| "*".into());
+                s.bad(&mut io, &tag, "command line too long")
+            }
+            Input::Command(bytes) => match CommandCodec::default().decode(&bytes) {
+                Ok((rest, cmd)) if rest.is_empty() => s.execute(&mut io, cmd).await,
+                _ => {
+                    let tag = crate::io::tag_of(&bytes).unwrap_or_else(|| "*".into());
+                    s.bad(&mut io, &tag, "syntax error in command")
+                }
+            },
+        };
+        match flow {
+            Flow::Continue => {}
+            Flow::Close => {
+                let _ = io.flush().await;
+                return;
+            }
+            Flow::StartTls => {
+                if io.flush().await.is_err() {
+                    return;
+                }
+                // Input pipelined after STARTTLS is dropped with the old
+                // buffer (RFC 9051 6.2.1: no plaintext injection).
+                let (plain, _) = io.into_parts();
+                let Ok(secure) = upgrader.upgrade(plain).await else {
+                    return;
+                };
+                io = Io::new(secure, opts.max_line, opts.max_literal);
+                s.tls = true;
+            }
+        }
+    }
+}
+

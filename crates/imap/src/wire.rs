@@ -1,0 +1,65 @@
+//! Writing IMAP data: strings (atom, quoted or literal), flag lists, dates.
+
+use chrono::{FixedOffset, TimeZone};
+
+/// An `nstring`/`astring` as a quoted string when it can be one, else a
+/// literal (RFC 9051 4.3).
+pub fn string(out: &mut Vec<u8>, s: &[u8]) {
+    let quotable = s.len() < 1024
+        && s.iter()
+            .all(|&b| b != b'\r' && b != b'\n' && b != 0 && b < 0x80);
+    if quotable {
+        out.push(b'"');
+        for &b in s {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        literal(out, s);
+    }
+}
+
+pub fn literal(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend_from_slice(format!("{{{}}}\r\n", s.len()).as_bytes());
+    out.extend_from_slice(s);
+}
+
+pub fn nstring(out: &mut Vec<u8>, s: Option<&[u8]>) {
+    match s {
+        Some(s) => string(out, s),
+        None => out.extend_from_slice(b"NIL"),
+    }
+}
+
+/// `(\Seen $Junk …)`.
+pub fn flag_list(flags: &[String]) -> String {
+    format!("({})", flags.join(" "))
+}
+
+/// RFC 9051 `date-time`: `"02-Jan-2006 15:04:05 +0000"`.
+pub fn internal_date(secs: i64) -> String {
+    let utc = FixedOffset::east_opt(0).and_then(|z| z.timestamp_opt(secs, 0).single());
+    match utc {
+        Some(t) => format!("\"{}\"", t.format("%d-%b-%Y %H:%M:%S %z")),
+        None => "\"01-Jan-1970 00:00:00 +0000\"".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings() {
+        let mut o = Vec::new();
+        string(&mut o, b"a \"b\" \\c");
+        assert_eq!(o, b"\"a \\\"b\\\" \\\\c\"");
+        let mut o = Vec::new();
+        string(&mut o, "é".as_bytes());
+        assert_eq!(o, "{2}\r\né".as_bytes());
+        assert_eq!(internal_date(0), "\"01-Jan-1970 00:00:00 +0000\"");
+    }
+}
