@@ -35,7 +35,9 @@ impl Session {
         initial: Option<Vec<u8>>,
     ) -> Flow {
         if !mechanism.eq_ignore_ascii_case("PLAIN") {
-            io.push_str(&format!("{tag} NO unsupported authentication mechanism\r\n"));
+            io.push_str(&format!(
+                "{tag} NO unsupported authentication mechanism\r\n"
+            ));
             return Flow::Continue;
         }
         let response = match initial {
@@ -124,7 +126,10 @@ mod tests {
     #[test]
     fn plain() {
         let b = STANDARD.encode(b"\0bob@x\0pw");
-        assert_eq!(decode_plain(b.as_bytes()), Some(("bob@x".into(), "pw".into())));
+        assert_eq!(
+            decode_plain(b.as_bytes()),
+            Some(("bob@x".into(), "pw".into()))
+        );
         let b = STANDARD.encode(b"eve\0bob@x\0pw");
         assert_eq!(decode_plain(b.as_bytes()), None);
         assert_eq!(decode_plain(b"!!"), None);

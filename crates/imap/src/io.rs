@@ -49,7 +49,8 @@ pub fn tag_of(line: &[u8]) -> Option<String> {
     let ok = !t.is_empty()
         && t.len() <= 64
         && t.iter().all(|&b| {
-            b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b'+')
+            b.is_ascii_graphic()
+                && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b'+')
         });
     ok.then(|| String::from_utf8_lossy(t).into_owned())
 }

@@ -1,1 +1,21 @@
-pub fn x() {}
+//! The IMAP server: IMAP4rev1 (RFC 3501) with the extensions listed in
+//! `session::capabilities`, over the store's mailboxes. Commands are parsed
+//! by `imap-codec`; framing, literals and limits are ours (`io.rs`).
+
+mod auth;
+mod fetch;
+mod gate;
+mod idle;
+mod io;
+mod mailboxes;
+mod mime;
+mod mutf7;
+mod search;
+mod selected;
+mod service;
+mod session;
+mod wire;
+
+pub use gate::Gate;
+pub use service::Service;
+pub use session::{Options, Upgrade, run};

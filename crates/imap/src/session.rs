@@ -92,14 +92,18 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
             c.push_str(" STARTTLS LOGINDISABLED");
         }
     }
-    c.push_str(
-        " LITERAL+ ENABLE ID IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE MOVE UIDPLUS",
-    );
+    c.push_str(" LITERAL+ ENABLE ID IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE MOVE UIDPLUS");
     c
 }
 
 impl Session {
-    pub(crate) fn new(store: Store, opts: Arc<Options>, tls: bool, peer: String, gate: Gate) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        opts: Arc<Options>,
+        tls: bool,
+        peer: String,
+        gate: Gate,
+    ) -> Self {
         Session {
             store,
             opts,
@@ -191,7 +195,7 @@ impl Session {
                     return self.privacy_required(io, tag);
                 }
                 let ir = initial_response.map(|r| r.declassify().to_vec());
-                self.authenticate(io, tag, &mechanism.to_string(), ir).await
+                self.authenticate(io, tag, mechanism.as_ref(), ir).await
             }
             body => {
                 let Some(account) = self.account_id() else {
@@ -319,7 +323,7 @@ pub async fn run<S, U>(
                 s.bad(&mut io, &tag, "command line too long")
             }
             Input::Command(bytes) => match CommandCodec::default().decode(&bytes) {
-                Ok((rest, cmd)) if rest.is_empty() => s.execute(&mut io, cmd).await,
+                Ok((&[], cmd)) => s.execute(&mut io, cmd).await,
                 _ => {
                     let tag = crate::io::tag_of(&bytes).unwrap_or_else(|| "*".into());
                     s.bad(&mut io, &tag, "syntax error in command")
@@ -348,4 +352,3 @@ pub async fn run<S, U>(
         }
     }
 }
-

@@ -1,0 +1,324 @@
+//! FETCH (RFC 9051 6.4.5, 7.5.2).
+
+use imap_codec::imap_types::IntoStatic;
+use imap_codec::imap_types::fetch::{
+    Macro, MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
+};
+use imap_codec::imap_types::sequence::SequenceSet;
+use tern_store::FlagOp;
+
+use crate::io::Io;
+use crate::mime;
+use crate::session::{Flow, Session, Wire};
+use crate::wire;
+
+fn part_str(p: &Option<Part>) -> String {
+    match p {
+        Some(p) => {
+            let v: Vec<String> = p.0.as_ref().iter().map(|n| n.to_string()).collect();
+            format!("{}.", v.join("."))
+        }
+        None => String::new(),
+    }
+}
+
+fn path(p: &Option<Part>) -> Vec<u32> {
+    p.as_ref()
+        .map(|p| p.0.as_ref().iter().map(|n| n.get()).collect())
+        .unwrap_or_default()
+}
+
+fn names_of(v: &[imap_codec::imap_types::core::AString<'_>]) -> Vec<String> {
+    v.iter()
+        .map(|s| String::from_utf8_lossy(s.as_ref()).into_owned())
+        .collect()
+}
+
+/// The section's name as it is echoed back, e.g. `1.HEADER.FIELDS (SUBJECT)`.
+fn section_name(s: &Option<Section<'_>>) -> String {
+    match s {
+        None => String::new(),
+        Some(Section::Part(p)) => part_str(&Some(p.clone())).trim_end_matches('.').to_string(),
+        Some(Section::Header(p)) => format!("{}HEADER", part_str(p)),
+        Some(Section::Text(p)) => format!("{}TEXT", part_str(p)),
+        Some(Section::Mime(p)) => format!("{}MIME", part_str(&Some(p.clone()))),
+        Some(Section::HeaderFields(p, f)) => format!(
+            "{}HEADER.FIELDS ({})",
+            part_str(p),
+            names_of(f.as_ref()).join(" ").to_ascii_uppercase()
+        ),
+        Some(Section::HeaderFieldsNot(p, f)) => format!(
+            "{}HEADER.FIELDS.NOT ({})",
+            part_str(p),
+            names_of(f.as_ref()).join(" ").to_ascii_uppercase()
+        ),
+    }
+}
+
+/// The bytes of a section; `None` when the part does not exist (sent as
+/// an empty string, as RFC 9051 6.4.5 suggests for a missing part).
+fn section_bytes(
+    raw: &[u8],
+    msg: Option<&mail_parser::Message<'_>>,
+    s: &Option<Section<'_>>,
+) -> Vec<u8> {
+    let Some(s) = s else {
+        return raw.to_vec();
+    };
+    let Some(msg) = msg else {
+        return Vec::new();
+    };
+    // For HEADER/TEXT/HEADER.FIELDS with a part number, the part must be a
+    // message/rfc822 whose header and text are meant.
+    let target = |p: &Option<Part>| -> Option<&mail_parser::Message<'_>> {
+        match p {
+            None => Some(msg),
+            Some(_) => {
+                let (m, i) = mime::locate(msg, &path(p))?;
+                mime::inner(m, i)
+            }
+        }
+    };
+    let out = match s {
+        Section::Part(p) => {
+            mime::locate(msg, &path(&Some(p.clone()))).map(|(m, i)| mime::part_body(m, i).to_vec())
+        }
+        Section::Mime(p) => mime::locate(msg, &path(&Some(p.clone())))
+            .map(|(m, i)| mime::part_header(m, i).to_vec()),
+        Section::Header(p) => target(p).map(|m| mime::part_header(m, 0).to_vec()),
+        Section::Text(p) => target(p).map(|m| {
+            let raw = m.raw_message();
+            let start = m.parts.first().map(|p| p.offset_body as usize).unwrap_or(0);
+            raw.get(start.min(raw.len())..).unwrap_or(&[]).to_vec()
+        }),
+        Section::HeaderFields(p, f) => target(p)
+            .map(|m| mime::header_fields(mime::part_header(m, 0), &names_of(f.as_ref()), false)),
+        Section::HeaderFieldsNot(p, f) => target(p)
+            .map(|m| mime::header_fields(mime::part_header(m, 0), &names_of(f.as_ref()), true)),
+    };
+    out.unwrap_or_default()
+}
+
+fn needs_bytes(items: &[MessageDataItemName<'_>]) -> bool {
+    items.iter().any(|i| {
+        !matches!(
+            i,
+            MessageDataItemName::Flags
+                | MessageDataItemName::Uid
+                | MessageDataItemName::InternalDate
+                | MessageDataItemName::Rfc822Size
+                | MessageDataItemName::ModSeq
+        )
+    })
+}
+
+/// Does fetching this set `\Seen` (RFC 9051 6.4.5)?
+fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
+    items.iter().any(|i| {
+        matches!(
+            i,
+            MessageDataItemName::BodyExt { peek: false, .. }
+                | MessageDataItemName::Rfc822
+                | MessageDataItemName::Rfc822Text
+        )
+    })
+}
+
+impl Session {
+    pub(crate) async fn fetch<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        set: &SequenceSet,
+        uid: bool,
+        items: MacroOrMessageDataItemNames<'_>,
+    ) -> Flow {
+        let mut items: Vec<MessageDataItemName<'_>> = match items {
+            MacroOrMessageDataItemNames::Macro(m) => match m {
+                Macro::All => Macro::All
+                    .expand()
+                    .into_iter()
+                    .map(|i| i.into_static())
+                    .collect(),
+                Macro::Fast => Macro::Fast
+                    .expand()
+                    .into_iter()
+                    .map(|i| i.into_static())
+                    .collect(),
+                Macro::Full => Macro::Full
+                    .expand()
+                    .into_iter()
+                    .map(|i| i.into_static())
+                    .collect(),
+                _ => return self.bad(io, tag, "unknown FETCH macro"),
+            },
+            MacroOrMessageDataItemNames::MessageDataItemNames(v) => v,
+        };
+        // RFC 9051 6.4.9: UID FETCH always reports the UID.
+        if uid && !items.contains(&MessageDataItemName::Uid) {
+            items.insert(0, MessageDataItemName::Uid);
+        }
+        if items.iter().any(|i| {
+            matches!(
+                i,
+                MessageDataItemName::Binary { .. } | MessageDataItemName::BinarySize { .. }
+            )
+        }) {
+            return self.bad(io, tag, "BINARY is not supported");
+        }
+        let Some(idx) = self.resolve(io, tag, set, uid) else {
+            return Flow::Continue;
+        };
+        let Some(sel) = &mut self.selected else {
+            return Flow::Continue;
+        };
+        let mailbox = sel.mailbox.id;
+        // Implicit \Seen first, so that the FLAGS sent reflect it.
+        let mut seen_now = Vec::new();
+        if sets_seen(&items) && !sel.read_only {
+            let unseen: Vec<u32> = idx
+                .iter()
+                .map(|&i| &sel.msgs[i])
+                .filter(|m| !m.flags.iter().any(|f| f == "\\Seen"))
+                .map(|m| m.uid)
+                .collect();
+            if !unseen.is_empty() {
+                match self
+                    .store
+                    .store_flags(mailbox, &unseen, FlagOp::Add, &["\\Seen".to_string()], None)
+                    .await
+                {
+                    Ok((changed, _)) => {
+                        for (u, meta) in changed {
+                            if let Some(m) = sel.msgs.iter_mut().find(|m| m.uid == u) {
+                                m.flags = meta.flags;
+                                m.modseq = meta.modseq;
+                            }
+                            seen_now.push(u);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "imap: setting \\Seen failed"),
+                }
+            }
+        }
+        let bytes_needed = needs_bytes(&items);
+        for &i in &idx {
+            let m = sel.msgs[i].clone();
+            let raw = if bytes_needed {
+                match self.store.message_bytes(mailbox, m.uid).await {
+                    Ok(b) => Some(b),
+                    // Expunged by another session meanwhile: skip it
+                    // (RFC 9051 7.5.1 allows omitting such messages).
+                    Err(tern_store::StoreError::NotFound(_)) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "imap: reading a message failed");
+                        io.push_str(&format!("{tag} NO [SERVERBUG] cannot read message\r\n"));
+                        return Flow::Continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let parsed = raw.as_deref().and_then(mime::parse);
+            let mut out: Vec<u8> = format!("* {} FETCH (", i + 1).into_bytes();
+            let mut first = true;
+            let mut flags_sent = false;
+            for item in &items {
+                if !first {
+                    out.push(b' ');
+                }
+                first = false;
+                let rawb = raw.as_deref().unwrap_or(&[]);
+                match item {
+                    MessageDataItemName::Flags => {
+                        flags_sent = true;
+                        out.extend_from_slice(
+                            format!("FLAGS {}", wire::flag_list(&m.flags)).as_bytes(),
+                        );
+                    }
+                    MessageDataItemName::Uid => {
+                        out.extend_from_slice(format!("UID {}", m.uid).as_bytes())
+                    }
+                    MessageDataItemName::InternalDate => out.extend_from_slice(
+                        format!("INTERNALDATE {}", wire::internal_date(m.internal_date)).as_bytes(),
+                    ),
+                    MessageDataItemName::Rfc822Size => {
+                        out.extend_from_slice(format!("RFC822.SIZE {}", m.size).as_bytes())
+                    }
+                    MessageDataItemName::ModSeq => {
+                        out.extend_from_slice(format!("MODSEQ ({})", m.modseq).as_bytes())
+                    }
+                    MessageDataItemName::Envelope => {
+                        out.extend_from_slice(b"ENVELOPE ");
+                        match &parsed {
+                            Some(p) => mime::envelope(&mut out, p),
+                            None => {
+                                out.extend_from_slice(b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)")
+                            }
+                        }
+                    }
+                    MessageDataItemName::BodyStructure | MessageDataItemName::Body => {
+                        let ext = matches!(item, MessageDataItemName::BodyStructure);
+                        out.extend_from_slice(if ext { b"BODYSTRUCTURE " } else { b"BODY " });
+                        match &parsed {
+                            Some(p) => mime::body_structure(&mut out, p, 0, ext, 0),
+                            None => out.extend_from_slice(
+                                b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0)",
+                            ),
+                        }
+                    }
+                    MessageDataItemName::Rfc822 => {
+                        out.extend_from_slice(b"RFC822 ");
+                        wire::literal(&mut out, rawb);
+                    }
+                    MessageDataItemName::Rfc822Header => {
+                        out.extend_from_slice(b"RFC822.HEADER ");
+                        let h = parsed
+                            .as_ref()
+                            .map(|p| mime::part_header(p, 0))
+                            .unwrap_or(rawb);
+                        wire::literal(&mut out, h);
+                    }
+                    MessageDataItemName::Rfc822Text => {
+                        out.extend_from_slice(b"RFC822.TEXT ");
+                        let b = section_bytes(rawb, parsed.as_ref(), &Some(Section::Text(None)));
+                        wire::literal(&mut out, &b);
+                    }
+                    MessageDataItemName::BodyExt {
+                        section, partial, ..
+                    } => {
+                        let data = section_bytes(rawb, parsed.as_ref(), section);
+                        let name = section_name(section);
+                        match partial {
+                            Some((start, len)) => {
+                                let s = (*start as usize).min(data.len());
+                                let e = s.saturating_add(len.get() as usize).min(data.len());
+                                out.extend_from_slice(format!("BODY[{name}]<{start}> ").as_bytes());
+                                wire::literal(&mut out, &data[s..e]);
+                            }
+                            None => {
+                                out.extend_from_slice(format!("BODY[{name}] ").as_bytes());
+                                wire::literal(&mut out, &data);
+                            }
+                        }
+                    }
+                    _ => {
+                        first = true;
+                        out.pop();
+                    }
+                }
+            }
+            if seen_now.contains(&m.uid) && !flags_sent {
+                out.extend_from_slice(format!(" FLAGS {}", wire::flag_list(&m.flags)).as_bytes());
+            }
+            out.extend_from_slice(b")\r\n");
+            io.push(&out);
+            if io.wbuf.len() > 256 * 1024 && io.flush().await.is_err() {
+                return Flow::Close;
+            }
+        }
+        self.sync(io, false).await;
+        io.push_str(&format!("{tag} OK FETCH completed\r\n"));
+        Flow::Continue
+    }
+}

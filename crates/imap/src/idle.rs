@@ -1,0 +1,58 @@
+//! IDLE (RFC 2177, RFC 9051 6.3.13): updates pushed as the store's change
+//! events arrive, until the client sends DONE.
+
+use std::time::Duration;
+
+use crate::io::Io;
+use crate::session::{Flow, Session, Wire};
+
+impl Session {
+    pub(crate) async fn idle<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
+        self.sync(io, true).await;
+        io.push(b"+ idling\r\n");
+        // Bounded like any other wait (RFC 9051 5.4: autologout).
+        let deadline = tokio::time::Instant::now() + self.opts.idle_timeout;
+        loop {
+            if io.flush().await.is_err() {
+                return Flow::Close;
+            }
+            let event = async {
+                match &mut self.events {
+                    Some(rx) => {
+                        let _ = rx.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                line = io.read_line() => {
+                    match line {
+                        Ok(Ok(Some(l))) => {
+                            let l = l.strip_suffix(b"\r\n").unwrap_or(&l);
+                            if l.eq_ignore_ascii_case(b"DONE") {
+                                self.sync(io, true).await;
+                                io.push_str(&format!("{tag} OK IDLE terminated\r\n"));
+                                return Flow::Continue;
+                            }
+                            return self.bad(io, tag, "expected DONE");
+                        }
+                        Ok(Err(())) => return self.bad(io, tag, "expected DONE"),
+                        _ => return Flow::Close,
+                    }
+                }
+                _ = event => {
+                    if let Some(sel) = &mut self.selected {
+                        sel.dirty = true;
+                    }
+                    // Let a burst of changes settle into one report.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    self.sync(io, true).await;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    io.push(b"* BYE autologout; idle for too long\r\n");
+                    return Flow::Close;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The authenticated state (RFC 9051 6.3): mailbox commands, and the
+//! dispatch of the selected state's.
+
+use std::collections::BTreeMap;
+
+use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox as ImapMailbox};
+use imap_codec::imap_types::status::StatusDataItemName;
+use tern_store::{MailboxSel, NewMessage, StoreError};
+
+use crate::io::Io;
+use crate::mutf7;
+use crate::selected::Selected;
+use crate::session::{Flow, Session, Wire};
+use crate::wire;
+
+/// A mailbox name from the client (modified UTF-7, RFC 3501 5.1.3).
+pub(crate) fn name_of(m: &ImapMailbox<'_>) -> Option<String> {
+    match m {
+        ImapMailbox::Inbox => Some("INBOX".into()),
+        ImapMailbox::Other(o) => {
+            let s = std::str::from_utf8(o.as_ref()).ok()?;
+            let s = mutf7::decode(s)?;
+            Some(s.trim_end_matches('/').to_string())
+        }
+    }
+}
+
+fn list_pattern(m: &ListMailbox<'_>) -> Option<String> {
+    let bytes: &[u8] = match m {
+        ListMailbox::Token(t) => t.as_ref(),
+        ListMailbox::String(s) => s.as_ref(),
+    };
+    mutf7::decode(std::str::from_utf8(bytes).ok()?)
+}
+
+/// RFC 9051 6.3.9: `*` matches anything, `%` anything but the delimiter.
+pub(crate) fn matches(pattern: &[char], name: &[char]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some(('*', rest)) => (0..=name.len()).any(|i| matches(rest, &name[i..])),
+        Some(('%', rest)) => (0..=name.len())
+            .take_while(|&i| i == 0 || name[i - 1] != '/')
+            .any(|i| matches(rest, &name[i..])),
+        Some((c, rest)) => name.first() == Some(c) && matches(rest, &name[1..]),
+    }
+}
+
+fn list_match(pattern: &str, name: &str) -> bool {
+    // INBOX is case-insensitive (RFC 9051 5.1).
+    let mut p = pattern.to_string();
+    if name.starts_with("INBOX") && p.len() >= 5 && p[..5].eq_ignore_ascii_case("INBOX") {
+        p.replace_range(..5, "INBOX");
+    }
+    let p: Vec<char> = p.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    matches(&p, &n)
+}
+
+fn store_no(e: &StoreError) -> String {
+    match e {
+        StoreError::NotFound(_) => "NO [NONEXISTENT] no such mailbox".into(),
+        StoreError::Duplicate(_) => "NO [ALREADYEXISTS] mailbox already exists".into(),
+        StoreError::Invalid(m) => format!("NO [CANNOT] {m}"),
+        StoreError::OverQuota { .. } => "NO [OVERQUOTA] mailbox is over its quota".into(),
+        e => {
+            tracing::warn!(error = %e, "imap: store error");
+            "NO [SERVERBUG] internal error; try again later".into()
+        }
+    }
+}
+
+impl Session {
+    pub(crate) async fn authenticated<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        body: CommandBody<'_>,
+    ) -> Flow {
+        macro_rules! name {
+            ($m:expr) => {
+                match name_of(&$m) {
+                    Some(n) => n,
+                    None => return self.bad(io, tag, "invalid mailbox name"),
+                }
+            };
+        }
+        match body {
+            CommandBody::Enable { .. } => {
+                // RFC 5161 3.1: nothing this server offers needs enabling yet.
+                io.push(b"* ENABLED\r\n");
+                io.push_str(&format!("{tag} OK ENABLE completed\r\n"));
+            }
+            CommandBody::Namespace => {
+                io.push(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+                io.push_str(&format!("{tag} OK NAMESPACE completed\r\n"));
+            }
+            CommandBody::Select { mailbox, .. } => {
+                let n = name!(mailbox);
+                return self.select(io, tag, account, &n, false).await;
+            }
+            CommandBody::Examine { mailbox, .. } => {
+                let n = name!(mailbox);
+                return self.select(io, tag, account, &n, true).await;
+            }
+            CommandBody::Create { mailbox } => {
+                let n = name!(mailbox);
+                // RFC 9051 6.3.4: create the missing superiors too.
+                let parts: Vec<&str> = n.split('/').collect();
+                for i in 1..parts.len() {
+                    let parent = parts[..i].join("/");
+                    if let Ok(None) = self.store.mailbox_get(account, &parent).await {
+                        let _ = self.store.mailbox_create(account, &parent, None).await;
+                    }
+                }
+                match self.store.mailbox_create(account, &n, None).await {
+                    Ok(_) => io.push_str(&format!("{tag} OK CREATE completed\r\n")),
+                    Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+                }
+            }
+            CommandBody::Delete { mailbox } => {
+                let n = name!(mailbox);
+                match self.store.mailbox_delete(account, &n).await {
+                    Ok(()) => io.push_str(&format!("{tag} OK DELETE completed\r\n")),
+                    Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+                }
+            }
+            CommandBody::Rename { from, to } => {
+                let (f, t) = (name!(from), name!(to));
+                match self.store.mailbox_rename(account, &f, &t).await {
+                    Ok(()) => io.push_str(&format!("{tag} OK RENAME completed\r\n")),
+                    Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+                }
+            }
+            CommandBody::Subscribe { mailbox } => {
+                let n = name!(mailbox);
+                match self.store.mailbox_subscribe(account, &n, true).await {
+                    Ok(()) => io.push_str(&format!("{tag} OK SUBSCRIBE completed\r\n")),
+                    Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+                }
+            }
+            CommandBody::Unsubscribe { mailbox } => {
+                let n = name!(mailbox);
+                match self.store.mailbox_subscribe(account, &n, false).await {
+                    Ok(()) | Err(StoreError::NotFound(_)) => {
+                        io.push_str(&format!("{tag} OK UNSUBSCRIBE completed\r\n"))
+                    }
+                    Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+                }
+            }
+            CommandBody::List {
+                reference,
+                mailbox_wildcard,
+            } => {
+                let r = name!(reference);
+                let Some(p) = list_pattern(&mailbox_wildcard) else {
+                    return self.bad(io, tag, "invalid pattern");
+                };
+                self.list(io, tag, account, &r, &p, false).await;
+            }
+            CommandBody::Lsub {
+                reference,
+                mailbox_wildcard,
+            } => {
+                let r = name!(reference);
+                let Some(p) = list_pattern(&mailbox_wildcard) else {
+                    return self.bad(io, tag, "invalid pattern");
+                };
+                self.list(io, tag, account, &r, &p, true).await;
+            }
+            CommandBody::Status {
+                mailbox,
+                item_names,
+            } => {
+                let n = name!(mailbox);
+                self.status(io, tag, account, &n, &item_names).await;
+            }
+            CommandBody::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } => {
+                let n = name!(mailbox);
+                let bytes = match message {
+                    imap_codec::imap_types::extensions::binary::LiteralOrLiteral8::Literal(l) => {
+                        l.data().to_vec()
+                    }
+                    imap_codec::imap_types::extensions::binary::LiteralOrLiteral8::Literal8(l) => {
+                        l.data.to_vec()
+                    }
+                };
+                let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+                let date = date
+                    .map(|d| d.as_ref().timestamp())
+                    .unwrap_or_else(|| chrono::Utc::now().timestamp());
+                self.append(io, tag, account, &n, bytes, flags, date).await;
+            }
+            body => return self.selected_command(io, tag, body).await,
+        }
+        Flow::Continue
+    }
+
+    async fn select<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        name: &str,
+        read_only: bool,
+    ) -> Flow {
+        // RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected.
+        self.selected = None;
+        let mb = match self.store.mailbox_get(account, name).await {
+            Ok(Some(mb)) => mb,
+            Ok(None) => {
+                io.push_str(&format!("{tag} NO [NONEXISTENT] no such mailbox\r\n"));
+                return Flow::Continue;
+            }
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return Flow::Continue;
+            }
+        };
+        let msgs = match self.store.messages(mb.id).await {
+            Ok(m) => m,
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return Flow::Continue;
+            }
+        };
+        // Events from before the snapshot are stale.
+        if let Some(rx) = &mut self.events {
+            *rx = rx.resubscribe();
+        }
+        io.push(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
+        if read_only {
+            io.push(b"* OK [PERMANENTFLAGS ()] read-only\r\n");
+        } else {
+            io.push(b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permitted\r\n");
+        }
+        io.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", msgs.len()));
+        if let Some(i) = msgs
+            .iter()
+            .position(|m| !m.flags.iter().any(|f| f == "\\Seen"))
+        {
+            io.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", i + 1));
+        }
+        io.push_str(&format!(
+            "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n",
+            mb.uidvalidity, mb.uidnext
+        ));
+        let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
+        let verb = if read_only { "EXAMINE" } else { "SELECT" };
+        io.push_str(&format!("{tag} OK [{code}] {verb} completed\r\n"));
+        self.selected = Some(Selected::new(mb, msgs, read_only));
+        Flow::Continue
+    }
+
+    async fn list<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        reference: &str,
+        pattern: &str,
+        lsub: bool,
+    ) {
+        let verb = if lsub { "LSUB" } else { "LIST" };
+        if pattern.is_empty() && !lsub {
+            // RFC 9051 6.3.9: the delimiter and root.
+            io.push(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
+            io.push_str(&format!("{tag} OK LIST completed\r\n"));
+            return;
+        }
+        let all = match self.store.mailbox_list(account).await {
+            Ok(a) => a,
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return;
+            }
+        };
+        let full = if reference.is_empty() || pattern.starts_with('/') {
+            pattern.to_string()
+        } else {
+            format!("{reference}/{pattern}")
+        };
+        // Every name, with the superiors that only exist as such.
+        let mut names: BTreeMap<String, Option<&tern_store::Mailbox>> = BTreeMap::new();
+        for mb in &all {
+            let levels: Vec<&str> = mb.name.split('/').collect();
+            for i in 1..levels.len() {
+                names.entry(levels[..i].join("/")).or_insert(None);
+            }
+            names.insert(mb.name.clone(), Some(mb));
+        }
+        for (name, mb) in &names {
+            if !list_match(&full, name) {
+                continue;
+            }
+            if lsub && !mb.is_some_and(|m| m.subscribed) {
+                continue;
+            }
+            let prefix = format!("{name}/");
+            let children = names.keys().any(|k| k.starts_with(&prefix));
+            let mut attrs: Vec<&str> = Vec::new();
+            if mb.is_none() {
+                attrs.push("\\Noselect");
+            }
+            if !lsub {
+                attrs.push(if children {
+                    "\\HasChildren"
+                } else {
+                    "\\HasNoChildren"
+                });
+                if let Some(su) = mb.and_then(|m| m.special_use.as_deref()) {
+                    attrs.push(su);
+                }
+            }
+            let mut line = format!("* {verb} ({}) \"/\" ", attrs.join(" ")).into_bytes();
+            wire::string(&mut line, mutf7::encode(name).as_bytes());
+            line.extend_from_slice(b"\r\n");
+            io.push(&line);
+        }
+        io.push_str(&format!("{tag} OK {verb} completed\r\n"));
+    }
+
+    async fn status<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        name: &str,
+        items: &[StatusDataItemName],
+    ) {
+        let mb = match self.store.mailbox_get(account, name).await {
+            Ok(Some(mb)) => mb,
+            Ok(None) => {
+                io.push_str(&format!("{tag} NO [NONEXISTENT] no such mailbox\r\n"));
+                return;
+            }
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return;
+            }
+        };
+        let msgs = match self.store.messages(mb.id).await {
+            Ok(m) => m,
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return;
+            }
+        };
+        let has = |m: &tern_store::MessageMeta, f: &str| m.flags.iter().any(|x| x == f);
+        let mut out = Vec::new();
+        for item in items {
+            let v = match item {
+                StatusDataItemName::Messages => format!("MESSAGES {}", msgs.len()),
+                StatusDataItemName::Recent => "RECENT 0".into(),
+                StatusDataItemName::UidNext => format!("UIDNEXT {}", mb.uidnext),
+                StatusDataItemName::UidValidity => format!("UIDVALIDITY {}", mb.uidvalidity),
+                StatusDataItemName::Unseen => format!(
+                    "UNSEEN {}",
+                    msgs.iter().filter(|m| !has(m, "\\Seen")).count()
+                ),
+                StatusDataItemName::Deleted => format!(
+                    "DELETED {}",
+                    msgs.iter().filter(|m| has(m, "\\Deleted")).count()
+                ),
+                StatusDataItemName::HighestModSeq => format!("HIGHESTMODSEQ {}", mb.highestmodseq),
+                _ => {
+                    self.bad(io, tag, "unsupported STATUS item");
+                    return;
+                }
+            };
+            out.push(v);
+        }
+        let mut line = b"* STATUS ".to_vec();
+        wire::string(&mut line, mutf7::encode(&mb.name).as_bytes());
+        line.extend_from_slice(format!(" ({})\r\n", out.join(" ")).as_bytes());
+        io.push(&line);
+        io.push_str(&format!("{tag} OK STATUS completed\r\n"));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn append<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        name: &str,
+        bytes: Vec<u8>,
+        flags: Vec<String>,
+        date: i64,
+    ) {
+        let mb = match self.store.mailbox_get(account, name).await {
+            Ok(Some(mb)) => mb,
+            Ok(None) => {
+                // RFC 9051 6.3.12: TRYCREATE tells the client to CREATE first.
+                io.push_str(&format!("{tag} NO [TRYCREATE] no such mailbox\r\n"));
+                return;
+            }
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return;
+            }
+        };
+        let msg = NewMessage {
+            account_id: account,
+            mailbox: MailboxSel::Id(mb.id),
+            bytes,
+            flags,
+            internal_date: date,
+        };
+        match self.store.deliver(vec![msg]).await {
+            Ok(d) => {
+                self.sync(io, true).await;
+                // RFC 4315 3: APPENDUID.
+                match d.first() {
+                    Some(d) => io.push_str(&format!(
+                        "{tag} OK [APPENDUID {} {}] APPEND completed\r\n",
+                        d.uidvalidity, d.uid
+                    )),
+                    None => io.push_str(&format!("{tag} OK APPEND completed\r\n")),
+                }
+            }
+            Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(list_match("*", "a/b"));
+        assert!(list_match("%", "a"));
+        assert!(!list_match("%", "a/b"));
+        assert!(list_match("a/%", "a/b"));
+        assert!(list_match("inbox", "INBOX"));
+        assert!(list_match("Inbox/%", "INBOX/x"));
+        assert!(!list_match("a", "ab"));
+    }
+}

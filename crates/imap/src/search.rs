@@ -1,0 +1,246 @@
+//! SEARCH (RFC 9051 6.4.4; IMAP4rev1 untagged SEARCH response).
+
+use imap_codec::imap_types::core::{Charset, Vec1};
+use imap_codec::imap_types::search::SearchKey;
+use tern_store::MessageMeta;
+
+use crate::io::Io;
+use crate::mime;
+use crate::selected::Selected;
+use crate::session::{Flow, Session, Wire};
+
+fn needs_bytes(k: &SearchKey<'_>) -> bool {
+    use SearchKey::*;
+    match k {
+        And(v) => v.as_ref().iter().any(needs_bytes),
+        Not(k) => needs_bytes(k),
+        Or(a, b) => needs_bytes(a) || needs_bytes(b),
+        Bcc(_) | Body(_) | Cc(_) | From(_) | Header(..) | Subject(_) | Text(_) | To(_)
+        | SentBefore(_) | SentOn(_) | SentSince(_) => true,
+        _ => false,
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let hay = hay.to_ascii_lowercase();
+    let needle = needle.to_ascii_lowercase();
+    hay.windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+fn day(secs: i64) -> i64 {
+    secs.div_euclid(86_400)
+}
+
+fn date_day(d: &imap_codec::imap_types::datetime::NaiveDate) -> i64 {
+    d.as_ref()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| day(t.and_utc().timestamp()))
+        .unwrap_or(0)
+}
+
+struct Ctx<'a> {
+    sel: &'a Selected,
+    idx: usize,
+    meta: &'a MessageMeta,
+    raw: Option<&'a [u8]>,
+    parsed: Option<&'a mail_parser::Message<'a>>,
+}
+
+impl Ctx<'_> {
+    fn flag(&self, f: &str) -> bool {
+        self.meta.flags.iter().any(|x| x.eq_ignore_ascii_case(f))
+    }
+
+    fn header(&self, name: &str, value: &[u8]) -> bool {
+        let Some(p) = self.parsed else { return false };
+        let block = mime::part_header(p, 0);
+        let fields = mime::header_fields(block, &[name.to_string()], false);
+        if fields.len() <= 2 {
+            return false;
+        }
+        // Match against the values (after the colons).
+        let decoded: Vec<u8> = p
+            .parts
+            .first()
+            .map(|part| {
+                part.headers
+                    .iter()
+                    .filter(|h| h.name.as_str().eq_ignore_ascii_case(name))
+                    .flat_map(|h| header_text(&h.value).into_bytes())
+                    .collect()
+            })
+            .unwrap_or_default();
+        contains(&fields, value) || contains(&decoded, value)
+    }
+
+    fn sent_day(&self) -> Option<i64> {
+        let d = self.parsed?.date()?;
+        Some(day(d.to_timestamp()))
+    }
+
+    fn eval(&self, k: &SearchKey<'_>) -> bool {
+        use SearchKey::*;
+        let m = self.meta;
+        match k {
+            And(v) => v.as_ref().iter().all(|k| self.eval(k)),
+            SequenceSet(s) => self
+                .sel
+                .resolve(s, false)
+                .map(|v| v.contains(&self.idx))
+                .unwrap_or(false),
+            Uid(s) => self
+                .sel
+                .resolve(s, true)
+                .map(|v| v.contains(&self.idx))
+                .unwrap_or(false),
+            All => true,
+            Answered => self.flag("\\Answered"),
+            Unanswered => !self.flag("\\Answered"),
+            Deleted => self.flag("\\Deleted"),
+            Undeleted => !self.flag("\\Deleted"),
+            Draft => self.flag("\\Draft"),
+            Undraft => !self.flag("\\Draft"),
+            Flagged => self.flag("\\Flagged"),
+            Unflagged => !self.flag("\\Flagged"),
+            Seen => self.flag("\\Seen"),
+            Unseen => !self.flag("\\Seen"),
+            Keyword(a) => self.flag(a.inner()),
+            Unkeyword(a) => !self.flag(a.inner()),
+            // No message is \Recent in this server.
+            Recent | New => false,
+            Old => true,
+            Larger(n) => m.size > *n as u64,
+            Smaller(n) => m.size < *n as u64,
+            Before(d) => day(m.internal_date) < date_day(d),
+            On(d) => day(m.internal_date) == date_day(d),
+            Since(d) => day(m.internal_date) >= date_day(d),
+            SentBefore(d) => self.sent_day().is_some_and(|s| s < date_day(d)),
+            SentOn(d) => self.sent_day().is_some_and(|s| s == date_day(d)),
+            SentSince(d) => self.sent_day().is_some_and(|s| s >= date_day(d)),
+            Not(k) => !self.eval(k),
+            Or(a, b) => self.eval(a) || self.eval(b),
+            From(s) => self.header("From", s.as_ref()),
+            To(s) => self.header("To", s.as_ref()),
+            Cc(s) => self.header("Cc", s.as_ref()),
+            Bcc(s) => self.header("Bcc", s.as_ref()),
+            Subject(s) => self.header("Subject", s.as_ref()),
+            Header(name, v) => {
+                let n = String::from_utf8_lossy(name.as_ref()).into_owned();
+                self.header(&n, v.as_ref())
+            }
+            Body(s) => self.body_contains(s.as_ref()),
+            Text(s) => {
+                self.raw.is_some_and(|r| contains(r, s.as_ref())) || self.body_contains(s.as_ref())
+            }
+            ModSequence { modseq, .. } => m.modseq >= *modseq,
+        }
+    }
+
+    fn body_contains(&self, s: &[u8]) -> bool {
+        let Some(p) = self.parsed else { return false };
+        let raw_hit = {
+            let raw = p.raw_message();
+            let start = p.parts.first().map(|x| x.offset_body as usize).unwrap_or(0);
+            contains(raw.get(start.min(raw.len())..).unwrap_or(&[]), s)
+        };
+        raw_hit
+            || p.parts.iter().any(|part| match &part.body {
+                mail_parser::PartType::Text(t) | mail_parser::PartType::Html(t) => {
+                    contains(t.as_bytes(), s)
+                }
+                _ => false,
+            })
+    }
+}
+
+fn header_text(v: &mail_parser::HeaderValue<'_>) -> String {
+    use mail_parser::{Address, HeaderValue};
+    match v {
+        HeaderValue::Text(t) => t.to_string(),
+        HeaderValue::TextList(l) => l.join(" "),
+        HeaderValue::Address(Address::List(l)) => l
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} <{}>",
+                    a.name.as_deref().unwrap_or(""),
+                    a.address.as_deref().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        HeaderValue::Address(Address::Group(g)) => g
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .map(|a| {
+                format!(
+                    "{} <{}>",
+                    a.name.as_deref().unwrap_or(""),
+                    a.address.as_deref().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+impl Session {
+    pub(crate) async fn search<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        charset: Option<Charset<'_>>,
+        criteria: Vec1<SearchKey<'_>>,
+        uid: bool,
+    ) -> Flow {
+        if let Some(c) = charset {
+            let c = c.as_ref().to_ascii_uppercase();
+            if c != "UTF-8" && c != "US-ASCII" {
+                io.push_str(&format!(
+                    "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
+                ));
+                return Flow::Continue;
+            }
+        }
+        let key = SearchKey::And(criteria);
+        let Some(sel) = &self.selected else {
+            return Flow::Continue;
+        };
+        let bytes = needs_bytes(&key);
+        let mut hits = Vec::new();
+        for (i, m) in sel.msgs.iter().enumerate() {
+            let raw = if bytes {
+                match self.store.message_bytes(sel.mailbox.id, m.uid).await {
+                    Ok(b) => Some(b),
+                    Err(_) => continue,
+                }
+            } else {
+                None
+            };
+            let parsed = raw.as_deref().and_then(mime::parse);
+            let ctx = Ctx {
+                sel,
+                idx: i,
+                meta: m,
+                raw: raw.as_deref(),
+                parsed: parsed.as_ref(),
+            };
+            if ctx.eval(&key) {
+                hits.push(if uid { m.uid } else { i as u32 + 1 });
+            }
+        }
+        let mut line = String::from("* SEARCH");
+        for h in hits {
+            line.push_str(&format!(" {h}"));
+        }
+        line.push_str("\r\n");
+        io.push_str(&line);
+        self.sync(io, false).await;
+        io.push_str(&format!("{tag} OK SEARCH completed\r\n"));
+        Flow::Continue
+    }
+}

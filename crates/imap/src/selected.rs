@@ -1,0 +1,423 @@
+//! The selected state (RFC 9051 6.4): the session's view of its mailbox,
+//! kept in step with the store, and the commands that change messages.
+
+use std::collections::HashMap;
+
+use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::flag::{StoreResponse, StoreType};
+use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
+use tern_store::{FlagOp, Mailbox, MessageMeta, Store};
+
+use crate::io::Io;
+use crate::mailboxes::name_of;
+use crate::session::{Flow, Session, Wire};
+use crate::wire;
+
+pub(crate) struct Selected {
+    pub mailbox: Mailbox,
+    pub read_only: bool,
+    /// What the client knows: message sequence number = index + 1.
+    pub msgs: Vec<MessageMeta>,
+    /// A change event arrived since the last sync.
+    pub dirty: bool,
+}
+
+impl Selected {
+    pub fn new(mailbox: Mailbox, msgs: Vec<MessageMeta>, read_only: bool) -> Selected {
+        Selected {
+            mailbox,
+            read_only,
+            msgs,
+            dirty: false,
+        }
+    }
+
+    /// Tell the client what changed in the store since its view: expunges
+    /// (only when allowed), flag changes, new messages.
+    pub async fn sync<S: Wire>(
+        &mut self,
+        store: &Store,
+        io: &mut Io<S>,
+        expunges: bool,
+    ) -> tern_store::Result<()> {
+        let fresh = store.messages(self.mailbox.id).await?;
+        self.dirty = false;
+        let by_uid: HashMap<u32, &MessageMeta> = fresh.iter().map(|m| (m.uid, m)).collect();
+        if expunges {
+            // Highest first, so that each number is valid when sent.
+            for i in (0..self.msgs.len()).rev() {
+                if !by_uid.contains_key(&self.msgs[i].uid) {
+                    io.push_str(&format!("* {} EXPUNGE\r\n", i + 1));
+                    self.msgs.remove(i);
+                }
+            }
+        } else if self.msgs.iter().any(|m| !by_uid.contains_key(&m.uid)) {
+            self.dirty = true; // expunges still to report
+        }
+        for (i, m) in self.msgs.iter_mut().enumerate() {
+            if let Some(f) = by_uid.get(&m.uid)
+                && f.flags != m.flags
+            {
+                m.flags = f.flags.clone();
+                m.modseq = f.modseq;
+                io.push_str(&format!(
+                    "* {} FETCH (UID {} FLAGS {})\r\n",
+                    i + 1,
+                    m.uid,
+                    wire::flag_list(&m.flags)
+                ));
+            }
+        }
+        let last = self.msgs.last().map(|m| m.uid).unwrap_or(0);
+        let before = self.msgs.len();
+        self.msgs
+            .extend(fresh.iter().filter(|m| m.uid > last).cloned());
+        if self.msgs.len() != before {
+            io.push_str(&format!("* {} EXISTS\r\n", self.msgs.len()));
+        }
+        Ok(())
+    }
+
+    /// Indexes into `msgs` named by a sequence set, ascending, without
+    /// duplicates. Message numbers beyond the mailbox are an error
+    /// (RFC 9051 9, seq-number); UIDs that do not exist are ignored.
+    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, ()> {
+        let n = self.msgs.len();
+        let mut hit = vec![false; n];
+        let max_uid = self.msgs.last().map(|m| m.uid).unwrap_or(0);
+        for seq in set.0.as_ref() {
+            let (a, b) = match seq {
+                Sequence::Single(x) => (*x, *x),
+                Sequence::Range(x, y) => (*x, *y),
+            };
+            let val = |v: SeqOrUid| match v {
+                SeqOrUid::Value(v) => v.get(),
+                SeqOrUid::Asterisk => {
+                    if uid {
+                        max_uid
+                    } else {
+                        n as u32
+                    }
+                }
+            };
+            let (lo, hi) = {
+                let (x, y) = (val(a), val(b));
+                (x.min(y), x.max(y))
+            };
+            if uid {
+                for (i, m) in self.msgs.iter().enumerate() {
+                    if m.uid >= lo && m.uid <= hi {
+                        hit[i] = true;
+                    }
+                }
+            } else {
+                if hi as usize > n || lo == 0 {
+                    return Err(());
+                }
+                for h in hit.iter_mut().take(hi as usize).skip(lo as usize - 1) {
+                    *h = true;
+                }
+            }
+        }
+        Ok((0..n).filter(|&i| hit[i]).collect())
+    }
+}
+
+impl Session {
+    pub(crate) async fn selected_command<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        body: CommandBody<'_>,
+    ) -> Flow {
+        if self.selected.is_none() {
+            return self.bad(io, tag, "no mailbox selected");
+        }
+        match body {
+            CommandBody::Check => {
+                self.sync(io, true).await;
+                io.push_str(&format!("{tag} OK CHECK completed\r\n"));
+            }
+            CommandBody::Close => {
+                if let Some(sel) = self.selected.take()
+                    && !sel.read_only
+                    && let Err(e) = self.store.expunge_deleted(sel.mailbox.id, None).await
+                {
+                    tracing::warn!(error = %e, "imap: CLOSE expunge failed");
+                }
+                io.push_str(&format!("{tag} OK CLOSE completed\r\n"));
+            }
+            CommandBody::Unselect => {
+                self.selected = None;
+                io.push_str(&format!("{tag} OK UNSELECT completed\r\n"));
+            }
+            CommandBody::Expunge => return self.expunge(io, tag, None).await,
+            CommandBody::ExpungeUid { sequence_set } => {
+                return self.expunge(io, tag, Some(sequence_set)).await;
+            }
+            CommandBody::Store {
+                sequence_set,
+                kind,
+                response,
+                flags,
+                uid,
+                ..
+            } => {
+                let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+                let op = match kind {
+                    StoreType::Add => FlagOp::Add,
+                    StoreType::Remove => FlagOp::Remove,
+                    StoreType::Replace => FlagOp::Replace,
+                };
+                let silent = response == StoreResponse::Silent;
+                return self
+                    .store_cmd(io, tag, &sequence_set, uid, op, &flags, silent)
+                    .await;
+            }
+            CommandBody::Copy {
+                sequence_set,
+                mailbox,
+                uid,
+            } => {
+                let Some(n) = name_of(&mailbox) else {
+                    return self.bad(io, tag, "invalid mailbox name");
+                };
+                return self.copy(io, tag, &sequence_set, uid, &n, false).await;
+            }
+            CommandBody::Move {
+                sequence_set,
+                mailbox,
+                uid,
+            } => {
+                let Some(n) = name_of(&mailbox) else {
+                    return self.bad(io, tag, "invalid mailbox name");
+                };
+                return self.copy(io, tag, &sequence_set, uid, &n, true).await;
+            }
+            CommandBody::Fetch {
+                sequence_set,
+                macro_or_item_names,
+                uid,
+                ..
+            } => {
+                return self
+                    .fetch(io, tag, &sequence_set, uid, macro_or_item_names)
+                    .await;
+            }
+            CommandBody::Search {
+                charset,
+                criteria,
+                uid,
+            } => return self.search(io, tag, charset, criteria, uid).await,
+            CommandBody::Idle => return self.idle(io, tag).await,
+            _ => return self.bad(io, tag, "command not supported"),
+        }
+        Flow::Continue
+    }
+
+    /// Resolve a set against the selected mailbox, answering BAD itself.
+    pub(crate) fn resolve<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        set: &SequenceSet,
+        uid: bool,
+    ) -> Option<Vec<usize>> {
+        let r = self.selected.as_ref().map(|s| s.resolve(set, uid));
+        match r {
+            Some(Ok(v)) => Some(v),
+            _ => {
+                self.bad(io, tag, "invalid message sequence number");
+                None
+            }
+        }
+    }
+
+    async fn expunge<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        set: Option<SequenceSet>,
+    ) -> Flow {
+        let uids: Option<Vec<u32>> = match &set {
+            Some(set) => {
+                let Some(idx) = self.resolve(io, tag, set, true) else {
+                    return Flow::Continue;
+                };
+                let sel = self.selected.as_ref();
+                Some(
+                    idx.iter()
+                        .filter_map(|&i| sel.map(|s| s.msgs[i].uid))
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        let Some(sel) = &self.selected else {
+            return Flow::Continue;
+        };
+        if sel.read_only {
+            io.push_str(&format!("{tag} NO [READ-ONLY] mailbox is read-only\r\n"));
+            return Flow::Continue;
+        }
+        let id = sel.mailbox.id;
+        if let Err(e) = self.store.expunge_deleted(id, uids.as_deref()).await {
+            tracing::warn!(error = %e, "imap: expunge failed");
+            io.push_str(&format!("{tag} NO [SERVERBUG] expunge failed\r\n"));
+            return Flow::Continue;
+        }
+        if let Some(sel) = &mut self.selected {
+            sel.dirty = true;
+        }
+        self.sync(io, true).await;
+        io.push_str(&format!("{tag} OK EXPUNGE completed\r\n"));
+        Flow::Continue
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn store_cmd<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        set: &SequenceSet,
+        uid: bool,
+        op: FlagOp,
+        flags: &[String],
+        silent: bool,
+    ) -> Flow {
+        let Some(idx) = self.resolve(io, tag, set, uid) else {
+            return Flow::Continue;
+        };
+        let Some(sel) = &mut self.selected else {
+            return Flow::Continue;
+        };
+        if sel.read_only {
+            io.push_str(&format!("{tag} NO [READ-ONLY] mailbox is read-only\r\n"));
+            return Flow::Continue;
+        }
+        if flags.iter().any(|f| f.eq_ignore_ascii_case("\\Recent")) {
+            return self.bad(io, tag, "\\Recent cannot be stored");
+        }
+        let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+        let changed = match self
+            .store
+            .store_flags(sel.mailbox.id, &uids, op, flags, None)
+            .await
+        {
+            Ok((c, _)) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "imap: store failed");
+                io.push_str(&format!("{tag} NO [SERVERBUG] STORE failed\r\n"));
+                return Flow::Continue;
+            }
+        };
+        let changed: HashMap<u32, MessageMeta> = changed.into_iter().collect();
+        for &i in &idx {
+            let m = &mut sel.msgs[i];
+            if let Some(c) = changed.get(&m.uid) {
+                m.flags = c.flags.clone();
+                m.modseq = c.modseq;
+            }
+            if !silent {
+                let u = if uid {
+                    format!(" UID {}", m.uid)
+                } else {
+                    String::new()
+                };
+                io.push_str(&format!(
+                    "* {} FETCH (FLAGS {}{u})\r\n",
+                    i + 1,
+                    wire::flag_list(&m.flags)
+                ));
+            }
+        }
+        self.sync(io, false).await;
+        io.push_str(&format!("{tag} OK STORE completed\r\n"));
+        Flow::Continue
+    }
+
+    async fn copy<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        set: &SequenceSet,
+        uid: bool,
+        dest: &str,
+        mv: bool,
+    ) -> Flow {
+        let Some(idx) = self.resolve(io, tag, set, uid) else {
+            return Flow::Continue;
+        };
+        let Some(account) = self.account_id() else {
+            return Flow::Continue;
+        };
+        let target = match self.store.mailbox_get(account, dest).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                io.push_str(&format!("{tag} NO [TRYCREATE] no such mailbox\r\n"));
+                return Flow::Continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "imap: copy target lookup failed");
+                io.push_str(&format!("{tag} NO [SERVERBUG] COPY failed\r\n"));
+                return Flow::Continue;
+            }
+        };
+        let Some(sel) = &self.selected else {
+            return Flow::Continue;
+        };
+        if mv && sel.read_only {
+            io.push_str(&format!("{tag} NO [READ-ONLY] mailbox is read-only\r\n"));
+            return Flow::Continue;
+        }
+        let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+        let id = sel.mailbox.id;
+        let r = if mv {
+            self.store.move_messages(id, &uids, target.id).await
+        } else {
+            self.store.copy_messages(id, &uids, target.id).await
+        };
+        let pairs = match r {
+            Ok(p) => p,
+            Err(tern_store::StoreError::OverQuota { .. }) => {
+                io.push_str(&format!(
+                    "{tag} NO [OVERQUOTA] mailbox is over its quota\r\n"
+                ));
+                return Flow::Continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "imap: copy failed");
+                io.push_str(&format!("{tag} NO [SERVERBUG] COPY failed\r\n"));
+                return Flow::Continue;
+            }
+        };
+        // RFC 4315 3: COPYUID uidvalidity source-uids dest-uids.
+        let code = if pairs.is_empty() {
+            String::new()
+        } else {
+            let src: Vec<String> = pairs.iter().map(|p| p.0.to_string()).collect();
+            let dst: Vec<String> = pairs.iter().map(|p| p.1.to_string()).collect();
+            format!(
+                "[COPYUID {} {} {}] ",
+                target.uidvalidity,
+                src.join(","),
+                dst.join(",")
+            )
+        };
+        if mv {
+            // RFC 6851 4.3: COPYUID in an untagged OK before the expunges.
+            if !code.is_empty() {
+                io.push_str(&format!("* OK {code}moved\r\n"));
+            }
+            if let Some(sel) = &mut self.selected {
+                sel.dirty = true;
+            }
+            self.sync(io, true).await;
+            io.push_str(&format!("{tag} OK MOVE completed\r\n"));
+        } else {
+            self.sync(io, !uid).await;
+            io.push_str(&format!("{tag} OK {code}COPY completed\r\n"));
+        }
+        Flow::Continue
+    }
+}

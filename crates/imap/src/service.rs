@@ -1,0 +1,73 @@
+//! The listener entry point, shared by `imap` (STARTTLS) and `imaps`
+//! (implicit TLS).
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tern_common::config::Config;
+use tern_common::listener::{Conn, Handler, Stream, Tls};
+use tern_store::Store;
+
+use crate::gate::Gate;
+use crate::session::{Options, Upgrade, run};
+
+pub struct Service {
+    store: Store,
+    opts: Arc<Options>,
+}
+
+impl Service {
+    pub fn new(config: Arc<Config>, store: Store) -> Service {
+        // No [imap] section in the configuration yet: defaults.
+        Service {
+            store,
+            opts: Arc::new(Options {
+                hostname: config.hostname.clone(),
+                ..Options::default()
+            }),
+        }
+    }
+
+    pub fn with_options(store: Store, opts: Options) -> Service {
+        Service {
+            store,
+            opts: Arc::new(opts),
+        }
+    }
+}
+
+struct StartTls(Tls);
+
+impl Upgrade<Stream> for StartTls {
+    fn upgrade(
+        &self,
+        stream: Stream,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Stream>> + Send + '_>> {
+        Box::pin(self.0.upgrade(stream))
+    }
+}
+
+impl Handler for Service {
+    fn handle(&self, conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        let store = self.store.clone();
+        let opts = self.opts.clone();
+        Box::pin(async move {
+            let tls = conn.stream.is_tls();
+            let upgrader = StartTls(conn.tls);
+            let gate = Gate::new(conn.security, conn.guard, conn.peer.ip());
+            run(
+                store,
+                opts,
+                conn.stream,
+                tls,
+                &upgrader,
+                conn.shutdown,
+                conn.peer.to_string(),
+                gate,
+            )
+            .await;
+        })
+    }
+}
