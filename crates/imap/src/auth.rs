@@ -50,7 +50,7 @@ impl Session {
                 }
                 let line = match io.read_line().await {
                     Ok(Ok(Some(l))) => l,
-                    Ok(Err(())) => return self.bad(io, tag, "response too long"),
+                    Ok(Err(_)) => return self.bad(io, tag, "response too long"),
                     _ => return Flow::Close,
                 };
                 let line = line.strip_suffix(b"\r\n").unwrap_or(&line).to_vec();

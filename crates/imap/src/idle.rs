@@ -36,7 +36,7 @@ impl Session {
                             }
                             return self.bad(io, tag, "expected DONE");
                         }
-                        Ok(Err(())) => return self.bad(io, tag, "expected DONE"),
+                        Ok(Err(_)) => return self.bad(io, tag, "expected DONE"),
                         _ => return Flow::Close,
                     }
                 }

@@ -133,21 +133,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         Ok(n)
     }
 
-    /// One line with its CRLF; `Ok(None)` at end of stream, `Err(true)`
-    /// when it was too long (discarded).
-    pub async fn read_line(&mut self) -> std::io::Result<Result<Option<Vec<u8>>, ()>> {
-        let mut discarding = false;
+    /// One line with its CRLF; `Ok(None)` at end of stream, `Err(tag)`
+    /// when it was too long (discarded; the tag it started with, if any).
+    pub async fn read_line(&mut self) -> std::io::Result<Result<Option<Vec<u8>>, Option<String>>> {
+        let mut discarding: Option<Option<String>> = None;
         loop {
             if let Some(lf) = self.rbuf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.rbuf.drain(..=lf).collect();
-                if discarding || line.len() > self.max_line {
-                    return Ok(Err(()));
+                if let Some(tag) = discarding {
+                    return Ok(Err(tag));
+                }
+                if line.len() > self.max_line {
+                    return Ok(Err(tag_of(&line)));
                 }
                 return Ok(Ok(Some(line)));
             }
             if self.rbuf.len() > self.max_line {
+                if discarding.is_none() {
+                    discarding = Some(tag_of(&self.rbuf));
+                }
                 self.rbuf.clear();
-                discarding = true;
             }
             if self.fill().await? == 0 {
                 return Ok(Ok(None));
@@ -174,7 +179,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             let line = match self.read_line().await? {
                 Ok(Some(l)) => l,
                 Ok(None) => return Ok(Input::Eof),
-                Err(()) => return Ok(Input::TooLong(tag_of(&cmd))),
+                Err(tag) if cmd.is_empty() => return Ok(Input::TooLong(tag)),
+                Err(_) => return Ok(Input::TooLong(tag_of(&cmd))),
             };
             cmd.extend_from_slice(&line);
             if cmd.len() - literal_total > self.max_line {

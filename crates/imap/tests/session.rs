@@ -1,0 +1,405 @@
+//! In-memory sessions over a duplex pipe and a SQLite store.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_common::address::Address;
+use tern_imap::{Gate, Options, Upgrade, run};
+use tern_store::{MailboxSel, NewMessage, Store};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio_util::sync::CancellationToken;
+
+const USER: &str = "bob@example.org";
+const PASS: &str = "correct horse battery";
+
+/// Pretends to run a handshake: the stream stays as it is.
+struct FakeTls;
+
+impl Upgrade<DuplexStream> for FakeTls {
+    fn upgrade(
+        &self,
+        s: DuplexStream,
+    ) -> Pin<Box<dyn Future<Output = io::Result<DuplexStream>> + Send + '_>> {
+        Box::pin(async move { Ok(s) })
+    }
+}
+
+struct Client {
+    r: BufReader<tokio::io::ReadHalf<DuplexStream>>,
+    w: tokio::io::WriteHalf<DuplexStream>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Client {
+    async fn line(&mut self) -> String {
+        let mut l = String::new();
+        tokio::time::timeout(Duration::from_secs(10), self.r.read_line(&mut l))
+            .await
+            .expect("reply in time")
+            .unwrap();
+        l
+    }
+
+    async fn send(&mut self, s: &str) {
+        self.w.write_all(s.as_bytes()).await.unwrap();
+    }
+
+    /// Send a tagged command; every line up to and including the tagged one.
+    async fn cmd(&mut self, tag: &str, c: &str) -> Vec<String> {
+        self.send(&format!("{tag} {c}\r\n")).await;
+        self.until(tag).await
+    }
+
+    async fn until(&mut self, tag: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let l = self.line().await;
+            if l.is_empty() {
+                panic!("connection closed; got {out:?}");
+            }
+            let done = l.starts_with(&format!("{tag} "));
+            out.push(l);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+async fn setup() -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+    store.domain_add("example.org").await.unwrap();
+    let a = store
+        .account_add(&Address::parse(USER).unwrap(), PASS, 0)
+        .await
+        .unwrap();
+    (dir, store, a.id)
+}
+
+fn opts() -> Options {
+    Options {
+        auth_failure_delay: Duration::from_millis(10),
+        max_literal: 100_000,
+        ..Options::default()
+    }
+}
+
+async fn connect(store: &Store, tls: bool) -> Client {
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let shutdown = CancellationToken::new();
+    let s2 = shutdown.clone();
+    let store = store.clone();
+    let task = tokio::spawn(async move {
+        run(
+            store,
+            Arc::new(opts()),
+            b,
+            tls,
+            &FakeTls,
+            s2,
+            "test".into(),
+            Gate::open(),
+        )
+        .await
+    });
+    let (r, w) = tokio::io::split(a);
+    let mut c = Client {
+        r: BufReader::new(r),
+        w,
+        shutdown,
+        task,
+    };
+    let greeting = c.line().await;
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1"),
+        "{greeting}"
+    );
+    c
+}
+
+async fn logged_in(store: &Store) -> Client {
+    let mut c = connect(store, true).await;
+    let r = c.cmd("l", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    assert!(r.last().unwrap().starts_with("l OK"), "{r:?}");
+    c
+}
+
+fn msg(subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: {subject}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{subject}@x>\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn deliver(store: &Store, account: i64, mailbox: &str, m: Vec<u8>) {
+    store
+        .deliver(vec![NewMessage {
+            account_id: account,
+            mailbox: MailboxSel::Name(mailbox.into()),
+            bytes: m,
+            flags: vec![],
+            internal_date: 1_704_103_200,
+        }])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn plaintext_guard() {
+    let (_d, store, _) = setup().await;
+    let mut c = connect(&store, false).await;
+    let r = c.cmd("a", "CAPABILITY").await;
+    assert!(
+        r[0].contains("STARTTLS") && r[0].contains("LOGINDISABLED"),
+        "{r:?}"
+    );
+    assert!(!r[0].contains("AUTH="), "{r:?}");
+    let r = c.cmd("b", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    assert!(r[0].starts_with("b NO [PRIVACYREQUIRED]"), "{r:?}");
+    let r = c.cmd("c", "AUTHENTICATE PLAIN").await;
+    assert!(r[0].starts_with("c NO [PRIVACYREQUIRED]"), "{r:?}");
+    // A password in a literal is refused before it is read: no "+".
+    let r = c.cmd("d", "LOGIN bob {8}").await;
+    assert!(r[0].starts_with("d NO [PRIVACYREQUIRED]"), "{r:?}");
+    let r = c.cmd("e", "SELECT INBOX").await;
+    assert!(r[0].starts_with("e BAD"), "{r:?}");
+    let r = c.cmd("f", "STARTTLS").await;
+    assert!(r[0].starts_with("f OK"), "{r:?}");
+    let r = c.cmd("g", "CAPABILITY").await;
+    assert!(
+        r[0].contains("AUTH=PLAIN") && !r[0].contains("STARTTLS"),
+        "{r:?}"
+    );
+    let r = c.cmd("h", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    assert!(r[0].starts_with("h OK"), "{r:?}");
+    let r = c.cmd("i", "LOGOUT").await;
+    assert!(r[0].starts_with("* BYE"), "{r:?}");
+    c.task.await.unwrap();
+}
+
+#[tokio::test]
+async fn login_failures_and_sasl() {
+    let (_d, store, _) = setup().await;
+    let mut c = connect(&store, true).await;
+    let r = c.cmd("a", &format!("LOGIN {USER} wrong")).await;
+    assert!(r[0].starts_with("a NO [AUTHENTICATIONFAILED]"), "{r:?}");
+    use base64::Engine;
+    let ir = base64::engine::general_purpose::STANDARD.encode(format!("\0{USER}\0{PASS}"));
+    c.send("b AUTHENTICATE PLAIN\r\n").await;
+    assert_eq!(c.line().await, "+ \r\n");
+    c.send("*\r\n").await;
+    assert!(c.line().await.starts_with("b BAD"));
+    let r = c.cmd("c", &format!("AUTHENTICATE PLAIN {ir}")).await;
+    assert!(r[0].starts_with("c OK [CAPABILITY"), "{r:?}");
+    let r = c.cmd("d", "LOGIN x y").await;
+    assert!(r[0].starts_with("d BAD"), "{r:?}");
+}
+
+#[tokio::test]
+async fn mailboxes() {
+    let (_d, store, _) = setup().await;
+    let mut c = logged_in(&store).await;
+    let r = c.cmd("a", "LIST \"\" \"\"").await;
+    assert_eq!(r[0], "* LIST (\\Noselect) \"/\" \"\"\r\n");
+    assert!(c.cmd("b", "CREATE Work/Projects").await[0].starts_with("b OK"));
+    assert!(c.cmd("b2", "CREATE Work").await[0].starts_with("b2 NO [ALREADYEXISTS]"));
+    assert!(c.cmd("c", "CREATE Entw&APw-rfe").await[0].starts_with("c OK"));
+    let r = c.cmd("d", "LIST \"\" *").await;
+    let all = r.concat();
+    assert!(
+        all.contains("* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\""),
+        "{all}"
+    );
+    assert!(
+        all.contains("* LIST (\\HasChildren) \"/\" \"Work\""),
+        "{all}"
+    );
+    assert!(all.contains("\"Entw&APw-rfe\""), "{all}");
+    let r = c.cmd("e", "LIST \"\" %").await;
+    assert!(!r.concat().contains("Work/Projects"));
+    assert!(c.cmd("f", "RENAME Work/Projects Work/Done").await[0].starts_with("f OK"));
+    assert!(c.cmd("g", "DELETE Work/Done").await[0].starts_with("g OK"));
+    assert!(c.cmd("h", "DELETE Nope").await[0].starts_with("h NO [NONEXISTENT]"));
+    assert!(c.cmd("i", "SUBSCRIBE Work").await[0].starts_with("i OK"));
+    let r = c.cmd("j", "LSUB \"\" *").await;
+    assert!(r.concat().contains("* LSUB () \"/\" \"Work\""), "{r:?}");
+    let r = c.cmd("k", "NAMESPACE").await;
+    assert_eq!(r[0], "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+    let r = c.cmd("l", "STATUS INBOX (MESSAGES UIDNEXT UNSEEN)").await;
+    assert_eq!(
+        r[0],
+        "* STATUS \"INBOX\" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)\r\n"
+    );
+    let r = c.cmd("m", "FETCH 1 FLAGS").await;
+    assert!(r[0].starts_with("m BAD"), "{r:?}");
+    let r = c.cmd("n", "ID NIL").await;
+    assert!(r[0].starts_with("* ID"), "{r:?}");
+    let r = c.cmd("o", "ENABLE CONDSTORE").await;
+    assert_eq!(r[0], "* ENABLED\r\n");
+}
+
+#[tokio::test]
+async fn append_select_fetch_store_search() {
+    let (_d, store, _) = setup().await;
+    let mut c = logged_in(&store).await;
+    let m = msg("hello", "the body text");
+    c.send(&format!(
+        "a APPEND INBOX (\\Flagged) \"01-Jan-2024 10:00:00 +0000\" {{{}}}\r\n",
+        m.len()
+    ))
+    .await;
+    assert_eq!(c.line().await, "+ Ready for literal data\r\n");
+    c.w.write_all(&m).await.unwrap();
+    c.send("\r\n").await;
+    let r = c.until("a").await;
+    assert!(r[0].starts_with("a OK [APPENDUID "), "{r:?}");
+    // LITERAL+: no continuation.
+    let m2 = msg("second", "other words");
+    c.send(&format!("b APPEND INBOX {{{}+}}\r\n", m2.len()))
+        .await;
+    c.w.write_all(&m2).await.unwrap();
+    c.send("\r\n").await;
+    assert!(c.until("b").await[0].starts_with("b OK"));
+    // Too big: refused before the data.
+    let r = c.cmd("b2", "APPEND INBOX {200000}").await;
+    assert!(r[0].starts_with("b2 NO [TOOBIG]"), "{r:?}");
+
+    let r = c.cmd("c", "SELECT INBOX").await;
+    let all = r.concat();
+    assert!(all.contains("* 2 EXISTS"), "{all}");
+    assert!(all.contains("[UIDVALIDITY "), "{all}");
+    assert!(r.last().unwrap().starts_with("c OK [READ-WRITE]"), "{all}");
+
+    let r = c
+        .cmd("d", "FETCH 1:* (FLAGS UID RFC822.SIZE INTERNALDATE)")
+        .await;
+    assert!(
+        r[0].starts_with("* 1 FETCH (FLAGS (\\Flagged) UID 1 RFC822.SIZE "),
+        "{r:?}"
+    );
+    assert!(
+        r[0].contains("INTERNALDATE \"01-Jan-2024 10:00:00 +0000\""),
+        "{r:?}"
+    );
+    assert!(r[1].starts_with("* 2 FETCH (FLAGS () UID 2"), "{r:?}");
+    let r = c.cmd("e", "FETCH 1 (ENVELOPE BODYSTRUCTURE)").await;
+    assert!(
+        r[0].contains("ENVELOPE (\"Mon, 1 Jan 2024 10:00:00 +0000\" \"hello\""),
+        "{r:?}"
+    );
+    assert!(r[0].contains("BODYSTRUCTURE (\"TEXT\" \"PLAIN\""), "{r:?}");
+    let r = c
+        .cmd("f", "FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject)]")
+        .await;
+    assert_eq!(r[0], "* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {18}\r\n");
+    assert_eq!(r[1], "Subject: hello\r\n");
+    let r = c.cmd("g", "FETCH 1 BODY[TEXT]<4.4>").await;
+    assert_eq!(r[0], "* 1 FETCH (BODY[TEXT]<4> {4}\r\n");
+    assert!(r[1].starts_with("body FLAGS (\\Flagged \\Seen))"), "{r:?}");
+    let r = c.cmd("h", "UID FETCH 2 (FLAGS)").await;
+    assert_eq!(r[0], "* 2 FETCH (UID 2 FLAGS ())\r\n");
+    let r = c.cmd("i", "STORE 2 +FLAGS (\\Deleted $Work)").await;
+    assert_eq!(r[0], "* 2 FETCH (FLAGS ($Work \\Deleted))\r\n");
+    let r = c.cmd("i2", "UID STORE 1 -FLAGS.SILENT (\\Flagged)").await;
+    assert!(r[0].starts_with("i2 OK"), "{r:?}");
+    let r = c.cmd("j", "SEARCH DELETED").await;
+    assert_eq!(r[0], "* SEARCH 2\r\n");
+    let r = c.cmd("k", "SEARCH OR SUBJECT hello BODY words").await;
+    assert_eq!(r[0], "* SEARCH 1 2\r\n");
+    let r = c.cmd("l", "UID SEARCH UNSEEN FROM alice").await;
+    assert_eq!(r[0], "* SEARCH 2\r\n");
+    let r = c
+        .cmd("m", "SEARCH NOT SEEN SINCE 1-Jan-2024 LARGER 10")
+        .await;
+    assert_eq!(r[0], "* SEARCH 2\r\n");
+    let r = c.cmd("m2", "SEARCH HEADER Message-ID second@x 1:2").await;
+    assert_eq!(r[0], "* SEARCH 2\r\n");
+    let r = c.cmd("n", "FETCH 5 FLAGS").await;
+    assert!(r[0].starts_with("n BAD"), "{r:?}");
+    let r = c.cmd("o", "EXPUNGE").await;
+    assert_eq!(r[0], "* 2 EXPUNGE\r\n");
+    assert!(r[1].starts_with("o OK"));
+    let r = c.cmd("p", "COPY 1 Nowhere").await;
+    assert!(r[0].starts_with("p NO [TRYCREATE]"), "{r:?}");
+    let r = c.cmd("q", "COPY 1 Archive").await;
+    assert!(r[0].starts_with("q OK [COPYUID "), "{r:?}");
+    let r = c.cmd("r", "MOVE 1 Trash").await;
+    assert!(r[0].starts_with("* OK [COPYUID "), "{r:?}");
+    assert_eq!(r[1], "* 1 EXPUNGE\r\n");
+    let r = c.cmd("s", "STATUS Trash (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS \"Trash\" (MESSAGES 1)\r\n");
+    let r = c.cmd("t", "EXAMINE Archive").await;
+    assert!(r.last().unwrap().starts_with("t OK [READ-ONLY]"), "{r:?}");
+    let r = c.cmd("u", "STORE 1 +FLAGS (\\Seen)").await;
+    assert!(r[0].starts_with("u NO"), "{r:?}");
+    let r = c.cmd("v", "UNSELECT").await;
+    assert!(r[0].starts_with("v OK"));
+    let r = c.cmd("w", "FETCH 1 FLAGS").await;
+    assert!(r[0].starts_with("w BAD"));
+}
+
+#[tokio::test]
+async fn two_sessions_and_idle() {
+    let (_d, store, account) = setup().await;
+    deliver(&store, account, "INBOX", msg("one", "1")).await;
+    deliver(&store, account, "INBOX", msg("two", "2")).await;
+    let mut a = logged_in(&store).await;
+    let mut b = logged_in(&store).await;
+    assert!(
+        a.cmd("s", "SELECT INBOX")
+            .await
+            .concat()
+            .contains("* 2 EXISTS")
+    );
+    assert!(
+        b.cmd("s", "SELECT INBOX")
+            .await
+            .concat()
+            .contains("* 2 EXISTS")
+    );
+    b.cmd("x", "STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    b.cmd("y", "EXPUNGE").await;
+    // No EXPUNGE during FETCH (RFC 9051 7.5.1), but during NOOP.
+    let r = a.cmd("f", "FETCH 2 (UID)").await;
+    assert!(!r.concat().contains("EXPUNGE"), "{r:?}");
+    let r = a.cmd("n", "NOOP").await;
+    assert_eq!(r[0], "* 1 EXPUNGE\r\n", "{r:?}");
+    // Flag changes of the other session are reported.
+    b.cmd("z", "STORE 1 +FLAGS.SILENT (\\Answered)").await;
+    let r = a.cmd("n2", "NOOP").await;
+    assert_eq!(r[0], "* 1 FETCH (UID 2 FLAGS (\\Answered))\r\n", "{r:?}");
+    // IDLE sees a delivery.
+    a.send("i IDLE\r\n").await;
+    assert_eq!(a.line().await, "+ idling\r\n");
+    deliver(&store, account, "INBOX", msg("three", "3")).await;
+    assert_eq!(a.line().await, "* 2 EXISTS\r\n");
+    a.send("DONE\r\n").await;
+    let r = a.until("i").await;
+    assert!(r.last().unwrap().starts_with("i OK"), "{r:?}");
+    let r = a.cmd("u", "UID FETCH 1:* (UID)").await;
+    assert_eq!(r[0], "* 1 FETCH (UID 2)\r\n");
+    assert_eq!(r[1], "* 2 FETCH (UID 3)\r\n");
+    a.shutdown.cancel();
+    assert_eq!(a.line().await, "* BYE server shutting down\r\n");
+}
+
+#[tokio::test]
+async fn errors() {
+    let (_d, store, _) = setup().await;
+    let mut c = connect(&store, true).await;
+    let r = c.cmd("a", "FROB").await;
+    assert!(r[0].starts_with("a BAD"), "{r:?}");
+    let long = "x".repeat(70_000);
+    let r = c.cmd("b", &format!("NOOP {long}")).await;
+    assert!(r[0].starts_with("b BAD"), "{r:?}");
+    let r = c.cmd("c", "NOOP").await;
+    assert!(r[0].starts_with("c OK"), "{r:?}");
+    // A non-synchronizing literal beyond the limit ends the connection.
+    c.send("d APPEND INBOX {999999+}\r\n").await;
+    assert!(c.line().await.starts_with("* BYE"));
+}
