@@ -17,6 +17,8 @@ pub fn implemented(kind: ListenerKind) -> bool {
             | ListenerKind::Submissions
             | ListenerKind::Pop3
             | ListenerKind::Pop3s
+            | ListenerKind::Imap
+            | ListenerKind::Imaps
     )
 }
 
@@ -39,6 +41,7 @@ pub fn handler(
             tern_smtp::Service::submission(c, s, queue.clone()),
         )),
         ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(c, s))),
+        ListenerKind::Imap | ListenerKind::Imaps => Some(Arc::new(tern_imap::Service::new(c, s))),
         _ => None,
     })
 }

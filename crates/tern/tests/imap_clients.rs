@@ -1,0 +1,144 @@
+//! IMAP end to end: a real `tern serve` with `imap` (STARTTLS) and `imaps`
+//! listeners, spoken to by Python's imaplib.
+
+mod common;
+
+use common::{Tern, python};
+
+const USER: &str = "alice@example.org";
+const PASSWORD: &str = "correct horse battery";
+
+/// argv: MODE PORT CAFILE USER PASSWORD; prints one line per step.
+const SCRIPT: &str = r#"
+import imaplib, ssl, sys
+mode, port, cafile, user, password = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+def connect():
+    if mode == "ssl":
+        return imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    print("plain-caps", " ".join(sorted(m.capabilities)))
+    try:
+        m.login(user, password)
+        print("plain-login accepted")
+    except imaplib.IMAP4.error as e:
+        print("plain-login", e)
+    m.starttls(ssl_context=ctx)
+    return m
+M = connect()
+print("caps", " ".join(sorted(M.capabilities)))
+print("login", M.login(user, password)[0])
+typ, data = M.list()
+print("list", typ, b"|".join(data).decode())
+msg = b"From: Bob <bob@example.net>\r\nTo: alice@example.org\r\nSubject: greetings\r\n\r\nhello there\r\n"
+print("append", M.append("INBOX", "(\\Flagged)", None, msg)[0])
+print("append2", M.append("INBOX", None, None, msg.replace(b"greetings", b"other"))[0])
+typ, data = M.select("INBOX")
+print("select", typ, data[0].decode())
+typ, data = M.fetch("1", "(FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[])")
+print("fetch", typ, data[0][0].decode(), data[0][1] == msg)
+typ, data = M.search(None, "SUBJECT", "other")
+print("search", typ, data[0].decode())
+typ, data = M.uid("SEARCH", None, "FLAGGED")
+print("uidsearch", typ, data[0].decode())
+typ, data = M.store("2", "+FLAGS", "(\\Seen)")
+print("store", typ, data[0].decode())
+print("copy", M.copy("1", "Archive")[0])
+typ, data = M._simple_command("MOVE", "2", "Trash")
+print("move", typ)
+print("status", M.status("Trash", "(MESSAGES)")[1][0].decode())
+M.store("1", "+FLAGS", "(\\Deleted)")
+typ, data = M.expunge()
+print("expunge", typ, data)
+# IDLE: another session's APPEND shows up as EXISTS.
+tag = M._new_tag()
+M.send(tag + b" IDLE\r\n")
+print("idle", M.readline().decode().strip())
+N = connect()
+N.login(user, password)
+N.append("INBOX", None, None, msg)
+N.logout()
+print("pushed", M.readline().decode().strip())
+M.send(b"DONE\r\n")
+while True:
+    l = M.readline()
+    if l.startswith(tag):
+        print("done", l.decode().strip())
+        break
+print("logout", M.logout()[0])
+"#;
+
+fn run(t: &Tern, mode: &str) -> Vec<(String, String)> {
+    let kind = if mode == "ssl" { "imaps" } else { "imap" };
+    let port = t.port(kind).to_string();
+    let cert = t.cert_path();
+    python(
+        SCRIPT,
+        &[mode, &port, cert.to_str().unwrap(), USER, PASSWORD],
+    )
+    .lines()
+    .map(|l| {
+        let (a, r) = l.split_once(' ').unwrap_or((l, ""));
+        (a.to_string(), r.to_string())
+    })
+    .collect()
+}
+
+fn get<'a>(out: &'a [(String, String)], step: &str) -> &'a str {
+    out.iter()
+        .find(|(a, _)| a == step)
+        .map(|(_, r)| r.as_str())
+        .unwrap_or_else(|| panic!("no step {step} in {out:?}"))
+}
+
+fn check(out: &[(String, String)]) {
+    assert!(get(out, "caps").contains("AUTH=PLAIN"), "{out:?}");
+    assert_eq!(get(out, "login"), "OK");
+    assert!(
+        get(out, "list").contains("\\Sent) \"/\" \"Sent\""),
+        "{out:?}"
+    );
+    assert_eq!(get(out, "append"), "OK");
+    assert_eq!(get(out, "select"), "OK 2");
+    let f = get(out, "fetch");
+    assert!(f.starts_with("OK 1 (FLAGS (\\Flagged) RFC822.SIZE"), "{f}");
+    assert!(f.contains("ENVELOPE (NIL \"greetings\""), "{f}");
+    assert!(f.ends_with("True"), "{f}");
+    assert_eq!(get(out, "search"), "OK 2");
+    assert_eq!(get(out, "uidsearch"), "OK 1");
+    assert_eq!(get(out, "store"), "OK 2 (FLAGS (\\Seen))");
+    assert_eq!(get(out, "copy"), "OK");
+    assert_eq!(get(out, "move"), "OK");
+    assert_eq!(get(out, "status"), "\"Trash\" (MESSAGES 1)");
+    // imaplib also collects the EXPUNGE that MOVE sent.
+    assert_eq!(get(out, "expunge"), "OK [b'2', b'1']");
+    assert_eq!(get(out, "idle"), "+ idling");
+    assert_eq!(get(out, "pushed"), "* 1 EXISTS");
+    assert!(get(out, "done").contains("OK"), "{out:?}");
+    assert_eq!(get(out, "logout"), "BYE");
+}
+
+#[test]
+fn imaplib_over_starttls_and_implicit_tls() {
+    let mut t = Tern::start(&["imap", "imaps"]);
+    t.add_user(USER, PASSWORD);
+    let out = run(&t, "starttls");
+    // The plaintext guard, seen by a real client.
+    let caps = get(&out, "plain-caps");
+    assert!(
+        caps.contains("STARTTLS") && caps.contains("LOGINDISABLED"),
+        "{caps}"
+    );
+    assert!(!caps.contains("AUTH="), "{caps}");
+    assert!(
+        get(&out, "plain-login").contains("PRIVACYREQUIRED"),
+        "{out:?}"
+    );
+    check(&out);
+    // Same again over 993-style implicit TLS (a fresh mailbox state).
+    let out = run(&t, "ssl");
+    assert_eq!(get(&out, "login"), "OK");
+    assert!(get(&out, "select").starts_with("OK "), "{out:?}");
+    t.stop();
+}
