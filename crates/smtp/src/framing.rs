@@ -49,20 +49,35 @@ pub fn take_line(buf: &mut Vec<u8>, max: usize) -> Result<Option<Vec<u8>>, Frame
     Ok(None)
 }
 
-/// Check a BDAT chunk with the same rules (RFC 3030 with 7BIT/8BITMIME
-/// bodies is CRLF-lined too). `prev_cr` carries a CR that ended the last chunk.
-pub fn check_chunk(chunk: &[u8], prev_cr: bool) -> Result<bool, FrameError> {
-    let mut cr = prev_cr;
+/// Where a BDAT body stands between chunks: a CR that ended the last
+/// chunk (half a CRLF) and the length of the line in progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkState {
+    pub cr: bool,
+    pub line: usize,
+}
+
+/// Check a BDAT chunk with the same rules as DATA (RFC 3030 with 7BIT or
+/// 8BITMIME bodies is CRLF-lined too): no bare CR or LF, no NUL, and no
+/// line longer than `max` octets without its CRLF (BDAT has no dot-stuffing).
+pub fn check_chunk(chunk: &[u8], state: &mut ChunkState, max: usize) -> Result<(), FrameError> {
     for &b in chunk {
         match b {
             0 => return Err(FrameError::Nul),
-            b'\n' if !cr => return Err(FrameError::BareLineEnding),
-            _ if cr && b != b'\n' => return Err(FrameError::BareLineEnding),
-            _ => {}
+            b'\n' if !state.cr => return Err(FrameError::BareLineEnding),
+            b'\n' => state.line = 0,
+            _ if state.cr => return Err(FrameError::BareLineEnding),
+            b'\r' => {}
+            _ => {
+                state.line += 1;
+                if state.line > max {
+                    return Err(FrameError::TooLong);
+                }
+            }
         }
-        cr = b == b'\r';
+        state.cr = b == b'\r';
     }
-    Ok(cr)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -109,10 +124,25 @@ mod tests {
 
     #[test]
     fn chunks() {
-        assert_eq!(check_chunk(b"a\r\nb\r", false), Ok(true));
-        assert_eq!(check_chunk(b"\nc", true), Ok(false));
-        assert_eq!(check_chunk(b"x", true), Err(FrameError::BareLineEnding));
-        assert_eq!(check_chunk(b"a\nb", false), Err(FrameError::BareLineEnding));
-        assert_eq!(check_chunk(b"a\0", false), Err(FrameError::Nul));
+        let check = |c: &[u8], cr: bool| {
+            let mut st = ChunkState { cr, line: 0 };
+            check_chunk(c, &mut st, 998).map(|_| st.cr)
+        };
+        assert_eq!(check(b"a\r\nb\r", false), Ok(true));
+        assert_eq!(check(b"\nc", true), Ok(false));
+        assert_eq!(check(b"x", true), Err(FrameError::BareLineEnding));
+        assert_eq!(check(b"a\nb", false), Err(FrameError::BareLineEnding));
+        assert_eq!(check(b"a\0", false), Err(FrameError::Nul));
+        assert_eq!(check(b"\r\r\n", false), Err(FrameError::BareLineEnding));
+    }
+
+    #[test]
+    fn chunk_lines_are_bounded_across_chunks() {
+        let mut st = ChunkState::default();
+        assert_eq!(check_chunk(&[b'a'; 6], &mut st, 10), Ok(()));
+        assert_eq!(check_chunk(&[b'a'; 4], &mut st, 10), Ok(()));
+        assert_eq!(check_chunk(b"\r\n", &mut st, 10), Ok(()));
+        assert_eq!(check_chunk(&[b'a'; 10], &mut st, 10), Ok(()));
+        assert_eq!(check_chunk(b"a", &mut st, 10), Err(FrameError::TooLong));
     }
 }

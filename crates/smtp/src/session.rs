@@ -21,10 +21,20 @@ use tokio_util::sync::CancellationToken;
 use crate::Shared;
 use crate::address::{self, Rcpt};
 use crate::deliver::{self, Accepted, Envelope};
-use crate::framing::{FrameError, check_chunk, take_line};
+use crate::framing::{ChunkState, FrameError, check_chunk, take_line};
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets with CRLF.
 const MAX_COMMAND: usize = 510;
+
+/// The whole message (DATA, or every BDAT chunk together) must arrive
+/// within this many data time-outs: the per-read time-out alone would let
+/// a client drip one byte at a time forever.
+const MESSAGE_TIMEOUTS: u32 = 3;
+
+/// Commands that move no mail (NOOP, RSET, VRFY, HELP, EHLO/HELO) allowed
+/// between two messages before the connection is closed, as idle
+/// keep-alives would otherwise hold a connection slot for ever.
+const MAX_JUNK: u32 = 100;
 
 /// The TLS handshake's future: the new stream and what it negotiated.
 pub type Handshake<'a, S> =
@@ -82,7 +92,10 @@ struct Txn {
     data: Vec<u8>,
     too_big: bool,
     used_bdat: bool,
-    prev_cr: bool,
+    /// BDAT framing state carried from one chunk to the next.
+    chunk: ChunkState,
+    /// When the message must be complete (set by DATA or the first BDAT).
+    deadline: Option<Instant>,
 }
 
 pub struct Session<'a, S> {
@@ -98,6 +111,11 @@ pub struct Session<'a, S> {
     txn: Option<Txn>,
     mode: Mode,
     errors: u32,
+    /// Commands that moved no mail since the last message (MAX_JUNK).
+    junk: u32,
+    /// When the wait for the current command line began: bytes of a partial
+    /// command do not extend its time-out (RFC 5321 4.5.3.2.7).
+    wait_since: Instant,
     /// The authenticated account (submission).
     authed: Option<(i64, String)>,
     login_user: String,
@@ -146,6 +164,8 @@ where
             txn: None,
             mode: Mode::Command,
             errors: 0,
+            junk: 0,
+            wait_since: Instant::now(),
             authed: None,
             login_user: String::new(),
             guard,
@@ -219,9 +239,24 @@ where
         let cfg = &self.shared.config.smtp;
         // RFC 5321 4.5.3.2: 5 minutes for commands, 3 for each data block,
         // and here also a bound on the whole message, against slow drips.
+        let now = Instant::now();
         let limit = match self.mode {
-            Mode::Command => Duration::from_secs(cfg.command_timeout_secs),
-            _ => Duration::from_secs(cfg.data_timeout_secs),
+            Mode::Command | Mode::AuthPlain | Mode::AuthLoginUser | Mode::AuthLoginPass => {
+                // Nothing buffered: a new command line starts now. A partial
+                // line keeps the time its first byte came in under.
+                if self.inbuf.is_empty() {
+                    self.wait_since = now;
+                }
+                let deadline = self.wait_since + Duration::from_secs(cfg.command_timeout_secs);
+                deadline.saturating_duration_since(now)
+            }
+            Mode::Data | Mode::Bdat { .. } => {
+                let per_read = Duration::from_secs(cfg.data_timeout_secs);
+                match self.txn.as_ref().and_then(|t| t.deadline) {
+                    Some(d) => per_read.min(d.saturating_duration_since(now)),
+                    None => per_read,
+                }
+            }
         };
         let Some(s) = self.stream.as_mut() else {
             return Ok(false);
@@ -289,11 +324,16 @@ where
                 }
                 Mode::Data => {
                     let max = self.shared.config.smtp.max_line_length;
-                    let line = match take_line(&mut self.inbuf, max) {
+                    // RFC 5321 4.5.3.1.6: the limit does not count the dot
+                    // added for transparency, so a stuffed line may be one longer.
+                    let line = match take_line(&mut self.inbuf, max + 1) {
                         Ok(Some(l)) => l,
                         Ok(None) => return Step::NeedMore,
                         Err(e) => return self.frame_error(e, "message"),
                     };
+                    if line.len() > max && line.first() != Some(&b'.') {
+                        return self.frame_error(FrameError::TooLong, "message");
+                    }
                     if line == b"." {
                         self.mode = Mode::Command;
                         self.finish().await;
@@ -327,10 +367,10 @@ where
                     }
                     let n = remaining.min(self.inbuf.len());
                     let chunk: Vec<u8> = self.inbuf.drain(..n).collect();
+                    let max = self.shared.config.smtp.max_line_length;
                     if !discard && let Some(t) = self.txn.as_mut() {
-                        match check_chunk(&chunk, t.prev_cr) {
-                            Ok(cr) => t.prev_cr = cr,
-                            Err(e) => return self.frame_error(e, "message"),
+                        if let Err(e) = check_chunk(&chunk, &mut t.chunk, max) {
+                            return self.frame_error(e, "message");
                         }
                         self.append(&chunk, false);
                     }
@@ -348,7 +388,7 @@ where
                         continue;
                     }
                     if last {
-                        if self.txn.as_ref().is_some_and(|t| t.prev_cr) {
+                        if self.txn.as_ref().is_some_and(|t| t.chunk.cr) {
                             return self.frame_error(FrameError::BareLineEnding, "message");
                         }
                         self.finish().await;
@@ -450,6 +490,18 @@ where
             }
             Err(_) => return self.bad("500 5.5.2 Syntax error").await,
         };
+        let idle = matches!(
+            req,
+            Request::Ehlo { .. }
+                | Request::Helo { .. }
+                | Request::Rset
+                | Request::Noop { .. }
+                | Request::Help { .. }
+                | Request::Vrfy { .. }
+        );
+        if idle && let Some(step) = self.junk() {
+            return step;
+        }
         match req {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),
@@ -628,7 +680,8 @@ where
             data: Vec::new(),
             too_big: false,
             used_bdat: false,
-            prev_cr: false,
+            chunk: ChunkState::default(),
+            deadline: None,
         });
         reply(&mut self.out, "250 2.1.0 Sender OK");
         Step::NeedMore
@@ -781,6 +834,7 @@ where
             // RFC 2920 3.1: no valid recipient answers DATA with 554.
             Some(t) if t.env.rcpts.is_empty() => self.error("554 5.5.1 No valid recipients"),
             Some(_) => {
+                self.start_message_clock();
                 reply(&mut self.out, "354 End data with <CR><LF>.<CR><LF>");
                 self.mode = Mode::Data;
                 Step::NeedMore
@@ -803,6 +857,7 @@ where
             };
             return self.error(text);
         }
+        self.start_message_clock();
         if let Some(t) = self.txn.as_mut() {
             t.used_bdat = true;
         }
@@ -814,9 +869,35 @@ where
         Step::NeedMore
     }
 
+    /// The message's whole-transfer deadline starts with DATA or the first BDAT.
+    fn start_message_clock(&mut self) {
+        let per_read = Duration::from_secs(self.shared.config.smtp.data_timeout_secs);
+        if let Some(t) = self.txn.as_mut()
+            && t.deadline.is_none()
+        {
+            t.deadline = Some(Instant::now() + per_read * MESSAGE_TIMEOUTS);
+        }
+    }
+
+    /// Count a command that moves no mail; too many in a row close the
+    /// connection (an idle client must not hold a slot for ever).
+    fn junk(&mut self) -> Option<Step> {
+        self.junk += 1;
+        if self.junk <= MAX_JUNK {
+            return None;
+        }
+        let t = format!(
+            "421 4.7.0 {} Too many commands without mail, closing connection",
+            self.hostname()
+        );
+        reply(&mut self.out, &t);
+        Some(Step::Close)
+    }
+
     /// The end of the message: deliver, then answer.
     async fn finish(&mut self) {
         let Some(t) = self.txn.take() else { return };
+        self.junk = 0;
         if t.too_big {
             let max = self.shared.config.smtp.max_message_size;
             reply(

@@ -612,3 +612,137 @@ async fn submission_sender_identity_fixups_and_login() {
     );
     assert!(!m.contains("secret@example.org"), "Bcc stripped: {m}");
 }
+
+/// RFC 5321 4.5.3.1.6: the line limit does not count the stuffing dot.
+#[tokio::test]
+async fn line_limit_allows_the_stuffing_dot_and_nothing_more() {
+    let e = env().await;
+    let stuffed = format!(".{}", "x".repeat(998));
+    let input = format!("{TXN}Subject: long\r\n\r\n{stuffed}\r\n.\r\nQUIT\r\n");
+    let out = talk(&e, input.as_bytes()).await;
+    assert!(out.contains("250 2.0.0 Ok"), "{out}");
+    let m = inbox(&e, "alice@example.org").await.remove(0);
+    let tail = format!("\r\n\r\n{}\r\n", "x".repeat(998));
+    assert!(m.ends_with(tail.as_bytes()), "the dot is removed");
+
+    let e = env().await;
+    let input = format!(
+        "{TXN}Subject: long\r\n\r\n{}\r\n.\r\nQUIT\r\n",
+        "y".repeat(999)
+    );
+    let out = talk(&e, input.as_bytes()).await;
+    assert!(out.contains("500 5.5.6"), "{out}");
+    assert!(!out.contains("221"), "the connection is closed: {out}");
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+}
+
+/// BDAT bodies get the same line limit as DATA, across chunk boundaries.
+#[tokio::test]
+async fn bdat_lines_are_bounded_across_chunks() {
+    let e = env().await;
+    let mut input =
+        b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\n".to_vec();
+    input.extend_from_slice(format!("BDAT 600\r\n{}", "a".repeat(600)).as_bytes());
+    input.extend_from_slice(format!("BDAT 401 LAST\r\n{}", "b".repeat(401)).as_bytes());
+    input.extend_from_slice(b"QUIT\r\n");
+    let out = talk(&e, &input).await;
+    assert_eq!(
+        codes(&out),
+        ["220", "250", "250", "250", "250", "500"],
+        "{out}"
+    );
+    assert!(out.contains("500 5.5.6"), "{out}");
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+}
+
+/// Idle keep-alives (NOOP, RSET, …) cannot hold a connection for ever.
+#[tokio::test]
+async fn too_many_commands_without_mail_close_the_connection() {
+    let e = env().await;
+    let input = "NOOP\r\n".repeat(101) + "QUIT\r\n";
+    let out = talk(&e, input.as_bytes()).await;
+    let c = codes(&out);
+    assert_eq!(c.len(), 102, "{out}");
+    assert!(c[1..101].iter().all(|c| c == "250"), "{out}");
+    assert_eq!(c[101], "421", "{out}");
+    assert!(out.contains("421 4.7.0"), "{out}");
+}
+
+/// Start a session with its own config and hand back the client end.
+async fn open(extra: &str) -> (Env, DuplexStream, tokio::task::JoinHandle<()>) {
+    let e = env_with(extra).await;
+    let (client, server) = tokio::io::duplex(1 << 16);
+    let shared = e.shared.clone();
+    let task = tokio::spawn(async move {
+        let peer = Peer {
+            ip: IpAddr::from([192, 0, 2, 1]),
+            tls: None,
+            can_starttls: false,
+        };
+        Session::new(shared, server, &NoTls, peer, CancellationToken::new())
+            .run()
+            .await;
+    });
+    (e, client, task)
+}
+
+/// Write `bytes` one at a time, `gap` apart, until the server closes or
+/// everything is sent; then return all the server said and the time taken.
+async fn drip(
+    client: &mut DuplexStream,
+    bytes: &[u8],
+    gap: std::time::Duration,
+) -> (String, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let (mut rd, mut wr) = tokio::io::split(client);
+    let reader = async {
+        let mut out = Vec::new();
+        let _ = rd.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let writer = async {
+        for b in bytes {
+            if wr.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(gap).await;
+        }
+    };
+    let (out, ()) = tokio::join!(reader, async {
+        writer.await;
+    });
+    (out, start.elapsed())
+}
+
+/// RFC 5321 4.5.3.2.7: a command line must be complete within the command
+/// time-out, however slowly its bytes drip in.
+#[tokio::test]
+async fn a_slowly_dripped_command_times_out() {
+    let (_e, mut client, task) = open("[smtp]\ncommand_timeout_secs = 1\n").await;
+    let line = b"EHLO a-very-long-name-sent-one-byte-at-a-time.example\r\n";
+    let (out, took) = drip(&mut client, line, std::time::Duration::from_millis(100)).await;
+    task.await.unwrap();
+    assert!(out.contains("421 4.4.2"), "{out}");
+    assert!(!out.contains("250"), "{out}");
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+}
+
+/// The whole message has a bound too: a message dripped line by line (each
+/// line well within the per-read time-out) is cut off and not delivered.
+#[tokio::test]
+async fn a_slowly_dripped_message_times_out() {
+    let (e, mut client, task) = open("[smtp]\ndata_timeout_secs = 1\n").await;
+    client.write_all(TXN.as_bytes()).await.unwrap();
+    let body = "x\r\n".repeat(100) + ".\r\n";
+    let (out, took) = drip(
+        &mut client,
+        body.as_bytes(),
+        std::time::Duration::from_millis(50),
+    )
+    .await;
+    task.await.unwrap();
+    assert!(out.contains("354"), "{out}");
+    assert!(out.contains("421 4.4.2"), "{out}");
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+}
