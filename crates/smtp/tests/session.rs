@@ -746,3 +746,94 @@ async fn a_slowly_dripped_message_times_out() {
     assert!(took < std::time::Duration::from_secs(8), "{took:?}");
     assert!(inbox(&e, "alice@example.org").await.is_empty());
 }
+
+/// A stand-in for the TLS handshake: the stream stays as it is, and the
+/// session is told it is now encrypted.
+struct FakeTls;
+
+impl tern_smtp::Upgrade<DuplexStream> for FakeTls {
+    fn upgrade(&self, stream: DuplexStream) -> tern_smtp::session::Handshake<'_, DuplexStream> {
+        Box::pin(async move {
+            let info = tern_common::listener::TlsInfo {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            };
+            Ok((stream, Some(info)))
+        })
+    }
+}
+
+/// Read replies until one line starts with `prefix` (or the stream ends).
+async fn until(client: &mut DuplexStream, prefix: &str) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&out)
+        .lines()
+        .any(|l| l.starts_with(prefix))
+    {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), client.read(&mut buf)).await
+        {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// RFC 3207 4.2: commands pipelined behind STARTTLS are thrown away (the
+/// plaintext injection attack), and the session starts over after the
+/// handshake: EHLO again, no STARTTLS, REQUIRETLS now offered.
+#[tokio::test]
+async fn starttls_discards_what_was_pipelined_and_resets_the_session() {
+    let e = env().await;
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let shared = e.shared.clone();
+    let task = tokio::spawn(async move {
+        let peer = Peer {
+            ip: IpAddr::from([192, 0, 2, 1]),
+            tls: None,
+            can_starttls: true,
+        };
+        Session::new(shared, server, &FakeTls, peer, CancellationToken::new())
+            .run()
+            .await;
+    });
+    let greeting = until(&mut client, "220 ").await;
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    client
+        .write_all(b"EHLO x\r\nMAIL FROM:<first@b.example>\r\nSTARTTLS\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<alice@example.org>\r\n")
+        .await
+        .unwrap();
+    let before = until(&mut client, "220 2.0.0").await;
+    assert!(before.contains("250 STARTTLS"), "{before}");
+    assert!(!before.contains("REQUIRETLS"), "{before}");
+    // Only EHLO, MAIL and STARTTLS were answered; the rest was discarded.
+    assert_eq!(codes(&before), ["250", "250", "220"], "{before}");
+    client
+        .write_all(
+            b"RCPT TO:<alice@example.org>\r\nMAIL FROM:<a@b.example>\r\nEHLO y\r\nSTARTTLS\r\n",
+        )
+        .await
+        .unwrap();
+    let after = until(&mut client, "503 5.5.1 TLS").await;
+    assert_eq!(codes(&after), ["503", "503", "250", "503"], "{after}");
+    assert!(!after.contains("STARTTLS"), "{after}");
+    assert!(
+        after.contains("250-REQUIRETLS") || after.contains("250 REQUIRETLS"),
+        "{after}"
+    );
+    client
+        .write_all(b"MAIL FROM:<s@b.example> REQUIRETLS\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+        .await
+        .unwrap();
+    let mut rest = String::new();
+    client.read_to_string(&mut rest).await.unwrap();
+    task.await.unwrap();
+    assert!(rest.contains("250 2.0.0 Ok"), "{rest}");
+    let m = String::from_utf8(inbox(&e, "alice@example.org").await.remove(0)).unwrap();
+    assert!(m.contains("with ESMTPS"), "{m}");
+    assert!(
+        m.contains("version=TLSv1.3 cipher=TLS13_AES_256_GCM_SHA384"),
+        "{m}"
+    );
+}
