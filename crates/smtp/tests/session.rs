@@ -837,3 +837,28 @@ async fn starttls_discards_what_was_pipelined_and_resets_the_session() {
         "{m}"
     );
 }
+
+/// A write that fails for one recipient fails the whole message with 451
+/// 4.3.0: no copy is left for the others (in the index or on disk), and the
+/// session goes on.
+#[tokio::test]
+async fn a_failed_write_is_451_and_leaves_no_partial_copy() {
+    let e = env().await;
+    let accounts = e._dir.path().join("accounts");
+    let bob = accounts.join("bob@example.org");
+    let _ = std::fs::remove_dir_all(&bob);
+    std::fs::create_dir_all(&accounts).unwrap();
+    // Bob's Maildir cannot be created: a file stands where it should be.
+    std::fs::write(&bob, b"not a directory").unwrap();
+    let out = talk(
+        &e,
+        b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: both\r\n\r\nhi\r\n.\r\nNOOP\r\nQUIT\r\n",
+    )
+    .await;
+    assert!(out.contains("451 4.3.0"), "{out}");
+    assert_eq!(codes(&out).last().map(String::as_str), Some("221"), "{out}");
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+    let cur = accounts.join("alice@example.org").join("cur");
+    let files = std::fs::read_dir(&cur).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(files, 0, "no file of the failed message stays in {cur:?}");
+}
