@@ -517,6 +517,20 @@ async fn relay_battery_is_refused() {
         "victim@example.org.elsewhere.example",
         "victim@sub.example.org",
         "postmaster@elsewhere.example",
+        "victim%elsewhere.example%example.org@example.org",
+        "VICTIM%ELSEWHERE.EXAMPLE@EXAMPLE.ORG",
+        "example.org!elsewhere.example!victim@example.org",
+        "victim@elsewhere.example%example.org",
+        "victim@127.0.0.1",
+        "victim@localhost",
+        "victim@[127.0.0.1]",
+        "victim@[IPv6:::1]",
+        "\"victim@elsewhere.example\"",
+        "\"victim\\@elsewhere.example\"@example.org",
+        "victim@example.org..",
+        "victim@.example.org",
+        "victim@xn--exmple-4nf.org",
+        "@elsewhere.example:victim@elsewhere.example",
     ];
     for t in tricks {
         let input = format!("EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<{t}>\r\nQUIT\r\n");
