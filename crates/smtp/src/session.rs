@@ -317,6 +317,13 @@ where
                         Ok(None) => return Step::NeedMore,
                         Err(e) => return self.frame_error(e, "command"),
                     };
+                    // Shutting down: no new command is started, even one
+                    // already pipelined behind a finished message.
+                    if self.shutdown.is_cancelled() {
+                        let t = format!("421 4.3.2 {} Service shutting down", self.hostname());
+                        reply(&mut self.out, &t);
+                        return Step::Close;
+                    }
                     match self.command(&line).await {
                         Step::NeedMore => {}
                         other => return other,
@@ -900,10 +907,9 @@ where
         self.junk = 0;
         if t.too_big {
             let max = self.shared.config.smtp.max_message_size;
-            reply(
-                &mut self.out,
-                &format!("552 5.3.4 Message size exceeds the limit of {max} octets"),
-            );
+            let text = format!("552 5.3.4 Message size exceeds the limit of {max} octets");
+            tracing::info!(ip = %self.peer.ip, from = %t.env.sender, rcpts = t.env.rcpts.len(), result = %text, "smtp message refused");
+            reply(&mut self.out, &text);
             return;
         }
         let mut data = t.data;

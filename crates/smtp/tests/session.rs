@@ -684,6 +684,13 @@ async fn too_many_commands_without_mail_close_the_connection() {
 
 /// Start a session with its own config and hand back the client end.
 async fn open(extra: &str) -> (Env, DuplexStream, tokio::task::JoinHandle<()>) {
+    open_with(extra, CancellationToken::new()).await
+}
+
+async fn open_with(
+    extra: &str,
+    shutdown: CancellationToken,
+) -> (Env, DuplexStream, tokio::task::JoinHandle<()>) {
     let e = env_with(extra).await;
     let (client, server) = tokio::io::duplex(1 << 16);
     let shared = e.shared.clone();
@@ -693,7 +700,7 @@ async fn open(extra: &str) -> (Env, DuplexStream, tokio::task::JoinHandle<()>) {
             tls: None,
             can_starttls: false,
         };
-        Session::new(shared, server, &NoTls, peer, CancellationToken::new())
+        Session::new(shared, server, &NoTls, peer, shutdown)
             .run()
             .await;
     });
@@ -875,4 +882,54 @@ async fn a_failed_write_is_451_and_leaves_no_partial_copy() {
     let cur = accounts.join("alice@example.org").join("cur");
     let files = std::fs::read_dir(&cur).map(|d| d.count()).unwrap_or(0);
     assert_eq!(files, 0, "no file of the failed message stays in {cur:?}");
+}
+
+/// On shutdown an idle session is told 421 4.3.2 at once and closed.
+#[tokio::test]
+async fn shutdown_closes_an_idle_session_with_421() {
+    let token = CancellationToken::new();
+    let (_e, mut client, task) = open_with("", token.clone()).await;
+    client.write_all(b"EHLO x\r\n").await.unwrap();
+    let hello = until(&mut client, "250 ").await;
+    assert!(hello.contains("250 "), "{hello}");
+    token.cancel();
+    let mut rest = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.read_to_string(&mut rest),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    task.await.unwrap();
+    assert!(rest.starts_with("421 4.3.2"), "{rest}");
+}
+
+/// A message already being sent when shutdown begins is finished and
+/// stored; the 421 comes at the next command boundary.
+#[tokio::test]
+async fn shutdown_during_data_finishes_the_message_first() {
+    let token = CancellationToken::new();
+    let (e, mut client, task) = open_with("", token.clone()).await;
+    client.write_all(TXN.as_bytes()).await.unwrap();
+    let go = until(&mut client, "354").await;
+    assert!(go.contains("354"), "{go}");
+    client.write_all(b"Subject: late\r\n\r\n").await.unwrap();
+    token.cancel();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    client.write_all(b"body\r\n.\r\nNOOP\r\n").await.unwrap();
+    let mut rest = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.read_to_string(&mut rest),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    task.await.unwrap();
+    // The NOOP pipelined behind the message is not run: 421 answers it.
+    assert_eq!(codes(&rest), ["250", "421"], "{rest}");
+    assert!(rest.contains("250 2.0.0 Ok"), "{rest}");
+    assert!(rest.contains("421 4.3.2"), "{rest}");
+    assert_eq!(inbox(&e, "alice@example.org").await.len(), 1);
 }
