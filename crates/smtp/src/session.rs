@@ -317,6 +317,8 @@ where
                         Ok(None) => return Step::NeedMore,
                         Err(e) => return self.frame_error(e, "command"),
                     };
+                    // Whatever follows in the buffer is the next command's start.
+                    self.wait_since = Instant::now();
                     // Shutting down: no new command is started, even one
                     // already pipelined behind a finished message.
                     if self.shutdown.is_cancelled() {
