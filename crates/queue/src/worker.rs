@@ -211,7 +211,14 @@ impl Worker {
         let all = |f: &dyn Fn() -> Fate| rcpts.iter().map(|_| f()).collect::<Vec<_>>();
         let (hops, port, policy, auth) = match &self.config.relay {
             Some(relay) => {
-                let hops = match self.dns.addresses(&relay.host).await {
+                // An address literal needs no lookup (and must not wait on DNS).
+                let literal: Option<std::net::IpAddr> =
+                    relay.host.trim_matches(['[', ']']).parse().ok();
+                let hops = match literal {
+                    Some(ip) => Ok(vec![ip]),
+                    None => self.dns.addresses(&relay.host).await,
+                };
+                let hops = match hops {
                     Ok(a) if !a.is_empty() => vec![Hop {
                         host: relay.host.clone(),
                         addrs: a,
