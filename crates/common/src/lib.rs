@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod config;
+pub mod gate;
 pub mod limits;
 pub mod listener;
 pub mod metrics;

@@ -56,7 +56,7 @@ impl Handler for Service {
         Box::pin(async move {
             let tls = conn.stream.is_tls();
             let upgrader = StartTls(conn.tls);
-            let gate = Gate::new(conn.security, conn.guard, conn.peer.ip());
+            let gate = Gate::new(conn.security, conn.guard, conn.peer.ip(), "imap");
             run(
                 store,
                 opts,

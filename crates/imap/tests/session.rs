@@ -103,7 +103,7 @@ async fn connect(store: &Store, tls: bool) -> Client {
             &FakeTls,
             s2,
             "test".into(),
-            Gate::open(),
+            Gate::open("imap"),
         )
         .await
     });

@@ -67,7 +67,7 @@ impl<M: Maildrop> Handler for Pop3<M> {
         Box::pin(async move {
             let tls = conn.stream.is_tls();
             let upgrader = StlsUpgrade(conn.tls);
-            let gate = Gate::new(conn.security, conn.guard, conn.peer.ip());
+            let gate = Gate::new(conn.security, conn.guard, conn.peer.ip(), "pop3");
             run_gated(
                 drop,
                 locks,

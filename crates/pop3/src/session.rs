@@ -114,7 +114,7 @@ pub async fn run<M, S>(
         upgrader,
         shutdown,
         peer,
-        Gate::open(),
+        Gate::open("pop3"),
     )
     .await
 }
