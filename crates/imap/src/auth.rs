@@ -104,10 +104,12 @@ impl Session {
             }
         };
         if self.gate.success(&account.name).is_err() {
-            io.push_str(&format!(
-                "{tag} NO [LIMIT] too many connections for this account\r\n"
-            ));
-            return Flow::Continue;
+            // The connection limits' refusal: untagged BYE, then close
+            // (RFC 9051 7.1.5 UNAVAILABLE).
+            io.push_str(
+                "* BYE [UNAVAILABLE] too many connections for this account; try again later\r\n",
+            );
+            return Flow::Close;
         }
         self.events = Some(self.store.subscribe(account.id));
         self.account = Some(account);

@@ -225,3 +225,112 @@ async fn login_throttling_slows_locks_and_spares_the_owner_elsewhere() {
     let audit = t.cli(&["audit", "list", "--kind", "login_failure"]);
     assert!(String::from_utf8_lossy(&audit.stdout).lines().count() >= 5);
 }
+
+/// IMAP over implicit TLS from `src`: Ok(session) after LOGIN, or Err(the
+/// server's answer).
+async fn imap_login(
+    src: &str,
+    addr: SocketAddr,
+    user: &str,
+    pass: &str,
+) -> Result<BufReader<Tls>, String> {
+    let sock = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    sock.bind(SocketAddr::new(src.parse::<IpAddr>().unwrap(), 0))
+        .map_err(|e| e.to_string())?;
+    let tcp = sock
+        .connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let cfg = tern_queue::tls::opportunistic_config()?;
+    let tls = tokio_rustls::TlsConnector::from(cfg)
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .map_err(|e| format!("tls: {e}"))?;
+    let mut io = BufReader::new(tls);
+    let greeting = line(&mut io).await?;
+    if !greeting.starts_with("* OK") {
+        return Err(greeting);
+    }
+    io.get_mut()
+        .write_all(format!("a LOGIN {user} {pass}\r\n").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        let l = line(&mut io).await?;
+        if l.starts_with("a OK") {
+            return Ok(io);
+        }
+        if l.starts_with("a ") || l.starts_with("* BYE") {
+            return Err(l);
+        }
+    }
+}
+
+async fn imap_noop(io: &mut BufReader<Tls>) -> bool {
+    if io.get_mut().write_all(b"n NOOP\r\n").await.is_err() {
+        return false;
+    }
+    loop {
+        match line(io).await {
+            Ok(l) if l.starts_with("n OK") => return true,
+            Ok(l) if l.starts_with("n ") => return false,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The zombie, on IMAP where one user may hold many sessions: the
+/// phone's loop is held to its per user+IP limit while the same user from
+/// another IP and another user from the same IP log in and work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_imap_zombie_loop_spares_the_same_user_elsewhere_and_other_users() {
+    let cfg = "[limits.imap]\nper_ip = 200\nper_user = 10\nper_user_ip = 3\n[rate]\nconnections_per_minute_per_ip = 0\n";
+    let t = Tern::start_with(&["imaps"], cfg);
+    t.add_user("a@example.org", "pw-a");
+    t.add_user("b@example.org", "pw-b");
+    let addr = t.addr("imaps");
+    let zombie = tokio::spawn(async move {
+        let (mut held, mut refused, mut last) = (Vec::new(), 0u32, String::new());
+        let deadline = Instant::now() + Duration::from_secs(6);
+        for _ in 0..2000 {
+            if Instant::now() > deadline {
+                break;
+            }
+            match imap_login("127.0.0.2", addr, "a@example.org", "pw-a").await {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    refused += 1;
+                    last = e;
+                }
+            }
+        }
+        (held.len(), refused, last, held)
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    for _ in 0..3 {
+        let mut a = imap_login("127.0.0.3", addr, "a@example.org", "pw-a")
+            .await
+            .expect("A from another IP");
+        assert!(imap_noop(&mut a).await, "A works");
+        let mut b = imap_login("127.0.0.2", addr, "b@example.org", "pw-b")
+            .await
+            .expect("B from the zombie's IP");
+        assert!(imap_noop(&mut b).await, "B works");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (held, refused, last, sessions) = zombie.await.unwrap();
+    assert_eq!(held, 3, "the zombie holds exactly its per user+IP limit");
+    assert!(refused > 10, "{refused}");
+    assert!(last.starts_with("* BYE [UNAVAILABLE]"), "{last}");
+    drop(sessions);
+    let audit =
+        String::from_utf8_lossy(&t.cli(&["audit", "list", "--kind", "limit"]).stdout).into_owned();
+    assert!(
+        audit.contains("imap\t127.0.0.2\ta@example.org\tlogin refused: user_ip limit"),
+        "{audit}"
+    );
+}
