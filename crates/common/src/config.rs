@@ -261,6 +261,7 @@ struct RawChecks {
     dmarc_quarantine: Option<Verdict>,
     spf_fail_without_dmarc: Option<Verdict>,
     temperror: Option<TempVerdict>,
+    time_limit_secs: Option<Spanned<u64>>,
     #[serde(default)]
     trusted_networks: Vec<Spanned<String>>,
 }
@@ -456,6 +457,9 @@ pub struct ChecksConfig {
     pub spf_fail_without_dmarc: Verdict,
     /// DMARC could not be evaluated because of a temporary error.
     pub temperror: TempVerdict,
+    /// All checks of one message together take at most this long; past
+    /// it the message is treated as a temporary error.
+    pub time_limit_secs: u64,
     /// Clients in these networks skip the checks, as do authenticated ones.
     pub trusted_networks: Vec<(std::net::IpAddr, u8)>,
 }
@@ -467,6 +471,7 @@ impl Default for ChecksConfig {
             dmarc_quarantine: Verdict::Junk,
             spf_fail_without_dmarc: Verdict::Junk,
             temperror: TempVerdict::Defer,
+            time_limit_secs: 30,
             trusted_networks: Vec::new(),
         }
     }
@@ -1085,6 +1090,11 @@ pub fn parse(
             .spf_fail_without_dmarc
             .unwrap_or(cd.spf_fail_without_dmarc),
         temperror: raw.checks.temperror.unwrap_or(cd.temperror),
+        time_limit_secs: c.positive(
+            "checks.time_limit_secs",
+            &raw.checks.time_limit_secs,
+            cd.time_limit_secs,
+        ),
         trusted_networks: trusted,
     };
     let qd = QueueConfig::default();
@@ -1384,6 +1394,7 @@ mod tests {
         assert_eq!(c.dns.servers[0].port(), 5353);
         assert_eq!(c.checks.dmarc_quarantine, Verdict::Accept);
         assert_eq!(c.checks.dmarc_reject, Verdict::Reject);
+        assert_eq!(c.checks.time_limit_secs, 30);
         assert!(c.checks.is_trusted("10.1.2.3".parse().unwrap()));
         assert!(c.checks.is_trusted("2001:db8:ff::1".parse().unwrap()));
         assert!(!c.checks.is_trusted("11.0.0.1".parse().unwrap()));

@@ -9,7 +9,7 @@ use mail_auth::{ArcOutput, AuthenticatedMessage, AuthenticationResults};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tern_store::DkimKey;
 
-use crate::checks::{Checker, Outcome, header};
+use crate::checks::{Checker, Outcome, results};
 
 /// Header fields the ARC-Message-Signature covers (those of them present).
 pub const SEALED_HEADERS: &[&str] = &[
@@ -53,7 +53,11 @@ impl Checker {
             tracing::info!("ARC chain failed before us; forwarding without a seal");
             return Ok(message.to_vec());
         }
-        let results = header(&self.hostname, env, &dkim, &arc, msg.from());
+        // The ARC-Authentication-Results carries the same verdicts on one
+        // line: mail-auth signs the authserv-id part as written, so it must
+        // already be in relaxed canonical form (single spaces, no folding).
+        let value = flatten(&results(&self.hostname, env, &dkim, &arc, msg.from()));
+        let results = AuthenticationResults::new(&value);
         let set = match key.algorithm.as_str() {
             "ed25519" => {
                 let k = Ed25519Key::from_pkcs8_der(&key.private_key)
@@ -89,6 +93,12 @@ fn seal_with<K: SigningKey<Hasher = Sha256>>(
     Ok(set.to_header())
 }
 
+/// `value` unfolded with every run of white space made one space (RFC 6376
+/// 3.4.2, relaxed header canonicalization).
+fn flatten(value: &str) -> String {
+    value.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The key to seal with among a domain's DKIM keys: RSA first (RFC 8617
 /// verifiers all know rsa-sha256), else ed25519; the newest of its kind.
 pub fn seal_key(keys: &[DkimKey]) -> Option<&DkimKey> {
@@ -111,6 +121,14 @@ mod tests {
             public_key: String::new(),
             created,
         }
+    }
+
+    #[test]
+    fn results_are_flattened_for_sealing() {
+        assert_eq!(
+            flatten("mx.example;\r\n\tdkim=none;\r\n\tspf=pass  smtp.mailfrom=a@b.example"),
+            "mx.example; dkim=none; spf=pass smtp.mailfrom=a@b.example"
+        );
     }
 
     #[test]

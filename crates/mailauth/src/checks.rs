@@ -1,19 +1,19 @@
 //! Running the checks for one message and writing the verdicts.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use anyhow::Context;
-use mail_auth::common::headers::HeaderWriter;
-use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    ArcOutput, AuthenticatedMessage, AuthenticationResults, DkimOutput, DmarcOutput, IprevOutput,
+    ArcOutput, AuthenticatedMessage, AuthenticationResults, DkimOutput, IprevOutput,
     MessageAuthenticator, SpfOutput,
 };
 use tern_common::Config;
 use tern_common::config::ChecksConfig;
 use tern_store::DmarcRecord;
 
+use crate::dmarc;
 use crate::policy::{self, Disposition};
 use crate::report;
 
@@ -46,7 +46,7 @@ pub(crate) struct Envelope {
     pub mail_from: String,
     pub spf_helo: Option<SpfOutput>,
     pub spf_mail: SpfOutput,
-    pub dmarc: DmarcOutput,
+    pub dmarc: dmarc::Verdict,
     pub iprev: IprevOutput,
 }
 
@@ -79,7 +79,38 @@ impl Checker {
     /// Run iprev, SPF (HELO and MAIL FROM), DKIM (every signature), ARC and
     /// DMARC for a message that arrived on port 25 from `ip`. `mail_from`
     /// is the reverse-path without angle brackets, "" for the null sender.
+    ///
+    /// All of it takes at most `[checks] time_limit_secs`; a message whose
+    /// checks run out of time is handled as a DMARC temperror (deferred by
+    /// default), so a slow DNS server cannot hold a session open forever.
     pub async fn check(&self, ip: IpAddr, helo: &str, mail_from: &str, message: &[u8]) -> Outcome {
+        let limit = Duration::from_secs(self.checks.time_limit_secs);
+        match tokio::time::timeout(limit, self.check_unbounded(ip, helo, mail_from, message)).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(%ip, helo, mail_from, secs = limit.as_secs(), "inbound checks timed out");
+                Outcome {
+                    header: format!(
+                        "Authentication-Results: {};\r\n\tdmarc=temperror reason=\"checks timed out after {} s\"\r\n",
+                        self.hostname,
+                        limit.as_secs()
+                    ),
+                    disposition: policy::temperror(&self.checks, "").disposition,
+                    report: None,
+                    envelope: None,
+                }
+            }
+        }
+    }
+
+    async fn check_unbounded(
+        &self,
+        ip: IpAddr,
+        helo: &str,
+        mail_from: &str,
+        message: &[u8],
+    ) -> Outcome {
         if self.is_trusted(ip) {
             return Outcome {
                 header: format!(
@@ -137,15 +168,8 @@ impl Checker {
         // The lookups of each check are sequential; the checks need not be.
         let (iprev, (spf_helo, spf_mail), dkim, arc): (_, _, Vec<DkimOutput<'_>>, ArcOutput<'_>) =
             tokio::join!(self.auth.verify_iprev(ip), spf, dkim, arc);
-        let dmarc = self
-            .auth
-            .verify_dmarc(DmarcParameters::new(
-                msg,
-                &dkim,
-                &envelope_domain,
-                &spf_mail,
-            ))
-            .await;
+        let dmarc =
+            dmarc::evaluate(&self.auth, &msg.from, &envelope_domain, &spf_mail, &dkim).await;
 
         let env = Envelope {
             ip,
@@ -156,12 +180,13 @@ impl Checker {
             dmarc,
             iprev,
         };
-        let header = header(host, &env, &dkim, &arc, msg.from()).to_header();
-        let header = with_dkim_none(header, host, dkim.is_empty());
+        let header = format!(
+            "Authentication-Results: {}\r\n",
+            results(host, &env, &dkim, &arc, msg.from())
+        );
 
-        let decision =
-            policy::decide(&self.checks, &self.auth, &env.dmarc, env.spf_mail.result()).await;
-        let report = env.dmarc.dmarc_record().is_some().then(|| {
+        let decision = policy::decide(&self.checks, &env.dmarc, env.spf_mail.result());
+        let report = env.dmarc.output.dmarc_record().is_some().then(|| {
             report::record(report::Inputs {
                 ip,
                 envelope_domain: &envelope_domain,
@@ -182,36 +207,33 @@ impl Checker {
     }
 }
 
-/// The verdicts in RFC 8601 form, in the order they were established.
-pub(crate) fn header<'x>(
-    host: &'x str,
+/// The verdicts in RFC 8601 form, the field value of our
+/// `Authentication-Results`: the authserv-id, then each result on its own
+/// folded line.
+pub(crate) fn results(
+    host: &str,
     env: &Envelope,
     dkim: &[DkimOutput<'_>],
     arc: &ArcOutput<'_>,
     header_from: &str,
-) -> AuthenticationResults<'x> {
+) -> String {
     let mut ar = AuthenticationResults::new(host)
         .with_dkim_results(dkim, header_from)
         .with_iprev_result(&env.iprev, env.ip);
     if let Some(h) = &env.spf_helo {
         ar = ar.with_spf_ehlo_result(h, env.ip, &env.helo);
     }
-    ar.with_spf_mailfrom_result(&env.spf_mail, env.ip, &env.mail_from, &env.helo)
-        .with_dmarc_result(&env.dmarc)
+    let mut value = ar
+        .with_spf_mailfrom_result(&env.spf_mail, env.ip, &env.mail_from, &env.helo)
         .with_arc_result(arc, env.ip)
-}
-
-/// RFC 8601 2.7.1: "dkim=none" when the message carries no signature
-/// (mail-auth writes nothing for an empty list).
-fn with_dkim_none(header: String, host: &str, none: bool) -> String {
-    if !none {
-        return header;
+        .to_string();
+    // RFC 8601 2.7.1: "dkim=none" when the message carries no signature
+    // (mail-auth writes nothing for an empty list).
+    if dkim.is_empty() {
+        value.insert_str(host.len(), ";\r\n\tdkim=none");
     }
-    let prefix = format!("Authentication-Results: {host}");
-    match header.strip_prefix(&prefix) {
-        Some(rest) => format!("{prefix};\r\n\tdkim=none{rest}"),
-        None => header,
-    }
+    value.push_str(&env.dmarc.clause());
+    value
 }
 
 #[cfg(test)]

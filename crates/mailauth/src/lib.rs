@@ -1,7 +1,7 @@
 //! Inbound message authentication for mail arriving on port 25: SPF
 //! (RFC 7208) for the HELO and MAIL FROM identities, DKIM (RFC 6376, RFC
-//! 8463) for every signature, DMARC (RFC 7489, with the DNS tree walk of
-//! RFC 9989 for policy discovery), ARC (RFC 8617) verification and sealing,
+//! 8463) for every signature, DMARC (RFC 7489, the Organizational Domain
+//! from the public suffix list), ARC (RFC 8617) verification and sealing,
 //! and iprev (RFC 8601 3) — recorded in one `Authentication-Results`
 //! header (RFC 8601) and turned into a disposition by the `[checks]` policy.
 //!
@@ -33,6 +33,7 @@
 
 mod arc;
 mod checks;
+mod dmarc;
 mod dns;
 mod policy;
 mod report;

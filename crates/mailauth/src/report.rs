@@ -2,7 +2,9 @@
 
 use std::net::IpAddr;
 
-use mail_auth::{DkimOutput, DkimResult, DmarcOutput, DmarcResult, SpfOutput, SpfResult};
+use mail_auth::{DkimOutput, DkimResult, DmarcResult, SpfOutput, SpfResult};
+
+use crate::dmarc::Verdict;
 use tern_store::DmarcRecord;
 
 pub(crate) fn spf_name(r: SpfResult) -> &'static str {
@@ -43,15 +45,15 @@ pub(crate) struct Inputs<'a> {
     pub envelope_domain: &'a str,
     pub spf: &'a SpfOutput,
     pub dkim: &'a [DkimOutput<'a>],
-    pub dmarc: &'a DmarcOutput,
+    pub dmarc: &'a Verdict,
     pub disposition: &'a str,
     pub override_reason: &'a str,
 }
 
 pub(crate) fn record(i: Inputs<'_>) -> DmarcRecord {
-    let policy = match i.dmarc.dmarc_record() {
+    let policy = match i.dmarc.output.dmarc_record() {
         None => "",
-        Some(_) => match i.dmarc.policy() {
+        Some(_) => match i.dmarc.policy {
             mail_auth::dmarc::Policy::Reject => "reject",
             mail_auth::dmarc::Policy::Quarantine => "quarantine",
             _ => "none",
@@ -69,15 +71,15 @@ pub(crate) fn record(i: Inputs<'_>) -> DmarcRecord {
     DmarcRecord {
         at: 0,
         source_ip: i.ip.to_string(),
-        header_from: i.dmarc.domain().to_string(),
+        header_from: i.dmarc.output.domain().to_string(),
         envelope_from: i.envelope_domain.to_string(),
         policy: policy.to_string(),
-        dmarc_result: dmarc_name(&i.dmarc.result()).to_string(),
+        dmarc_result: dmarc_name(&i.dmarc.output.result()).to_string(),
         spf_result: spf_name(i.spf.result()).to_string(),
         spf_domain: i.spf.domain().to_string(),
-        spf_aligned: *i.dmarc.spf_result() == DmarcResult::Pass,
+        spf_aligned: *i.dmarc.output.spf_result() == DmarcResult::Pass,
         dkim_results,
-        dkim_aligned: *i.dmarc.dkim_result() == DmarcResult::Pass,
+        dkim_aligned: *i.dmarc.output.dkim_result() == DmarcResult::Pass,
         disposition: i.disposition.to_string(),
         override_reason: i.override_reason.to_string(),
     }

@@ -244,3 +244,177 @@ async fn iprev_results() {
         );
     }
 }
+
+/// Zones for policy discovery through the public suffix list (RFC 7489
+/// 3.2, 6.6.3).
+fn psl_zone(key: &Key) -> Zone {
+    let spf = "v=spf1 ip4:192.0.2.0/24 -all";
+    Zone::default()
+        // A policy at the Organizational Domain under a two-label suffix;
+        // `sp` governs its subdomains. Nothing is published at co.uk.
+        .txt("_dmarc.example.co.uk", "v=DMARC1; p=reject; sp=quarantine")
+        .txt("example.co.uk", spf)
+        // A subdomain with its own policy, signed by its parent, which
+        // publishes none: the same Organizational Domain, so relaxed
+        // alignment holds.
+        .txt("_dmarc.sub.org1.test", "v=DMARC1; p=reject")
+        .txt("k._domainkey.org1.test", &key.txt())
+        .txt("_dmarc.strict.org2.test", "v=DMARC1; p=reject; adkim=s")
+        .txt("k._domainkey.org2.test", &key.txt())
+        // github.io is a public suffix (private section): alice and bob are
+        // different organizations.
+        .txt("_dmarc.alice.github.io", "v=DMARC1; p=reject")
+        .txt("k._domainkey.bob.github.io", &key.txt())
+        .txt("bob.github.io", spf)
+        // Two DMARC records at one name: no policy at all.
+        .txt("_dmarc.twice.test", "v=DMARC1; p=reject")
+        .txt("_dmarc.twice.test", "v=DMARC1; p=none")
+        // A TXT that is not DMARC beside one that is: the other is used.
+        .txt("_dmarc.mixed.test", "some verification token")
+        .txt("_dmarc.mixed.test", "v=DMARC1; p=reject")
+        // No `p`, but `rua`: counts as p=none.
+        .txt(
+            "_dmarc.rua-only.test",
+            "v=DMARC1; rua=mailto:r@rua-only.test",
+        )
+        .txt("fail.test", "v=spf1 -all")
+        .txt("twice.test", "v=spf1 -all")
+}
+
+#[tokio::test]
+async fn organizational_domain_from_the_public_suffix_list() {
+    let key = Key::ed25519();
+    let dns = DnsServer::start(psl_zone(&key));
+    let c = checker(&dns, "");
+
+    // The From domain publishes nothing: the record of its Organizational
+    // Domain (example.co.uk, not co.uk) applies, with `sp`.
+    let o = run(&c, "a@news.example.co.uk", "x@fail.test", None).await;
+    assert_eq!(dmarc(&o), "fail", "{}", o.header);
+    assert!(o.header.contains("policy.dmarc=quarantine"), "{}", o.header);
+    assert_eq!(o.disposition, Disposition::Junk, "{}", o.header);
+    let r = o.report.unwrap();
+    assert_eq!(
+        (r.header_from.as_str(), r.policy.as_str()),
+        ("news.example.co.uk", "quarantine")
+    );
+
+    // The Organizational Domain itself: `p`.
+    let o = run(&c, "a@example.co.uk", "x@fail.test", None).await;
+    assert!(
+        matches!(o.disposition, Disposition::Reject(_)),
+        "{}",
+        o.header
+    );
+    // SPF of the Organizational Domain aligns (relaxed) with a subdomain.
+    let o = run(&c, "a@news.example.co.uk", "b@example.co.uk", None).await;
+    assert_eq!(dmarc(&o), "pass", "{}", o.header);
+
+    // d=org1.test aligns with From sub.org1.test: same Organizational
+    // Domain, though org1.test publishes no record of its own.
+    let o = run(
+        &c,
+        "a@sub.org1.test",
+        "x@fail.test",
+        Some((&key, "org1.test")),
+    )
+    .await;
+    assert_eq!(dmarc(&o), "pass", "{}", o.header);
+    assert_eq!(o.disposition, Disposition::Accept);
+    // ... but not under adkim=s.
+    let o = run(
+        &c,
+        "a@strict.org2.test",
+        "x@fail.test",
+        Some((&key, "org2.test")),
+    )
+    .await;
+    assert_eq!(dmarc(&o), "fail", "{}", o.header);
+
+    // Two tenants of a public suffix do not align with each other, by
+    // DKIM or by SPF.
+    let o = run(
+        &c,
+        "a@alice.github.io",
+        "b@bob.github.io",
+        Some((&key, "bob.github.io")),
+    )
+    .await;
+    assert_eq!(
+        result_of(&o.header, "dkim", "header.i"),
+        "pass",
+        "{}",
+        o.header
+    );
+    assert_eq!(
+        result_of(&o.header, "spf", "smtp.mailfrom"),
+        "pass",
+        "{}",
+        o.header
+    );
+    assert_eq!(dmarc(&o), "fail", "{}", o.header);
+    assert!(
+        matches!(o.disposition, Disposition::Reject(_)),
+        "{}",
+        o.header
+    );
+}
+
+#[tokio::test]
+async fn record_selection() {
+    let key = Key::ed25519();
+    let dns = DnsServer::start(psl_zone(&key));
+    let c = checker(&dns, "");
+
+    // Several v=DMARC1 records: discovery ends with no policy, so the SPF
+    // failure is judged without DMARC (Junk by default).
+    let o = run(&c, "a@twice.test", "a@twice.test", None).await;
+    assert_eq!(dmarc(&o), "none", "{}", o.header);
+    assert!(o.report.is_none());
+    assert_eq!(o.disposition, Disposition::Junk, "{}", o.header);
+
+    // Other TXT records at _dmarc are ignored.
+    let o = run(&c, "a@mixed.test", "x@fail.test", None).await;
+    assert!(
+        matches!(o.disposition, Disposition::Reject(_)),
+        "{}",
+        o.header
+    );
+
+    // A record without `p` but with `rua` is p=none: evaluated and
+    // reported, never enforced.
+    let o = run(&c, "a@rua-only.test", "x@fail.test", None).await;
+    assert_eq!(dmarc(&o), "fail", "{}", o.header);
+    assert_eq!(o.disposition, Disposition::Accept, "{}", o.header);
+    assert_eq!(o.report.unwrap().policy, "none");
+}
+
+#[tokio::test]
+async fn checks_are_bounded_in_time() {
+    // A DNS server that never answers for slow.test; each query may wait
+    // 2 s and is tried twice, the checks together get 1 s.
+    let dns = DnsServer::start(
+        Zone::default()
+            .silent("slow.test")
+            .silent("_dmarc.slow.test")
+            .silent("k._domainkey.slow.test"),
+    );
+    let c = checker(&dns, "[checks]\ntime_limit_secs = 1\n");
+    let o = run(&c, "a@slow.test", "a@slow.test", None).await;
+    assert!(
+        matches!(&o.disposition, Disposition::Defer(t) if t.starts_with("451 4.7.5")),
+        "{:?}",
+        o.disposition
+    );
+    assert!(o.header.contains("dmarc=temperror"), "{}", o.header);
+    assert!(o.report.is_none());
+
+    // With temperror = "accept" the message goes through, marked.
+    let c = checker(
+        &dns,
+        "[checks]\ntime_limit_secs = 1\ntemperror = \"accept\"\n",
+    );
+    let o = run(&c, "a@slow.test", "a@slow.test", None).await;
+    assert_eq!(o.disposition, Disposition::Accept);
+    assert!(o.header.contains("dmarc=temperror"), "{}", o.header);
+}

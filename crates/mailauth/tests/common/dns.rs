@@ -26,6 +26,7 @@ pub struct DnsServer {
 pub struct Zone {
     records: Vec<(String, RData)>,
     fail: Vec<String>,
+    silent: Vec<String>,
 }
 
 fn norm(name: &str) -> String {
@@ -95,6 +96,13 @@ impl Zone {
         self
     }
 
+    /// Questions about `n` are never answered (a server that has gone
+    /// away, or a slow one).
+    pub fn silent(mut self, n: &str) -> Zone {
+        self.silent.push(norm(n));
+        self
+    }
+
     fn answer(&self, query: &[u8], udp: bool) -> Option<Vec<u8>> {
         let q = Message::from_vec(query).ok()?;
         let question = q.queries.first()?.clone();
@@ -105,6 +113,9 @@ impl Zone {
         r.metadata.recursion_desired = q.metadata.recursion_desired;
         r.metadata.recursion_available = true;
         r.add_query(question.clone());
+        if self.silent.contains(&qname) {
+            return None;
+        }
         if self.fail.contains(&qname) {
             r.metadata.response_code = ResponseCode::ServFail;
             return r.to_vec().ok();
