@@ -10,6 +10,8 @@ mod io;
 mod mailboxes;
 mod mime;
 mod mutf7;
+
+pub mod order;
 mod search;
 mod selected;
 mod service;
