@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::deflate::Deflate;
+
 /// What the framer read.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Input {
@@ -37,6 +39,8 @@ pub struct Io<S> {
     write_timeout: Duration,
     /// Refuse literals of LOGIN and AUTHENTICATE (before TLS).
     guard: bool,
+    /// COMPRESS=DEFLATE, once the command succeeded.
+    deflate: Option<Box<Deflate>>,
 }
 
 /// The tag at the start of a command line, for error replies.
@@ -90,7 +94,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             max_literal,
             write_timeout: Duration::from_secs(60),
             guard: false,
+            deflate: None,
         }
+    }
+
+    /// Start COMPRESS=DEFLATE (RFC 4978 3): called after the tagged OK has
+    /// been flushed uncompressed; input already buffered was sent after
+    /// the command, so it is compressed.
+    pub fn start_deflate(&mut self) {
+        let already = std::mem::take(&mut self.rbuf);
+        self.deflate = Some(Box::new(Deflate::new(already)));
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.deflate.is_some()
     }
 
     /// Swap the stream (after STARTTLS). Buffered input is dropped: any
@@ -115,9 +132,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if self.wbuf.is_empty() {
             return Ok(());
         }
+        let compressed;
+        let bytes = match &mut self.deflate {
+            Some(d) => {
+                let mut out = Vec::new();
+                d.compress(&self.wbuf, &mut out)?;
+                compressed = out;
+                &compressed
+            }
+            None => &self.wbuf,
+        };
+        let stream = &mut self.stream;
         let fut = async {
-            self.stream.write_all(&self.wbuf).await?;
-            self.stream.flush().await
+            stream.write_all(bytes).await?;
+            stream.flush().await
         };
         tokio::time::timeout(self.write_timeout, fut)
             .await
@@ -128,9 +156,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     async fn fill(&mut self) -> std::io::Result<usize> {
         let mut chunk = [0u8; 8192];
-        let n = self.stream.read(&mut chunk).await?;
-        self.rbuf.extend_from_slice(&chunk[..n]);
-        Ok(n)
+        let Some(d) = &mut self.deflate else {
+            let n = self.stream.read(&mut chunk).await?;
+            self.rbuf.extend_from_slice(&chunk[..n]);
+            return Ok(n);
+        };
+        loop {
+            if d.has_pending() {
+                let n = d.inflate(&mut self.rbuf)?;
+                if n > 0 {
+                    return Ok(n);
+                }
+            }
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(0);
+            }
+            d.feed(&chunk[..n]);
+        }
     }
 
     /// One line with its CRLF; `Ok(None)` at end of stream, `Err(tag)`

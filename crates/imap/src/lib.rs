@@ -3,6 +3,7 @@
 //! by `imap-codec`; framing, literals and limits are ours (`io.rs`).
 
 mod auth;
+mod deflate;
 mod fetch;
 mod gate;
 mod idle;

@@ -65,6 +65,8 @@ pub trait Upgrade<S>: Send + Sync {
 pub(crate) enum Flow {
     Continue,
     StartTls,
+    /// COMPRESS=DEFLATE starts after the tagged OK is flushed.
+    Compress,
     Close,
 }
 
@@ -93,6 +95,10 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
         }
     }
     c.push_str(" LITERAL+ ENABLE ID IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE MOVE UIDPLUS");
+    if authenticated {
+        // RFC 4978: COMPRESS is a command of the authenticated state.
+        c.push_str(" COMPRESS=DEFLATE");
+    }
     c
 }
 
@@ -196,6 +202,20 @@ impl Session {
                 }
                 let ir = initial_response.map(|r| r.declassify().to_vec());
                 self.authenticate(io, tag, mechanism.as_ref(), ir).await
+            }
+            CommandBody::Compress { .. } => {
+                // The only algorithm imap-codec parses is DEFLATE.
+                if self.account.is_none() {
+                    return self.bad(io, tag, "command not valid before login");
+                }
+                if io.is_compressed() {
+                    io.push_str(&format!(
+                        "{tag} NO [COMPRESSIONACTIVE] DEFLATE is already active\r\n"
+                    ));
+                    return Flow::Continue;
+                }
+                io.push_str(&format!("{tag} OK DEFLATE active\r\n"));
+                Flow::Compress
             }
             body => {
                 let Some(account) = self.account_id() else {
@@ -335,6 +355,14 @@ pub async fn run<S, U>(
             Flow::Close => {
                 let _ = io.flush().await;
                 return;
+            }
+            Flow::Compress => {
+                // RFC 4978 3: compression begins right after the CRLF of
+                // the tagged OK.
+                if io.flush().await.is_err() {
+                    return;
+                }
+                io.start_deflate();
             }
             Flow::StartTls => {
                 if io.flush().await.is_err() {
