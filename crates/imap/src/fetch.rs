@@ -1,15 +1,18 @@
 //! FETCH (RFC 9051 6.4.5, 7.5.2).
 
+use std::collections::HashMap;
+
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::fetch::{
     Macro, MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
 };
 use imap_codec::imap_types::sequence::SequenceSet;
-use tern_store::FlagOp;
+use tern_store::{FlagOp, Store};
 
 use crate::io::Io;
 use crate::mime;
 use crate::session::{Flow, Session, Wire};
+use crate::summary::Summary;
 use crate::wire;
 
 fn part_str(p: &Option<Part>) -> String {
@@ -108,8 +111,18 @@ fn needs_bytes(items: &[MessageDataItemName<'_>]) -> bool {
                 | MessageDataItemName::InternalDate
                 | MessageDataItemName::Rfc822Size
                 | MessageDataItemName::ModSeq
-        )
+        ) && !is_summary(i)
     })
+}
+
+/// Items answered from the cached [`Summary`].
+fn is_summary(i: &MessageDataItemName<'_>) -> bool {
+    matches!(
+        i,
+        MessageDataItemName::Envelope
+            | MessageDataItemName::Body
+            | MessageDataItemName::BodyStructure
+    )
 }
 
 /// Does fetching this set `\Seen` (RFC 9051 6.4.5)?
@@ -122,6 +135,20 @@ fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
                 | MessageDataItemName::Rfc822Text
         )
     })
+}
+
+/// The summaries already in the index for `uids`.
+async fn cached_summaries(store: &Store, mailbox: i64, uids: &[u32]) -> HashMap<u32, Summary> {
+    match store.message_summaries(mailbox, uids).await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter_map(|(u, b)| Summary::decode(&b).map(|s| (u, s)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "imap: reading message summaries failed");
+            HashMap::new()
+        }
+    }
 }
 
 impl Session {
@@ -202,9 +229,17 @@ impl Session {
             }
         }
         let bytes_needed = needs_bytes(&items);
+        let wants_summary = items.iter().any(is_summary);
+        let mut summaries = if wants_summary {
+            let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+            cached_summaries(&self.store, mailbox, &uids).await
+        } else {
+            HashMap::new()
+        };
         for &i in &idx {
             let m = sel.msgs[i].clone();
-            let raw = if bytes_needed {
+            let cached = summaries.remove(&m.uid);
+            let raw = if bytes_needed || (wants_summary && cached.is_none()) {
                 match self.store.message_bytes(mailbox, m.uid).await {
                     Ok(b) => Some(b),
                     // Expunged by another session meanwhile: skip it
@@ -220,6 +255,22 @@ impl Session {
                 None
             };
             let parsed = raw.as_deref().and_then(mime::parse);
+            let summary = match cached {
+                Some(s) => Some(s),
+                None if wants_summary => {
+                    let s = Summary::of(parsed.as_ref());
+                    // Best effort: without it the next FETCH computes again.
+                    if let Err(e) = self
+                        .store
+                        .message_summary_set(mailbox, m.uid, &s.encode())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "imap: caching a message summary failed");
+                    }
+                    Some(s)
+                }
+                None => None,
+            };
             let mut out: Vec<u8> = format!("* {} FETCH (", i + 1).into_bytes();
             let mut first = true;
             let mut flags_sent = false;
@@ -250,21 +301,20 @@ impl Session {
                     }
                     MessageDataItemName::Envelope => {
                         out.extend_from_slice(b"ENVELOPE ");
-                        match &parsed {
-                            Some(p) => mime::envelope(&mut out, p),
-                            None => {
-                                out.extend_from_slice(b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)")
-                            }
+                        if let Some(s) = &summary {
+                            out.extend_from_slice(&s.envelope);
                         }
                     }
-                    MessageDataItemName::BodyStructure | MessageDataItemName::Body => {
-                        let ext = matches!(item, MessageDataItemName::BodyStructure);
-                        out.extend_from_slice(if ext { b"BODYSTRUCTURE " } else { b"BODY " });
-                        match &parsed {
-                            Some(p) => mime::body_structure(&mut out, p, 0, ext, 0),
-                            None => out.extend_from_slice(
-                                b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0)",
-                            ),
+                    MessageDataItemName::Body => {
+                        out.extend_from_slice(b"BODY ");
+                        if let Some(s) = &summary {
+                            out.extend_from_slice(&s.body);
+                        }
+                    }
+                    MessageDataItemName::BodyStructure => {
+                        out.extend_from_slice(b"BODYSTRUCTURE ");
+                        if let Some(s) = &summary {
+                            out.extend_from_slice(&s.bodystructure);
                         }
                     }
                     MessageDataItemName::Rfc822 => {

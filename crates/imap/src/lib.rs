@@ -17,6 +17,7 @@ mod search;
 mod selected;
 mod service;
 mod session;
+mod summary;
 mod wire;
 
 pub use gate::Gate;

@@ -199,6 +199,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX dmarc_records_at ON dmarc_records(at);
     "#,
+    // 9: what the IMAP layer computes once per message (ENVELOPE,
+    // BODYSTRUCTURE, the SORT/THREAD keys), opaque to the store.
+    r#"
+    ALTER TABLE messages ADD COLUMN summary {blob};
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

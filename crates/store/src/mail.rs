@@ -505,6 +505,52 @@ impl Store {
         }
     }
 
+    /// The cached summaries (see [`Store::message_summary_set`]) of the
+    /// messages among `uids` that have one.
+    pub async fn message_summaries(
+        &self,
+        mailbox: MailboxId,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, Vec<u8>)>> {
+        let (Some(lo), Some(hi)) = (uids.iter().min(), uids.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT uid, summary FROM messages WHERE mailbox_id = $1 AND uid >= $2 AND uid <= $3 \
+             AND summary IS NOT NULL",
+        )
+        .bind(mailbox)
+        .bind(*lo as i64)
+        .bind(*hi as i64)
+        .fetch_all(self.pool())
+        .await?;
+        let wanted: std::collections::HashSet<u32> = uids.iter().copied().collect();
+        Ok(rows
+            .into_iter()
+            .map(|(u, s)| (u as u32, s))
+            .filter(|(u, _)| wanted.contains(u))
+            .collect())
+    }
+
+    /// Keep what a protocol layer derived from a message's bytes (the
+    /// IMAP ENVELOPE and BODYSTRUCTURE), so it is computed once, not on
+    /// every read. The message is immutable, so the summary never goes
+    /// stale; it goes with the message when that is expunged.
+    pub async fn message_summary_set(
+        &self,
+        mailbox: MailboxId,
+        uid: u32,
+        summary: &[u8],
+    ) -> Result<()> {
+        sqlx::query("UPDATE messages SET summary = $1 WHERE mailbox_id = $2 AND uid = $3")
+            .bind(summary)
+            .bind(mailbox)
+            .bind(uid as i64)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Change flags. With `unchanged_since` (CONDSTORE), messages modified
     /// after that MODSEQ are left alone and returned in the second list.
     pub async fn store_flags(

@@ -165,6 +165,7 @@ conformance!(
     leases_are_exclusive_across_nodes,
     sender_identities,
     dmarc_records,
+    message_summaries,
 );
 
 async fn domains(f: Fixture) {
@@ -623,6 +624,40 @@ async fn copy_and_move(f: Fixture) {
     assert_eq!(
         s.message_bytes(inbox.id, 1).await.unwrap(),
         b"Subject: t\r\n\r\n1\r\n"
+    );
+}
+
+async fn message_summaries(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver(vec![msg(a.id, "1"), msg(a.id, "2"), msg(a.id, "3")])
+        .await
+        .unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert!(
+        s.message_summaries(inbox.id, &[1, 2, 3])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let bytes: Vec<u8> = (0..=255u8).collect();
+    s.message_summary_set(inbox.id, 1, &bytes).await.unwrap();
+    s.message_summary_set(inbox.id, 3, b"three").await.unwrap();
+    // Only those asked for, byte-exact.
+    let mut got = s.message_summaries(inbox.id, &[1, 3]).await.unwrap();
+    got.sort();
+    assert_eq!(got, vec![(1, bytes.clone()), (3, b"three".to_vec())]);
+    assert_eq!(s.message_summaries(inbox.id, &[2]).await.unwrap(), vec![]);
+    assert_eq!(s.message_summaries(inbox.id, &[]).await.unwrap(), vec![]);
+    // Expunged messages take theirs with them.
+    s.expunge_uids(inbox.id, &[1]).await.unwrap();
+    assert_eq!(
+        s.message_summaries(inbox.id, &[1, 2, 3]).await.unwrap(),
+        vec![(3, b"three".to_vec())]
     );
 }
 

@@ -1,0 +1,185 @@
+//! What FETCH ENVELOPE / BODY / BODYSTRUCTURE, SORT and THREAD need of a
+//! message, computed once from its bytes with `mail-parser` and kept in
+//! the store's index (`Store::message_summary_set`), so that these items
+//! do not re-read and re-parse the message on every FETCH.
+
+use mail_parser::Message;
+
+use crate::mime;
+use crate::order::Info;
+
+/// Bumped whenever the encoding or what is computed changes; an older
+/// summary is then computed again.
+const VERSION: u8 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The ENVELOPE value, `(...)`.
+    pub envelope: Vec<u8>,
+    /// The BODY value (non-extensible BODYSTRUCTURE).
+    pub body: Vec<u8>,
+    /// The BODYSTRUCTURE value.
+    pub bodystructure: Vec<u8>,
+    /// SORT and THREAD keys; `id`, `arrival` and `size` are the index's.
+    pub info: Info,
+}
+
+impl Summary {
+    /// From a parsed message; `None` (bytes that do not parse) gives the
+    /// empty envelope and a text/plain body.
+    pub fn of(msg: Option<&Message<'_>>) -> Summary {
+        let Some(msg) = msg else {
+            return Summary {
+                envelope: b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)".to_vec(),
+                body: b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0)".to_vec(),
+                bodystructure: b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL)"
+                    .to_vec(),
+                info: Info::default(),
+            };
+        };
+        let mut envelope = Vec::new();
+        mime::envelope(&mut envelope, msg);
+        let mut body = Vec::new();
+        mime::body_structure(&mut body, msg, 0, false, 0);
+        let mut bodystructure = Vec::new();
+        mime::body_structure(&mut bodystructure, msg, 0, true, 0);
+        Summary {
+            envelope,
+            body,
+            bodystructure,
+            info: Info::of(0, 0, 0, msg),
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let i = &self.info;
+        let mut out = vec![VERSION];
+        for field in [&self.envelope[..], &self.body, &self.bodystructure] {
+            put(&mut out, field);
+        }
+        out.extend_from_slice(&i.sent.to_be_bytes());
+        out.push(u8::from(i.is_reply));
+        for s in [&i.subject, &i.from, &i.to, &i.cc] {
+            put(&mut out, s.as_bytes());
+        }
+        put(&mut out, i.message_id.as_deref().unwrap_or("").as_bytes());
+        put(&mut out, i.references.join("\n").as_bytes());
+        out
+    }
+
+    /// `None` for another version or damaged bytes: compute it again.
+    pub fn decode(b: &[u8]) -> Option<Summary> {
+        let mut r = Reader(b);
+        if r.byte()? != VERSION {
+            return None;
+        }
+        let envelope = r.field()?.to_vec();
+        let body = r.field()?.to_vec();
+        let bodystructure = r.field()?.to_vec();
+        let sent = i64::from_be_bytes(r.take(8)?.try_into().ok()?);
+        let is_reply = r.byte()? != 0;
+        let mut text = || String::from_utf8(r.field()?.to_vec()).ok();
+        let (subject, from, to, cc) = (text()?, text()?, text()?, text()?);
+        let message_id = Some(text()?).filter(|m| !m.is_empty());
+        let refs = text()?;
+        let references = refs
+            .split('\n')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if !r.0.is_empty() {
+            return None;
+        }
+        Some(Summary {
+            envelope,
+            body,
+            bodystructure,
+            info: Info {
+                sent,
+                is_reply,
+                subject,
+                from,
+                to,
+                cc,
+                message_id,
+                references,
+                ..Info::default()
+            },
+        })
+    }
+}
+
+fn put(out: &mut Vec<u8>, field: &[u8]) {
+    out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+    out.extend_from_slice(field);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn field(&mut self) -> Option<&'a [u8]> {
+        let len = u32::from_be_bytes(self.take(4)?.try_into().ok()?) as usize;
+        self.take(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAW: &[u8] = b"From: Ann <ann@example.org>\r\nTo: bob@example.net\r\n\
+Subject: Re: plans\r\nDate: Tue, 1 Jul 2025 10:00:00 +0000\r\nMessage-ID: <b@x>\r\n\
+References: <a@x>\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\nContent-Type: image/png\r\n\
+Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
+
+    #[test]
+    fn summaries_round_trip_and_match_direct_computation() {
+        let msg = mime::parse(RAW).unwrap();
+        let s = Summary::of(Some(&msg));
+        let mut env = Vec::new();
+        mime::envelope(&mut env, &msg);
+        let mut bs = Vec::new();
+        mime::body_structure(&mut bs, &msg, 0, true, 0);
+        assert_eq!(
+            (s.envelope.as_slice(), s.bodystructure.as_slice()),
+            (&env[..], &bs[..])
+        );
+        assert!(
+            s.body.starts_with(b"((\"TEXT\" \"PLAIN\""),
+            "{}",
+            String::from_utf8_lossy(&s.body)
+        );
+        assert_eq!(s.info.subject, "PLANS");
+        assert_eq!(s.info.references, ["a@x"]);
+        assert_eq!(Summary::decode(&s.encode()), Some(s));
+    }
+
+    #[test]
+    fn unparsable_and_damaged() {
+        let s = Summary::of(None);
+        assert_eq!(Summary::decode(&s.encode()), Some(s.clone()));
+        let mut e = s.encode();
+        e[0] = VERSION + 1;
+        assert_eq!(Summary::decode(&e), None);
+        let e = s.encode();
+        assert_eq!(Summary::decode(&e[..e.len() - 1]), None);
+        assert_eq!(Summary::decode(&[]), None);
+        let mut e = s.encode();
+        e.push(0);
+        assert_eq!(Summary::decode(&e), None);
+    }
+}

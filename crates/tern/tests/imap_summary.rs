@@ -1,0 +1,96 @@
+//! ENVELOPE and BODYSTRUCTURE are computed once per message and kept in
+//! the index: after the first FETCH, later ones are answered without
+//! reading or parsing the message again. Shown by changing the message
+//! file behind tern's back: the cached items keep describing the message
+//! as it arrived, while BODY[] reads the file.
+
+mod common;
+
+use common::{Tern, python};
+
+const USER: &str = "alice@example.org";
+const PASSWORD: &str = "correct horse battery";
+
+/// argv: PORT CAFILE USER PASSWORD STEP; STEP "append" stores the
+/// message, "fetch" prints ENVELOPE, BODYSTRUCTURE and BODY[].
+const SCRIPT: &str = r#"
+import imaplib, ssl, sys
+port, cafile, user, password, step = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
+M.login(user, password)
+if step == "append":
+    msg = b"From: Bob <bob@example.net>\r\nTo: alice@example.org\r\nSubject: original\r\n\r\nfirst body\r\n"
+    M.append("INBOX", None, None, msg)
+M.select("INBOX")
+typ, data = M.fetch("1", "(ENVELOPE BODYSTRUCTURE)")
+print("items", data[0].decode())
+typ, data = M.fetch("1", "(BODY.PEEK[])")
+print("body", data[0][1].decode().replace("\r\n", "|"))
+M.logout()
+"#;
+
+fn run(t: &Tern, step: &str) -> (String, String) {
+    let port = t.port("imaps").to_string();
+    let cert = t.cert_path();
+    let out = python(
+        SCRIPT,
+        &[&port, cert.to_str().unwrap(), USER, PASSWORD, step],
+    );
+    let get = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap_or_else(|| panic!("no {k} in {out}"))
+            .to_string()
+    };
+    (get("items "), get("body "))
+}
+
+/// The one message file under the data directory's Maildir.
+fn message_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.parent().is_some_and(|q| q.ends_with("cur")) {
+                found.push(p);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.remove(0)
+}
+
+#[test]
+fn envelope_and_bodystructure_come_from_the_index() {
+    let mut t = Tern::start(&["imaps"]);
+    t.add_user(USER, PASSWORD);
+    let (items, body) = run(&t, "append");
+    assert!(items.contains("\"original\""), "{items}");
+    assert!(
+        items.contains("BODYSTRUCTURE (\"TEXT\" \"PLAIN\""),
+        "{items}"
+    );
+    assert_eq!(
+        body,
+        "From: Bob <bob@example.net>|To: alice@example.org|Subject: original||first body|"
+    );
+
+    let file = message_file(&t.data_dir());
+    std::fs::write(
+        &file,
+        "Subject: rewritten\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\nz\r\n--x--\r\n",
+    )
+    .unwrap();
+    let (items2, body2) = run(&t, "fetch");
+    assert_eq!(
+        items2, items,
+        "ENVELOPE and BODYSTRUCTURE were not read again"
+    );
+    assert!(body2.starts_with("Subject: rewritten"), "{body2}");
+    t.stop();
+}
