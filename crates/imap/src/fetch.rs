@@ -138,7 +138,11 @@ fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
 }
 
 /// The summaries already in the index for `uids`.
-async fn cached_summaries(store: &Store, mailbox: i64, uids: &[u32]) -> HashMap<u32, Summary> {
+pub(crate) async fn cached_summaries(
+    store: &Store,
+    mailbox: i64,
+    uids: &[u32],
+) -> HashMap<u32, Summary> {
     match store.message_summaries(mailbox, uids).await {
         Ok(rows) => rows
             .into_iter()

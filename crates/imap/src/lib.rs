@@ -12,11 +12,12 @@ mod mailboxes;
 mod mime;
 mod mutf7;
 
-pub mod order;
+mod order;
 mod search;
 mod selected;
 mod service;
 mod session;
+mod sort;
 mod summary;
 mod wire;
 

@@ -189,28 +189,12 @@ fn header_text(v: &mail_parser::HeaderValue<'_>) -> String {
 }
 
 impl Session {
-    pub(crate) async fn search<S: Wire>(
-        &mut self,
-        io: &mut Io<S>,
-        tag: &str,
-        charset: Option<Charset<'_>>,
-        criteria: Vec1<SearchKey<'_>>,
-        uid: bool,
-    ) -> Flow {
-        if let Some(c) = charset {
-            let c = c.as_ref().to_ascii_uppercase();
-            if c != "UTF-8" && c != "US-ASCII" {
-                io.push_str(&format!(
-                    "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
-                ));
-                return Flow::Continue;
-            }
-        }
-        let key = SearchKey::And(criteria);
+    /// The indexes into the selected mailbox of the messages that match.
+    pub(crate) async fn matching(&self, key: &SearchKey<'_>) -> Vec<usize> {
         let Some(sel) = &self.selected else {
-            return Flow::Continue;
+            return Vec::new();
         };
-        let bytes = needs_bytes(&key);
+        let bytes = needs_bytes(key);
         let mut hits = Vec::new();
         for (i, m) in sel.msgs.iter().enumerate() {
             let raw = if bytes {
@@ -229,10 +213,37 @@ impl Session {
                 raw: raw.as_deref(),
                 parsed: parsed.as_ref(),
             };
-            if ctx.eval(&key) {
-                hits.push(if uid { m.uid } else { i as u32 + 1 });
+            if ctx.eval(key) {
+                hits.push(i);
             }
         }
+        hits
+    }
+
+    pub(crate) async fn search<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        charset: Option<Charset<'_>>,
+        criteria: Vec1<SearchKey<'_>>,
+        uid: bool,
+    ) -> Flow {
+        if let Some(c) = charset {
+            let c = c.as_ref().to_ascii_uppercase();
+            if c != "UTF-8" && c != "US-ASCII" {
+                io.push_str(&format!(
+                    "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
+                ));
+                return Flow::Continue;
+            }
+        }
+        let Some(sel) = &self.selected else {
+            return Flow::Continue;
+        };
+        let hits = self.matching(&SearchKey::And(criteria)).await;
+        let hits = hits
+            .into_iter()
+            .map(|i| if uid { sel.msgs[i].uid } else { i as u32 + 1 });
         let mut line = String::from("* SEARCH");
         for h in hits {
             line.push_str(&format!(" {h}"));

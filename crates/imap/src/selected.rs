@@ -209,6 +209,26 @@ impl Session {
                 criteria,
                 uid,
             } => return self.search(io, tag, charset, criteria, uid).await,
+            CommandBody::Sort {
+                sort_criteria,
+                charset,
+                search_criteria,
+                uid,
+            } => {
+                return self
+                    .sort(io, tag, sort_criteria, charset, search_criteria, uid)
+                    .await;
+            }
+            CommandBody::Thread {
+                algorithm,
+                charset,
+                search_criteria,
+                uid,
+            } => {
+                return self
+                    .thread(io, tag, algorithm, charset, search_criteria, uid)
+                    .await;
+            }
             CommandBody::Idle => return self.idle(io, tag).await,
             _ => return self.bad(io, tag, "command not supported"),
         }

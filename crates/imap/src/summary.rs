@@ -12,6 +12,9 @@ use crate::order::Info;
 /// summary is then computed again.
 const VERSION: u8 = 1;
 
+/// `Info::sent` of a message without a valid Date header.
+const NO_DATE: i64 = i64::MIN;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// The ENVELOPE value, `(...)`.
@@ -47,8 +50,23 @@ impl Summary {
             envelope,
             body,
             bodystructure,
-            info: Info::of(0, 0, 0, msg),
+            // No valid Date: NO_DATE, replaced by the INTERNALDATE in
+            // `info_for` (RFC 5256 2.2).
+            info: Info::of(0, NO_DATE, 0, msg),
         }
+    }
+
+    /// The SORT/THREAD keys of the message with this number (sequence or
+    /// UID), INTERNALDATE and size.
+    pub fn info_for(&self, id: u32, arrival: i64, size: u64) -> Info {
+        let mut info = self.info.clone();
+        info.id = id;
+        info.arrival = arrival;
+        info.size = size;
+        if info.sent == NO_DATE {
+            info.sent = arrival;
+        }
+        info
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -165,6 +183,10 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
         );
         assert_eq!(s.info.subject, "PLANS");
         assert_eq!(s.info.references, ["a@x"]);
+        assert_eq!(s.info_for(3, 7, 9).sent, 1_751_364_000);
+        let undated = Summary::of(Some(&mime::parse(b"Subject: x\r\n\r\n").unwrap()));
+        let i = undated.info_for(3, 7, 9);
+        assert_eq!((i.id, i.arrival, i.size, i.sent), (3, 7, 9, 7));
         assert_eq!(Summary::decode(&s.encode()), Some(s));
     }
 

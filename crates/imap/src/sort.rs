@@ -1,0 +1,136 @@
+//! The SORT and THREAD commands (RFC 5256): SEARCH criteria select the
+//! messages, the cached summaries give their keys, `order` does the rest.
+
+use imap_codec::imap_types::core::{Charset, Vec1};
+use imap_codec::imap_types::extensions::sort::{SortCriterion, SortKey};
+use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
+use imap_codec::imap_types::search::SearchKey;
+
+use crate::fetch::cached_summaries;
+use crate::io::Io;
+use crate::mime;
+use crate::order::{self, Info, Key};
+use crate::session::{Flow, Session, Wire};
+use crate::summary::Summary;
+
+/// RFC 5256 3: UTF-8 and US-ASCII are the charsets every server knows.
+fn charset_ok(charset: &Charset<'_>) -> bool {
+    let c = charset.as_ref().to_ascii_uppercase();
+    c == "UTF-8" || c == "US-ASCII"
+}
+
+impl Session {
+    /// The sort keys of the messages at these indexes of the selected
+    /// mailbox, numbered by UID or sequence number; summaries not yet in
+    /// the index are computed and kept.
+    async fn infos(&self, idx: &[usize], uid: bool) -> Vec<Info> {
+        let Some(sel) = &self.selected else {
+            return Vec::new();
+        };
+        let mailbox = sel.mailbox.id;
+        let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+        let mut cached = cached_summaries(&self.store, mailbox, &uids).await;
+        let mut out = Vec::with_capacity(idx.len());
+        for &i in idx {
+            let m = &sel.msgs[i];
+            let summary = match cached.remove(&m.uid) {
+                Some(s) => s,
+                None => {
+                    let Ok(raw) = self.store.message_bytes(mailbox, m.uid).await else {
+                        // Expunged meanwhile: not part of the answer.
+                        continue;
+                    };
+                    let s = Summary::of(mime::parse(&raw).as_ref());
+                    if let Err(e) = self
+                        .store
+                        .message_summary_set(mailbox, m.uid, &s.encode())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "imap: caching a message summary failed");
+                    }
+                    s
+                }
+            };
+            let id = if uid { m.uid } else { i as u32 + 1 };
+            out.push(summary.info_for(id, m.internal_date, m.size));
+        }
+        out
+    }
+
+    pub(crate) async fn sort<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        criteria: Vec1<SortCriterion>,
+        charset: Charset<'_>,
+        search: Vec1<SearchKey<'_>>,
+        uid: bool,
+    ) -> Flow {
+        if !charset_ok(&charset) {
+            io.push_str(&format!(
+                "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
+            ));
+            return Flow::Continue;
+        }
+        let mut keys = Vec::new();
+        for c in criteria.as_ref() {
+            let key = match c.key {
+                SortKey::Arrival => Key::Arrival,
+                SortKey::Cc => Key::Cc,
+                SortKey::Date => Key::Date,
+                SortKey::From => Key::From,
+                SortKey::Size => Key::Size,
+                SortKey::Subject => Key::Subject,
+                SortKey::To => Key::To,
+                // SORT=DISPLAY (RFC 5957) is not advertised.
+                SortKey::DisplayFrom | SortKey::DisplayTo => {
+                    return self.bad(io, tag, "SORT=DISPLAY is not supported");
+                }
+            };
+            keys.push((key, c.reverse));
+        }
+        let hits = self.matching(&SearchKey::And(search)).await;
+        let mut infos = self.infos(&hits, uid).await;
+        order::sort(&mut infos, &keys);
+        let mut line = String::from("* SORT");
+        for i in &infos {
+            line.push_str(&format!(" {}", i.id));
+        }
+        line.push_str("\r\n");
+        io.push_str(&line);
+        self.sync(io, false).await;
+        io.push_str(&format!("{tag} OK SORT completed\r\n"));
+        Flow::Continue
+    }
+
+    pub(crate) async fn thread<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        algorithm: ThreadingAlgorithm<'_>,
+        charset: Charset<'_>,
+        search: Vec1<SearchKey<'_>>,
+        uid: bool,
+    ) -> Flow {
+        if !charset_ok(&charset) {
+            io.push_str(&format!(
+                "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
+            ));
+            return Flow::Continue;
+        }
+        let threader: fn(&[Info]) -> Vec<order::Thread> = match algorithm {
+            ThreadingAlgorithm::OrderedSubject => order::ordered_subject,
+            ThreadingAlgorithm::References => order::references,
+            ThreadingAlgorithm::Other(_) => {
+                return self.bad(io, tag, "unknown threading algorithm");
+            }
+        };
+        let hits = self.matching(&SearchKey::And(search)).await;
+        let infos = self.infos(&hits, uid).await;
+        let threads = threader(&infos);
+        io.push_str(&format!("* THREAD {}\r\n", order::render(&threads)));
+        self.sync(io, false).await;
+        io.push_str(&format!("{tag} OK THREAD completed\r\n"));
+        Flow::Continue
+    }
+}
