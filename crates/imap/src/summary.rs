@@ -46,13 +46,17 @@ impl Summary {
         mime::body_structure(&mut body, msg, 0, false, 0);
         let mut bodystructure = Vec::new();
         mime::body_structure(&mut bodystructure, msg, 0, true, 0);
+        // No valid Date: NO_DATE, replaced by the INTERNALDATE in
+        // `info_for` (RFC 5256 2.2).
+        let info = Info {
+            arrival: 0,
+            ..Info::of(0, NO_DATE, 0, msg)
+        };
         Summary {
             envelope,
             body,
             bodystructure,
-            // No valid Date: NO_DATE, replaced by the INTERNALDATE in
-            // `info_for` (RFC 5256 2.2).
-            info: Info::of(0, NO_DATE, 0, msg),
+            info,
         }
     }
 
