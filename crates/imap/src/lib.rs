@@ -11,6 +11,7 @@ mod io;
 mod mailboxes;
 mod mime;
 mod mutf7;
+mod quota;
 
 mod order;
 mod search;

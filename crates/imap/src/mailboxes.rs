@@ -169,6 +169,13 @@ impl Session {
                 };
                 self.list(io, tag, account, &r, &p, true).await;
             }
+            CommandBody::GetQuotaRoot { mailbox } => {
+                return self.get_quota_root(io, tag, account, &mailbox).await;
+            }
+            CommandBody::GetQuota { root } => {
+                return self.get_quota(io, tag, account, &root).await;
+            }
+            CommandBody::SetQuota { .. } => return self.set_quota(io, tag),
             CommandBody::Status {
                 mailbox,
                 item_names,
@@ -369,10 +376,14 @@ impl Session {
                     msgs.iter().filter(|m| has(m, "\\Deleted")).count()
                 ),
                 StatusDataItemName::HighestModSeq => format!("HIGHESTMODSEQ {}", mb.highestmodseq),
-                _ => {
-                    self.bad(io, tag, "unsupported STATUS item");
-                    return;
-                }
+                // RFC 9208 4.4: what EXPUNGE would give back, in octets.
+                StatusDataItemName::DeletedStorage => format!(
+                    "DELETED-STORAGE {}",
+                    msgs.iter()
+                        .filter(|m| has(m, "\\Deleted"))
+                        .map(|m| m.size)
+                        .sum::<u64>()
+                ),
             };
             out.push(v);
         }

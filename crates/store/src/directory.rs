@@ -290,7 +290,8 @@ impl Store {
         )
     }
 
-    async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
+    /// The account with this id, its usage as of now.
+    pub async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
         let Some(row) = sqlx::query("SELECT id, name, quota, used FROM accounts WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
