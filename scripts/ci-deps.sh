@@ -23,6 +23,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# PyPI clients the end-to-end tests drive, into the `python3` on PATH (the
+# pyenv interpreter; Debian's Python modules stay with /usr/bin/python3).
+PIP_PKGS=(imapclient)
+for p in "${PIP_PKGS[@]}"; do
+  if ! python3 -c "import $p" 2>/dev/null; then
+    echo "ci-deps: pip installing $p"
+    python3 -m pip install --quiet --disable-pip-version-check "$p"
+  fi
+done
+
 # Rust components the test command uses.
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
