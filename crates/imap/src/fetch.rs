@@ -197,6 +197,10 @@ impl Session {
         }) {
             return self.bad(io, tag, "BINARY is not supported");
         }
+        // Other sessions' flag changes first, so that the FLAGS sent are
+        // current. RFC 3501 7.4.1: EXPUNGE may be sent during UID FETCH,
+        // never during FETCH.
+        self.sync(io, uid).await;
         let Some(idx) = self.resolve(io, tag, set, uid) else {
             return Flow::Continue;
         };
@@ -371,7 +375,7 @@ impl Session {
                 return Flow::Close;
             }
         }
-        self.sync(io, false).await;
+        self.sync(io, uid).await;
         io.push_str(&format!("{tag} OK FETCH completed\r\n"));
         Flow::Continue
     }

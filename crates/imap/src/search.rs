@@ -237,6 +237,9 @@ impl Session {
                 return Flow::Continue;
             }
         }
+        // Search what is current (RFC 3501 7.4.1: EXPUNGE only during
+        // UID SEARCH).
+        self.sync(io, uid).await;
         let Some(sel) = &self.selected else {
             return Flow::Continue;
         };
@@ -250,7 +253,7 @@ impl Session {
         }
         line.push_str("\r\n");
         io.push_str(&line);
-        self.sync(io, false).await;
+        self.sync(io, uid).await;
         io.push_str(&format!("{tag} OK SEARCH completed\r\n"));
         Flow::Continue
     }

@@ -351,7 +351,9 @@ impl Session {
                 ));
             }
         }
-        self.sync(io, false).await;
+        // RFC 3501 7.4.1: EXPUNGE may be sent during UID STORE, never
+        // during STORE.
+        self.sync(io, uid).await;
         io.push_str(&format!("{tag} OK STORE completed\r\n"));
         Flow::Continue
     }

@@ -1,0 +1,199 @@
+//! Two sessions on one mailbox, over real sockets: what one changes, the
+//! other is told at the moments RFC 3501 7.4.1 (RFC 9051 7.5.1) allows.
+//! EXPUNGE never during FETCH, STORE or SEARCH (the client's message
+//! numbers would shift under it), but at NOOP, IDLE and UID commands; flag
+//! changes as untagged FETCH FLAGS at any command.
+
+mod common;
+
+use common::Tern;
+
+const USER: &str = "tess@example.org";
+const PASSWORD: &str = "two sessions";
+
+/// A minimal client over TLS that returns every line of a command's
+/// response, so that the test sees exactly which untagged responses came.
+/// Prints `step<TAB>untagged lines joined by |<TAB>tagged status`.
+const SCRIPT: &str = r#"
+import socket, ssl, sys
+port, cafile, user, password = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+class C:
+    n = 0
+    def __init__(self):
+        s = socket.create_connection(("127.0.0.1", int(port)), timeout=20)
+        self.s = ctx.wrap_socket(s)
+        self.f = self.s.makefile("rb")
+        self.f.readline()
+    def line(self):
+        l = self.f.readline()
+        if not l:
+            raise SystemExit("connection closed")
+        return l.decode().rstrip("\r\n")
+    def cmd(self, text):
+        C.n += 1
+        tag = f"t{C.n}"
+        self.s.sendall(f"{tag} {text}\r\n".encode())
+        untagged = []
+        while True:
+            l = self.line()
+            if l.startswith(tag + " "):
+                return untagged, l[len(tag) + 1:].split(" ")[0]
+            untagged.append(l)
+def out(step, r):
+    print(f"{step}\t{'|'.join(r[0])}\t{r[1]}")
+a, b = C(), C()
+for c in (a, b):
+    c.cmd(f'LOGIN "{user}" "{password}"')
+for i in range(1, 7):
+    msg = f"Subject: m{i}\r\n\r\nbody {i}\r\n".encode()
+    a.s.sendall(f"ap{i} APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+    while not a.line().startswith(f"ap{i} "):
+        pass
+a.cmd("SELECT INBOX")
+b.cmd("SELECT INBOX")
+# B flags message 1 and expunges message 2.
+out("b-store", b.cmd("STORE 1 +FLAGS.SILENT (\\Flagged)"))
+b.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)")
+out("b-expunge", b.cmd("EXPUNGE"))
+# A: FETCH, STORE and SEARCH tell the flag change but not the expunge.
+out("a-fetch", a.cmd("FETCH 1:* (FLAGS)"))
+out("a-store", a.cmd("STORE 3 +FLAGS (\\Seen)"))
+out("a-search", a.cmd("SEARCH FLAGGED"))
+# NOOP delivers it.
+out("a-noop", a.cmd("NOOP"))
+out("a-fetch-after", a.cmd("FETCH 1:* (UID)"))
+# A UID command may deliver an expunge: UID FETCH, UID SEARCH, UID STORE.
+def expunge_uid(u):
+    b.cmd(f"UID STORE {u} +FLAGS.SILENT (\\Deleted)")
+    b.cmd("EXPUNGE")
+expunge_uid(4)
+out("a-uid-fetch", a.cmd("UID FETCH 1:* (FLAGS)"))
+expunge_uid(1)
+out("a-uid-search", a.cmd("UID SEARCH ALL"))
+expunge_uid(3)
+out("a-uid-store", a.cmd("UID STORE 6 +FLAGS (\\Answered)"))
+# IDLE delivers expunges and flag changes as they happen.
+b.cmd("UID STORE 5 +FLAGS.SILENT (\\Deleted)")
+out("a-noop-deleted", a.cmd("NOOP"))
+C.n += 1
+tag = f"t{C.n}"
+a.s.sendall(f"{tag} IDLE\r\n".encode())
+cont = a.line()
+b.cmd("EXPUNGE")
+pushed = [a.line()]
+b.cmd("UID STORE 6 -FLAGS.SILENT (\\Answered)")
+pushed.append(a.line())
+a.s.sendall(b"DONE\r\n")
+while not a.line().startswith(tag + " "):
+    pass
+print(f"a-idle\t{cont}|{'|'.join(pushed)}\tOK")
+out("a-final", a.cmd("FETCH 1:* (UID FLAGS)"))
+out("b-final", b.cmd("FETCH 1:* (UID FLAGS)"))
+"#;
+
+#[test]
+fn changes_of_one_session_reach_the_other_at_the_allowed_moments() {
+    let mut t = Tern::start(&["imaps"]);
+    t.add_user(USER, PASSWORD);
+    let cert = t.cert_path();
+    let out = common::python(
+        SCRIPT,
+        &[
+            &t.port("imaps").to_string(),
+            cert.to_str().unwrap(),
+            USER,
+            PASSWORD,
+        ],
+    );
+    let get = |step: &str| -> (Vec<String>, String) {
+        let l = out
+            .lines()
+            .find(|l| l.split('\t').next() == Some(step))
+            .unwrap_or_else(|| panic!("no step {step} in {out}"));
+        let mut it = l.split('\t').skip(1);
+        let untagged = it.next().unwrap_or("");
+        let status = it.next().unwrap_or("").to_string();
+        let untagged = untagged
+            .split('|')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        (untagged, status)
+    };
+    let has_expunge = |v: &[String]| v.iter().any(|l| l.ends_with(" EXPUNGE"));
+
+    assert_eq!(get("b-store"), (vec![], "OK".into()));
+    assert_eq!(get("b-expunge").0, vec!["* 2 EXPUNGE"]);
+
+    // FETCH: current flags for every message the client still knows of,
+    // message 2 included, and no EXPUNGE.
+    let (u, s) = get("a-fetch");
+    assert_eq!(s, "OK");
+    assert!(!has_expunge(&u), "EXPUNGE during FETCH: {u:?}");
+    assert!(
+        u.contains(&"* 1 FETCH (FLAGS (\\Flagged))".to_string()),
+        "{u:?}"
+    );
+    let (u, s) = get("a-store");
+    assert_eq!(s, "OK");
+    assert!(!has_expunge(&u), "EXPUNGE during STORE: {u:?}");
+    assert!(
+        u.contains(&"* 3 FETCH (FLAGS (\\Seen))".to_string()),
+        "{u:?}"
+    );
+    let (u, s) = get("a-search");
+    assert_eq!(s, "OK");
+    assert!(!has_expunge(&u), "EXPUNGE during SEARCH: {u:?}");
+    assert!(u.contains(&"* SEARCH 1".to_string()), "{u:?}");
+
+    assert_eq!(
+        get("a-noop"),
+        (vec!["* 2 EXPUNGE".to_string()], "OK".into())
+    );
+    let (u, _) = get("a-fetch-after");
+    assert_eq!(
+        u,
+        [
+            "* 1 FETCH (UID 1)",
+            "* 2 FETCH (UID 3)",
+            "* 3 FETCH (UID 4)",
+            "* 4 FETCH (UID 5)",
+            "* 5 FETCH (UID 6)"
+        ]
+    );
+
+    // UID commands may report expunges; tern does.
+    let (u, s) = get("a-uid-fetch");
+    assert_eq!(s, "OK");
+    assert_eq!(
+        u,
+        [
+            "* 3 EXPUNGE",
+            "* 1 FETCH (UID 1 FLAGS (\\Flagged))",
+            "* 2 FETCH (UID 3 FLAGS (\\Seen))",
+            "* 3 FETCH (UID 5 FLAGS ())",
+            "* 4 FETCH (UID 6 FLAGS ())"
+        ]
+    );
+    let (u, _) = get("a-uid-search");
+    assert_eq!(u, ["* 1 EXPUNGE", "* SEARCH 3 5 6"]);
+    // The FETCH is numbered before the expunge that follows it.
+    let (u, _) = get("a-uid-store");
+    assert_eq!(u, ["* 3 FETCH (FLAGS (\\Answered) UID 6)", "* 1 EXPUNGE"]);
+
+    let (u, _) = get("a-noop-deleted");
+    assert_eq!(u, ["* 1 FETCH (UID 5 FLAGS (\\Deleted))"]);
+    let (u, _) = get("a-idle");
+    assert_eq!(
+        u,
+        ["+ idling", "* 1 EXPUNGE", "* 1 FETCH (UID 6 FLAGS ())"],
+        "{out}"
+    );
+    let (a, _) = get("a-final");
+    let (b, _) = get("b-final");
+    assert_eq!(a, ["* 1 FETCH (UID 6 FLAGS ())"]);
+    assert_eq!(a, b);
+    t.stop();
+}
