@@ -87,7 +87,12 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Re
         }
     };
     let mut outcomes: Vec<Result<Vec<Delivered>>> = Vec::with_capacity(batch.len());
-    let mut tx = match conn.begin().await {
+    // See `Store::write_tx`: take SQLite's write lock at BEGIN.
+    let begin = match backend {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => conn.begin().await,
+    };
+    let mut tx = match begin {
         Ok(t) => t,
         Err(e) => {
             let msg = format!("cannot begin a transaction: {e}");

@@ -174,7 +174,7 @@ impl Store {
             let addr = Address::parse(a).map_err(|e| StoreError::Invalid(e.to_string()))?;
             self.account_remove(&addr).await?;
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM aliases WHERE domain_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -228,7 +228,7 @@ impl Store {
         let secret = tokio::task::spawn_blocking(move || hash_password(&pw))
             .await
             .map_err(|e| StoreError::Other(e.into()))??;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (name, domain_id, secret, quota, created) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -396,7 +396,7 @@ impl Store {
             .account_get(address)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("account {address}")))?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let blob_ids: Vec<i64> = sqlx::query_scalar(
             "SELECT m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id \
              WHERE b.account_id = $1 AND m.blob_id IS NOT NULL",
@@ -495,7 +495,7 @@ impl Store {
                 "alias {a} with these targets"
             )));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         for t in new {
             sqlx::query("INSERT INTO aliases (address, target, domain_id) VALUES ($1, $2, $3)")
                 .bind(&a)

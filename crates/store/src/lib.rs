@@ -144,6 +144,18 @@ impl Store {
         &self.inner.pool
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// BEGIN (`BEGIN IMMEDIATE`): a deferred transaction that reads first
+    /// and writes later fails at once with "database is locked" when
+    /// another connection wrote in between (its snapshot is stale, and
+    /// waiting cannot help), instead of waiting its turn.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend() {
+            Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool().begin().await?,
+        })
+    }
+
     pub(crate) fn data_dir(&self) -> &Path {
         &self.inner.data_dir
     }

@@ -180,7 +180,7 @@ impl Store {
         let name = canonical_mailbox_name(name)?;
         let account_name = self.account_name(account).await?;
         let dir = blob::mailbox_dir(&name);
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         // UIDVALIDITY must differ from any earlier mailbox of the same name
         // (RFC 9051 2.3.1.1): the clock, or one past the last one handed out.
         let last: i64 = sqlx::query_scalar("SELECT last_uidvalidity FROM accounts WHERE id = $1")
@@ -297,7 +297,7 @@ impl Store {
             .bind(mb.id)
             .fetch_one(self.pool())
             .await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM expunged WHERE mailbox_id = $1")
             .bind(mb.id)
             .execute(&mut *tx)
@@ -344,7 +344,7 @@ impl Store {
         let account_name = self.account_name(account).await?;
         let prefix = format!("{from}/");
         let all = self.mailbox_list(account).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut renames = Vec::new();
         for mb in all
             .iter()
@@ -562,7 +562,7 @@ impl Store {
         unchanged_since: Option<u64>,
     ) -> Result<(Vec<(u32, MessageMeta)>, Vec<u32>)> {
         let flags = normalize_flags(flags);
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let account: i64 = sqlx::query_scalar("SELECT account_id FROM mailboxes WHERE id = $1")
             .bind(mailbox)
             .fetch_one(&mut *tx)
@@ -647,7 +647,7 @@ impl Store {
     /// QRESYNC, and return the UIDs actually removed.
     pub async fn expunge_uids(&self, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<u32>> {
         let mut paths = Vec::new();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let account: i64 = sqlx::query_scalar("SELECT account_id FROM mailboxes WHERE id = $1")
             .bind(mailbox)
             .fetch_optional(&mut *tx)

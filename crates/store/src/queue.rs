@@ -172,7 +172,7 @@ impl Store {
             ));
         }
         let t = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO queue_messages (created, sender, envid, ret, requiretls, size, data) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -348,7 +348,7 @@ impl Store {
 
     /// Remove a message from the queue, whatever its state.
     pub async fn queue_remove(&self, id: QueueId) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM queue_recipients WHERE message_id = $1")
             .bind(id)
             .execute(&mut *tx)

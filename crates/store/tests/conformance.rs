@@ -166,6 +166,7 @@ conformance!(
     sender_identities,
     dmarc_records,
     message_summaries,
+    concurrent_writers,
 );
 
 async fn domains(f: Fixture) {
@@ -659,6 +660,36 @@ async fn message_summaries(f: Fixture) {
         s.message_summaries(inbox.id, &[1, 2, 3]).await.unwrap(),
         vec![(3, b"three".to_vec())]
     );
+}
+
+/// Transactions that read before they write must wait their turn, not
+/// fail with "database is locked" because another connection wrote first.
+async fn concurrent_writers(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let s = s.clone();
+        let id = a.id;
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                s.mailbox_create(id, &format!("T{t}/M{i}"), None).await?;
+                s.deliver(vec![msg(id, "x")]).await?;
+            }
+            Ok::<_, tern_store::StoreError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let names = s.mailbox_list(a.id).await.unwrap();
+    assert_eq!(names.iter().filter(|m| m.name.contains("/M")).count(), 80);
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(s.messages(inbox.id).await.unwrap().len(), 80);
 }
 
 async fn mailboxes_lifecycle(f: Fixture) {
