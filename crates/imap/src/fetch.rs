@@ -9,6 +9,7 @@ use imap_codec::imap_types::fetch::{
 use imap_codec::imap_types::sequence::SequenceSet;
 use tern_store::{FlagOp, Store};
 
+use crate::binary;
 use crate::io::Io;
 use crate::mime;
 use crate::session::{Flow, Session, Wire};
@@ -131,10 +132,24 @@ fn sets_seen(items: &[MessageDataItemName<'_>]) -> bool {
         matches!(
             i,
             MessageDataItemName::BodyExt { peek: false, .. }
+                | MessageDataItemName::Binary { peek: false, .. }
                 | MessageDataItemName::Rfc822
                 | MessageDataItemName::Rfc822Text
         )
     })
+}
+
+/// RFC 3516 4.2: a part whose encoding we cannot undo.
+fn binary_refused<S: Wire>(io: &mut Io<S>, tag: &str, e: binary::BinaryError) -> Flow {
+    match e {
+        binary::BinaryError::UnknownCte(cte) => io.push_str(&format!(
+            "{tag} NO [UNKNOWN-CTE] cannot decode content-transfer-encoding {cte}\r\n"
+        )),
+        binary::BinaryError::Undecodable => io.push_str(&format!(
+            "{tag} NO [PARSE] the part's encoded content is damaged\r\n"
+        )),
+    }
+    Flow::Continue
 }
 
 /// The summaries already in the index for `uids`.
@@ -188,14 +203,6 @@ impl Session {
         // RFC 9051 6.4.9: UID FETCH always reports the UID.
         if uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
-        }
-        if items.iter().any(|i| {
-            matches!(
-                i,
-                MessageDataItemName::Binary { .. } | MessageDataItemName::BinarySize { .. }
-            )
-        }) {
-            return self.bad(io, tag, "BINARY is not supported");
         }
         // Other sessions' flag changes first, so that the FLAGS sent are
         // current. RFC 3501 7.4.1: EXPUNGE may be sent during UID FETCH,
@@ -360,9 +367,32 @@ impl Session {
                             }
                         }
                     }
-                    _ => {
-                        first = true;
-                        out.pop();
+                    MessageDataItemName::Binary {
+                        section, partial, ..
+                    } => {
+                        let data = match binary::decoded(rawb, parsed.as_ref(), section) {
+                            Ok(d) => d.unwrap_or_default(),
+                            Err(e) => return binary_refused(io, tag, e),
+                        };
+                        let name = binary::section_name(section);
+                        let (data, origin) = match partial {
+                            Some((start, len)) => {
+                                let s = (*start as usize).min(data.len());
+                                let e = s.saturating_add(len.get() as usize).min(data.len());
+                                (&data[s..e], format!("<{start}>"))
+                            }
+                            None => (&data[..], String::new()),
+                        };
+                        out.extend_from_slice(format!("BINARY[{name}]{origin} ").as_bytes());
+                        wire::literal8(&mut out, data);
+                    }
+                    MessageDataItemName::BinarySize { section } => {
+                        let size = match binary::decoded(rawb, parsed.as_ref(), section) {
+                            Ok(d) => d.map_or(0, |d| d.len()),
+                            Err(e) => return binary_refused(io, tag, e),
+                        };
+                        let name = binary::section_name(section);
+                        out.extend_from_slice(format!("BINARY.SIZE[{name}] {size}").as_bytes());
                     }
                 }
             }

@@ -3,6 +3,7 @@
 //! by `imap-codec`; framing, literals and limits are ours (`io.rs`).
 
 mod auth;
+mod binary;
 mod deflate;
 mod fetch;
 mod gate;

@@ -95,7 +95,7 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
         }
     }
     c.push_str(" LITERAL+ ENABLE ID IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE MOVE UIDPLUS");
-    c.push_str(" SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE");
+    c.push_str(" SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES QUOTA QUOTA=RES-STORAGE BINARY");
     if authenticated {
         // RFC 4978: COMPRESS is a command of the authenticated state.
         c.push_str(" COMPRESS=DEFLATE");
