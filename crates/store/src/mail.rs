@@ -161,6 +161,26 @@ impl Store {
         }
     }
 
+    /// A transaction that changes the messages of one mailbox; returns its
+    /// account. The mailbox row is written first, which on PostgreSQL takes
+    /// its row lock: concurrent read-modify-writes of the mailbox's flags
+    /// are serialised and cannot lose an update (READ COMMITTED would let
+    /// two sessions read the same flags and each write back its own).
+    async fn begin_mailbox_write(
+        &self,
+        mailbox: MailboxId,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, AccountId)> {
+        let mut tx = self.write_tx().await?;
+        let account: i64 = sqlx::query_scalar(
+            "UPDATE mailboxes SET highestmodseq = highestmodseq WHERE id = $1 RETURNING account_id",
+        )
+        .bind(mailbox)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("mailbox #{mailbox}")))?;
+        Ok((tx, account))
+    }
+
     async fn account_name(&self, account: AccountId) -> Result<String> {
         sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
             .bind(account)
@@ -562,11 +582,7 @@ impl Store {
         unchanged_since: Option<u64>,
     ) -> Result<(Vec<(u32, MessageMeta)>, Vec<u32>)> {
         let flags = normalize_flags(flags);
-        let mut tx = self.write_tx().await?;
-        let account: i64 = sqlx::query_scalar("SELECT account_id FROM mailboxes WHERE id = $1")
-            .bind(mailbox)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (mut tx, account) = self.begin_mailbox_write(mailbox).await?;
         let mut changed = Vec::new();
         let mut failed = Vec::new();
         let mut modseq = 0u64;
@@ -647,12 +663,7 @@ impl Store {
     /// QRESYNC, and return the UIDs actually removed.
     pub async fn expunge_uids(&self, mailbox: MailboxId, uids: &[u32]) -> Result<Vec<u32>> {
         let mut paths = Vec::new();
-        let mut tx = self.write_tx().await?;
-        let account: i64 = sqlx::query_scalar("SELECT account_id FROM mailboxes WHERE id = $1")
-            .bind(mailbox)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("mailbox #{mailbox}")))?;
+        let (mut tx, account) = self.begin_mailbox_write(mailbox).await?;
         let mut removed = Vec::new();
         let mut modseq = 0u64;
         let mut freed = 0i64;

@@ -154,6 +154,7 @@ conformance!(
     concurrent_deliveries_group_commit,
     quota_refuses_whole_delivery,
     flags_and_modseq,
+    concurrent_flag_changes_all_apply,
     expunge_and_vanished,
     copy_and_move,
     mailboxes_lifecycle,
@@ -540,6 +541,51 @@ async fn flags_and_modseq(f: Fixture) {
         mb.highestmodseq,
         after.iter().map(|m| m.modseq).max().unwrap()
     );
+}
+
+/// Many sessions changing flags of one mailbox at once: none fails (no
+/// SQLite busy error on a read-then-write transaction) and none is lost
+/// (each read-modify-write of a message's flags sees the one before).
+async fn concurrent_flag_changes_all_apply(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver((0..4).map(|i| msg(a.id, &format!("m{i}"))).collect())
+        .await
+        .unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let mut tasks = Vec::new();
+    for k in 0..16u32 {
+        let s = s.clone();
+        let id = inbox.id;
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5u32 {
+                let uid = 1 + (k + round) % 4;
+                s.store_flags(id, &[uid], FlagOp::Add, &[format!("$k{k}")], None)
+                    .await
+                    .map_err(|e| format!("session {k}: {e}"))?;
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let msgs = s.messages(inbox.id).await.unwrap();
+    for k in 0..16u32 {
+        for round in 0..5u32 {
+            let uid = 1 + (k + round) % 4;
+            let m = &msgs[uid as usize - 1];
+            assert!(
+                m.flags.contains(&format!("$k{k}")),
+                "$k{k} lost on message {uid}: {:?}",
+                m.flags
+            );
+        }
+    }
 }
 
 async fn expunge_and_vanished(f: Fixture) {
