@@ -12,6 +12,7 @@ mod io;
 mod mailboxes;
 mod mime;
 mod mutf7;
+mod preparse;
 mod quota;
 
 mod order;
@@ -22,6 +23,9 @@ mod session;
 mod sort;
 mod summary;
 mod wire;
+
+#[cfg(test)]
+mod fuzz;
 
 pub use gate::Gate;
 pub use service::Service;

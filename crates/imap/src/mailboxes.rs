@@ -106,6 +106,9 @@ impl Session {
             }
             CommandBody::Create { mailbox } => {
                 let n = name!(mailbox);
+                if self.ext.create_use.is_some() {
+                    return self.bad(io, tag, "CREATE parameters are not supported");
+                }
                 // RFC 9051 6.3.4: create the missing superiors too.
                 let parts: Vec<&str> = n.split('/').collect();
                 for i in 1..parts.len() {
@@ -154,6 +157,14 @@ impl Session {
                 mailbox_wildcard,
             } => {
                 let r = name!(reference);
+                if self
+                    .ext
+                    .list
+                    .take()
+                    .is_some_and(|l| l != Default::default())
+                {
+                    return self.bad(io, tag, "LIST options are not supported");
+                }
                 let Some(p) = list_pattern(&mailbox_wildcard) else {
                     return self.bad(io, tag, "invalid pattern");
                 };

@@ -6,8 +6,10 @@ use tern_store::MessageMeta;
 
 use crate::io::Io;
 use crate::mime;
+use crate::preparse::SearchReturn;
 use crate::selected::Selected;
 use crate::session::{Flow, Session, Wire};
+use crate::wire;
 
 fn needs_bytes(k: &SearchKey<'_>) -> bool {
     use SearchKey::*;
@@ -231,6 +233,12 @@ impl Session {
         if let Some(c) = charset {
             let c = c.as_ref().to_ascii_uppercase();
             if c != "UTF-8" && c != "US-ASCII" {
+                // RFC 5182 2.1: a failed SEARCH empties the saved result.
+                if self.ext.search_return.as_ref().is_some_and(|r| r.save)
+                    && let Some(sel) = &mut self.selected
+                {
+                    sel.saved.clear();
+                }
                 io.push_str(&format!(
                     "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
                 ));
@@ -244,15 +252,80 @@ impl Session {
             return Flow::Continue;
         };
         let hits = self.matching(&SearchKey::And(criteria)).await;
-        let hits = hits
-            .into_iter()
-            .map(|i| if uid { sel.msgs[i].uid } else { i as u32 + 1 });
-        let mut line = String::from("* SEARCH");
-        for h in hits {
-            line.push_str(&format!(" {h}"));
+        let hits: Vec<(usize, u32)> = hits.into_iter().map(|i| (i, sel.msgs[i].uid)).collect();
+        let ret = match self.ext.search_return.take() {
+            Some(r) => Some(r),
+            // RFC 9051 6.4.4: under IMAP4rev2 a plain SEARCH is RETURN (ALL).
+            None if self.rev2 => Some(SearchReturn {
+                all: true,
+                ..SearchReturn::default()
+            }),
+            None => None,
+        };
+        let Some(ret) = ret else {
+            let mut line = String::from("* SEARCH");
+            for (i, u) in &hits {
+                line.push_str(&format!(" {}", if uid { *u } else { *i as u32 + 1 }));
+            }
+            line.push_str("\r\n");
+            io.push_str(&line);
+            self.sync(io, uid).await;
+            io.push_str(&format!("{tag} OK SEARCH completed\r\n"));
+            return Flow::Continue;
+        };
+        if ret.save
+            && let Some(sel) = &mut self.selected
+        {
+            // RFC 5182 2.4: with MIN and/or MAX alone only those are saved.
+            let mut saved: Vec<u32> = if ret.all || ret.count || !(ret.min || ret.max) {
+                hits.iter().map(|h| h.1).collect()
+            } else {
+                let mut v = Vec::new();
+                if ret.min {
+                    v.extend(hits.first().map(|h| h.1));
+                }
+                if ret.max {
+                    v.extend(hits.last().map(|h| h.1));
+                }
+                v
+            };
+            saved.sort_unstable();
+            saved.dedup();
+            sel.saved = saved;
         }
-        line.push_str("\r\n");
-        io.push_str(&line);
+        let nums: Vec<u32> = hits
+            .iter()
+            .map(|(i, u)| if uid { *u } else { *i as u32 + 1 })
+            .collect();
+        // RFC 4731 3.1 / RFC 5182 2.1: SAVE alone produces no ESEARCH.
+        if ret.min || ret.max || ret.all || ret.count {
+            let mut line = String::from("* ESEARCH (TAG ");
+            let mut q = Vec::new();
+            wire::string(&mut q, tag.as_bytes());
+            line.push_str(&String::from_utf8_lossy(&q));
+            line.push(')');
+            if uid {
+                line.push_str(" UID");
+            }
+            if ret.min
+                && let Some(m) = nums.first()
+            {
+                line.push_str(&format!(" MIN {m}"));
+            }
+            if ret.max
+                && let Some(m) = nums.last()
+            {
+                line.push_str(&format!(" MAX {m}"));
+            }
+            if ret.count {
+                line.push_str(&format!(" COUNT {}", nums.len()));
+            }
+            if ret.all && !nums.is_empty() {
+                line.push_str(&format!(" ALL {}", wire::sequence_set(&nums)));
+            }
+            line.push_str("\r\n");
+            io.push_str(&line);
+        }
         self.sync(io, uid).await;
         io.push_str(&format!("{tag} OK SEARCH completed\r\n"));
         Flow::Continue

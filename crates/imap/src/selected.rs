@@ -10,6 +10,7 @@ use tern_store::{FlagOp, Mailbox, MessageMeta, Store};
 
 use crate::io::Io;
 use crate::mailboxes::name_of;
+use crate::preparse::SAVED;
 use crate::session::{Flow, Session, Wire};
 use crate::wire;
 
@@ -20,6 +21,10 @@ pub(crate) struct Selected {
     pub msgs: Vec<MessageMeta>,
     /// A change event arrived since the last sync.
     pub dirty: bool,
+    /// The saved search result, as UIDs (RFC 5182 2.1).
+    pub saved: Vec<u32>,
+    /// The command being executed wrote `$` (see `preparse::SAVED`).
+    pub use_saved: bool,
 }
 
 impl Selected {
@@ -29,6 +34,8 @@ impl Selected {
             read_only,
             msgs,
             dirty: false,
+            saved: Vec::new(),
+            use_saved: false,
         }
     }
 
@@ -83,6 +90,16 @@ impl Selected {
     /// (RFC 9051 9, seq-number); UIDs that do not exist are ignored.
     pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, ()> {
         let n = self.msgs.len();
+        if self.use_saved
+            && let [Sequence::Single(SeqOrUid::Value(v))] = set.0.as_ref()
+            && v.get() == SAVED
+        {
+            // RFC 5182 2.1: `$` is the saved result; messages expunged
+            // since are simply not in it any more.
+            return Ok((0..n)
+                .filter(|&i| self.saved.binary_search(&self.msgs[i].uid).is_ok())
+                .collect());
+        }
         let mut hit = vec![false; n];
         let max_uid = self.msgs.last().map(|m| m.uid).unwrap_or(0);
         for seq in set.0.as_ref() {

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::gate::Gate;
 use crate::io::{Input, Io};
+use crate::preparse::{Extras, Pre, preparse};
 use crate::selected::Selected;
 
 /// A byte stream a session runs over.
@@ -81,6 +82,10 @@ pub(crate) struct Session {
     pub events: Option<broadcast::Receiver<Change>>,
     pub auth_failures: u32,
     pub errors: u32,
+    /// What the pre-parser took off the command being executed.
+    pub ext: Extras,
+    /// ENABLE IMAP4rev2 was given (RFC 9051 6.3.1).
+    pub rev2: bool,
 }
 
 /// RFC 9051 7.2.2 / RFC 3501 7.2.1: what works, and nothing else.
@@ -100,6 +105,7 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
         // RFC 4978: COMPRESS is a command of the authenticated state.
         c.push_str(" COMPRESS=DEFLATE");
     }
+    c.push_str(" ESEARCH SEARCHRES UNAUTHENTICATE");
     c
 }
 
@@ -122,6 +128,8 @@ impl Session {
             events: None,
             auth_failures: 0,
             errors: 0,
+            ext: Extras::default(),
+            rev2: false,
         }
     }
 
@@ -137,6 +145,45 @@ impl Session {
             io.push(b"* BYE too many errors\r\n");
             return Flow::Close;
         }
+        Flow::Continue
+    }
+
+    /// One framed command: the pre-parser, then imap-codec, then execution.
+    pub(crate) async fn command<S: Wire>(&mut self, io: &mut Io<S>, bytes: &[u8]) -> Flow {
+        let (bytes, ext) = match preparse(bytes) {
+            Pre::Unauthenticate(tag) => return self.unauthenticate(io, &tag),
+            Pre::Bad(tag, text) => {
+                let tag = tag.unwrap_or_else(|| "*".into());
+                return self.bad(io, &tag, text);
+            }
+            Pre::Codec(b, ext) => (b, ext),
+        };
+        match CommandCodec::default().decode(&bytes) {
+            Ok((&[], cmd)) => {
+                if let Some(sel) = &mut self.selected {
+                    sel.use_saved = ext.saved;
+                }
+                self.ext = ext;
+                self.execute(io, cmd).await
+            }
+            _ => {
+                let tag = crate::io::tag_of(&bytes).unwrap_or_else(|| "*".into());
+                self.bad(io, &tag, "syntax error in command")
+            }
+        }
+    }
+
+    /// RFC 8437: back to the not-authenticated state; what was enabled is
+    /// forgotten.
+    fn unauthenticate<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
+        if self.account.is_none() {
+            return self.bad(io, tag, "not authenticated");
+        }
+        self.account = None;
+        self.selected = None;
+        self.events = None;
+        self.rev2 = false;
+        io.push_str(&format!("{tag} OK UNAUTHENTICATE completed\r\n"));
         Flow::Continue
     }
 
@@ -343,13 +390,7 @@ pub async fn run<S, U>(
                 let tag = tag.unwrap_or_else(|| "*".into());
                 s.bad(&mut io, &tag, "command line too long")
             }
-            Input::Command(bytes) => match CommandCodec::default().decode(&bytes) {
-                Ok((&[], cmd)) => s.execute(&mut io, cmd).await,
-                _ => {
-                    let tag = crate::io::tag_of(&bytes).unwrap_or_else(|| "*".into());
-                    s.bad(&mut io, &tag, "syntax error in command")
-                }
-            },
+            Input::Command(bytes) => s.command(&mut io, &bytes).await,
         };
         match flow {
             Flow::Continue => {}

@@ -43,6 +43,30 @@ pub fn nstring(out: &mut Vec<u8>, s: Option<&[u8]>) {
     }
 }
 
+/// Ascending numbers as a sequence set: `1:3,5,7:8`.
+pub fn sequence_set(nums: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < nums.len() {
+        let start = nums[i];
+        let mut end = start;
+        while i + 1 < nums.len() && nums[i + 1] == end.wrapping_add(1) {
+            i += 1;
+            end = nums[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
 /// `(\Seen $Junk …)`.
 pub fn flag_list(flags: &[String]) -> String {
     format!("({})", flags.join(" "))
@@ -70,5 +94,7 @@ mod tests {
         string(&mut o, "é".as_bytes());
         assert_eq!(o, "{2}\r\né".as_bytes());
         assert_eq!(internal_date(0), "\"01-Jan-1970 00:00:00 +0000\"");
+        assert_eq!(sequence_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(sequence_set(&[]), "");
     }
 }

@@ -403,3 +403,118 @@ async fn errors() {
     c.send("d APPEND INBOX {999999+}\r\n").await;
     assert!(c.line().await.starts_with("* BYE"));
 }
+
+/// Three messages in INBOX, selected.
+async fn selected_three(store: &Store, account: i64) -> Client {
+    deliver(store, account, "INBOX", msg("one", "apple")).await;
+    deliver(store, account, "INBOX", msg("two", "banana")).await;
+    deliver(store, account, "INBOX", msg("three", "apple pie")).await;
+    let mut c = logged_in(store).await;
+    assert!(
+        c.cmd("s", "SELECT INBOX")
+            .await
+            .last()
+            .unwrap()
+            .starts_with("s OK")
+    );
+    c
+}
+
+#[tokio::test]
+async fn esearch_return_options() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_three(&store, account).await;
+    let r = c
+        .cmd("a", "SEARCH RETURN (MIN MAX COUNT ALL) BODY apple")
+        .await;
+    assert_eq!(
+        r[0],
+        "* ESEARCH (TAG \"a\") MIN 1 MAX 3 COUNT 2 ALL 1,3\r\n"
+    );
+    assert!(r[1].starts_with("a OK"), "{r:?}");
+    let r = c.cmd("b", "UID SEARCH RETURN () ALL").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"b\") UID ALL 1:3\r\n");
+    // No match: only COUNT is given (RFC 4731 3.1).
+    let r = c
+        .cmd("c", "SEARCH RETURN (MIN MAX COUNT ALL) SUBJECT nothing")
+        .await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"c\") COUNT 0\r\n");
+    let r = c.cmd("d", "SEARCH RETURN (BOGUS) ALL").await;
+    assert!(r[0].starts_with("d BAD"), "{r:?}");
+    let r = c.cmd("e", "SEARCH RETURN MIN ALL").await;
+    assert!(r[0].starts_with("e BAD"), "{r:?}");
+    // Without RETURN an IMAP4rev1 session gets the old SEARCH reply.
+    let r = c.cmd("f", "SEARCH BODY apple").await;
+    assert_eq!(r[0], "* SEARCH 1 3\r\n");
+    let r = c.cmd("g", "SEARCH RETURN (COUNT) CHARSET KOI8-R ALL").await;
+    assert!(r[0].starts_with("g NO [BADCHARSET"), "{r:?}");
+}
+
+#[tokio::test]
+async fn searchres_saved_result() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_three(&store, account).await;
+    // Before any SAVE, `$` is empty.
+    let r = c.cmd("a", "FETCH $ (UID)").await;
+    assert_eq!(r.len(), 1);
+    assert!(r[0].starts_with("a OK"), "{r:?}");
+    // SAVE alone: no ESEARCH reply.
+    let r = c.cmd("b", "UID SEARCH RETURN (SAVE) BODY apple").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    let r = c.cmd("c", "FETCH $ (UID)").await;
+    assert_eq!(r[0], "* 1 FETCH (UID 1)\r\n");
+    assert_eq!(r[1], "* 3 FETCH (UID 3)\r\n");
+    let r = c.cmd("d", "UID STORE $ +FLAGS.SILENT (\\Flagged)").await;
+    assert!(r[0].starts_with("d OK"), "{r:?}");
+    let r = c.cmd("e", "SEARCH FLAGGED").await;
+    assert_eq!(r[0], "* SEARCH 1 3\r\n");
+    // `$` inside SEARCH, as a message set and as a UID set.
+    let r = c.cmd("f", "SEARCH $ SUBJECT three").await;
+    assert_eq!(r[0], "* SEARCH 3\r\n");
+    let r = c.cmd("g", "SEARCH NOT UID $").await;
+    assert_eq!(r[0], "* SEARCH 2\r\n");
+    // A `$` search string is a string.
+    let r = c.cmd("h", "SEARCH SUBJECT $").await;
+    assert_eq!(r[0], "* SEARCH\r\n");
+    // SAVE with MIN only keeps the minimum (RFC 5182 2.4).
+    let r = c.cmd("i", "SEARCH RETURN (SAVE MIN) ALL").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"i\") MIN 1\r\n");
+    let r = c.cmd("j", "UID FETCH $ (FLAGS)").await;
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert!(r[0].starts_with("* 1 FETCH (UID 1"), "{r:?}");
+    // COPY and MOVE take `$` too; the moved message leaves `$`.
+    assert!(c.cmd("k", "COPY $ Archive").await[0].starts_with("k OK [COPYUID"));
+    let r = c.cmd("l", "MOVE $ Trash").await;
+    assert_eq!(r[1], "* 1 EXPUNGE\r\n", "{r:?}");
+    let r = c.cmd("m", "FETCH $ (UID)").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    // A failed SEARCH empties `$`.
+    c.cmd("n", "SEARCH RETURN (SAVE) ALL").await;
+    let r = c.cmd("o", "SEARCH RETURN (SAVE) CHARSET KOI8-R ALL").await;
+    assert!(r[0].starts_with("o NO"), "{r:?}");
+    let r = c.cmd("p", "FETCH $ (UID)").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    // Outside the selected state `$` means nothing.
+    c.cmd("q", "UNSELECT").await;
+    let r = c.cmd("r", "FETCH $ (UID)").await;
+    assert!(r[0].starts_with("r BAD"), "{r:?}");
+}
+
+#[tokio::test]
+async fn unauthenticate() {
+    let (_d, store, _) = setup().await;
+    let mut c = connect(&store, true).await;
+    let r = c.cmd("a", "UNAUTHENTICATE").await;
+    assert!(r[0].starts_with("a BAD"), "{r:?}");
+    let r = c.cmd("b", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    assert!(r[0].contains("UNAUTHENTICATE"), "{r:?}");
+    c.cmd("c", "SELECT INBOX").await;
+    let r = c.cmd("d", "UNAUTHENTICATE").await;
+    assert!(r[0].starts_with("d OK"), "{r:?}");
+    let r = c.cmd("e", "SELECT INBOX").await;
+    assert!(r[0].starts_with("e BAD"), "{r:?}");
+    let r = c.cmd("f", "CAPABILITY").await;
+    assert!(r[0].contains("AUTH=PLAIN"), "{r:?}");
+    let r = c.cmd("g", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    assert!(r[0].starts_with("g OK"), "{r:?}");
+}

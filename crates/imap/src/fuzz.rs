@@ -1,0 +1,327 @@
+//! A bounded fuzz test of the command parser that runs on stable: valid
+//! commands, mutated at random (seeded, so a failure reproduces), through
+//! the pre-parser and imap-codec. Neither may panic, and whatever the
+//! pre-parser hands on must still be one framed command.
+
+use imap_codec::CommandCodec;
+use imap_codec::decode::Decoder;
+
+use crate::preparse::{Pre, preparse};
+
+/// The commands mutated, extension syntax included.
+pub const CORPUS: &[&str] = &[
+    "a CAPABILITY",
+    "a NOOP",
+    "a LOGIN bob \"pass word\"",
+    "a AUTHENTICATE PLAIN AGJvYgBwdw==",
+    "a ENABLE IMAP4rev2 CONDSTORE",
+    "a SELECT INBOX (CONDSTORE)",
+    "a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))",
+    "a EXAMINE \"Sent\"",
+    "a CREATE Work/Projects (USE (\\Drafts))",
+    "a DELETE Work",
+    "a RENAME a b",
+    "a LIST \"\" *",
+    "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"INBOX\" %) RETURN (CHILDREN STATUS (MESSAGES SIZE))",
+    "a LSUB \"\" %",
+    "a STATUS INBOX (MESSAGES UIDNEXT UNSEEN HIGHESTMODSEQ)",
+    "a APPEND INBOX (\\Seen) \"01-Jan-2024 10:00:00 +0000\" {5+}\r\nhello",
+    "a UID SEARCH RETURN (MIN MAX COUNT ALL SAVE) CHARSET UTF-8 OR FROM alice BODY {3+}\r\nabc",
+    "a SEARCH $ NOT UID $ HEADER X-A $ MODSEQ \"/flags/\\\\draft\" all 620",
+    "a SEARCH SINCE 1-Jan-2024 LARGER 10 SUBJECT \"x\" 1:*",
+    "a FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (Subject From)]<0.100> MODSEQ)",
+    "a UID FETCH $ (UID BINARY[1] BINARY.SIZE[1]) (CHANGEDSINCE 12345 VANISHED)",
+    "a UID STORE 1:5 (UNCHANGEDSINCE 7) +FLAGS.SILENT (\\Deleted $Junk)",
+    "a STORE $ -FLAGS (\\Seen)",
+    "a COPY 1,3:4 Archive",
+    "a UID MOVE $ Trash",
+    "a UID EXPUNGE 3:5",
+    "a IDLE",
+    "a UNSELECT",
+    "a UNAUTHENTICATE",
+    "a NAMESPACE",
+    "a ID (\"name\" \"x\")",
+    "a GETQUOTAROOT INBOX",
+    "a UID SORT (REVERSE DATE) UTF-8 ALL",
+    "a THREAD REFERENCES UTF-8 ALL",
+    "a COMPRESS DEFLATE",
+];
+
+const SPECIAL: &[u8] = b"()[]{}<>\"\\$*%+-~:,.0123456789 \r\nABCXYZabc";
+
+/// xorshift64*: small, seeded, reproducible.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+/// One random change to `b`.
+pub fn mutate(rng: &mut Rng, b: &mut Vec<u8>) {
+    let len = b.len();
+    match rng.below(7) {
+        0 if len > 0 => {
+            let i = rng.below(len);
+            b[i] = SPECIAL[rng.below(SPECIAL.len())];
+        }
+        1 => {
+            let i = rng.below(len + 1);
+            b.insert(i, SPECIAL[rng.below(SPECIAL.len())]);
+        }
+        2 if len > 0 => {
+            let i = rng.below(len);
+            let j = (i + 1 + rng.below(8)).min(len);
+            b.drain(i..j);
+        }
+        3 if len > 0 => {
+            let i = rng.below(len);
+            b.truncate(i);
+        }
+        4 if len > 0 => {
+            let i = rng.below(len);
+            let j = (i + 1 + rng.below(16)).min(len);
+            let dup = b[i..j].to_vec();
+            let at = rng.below(len + 1);
+            b.splice(at..at, dup);
+        }
+        5 => {
+            let other = CORPUS[rng.below(CORPUS.len())].as_bytes();
+            let i = rng.below(len + 1);
+            let j = rng.below(other.len() + 1);
+            b.truncate(i);
+            b.extend_from_slice(&other[j..]);
+        }
+        _ => {
+            let i = rng.below(len + 1);
+            b.insert(i, (rng.next() & 0xff) as u8);
+        }
+    }
+}
+
+/// A mutated command line: 1..=4 mutations of a corpus entry, CRLF-ended.
+pub fn case(rng: &mut Rng) -> Vec<u8> {
+    let mut b = CORPUS[rng.below(CORPUS.len())].as_bytes().to_vec();
+    for _ in 0..=rng.below(4) {
+        mutate(rng, &mut b);
+    }
+    b.extend_from_slice(b"\r\n");
+    b
+}
+
+#[test]
+fn parser_never_panics() {
+    let mut rng = Rng(0x7e41_da1e_5eed_0001);
+    for _ in 0..50_000 {
+        let b = case(&mut rng);
+        match preparse(&b) {
+            Pre::Codec(out, _) => {
+                assert!(out.ends_with(b"\r\n") || out == b, "{b:?} -> {out:?}");
+                let _ = CommandCodec::default().decode(&out);
+            }
+            Pre::Unauthenticate(tag) | Pre::Bad(Some(tag), _) => {
+                assert!(!tag.is_empty());
+            }
+            Pre::Bad(None, _) => {}
+        }
+    }
+    // Every unmutated entry is accepted.
+    for c in CORPUS {
+        let b = format!("{c}\r\n");
+        let out = match preparse(b.as_bytes()) {
+            Pre::Codec(out, _) => out,
+            Pre::Unauthenticate(_) => continue,
+            Pre::Bad(_, why) => panic!("{c}: {why}"),
+        };
+        assert!(
+            matches!(CommandCodec::default().decode(&out), Ok((&[], _))),
+            "{c} -> {}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+}
+
+mod session {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tern_common::address::Address;
+    use tern_store::{MailboxSel, NewMessage, Store};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+    use tokio_util::sync::CancellationToken;
+
+    use super::{CORPUS, Rng, mutate};
+    use crate::{Gate, Options, Upgrade, run};
+
+    struct NoTls;
+
+    impl Upgrade<DuplexStream> for NoTls {
+        fn upgrade(
+            &self,
+            s: DuplexStream,
+        ) -> Pin<Box<dyn Future<Output = std::io::Result<DuplexStream>> + Send + '_>> {
+            Box::pin(async move { Ok(s) })
+        }
+    }
+
+    type Reader = BufReader<tokio::io::ReadHalf<DuplexStream>>;
+    type Writer = tokio::io::WriteHalf<DuplexStream>;
+
+    async fn line(r: &mut Reader) -> String {
+        let mut l = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(10), r.read_line(&mut l))
+            .await
+            .expect("a reply in time")
+            .unwrap_or(0);
+        if n == 0 { String::new() } else { l }
+    }
+
+    async fn open(store: &Store) -> (Reader, Writer) {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let store = store.clone();
+        let opts = Options {
+            auth_failure_delay: Duration::from_millis(1),
+            max_literal: 10_000,
+            max_line: 4096,
+            ..Options::default()
+        };
+        tokio::spawn(async move {
+            let gate = Gate::open("imap");
+            let stop = CancellationToken::new();
+            run(
+                store,
+                Arc::new(opts),
+                b,
+                true,
+                &NoTls,
+                stop,
+                "fuzz".into(),
+                gate,
+            )
+            .await
+        });
+        let (r, mut w) = tokio::io::split(a);
+        let mut r = BufReader::new(r);
+        assert!(line(&mut r).await.starts_with("* OK"));
+        w.write_all(b"l LOGIN bob@example.org pw\r\ns SELECT INBOX\r\n")
+            .await
+            .unwrap();
+        loop {
+            let l = line(&mut r).await;
+            assert!(!l.is_empty(), "session closed while setting up");
+            if l.starts_with("s ") {
+                assert!(l.starts_with("s OK"), "{l}");
+                break;
+            }
+        }
+        (r, w)
+    }
+
+    /// Mutated commands through whole sessions: each gets its tagged
+    /// OK, NO or BAD, or the session says BYE before it closes; nothing
+    /// hangs and nothing panics.
+    #[tokio::test]
+    async fn sessions_answer_every_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+        store.domain_add("example.org").await.unwrap();
+        let who = Address::parse("bob@example.org").unwrap();
+        let account = store.account_add(&who, "pw", 0).await.unwrap();
+        for s in ["one", "two", "three"] {
+            let m = format!("Subject: {s}\r\nFrom: a@example.org\r\n\r\nbody {s}\r\n");
+            store
+                .deliver(vec![NewMessage {
+                    account_id: account.id,
+                    mailbox: MailboxSel::Name("INBOX".into()),
+                    bytes: m.into_bytes(),
+                    flags: vec![],
+                    internal_date: 1_704_103_200,
+                }])
+                .await
+                .unwrap();
+        }
+        let mut rng = Rng(0x5e55_10f0_22ed_0002);
+        let mut conn = None;
+        for n in 0..1500u32 {
+            if n % 100 == 0 {
+                conn = None;
+            }
+            let (r, w) = match &mut conn {
+                Some(c) => c,
+                None => conn.insert(open(&store).await),
+            };
+            let entry = CORPUS[rng.below(CORPUS.len())].as_bytes();
+            let mut body = entry.get(2..).unwrap_or_default().to_vec();
+            for _ in 0..=rng.below(3) {
+                mutate(&mut rng, &mut body);
+            }
+            body.retain(|&c| c != b'\r' && c != b'\n');
+            // A compressed stream is beyond this line-based client.
+            if body.to_ascii_uppercase().starts_with(b"COMPRESS") {
+                continue;
+            }
+            if body.ends_with(b"}") {
+                body.extend_from_slice(b" x");
+            }
+            let tag = format!("f{n}");
+            let mut cmd = format!("{tag} ").into_bytes();
+            cmd.extend_from_slice(&body);
+            cmd.extend_from_slice(b"\r\n");
+            if w.write_all(&cmd).await.is_err() {
+                // The session ended after its last reply (too many errors,
+                // too many failed logins): it must have said BYE.
+                let mut said_bye = false;
+                loop {
+                    let l = line(r).await;
+                    if l.is_empty() {
+                        break;
+                    }
+                    said_bye |= l.starts_with("* BYE");
+                }
+                assert!(said_bye, "closed without BYE before {cmd:?}");
+                conn = None;
+                continue;
+            }
+            let mut bye = false;
+            loop {
+                let l = line(r).await;
+                if l.is_empty() {
+                    assert!(bye, "closed without BYE after {cmd:?}");
+                    conn = None;
+                    break;
+                }
+                if l.starts_with("* BYE") {
+                    bye = true;
+                } else if l.starts_with("+ idling") {
+                    w.write_all(b"DONE\r\n").await.unwrap();
+                } else if l.starts_with("+ ") {
+                    w.write_all(b"*\r\n").await.unwrap();
+                } else if let Some(rest) = l.strip_prefix(&format!("{tag} ")) {
+                    assert!(
+                        ["OK", "NO", "BAD"].iter().any(|k| rest.starts_with(k))
+                            && l.ends_with("\r\n"),
+                        "{cmd:?} -> {l:?}"
+                    );
+                    if bye {
+                        conn = None;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
