@@ -9,6 +9,7 @@ mod fetch;
 mod gate;
 mod idle;
 mod io;
+mod list;
 mod mailboxes;
 mod mime;
 mod mutf7;

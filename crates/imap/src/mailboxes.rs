@@ -1,8 +1,6 @@
 //! The authenticated state (RFC 9051 6.3): mailbox commands, and the
 //! dispatch of the selected state's.
 
-use std::collections::BTreeMap;
-
 use imap_codec::imap_types::command::CommandBody;
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox as ImapMailbox};
 use imap_codec::imap_types::status::StatusDataItemName;
@@ -10,29 +8,43 @@ use tern_store::{MailboxSel, NewMessage, StoreError};
 
 use crate::io::Io;
 use crate::mutf7;
+use crate::preparse::astring;
 use crate::selected::Selected;
 use crate::session::{Flow, Session, Wire};
 use crate::wire;
 
-/// A mailbox name from the client (modified UTF-7, RFC 3501 5.1.3).
-pub(crate) fn name_of(m: &ImapMailbox<'_>) -> Option<String> {
+/// A mailbox name from the client: UTF-8 under IMAP4rev2 and UTF8=ACCEPT
+/// (RFC 9051 5.1, RFC 6855 3), modified UTF-7 otherwise (RFC 3501 5.1.3).
+pub(crate) fn name_of(m: &ImapMailbox<'_>, utf8: bool) -> Option<String> {
     match m {
         ImapMailbox::Inbox => Some("INBOX".into()),
         ImapMailbox::Other(o) => {
-            let s = std::str::from_utf8(o.as_ref()).ok()?;
-            let s = mutf7::decode(s)?;
+            let s = decode_name(o.as_ref(), utf8)?;
             Some(s.trim_end_matches('/').to_string())
         }
     }
 }
 
-fn list_pattern(m: &ListMailbox<'_>) -> Option<String> {
+fn decode_name(b: &[u8], utf8: bool) -> Option<String> {
+    let s = std::str::from_utf8(b).ok()?;
+    if utf8 {
+        Some(s.to_string())
+    } else {
+        mutf7::decode(s)
+    }
+}
+
+fn list_pattern(m: &ListMailbox<'_>, utf8: bool) -> Option<String> {
     let bytes: &[u8] = match m {
         ListMailbox::Token(t) => t.as_ref(),
         ListMailbox::String(s) => s.as_ref(),
     };
-    mutf7::decode(std::str::from_utf8(bytes).ok()?)
+    decode_name(bytes, utf8)
 }
+
+/// The special uses CREATE can give (RFC 6154 2; `\All` and `\Flagged`
+/// would be virtual mailboxes, which this server does not have).
+const CREATABLE_USES: [&str; 5] = ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"];
 
 /// RFC 9051 6.3.9: `*` matches anything, `%` anything but the delimiter.
 pub(crate) fn matches(pattern: &[char], name: &[char]) -> bool {
@@ -46,7 +58,7 @@ pub(crate) fn matches(pattern: &[char], name: &[char]) -> bool {
     }
 }
 
-fn list_match(pattern: &str, name: &str) -> bool {
+pub(crate) fn list_match(pattern: &str, name: &str) -> bool {
     // INBOX is case-insensitive (RFC 9051 5.1).
     let mut p = pattern.to_string();
     if name.starts_with("INBOX") && p.len() >= 5 && p[..5].eq_ignore_ascii_case("INBOX") {
@@ -57,7 +69,7 @@ fn list_match(pattern: &str, name: &str) -> bool {
     matches(&p, &n)
 }
 
-fn store_no(e: &StoreError) -> String {
+pub(crate) fn store_no(e: &StoreError) -> String {
     match e {
         StoreError::NotFound(_) => "NO [NONEXISTENT] no such mailbox".into(),
         StoreError::Duplicate(_) => "NO [ALREADYEXISTS] mailbox already exists".into(),
@@ -80,7 +92,7 @@ impl Session {
     ) -> Flow {
         macro_rules! name {
             ($m:expr) => {
-                match name_of(&$m) {
+                match name_of(&$m, self.utf8_names()) {
                     Some(n) => n,
                     None => return self.bad(io, tag, "invalid mailbox name"),
                 }
@@ -106,9 +118,28 @@ impl Session {
             }
             CommandBody::Create { mailbox } => {
                 let n = name!(mailbox);
-                if self.ext.create_use.is_some() {
-                    return self.bad(io, tag, "CREATE parameters are not supported");
-                }
+                let special_use = match self.ext.create_use.take() {
+                    None => None,
+                    Some(uses) => match uses.as_slice() {
+                        [] => None,
+                        [u] => match CREATABLE_USES.iter().find(|c| c.eq_ignore_ascii_case(u)) {
+                            Some(c) => Some(*c),
+                            None => {
+                                io.push_str(&format!(
+                                    "{tag} NO [USEATTR] special use not supported\r\n"
+                                ));
+                                return Flow::Continue;
+                            }
+                        },
+                        // RFC 6154 3: one special use per mailbox here.
+                        _ => {
+                            io.push_str(&format!(
+                                "{tag} NO [USEATTR] one special use per mailbox\r\n"
+                            ));
+                            return Flow::Continue;
+                        }
+                    },
+                };
                 // RFC 9051 6.3.4: create the missing superiors too.
                 let parts: Vec<&str> = n.split('/').collect();
                 for i in 1..parts.len() {
@@ -117,7 +148,7 @@ impl Session {
                         let _ = self.store.mailbox_create(account, &parent, None).await;
                     }
                 }
-                match self.store.mailbox_create(account, &n, None).await {
+                match self.store.mailbox_create(account, &n, special_use).await {
                     Ok(_) => io.push_str(&format!("{tag} OK CREATE completed\r\n")),
                     Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
                 }
@@ -157,28 +188,31 @@ impl Session {
                 mailbox_wildcard,
             } => {
                 let r = name!(reference);
-                if self
-                    .ext
-                    .list
-                    .take()
-                    .is_some_and(|l| l != Default::default())
-                {
-                    return self.bad(io, tag, "LIST options are not supported");
-                }
-                let Some(p) = list_pattern(&mailbox_wildcard) else {
+                let ext = self.ext.list.take().unwrap_or_default();
+                let utf8 = self.utf8_names();
+                let Some(p) = list_pattern(&mailbox_wildcard, utf8) else {
                     return self.bad(io, tag, "invalid pattern");
                 };
-                self.list(io, tag, account, &r, &p, false).await;
+                let mut patterns = vec![p];
+                for raw in &ext.patterns {
+                    match astring(raw).and_then(|b| decode_name(&b, utf8)) {
+                        Some(p) => patterns.push(p),
+                        None => return self.bad(io, tag, "invalid pattern"),
+                    }
+                }
+                self.list(io, tag, account, &r, &patterns, false, &ext)
+                    .await;
             }
             CommandBody::Lsub {
                 reference,
                 mailbox_wildcard,
             } => {
                 let r = name!(reference);
-                let Some(p) = list_pattern(&mailbox_wildcard) else {
+                let Some(p) = list_pattern(&mailbox_wildcard, self.utf8_names()) else {
                     return self.bad(io, tag, "invalid pattern");
                 };
-                self.list(io, tag, account, &r, &p, true).await;
+                self.list(io, tag, account, &r, &[p], true, &Default::default())
+                    .await;
             }
             CommandBody::GetQuotaRoot { mailbox } => {
                 return self.get_quota_root(io, tag, account, &mailbox).await;
@@ -276,74 +310,6 @@ impl Session {
         Flow::Continue
     }
 
-    async fn list<S: Wire>(
-        &mut self,
-        io: &mut Io<S>,
-        tag: &str,
-        account: i64,
-        reference: &str,
-        pattern: &str,
-        lsub: bool,
-    ) {
-        let verb = if lsub { "LSUB" } else { "LIST" };
-        if pattern.is_empty() && !lsub {
-            // RFC 9051 6.3.9: the delimiter and root.
-            io.push(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
-            io.push_str(&format!("{tag} OK LIST completed\r\n"));
-            return;
-        }
-        let all = match self.store.mailbox_list(account).await {
-            Ok(a) => a,
-            Err(e) => {
-                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
-                return;
-            }
-        };
-        let full = if reference.is_empty() || pattern.starts_with('/') {
-            pattern.to_string()
-        } else {
-            format!("{reference}/{pattern}")
-        };
-        // Every name, with the superiors that only exist as such.
-        let mut names: BTreeMap<String, Option<&tern_store::Mailbox>> = BTreeMap::new();
-        for mb in &all {
-            let levels: Vec<&str> = mb.name.split('/').collect();
-            for i in 1..levels.len() {
-                names.entry(levels[..i].join("/")).or_insert(None);
-            }
-            names.insert(mb.name.clone(), Some(mb));
-        }
-        for (name, mb) in &names {
-            if !list_match(&full, name) {
-                continue;
-            }
-            if lsub && !mb.is_some_and(|m| m.subscribed) {
-                continue;
-            }
-            let prefix = format!("{name}/");
-            let children = names.keys().any(|k| k.starts_with(&prefix));
-            let mut attrs: Vec<&str> = Vec::new();
-            if mb.is_none() {
-                attrs.push("\\Noselect");
-            }
-            if !lsub {
-                attrs.push(if children {
-                    "\\HasChildren"
-                } else {
-                    "\\HasNoChildren"
-                });
-                if let Some(su) = mb.and_then(|m| m.special_use.as_deref()) {
-                    attrs.push(su);
-                }
-            }
-            let mut line = format!("* {verb} ({}) \"/\" ", attrs.join(" ")).into_bytes();
-            wire::string(&mut line, mutf7::encode(name).as_bytes());
-            line.extend_from_slice(b"\r\n");
-            io.push(&line);
-        }
-        io.push_str(&format!("{tag} OK {verb} completed\r\n"));
-    }
-
     async fn status<S: Wire>(
         &mut self,
         io: &mut Io<S>,
@@ -363,13 +329,23 @@ impl Session {
                 return;
             }
         };
-        let msgs = match self.store.messages(mb.id).await {
-            Ok(m) => m,
+        match self.status_line(&mb, items).await {
+            Ok(l) => io.push(&l),
             Err(e) => {
                 io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
                 return;
             }
-        };
+        }
+        io.push_str(&format!("{tag} OK STATUS completed\r\n"));
+    }
+
+    /// `* STATUS name (items)` for one mailbox.
+    pub(crate) async fn status_line(
+        &self,
+        mb: &tern_store::Mailbox,
+        items: &[StatusDataItemName],
+    ) -> tern_store::Result<Vec<u8>> {
+        let msgs = self.store.messages(mb.id).await?;
         let has = |m: &tern_store::MessageMeta, f: &str| m.flags.iter().any(|x| x == f);
         let mut out = Vec::new();
         for item in items {
@@ -386,6 +362,10 @@ impl Session {
                     "DELETED {}",
                     msgs.iter().filter(|m| has(m, "\\Deleted")).count()
                 ),
+                // RFC 8438: the mailbox size in octets.
+                StatusDataItemName::Size => {
+                    format!("SIZE {}", msgs.iter().map(|m| m.size).sum::<u64>())
+                }
                 StatusDataItemName::HighestModSeq => format!("HIGHESTMODSEQ {}", mb.highestmodseq),
                 // RFC 9208 4.4: what EXPUNGE would give back, in octets.
                 StatusDataItemName::DeletedStorage => format!(
@@ -399,10 +379,25 @@ impl Session {
             out.push(v);
         }
         let mut line = b"* STATUS ".to_vec();
-        wire::string(&mut line, mutf7::encode(&mb.name).as_bytes());
+        line.extend_from_slice(&self.name_out(&mb.name));
         line.extend_from_slice(format!(" ({})\r\n", out.join(" ")).as_bytes());
-        io.push(&line);
-        io.push_str(&format!("{tag} OK STATUS completed\r\n"));
+        Ok(line)
+    }
+
+    /// Mailbox names are UTF-8 under IMAP4rev2 and UTF8=ACCEPT.
+    pub(crate) fn utf8_names(&self) -> bool {
+        self.rev2
+    }
+
+    /// A mailbox name as this session writes it.
+    pub(crate) fn name_out(&self, name: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.utf8_names() {
+            wire::utf8_string(&mut out, name.as_bytes());
+        } else {
+            wire::string(&mut out, mutf7::encode(name).as_bytes());
+        }
+        out
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -60,6 +60,32 @@ pub enum Pre {
     Bad(Option<String>, &'static str),
 }
 
+/// The value of an astring token as the scan cut it: an atom as it is,
+/// a quoted string unescaped, a literal without its head.
+pub fn astring(raw: &[u8]) -> Option<Vec<u8>> {
+    match raw.first()? {
+        b'"' => {
+            let inner = raw.get(1..raw.len().checked_sub(1)?)?;
+            let mut out = Vec::with_capacity(inner.len());
+            let mut esc = false;
+            for &c in inner {
+                if esc || c != b'\\' {
+                    out.push(c);
+                    esc = false;
+                } else {
+                    esc = true;
+                }
+            }
+            Some(out)
+        }
+        b'{' | b'~' => {
+            let (len, head) = literal_len(raw)?;
+            raw.get(head..head.checked_add(len)?).map(<[u8]>::to_vec)
+        }
+        _ => Some(raw.to_vec()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Atom,
@@ -538,6 +564,14 @@ mod tests {
             preparse(b"a LIST (RECURSIVEMATCH) \"\" *\r\n"),
             Pre::Bad(..)
         ));
+    }
+
+    #[test]
+    fn astrings() {
+        assert_eq!(astring(b"\"a\\\"b\"").unwrap(), b"a\"b");
+        assert_eq!(astring(b"{3}\r\nabc").unwrap(), b"abc");
+        assert_eq!(astring(b"Sent").unwrap(), b"Sent");
+        assert_eq!(astring(b"{9}\r\nabc"), None);
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Session {
         account: i64,
         mailbox: &ImapMailbox<'_>,
     ) -> Flow {
-        let Some(name) = name_of(mailbox) else {
+        let Some(name) = name_of(mailbox, self.utf8_names()) else {
             return self.bad(io, tag, "invalid mailbox name");
         };
         match self.store.mailbox_get(account, &name).await {
@@ -63,7 +63,7 @@ impl Session {
             }
         }
         let mut quoted = Vec::new();
-        crate::wire::string(&mut quoted, crate::mutf7::encode(&name).as_bytes());
+        quoted.extend_from_slice(&self.name_out(&name));
         let quoted = String::from_utf8_lossy(&quoted).into_owned();
         match self.quota(account).await {
             Ok(Some((used, limit))) => {

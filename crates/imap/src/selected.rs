@@ -196,7 +196,7 @@ impl Session {
                 mailbox,
                 uid,
             } => {
-                let Some(n) = name_of(&mailbox) else {
+                let Some(n) = name_of(&mailbox, self.utf8_names()) else {
                     return self.bad(io, tag, "invalid mailbox name");
                 };
                 return self.copy(io, tag, &sequence_set, uid, &n, false).await;
@@ -206,7 +206,7 @@ impl Session {
                 mailbox,
                 uid,
             } => {
-                let Some(n) = name_of(&mailbox) else {
+                let Some(n) = name_of(&mailbox, self.utf8_names()) else {
                     return self.bad(io, tag, "invalid mailbox name");
                 };
                 return self.copy(io, tag, &sequence_set, uid, &n, true).await;

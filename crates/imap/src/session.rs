@@ -106,6 +106,7 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
         c.push_str(" COMPRESS=DEFLATE");
     }
     c.push_str(" ESEARCH SEARCHRES UNAUTHENTICATE");
+    c.push_str(" LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE");
     c
 }
 

@@ -22,6 +22,25 @@ pub fn string(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// The same for IMAP4rev2 and UTF8=ACCEPT sessions, where a quoted string
+/// may carry UTF-8 (RFC 9051 4.3, RFC 6855 3).
+pub fn utf8_string(out: &mut Vec<u8>, s: &[u8]) {
+    let quotable = s.len() < 1024
+        && std::str::from_utf8(s).is_ok()
+        && s.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0);
+    if !quotable {
+        return literal(out, s);
+    }
+    out.push(b'"');
+    for &b in s {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
 pub fn literal(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(format!("{{{}}}\r\n", s.len()).as_bytes());
     out.extend_from_slice(s);

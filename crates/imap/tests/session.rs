@@ -518,3 +518,103 @@ async fn unauthenticate() {
     let r = c.cmd("g", &format!("LOGIN {USER} \"{PASS}\"")).await;
     assert!(r[0].starts_with("g OK"), "{r:?}");
 }
+
+#[tokio::test]
+async fn list_extended_and_status() {
+    let (_d, store, account) = setup().await;
+    deliver(&store, account, "INBOX", msg("one", "apple")).await;
+    let mut c = logged_in(&store).await;
+    assert!(c.cmd("a", "CREATE Work/Projects").await[0].starts_with("a OK"));
+    // New mailboxes are subscribed; the parent is not, here.
+    assert!(c.cmd("b", "UNSUBSCRIBE Work").await[0].starts_with("b OK"));
+    // Selection SUBSCRIBED: only subscribed names, marked \Subscribed.
+    let r = c.cmd("c", "LIST (SUBSCRIBED) \"\" *").await;
+    let all = r.concat();
+    assert!(
+        all.contains("* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Work/Projects\""),
+        "{all}"
+    );
+    assert!(!all.contains("\"Work\"\r\n"), "{all}");
+    // RECURSIVEMATCH: the unsubscribed parent with CHILDINFO.
+    let r = c.cmd("d", "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %").await;
+    assert!(
+        r.concat()
+            .contains("* LIST (\\HasChildren) \"/\" \"Work\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        "{r:?}"
+    );
+    // Several patterns, RETURN (SUBSCRIBED CHILDREN STATUS …) (RFC 5819).
+    let r = c
+        .cmd(
+            "e",
+            "LIST \"\" (INBOX \"Work/*\") RETURN (SUBSCRIBED CHILDREN STATUS (MESSAGES SIZE))",
+        )
+        .await;
+    assert_eq!(
+        r[0], "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n",
+        "{r:?}"
+    );
+    let size = msg("one", "apple").len();
+    assert_eq!(
+        r[1],
+        format!("* STATUS \"INBOX\" (MESSAGES 1 SIZE {size})\r\n")
+    );
+    assert_eq!(
+        r[2],
+        "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Work/Projects\"\r\n"
+    );
+    assert!(r[3].starts_with("* STATUS \"Work/Projects\" (MESSAGES 0 SIZE 0)"));
+    assert!(r[4].starts_with("e OK"), "{r:?}");
+    // SPECIAL-USE selection (RFC 6154).
+    let r = c
+        .cmd("f", "LIST (SPECIAL-USE) \"\" * RETURN (SPECIAL-USE)")
+        .await;
+    let all = r.concat();
+    assert!(all.contains("\\Sent) \"/\" \"Sent\""), "{all}");
+    assert!(!all.contains("INBOX") && !all.contains("Work"), "{all}");
+    // Errors.
+    let r = c.cmd("g", "LIST (BOGUS) \"\" *").await;
+    assert!(r[0].starts_with("g BAD"), "{r:?}");
+    let r = c.cmd("h", "LIST (RECURSIVEMATCH) \"\" *").await;
+    assert!(r[0].starts_with("h BAD"), "{r:?}");
+    let r = c.cmd("i", "LIST \"\" * RETURN (STATUS (BOGUS))").await;
+    assert!(r[0].starts_with("i BAD"), "{r:?}");
+    let r = c.cmd("j", "LIST \"\" * RETURN (CHILDREN) extra").await;
+    assert!(r[0].starts_with("j BAD"), "{r:?}");
+    // STATUS=SIZE (RFC 8438).
+    let r = c.cmd("k", "STATUS INBOX (SIZE MESSAGES)").await;
+    assert_eq!(
+        r[0],
+        format!("* STATUS \"INBOX\" (SIZE {size} MESSAGES 1)\r\n")
+    );
+    // LSUB with `%`: an unsubscribed parent of a subscribed name is \Noselect.
+    let r = c.cmd("l", "LSUB \"\" %").await;
+    assert!(
+        r.concat().contains("* LSUB (\\Noselect) \"/\" \"Work\""),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn create_special_use() {
+    let (_d, store, _) = setup().await;
+    let mut c = logged_in(&store).await;
+    let r = c.cmd("a", "CREATE Old (USE (\\Archive))").await;
+    assert!(r[0].starts_with("a OK"), "{r:?}");
+    let r = c.cmd("b", "LIST \"\" Old").await;
+    assert_eq!(r[0], "* LIST (\\HasNoChildren \\Archive) \"/\" \"Old\"\r\n");
+    let r = c.cmd("c", "CREATE V (USE (\\All))").await;
+    assert!(r[0].starts_with("c NO [USEATTR]"), "{r:?}");
+    let r = c.cmd("d", "CREATE W (USE (\\Junk \\Trash))").await;
+    assert!(r[0].starts_with("d NO [USEATTR]"), "{r:?}");
+    let r = c.cmd("e", "CREATE X (FOO (\\Junk))").await;
+    assert!(r[0].starts_with("e BAD"), "{r:?}");
+    let r = c.cmd("f", "CAPABILITY").await;
+    for cap in [
+        "LIST-EXTENDED",
+        "LIST-STATUS",
+        "STATUS=SIZE",
+        "CREATE-SPECIAL-USE",
+    ] {
+        assert!(r[0].contains(cap), "{r:?}");
+    }
+}

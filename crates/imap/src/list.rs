@@ -1,0 +1,179 @@
+//! LIST and LSUB (RFC 9051 6.3.9) with the LIST-EXTENDED selection and
+//! return options (RFC 5258), LIST-STATUS (RFC 5819) and SPECIAL-USE
+//! (RFC 6154); mailbox names as the session speaks them.
+
+use std::collections::BTreeMap;
+
+use imap_codec::CommandCodec;
+use imap_codec::decode::Decoder;
+use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::status::StatusDataItemName;
+use tern_store::Mailbox;
+
+use crate::io::Io;
+use crate::mailboxes::{list_match, store_no};
+use crate::preparse::ListExt;
+use crate::session::{Session, Wire};
+
+/// STATUS items written by the client in `RETURN (STATUS (…))`, parsed by
+/// imap-codec as the items of a STATUS command.
+pub(crate) fn status_items(list: &[u8]) -> Option<Vec<StatusDataItemName>> {
+    let mut cmd = b"x STATUS INBOX ".to_vec();
+    cmd.extend_from_slice(list);
+    cmd.extend_from_slice(b"\r\n");
+    match CommandCodec::default().decode(&cmd) {
+        Ok((&[], c)) => match c.body {
+            CommandBody::Status { item_names, .. } => Some(item_names.iter().cloned().collect()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+struct Entry<'a> {
+    mailbox: Option<&'a Mailbox>,
+    /// Subscribed descendants matched by RECURSIVEMATCH (CHILDINFO).
+    childinfo: bool,
+}
+
+impl Session {
+    /// LIST (or LSUB) of the names matching any of `patterns`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn list<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        reference: &str,
+        patterns: &[String],
+        lsub: bool,
+        ext: &ListExt,
+    ) {
+        let verb = if lsub { "LSUB" } else { "LIST" };
+        let status = match &ext.ret_status {
+            Some(l) => match status_items(l) {
+                Some(items) => Some(items),
+                None => {
+                    self.bad(io, tag, "invalid STATUS items");
+                    return;
+                }
+            },
+            None => None,
+        };
+        if patterns.len() == 1 && patterns[0].is_empty() && !lsub {
+            // RFC 9051 6.3.9: the delimiter and root.
+            io.push(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
+            io.push_str(&format!("{tag} OK LIST completed\r\n"));
+            return;
+        }
+        let all = match self.store.mailbox_list(account).await {
+            Ok(a) => a,
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return;
+            }
+        };
+        let full: Vec<String> = patterns
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if reference.is_empty() || p.starts_with('/') {
+                    p.clone()
+                } else {
+                    format!("{reference}/{p}")
+                }
+            })
+            .collect();
+        // Every name, with the superiors that only exist as such.
+        let mut names: BTreeMap<String, Option<&Mailbox>> = BTreeMap::new();
+        for mb in &all {
+            let levels: Vec<&str> = mb.name.split('/').collect();
+            for i in 1..levels.len() {
+                names.entry(levels[..i].join("/")).or_insert(None);
+            }
+            names.insert(mb.name.clone(), Some(mb));
+        }
+        let subscribed = |m: Option<&Mailbox>| m.is_some_and(|m| m.subscribed);
+        let special = |m: Option<&Mailbox>| m.is_some_and(|m| m.special_use.is_some());
+        let mut out: BTreeMap<&str, Entry<'_>> = BTreeMap::new();
+        for (name, mb) in &names {
+            if !full.iter().any(|p| list_match(p, name)) {
+                continue;
+            }
+            let mb = *mb;
+            let selected_by_opts =
+                (!(lsub || ext.subscribed) || subscribed(mb)) && (!ext.special_use || special(mb));
+            if selected_by_opts {
+                out.insert(
+                    name,
+                    Entry {
+                        mailbox: mb,
+                        childinfo: false,
+                    },
+                );
+                continue;
+            }
+            // RFC 5258 3.5 (RECURSIVEMATCH) and RFC 3501 6.3.9 (LSUB with
+            // `%`): a name whose descendants are selected.
+            let prefix = format!("{name}/");
+            let below = names.iter().any(|(k, m)| {
+                k.starts_with(&prefix)
+                    && (!(lsub || ext.subscribed) || subscribed(*m))
+                    && (!ext.special_use || special(*m))
+            });
+            if below && ext.recursive {
+                out.insert(
+                    name,
+                    Entry {
+                        mailbox: mb,
+                        childinfo: ext.subscribed,
+                    },
+                );
+            } else if below && lsub && full.iter().any(|p| p.ends_with('%')) {
+                out.insert(
+                    name,
+                    Entry {
+                        mailbox: None,
+                        childinfo: false,
+                    },
+                );
+            }
+        }
+        for (name, e) in out {
+            let prefix = format!("{name}/");
+            let children = names.keys().any(|k| k.starts_with(&prefix));
+            let mut attrs: Vec<&str> = Vec::new();
+            if e.mailbox.is_none() {
+                attrs.push("\\Noselect");
+            }
+            if !lsub {
+                attrs.push(if children {
+                    "\\HasChildren"
+                } else {
+                    "\\HasNoChildren"
+                });
+                if let Some(su) = e.mailbox.and_then(|m| m.special_use.as_deref()) {
+                    attrs.push(su);
+                }
+                // RFC 5258 3.4: SUBSCRIBED selection implies the return option.
+                if (ext.subscribed || ext.ret_subscribed) && subscribed(e.mailbox) {
+                    attrs.push("\\Subscribed");
+                }
+            }
+            let mut line = format!("* {verb} ({}) \"/\" ", attrs.join(" ")).into_bytes();
+            line.extend_from_slice(&self.name_out(name));
+            if e.childinfo {
+                line.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+            }
+            line.extend_from_slice(b"\r\n");
+            io.push(&line);
+            // RFC 5819 2: STATUS right after the LIST of a selectable mailbox.
+            if let (Some(items), Some(mb)) = (&status, e.mailbox)
+                && let Ok(l) = self.status_line(mb, items).await
+            {
+                io.push(&l);
+            }
+        }
+        io.push_str(&format!("{tag} OK {verb} completed\r\n"));
+    }
+}
