@@ -99,10 +99,17 @@ impl Session {
             };
         }
         match body {
-            CommandBody::Enable { .. } => {
-                // RFC 5161 3.1: nothing this server offers needs enabling yet.
-                io.push(b"* ENABLED\r\n");
-                io.push_str(&format!("{tag} OK ENABLE completed\r\n"));
+            CommandBody::Enable { capabilities } => {
+                // RFC 5161 3.1: ENABLED names what this command enabled;
+                // what is unknown or already on is left out.
+                let mut line = String::from("* ENABLED");
+                for c in capabilities.as_ref() {
+                    if c.to_string().eq_ignore_ascii_case("IMAP4rev2") && !self.rev2 {
+                        self.rev2 = true;
+                        line.push_str(" IMAP4rev2");
+                    }
+                }
+                io.push_str(&format!("{line}\r\n{tag} OK ENABLE completed\r\n"));
             }
             CommandBody::Namespace => {
                 io.push(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
@@ -262,8 +269,11 @@ impl Session {
         name: &str,
         read_only: bool,
     ) -> Flow {
-        // RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected.
-        self.selected = None;
+        // RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected, and
+        // (7.1) the closing of the previous one is announced with CLOSED.
+        if self.selected.take().is_some() && self.rev2 {
+            io.push(b"* OK [CLOSED] previous mailbox closed\r\n");
+        }
         let mb = match self.store.mailbox_get(account, name).await {
             Ok(Some(mb)) => mb,
             Ok(None) => {
@@ -292,12 +302,21 @@ impl Session {
         } else {
             io.push(b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permitted\r\n");
         }
-        io.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", msgs.len()));
-        if let Some(i) = msgs
-            .iter()
-            .position(|m| !m.flags.iter().any(|f| f == "\\Seen"))
-        {
-            io.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", i + 1));
+        io.push_str(&format!("* {} EXISTS\r\n", msgs.len()));
+        if self.rev2 {
+            // RFC 9051 6.3.2: LIST instead of RECENT and UNSEEN.
+            let mut l = b"* LIST () \"/\" ".to_vec();
+            l.extend_from_slice(&self.name_out(&mb.name));
+            l.extend_from_slice(b"\r\n");
+            io.push(&l);
+        } else {
+            io.push(b"* 0 RECENT\r\n");
+            if let Some(i) = msgs
+                .iter()
+                .position(|m| !m.flags.iter().any(|f| f == "\\Seen"))
+            {
+                io.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", i + 1));
+            }
         }
         io.push_str(&format!(
             "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n",

@@ -90,7 +90,7 @@ pub(crate) struct Session {
 
 /// RFC 9051 7.2.2 / RFC 3501 7.2.1: what works, and nothing else.
 pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
-    let mut c = String::from("IMAP4rev1");
+    let mut c = String::from("IMAP4rev1 IMAP4rev2");
     if !authenticated {
         if tls {
             c.push_str(" AUTH=PLAIN SASL-IR");

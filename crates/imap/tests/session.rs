@@ -618,3 +618,59 @@ async fn create_special_use() {
         assert!(r[0].contains(cap), "{r:?}");
     }
 }
+
+#[tokio::test]
+async fn enable_imap4rev2() {
+    let (_d, store, account) = setup().await;
+    deliver(&store, account, "INBOX", msg("one", "apple")).await;
+    deliver(&store, account, "INBOX", msg("two", "pear")).await;
+    let mut c = logged_in(&store).await;
+    let r = c.cmd("a", "CAPABILITY").await;
+    assert!(
+        r[0].starts_with("* CAPABILITY IMAP4rev1 IMAP4rev2 "),
+        "{r:?}"
+    );
+    // Unknown capabilities are not listed as enabled.
+    let r = c.cmd("b", "ENABLE X-UNKNOWN IMAP4rev2").await;
+    assert_eq!(r[0], "* ENABLED IMAP4rev2\r\n");
+    let r = c.cmd("b2", "ENABLE IMAP4rev2").await;
+    assert_eq!(r[0], "* ENABLED\r\n", "already enabled");
+    // SELECT: LIST instead of RECENT and UNSEEN (RFC 9051 6.3.2).
+    let r = c.cmd("c", "SELECT INBOX").await;
+    let all = r.concat();
+    assert!(
+        all.contains("* 2 EXISTS\r\n* LIST () \"/\" \"INBOX\"\r\n"),
+        "{all}"
+    );
+    assert!(!all.contains("RECENT") && !all.contains("UNSEEN"), "{all}");
+    // SEARCH answers ESEARCH.
+    let r = c.cmd("d", "SEARCH BODY pear").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"d\") ALL 2\r\n");
+    let r = c.cmd("e", "UID SEARCH SUBJECT nothing").await;
+    assert_eq!(r[0], "* ESEARCH (TAG \"e\") UID\r\n");
+    // UTF-8 mailbox names, no modified UTF-7.
+    let r = c.cmd("f", "CREATE \"Entwürfe\"").await;
+    assert!(r[0].starts_with("f OK"), "{r:?}");
+    let r = c.cmd("g", "LIST \"\" \"Entw*\"").await;
+    assert_eq!(r[0], "* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\n");
+    let r = c.cmd("h", "CREATE a&b").await;
+    assert!(r[0].starts_with("h OK"), "{r:?}");
+    let r = c.cmd("i", "STATUS \"Entwürfe\" (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS \"Entwürfe\" (MESSAGES 0)\r\n");
+    // A new SELECT announces that the previous mailbox closed.
+    let r = c.cmd("j", "EXAMINE \"a&b\"").await;
+    assert_eq!(r[0], "* OK [CLOSED] previous mailbox closed\r\n");
+    // An IMAP4rev1 session sees the same names in modified UTF-7.
+    let mut old = logged_in(&store).await;
+    let r = old.cmd("k", "LIST \"\" \"Entw*\"").await;
+    assert_eq!(r[0], "* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"\r\n");
+    let r = old.cmd("l", "LIST \"\" a*").await;
+    assert_eq!(r[0], "* LIST (\\HasNoChildren) \"/\" \"a&-b\"\r\n");
+    let r = old.cmd("m", "SELECT \"Entwürfe\"").await;
+    assert!(r[0].starts_with("m BAD"), "{r:?}");
+    // UNAUTHENTICATE forgets IMAP4rev2.
+    c.cmd("n", "UNAUTHENTICATE").await;
+    c.cmd("o", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    let r = c.cmd("p", "ENABLE IMAP4rev2").await;
+    assert_eq!(r[0], "* ENABLED IMAP4rev2\r\n");
+}

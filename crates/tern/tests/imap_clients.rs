@@ -142,3 +142,93 @@ fn imaplib_over_starttls_and_implicit_tls() {
     assert!(get(&out, "select").starts_with("OK "), "{out:?}");
     t.stop();
 }
+
+/// IMAP4rev2 and its extensions as imaplib drives them (imaplib has no
+/// ESEARCH helper: the replies are read from its untagged responses).
+/// argv: PORT CAFILE USER PASSWORD.
+const REV2_SCRIPT: &str = r#"
+import imaplib, ssl, sys
+port, cafile, user, password = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
+M.login(user, password)
+print("caps", " ".join(sorted(M.capabilities)))
+typ, data = M.enable("IMAP4rev2")
+print("enable", typ, M.untagged_responses.pop("ENABLED", [b"-"])[-1].decode())
+msg = b"From: Bob <bob@example.net>\r\nSubject: %s\r\n\r\nbody %s\r\n"
+for i, s in enumerate([b"apple", b"pear", b"apple pie"]):
+    M.append("INBOX", None, None, msg % (s, s))
+typ, data = M.select("INBOX")
+print("select", typ, data[0].decode(), M.untagged_responses.pop("LIST", None))
+def esearch(*args):
+    typ, data = M._simple_command(*args)
+    got = M.untagged_responses.pop("ESEARCH", [None])
+    return typ + " " + (got[-1].decode() if got[-1] else "-")
+print("esearch", esearch("SEARCH", "RETURN", "(MIN MAX COUNT ALL)", "SUBJECT", "apple"))
+print("plain", esearch("SEARCH", "SUBJECT", "pear"))
+print("save", esearch("UID", "SEARCH", "RETURN", "(SAVE)", "SUBJECT", "apple"))
+typ, data = M._simple_command("UID", "FETCH", "$", "(UID)")
+print("saved", typ, b" ".join(x for x in M.untagged_responses.pop("FETCH", [])).decode())
+M.create("Projects/Rust")
+typ, data = M._simple_command("LIST", "(SUBSCRIBED)", '""', '("INBOX" "Projects/*")', "RETURN", "(CHILDREN STATUS (MESSAGES SIZE))")
+print("list", typ, b"|".join(M.untagged_responses.pop("LIST", [])).decode())
+print("liststatus", b"|".join(M.untagged_responses.pop("STATUS", [])).decode())
+imaplib.Commands["UNAUTHENTICATE"] = ("AUTH", "SELECTED")
+typ, data = M._simple_command("UNAUTHENTICATE")
+print("unauth", typ)
+M.state = "NONAUTH"
+typ, data = M._simple_command("CAPABILITY")
+print("caps2", M.untagged_responses.pop("CAPABILITY", [b""])[-1].decode())
+print("login2", M.login(user, password)[0])
+print("logout", M.logout()[0])
+"#;
+
+#[test]
+fn imaplib_speaks_imap4rev2() {
+    let mut t = Tern::start(&["imaps"]);
+    t.add_user(USER, PASSWORD);
+    let port = t.port("imaps").to_string();
+    let cert = t.cert_path();
+    let out: Vec<(String, String)> = python(
+        REV2_SCRIPT,
+        &[&port, cert.to_str().unwrap(), USER, PASSWORD],
+    )
+    .lines()
+    .map(|l| {
+        let (a, r) = l.split_once(' ').unwrap_or((l, ""));
+        (a.to_string(), r.to_string())
+    })
+    .collect();
+    let caps = get(&out, "caps");
+    for c in [
+        "IMAP4REV2",
+        "ESEARCH",
+        "SEARCHRES",
+        "LIST-STATUS",
+        "UNAUTHENTICATE",
+    ] {
+        assert!(caps.contains(c), "{caps}");
+    }
+    assert_eq!(get(&out, "enable"), "OK IMAP4rev2");
+    assert_eq!(get(&out, "select"), "OK 3 [b'() \"/\" \"INBOX\"']");
+    let es = get(&out, "esearch");
+    assert!(es.starts_with("OK (TAG \""), "{es}");
+    assert!(es.ends_with("\") MIN 1 MAX 3 COUNT 2 ALL 1,3"), "{es}");
+    assert!(get(&out, "plain").ends_with(") ALL 2"), "{out:?}");
+    assert_eq!(get(&out, "save"), "OK -");
+    assert_eq!(get(&out, "saved"), "OK 1 (UID 1) 3 (UID 3)");
+    let list = get(&out, "list");
+    assert!(
+        list.contains("(\\HasNoChildren \\Subscribed) \"/\" \"INBOX\""),
+        "{list}"
+    );
+    assert!(list.contains("\"Projects/Rust\""), "{list}");
+    let st = get(&out, "liststatus");
+    assert!(st.contains("\"INBOX\" (MESSAGES 3 SIZE "), "{st}");
+    assert_eq!(get(&out, "unauth"), "OK");
+    assert!(get(&out, "caps2").contains("AUTH=PLAIN"), "{out:?}");
+    assert_eq!(get(&out, "login2"), "OK");
+    assert_eq!(get(&out, "logout"), "BYE");
+    t.stop();
+}
