@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tern_common::Config;
-use tern_common::time::now_secs;
+use tern_common::time::{iso8601, now_secs};
 use tern_store::{QueueMessage, QueueRcpt, RcptState, Store};
 use tokio::sync::{Notify, Semaphore};
 
@@ -188,8 +188,12 @@ impl Worker {
             return Ok(());
         };
         if let Some(until) = self.breaker.paused_until(domain, now) {
+            let why = format!(
+                "deliveries to {domain} paused until {} after repeated connection failures",
+                iso8601(until)
+            );
             for r in &rcpts {
-                self.store.queue_release(r.id, until).await?;
+                self.store.queue_pause(r.id, until, &why).await?;
             }
             return Ok(());
         }
@@ -384,13 +388,17 @@ impl Worker {
             });
         }
         let now = now_secs();
-        if self.breaker.failure(
-            domain,
-            now,
-            self.config.queue.breaker_failures,
-            self.config.queue.breaker_pause_secs as i64,
-        ) {
-            tracing::warn!(%domain, "queue: pausing deliveries after repeated connection failures");
+        let pause = self.config.queue.breaker_pause_secs as i64;
+        if self
+            .breaker
+            .failure(domain, now, self.config.queue.breaker_failures, pause)
+        {
+            tracing::warn!(%domain, pause_secs = pause, "queue: pausing deliveries after repeated connection failures");
+            last = format!(
+                "{last}; deliveries to {domain} paused until {} after {} connection failures",
+                iso8601(now + pause),
+                self.config.queue.breaker_failures
+            );
         }
         all(&|| Fate::Deferred(last.clone()))
     }

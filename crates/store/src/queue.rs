@@ -270,6 +270,20 @@ impl Store {
         Ok(())
     }
 
+    /// Give back a claimed recipient whose destination is paused (the
+    /// circuit breaker), saying why, without counting an attempt.
+    pub async fn queue_pause(&self, rcpt_id: i64, until: i64, why: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE queue_recipients SET lease_until = 0, lease_owner = '', next_attempt = $1, last_error = $2 WHERE id = $3",
+        )
+        .bind(until)
+        .bind(why)
+        .bind(rcpt_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Return to pending every lease `owner` holds: a node that starts
     /// again after a crash gives back what its previous run had claimed.
     pub async fn queue_release_owner(&self, owner: &str) -> Result<u64> {

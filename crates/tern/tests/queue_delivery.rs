@@ -438,9 +438,18 @@ fn mx_routing_preference_fallback_implicit_mx_null_mx_and_dns_errors() {
         ]
     );
     // A DNS failure is temporary: still queued, with the reason.
+    wait_for(
+        "an attempt at broken.example",
+        Duration::from_secs(30),
+        || {
+            rt.block_on(s.queue_message(broken))
+                .unwrap()
+                .is_some_and(|m| m.recipients[0].attempts >= 1)
+        },
+    );
     let m = rt.block_on(s.queue_message(broken)).unwrap().unwrap();
     assert_eq!(m.recipients[0].state, tern_store::RcptState::Pending);
-    assert!(m.recipients[0].attempts >= 1);
+    assert!(m.recipients[0].last_error.contains("broken.example"));
 }
 
 fn delivered_to_postfix(tls: bool) {
