@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use imap_codec::imap_types::IntoStatic;
+use imap_codec::imap_types::command::FetchModifier;
 use imap_codec::imap_types::fetch::{
     Macro, MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
 };
@@ -178,6 +179,7 @@ impl Session {
         set: &SequenceSet,
         uid: bool,
         items: MacroOrMessageDataItemNames<'_>,
+        modifiers: Vec<FetchModifier>,
     ) -> Flow {
         let mut items: Vec<MessageDataItemName<'_>> = match items {
             MacroOrMessageDataItemNames::Macro(m) => match m {
@@ -204,13 +206,46 @@ impl Session {
         if uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
         }
+        // RFC 7162 3.1.4: CHANGEDSINCE, and (3.2.6) VANISHED with it.
+        let mut changed_since = None;
+        let mut vanished = false;
+        for m in &modifiers {
+            match m {
+                FetchModifier::ChangedSince(v) => changed_since = Some(v.get()),
+                FetchModifier::Vanished => vanished = true,
+            }
+        }
+        if vanished && !(uid && self.qresync && changed_since.is_some()) {
+            return self.bad(
+                io,
+                tag,
+                "VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE",
+            );
+        }
+        if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
+            self.use_condstore();
+        }
+        if self.condstore
+            && !items.contains(&MessageDataItemName::ModSeq)
+            && (changed_since.is_some() || items.contains(&MessageDataItemName::Flags))
+        {
+            items.push(MessageDataItemName::ModSeq);
+        }
         // Other sessions' flag changes first, so that the FLAGS sent are
         // current. RFC 3501 7.4.1: EXPUNGE may be sent during UID FETCH,
         // never during FETCH.
         self.sync(io, uid).await;
-        let Some(idx) = self.resolve(io, tag, set, uid) else {
+        let Some(mut idx) = self.resolve(io, tag, set, uid) else {
             return Flow::Continue;
         };
+        if let Some(since) = changed_since {
+            if vanished {
+                self.vanished_earlier(io, Some(set), since).await;
+            }
+            if let Some(sel) = &self.selected {
+                idx.retain(|&i| sel.msgs[i].modseq > since);
+            }
+        }
         let Some(sel) = &mut self.selected else {
             return Flow::Continue;
         };

@@ -4,6 +4,7 @@
 
 mod auth;
 mod binary;
+mod condstore;
 mod deflate;
 mod fetch;
 mod gate;

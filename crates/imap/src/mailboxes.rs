@@ -1,7 +1,7 @@
 //! The authenticated state (RFC 9051 6.3): mailbox commands, and the
 //! dispatch of the selected state's.
 
-use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::command::{CommandBody, SelectParameter};
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox as ImapMailbox};
 use imap_codec::imap_types::status::StatusDataItemName;
 use tern_store::{MailboxSel, NewMessage, StoreError};
@@ -104,9 +104,21 @@ impl Session {
                 // what is unknown or already on is left out.
                 let mut line = String::from("* ENABLED");
                 for c in capabilities.as_ref() {
-                    if c.to_string().eq_ignore_ascii_case("IMAP4rev2") && !self.rev2 {
+                    let c = c.to_string().to_ascii_uppercase();
+                    if c == "IMAP4REV2" && !self.rev2 {
                         self.rev2 = true;
                         line.push_str(" IMAP4rev2");
+                    } else if c == "CONDSTORE" && !self.condstore {
+                        self.use_condstore();
+                        line.push_str(" CONDSTORE");
+                    } else if c == "QRESYNC" && !self.qresync {
+                        // RFC 7162 3.2.3: QRESYNC implies CONDSTORE.
+                        self.qresync = true;
+                        self.use_condstore();
+                        if let Some(sel) = &mut self.selected {
+                            sel.qresync = true;
+                        }
+                        line.push_str(" QRESYNC");
                     }
                 }
                 io.push_str(&format!("{line}\r\n{tag} OK ENABLE completed\r\n"));
@@ -115,13 +127,19 @@ impl Session {
                 io.push(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
                 io.push_str(&format!("{tag} OK NAMESPACE completed\r\n"));
             }
-            CommandBody::Select { mailbox, .. } => {
+            CommandBody::Select {
+                mailbox,
+                parameters,
+            } => {
                 let n = name!(mailbox);
-                return self.select(io, tag, account, &n, false).await;
+                return self.select(io, tag, account, &n, false, parameters).await;
             }
-            CommandBody::Examine { mailbox, .. } => {
+            CommandBody::Examine {
+                mailbox,
+                parameters,
+            } => {
                 let n = name!(mailbox);
-                return self.select(io, tag, account, &n, true).await;
+                return self.select(io, tag, account, &n, true, parameters).await;
             }
             CommandBody::Create { mailbox } => {
                 let n = name!(mailbox);
@@ -233,6 +251,9 @@ impl Session {
                 item_names,
             } => {
                 let n = name!(mailbox);
+                if item_names.contains(&StatusDataItemName::HighestModSeq) {
+                    self.use_condstore();
+                }
                 self.status(io, tag, account, &n, &item_names).await;
             }
             CommandBody::Append {
@@ -268,10 +289,31 @@ impl Session {
         account: i64,
         name: &str,
         read_only: bool,
+        parameters: Vec<SelectParameter>,
     ) -> Flow {
+        let mut qresync = None;
+        for p in parameters {
+            match p {
+                // RFC 7162 3.1.8: SELECT (CONDSTORE) enables CONDSTORE.
+                SelectParameter::CondStore => self.use_condstore(),
+                SelectParameter::QResync {
+                    uid_validity,
+                    mod_sequence_value,
+                    known_uids,
+                    ..
+                } => {
+                    // RFC 7162 3.2.5: only after ENABLE QRESYNC.
+                    if !self.qresync {
+                        return self.bad(io, tag, "QRESYNC is not enabled");
+                    }
+                    qresync = Some((uid_validity.get(), mod_sequence_value.get(), known_uids));
+                }
+            }
+        }
         // RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected, and
-        // (7.1) the closing of the previous one is announced with CLOSED.
-        if self.selected.take().is_some() && self.rev2 {
+        // (7.1, RFC 7162 3.2.11) the closing of the previous one is
+        // announced with CLOSED.
+        if self.selected.take().is_some() && (self.rev2 || self.qresync) {
             io.push(b"* OK [CLOSED] previous mailbox closed\r\n");
         }
         let mb = match self.store.mailbox_get(account, name).await {
@@ -322,10 +364,24 @@ impl Session {
             "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n",
             mb.uidvalidity, mb.uidnext
         ));
+        if self.condstore {
+            // RFC 7162 3.1.2.1; a mod-sequence is at least 1.
+            io.push_str(&format!(
+                "* OK [HIGHESTMODSEQ {}] highest\r\n",
+                mb.highestmodseq.max(1)
+            ));
+        }
         let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
         let verb = if read_only { "EXAMINE" } else { "SELECT" };
+        let mut sel = Selected::new(mb, msgs, read_only);
+        sel.condstore = self.condstore;
+        sel.qresync = self.qresync;
+        self.selected = Some(sel);
+        if let Some((uidvalidity, since, known)) = qresync {
+            self.qresync_select(io, uidvalidity, since, known.as_ref())
+                .await;
+        }
         io.push_str(&format!("{tag} OK [{code}] {verb} completed\r\n"));
-        self.selected = Some(Selected::new(mb, msgs, read_only));
         Flow::Continue
     }
 

@@ -23,6 +23,18 @@ fn needs_bytes(k: &SearchKey<'_>) -> bool {
     }
 }
 
+/// Does the search use MODSEQ (RFC 7162 3.1.5)?
+fn uses_modseq(k: &SearchKey<'_>) -> bool {
+    use SearchKey::*;
+    match k {
+        And(v) => v.as_ref().iter().any(uses_modseq),
+        Not(k) => uses_modseq(k),
+        Or(a, b) => uses_modseq(a) || uses_modseq(b),
+        ModSequence { .. } => true,
+        _ => false,
+    }
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return true;
@@ -251,8 +263,16 @@ impl Session {
         let Some(sel) = &self.selected else {
             return Flow::Continue;
         };
-        let hits = self.matching(&SearchKey::And(criteria)).await;
+        let key = SearchKey::And(criteria);
+        let hits = self.matching(&key).await;
+        // RFC 7162 3.1.5: with MODSEQ, the highest MODSEQ of the matches.
+        let modseq = uses_modseq(&key)
+            .then(|| hits.iter().map(|&i| sel.msgs[i].modseq).max())
+            .flatten();
         let hits: Vec<(usize, u32)> = hits.into_iter().map(|i| (i, sel.msgs[i].uid)).collect();
+        if uses_modseq(&key) {
+            self.use_condstore();
+        }
         let ret = match self.ext.search_return.take() {
             Some(r) => Some(r),
             // RFC 9051 6.4.4: under IMAP4rev2 a plain SEARCH is RETURN (ALL).
@@ -266,6 +286,9 @@ impl Session {
             let mut line = String::from("* SEARCH");
             for (i, u) in &hits {
                 line.push_str(&format!(" {}", if uid { *u } else { *i as u32 + 1 }));
+            }
+            if let Some(m) = modseq {
+                line.push_str(&format!(" (MODSEQ {m})"));
             }
             line.push_str("\r\n");
             io.push_str(&line);
@@ -322,6 +345,9 @@ impl Session {
             }
             if ret.all && !nums.is_empty() {
                 line.push_str(&format!(" ALL {}", wire::sequence_set(&nums)));
+            }
+            if let Some(m) = modseq {
+                line.push_str(&format!(" MODSEQ {m}"));
             }
             line.push_str("\r\n");
             io.push_str(&line);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::command::{CommandBody, StoreModifier};
 use imap_codec::imap_types::flag::{StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 use tern_store::{FlagOp, Mailbox, MessageMeta, Store};
@@ -13,6 +13,14 @@ use crate::mailboxes::name_of;
 use crate::preparse::SAVED;
 use crate::session::{Flow, Session, Wire};
 use crate::wire;
+
+/// How STORE changes flags.
+pub(crate) struct StoreHow {
+    pub op: FlagOp,
+    pub silent: bool,
+    /// RFC 7162 3.1.3 UNCHANGEDSINCE.
+    pub unchanged_since: Option<u64>,
+}
 
 pub(crate) struct Selected {
     pub mailbox: Mailbox,
@@ -25,6 +33,10 @@ pub(crate) struct Selected {
     pub saved: Vec<u32>,
     /// The command being executed wrote `$` (see `preparse::SAVED`).
     pub use_saved: bool,
+    /// MODSEQ goes with every FETCH of flags (RFC 7162 3.1.4.1).
+    pub condstore: bool,
+    /// Expunges are reported as VANISHED (RFC 7162 3.2.10).
+    pub qresync: bool,
 }
 
 impl Selected {
@@ -36,6 +48,8 @@ impl Selected {
             dirty: false,
             saved: Vec::new(),
             use_saved: false,
+            condstore: false,
+            qresync: false,
         }
     }
 
@@ -50,7 +64,19 @@ impl Selected {
         let fresh = store.messages(self.mailbox.id).await?;
         self.dirty = false;
         let by_uid: HashMap<u32, &MessageMeta> = fresh.iter().map(|m| (m.uid, m)).collect();
-        if expunges {
+        if expunges && self.qresync {
+            // RFC 7162 3.2.10: VANISHED instead of EXPUNGE.
+            let gone: Vec<u32> = self
+                .msgs
+                .iter()
+                .map(|m| m.uid)
+                .filter(|u| !by_uid.contains_key(u))
+                .collect();
+            if !gone.is_empty() {
+                self.msgs.retain(|m| by_uid.contains_key(&m.uid));
+                io.push_str(&format!("* VANISHED {}\r\n", wire::sequence_set(&gone)));
+            }
+        } else if expunges {
             // Highest first, so that each number is valid when sent.
             for i in (0..self.msgs.len()).rev() {
                 if !by_uid.contains_key(&self.msgs[i].uid) {
@@ -63,12 +89,17 @@ impl Selected {
         }
         for (i, m) in self.msgs.iter_mut().enumerate() {
             if let Some(f) = by_uid.get(&m.uid)
-                && f.flags != m.flags
+                && (f.flags != m.flags || (self.condstore && f.modseq != m.modseq))
             {
                 m.flags = f.flags.clone();
                 m.modseq = f.modseq;
+                let modseq = if self.condstore {
+                    format!(" MODSEQ ({})", m.modseq)
+                } else {
+                    String::new()
+                };
                 io.push_str(&format!(
-                    "* {} FETCH (UID {} FLAGS {})\r\n",
+                    "* {} FETCH (UID {} FLAGS {}{modseq})\r\n",
                     i + 1,
                     m.uid,
                     wire::flag_list(&m.flags)
@@ -178,17 +209,28 @@ impl Session {
                 response,
                 flags,
                 uid,
-                ..
+                modifiers,
             } => {
                 let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+                let mut unchanged_since = None;
+                for m in modifiers {
+                    let StoreModifier::UnchangedSince(v) = m;
+                    unchanged_since = Some(v);
+                    self.use_condstore();
+                }
                 let op = match kind {
                     StoreType::Add => FlagOp::Add,
                     StoreType::Remove => FlagOp::Remove,
                     StoreType::Replace => FlagOp::Replace,
                 };
                 let silent = response == StoreResponse::Silent;
+                let how = StoreHow {
+                    op,
+                    silent,
+                    unchanged_since,
+                };
                 return self
-                    .store_cmd(io, tag, &sequence_set, uid, op, &flags, silent)
+                    .store_cmd(io, tag, &sequence_set, uid, &flags, how)
                     .await;
             }
             CommandBody::Copy {
@@ -215,10 +257,10 @@ impl Session {
                 sequence_set,
                 macro_or_item_names,
                 uid,
-                ..
+                modifiers,
             } => {
                 return self
-                    .fetch(io, tag, &sequence_set, uid, macro_or_item_names)
+                    .fetch(io, tag, &sequence_set, uid, macro_or_item_names, modifiers)
                     .await;
             }
             CommandBody::Search {
@@ -318,9 +360,8 @@ impl Session {
         tag: &str,
         set: &SequenceSet,
         uid: bool,
-        op: FlagOp,
         flags: &[String],
-        silent: bool,
+        how: StoreHow,
     ) -> Flow {
         let Some(idx) = self.resolve(io, tag, set, uid) else {
             return Flow::Continue;
@@ -336,12 +377,12 @@ impl Session {
             return self.bad(io, tag, "\\Recent cannot be stored");
         }
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
-        let changed = match self
+        let (changed, failed) = match self
             .store
-            .store_flags(sel.mailbox.id, &uids, op, flags, None)
+            .store_flags(sel.mailbox.id, &uids, how.op, flags, how.unchanged_since)
             .await
         {
-            Ok((c, _)) => c,
+            Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "imap: store failed");
                 io.push_str(&format!("{tag} NO [SERVERBUG] STORE failed\r\n"));
@@ -349,29 +390,56 @@ impl Session {
             }
         };
         let changed: HashMap<u32, MessageMeta> = changed.into_iter().collect();
+        let mut modified = Vec::new();
         for &i in &idx {
             let m = &mut sel.msgs[i];
-            if let Some(c) = changed.get(&m.uid) {
-                m.flags = c.flags.clone();
-                m.modseq = c.modseq;
+            if failed.contains(&m.uid) {
+                modified.push(if uid { m.uid } else { i as u32 + 1 });
+                continue;
             }
-            if !silent {
+            let was_changed = match changed.get(&m.uid) {
+                Some(c) => {
+                    m.flags = c.flags.clone();
+                    m.modseq = c.modseq;
+                    true
+                }
+                None => false,
+            };
+            // RFC 7162 3.1.3: with CONDSTORE, .SILENT still reports the new
+            // MODSEQ of messages whose MODSEQ moved.
+            let report = !how.silent || (sel.condstore && was_changed);
+            if report {
                 let u = if uid {
                     format!(" UID {}", m.uid)
                 } else {
                     String::new()
                 };
-                io.push_str(&format!(
-                    "* {} FETCH (FLAGS {}{u})\r\n",
-                    i + 1,
-                    wire::flag_list(&m.flags)
-                ));
+                let flags = if how.silent {
+                    String::new()
+                } else {
+                    format!(" FLAGS {}", wire::flag_list(&m.flags))
+                };
+                let modseq = if sel.condstore {
+                    format!(" MODSEQ ({})", m.modseq)
+                } else {
+                    String::new()
+                };
+                let body = format!("{flags}{u}{modseq}");
+                io.push_str(&format!("* {} FETCH ({})\r\n", i + 1, body.trim_start()));
             }
         }
         // RFC 3501 7.4.1: EXPUNGE may be sent during UID STORE, never
         // during STORE.
         self.sync(io, uid).await;
-        io.push_str(&format!("{tag} OK STORE completed\r\n"));
+        if modified.is_empty() {
+            io.push_str(&format!("{tag} OK STORE completed\r\n"));
+        } else {
+            // RFC 7162 3.1.3: what UNCHANGEDSINCE kept from changing.
+            io.push_str(&format!(
+                "{tag} OK [MODIFIED {}] conditional STORE failed for some messages\r\n",
+                wire::sequence_set(&modified)
+            ));
+        }
         Flow::Continue
     }
 

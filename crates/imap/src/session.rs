@@ -86,6 +86,10 @@ pub(crate) struct Session {
     pub ext: Extras,
     /// ENABLE IMAP4rev2 was given (RFC 9051 6.3.1).
     pub rev2: bool,
+    /// CONDSTORE is on: enabled, or a command used it (RFC 7162 3.1).
+    pub condstore: bool,
+    /// ENABLE QRESYNC was given (RFC 7162 3.2.3).
+    pub qresync: bool,
 }
 
 /// RFC 9051 7.2.2 / RFC 3501 7.2.1: what works, and nothing else.
@@ -106,7 +110,7 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
         c.push_str(" COMPRESS=DEFLATE");
     }
     c.push_str(" ESEARCH SEARCHRES UNAUTHENTICATE");
-    c.push_str(" LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE");
+    c.push_str(" LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE CONDSTORE QRESYNC");
     c
 }
 
@@ -131,6 +135,8 @@ impl Session {
             errors: 0,
             ext: Extras::default(),
             rev2: false,
+            condstore: false,
+            qresync: false,
         }
     }
 
@@ -184,6 +190,8 @@ impl Session {
         self.selected = None;
         self.events = None;
         self.rev2 = false;
+        self.condstore = false;
+        self.qresync = false;
         io.push_str(&format!("{tag} OK UNAUTHENTICATE completed\r\n"));
         Flow::Continue
     }
@@ -284,6 +292,14 @@ impl Session {
         Flow::Continue
     }
 
+    /// A CONDSTORE-enabling command was used (RFC 7162 3.1).
+    pub(crate) fn use_condstore(&mut self) {
+        self.condstore = true;
+        if let Some(sel) = &mut self.selected {
+            sel.condstore = true;
+        }
+    }
+
     /// Take in the store's change events; `true` when the selected mailbox
     /// may have changed.
     pub(crate) fn drain_events(&mut self) -> bool {
@@ -318,6 +334,8 @@ impl Session {
         let Some(sel) = &mut self.selected else {
             return;
         };
+        sel.condstore = self.condstore;
+        sel.qresync = self.qresync;
         if let Err(e) = sel.sync(&self.store, io, expunges).await {
             tracing::warn!(peer = %self.peer, error = %e, "imap: mailbox sync failed");
         }

@@ -240,7 +240,7 @@ async fn mailboxes() {
     let r = c.cmd("n", "ID NIL").await;
     assert!(r[0].starts_with("* ID"), "{r:?}");
     let r = c.cmd("o", "ENABLE CONDSTORE").await;
-    assert_eq!(r[0], "* ENABLED\r\n");
+    assert_eq!(r[0], "* ENABLED CONDSTORE\r\n");
 }
 
 #[tokio::test]
@@ -673,4 +673,159 @@ async fn enable_imap4rev2() {
     c.cmd("o", &format!("LOGIN {USER} \"{PASS}\"")).await;
     let r = c.cmd("p", "ENABLE IMAP4rev2").await;
     assert_eq!(r[0], "* ENABLED IMAP4rev2\r\n");
+}
+
+/// The `MODSEQ (n)` of an untagged FETCH line.
+fn modseq_of(line: &str) -> u64 {
+    let i = line.find("MODSEQ (").expect("MODSEQ in line") + 8;
+    line[i..].split(')').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn condstore() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_three(&store, account).await;
+    // FETCH MODSEQ turns CONDSTORE on; flags then carry MODSEQ.
+    let r = c.cmd("a", "FETCH 1:3 (UID MODSEQ)").await;
+    let m3 = modseq_of(&r[2]);
+    assert!(r[0].starts_with("* 1 FETCH (UID 1 MODSEQ ("), "{r:?}");
+    let r = c.cmd("b", "STORE 2 +FLAGS (\\Seen)").await;
+    let m2 = modseq_of(&r[0]);
+    assert!(m2 > m3, "{r:?}");
+    assert!(
+        r[0].starts_with("* 2 FETCH (FLAGS (\\Seen) MODSEQ ("),
+        "{r:?}"
+    );
+    // CHANGEDSINCE: only what changed after.
+    let r = c
+        .cmd("c", &format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {m3})"))
+        .await;
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(
+        r[0],
+        format!("* 2 FETCH (FLAGS (\\Seen) MODSEQ ({m2}))\r\n")
+    );
+    // UNCHANGEDSINCE: message 2 changed after m3, so it is MODIFIED.
+    let r = c
+        .cmd(
+            "d",
+            &format!("STORE 1:2 (UNCHANGEDSINCE {m3}) +FLAGS (\\Flagged)"),
+        )
+        .await;
+    assert!(
+        r[0].starts_with("* 1 FETCH (FLAGS (\\Flagged) MODSEQ ("),
+        "{r:?}"
+    );
+    assert!(r[1].starts_with("d OK [MODIFIED 2]"), "{r:?}");
+    let r = c
+        .cmd(
+            "d2",
+            &format!("UID STORE 2 (UNCHANGEDSINCE {m2}) +FLAGS.SILENT (\\Draft)"),
+        )
+        .await;
+    assert!(r[0].starts_with("* 2 FETCH (UID 2 MODSEQ ("), "{r:?}");
+    assert!(r[1].starts_with("d2 OK STORE"), "{r:?}");
+    // SEARCH MODSEQ reports the highest MODSEQ of the matches.
+    let r = c.cmd("e", &format!("SEARCH MODSEQ {}", m2 + 1)).await;
+    assert!(r[0].starts_with("* SEARCH 1 2 (MODSEQ "), "{r:?}");
+    let r = c.cmd("f", "SEARCH RETURN (COUNT) MODSEQ 1").await;
+    assert!(
+        r[0].starts_with("* ESEARCH (TAG \"f\") COUNT 3 MODSEQ "),
+        "{r:?}"
+    );
+    // SELECT reports HIGHESTMODSEQ; STATUS too.
+    let r = c.cmd("g", "SELECT INBOX").await;
+    assert!(r.concat().contains("* OK [HIGHESTMODSEQ "), "{r:?}");
+    let r = c.cmd("h", "STATUS INBOX (HIGHESTMODSEQ)").await;
+    assert!(
+        r[0].starts_with("* STATUS \"INBOX\" (HIGHESTMODSEQ "),
+        "{r:?}"
+    );
+    // Another session's flag change comes with its MODSEQ.
+    let mut other = logged_in(&store).await;
+    other.cmd("s", "SELECT INBOX").await;
+    other.cmd("t", "STORE 3 +FLAGS (\\Answered)").await;
+    let r = c.cmd("i", "NOOP").await;
+    assert!(
+        r[0].starts_with("* 3 FETCH (UID 3 FLAGS (\\Answered) MODSEQ ("),
+        "{r:?}"
+    );
+    // SELECT (CONDSTORE) enables it in a fresh session.
+    let mut fresh = logged_in(&store).await;
+    let r = fresh.cmd("j", "EXAMINE INBOX (CONDSTORE)").await;
+    assert!(r.concat().contains("[HIGHESTMODSEQ "), "{r:?}");
+    let r = fresh.cmd("k", "ENABLE CONDSTORE").await;
+    assert_eq!(r[0], "* ENABLED\r\n", "already on");
+}
+
+#[tokio::test]
+async fn qresync() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_three(&store, account).await;
+    let r = c.cmd("a", "SELECT INBOX (QRESYNC (1 1))").await;
+    assert!(r[0].starts_with("a BAD"), "before ENABLE QRESYNC: {r:?}");
+    let r = c.cmd("b", "ENABLE QRESYNC").await;
+    assert_eq!(r[0], "* ENABLED QRESYNC\r\n");
+    let r = c.cmd("c", "SELECT INBOX").await;
+    let all = r.concat();
+    let hms: u64 = all
+        .split("[HIGHESTMODSEQ ")
+        .nth(1)
+        .and_then(|x| x.split(']').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let uv: u32 = all
+        .split("[UIDVALIDITY ")
+        .nth(1)
+        .and_then(|x| x.split(']').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Changes the client will have missed: a flag, an expunge.
+    let mut other = logged_in(&store).await;
+    other.cmd("s", "SELECT INBOX").await;
+    other.cmd("t", "STORE 2 +FLAGS (\\Flagged)").await;
+    other.cmd("u", "STORE 1 +FLAGS (\\Deleted)").await;
+    other.cmd("v", "EXPUNGE").await;
+    // VANISHED instead of EXPUNGE in a QRESYNC session.
+    let r = c.cmd("d", "NOOP").await;
+    assert!(r.contains(&"* VANISHED 1\r\n".to_string()), "{r:?}");
+    // Resync from the old state: VANISHED (EARLIER) and the changed flags.
+    let r = c
+        .cmd("e", &format!("SELECT INBOX (QRESYNC ({uv} {hms} 1:3))"))
+        .await;
+    let all = r.concat();
+    assert!(all.starts_with("* OK [CLOSED]"), "{all}");
+    assert!(all.contains("* VANISHED (EARLIER) 1\r\n"), "{all}");
+    assert!(
+        all.contains("* 1 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ ("),
+        "{all}"
+    );
+    assert!(!all.contains("UID 3 FLAGS"), "{all}");
+    // A stale UIDVALIDITY gets a plain SELECT.
+    let r = c
+        .cmd("f", &format!("SELECT INBOX (QRESYNC ({} {hms}))", uv + 1))
+        .await;
+    assert!(!r.concat().contains("VANISHED"), "{r:?}");
+    // UID FETCH … (CHANGEDSINCE n VANISHED).
+    let r = c
+        .cmd(
+            "g",
+            &format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {hms} VANISHED)"),
+        )
+        .await;
+    assert_eq!(r[0], "* VANISHED (EARLIER) 1\r\n", "{r:?}");
+    assert!(
+        r[1].starts_with("* 1 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ"),
+        "{r:?}"
+    );
+    let r = c
+        .cmd("h", "FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")
+        .await;
+    assert!(r[0].starts_with("h BAD"), "VANISHED needs UID FETCH: {r:?}");
+    // UID EXPUNGE answers VANISHED too.
+    c.cmd("i", "UID STORE 3 +FLAGS.SILENT (\\Deleted)").await;
+    let r = c.cmd("j", "UID EXPUNGE 3").await;
+    assert_eq!(r[0], "* VANISHED 3\r\n", "{r:?}");
 }

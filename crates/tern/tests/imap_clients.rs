@@ -174,6 +174,26 @@ M.create("Projects/Rust")
 typ, data = M._simple_command("LIST", "(SUBSCRIBED)", '""', '("INBOX" "Projects/*")', "RETURN", "(CHILDREN STATUS (MESSAGES SIZE))")
 print("list", typ, b"|".join(M.untagged_responses.pop("LIST", [])).decode())
 print("liststatus", b"|".join(M.untagged_responses.pop("STATUS", [])).decode())
+# CONDSTORE/QRESYNC: remember the state, let another client change the
+# mailbox, resync with SELECT (QRESYNC …).
+M.unselect()
+print("qresync", M.enable("QRESYNC")[0], M.untagged_responses.pop("ENABLED", [b"-"])[-1].decode())
+M.select("INBOX")
+hms = M.untagged_responses.pop("HIGHESTMODSEQ", [b"0"])[-1].decode()
+uv = M.untagged_responses.pop("UIDVALIDITY", [b"0"])[-1].decode()
+N = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
+N.login(user, password)
+N.select("INBOX")
+N.store("2", "+FLAGS", "(\\Flagged)")
+N.store("1", "+FLAGS", "(\\Deleted)")
+N.expunge()
+N.logout()
+for k in ("FETCH", "VANISHED", "EXPUNGE"):
+    M.untagged_responses.pop(k, None)
+typ, data = M._simple_command("SELECT", "INBOX", "(QRESYNC (%s %s 1:3))" % (uv, hms))
+print("resync", typ, M.untagged_responses.pop("VANISHED", [b"-"])[-1].decode(), "|", b"|".join(M.untagged_responses.pop("FETCH", [])).decode())
+typ, data = M._simple_command("UID", "STORE", "2", "(UNCHANGEDSINCE %s)" % hms, "+FLAGS", "(\\Seen)")
+print("unchangedsince", typ, data[0].decode())
 imaplib.Commands["UNAUTHENTICATE"] = ("AUTH", "SELECTED")
 typ, data = M._simple_command("UNAUTHENTICATE")
 print("unauth", typ)
@@ -226,6 +246,16 @@ fn imaplib_speaks_imap4rev2() {
     assert!(list.contains("\"Projects/Rust\""), "{list}");
     let st = get(&out, "liststatus");
     assert!(st.contains("\"INBOX\" (MESSAGES 3 SIZE "), "{st}");
+    assert_eq!(get(&out, "qresync"), "OK QRESYNC");
+    let resync = get(&out, "resync");
+    assert!(
+        resync.starts_with("OK (EARLIER) 1 | 1 (UID 2 FLAGS (\\Flagged) MODSEQ ("),
+        "{resync}"
+    );
+    assert!(
+        get(&out, "unchangedsince").starts_with("OK [MODIFIED 2]"),
+        "{out:?}"
+    );
     assert_eq!(get(&out, "unauth"), "OK");
     assert!(get(&out, "caps2").contains("AUTH=PLAIN"), "{out:?}");
     assert_eq!(get(&out, "login2"), "OK");
