@@ -13,10 +13,17 @@ use crate::order::{self, Info, Key};
 use crate::session::{Flow, Session, Wire};
 use crate::summary::Summary;
 
-/// RFC 5256 3: UTF-8 and US-ASCII are the charsets every server knows.
-fn charset_ok(charset: &Charset<'_>) -> bool {
+/// RFC 5256 3: UTF-8 and US-ASCII are the charsets every server knows;
+/// any other is answered `NO [BADCHARSET]` (true when it was).
+fn refuse_charset<S: Wire>(io: &mut Io<S>, tag: &str, charset: &Charset<'_>) -> bool {
     let c = charset.as_ref().to_ascii_uppercase();
-    c == "UTF-8" || c == "US-ASCII"
+    if c == "UTF-8" || c == "US-ASCII" {
+        return false;
+    }
+    io.push_str(&format!(
+        "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
+    ));
+    true
 }
 
 impl Session {
@@ -66,10 +73,7 @@ impl Session {
         search: Vec1<SearchKey<'_>>,
         uid: bool,
     ) -> Flow {
-        if !charset_ok(&charset) {
-            io.push_str(&format!(
-                "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
-            ));
+        if refuse_charset(io, tag, &charset) {
             return Flow::Continue;
         }
         let mut keys = Vec::new();
@@ -112,10 +116,7 @@ impl Session {
         search: Vec1<SearchKey<'_>>,
         uid: bool,
     ) -> Flow {
-        if !charset_ok(&charset) {
-            io.push_str(&format!(
-                "{tag} NO [BADCHARSET (UTF-8 US-ASCII)] charset not supported\r\n"
-            ));
+        if refuse_charset(io, tag, &charset) {
             return Flow::Continue;
         }
         let threader: fn(&[Info]) -> Vec<order::Thread> = match algorithm {
