@@ -190,6 +190,8 @@ struct RawConfig {
     #[serde(default)]
     pop3: RawPop3,
     #[serde(default)]
+    imap: RawImap,
+    #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
     rate: RawRate,
@@ -375,6 +377,17 @@ struct RawPop3 {
     idle_timeout_secs: Option<Spanned<u64>>,
 }
 
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawImap {
+    max_line_length: Option<Spanned<usize>>,
+    max_literal_size: Option<Spanned<usize>>,
+    idle_timeout_secs: Option<Spanned<u64>>,
+    auth_failure_delay_ms: Option<Spanned<u64>>,
+    max_auth_failures: Option<Spanned<u32>>,
+    max_errors: Option<Spanned<u32>>,
+}
+
 // ---- the validated configuration -------------------------------------------
 
 #[derive(Debug, Clone)]
@@ -389,6 +402,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub smtp: SmtpConfig,
     pub pop3: Pop3Config,
+    pub imap: ImapConfig,
     pub limits: LimitsConfig,
     pub rate: RateConfig,
     pub auth_throttle: AuthThrottleConfig,
@@ -721,6 +735,36 @@ impl Default for Pop3Config {
     }
 }
 
+/// `[imap]`: the bounds of every IMAP session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapConfig {
+    /// Longest command line, literals excluded (RFC 9051 4: at least 8192).
+    pub max_line_length: usize,
+    /// Largest literal, hence largest APPEND; advertised as APPENDLIMIT.
+    pub max_literal_size: usize,
+    /// RFC 9051 5.4: the autologout timer is at least 30 minutes.
+    pub idle_timeout_secs: u64,
+    /// A failed login waits this long before its answer.
+    pub auth_failure_delay_ms: u64,
+    /// Failed logins on one connection before it is closed.
+    pub max_auth_failures: u32,
+    /// Bad commands on one connection before it is closed.
+    pub max_errors: u32,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            max_line_length: 64 * 1024,
+            max_literal_size: 64 * 1024 * 1024,
+            idle_timeout_secs: 30 * 60,
+            auth_failure_delay_ms: 1500,
+            max_auth_failures: 3,
+            max_errors: 50,
+        }
+    }
+}
+
 /// Which listener kinds this build implements; a configured listener of any
 /// other kind is refused rather than silently ignored.
 pub type Implemented = fn(ListenerKind) -> bool;
@@ -753,6 +797,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         },
         smtp: SmtpConfig::default(),
         pop3: Pop3Config::default(),
+        imap: ImapConfig::default(),
         limits: LimitsConfig::default(),
         rate: RateConfig::default(),
         auth_throttle: AuthThrottleConfig::default(),
@@ -820,6 +865,57 @@ impl Checker<'_> {
             None => default,
         }
     }
+}
+
+fn imap_config(c: &mut Checker<'_>, raw: &RawImap) -> ImapConfig {
+    let d = ImapConfig::default();
+    let cfg = ImapConfig {
+        max_line_length: c.positive(
+            "imap.max_line_length",
+            &raw.max_line_length,
+            d.max_line_length,
+        ),
+        max_literal_size: c.positive(
+            "imap.max_literal_size",
+            &raw.max_literal_size,
+            d.max_literal_size,
+        ),
+        idle_timeout_secs: c.positive(
+            "imap.idle_timeout_secs",
+            &raw.idle_timeout_secs,
+            d.idle_timeout_secs,
+        ),
+        auth_failure_delay_ms: raw
+            .auth_failure_delay_ms
+            .as_ref()
+            .map(|v| *v.get_ref())
+            .unwrap_or(d.auth_failure_delay_ms),
+        max_auth_failures: c.positive(
+            "imap.max_auth_failures",
+            &raw.max_auth_failures,
+            d.max_auth_failures,
+        ),
+        max_errors: c.positive("imap.max_errors", &raw.max_errors, d.max_errors),
+    };
+    if let Some(l) = &raw.max_line_length
+        && *l.get_ref() < 8192
+    {
+        c.err_at(
+            "imap.max_line_length",
+            l,
+            "must be at least 8192 (RFC 9051 4)",
+        );
+    }
+    if let Some(t) = &raw.idle_timeout_secs
+        && *t.get_ref() < 1800
+    {
+        c.err_at(
+            "imap.idle_timeout_secs",
+            t,
+            "must be at least 1800 (RFC 9051 5.4: 30 minutes)",
+        );
+    }
+    cfg
 }
 
 /// Parse and validate a configuration text. `base` resolves relative paths.
@@ -1065,6 +1161,7 @@ pub fn parse(
             p.idle_timeout_secs,
         ),
     };
+    let imap = imap_config(&mut c, &raw.imap);
 
     let dns = DnsConfig {
         servers: raw.dns.servers.clone(),
@@ -1211,6 +1308,7 @@ pub fn parse(
         server,
         smtp,
         pop3,
+        imap,
         limits,
         rate,
         auth_throttle,
@@ -1356,6 +1454,22 @@ mod tests {
         assert_eq!(e.errors[0].line, Some(2));
         let e = p("[store]\nkind = \"postgres\"\n").unwrap_err();
         assert_eq!(e.errors[0].key, "store.url");
+    }
+
+    #[test]
+    fn imap_section() {
+        let c = p("").unwrap();
+        assert_eq!(c.imap, ImapConfig::default());
+        let c = p("[imap]\nmax_literal_size = 1000\nidle_timeout_secs = 3600\n").unwrap();
+        assert_eq!(c.imap.max_literal_size, 1000);
+        assert_eq!(c.imap.idle_timeout_secs, 3600);
+        assert_eq!(c.imap.max_line_length, 64 * 1024);
+        let e = p("[imap]\nmax_literal = 5\n").unwrap_err();
+        assert_eq!(e.errors[0].line, Some(2));
+        let e = p("[imap]\nidle_timeout_secs = 60\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "imap.idle_timeout_secs");
+        let e = p("[imap]\nmax_line_length = 100\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "imap.max_line_length");
     }
 
     #[test]

@@ -115,7 +115,7 @@ impl Session {
         self.account = Some(account);
         io.push_str(&format!(
             "{tag} OK [CAPABILITY {}] logged in\r\n",
-            capabilities(self.tls, true)
+            capabilities(self.tls, true, &self.opts)
         ));
         Flow::Continue
     }

@@ -12,18 +12,25 @@ use tern_store::Mailbox;
 
 use crate::io::Io;
 use crate::mailboxes::{list_match, store_no};
-use crate::preparse::ListExt;
+use crate::preparse::{ListExt, strip_appendlimit};
 use crate::session::{Session, Wire};
 
 /// STATUS items written by the client in `RETURN (STATUS (…))`, parsed by
-/// imap-codec as the items of a STATUS command.
-pub(crate) fn status_items(list: &[u8]) -> Option<Vec<StatusDataItemName>> {
+/// imap-codec as the items of a STATUS command; and whether APPENDLIMIT
+/// (which imap-codec does not know) was among them.
+pub(crate) fn status_items(list: &[u8]) -> Option<(Vec<StatusDataItemName>, bool)> {
+    let (list, appendlimit) = strip_appendlimit(list);
+    if appendlimit && list == b"()" {
+        return Some((Vec::new(), true));
+    }
     let mut cmd = b"x STATUS INBOX ".to_vec();
-    cmd.extend_from_slice(list);
+    cmd.extend_from_slice(&list);
     cmd.extend_from_slice(b"\r\n");
     match CommandCodec::default().decode(&cmd) {
         Ok((&[], c)) => match c.body {
-            CommandBody::Status { item_names, .. } => Some(item_names.iter().cloned().collect()),
+            CommandBody::Status { item_names, .. } => {
+                Some((item_names.iter().cloned().collect(), appendlimit))
+            }
             _ => None,
         },
         _ => None,
@@ -168,8 +175,8 @@ impl Session {
             line.extend_from_slice(b"\r\n");
             io.push(&line);
             // RFC 5819 2: STATUS right after the LIST of a selectable mailbox.
-            if let (Some(items), Some(mb)) = (&status, e.mailbox)
-                && let Ok(l) = self.status_line(mb, items).await
+            if let (Some((items, appendlimit)), Some(mb)) = (&status, e.mailbox)
+                && let Ok(l) = self.status_line(mb, items, *appendlimit).await
             {
                 io.push(&l);
             }

@@ -254,7 +254,12 @@ impl Session {
                 if item_names.contains(&StatusDataItemName::HighestModSeq) {
                     self.use_condstore();
                 }
-                self.status(io, tag, account, &n, &item_names).await;
+                let items: &[StatusDataItemName] = if self.ext.status_placeholder {
+                    &[]
+                } else {
+                    &item_names
+                };
+                self.status(io, tag, account, &n, items).await;
             }
             CommandBody::Append {
                 mailbox,
@@ -404,7 +409,8 @@ impl Session {
                 return;
             }
         };
-        match self.status_line(&mb, items).await {
+        let appendlimit = self.ext.status_appendlimit;
+        match self.status_line(&mb, items, appendlimit).await {
             Ok(l) => io.push(&l),
             Err(e) => {
                 io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
@@ -419,6 +425,7 @@ impl Session {
         &self,
         mb: &tern_store::Mailbox,
         items: &[StatusDataItemName],
+        appendlimit: bool,
     ) -> tern_store::Result<Vec<u8>> {
         let msgs = self.store.messages(mb.id).await?;
         let has = |m: &tern_store::MessageMeta, f: &str| m.flags.iter().any(|x| x == f);
@@ -452,6 +459,10 @@ impl Session {
                 ),
             };
             out.push(v);
+        }
+        if appendlimit {
+            // RFC 7889 4: the same limit for every mailbox.
+            out.push(format!("APPENDLIMIT {}", self.opts.max_literal));
         }
         let mut line = b"* STATUS ".to_vec();
         line.extend_from_slice(&self.name_out(&mb.name));

@@ -49,6 +49,25 @@ pub struct Extras {
     pub list: Option<ListExt>,
     /// CREATE's `USE (…)` attributes.
     pub create_use: Option<Vec<String>>,
+    /// STATUS asked for APPENDLIMIT (RFC 7889 4).
+    pub status_appendlimit: bool,
+    /// ... and for nothing else: UIDNEXT stood in for imap-codec.
+    pub status_placeholder: bool,
+}
+
+/// A STATUS item list without APPENDLIMIT, which imap-codec does not know,
+/// and whether it was there.
+pub fn strip_appendlimit(items: &[u8]) -> (Vec<u8>, bool) {
+    let text = String::from_utf8_lossy(items);
+    let inner = text.trim().trim_start_matches('(').trim_end_matches(')');
+    let words: Vec<&str> = inner.split_ascii_whitespace().collect();
+    let kept: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !w.eq_ignore_ascii_case("APPENDLIMIT"))
+        .collect();
+    let found = kept.len() != words.len();
+    (format!("({})", kept.join(" ")).into_bytes(), found)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -299,6 +318,7 @@ pub fn preparse(b: &[u8]) -> Pre {
         }
         "LIST" if cmd_at == 1 => list(b, &toks, tag),
         "CREATE" if cmd_at == 1 => create(b, &toks, tag),
+        "STATUS" if cmd_at == 1 => status(b, &toks),
         _ => Pre::Codec(b.to_vec(), Extras::default()),
     }
 }
@@ -471,6 +491,38 @@ fn list(b: &[u8], toks: &[Tok], tag: Option<String>) -> Pre {
     Pre::Codec(out, extras)
 }
 
+/// `STATUS name (… APPENDLIMIT …)`: the item taken off (RFC 7889 4).
+fn status(b: &[u8], toks: &[Tok]) -> Pre {
+    let plain = || Pre::Codec(b.to_vec(), Extras::default());
+    let Some(open) = toks.get(3).filter(|t| t.kind == Kind::Open) else {
+        return plain();
+    };
+    let Some(close) = close_of(toks, 3) else {
+        return plain();
+    };
+    if toks.len() != close + 1 {
+        return plain();
+    }
+    let (mut items, found) = strip_appendlimit(&b[open.start..toks[close].end]);
+    if !found {
+        return plain();
+    }
+    let placeholder = items == b"()";
+    if placeholder {
+        items = b"(UIDNEXT)".to_vec();
+    }
+    let mut out = b[..toks[2].end].to_vec();
+    out.push(b' ');
+    out.extend_from_slice(&items);
+    out.extend_from_slice(b"\r\n");
+    let extras = Extras {
+        status_appendlimit: true,
+        status_placeholder: placeholder,
+        ..Extras::default()
+    };
+    Pre::Codec(out, extras)
+}
+
 /// RFC 6154 3: `CREATE name (USE (\Drafts …))`.
 fn create(b: &[u8], toks: &[Tok], tag: Option<String>) -> Pre {
     if toks.len() <= 3 {
@@ -572,6 +624,19 @@ mod tests {
         assert_eq!(astring(b"{3}\r\nabc").unwrap(), b"abc");
         assert_eq!(astring(b"Sent").unwrap(), b"Sent");
         assert_eq!(astring(b"{9}\r\nabc"), None);
+    }
+
+    #[test]
+    fn status_appendlimit() {
+        let (b, e) = codec("a STATUS INBOX (MESSAGES APPENDLIMIT)\r\n");
+        assert_eq!(b, "a STATUS INBOX (MESSAGES)\r\n");
+        assert!(e.status_appendlimit);
+        let (b, e) = codec("a STATUS INBOX (MESSAGES)\r\n");
+        assert_eq!(b, "a STATUS INBOX (MESSAGES)\r\n");
+        assert!(!e.status_appendlimit);
+        let (b, e) = codec("a STATUS INBOX (appendlimit)\r\n");
+        assert_eq!(b, "a STATUS INBOX (UIDNEXT)\r\n");
+        assert!(e.status_placeholder);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tern_common::config::Config;
 use tern_common::listener::{Conn, Handler, Stream, Tls};
@@ -20,12 +21,17 @@ pub struct Service {
 
 impl Service {
     pub fn new(config: Arc<Config>, store: Store) -> Service {
-        // No [imap] section in the configuration yet: defaults.
+        let c = &config.imap;
         Service {
             store,
             opts: Arc::new(Options {
                 hostname: config.hostname.clone(),
-                ..Options::default()
+                max_line: c.max_line_length,
+                max_literal: c.max_literal_size,
+                idle_timeout: Duration::from_secs(c.idle_timeout_secs),
+                auth_failure_delay: Duration::from_millis(c.auth_failure_delay_ms),
+                max_auth_failures: c.max_auth_failures,
+                max_errors: c.max_errors,
             }),
         }
     }

@@ -93,7 +93,7 @@ pub(crate) struct Session {
 }
 
 /// RFC 9051 7.2.2 / RFC 3501 7.2.1: what works, and nothing else.
-pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
+pub(crate) fn capabilities(tls: bool, authenticated: bool, opts: &Options) -> String {
     let mut c = String::from("IMAP4rev1 IMAP4rev2");
     if !authenticated {
         if tls {
@@ -111,6 +111,8 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool) -> String {
     }
     c.push_str(" ESEARCH SEARCHRES UNAUTHENTICATE");
     c.push_str(" LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE CONDSTORE QRESYNC");
+    // RFC 7889 3.1: one limit for every mailbox: the literal limit.
+    c.push_str(&format!(" APPENDLIMIT={}", opts.max_literal));
     c
 }
 
@@ -204,7 +206,7 @@ impl Session {
             CommandBody::Capability => {
                 io.push_str(&format!(
                     "* CAPABILITY {}\r\n",
-                    capabilities(self.tls, self.account.is_some())
+                    capabilities(self.tls, self.account.is_some(), &self.opts)
                 ));
                 io.push_str(&format!("{tag} OK CAPABILITY completed\r\n"));
                 Flow::Continue
@@ -361,7 +363,7 @@ pub async fn run<S, U>(
     let mut s = Session::new(store, opts.clone(), tls, peer, gate);
     io.push_str(&format!(
         "* OK [CAPABILITY {}] {} IMAP server ready\r\n",
-        capabilities(tls, false),
+        capabilities(tls, false, &opts),
         opts.hostname
     ));
     loop {

@@ -829,3 +829,29 @@ async fn qresync() {
     let r = c.cmd("j", "UID EXPUNGE 3").await;
     assert_eq!(r[0], "* VANISHED 3\r\n", "{r:?}");
 }
+
+#[tokio::test]
+async fn appendlimit() {
+    let (_d, store, _) = setup().await;
+    let mut c = logged_in(&store).await;
+    // RFC 7889: the literal limit (100000 in these tests) for every mailbox.
+    let r = c.cmd("a", "CAPABILITY").await;
+    assert!(r[0].contains(" APPENDLIMIT=100000"), "{r:?}");
+    let r = c.cmd("b", "STATUS INBOX (MESSAGES APPENDLIMIT)").await;
+    assert_eq!(
+        r[0],
+        "* STATUS \"INBOX\" (MESSAGES 0 APPENDLIMIT 100000)\r\n"
+    );
+    let r = c.cmd("c", "STATUS INBOX (APPENDLIMIT)").await;
+    assert_eq!(r[0], "* STATUS \"INBOX\" (APPENDLIMIT 100000)\r\n");
+    let r = c
+        .cmd("d", "LIST \"\" INBOX RETURN (STATUS (APPENDLIMIT))")
+        .await;
+    assert_eq!(r[1], "* STATUS \"INBOX\" (APPENDLIMIT 100000)\r\n", "{r:?}");
+    // Beyond it: a synchronizing literal is refused before it is read …
+    let r = c.cmd("e", "APPEND INBOX {100001}").await;
+    assert!(r[0].starts_with("e NO [TOOBIG]"), "{r:?}");
+    // … a non-synchronizing one ends the connection (RFC 7888 4).
+    c.send("f APPEND INBOX {100001+}\r\n").await;
+    assert!(c.line().await.starts_with("* BYE"));
+}

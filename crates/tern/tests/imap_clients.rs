@@ -206,7 +206,8 @@ print("logout", M.logout()[0])
 
 #[test]
 fn imaplib_speaks_imap4rev2() {
-    let mut t = Tern::start(&["imaps"]);
+    // The [imap] section's literal limit is the advertised APPENDLIMIT.
+    let mut t = Tern::start_with(&["imaps"], "[imap]\nmax_literal_size = 5000000\n");
     t.add_user(USER, PASSWORD);
     let port = t.port("imaps").to_string();
     let cert = t.cert_path();
@@ -227,6 +228,7 @@ fn imaplib_speaks_imap4rev2() {
         "SEARCHRES",
         "LIST-STATUS",
         "UNAUTHENTICATE",
+        "APPENDLIMIT=5000000",
     ] {
         assert!(caps.contains(c), "{caps}");
     }
