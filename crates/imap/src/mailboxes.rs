@@ -111,6 +111,9 @@ impl Session {
                     } else if c == "CONDSTORE" && !self.condstore {
                         self.use_condstore();
                         line.push_str(" CONDSTORE");
+                    } else if c == "UTF8=ACCEPT" && !self.utf8 {
+                        self.utf8 = true;
+                        line.push_str(" UTF8=ACCEPT");
                     } else if c == "QRESYNC" && !self.qresync {
                         // RFC 7162 3.2.3: QRESYNC implies CONDSTORE.
                         self.qresync = true;
@@ -268,6 +271,10 @@ impl Session {
                 message,
             } => {
                 let n = name!(mailbox);
+                // RFC 6855 4: the UTF8 form is for UTF8=ACCEPT sessions.
+                if self.ext.append_utf8 && !self.utf8 {
+                    return self.bad(io, tag, "UTF8 APPEND needs ENABLE UTF8=ACCEPT");
+                }
                 let bytes = match message {
                     imap_codec::imap_types::extensions::binary::LiteralOrLiteral8::Literal(l) => {
                         l.data().to_vec()
@@ -472,7 +479,7 @@ impl Session {
 
     /// Mailbox names are UTF-8 under IMAP4rev2 and UTF8=ACCEPT.
     pub(crate) fn utf8_names(&self) -> bool {
-        self.rev2
+        self.rev2 || self.utf8
     }
 
     /// A mailbox name as this session writes it.

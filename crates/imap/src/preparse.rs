@@ -53,6 +53,8 @@ pub struct Extras {
     pub status_appendlimit: bool,
     /// ... and for nothing else: UIDNEXT stood in for imap-codec.
     pub status_placeholder: bool,
+    /// APPEND's message came as `UTF8 (~{n}…)` (RFC 6855 4).
+    pub append_utf8: bool,
 }
 
 /// A STATUS item list without APPENDLIMIT, which imap-codec does not know,
@@ -319,6 +321,7 @@ pub fn preparse(b: &[u8]) -> Pre {
         "LIST" if cmd_at == 1 => list(b, &toks, tag),
         "CREATE" if cmd_at == 1 => create(b, &toks, tag),
         "STATUS" if cmd_at == 1 => status(b, &toks),
+        "APPEND" if cmd_at == 1 => append_utf8(b, &toks),
         _ => Pre::Codec(b.to_vec(), Extras::default()),
     }
 }
@@ -491,6 +494,29 @@ fn list(b: &[u8], toks: &[Tok], tag: Option<String>) -> Pre {
     Pre::Codec(out, extras)
 }
 
+/// RFC 6855 4: `APPEND name [flags] [date] UTF8 (literal8)`; imap-codec
+/// gets the literal8 in the place of the message.
+fn append_utf8(b: &[u8], toks: &[Tok]) -> Pre {
+    let n = toks.len();
+    let utf8_form = n >= 7
+        && toks[n - 1].kind == Kind::Close
+        && toks[n - 2].kind == Kind::Literal
+        && toks[n - 3].kind == Kind::Open
+        && toks[n - 4].kind == Kind::Atom
+        && word(b, &toks[n - 4]) == "UTF8";
+    if !utf8_form {
+        return Pre::Codec(b.to_vec(), Extras::default());
+    }
+    let mut out = b[..toks[n - 4].start].to_vec();
+    out.extend_from_slice(&b[toks[n - 2].start..toks[n - 2].end]);
+    out.extend_from_slice(b"\r\n");
+    let extras = Extras {
+        append_utf8: true,
+        ..Extras::default()
+    };
+    Pre::Codec(out, extras)
+}
+
 /// `STATUS name (… APPENDLIMIT …)`: the item taken off (RFC 7889 4).
 fn status(b: &[u8], toks: &[Tok]) -> Pre {
     let plain = || Pre::Codec(b.to_vec(), Extras::default());
@@ -624,6 +650,16 @@ mod tests {
         assert_eq!(astring(b"{3}\r\nabc").unwrap(), b"abc");
         assert_eq!(astring(b"Sent").unwrap(), b"Sent");
         assert_eq!(astring(b"{9}\r\nabc"), None);
+    }
+
+    #[test]
+    fn append_utf8_form() {
+        let (b, e) = codec("a APPEND INBOX (\\Seen) UTF8 (~{3+}\r\nabc)\r\n");
+        assert_eq!(b, "a APPEND INBOX (\\Seen) ~{3+}\r\nabc\r\n");
+        assert!(e.append_utf8);
+        let (b, e) = codec("a APPEND INBOX {3+}\r\nabc\r\n");
+        assert_eq!(b, "a APPEND INBOX {3+}\r\nabc\r\n");
+        assert!(!e.append_utf8);
     }
 
     #[test]

@@ -39,6 +39,13 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_empty() {
         return true;
     }
+    // RFC 9051 6.4.4: case-insensitive; beyond ASCII by Unicode lowercase
+    // when both sides are UTF-8 (SEARCH CHARSET UTF-8).
+    if !needle.is_ascii()
+        && let (Ok(h), Ok(n)) = (std::str::from_utf8(hay), std::str::from_utf8(needle))
+    {
+        return h.to_lowercase().contains(&n.to_lowercase());
+    }
     let hay = hay.to_ascii_lowercase();
     let needle = needle.to_ascii_lowercase();
     hay.windows(needle.len()).any(|w| w == needle.as_slice())

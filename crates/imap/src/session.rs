@@ -90,6 +90,8 @@ pub(crate) struct Session {
     pub condstore: bool,
     /// ENABLE QRESYNC was given (RFC 7162 3.2.3).
     pub qresync: bool,
+    /// ENABLE UTF8=ACCEPT was given (RFC 6855 3).
+    pub utf8: bool,
 }
 
 /// RFC 9051 7.2.2 / RFC 3501 7.2.1: what works, and nothing else.
@@ -113,6 +115,7 @@ pub(crate) fn capabilities(tls: bool, authenticated: bool, opts: &Options) -> St
     c.push_str(" LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE CONDSTORE QRESYNC");
     // RFC 7889 3.1: one limit for every mailbox: the literal limit.
     c.push_str(&format!(" APPENDLIMIT={}", opts.max_literal));
+    c.push_str(" UTF8=ACCEPT");
     c
 }
 
@@ -139,6 +142,7 @@ impl Session {
             rev2: false,
             condstore: false,
             qresync: false,
+            utf8: false,
         }
     }
 
@@ -194,6 +198,7 @@ impl Session {
         self.rev2 = false;
         self.condstore = false;
         self.qresync = false;
+        self.utf8 = false;
         io.push_str(&format!("{tag} OK UNAUTHENTICATE completed\r\n"));
         Flow::Continue
     }

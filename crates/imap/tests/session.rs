@@ -855,3 +855,39 @@ async fn appendlimit() {
     c.send("f APPEND INBOX {100001+}\r\n").await;
     assert!(c.line().await.starts_with("* BYE"));
 }
+
+#[tokio::test]
+async fn utf8_accept() {
+    let (_d, store, _) = setup().await;
+    let mut c = logged_in(&store).await;
+    let r = c.cmd("a", "CAPABILITY").await;
+    assert!(r[0].contains(" UTF8=ACCEPT"), "{r:?}");
+    // The UTF8 APPEND form needs UTF8=ACCEPT.
+    let r = c.cmd("b", "APPEND INBOX UTF8 (~{3+}\r\nabc)").await;
+    assert!(r[0].starts_with("b BAD"), "{r:?}");
+    let r = c.cmd("c", "ENABLE UTF8=ACCEPT").await;
+    assert_eq!(r[0], "* ENABLED UTF8=ACCEPT\r\n");
+    // Mailbox names are UTF-8 now, without IMAP4rev2.
+    let r = c.cmd("d", "CREATE \"Größe\"").await;
+    assert!(r[0].starts_with("d OK"), "{r:?}");
+    let r = c.cmd("e", "LIST \"\" \"Gr*\"").await;
+    assert_eq!(r[0], "* LIST (\\HasNoChildren) \"/\" \"Größe\"\r\n");
+    let m = "Subject: Grüße\r\nFrom: a@example.org\r\n\r\nhé\r\n";
+    let r = c
+        .cmd(
+            "f",
+            &format!("APPEND \"Größe\" UTF8 (~{{{}+}}\r\n{m})", m.len()),
+        )
+        .await;
+    assert!(r[0].starts_with("f OK [APPENDUID"), "{r:?}");
+    let r = c.cmd("g", "STATUS \"Größe\" (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS \"Größe\" (MESSAGES 1)\r\n");
+    // SEARCH with UTF-8 strings, case-insensitive beyond ASCII.
+    c.cmd("h", "SELECT \"Größe\"").await;
+    let r = c.cmd("i", "SEARCH CHARSET UTF-8 SUBJECT \"GRÜSSE\"").await;
+    assert_eq!(r[0], "* SEARCH\r\n", "ß is not SS here: {r:?}");
+    let r = c
+        .cmd("j", "SEARCH CHARSET UTF-8 SUBJECT \"GRÜ\" BODY \"HÉ\"")
+        .await;
+    assert_eq!(r[0], "* SEARCH 1\r\n", "{r:?}");
+}
