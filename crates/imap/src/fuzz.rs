@@ -45,6 +45,11 @@ pub const CORPUS: &[&str] = &[
     "a UID SORT (REVERSE DATE) UTF-8 ALL",
     "a THREAD REFERENCES UTF-8 ALL",
     "a COMPRESS DEFLATE",
+    "a ENABLE QRESYNC UTF8=ACCEPT",
+    "a APPEND \"Größe\" (\\Seen) UTF8 (~{5+}\r\nhello)",
+    "a STATUS INBOX (MESSAGES APPENDLIMIT SIZE)",
+    "a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 3 VANISHED)",
+    "a SEARCH RETURN (COUNT) MODSEQ 5",
 ];
 
 const SPECIAL: &[u8] = b"()[]{}<>\"\\$*%+-~:,.0123456789 \r\nABCXYZabc";

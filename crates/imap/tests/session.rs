@@ -891,3 +891,33 @@ async fn utf8_accept() {
         .await;
     assert_eq!(r[0], "* SEARCH 1\r\n", "{r:?}");
 }
+
+#[tokio::test]
+async fn rename_inbox_and_hierarchy() {
+    let (_d, store, account) = setup().await;
+    deliver(&store, account, "INBOX", msg("one", "1")).await;
+    deliver(&store, account, "INBOX", msg("two", "2")).await;
+    let mut c = logged_in(&store).await;
+    // RFC 9051 6.3.6: renaming INBOX moves its messages; INBOX stays, empty.
+    let r = c.cmd("a", "RENAME INBOX \"Old Mail\"").await;
+    assert!(r[0].starts_with("a OK"), "{r:?}");
+    let r = c.cmd("b", "STATUS INBOX (MESSAGES UIDNEXT)").await;
+    assert!(r[0].starts_with("* STATUS \"INBOX\" (MESSAGES 0 "), "{r:?}");
+    let r = c.cmd("c", "STATUS \"Old Mail\" (MESSAGES)").await;
+    assert_eq!(r[0], "* STATUS \"Old Mail\" (MESSAGES 2)\r\n");
+    // A mailbox renamed with its children.
+    c.cmd("d", "CREATE Work/Projects").await;
+    let r = c.cmd("e", "RENAME Work Jobs").await;
+    assert!(r[0].starts_with("e OK"), "{r:?}");
+    let r = c.cmd("f", "LIST \"\" Jobs*").await;
+    let all = r.concat();
+    assert!(
+        all.contains("\"Jobs\"\r\n") && all.contains("\"Jobs/Projects\"\r\n"),
+        "{all}"
+    );
+    // Errors: an existing target, a missing source.
+    let r = c.cmd("g", "RENAME Jobs Sent").await;
+    assert!(r[0].starts_with("g NO [ALREADYEXISTS]"), "{r:?}");
+    let r = c.cmd("h", "RENAME Nope Other").await;
+    assert!(r[0].starts_with("h NO [NONEXISTENT]"), "{r:?}");
+}
