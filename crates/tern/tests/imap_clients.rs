@@ -264,3 +264,53 @@ fn imaplib_speaks_imap4rev2() {
     assert_eq!(get(&out, "logout"), "BYE");
     t.stop();
 }
+
+/// CONDSTORE through PyPI `imapclient`, whose response parser is its own:
+/// HIGHESTMODSEQ on SELECT, FETCH CHANGEDSINCE, SEARCH MODSEQ.
+/// argv: PORT CAFILE USER PASSWORD. Prints `step<TAB>value` lines.
+const CONDSTORE_SCRIPT: &str = r#"
+import ssl, sys
+from imapclient import IMAPClient
+port, cafile, user, password = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+def out(k, v):
+    print(f"{k}\t{v}")
+c = IMAPClient("127.0.0.1", port=int(port), ssl=True, ssl_context=ctx, timeout=20)
+c.login(user, password)
+out("enable", c.enable("CONDSTORE"))
+for s in (b"one", b"two", b"three"):
+    c.append("INBOX", b"Subject: " + s + b"\r\n\r\nbody\r\n")
+sel = c.select_folder("INBOX")
+hms = sel[b"HIGHESTMODSEQ"]
+out("hms", hms > 0)
+c.add_flags([2], [b"\\Flagged"])
+changed = c.fetch([1, 2, 3], ["FLAGS"], modifiers=["CHANGEDSINCE %d" % hms])
+out("changed", sorted((uid, d[b"MODSEQ"][0] > hms, d[b"FLAGS"]) for uid, d in changed.items()))
+res = c.search(["MODSEQ", str(hms + 1)])
+out("search", (list(res), res.modseq > hms))
+out("logout", c.logout())
+"#;
+
+#[test]
+fn imapclient_condstore() {
+    let mut t = Tern::start(&["imaps"]);
+    t.add_user(USER, PASSWORD);
+    let port = t.port("imaps").to_string();
+    let cert = t.cert_path();
+    let out = python(
+        CONDSTORE_SCRIPT,
+        &[&port, cert.to_str().unwrap(), USER, PASSWORD],
+    );
+    let step = |k: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}\t")))
+            .unwrap_or_else(|| panic!("no step {k} in {out}"))
+            .to_string()
+    };
+    assert_eq!(step("enable"), "[b'CONDSTORE']");
+    assert_eq!(step("hms"), "True");
+    assert_eq!(step("changed"), "[(2, True, (b'\\\\Flagged',))]");
+    assert_eq!(step("search"), "([2], True)");
+    t.stop();
+}
