@@ -79,10 +79,13 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         say!("tern: {kind} listening on {addr}");
         server.serve(b, tls.clone(), handler);
     }
+    // Catch the signals before saying ready: a SIGTERM right after "ready"
+    // must still shut down cleanly.
+    let signals = Signals::install();
     say!("tern: ready");
     tracing::info!("tern started");
 
-    wait_for_signal().await;
+    signals.wait().await;
     say!("tern: shutting down");
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     if !server.shutdown(grace).await {
@@ -93,19 +96,28 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    match (term, int) {
-        (Ok(mut t), Ok(mut i)) => {
-            tokio::select! {
-                _ = t.recv() => {},
-                _ = i.recv() => {},
+/// SIGTERM and SIGINT, caught from the moment they are installed.
+struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        Signals(term.zip(int))
+    }
+
+    async fn wait(self) {
+        match self.0 {
+            Some((mut t, mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {},
+                    _ = i.recv() => {},
+                }
             }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }
