@@ -254,6 +254,8 @@ struct RawDns {
     #[serde(default)]
     servers: Vec<std::net::SocketAddr>,
     timeout_secs: Option<Spanned<u64>>,
+    dnssec: Option<bool>,
+    trust_anchor: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -428,6 +430,11 @@ pub struct SubmissionConfig {
 pub struct DnsConfig {
     pub servers: Vec<std::net::SocketAddr>,
     pub timeout_secs: u64,
+    /// Validate DNSSEC for DANE (RFC 7672) on outbound delivery.
+    pub dnssec: bool,
+    /// DNSKEY records (zone-file syntax) trusted instead of the IANA root
+    /// keys; for private or test zones.
+    pub trust_anchor: Option<PathBuf>,
 }
 
 impl Default for DnsConfig {
@@ -435,6 +442,8 @@ impl Default for DnsConfig {
         DnsConfig {
             servers: Vec::new(),
             timeout_secs: 5,
+            dnssec: true,
+            trust_anchor: None,
         }
     }
 }
@@ -1170,6 +1179,18 @@ pub fn parse(
             &raw.dns.timeout_secs,
             DnsConfig::default().timeout_secs,
         ),
+        dnssec: raw.dns.dnssec.unwrap_or(true),
+        trust_anchor: raw.dns.trust_anchor.as_ref().map(|f| {
+            let p = base.join(f.get_ref());
+            if let Err(e) = std::fs::read(&p) {
+                c.err_at(
+                    "dns.trust_anchor",
+                    f,
+                    format!("cannot read {}: {e}", p.display()),
+                );
+            }
+            p
+        }),
     };
     let cd = ChecksConfig::default();
     let mut trusted = Vec::new();
@@ -1516,6 +1537,11 @@ mod tests {
         assert_eq!(e.errors[0].key, "checks.trusted_networks");
         let e = p("[dns]\nservers = [\"nowhere\"]\n").unwrap_err();
         assert_eq!(e.errors[0].line, Some(2));
+        assert!(c.dns.dnssec && c.dns.trust_anchor.is_none());
+        let c = p("[dns]\ndnssec = false\n").unwrap();
+        assert!(!c.dns.dnssec);
+        let e = p("[dns]\ntrust_anchor = \"/nonexistent/anchor.keys\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "dns.trust_anchor");
     }
 
     #[test]

@@ -254,6 +254,7 @@ mod tests {
         let cfg = tern_common::config::DnsConfig {
             servers: vec!["127.0.0.1:9".parse().unwrap()],
             timeout_secs: 1,
+            ..Default::default()
         };
         let c = Checker {
             auth: crate::dns::authenticator(&cfg).unwrap(),

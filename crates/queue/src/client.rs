@@ -280,6 +280,8 @@ pub struct Target {
     pub auth: Option<(String, String)>,
     /// The authenticating configuration, for `TlsPolicy::Verified`.
     pub verified: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The host's usable TLSA records, for `TlsPolicy::Dane`.
+    pub tlsa: Vec<crate::dane::Tlsa>,
 }
 
 /// Run one transaction with the host at `t.addr`.
@@ -320,6 +322,9 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
                     return Err(TxError::TlsFailed(format!(
                         "{host}: no trust anchors for verified TLS"
                     )));
+                }
+                (TlsPolicy::Dane, _) => {
+                    crate::dane::client_config(&t.tlsa).map_err(TxError::TlsFailed)?
                 }
                 _ => tls::opportunistic_config().map_err(TxError::TlsFailed)?,
             };

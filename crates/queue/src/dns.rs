@@ -1,13 +1,17 @@
 //! Routing: where a domain's mail goes (RFC 5321 5.1, RFC 7505).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::proto::rr::RecordType;
+use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
+use hickory_resolver::proto::rr::{RData, Record, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 use tern_common::config::DnsConfig;
+
+use crate::dane::Tlsa;
 
 /// Why a route could not be found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,26 +33,72 @@ pub struct Hop {
 #[derive(Clone)]
 pub struct Dns {
     resolver: TokioResolver,
+    /// A DNSSEC-validating resolver for DANE; `None` when `[dns] dnssec`
+    /// is off.
+    secure: Option<TokioResolver>,
+}
+
+/// What DNSSEC says about one MX host (RFC 7672 2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaneHost {
+    /// No DANE: an insecure name, or no TLSA records.
+    None,
+    /// Validated TLSA records, none of them usable: TLS is still
+    /// mandatory, unauthenticated (RFC 7672 2.2).
+    Unusable,
+    /// Validated, usable TLSA records: they authenticate the host.
+    Tlsa(Vec<Tlsa>),
+    /// The host is in a signed zone, but its TLSA records could not be had
+    /// (bogus, SERVFAIL): do not deliver to it (RFC 7672 2.2).
+    Failed(String),
 }
 
 /// A resolver that asks the configured servers, or the system's.
 pub fn resolver(cfg: &DnsConfig) -> anyhow::Result<TokioResolver> {
+    build(cfg, None)
+}
+
+/// A resolver that validates DNSSEC from `anchors` (the IANA root keys
+/// when `None`).
+fn build(cfg: &DnsConfig, anchors: Option<Arc<TrustAnchors>>) -> anyhow::Result<TokioResolver> {
     let mut opts = ResolverOpts::default();
     opts.timeout = Duration::from_secs(cfg.timeout_secs);
     opts.attempts = 2;
     opts.ndots = 0;
-    if cfg.servers.is_empty() {
-        let mut b = Resolver::builder_tokio()?;
-        *b.options_mut() = opts;
-        return Ok(b.build()?);
-    }
-    let mut config = ResolverConfig::default();
-    for s in &cfg.servers {
-        config.add_name_server(name_server(*s));
-    }
-    let mut b = Resolver::builder_with_config(config, TokioRuntimeProvider::default());
+    let mut b = if cfg.servers.is_empty() {
+        Resolver::builder_tokio()?
+    } else {
+        let mut config = ResolverConfig::default();
+        for s in &cfg.servers {
+            config.add_name_server(name_server(*s));
+        }
+        Resolver::builder_with_config(config, TokioRuntimeProvider::default())
+    };
     *b.options_mut() = opts;
+    if let Some(a) = anchors {
+        b = b.with_trust_anchor(a);
+    }
     Ok(b.build()?)
+}
+
+/// The DNSSEC trust anchors: `[dns] trust_anchor` or the IANA root keys.
+fn trust_anchors(cfg: &DnsConfig) -> anyhow::Result<Arc<TrustAnchors>> {
+    Ok(Arc::new(match &cfg.trust_anchor {
+        Some(p) => TrustAnchors::from_file(p)
+            .map_err(|e| anyhow::anyhow!("dns.trust_anchor: {}: {e}", p.display()))?,
+        None => TrustAnchors::default(),
+    }))
+}
+
+fn all_secure<'a>(records: impl Iterator<Item = &'a Record>) -> bool {
+    let mut any = false;
+    for r in records {
+        if r.proof != Proof::Secure {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 fn name_server(addr: SocketAddr) -> NameServerConfig {
@@ -69,9 +119,106 @@ fn fqdn(name: &str) -> String {
 
 impl Dns {
     pub fn new(cfg: &DnsConfig) -> anyhow::Result<Dns> {
+        let secure = if cfg.dnssec {
+            Some(build(cfg, Some(trust_anchors(cfg)?))?)
+        } else {
+            None
+        };
         Ok(Dns {
             resolver: resolver(cfg)?,
+            secure,
         })
+    }
+
+    /// DANE for each hop of `domain` (RFC 7672 2.2). An `Err` means the
+    /// MX answer failed DNSSEC validation and delivery must wait.
+    pub async fn dane(&self, domain: &str, hops: &[Hop]) -> Result<Vec<DaneHost>, String> {
+        let none = || vec![DaneHost::None; hops.len()];
+        let Some(secure) = &self.secure else {
+            return Ok(none());
+        };
+        // RFC 7672 2.2.1: only MX hosts from a secure MX RRset are looked up
+        // for TLSA; a bogus MX answer is a lookup failure.
+        match secure.lookup(fqdn(domain), RecordType::MX).await {
+            Ok(l) => {
+                let mx = l
+                    .answers()
+                    .iter()
+                    .filter(|r| r.record_type() == RecordType::MX);
+                if !all_secure(mx) {
+                    return Ok(none());
+                }
+            }
+            // No MX: the domain is its own host (implicit MX), whose address
+            // records decide below.
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => {}
+            Err(e) => {
+                return Err(format!(
+                    "DNSSEC validation of the MX of {domain} failed: {e}"
+                ));
+            }
+        }
+        let mut out = Vec::with_capacity(hops.len());
+        for hop in hops {
+            out.push(self.dane_host(secure, &hop.host).await);
+        }
+        Ok(out)
+    }
+
+    async fn dane_host(&self, secure: &TokioResolver, host: &str) -> DaneHost {
+        // RFC 7672 2.2.2: TLSA records count only for a host whose address
+        // records are secure.
+        match secure.lookup_ip(fqdn(host)).await {
+            Ok(ips) => {
+                let addrs = ips
+                    .as_lookup()
+                    .answers()
+                    .iter()
+                    .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA));
+                if !all_secure(addrs) {
+                    return DaneHost::None;
+                }
+            }
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => return DaneHost::None,
+            Err(e) => {
+                return DaneHost::Failed(format!(
+                    "DNSSEC validation of the address of {host} failed: {e}"
+                ));
+            }
+        }
+        let name = format!("_25._tcp.{}", fqdn(host));
+        match secure.lookup(name.clone(), RecordType::TLSA).await {
+            Ok(l) => {
+                let records: Vec<&Record> = l
+                    .answers()
+                    .iter()
+                    .filter(|r| r.record_type() == RecordType::TLSA)
+                    .collect();
+                if !all_secure(records.iter().copied()) {
+                    return DaneHost::None;
+                }
+                let tlsa = records
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::TLSA(t) => Some(Tlsa {
+                            usage: u8::from(t.cert_usage),
+                            selector: u8::from(t.selector),
+                            matching: u8::from(t.matching),
+                            data: t.cert_data.clone(),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                match crate::dane::usable(tlsa) {
+                    Some(u) => DaneHost::Tlsa(u),
+                    None => DaneHost::Unusable,
+                }
+            }
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => DaneHost::None,
+            // RFC 7672 2.2: a failed TLSA lookup for a host in a signed zone
+            // rules the host out.
+            Err(e) => DaneHost::Failed(format!("TLSA lookup at {name} failed: {e}")),
+        }
     }
 
     /// The hosts to try for `domain`: its MX hosts by preference, or the

@@ -1,10 +1,11 @@
 //! Outbound delivery: a durable queue in the store, worked by a pool with
 //! total and per-destination limits; MX routing (implicit MX, null MX),
-//! opportunistic or required STARTTLS, an optional smarthost, retries with
+//! opportunistic or required STARTTLS, MTA-STS, DANE, an optional smarthost, retries with
 //! exponential backoff and jitter, a per-destination circuit breaker, and
 //! RFC 3464 delivery status notifications.
 
 pub mod client;
+pub mod dane;
 pub mod dkim;
 pub mod dns;
 pub mod dsn;

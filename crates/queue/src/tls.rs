@@ -22,11 +22,17 @@ pub enum TlsPolicy {
     Required,
     /// STARTTLS with a certificate valid for the host (MTA-STS enforce).
     Verified,
+    /// STARTTLS with a certificate matching the host's TLSA records (DANE,
+    /// RFC 7672).
+    Dane,
 }
 
 impl TlsPolicy {
     pub fn requires_tls(self) -> bool {
-        matches!(self, TlsPolicy::Required | TlsPolicy::Verified)
+        matches!(
+            self,
+            TlsPolicy::Required | TlsPolicy::Verified | TlsPolicy::Dane
+        )
     }
 }
 

@@ -13,7 +13,8 @@ use tern_store::{QueueMessage, QueueRcpt, RcptState, Store};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::client::{self, Envelope, Rcpt, Target, TxError};
-use crate::dns::{Dns, Hop, RouteError};
+use crate::dane::Tlsa;
+use crate::dns::{DaneHost, Dns, Hop, RouteError};
 use crate::dsn::{self, Action, RcptStatus};
 use crate::local;
 use crate::tls::TlsPolicy;
@@ -63,6 +64,30 @@ pub(crate) struct Worker {
     /// Trust anchors for authenticated TLS (MTA-STS); `None` when they
     /// could not be loaded, and then enforced policies defer.
     verified: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// One host to try and how to secure the connection to it.
+struct Planned {
+    hop: Hop,
+    policy: TlsPolicy,
+    /// Usable TLSA records, for `TlsPolicy::Dane`.
+    tlsa: Vec<Tlsa>,
+    /// DANE decides this host's TLS (MTA-STS does not apply).
+    dane: bool,
+    /// Why this host must not be tried at all.
+    skip: Option<String>,
+}
+
+impl Planned {
+    fn new(hop: Hop, policy: TlsPolicy) -> Planned {
+        Planned {
+            hop,
+            policy,
+            tlsa: Vec::new(),
+            dane: false,
+            skip: None,
+        }
+    }
 }
 
 /// What happened to one recipient in one attempt.
@@ -213,7 +238,7 @@ impl Worker {
         data: &[u8],
     ) -> Vec<Fate> {
         let all = |f: &dyn Fn() -> Fate| rcpts.iter().map(|_| f()).collect::<Vec<_>>();
-        let (hops, port, policy, auth) = match &self.config.relay {
+        let (plan, port, auth) = match &self.config.relay {
             Some(relay) => {
                 // An address literal needs no lookup (and must not wait on DNS).
                 let literal: Option<std::net::IpAddr> =
@@ -222,16 +247,16 @@ impl Worker {
                     Some(ip) => Ok(vec![ip]),
                     None => self.dns.addresses(&relay.host).await,
                 };
-                let hops = match hops {
-                    Ok(a) if !a.is_empty() => vec![Hop {
+                let hop = match hops {
+                    Ok(a) if !a.is_empty() => Hop {
                         host: relay.host.clone(),
                         addrs: a,
-                    }],
+                    },
                     Ok(_) => match relay.host.parse() {
-                        Ok(ip) => vec![Hop {
+                        Ok(ip) => Hop {
                             host: relay.host.clone(),
                             addrs: vec![ip],
-                        }],
+                        },
                         Err(_) => {
                             return all(&|| {
                                 Fate::Deferred(format!("relay {} has no address", relay.host))
@@ -247,47 +272,13 @@ impl Worker {
                     _ => TlsPolicy::Required,
                 };
                 let auth = relay.username.clone().zip(relay.password.clone());
-                (hops, relay.port, policy, auth)
+                (vec![Planned::new(hop, policy)], relay.port, auth)
             }
             None => match self.dns.route(domain).await {
-                Ok(mut h) => {
-                    let required =
-                        msg.requiretls || self.config.queue.require_tls.iter().any(|d| d == domain);
-                    let mut policy = if required {
-                        TlsPolicy::Required
-                    } else {
-                        TlsPolicy::Opportunistic
-                    };
-                    if let Some(verified) = &self.verified
-                        && let Some(sts) = self
-                            .sts
-                            .policy(&self.dns, domain, self.config.queue.mta_sts_port, verified)
-                            .await
-                    {
-                        match sts.mode {
-                            crate::mta_sts::Mode::Enforce => {
-                                // RFC 8461 4.1/4.2: only listed MX, only
-                                // with a valid certificate.
-                                h.retain(|hop| {
-                                    sts.mx
-                                        .iter()
-                                        .any(|p| crate::mta_sts::mx_matches(p, &hop.host))
-                                });
-                                if h.is_empty() {
-                                    let why =
-                                        format!("no MX of {domain} matches its MTA-STS policy");
-                                    return all(&|| Fate::Deferred(why.clone()));
-                                }
-                                policy = TlsPolicy::Verified;
-                            }
-                            crate::mta_sts::Mode::Testing => {
-                                tracing::info!(%domain, "queue: MTA-STS policy in testing mode; delivering as usual");
-                            }
-                            crate::mta_sts::Mode::None => {}
-                        }
-                    }
-                    (h, self.config.queue.remote_port, policy, None)
-                }
+                Ok(h) => match self.mx_plan(msg, domain, h).await {
+                    Ok(plan) => (plan, self.config.queue.remote_port, None),
+                    Err(why) => return all(&|| Fate::Deferred(why.clone())),
+                },
                 Err(RouteError::Permanent(status, e)) => {
                     return all(&|| Fate::Failed {
                         status: status.into(),
@@ -313,7 +304,12 @@ impl Worker {
         };
         let mut last = String::from("no host to try");
         let mut tls_unavailable = false;
-        for hop in &hops {
+        for p in &plan {
+            let (hop, policy) = (&p.hop, p.policy);
+            if let Some(why) = &p.skip {
+                last = why.clone();
+                continue;
+            }
             for ip in &hop.addrs {
                 let target = Target {
                     addr: SocketAddr::new(*ip, port),
@@ -322,6 +318,7 @@ impl Worker {
                     policy,
                     auth: auth.clone(),
                     verified: self.verified.clone(),
+                    tlsa: p.tlsa.clone(),
                 };
                 let result = client::transact(&target, &env, data).await;
                 self.record_tls(domain, &hop.host, policy, &result).await;
@@ -403,6 +400,96 @@ impl Worker {
         all(&|| Fate::Deferred(last.clone()))
     }
 
+    /// Where and how to deliver `domain`'s mail over its MX hosts: DANE
+    /// where the hosts publish usable TLSA records (RFC 7672), else MTA-STS
+    /// (RFC 8461), else opportunistic or required STARTTLS. `Err` defers.
+    async fn mx_plan(
+        &self,
+        msg: &QueueMessage,
+        domain: &str,
+        hops: Vec<Hop>,
+    ) -> Result<Vec<Planned>, String> {
+        let required = msg.requiretls || self.config.queue.require_tls.iter().any(|d| d == domain);
+        let base = if required {
+            TlsPolicy::Required
+        } else {
+            TlsPolicy::Opportunistic
+        };
+        let dane = match self.dns.dane(domain, &hops).await {
+            Ok(d) => d,
+            Err(e) => {
+                self.record_outcome(domain, "", "tlsa", "dnssec-invalid", &e)
+                    .await;
+                return Err(e);
+            }
+        };
+        let mut plan = Vec::with_capacity(hops.len());
+        for (hop, d) in hops.into_iter().zip(dane) {
+            plan.push(match d {
+                DaneHost::Tlsa(tlsa) => Planned {
+                    dane: true,
+                    tlsa,
+                    ..Planned::new(hop, TlsPolicy::Dane)
+                },
+                // RFC 7672 2.2: TLSA records that cannot be used still
+                // forbid plain text.
+                DaneHost::Unusable => Planned {
+                    dane: true,
+                    ..Planned::new(hop, TlsPolicy::Required)
+                },
+                DaneHost::Failed(why) => {
+                    tracing::warn!(%domain, host = %hop.host, error = %why, "queue: DANE lookup failed; not delivering to this host");
+                    self.record_outcome(domain, &hop.host, "tlsa", "dnssec-invalid", &why)
+                        .await;
+                    Planned {
+                        dane: true,
+                        skip: Some(why),
+                        ..Planned::new(hop, TlsPolicy::Dane)
+                    }
+                }
+                DaneHost::None => Planned::new(hop, base),
+            });
+        }
+        // RFC 8461 2: hosts that DANE covers are not subject to MTA-STS.
+        if plan.iter().all(|p| p.dane) {
+            return Ok(plan);
+        }
+        let Some(verified) = &self.verified else {
+            return Ok(plan);
+        };
+        let Some(sts) = self
+            .sts
+            .policy(&self.dns, domain, self.config.queue.mta_sts_port, verified)
+            .await
+        else {
+            return Ok(plan);
+        };
+        match sts.mode {
+            crate::mta_sts::Mode::Enforce => {
+                // RFC 8461 4.1/4.2: only listed MX, only with a valid
+                // certificate.
+                plan.retain(|p| {
+                    p.dane
+                        || sts
+                            .mx
+                            .iter()
+                            .any(|m| crate::mta_sts::mx_matches(m, &p.hop.host))
+                });
+                if plan.is_empty() {
+                    return Err(format!("no MX of {domain} matches its MTA-STS policy"));
+                }
+                for p in plan.iter_mut().filter(|p| !p.dane) {
+                    p.policy = TlsPolicy::Verified;
+                }
+            }
+            crate::mta_sts::Mode::Testing => {
+                tracing::info!(%domain, "queue: MTA-STS policy in testing mode; delivering as usual");
+            }
+            crate::mta_sts::Mode::None => {}
+        }
+        Ok(plan)
+    }
+
     /// Keep what TLS did for this host, for TLS reporting.
     async fn record_tls(
         &self,
@@ -411,28 +498,43 @@ impl Worker {
         policy: TlsPolicy,
         result: &Result<client::Outcome, TxError>,
     ) {
-        let (outcome, detail) = match result {
-            Ok(o) => match &o.tls {
+        let (outcome, detail) = match (result, policy) {
+            (Ok(o), _) => match &o.tls {
                 Some(t) => ("tls", t.clone()),
                 None => ("plaintext", String::new()),
             },
-            Err(TxError::TlsFailed(e)) => ("validation-failure", e.clone()),
-            Err(TxError::TlsUnavailable(e)) => ("starttls-not-supported", e.clone()),
-            Err(_) => return,
+            // RFC 8460 4.3.1: no TLSA record matched the certificate.
+            (Err(TxError::TlsFailed(e)), TlsPolicy::Dane) => ("tlsa-invalid", e.clone()),
+            (Err(TxError::TlsFailed(e)), _) => ("validation-failure", e.clone()),
+            (Err(TxError::TlsUnavailable(e)), _) => ("starttls-not-supported", e.clone()),
+            (Err(_), _) => return,
         };
         let policy = match (policy, &self.config.relay) {
             (_, Some(_)) => "relay",
+            (TlsPolicy::Dane, None) => "tlsa",
             (TlsPolicy::Verified, None) => "sts",
             (TlsPolicy::Required, None) => "require-tls",
             _ => "none",
         };
+        self.record_outcome(domain, mx, policy, outcome, &detail)
+            .await;
+    }
+
+    async fn record_outcome(
+        &self,
+        domain: &str,
+        mx: &str,
+        policy: &str,
+        outcome: &str,
+        detail: &str,
+    ) {
         let r = tern_store::TlsResult {
             at: now_secs(),
             domain: domain.to_string(),
             mx: mx.to_string(),
             policy: policy.to_string(),
             outcome: outcome.to_string(),
-            detail,
+            detail: detail.to_string(),
         };
         if let Err(e) = self.store.tls_result_insert(&r).await {
             tracing::warn!(error = %e, "queue: cannot record the TLS outcome");

@@ -121,9 +121,15 @@ impl DnsServer {
         }
     }
 
-    /// The `[dns]` section that points tern at this server.
+    /// The `[dns]` section that points tern at this server. It signs
+    /// nothing, so DNSSEC validation (and with it DANE) is off: a
+    /// validating resolver would find every answer bogus. The signed zones
+    /// for DANE are served by `dnssec::SignedZone`.
     pub fn config(&self) -> String {
-        format!("[dns]\nservers = [\"{}\"]\ntimeout_secs = 2\n", self.addr)
+        format!(
+            "[dns]\nservers = [\"{}\"]\ntimeout_secs = 2\ndnssec = false\n",
+            self.addr
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod dnssec;
 pub mod pg;
 pub mod postfix;
 
