@@ -163,11 +163,17 @@ fn enforce_delivers_over_verified_tls() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let r = rt.block_on(store.tls_results(0)).unwrap();
-    assert!(
-        r.iter().any(|x| x.policy == "sts" && x.outcome == "tls"),
-        "{r:?}"
-    );
+    // The outcome is recorded once the server's reply is in, which may be
+    // just after the message reached the Maildir.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = rt.block_on(store.tls_results(0)).unwrap();
+        if r.iter().any(|x| x.policy == "sts" && x.outcome == "tls") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{r:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn deferred_not_sent(s: &Setup, outcome: Option<&str>) {
