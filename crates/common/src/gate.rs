@@ -67,6 +67,13 @@ impl Gate {
         sec.throttle.failure(*ip, user)
     }
 
+    /// The session went back to the not-authenticated state.
+    pub fn signed_out(&mut self) {
+        if let Some((_, guard, _)) = &mut self.inner {
+            guard.signed_out();
+        }
+    }
+
     /// A successful login: clear the failures and count the connection
     /// against the user's limits (per user+IP, then per user).
     pub fn success(&mut self, user: &str) -> Result<(), Level> {

@@ -309,6 +309,23 @@ impl ConnGuard {
         Ok(())
     }
 
+    /// The connection left the authenticated state (IMAP UNAUTHENTICATE,
+    /// RFC 8437): it no longer counts against its user.
+    pub fn signed_out(&mut self) {
+        let mut c = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        self.keys.retain(|k| {
+            let user = matches!(k, Key::User(..) | Key::UserIp(..));
+            if user {
+                c.dec(k);
+            }
+            !user
+        });
+    }
+
     pub fn family(&self) -> Family {
         self.family
     }
@@ -393,6 +410,19 @@ mod tests {
         assert!(desktop.authenticated("a@x.org").is_ok());
         let mut fourth = l.admit(Family::Imap, ip("10.0.0.4")).unwrap();
         assert_eq!(fourth.authenticated("a@x.org"), Err(Level::User));
+    }
+
+    #[test]
+    fn signing_out_frees_the_user_slot() {
+        let l = limiter(0, 1, 0, 0);
+        let mut a = l.admit(Family::Imap, ip("10.0.0.2")).unwrap();
+        a.authenticated("a@x.org").unwrap();
+        let mut b = l.admit(Family::Imap, ip("10.0.0.3")).unwrap();
+        assert_eq!(b.authenticated("a@x.org"), Err(Level::User));
+        a.signed_out();
+        assert!(b.authenticated("a@x.org").is_ok());
+        // The same connection may sign in again, as another user.
+        assert!(a.authenticated("c@x.org").is_ok());
     }
 
     #[test]

@@ -195,6 +195,7 @@ impl Session {
         self.account = None;
         self.selected = None;
         self.events = None;
+        self.gate.signed_out();
         self.rev2 = false;
         self.condstore = false;
         self.qresync = false;

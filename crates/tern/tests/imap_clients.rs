@@ -314,3 +314,49 @@ fn imapclient_condstore() {
     assert_eq!(step("search"), "([2], True)");
     t.stop();
 }
+
+/// UNAUTHENTICATE gives the user's connection slot back (`[limits.imap]
+/// per_user = 1`): a second login is refused until the first session
+/// leaves the authenticated state.
+const SLOT_SCRIPT: &str = r#"
+import imaplib, ssl, sys
+port, cafile, user, password = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+imaplib.Commands["UNAUTHENTICATE"] = ("AUTH", "SELECTED")
+def conn():
+    return imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
+A = conn()
+print("a", A.login(user, password)[0])
+B = conn()
+try:
+    B.login(user, password)
+    print("b accepted")
+except imaplib.IMAP4.abort as e:
+    print("b refused", e)
+print("unauth", A._simple_command("UNAUTHENTICATE")[0])
+C = conn()
+print("c", C.login(user, password)[0])
+C.logout()
+"#;
+
+#[test]
+fn unauthenticate_frees_the_user_slot() {
+    let mut t = Tern::start_with(&["imaps"], "[limits.imap]\nper_user = 1\n");
+    t.add_user(USER, PASSWORD);
+    let port = t.port("imaps").to_string();
+    let cert = t.cert_path();
+    let out = python(
+        SLOT_SCRIPT,
+        &[&port, cert.to_str().unwrap(), USER, PASSWORD],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "a OK", "{out}");
+    assert!(
+        lines[1].starts_with("b refused") && lines[1].contains("UNAVAILABLE"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "unauth OK", "{out}");
+    assert_eq!(lines[3], "c OK", "{out}");
+    t.stop();
+}
