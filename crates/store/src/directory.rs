@@ -225,9 +225,7 @@ impl Store {
             return Err(StoreError::Duplicate(format!("address {name}")));
         }
         let pw = password.to_string();
-        let secret = tokio::task::spawn_blocking(move || hash_password(&pw))
-            .await
-            .map_err(|e| StoreError::Other(e.into()))??;
+        let secret = crate::hashing::run(move || hash_password(&pw)).await??;
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (name, domain_id, secret, quota, created) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -364,9 +362,7 @@ impl Store {
     pub async fn account_set_password(&self, address: &Address, password: &str) -> Result<()> {
         check_password(password)?;
         let pw = password.to_string();
-        let secret = tokio::task::spawn_blocking(move || hash_password(&pw))
-            .await
-            .map_err(|e| StoreError::Other(e.into()))??;
+        let secret = crate::hashing::run(move || hash_password(&pw)).await??;
         let r = sqlx::query("UPDATE accounts SET secret = $1 WHERE name = $2")
             .bind(secret)
             .bind(address.to_string())
@@ -440,9 +436,7 @@ impl Store {
             None => (None, dummy_hash().to_string()),
         };
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify(&pw, &secret))
-            .await
-            .map_err(|e| StoreError::Other(e.into()))?;
+        let ok = crate::hashing::run(move || verify(&pw, &secret)).await?;
         match (ok, id) {
             (true, Some(id)) => self.account_by_id(id).await,
             _ => Ok(None),

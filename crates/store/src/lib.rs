@@ -12,6 +12,7 @@ mod directory;
 mod dkim;
 mod dmarc;
 mod events;
+mod hashing;
 mod lease;
 mod mail;
 mod queue;
