@@ -267,7 +267,10 @@ impl Session {
                 {
                     Ok((changed, _)) => {
                         for (u, meta) in changed {
-                            if let Some(m) = sel.msgs.iter_mut().find(|m| m.uid == u) {
+                            if let Some(m) = std::sync::Arc::make_mut(&mut sel.msgs)
+                                .iter_mut()
+                                .find(|m| m.uid == u)
+                            {
                                 m.flags = meta.flags;
                                 m.modseq = meta.modseq;
                             }

@@ -339,17 +339,18 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        let msgs = match self.store.messages(mb.id).await {
+        // Events from before the snapshot are stale; drop them before it is
+        // read, so that a change committed meanwhile is not lost.
+        if let Some(rx) = &mut self.events {
+            *rx = rx.resubscribe();
+        }
+        let msgs = match self.store.messages_shared(mb.id).await {
             Ok(m) => m,
             Err(e) => {
                 io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
                 return Flow::Continue;
             }
         };
-        // Events from before the snapshot are stale.
-        if let Some(rx) = &mut self.events {
-            *rx = rx.resubscribe();
-        }
         io.push(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
         if read_only {
             io.push(b"* OK [PERMANENTFLAGS ()] read-only\r\n");

@@ -2,6 +2,7 @@
 //! kept in step with the store, and the commands that change messages.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use imap_codec::imap_types::command::{CommandBody, StoreModifier};
 use imap_codec::imap_types::flag::{StoreResponse, StoreType};
@@ -25,8 +26,10 @@ pub(crate) struct StoreHow {
 pub(crate) struct Selected {
     pub mailbox: Mailbox,
     pub read_only: bool,
-    /// What the client knows: message sequence number = index + 1.
-    pub msgs: Vec<MessageMeta>,
+    /// What the client knows: message sequence number = index + 1. Shared
+    /// with other sessions that know the same state of the mailbox (see
+    /// `Store::messages_shared`); changed copy-on-write.
+    pub msgs: Arc<Vec<MessageMeta>>,
     /// A change event arrived since the last sync.
     pub dirty: bool,
     /// The saved search result, as UIDs (RFC 5182 2.1).
@@ -40,7 +43,7 @@ pub(crate) struct Selected {
 }
 
 impl Selected {
-    pub fn new(mailbox: Mailbox, msgs: Vec<MessageMeta>, read_only: bool) -> Selected {
+    pub fn new(mailbox: Mailbox, msgs: Arc<Vec<MessageMeta>>, read_only: bool) -> Selected {
         Selected {
             mailbox,
             read_only,
@@ -61,7 +64,7 @@ impl Selected {
         io: &mut Io<S>,
         expunges: bool,
     ) -> tern_store::Result<()> {
-        let fresh = store.messages(self.mailbox.id).await?;
+        let fresh = store.messages_shared(self.mailbox.id).await?;
         self.dirty = false;
         let by_uid: HashMap<u32, &MessageMeta> = fresh.iter().map(|m| (m.uid, m)).collect();
         if expunges && self.qresync {
@@ -73,7 +76,7 @@ impl Selected {
                 .filter(|u| !by_uid.contains_key(u))
                 .collect();
             if !gone.is_empty() {
-                self.msgs.retain(|m| by_uid.contains_key(&m.uid));
+                Arc::make_mut(&mut self.msgs).retain(|m| by_uid.contains_key(&m.uid));
                 io.push_str(&format!("* VANISHED {}\r\n", wire::sequence_set(&gone)));
             }
         } else if expunges {
@@ -81,13 +84,23 @@ impl Selected {
             for i in (0..self.msgs.len()).rev() {
                 if !by_uid.contains_key(&self.msgs[i].uid) {
                     io.push_str(&format!("* {} EXPUNGE\r\n", i + 1));
-                    self.msgs.remove(i);
+                    Arc::make_mut(&mut self.msgs).remove(i);
                 }
             }
         } else if self.msgs.iter().any(|m| !by_uid.contains_key(&m.uid)) {
             self.dirty = true; // expunges still to report
         }
-        for (i, m) in self.msgs.iter_mut().enumerate() {
+        let changed = self.msgs.iter().any(|m| {
+            by_uid
+                .get(&m.uid)
+                .is_some_and(|f| f.flags != m.flags || (self.condstore && f.modseq != m.modseq))
+        });
+        let msgs = if changed {
+            Arc::make_mut(&mut self.msgs).as_mut_slice()
+        } else {
+            &mut []
+        };
+        for (i, m) in msgs.iter_mut().enumerate() {
             if let Some(f) = by_uid.get(&m.uid)
                 && (f.flags != m.flags || (self.condstore && f.modseq != m.modseq))
             {
@@ -108,10 +121,16 @@ impl Selected {
         }
         let last = self.msgs.last().map(|m| m.uid).unwrap_or(0);
         let before = self.msgs.len();
-        self.msgs
-            .extend(fresh.iter().filter(|m| m.uid > last).cloned());
-        if self.msgs.len() != before {
-            io.push_str(&format!("* {} EXISTS\r\n", self.msgs.len()));
+        let added = fresh.iter().filter(|m| m.uid > last).count();
+        if added > 0 {
+            io.push_str(&format!("* {} EXISTS\r\n", before + added));
+        }
+        if self.dirty {
+            // Expunges still to report: the view keeps them, in its own copy.
+            Arc::make_mut(&mut self.msgs).extend(fresh.iter().filter(|m| m.uid > last).cloned());
+        } else {
+            // The view is now the store's state: share its list.
+            self.msgs = fresh;
         }
         Ok(())
     }
@@ -392,7 +411,7 @@ impl Session {
         let changed: HashMap<u32, MessageMeta> = changed.into_iter().collect();
         let mut modified = Vec::new();
         for &i in &idx {
-            let m = &mut sel.msgs[i];
+            let m = &mut Arc::make_mut(&mut sel.msgs)[i];
             if failed.contains(&m.uid) {
                 modified.push(if uid { m.uid } else { i as u32 + 1 });
                 continue;

@@ -17,6 +17,7 @@ mod lease;
 mod mail;
 mod queue;
 mod sendas;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,6 +83,7 @@ struct Inner {
     data_dir: PathBuf,
     events: events::Bus,
     committer: commit::Committer,
+    snapshots: snapshot::Snapshots,
 }
 
 impl Store {
@@ -123,6 +125,7 @@ impl Store {
                 data_dir: data_dir.to_path_buf(),
                 events,
                 committer,
+                snapshots: snapshot::Snapshots::default(),
             }),
         })
     }

@@ -155,6 +155,7 @@ conformance!(
     quota_refuses_whole_delivery,
     flags_and_modseq,
     concurrent_flag_changes_all_apply,
+    message_lists_are_shared_while_unchanged,
     expunge_and_vanished,
     copy_and_move,
     mailboxes_lifecycle,
@@ -586,6 +587,34 @@ async fn concurrent_flag_changes_all_apply(f: Fixture) {
             );
         }
     }
+}
+
+/// Sessions in the same state of a mailbox share one message list; any
+/// change gives the next reader a new one.
+async fn message_lists_are_shared_while_unchanged(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver(vec![msg(a.id, "one"), msg(a.id, "two")])
+        .await
+        .unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let first = s.messages_shared(inbox.id).await.unwrap();
+    let second = s.messages_shared(inbox.id).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &second));
+    assert_eq!(*first, s.messages(inbox.id).await.unwrap());
+    s.store_flags(inbox.id, &[2], FlagOp::Add, &["\\Seen".into()], None)
+        .await
+        .unwrap();
+    let third = s.messages_shared(inbox.id).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &third));
+    assert_eq!(third[1].flags, vec!["\\Seen"]);
+    assert!(first[1].flags.is_empty(), "a held list never changes");
+    s.deliver(vec![msg(a.id, "three")]).await.unwrap();
+    assert_eq!(s.messages_shared(inbox.id).await.unwrap().len(), 3);
 }
 
 async fn expunge_and_vanished(f: Fixture) {
