@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use sqlx::Row;
 use tern_common::{Address, normalize_domain};
 
@@ -83,10 +83,51 @@ fn dummy_hash() -> &'static str {
 }
 
 fn verify(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(h) => hasher().verify_password(password.as_bytes(), &h).is_ok(),
-        Err(_) => false,
+    PasswordHash::new(phc).is_ok_and(|h| verify_with_reused_memory(password.as_bytes(), &h))
+}
+
+/// `PasswordVerifier::verify_password`, but argon2's working memory (19 MiB
+/// with the default parameters) is kept per thread and reused by the next
+/// verification instead of being allocated and freed each time, which the
+/// allocator would keep resident anyway, once per thread it ran on.
+fn verify_with_reused_memory(password: &[u8], h: &PasswordHash<'_>) -> bool {
+    use argon2::password_hash::Output;
+    use argon2::{Algorithm, Block, Params, Version};
+    thread_local! {
+        static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(h.algorithm) else {
+        return false;
+    };
+    let version = match h.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(h) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    let hashed = MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < blocks {
+            m.resize(blocks, Block::default());
+        }
+        argon
+            .hash_password_into_with_memory(password, salt, &mut out, &mut m[..blocks])
+            .is_ok()
+    });
+    // Output's equality is constant-time.
+    hashed && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 fn check_password(password: &str) -> Result<()> {
@@ -631,5 +672,30 @@ impl Store {
     /// only know names.
     pub fn inbox() -> MailboxSel {
         MailboxSel::Name("INBOX".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_reuses_its_memory_and_still_decides_right() {
+        let phc = hash_password("correct horse").unwrap();
+        for _ in 0..3 {
+            assert!(verify("correct horse", &phc));
+            assert!(!verify("correct horsf", &phc));
+        }
+        assert!(!verify("correct horse", "not a hash"));
+        // A hash with other parameters (m=8 MiB, t=1) is verified by them.
+        let other = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(8192, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let phc = other.hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(verify("pw", &phc));
+        assert!(!verify("pv", &phc));
     }
 }
