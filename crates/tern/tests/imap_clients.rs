@@ -360,3 +360,49 @@ fn unauthenticate_frees_the_user_slot() {
     assert_eq!(lines[3], "c OK", "{out}");
     t.stop();
 }
+
+/// UTF8=ACCEPT as imaplib does it: after `enable("UTF8=ACCEPT")` it sends
+/// UTF-8 and expects UTF-8 mailbox names back.
+const UTF8_SCRIPT: &str = r#"
+import imaplib, ssl, sys
+port, cafile, user, password = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
+M.login(user, password)
+print("enable", M.enable("UTF8=ACCEPT")[0], M.utf8_enabled)
+print("create", M.create('"Größe/Übersicht"')[0])
+typ, data = M.list('""', '"Gr*"')
+print("list", typ, "|".join(d.decode("utf-8") for d in data))
+typ, data = M.status('"Größe/Übersicht"', "(MESSAGES)")
+print("status", typ, data[0].decode("utf-8"))
+typ, data = M.select('"Größe/Übersicht"')
+print("select", typ, data[0].decode())
+print("logout", M.logout()[0])
+"#;
+
+#[test]
+fn imaplib_utf8_accept() {
+    let mut t = Tern::start(&["imaps"]);
+    t.add_user(USER, PASSWORD);
+    let port = t.port("imaps").to_string();
+    let cert = t.cert_path();
+    let out = python(
+        UTF8_SCRIPT,
+        &[&port, cert.to_str().unwrap(), USER, PASSWORD],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "enable OK True", "{out}");
+    assert_eq!(lines[1], "create OK", "{out}");
+    assert_eq!(
+        lines[2],
+        "list OK (\\HasChildren) \"/\" \"Größe\"|(\\HasNoChildren) \"/\" \"Größe/Übersicht\"",
+        "{out}"
+    );
+    assert_eq!(
+        lines[3], "status OK \"Größe/Übersicht\" (MESSAGES 0)",
+        "{out}"
+    );
+    assert_eq!(lines[4], "select OK 0", "{out}");
+    t.stop();
+}
