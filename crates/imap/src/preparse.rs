@@ -305,7 +305,8 @@ pub fn preparse(b: &[u8]) -> Pre {
             Some(t) => Pre::Unauthenticate(t),
             None => Pre::Codec(b.to_vec(), Extras::default()),
         },
-        "SEARCH" => search(b, &toks, cmd_at, tag),
+        // RFC 5182 2.3: `$` in the criteria of SORT and THREAD too.
+        "SEARCH" | "SORT" | "THREAD" => search(b, &toks, cmd_at, tag),
         "FETCH" | "STORE" | "COPY" | "MOVE" | "EXPUNGE" => {
             let mut ex = Extras::default();
             let dollars: Vec<usize> = match toks.get(cmd_at + 1) {
@@ -618,6 +619,9 @@ mod tests {
         let (b, e) = codec("a UID FETCH $ (FLAGS)\r\n");
         assert_eq!(b, "a UID FETCH 4294967295 (FLAGS)\r\n");
         assert!(e.saved);
+        let (b, e) = codec("a UID SORT (REVERSE SUBJECT) UTF-8 UID $\r\n");
+        assert_eq!(b, "a UID SORT (REVERSE SUBJECT) UTF-8 UID 4294967295\r\n");
+        assert!(e.saved && e.search_return.is_none());
         let (b, _) = codec("a STORE 1 +FLAGS ($)\r\n");
         assert_eq!(b, "a STORE 1 +FLAGS ($)\r\n");
     }

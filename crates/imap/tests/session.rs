@@ -921,3 +921,15 @@ async fn rename_inbox_and_hierarchy() {
     let r = c.cmd("h", "RENAME Nope Other").await;
     assert!(r[0].starts_with("h NO [NONEXISTENT]"), "{r:?}");
 }
+
+#[tokio::test]
+async fn saved_result_in_sort_and_thread() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_three(&store, account).await;
+    c.cmd("a", "SEARCH RETURN (SAVE) BODY apple").await;
+    let r = c.cmd("b", "SORT (REVERSE SUBJECT) UTF-8 $").await;
+    assert_eq!(r[0], "* SORT 3 1\r\n", "{r:?}");
+    let r = c.cmd("c", "UID THREAD ORDEREDSUBJECT UTF-8 UID $").await;
+    assert!(r[0].starts_with("* THREAD "), "{r:?}");
+    assert!(!r[0].contains('2'), "{r:?}");
+}
