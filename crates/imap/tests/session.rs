@@ -788,7 +788,12 @@ async fn qresync() {
     other.cmd("t", "STORE 2 +FLAGS (\\Flagged)").await;
     other.cmd("u", "STORE 1 +FLAGS (\\Deleted)").await;
     other.cmd("v", "EXPUNGE").await;
-    // VANISHED instead of EXPUNGE in a QRESYNC session.
+    // Not during FETCH, STORE or SEARCH (RFC 7162 3.2.10, RFC 9051 7.5.1) …
+    let r = c.cmd("d0", "FETCH 1:* (FLAGS)").await;
+    assert!(!r.concat().contains("VANISHED"), "{r:?}");
+    let r = c.cmd("d1", "SEARCH ALL").await;
+    assert!(!r.concat().contains("VANISHED"), "{r:?}");
+    // … but VANISHED instead of EXPUNGE at NOOP in a QRESYNC session.
     let r = c.cmd("d", "NOOP").await;
     assert!(r.contains(&"* VANISHED 1\r\n".to_string()), "{r:?}");
     // Resync from the old state: VANISHED (EARLIER) and the changed flags.
