@@ -69,12 +69,21 @@ struct Setup {
 /// Postfix with the leaf and its CA as chain; the signed zone with the
 /// TLSA record `(usage, selector, matching, data)`.
 fn setup(pki: &Pki, tlsa: (u8, u8, u8, Vec<u8>)) -> Setup {
-    setup_with(pki, Some(tlsa), false)
+    setup_with(pki, Some(tlsa), Break::Nothing)
 }
 
-/// `tlsa: None` publishes no TLSA record; `foreign_anchor` gives tern a key
-/// that did not sign the zone, so every answer is bogus.
-fn setup_with(pki: &Pki, tlsa: Option<(u8, u8, u8, Vec<u8>)>, foreign_anchor: bool) -> Setup {
+/// How the zone is broken, if at all.
+#[derive(PartialEq)]
+enum Break {
+    Nothing,
+    /// tern trusts a key that did not sign the zone: every answer is bogus.
+    ForeignAnchor,
+    /// The TLSA record is served without a signature: bogus in a signed zone.
+    UnsignedTlsa,
+}
+
+/// `tlsa: None` publishes no TLSA record.
+fn setup_with(pki: &Pki, tlsa: Option<(u8, u8, u8, Vec<u8>)>, broken: Break) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let chain = write(
         dir.path(),
@@ -94,10 +103,14 @@ fn setup_with(pki: &Pki, tlsa: Option<(u8, u8, u8, Vec<u8>)>, foreign_anchor: bo
         .mx("remote.example", 10, "mx.remote.example")
         .a("mx.remote.example", "127.0.0.1");
     if let Some(t) = tlsa {
-        zone = zone.tlsa("mx.remote.example", t.0, t.1, t.2, &t.3);
+        zone = if broken == Break::UnsignedTlsa {
+            zone.unsigned_tlsa("mx.remote.example", t.0, t.1, t.2, &t.3)
+        } else {
+            zone.tlsa("mx.remote.example", t.0, t.1, t.2, &t.3)
+        };
     }
     let zone = zone.start(dir.path());
-    if foreign_anchor {
+    if broken == Break::ForeignAnchor {
         let other = tempfile::tempdir().unwrap();
         let stranger = SignedZoneBuilder::new("remote.example").start(other.path());
         std::fs::copy(&stranger.anchor_file, &zone.anchor_file).unwrap();
@@ -232,7 +245,7 @@ fn deferred_not_sent(s: &Setup) -> (tokio::runtime::Runtime, Store, i64) {
 fn a_bogus_mx_answer_defers_without_connecting() {
     let p = pki();
     let spki = sha256(&p.leaf_spki);
-    let s = setup_with(&p, Some((3, 1, 1, spki)), true);
+    let s = setup_with(&p, Some((3, 1, 1, spki)), Break::ForeignAnchor);
     let (rt, store, id) = deferred_not_sent(&s);
     // RFC 7672 2.2.1: no session with the MX at all, only DNSSEC failures.
     let r = rt.block_on(store.tls_results(0)).unwrap();
@@ -249,7 +262,7 @@ fn a_bogus_mx_answer_defers_without_connecting() {
 #[test]
 fn a_signed_zone_without_tlsa_gets_opportunistic_tls() {
     let p = pki();
-    let s = setup_with(&p, None, false);
+    let s = setup_with(&p, None, Break::Nothing);
     let (rt, store, _) = enqueue(&s.tern.data_dir());
     let deadline = Instant::now() + Duration::from_secs(30);
     while s.pf.messages().is_empty() {
@@ -275,4 +288,24 @@ fn only_pkix_tlsa_records_still_force_tls() {
     tls_result(&rt, &store, |x| {
         x.policy == "require-tls" && x.outcome == "tls"
     });
+}
+
+#[test]
+fn a_bogus_tlsa_answer_in_a_signed_zone_rules_the_host_out() {
+    let p = pki();
+    let spki = sha256(&p.leaf_spki);
+    let s = setup_with(&p, Some((3, 1, 1, spki)), Break::UnsignedTlsa);
+    let (rt, store, id) = deferred_not_sent(&s);
+    let r = rt.block_on(store.tls_results(0)).unwrap();
+    assert!(!r.is_empty());
+    // RFC 7672 2.2: the MX and its address are secure, the TLSA lookup
+    // fails: the host is not tried, in clear or otherwise.
+    assert!(
+        r.iter().all(|x| x.policy == "tlsa"
+            && x.outcome == "dnssec-invalid"
+            && x.mx == "mx.remote.example"),
+        "{r:?}"
+    );
+    let m = rt.block_on(store.queue_message(id)).unwrap().unwrap();
+    assert!(m.recipients[0].last_error.contains("TLSA lookup"), "{m:?}");
 }

@@ -26,6 +26,8 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 pub struct SignedZoneBuilder {
     origin: Name,
     records: Vec<Record>,
+    /// Added after signing: served without signatures, so bogus.
+    unsigned: Vec<Record>,
 }
 
 fn name(n: &str) -> Name {
@@ -57,7 +59,11 @@ impl SignedZoneBuilder {
                 RData::A(A(Ipv4Addr::LOCALHOST)),
             ),
         ];
-        SignedZoneBuilder { origin: o, records }
+        SignedZoneBuilder {
+            origin: o,
+            records,
+            unsigned: Vec::new(),
+        }
     }
 
     pub fn a(mut self, n: &str, ip: &str) -> Self {
@@ -90,6 +96,23 @@ impl SignedZoneBuilder {
                 data.to_vec(),
             )),
         ));
+        self
+    }
+
+    /// A TLSA record at `_25._tcp.<host>` that is left out of the signing:
+    /// a validating resolver finds it bogus.
+    pub fn unsigned_tlsa(
+        mut self,
+        host: &str,
+        usage: u8,
+        selector: u8,
+        matching: u8,
+        data: &[u8],
+    ) -> Self {
+        let signed = std::mem::take(&mut self.records);
+        self = self.tlsa(host, usage, selector, matching, data);
+        let tlsa = std::mem::replace(&mut self.records, signed);
+        self.unsigned.extend(tlsa);
         self
     }
 
@@ -130,6 +153,9 @@ impl SignedZoneBuilder {
         );
         zone.add_zone_signing_key_mut(signer).expect("signing key");
         zone.secure_zone_mut().expect("sign zone");
+        for r in self.unsigned {
+            assert!(zone.upsert_mut(r, 2), "unsigned record");
+        }
         let mut catalog = Catalog::new();
         let handler: Arc<dyn ZoneHandler> = Arc::new(zone);
         catalog.upsert(LowerName::new(&self.origin), vec![handler]);
