@@ -448,6 +448,22 @@ impl Default for DnsConfig {
     }
 }
 
+/// A trust anchor file must hold DNSKEY records (zone-file syntax) whose
+/// keys decode: an empty or broken one would make every answer bogus.
+fn check_trust_anchor(p: &Path) -> Result<(), String> {
+    use hickory_proto::dnssec::TrustAnchors;
+    use hickory_proto::serialize::txt::trust_anchor::Parser;
+    let text =
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    let bad = |e: &dyn std::fmt::Display| format!("{}: not DNSKEY records: {e}", p.display());
+    let entries = Parser::new(text.as_str()).parse().map_err(|e| bad(&e))?;
+    if entries.is_empty() {
+        return Err(format!("{} holds no DNSKEY record", p.display()));
+    }
+    text.parse::<TrustAnchors>().map_err(|e| bad(&e))?;
+    Ok(())
+}
+
 /// What to do with a message whose checks failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -1182,12 +1198,8 @@ pub fn parse(
         dnssec: raw.dns.dnssec.unwrap_or(true),
         trust_anchor: raw.dns.trust_anchor.as_ref().map(|f| {
             let p = base.join(f.get_ref());
-            if let Err(e) = std::fs::read(&p) {
-                c.err_at(
-                    "dns.trust_anchor",
-                    f,
-                    format!("cannot read {}: {e}", p.display()),
-                );
+            if let Err(e) = check_trust_anchor(&p) {
+                c.err_at("dns.trust_anchor", f, e);
             }
             p
         }),
@@ -1542,6 +1554,20 @@ mod tests {
         assert!(!c.dns.dnssec);
         let e = p("[dns]\ntrust_anchor = \"/nonexistent/anchor.keys\"\n").unwrap_err();
         assert_eq!(e.errors[0].key, "dns.trust_anchor");
+        let d = tempfile::tempdir().unwrap();
+        let anchor = |text: &str| {
+            let f = d.path().join("anchor.keys");
+            std::fs::write(&f, text).unwrap();
+            p(&format!("[dns]\ntrust_anchor = \"{}\"\n", f.display()))
+        };
+        // The IANA root KSK-2017, as published.
+        let root = ". 172800 IN DNSKEY 257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwNR1AkUTV74bU=\n";
+        let c = anchor(root).unwrap();
+        assert!(c.dns.trust_anchor.is_some());
+        for bad in ["", "not a key\n", ". IN DNSKEY 257 3 8 !!!\n"] {
+            let e = anchor(bad).unwrap_err();
+            assert_eq!(e.errors[0].key, "dns.trust_anchor", "{bad:?}");
+        }
     }
 
     #[test]

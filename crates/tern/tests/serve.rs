@@ -55,6 +55,10 @@ fn config_errors_name_the_key_and_exit_2() {
         "[[listeners]]\nkind = \"pop3\"\naddr = \"somewhere\"\n",
         "listeners.addr",
     );
+    refused(
+        "[dns]\ntrust_anchor = \"/nonexistent/anchor.keys\"\n",
+        "dns.trust_anchor",
+    );
 }
 
 #[test]
