@@ -163,6 +163,7 @@ conformance!(
     audit_log,
     greylisting,
     queue_lifecycle,
+    queue_pause_gives_back_without_an_attempt,
     queue_claims_are_exclusive,
     leases_are_exclusive_across_nodes,
     sender_identities,
@@ -1025,6 +1026,33 @@ async fn queue_lifecycle(f: Fixture) {
         s.queue_remove(id).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn queue_pause_gives_back_without_an_attempt(f: Fixture) {
+    let s = &f.store;
+    let id = s
+        .queue_insert(&queued(&["a@remote.example"]))
+        .await
+        .unwrap();
+    let claimed = s.queue_claim("node-a", 10, 60).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    s.queue_pause(claimed[0].id, i64::MAX / 2, "paused for a while")
+        .await
+        .unwrap();
+    let m = s.queue_message(id).await.unwrap().unwrap();
+    assert_eq!(m.recipients[0].attempts, 0, "a pause is not an attempt");
+    assert_eq!(m.recipients[0].last_error, "paused for a while");
+    assert_eq!(m.recipients[0].next_attempt, i64::MAX / 2);
+    assert!(
+        s.queue_claim("node-b", 10, 60).await.unwrap().is_empty(),
+        "not due before the pause ends"
+    );
+    assert_eq!(s.queue_retry_now(Some(id)).await.unwrap(), 1);
+    assert_eq!(
+        s.queue_claim("node-b", 10, 60).await.unwrap().len(),
+        1,
+        "the lease was given back"
+    );
 }
 
 async fn queue_claims_are_exclusive(f: Fixture) {
