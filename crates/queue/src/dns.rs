@@ -36,6 +36,9 @@ pub struct Dns {
     /// A DNSSEC-validating resolver for DANE; `None` when `[dns] dnssec`
     /// is off.
     secure: Option<TokioResolver>,
+    /// Check once that the root validates (only with the IANA keys).
+    probe_root: bool,
+    probed: Arc<tokio::sync::OnceCell<()>>,
 }
 
 /// What DNSSEC says about one MX host (RFC 7672 2.2).
@@ -90,6 +93,22 @@ fn trust_anchors(cfg: &DnsConfig) -> anyhow::Result<Arc<TrustAnchors>> {
     }))
 }
 
+async fn root_validates(secure: &TokioResolver) -> Result<(), String> {
+    let l = secure
+        .lookup(".", RecordType::DNSKEY)
+        .await
+        .map_err(|e| e.to_string())?;
+    let keys = l
+        .answers()
+        .iter()
+        .filter(|r| r.record_type() == RecordType::DNSKEY);
+    if all_secure(keys) {
+        Ok(())
+    } else {
+        Err("the root DNSKEY RRset does not validate".into())
+    }
+}
+
 fn all_secure<'a>(records: impl Iterator<Item = &'a Record>) -> bool {
     let mut any = false;
     for r in records {
@@ -127,7 +146,26 @@ impl Dns {
         Ok(Dns {
             resolver: resolver(cfg)?,
             secure,
+            probe_root: cfg.trust_anchor.is_none(),
+            probed: Arc::default(),
         })
+    }
+
+    /// Once, before the first DANE lookup: with the IANA keys, the root
+    /// zone's own DNSKEY RRset must validate. A resolver that strips DNSSEC
+    /// records makes every answer bogus, and bogus MX answers defer (RFC
+    /// 7672 2.2.1): say so loudly rather than only per message.
+    async fn probe_once(&self, secure: &TokioResolver) {
+        if !self.probe_root {
+            return;
+        }
+        self.probed
+            .get_or_init(|| async {
+                if let Err(e) = root_validates(secure).await {
+                    tracing::error!(error = %e, "DNSSEC validation through the configured DNS servers fails; mail to domains whose answers do not validate is deferred. Use resolvers that pass DNSSEC records, or set [dns] dnssec = false (no DANE)");
+                }
+            })
+            .await;
     }
 
     /// DANE for each hop of `domain` (RFC 7672 2.2). An `Err` means the
@@ -137,6 +175,7 @@ impl Dns {
         let Some(secure) = &self.secure else {
             return Ok(none());
         };
+        self.probe_once(secure).await;
         // RFC 7672 2.2.1: only MX hosts from a secure MX RRset are looked up
         // for TLSA; a bogus MX answer is a lookup failure.
         match secure.lookup(fqdn(domain), RecordType::MX).await {
@@ -312,5 +351,48 @@ impl Dns {
                 "address lookup for {host} failed: {e}"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(servers: &str, dnssec: bool) -> DnsConfig {
+        DnsConfig {
+            servers: vec![servers.parse().unwrap()],
+            timeout_secs: 1,
+            dnssec,
+            trust_anchor: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn without_working_dnssec_the_root_does_not_validate() {
+        // Nothing answers on the discard port: no validated root keys.
+        let d = Dns::new(&cfg("127.0.0.1:9", true)).unwrap();
+        let secure = d.secure.clone().unwrap();
+        assert!(root_validates(&secure).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn with_dnssec_off_there_is_no_dane() {
+        let d = Dns::new(&cfg("127.0.0.1:9", false)).unwrap();
+        let hops = vec![Hop {
+            host: "mx.example".into(),
+            addrs: vec!["127.0.0.1".parse().unwrap()],
+        }];
+        assert_eq!(d.dane("example.org", &hops).await, Ok(vec![DaneHost::None]));
+    }
+
+    #[test]
+    fn a_broken_trust_anchor_file_is_an_error_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("anchor.keys");
+        std::fs::write(&f, "not a key\n").unwrap();
+        let mut c = cfg("127.0.0.1:9", true);
+        c.trust_anchor = Some(f);
+        let e = Dns::new(&c).err().unwrap().to_string();
+        assert!(e.contains("dns.trust_anchor"), "{e}");
     }
 }
