@@ -26,6 +26,9 @@ struct Pki {
     leaf_pem: String,
     leaf_key_pem: String,
     leaf_spki: Vec<u8>,
+    /// A certificate for the MTA-STS policy host, from the same CA.
+    sts_pem: String,
+    sts_key_pem: String,
 }
 
 /// A test CA and a leaf it issued for `mx.remote.example`.
@@ -44,7 +47,12 @@ fn pki() -> Pki {
     let lp = rcgen::CertificateParams::new(vec!["mx.remote.example".to_string()]).unwrap();
     let key = rcgen::KeyPair::generate().unwrap();
     let leaf = lp.signed_by(&key, &issuer).unwrap();
+    let sp = rcgen::CertificateParams::new(vec!["mta-sts.remote.example".to_string()]).unwrap();
+    let sts_key = rcgen::KeyPair::generate().unwrap();
+    let sts = sp.signed_by(&sts_key, &issuer).unwrap();
     Pki {
+        sts_pem: sts.pem(),
+        sts_key_pem: sts_key.serialize_pem(),
         ca_der: ca.der().to_vec(),
         ca_pem: ca.pem(),
         leaf_pem: leaf.pem(),
@@ -308,4 +316,110 @@ fn a_bogus_tlsa_answer_in_a_signed_zone_rules_the_host_out() {
     );
     let m = rt.block_on(store.queue_message(id)).unwrap().unwrap();
     assert!(m.recipients[0].last_error.contains("TLSA lookup"), "{m:?}");
+}
+
+/// Serve `body` at https://127.0.0.1:PORT/.well-known/mta-sts.txt.
+fn policy_server(cert_pem: &str, key_pem: &str, body: &'static str) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let cfg = tern_common::tls::server_config_from(certs, key).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+            while let Ok((tcp, _)) = l.accept().await {
+                let Ok(mut s) = acceptor.accept(tcp).await else { continue };
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf).await;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(resp.as_bytes()).await;
+                let _ = s.shutdown().await;
+            }
+        });
+    });
+    port
+}
+
+/// The zone also publishes an MTA-STS policy in enforce mode that lists
+/// no MX of the domain: applied, it would defer everything.
+fn setup_with_sts(pki: &Pki, tlsa: Option<(u8, u8, u8, Vec<u8>)>) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = write(
+        dir.path(),
+        "mx-chain.pem",
+        &format!("{}{}", pki.leaf_pem, pki.ca_pem),
+    );
+    let key = write(dir.path(), "mx.key", &pki.leaf_key_pem);
+    let ca_file = write(dir.path(), "ca.pem", &pki.ca_pem);
+    let pf = Postfix::start(
+        true,
+        &[
+            &format!("smtpd_tls_cert_file={chain}"),
+            &format!("smtpd_tls_key_file={key}"),
+        ],
+    );
+    let https = policy_server(
+        &pki.sts_pem,
+        &pki.sts_key_pem,
+        "version: STSv1\nmode: enforce\nmx: *.elsewhere.example\nmax_age: 86400\n",
+    );
+    let mut zone = SignedZoneBuilder::new("remote.example")
+        .mx("remote.example", 10, "mx.remote.example")
+        .a("mx.remote.example", "127.0.0.1")
+        .txt("_mta-sts.remote.example", "v=STSv1; id=20261123")
+        .a("mta-sts.remote.example", "127.0.0.1");
+    if let Some(t) = tlsa {
+        zone = zone.tlsa("mx.remote.example", t.0, t.1, t.2, &t.3);
+    }
+    let zone = zone.start(dir.path());
+    let cfg = format!(
+        "{}[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {}\nmta_sts_port = {https}\ntls_ca_file = \"{ca_file}\"\n",
+        zone.config(),
+        pf.port
+    );
+    let tern = Tern::start_with(&[], &cfg);
+    Setup {
+        _dir: dir,
+        _zone: zone,
+        pf,
+        tern,
+    }
+}
+
+#[test]
+fn usable_tlsa_records_decide_and_mta_sts_is_not_consulted() {
+    let p = pki();
+    let spki = sha256(&p.leaf_spki);
+    let s = setup_with_sts(&p, Some((3, 1, 1, spki)));
+    let (rt, store, _) = enqueue(&s.tern.data_dir());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.pf.messages().is_empty() {
+        assert!(Instant::now() < deadline, "not delivered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tls_result(&rt, &store, |x| x.policy == "tlsa" && x.outcome == "tls");
+}
+
+#[test]
+fn without_tlsa_the_same_mta_sts_policy_applies() {
+    let p = pki();
+    let s = setup_with_sts(&p, None);
+    let (_rt, _store, id) = deferred_not_sent(&s);
+    let out = s.tern.cli(&["queue", "show", &id.to_string()]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("MTA-STS"), "{shown}");
 }

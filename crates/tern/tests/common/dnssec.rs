@@ -14,7 +14,7 @@ use hickory_proto::dnssec::crypto::Ed25519SigningKey;
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData};
 use hickory_proto::dnssec::{DnssecSigner, SigningKey};
 use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
-use hickory_proto::rr::rdata::{A, MX, NS, SOA, TLSA};
+use hickory_proto::rr::rdata::{A, MX, NS, SOA, TLSA, TXT};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordSet, RrKey};
 use hickory_server::Server;
 use hickory_server::dnssec::NxProofKind;
@@ -80,6 +80,15 @@ impl SignedZoneBuilder {
             name(n),
             300,
             RData::MX(MX::new(preference, name(exchange))),
+        ));
+        self
+    }
+
+    pub fn txt(mut self, n: &str, text: &str) -> Self {
+        self.records.push(Record::from_rdata(
+            name(n),
+            300,
+            RData::TXT(TXT::new(vec![text.to_string()])),
         ));
         self
     }
