@@ -36,10 +36,20 @@ pub struct Dns {
     /// A DNSSEC-validating resolver for DANE; `None` when `[dns] dnssec`
     /// is off.
     secure: Option<TokioResolver>,
-    /// Check once that the root validates (only with the IANA keys).
+    /// Check that the root validates (only with the IANA keys).
     probe_root: bool,
-    probed: Arc<tokio::sync::OnceCell<()>>,
+    probe: Arc<tokio::sync::Mutex<Probe>>,
 }
+
+/// The last check that the configured resolvers deliver DNSSEC.
+#[derive(Default)]
+struct Probe {
+    /// When it ran and whether the root validated.
+    last: Option<(std::time::Instant, bool)>,
+}
+
+/// How soon a failed root check is tried again.
+const PROBE_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What DNSSEC says about one MX host (RFC 7672 2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,25 +157,42 @@ impl Dns {
             resolver: resolver(cfg)?,
             secure,
             probe_root: cfg.trust_anchor.is_none(),
-            probed: Arc::default(),
+            probe: Arc::default(),
         })
     }
 
-    /// Once, before the first DANE lookup: with the IANA keys, the root
-    /// zone's own DNSKEY RRset must validate. A resolver that strips DNSSEC
-    /// records makes every answer bogus, and bogus MX answers defer (RFC
-    /// 7672 2.2.1): say so loudly rather than only per message.
-    async fn probe_once(&self, secure: &TokioResolver) {
+    /// Whether DNSSEC answers can be had at all: with the IANA keys, the
+    /// root zone's own DNSKEY RRset must validate. Resolvers that strip
+    /// DNSSEC records make every signed answer look bogus; deferring all
+    /// mail to signed domains for that would hold back mail over a
+    /// configuration fault, so — as a server without a validating resolver
+    /// does — tern then uses no DANE, says so loudly, and checks again
+    /// every few minutes. Per-domain bogus answers, once the root
+    /// validates, still defer (RFC 7672 2.2).
+    async fn dnssec_works(&self, secure: &TokioResolver) -> bool {
         if !self.probe_root {
-            return;
+            return true;
         }
-        self.probed
-            .get_or_init(|| async {
-                if let Err(e) = root_validates(secure).await {
-                    tracing::error!(error = %e, "DNSSEC validation through the configured DNS servers fails; mail to domains whose answers do not validate is deferred. Use resolvers that pass DNSSEC records, or set [dns] dnssec = false (no DANE)");
+        let mut probe = self.probe.lock().await;
+        match probe.last {
+            Some((_, true)) => return true,
+            Some((at, false)) if at.elapsed() < PROBE_RETRY => return false,
+            _ => {}
+        }
+        let ok = match root_validates(secure).await {
+            Ok(()) => {
+                if probe.last.is_some() {
+                    tracing::info!("DNSSEC validation works again; DANE is on");
                 }
-            })
-            .await;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "DNSSEC validation through the configured DNS servers fails, so DANE is off (mail goes out with MTA-STS or opportunistic TLS); use resolvers that pass DNSSEC records, or set [dns] dnssec = false to silence this");
+                false
+            }
+        };
+        probe.last = Some((std::time::Instant::now(), ok));
+        ok
     }
 
     /// DANE for each hop of `domain` (RFC 7672 2.2). An `Err` means the
@@ -175,7 +202,9 @@ impl Dns {
         let Some(secure) = &self.secure else {
             return Ok(none());
         };
-        self.probe_once(secure).await;
+        if !self.dnssec_works(secure).await {
+            return Ok(none());
+        }
         // RFC 7672 2.2.1: only MX hosts from a secure MX RRset are looked up
         // for TLSA; a bogus MX answer is a lookup failure.
         match secure.lookup(fqdn(domain), RecordType::MX).await {
@@ -373,6 +402,23 @@ mod tests {
         let d = Dns::new(&cfg("127.0.0.1:9", true)).unwrap();
         let secure = d.secure.clone().unwrap();
         assert!(root_validates(&secure).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn resolvers_without_dnssec_turn_dane_off_not_the_mail() {
+        // Nothing answers on the discard port: the root keys cannot be
+        // validated, so DANE is off and delivery goes on without it.
+        let d = Dns::new(&cfg("127.0.0.1:9", true)).unwrap();
+        let hops = vec![Hop {
+            host: "mx.example".into(),
+            addrs: vec!["127.0.0.1".parse().unwrap()],
+        }];
+        assert_eq!(d.dane("example.org", &hops).await, Ok(vec![DaneHost::None]));
+        // The failure is remembered: no new probe before PROBE_RETRY.
+        let last = d.probe.lock().await.last;
+        assert!(matches!(last, Some((_, false))));
+        assert_eq!(d.dane("example.org", &hops).await, Ok(vec![DaneHost::None]));
+        assert_eq!(d.probe.lock().await.last.map(|l| l.0), last.map(|l| l.0));
     }
 
     #[tokio::test]
