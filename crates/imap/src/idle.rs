@@ -8,6 +8,13 @@ use crate::session::{Flow, Session, Wire};
 
 impl Session {
     pub(crate) async fn idle<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
+        io.set_lean(true);
+        let flow = self.idle_wait(io, tag).await;
+        io.set_lean(false);
+        flow
+    }
+
+    async fn idle_wait<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
         self.sync(io, true).await;
         io.push(b"+ idling\r\n");
         // Bounded like any other wait (RFC 9051 5.4: autologout).

@@ -41,7 +41,17 @@ pub struct Io<S> {
     guard: bool,
     /// COMPRESS=DEFLATE, once the command succeeded.
     deflate: Option<Box<Deflate>>,
+    /// Keep the buffers small: the session waits in IDLE (see `set_lean`).
+    lean: bool,
 }
+
+/// Room made in the read buffer for one read; in lean mode, enough for
+/// `DONE`.
+const READ_ROOM: usize = 8192;
+const LEAN_READ_ROOM: usize = 64;
+/// Buffers grown beyond this (a large literal or FETCH) are given back
+/// once they are empty.
+const KEEP_CAPACITY: usize = 64 * 1024;
 
 /// The tag at the start of a command line, for error replies.
 pub fn tag_of(line: &[u8]) -> Option<String> {
@@ -88,13 +98,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     pub fn new(stream: S, max_line: usize, max_literal: usize) -> Io<S> {
         Io {
             stream,
-            rbuf: Vec::with_capacity(1024),
-            wbuf: Vec::with_capacity(4096),
+            // Allocated on first use, not per connection up front.
+            rbuf: Vec::new(),
+            wbuf: Vec::new(),
             max_line: max_line.max(1024),
             max_literal,
             write_timeout: Duration::from_secs(60),
             guard: false,
             deflate: None,
+            lean: false,
+        }
+    }
+
+    /// Lean mode, for a session that may wait a long time for little input
+    /// (IDLE, RFC 2177): the write buffer is freed after each flush and the
+    /// read buffer keeps only a few bytes of room, so that a thousand idle
+    /// connections cost little memory.
+    pub fn set_lean(&mut self, on: bool) {
+        self.lean = on;
+        if on {
+            if self.wbuf.is_empty() {
+                self.wbuf = Vec::new();
+            }
+            if self.rbuf.len() < LEAN_READ_ROOM {
+                self.rbuf.shrink_to(LEAN_READ_ROOM);
+            }
         }
     }
 
@@ -151,15 +179,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))??;
         self.wbuf.clear();
+        if self.lean || self.wbuf.capacity() > KEEP_CAPACITY {
+            self.wbuf = Vec::new();
+        }
         Ok(())
     }
 
+    /// Read more input, straight into the spare room of the buffer (a
+    /// buffer in the future itself would be part of every connection's
+    /// memory for as long as it waits).
     async fn fill(&mut self) -> std::io::Result<usize> {
-        let mut chunk = [0u8; 8192];
+        let room = if self.lean { LEAN_READ_ROOM } else { READ_ROOM };
+        if self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_CAPACITY {
+            self.rbuf = Vec::new();
+        }
         let Some(d) = &mut self.deflate else {
-            let n = self.stream.read(&mut chunk).await?;
-            self.rbuf.extend_from_slice(&chunk[..n]);
-            return Ok(n);
+            self.rbuf.reserve(room);
+            return self.stream.read_buf(&mut self.rbuf).await;
         };
         loop {
             if d.has_pending() {
@@ -168,11 +204,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     return Ok(n);
                 }
             }
-            let n = self.stream.read(&mut chunk).await?;
+            let mut chunk = Vec::with_capacity(room);
+            let n = self.stream.read_buf(&mut chunk).await?;
             if n == 0 {
                 return Ok(0);
             }
-            d.feed(&chunk[..n]);
+            d.feed(&chunk);
         }
     }
 
@@ -293,5 +330,31 @@ mod tests {
         let mut got = [0u8; 26];
         client.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"+ Ready for literal data\r\n");
+    }
+
+    #[tokio::test]
+    async fn lean_mode_keeps_buffers_small() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let mut io = Io::new(server, 1024, 100);
+        io.push(b"* OK ready\r\n");
+        io.flush().await.unwrap();
+        io.set_lean(true);
+        io.push(b"+ idling\r\n");
+        io.flush().await.unwrap();
+        assert_eq!(io.wbuf.capacity(), 0, "no write buffer while idling");
+        client.write_all(b"DONE\r\n").await.unwrap();
+        let line = io.read_line().await.unwrap();
+        assert_eq!(line, Ok(Some(b"DONE\r\n".to_vec())));
+        assert!(
+            io.rbuf.capacity() <= 2 * LEAN_READ_ROOM,
+            "{}",
+            io.rbuf.capacity()
+        );
+        io.set_lean(false);
+        client.write_all(b"a NOOP\r\n").await.unwrap();
+        assert_eq!(
+            io.read_command().await.unwrap(),
+            Input::Command(b"a NOOP\r\n".to_vec())
+        );
     }
 }
