@@ -124,7 +124,26 @@ fn is_summary(i: &MessageDataItemName<'_>) -> bool {
         MessageDataItemName::Envelope
             | MessageDataItemName::Body
             | MessageDataItemName::BodyStructure
+            | MessageDataItemName::Rfc822Header
+    ) || matches!(i, MessageDataItemName::BodyExt { section: Some(s), .. } if header_section(s))
+}
+
+/// HEADER, HEADER.FIELDS and HEADER.FIELDS.NOT of the message itself:
+/// answered from the cached header block.
+fn header_section(s: &Section<'_>) -> bool {
+    matches!(
+        s,
+        Section::Header(None) | Section::HeaderFields(None, _) | Section::HeaderFieldsNot(None, _)
     )
+}
+
+/// A header section of the message from its header block.
+fn header_bytes(block: &[u8], s: &Section<'_>) -> Vec<u8> {
+    match s {
+        Section::HeaderFields(_, f) => mime::header_fields(block, &names_of(f.as_ref()), false),
+        Section::HeaderFieldsNot(_, f) => mime::header_fields(block, &names_of(f.as_ref()), true),
+        _ => block.to_vec(),
+    }
 }
 
 /// Does fetching this set `\Seen` (RFC 9051 6.4.5)?
@@ -376,10 +395,7 @@ impl Session {
                     }
                     MessageDataItemName::Rfc822Header => {
                         out.extend_from_slice(b"RFC822.HEADER ");
-                        let h = parsed
-                            .as_ref()
-                            .map(|p| mime::part_header(p, 0))
-                            .unwrap_or(rawb);
+                        let h = summary.as_ref().map_or(&[][..], |s| &s.header[..]);
                         wire::literal(&mut out, h);
                     }
                     MessageDataItemName::Rfc822Text => {
@@ -390,7 +406,12 @@ impl Session {
                     MessageDataItemName::BodyExt {
                         section, partial, ..
                     } => {
-                        let data = section_bytes(rawb, parsed.as_ref(), section);
+                        let data = match (section, &summary) {
+                            (Some(s), Some(sum)) if header_section(s) => {
+                                header_bytes(&sum.header, s)
+                            }
+                            _ => section_bytes(rawb, parsed.as_ref(), section),
+                        };
                         let name = section_name(section);
                         match partial {
                             Some((start, len)) => {

@@ -9,6 +9,7 @@ use crate::mime;
 use crate::preparse::SearchReturn;
 use crate::selected::Selected;
 use crate::session::{Flow, Session, Wire};
+use crate::summary::Summary;
 use crate::wire;
 
 fn needs_bytes(k: &SearchKey<'_>) -> bool {
@@ -19,6 +20,19 @@ fn needs_bytes(k: &SearchKey<'_>) -> bool {
         Or(a, b) => needs_bytes(a) || needs_bytes(b),
         Bcc(_) | Body(_) | Cc(_) | From(_) | Header(..) | Subject(_) | Text(_) | To(_)
         | SentBefore(_) | SentOn(_) | SentSince(_) => true,
+        _ => false,
+    }
+}
+
+/// Does the search look past the header (BODY, TEXT)? Header keys are
+/// answered from the cached header block instead of the message.
+fn needs_body(k: &SearchKey<'_>) -> bool {
+    use SearchKey::*;
+    match k {
+        And(v) => v.as_ref().iter().any(needs_body),
+        Not(k) => needs_body(k),
+        Or(a, b) => needs_body(a) || needs_body(b),
+        Body(_) | Text(_) => true,
         _ => false,
     }
 }
@@ -216,12 +230,35 @@ impl Session {
             return Vec::new();
         };
         let bytes = needs_bytes(key);
+        // Header keys only: one query for the cached header blocks instead
+        // of reading every message; a message without one gets it now.
+        let header_only = bytes && !needs_body(key);
+        let mut headers = if header_only {
+            let uids: Vec<u32> = sel.msgs.iter().map(|m| m.uid).collect();
+            crate::fetch::cached_summaries(&self.store, sel.mailbox.id, &uids).await
+        } else {
+            std::collections::HashMap::new()
+        };
         let mut hits = Vec::new();
         for (i, m) in sel.msgs.iter().enumerate() {
-            let raw = if bytes {
-                match self.store.message_bytes(sel.mailbox.id, m.uid).await {
-                    Ok(b) => Some(b),
-                    Err(_) => continue,
+            let raw = if let Some(s) = headers.remove(&m.uid) {
+                Some(s.header)
+            } else if bytes {
+                let Ok(b) = self.store.message_bytes(sel.mailbox.id, m.uid).await else {
+                    continue;
+                };
+                if header_only {
+                    let summary = Summary::of(mime::parse(&b).as_ref());
+                    if let Err(e) = self
+                        .store
+                        .message_summary_set(sel.mailbox.id, m.uid, &summary.encode())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "imap: caching a message summary failed");
+                    }
+                    Some(summary.header)
+                } else {
+                    Some(b)
                 }
             } else {
                 None

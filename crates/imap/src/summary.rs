@@ -10,7 +10,7 @@ use crate::order::Info;
 
 /// Bumped whenever the encoding or what is computed changes; an older
 /// summary is then computed again.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// `Info::sent` of a message without a valid Date header.
 const NO_DATE: i64 = i64::MIN;
@@ -25,6 +25,9 @@ pub struct Summary {
     pub bodystructure: Vec<u8>,
     /// SORT and THREAD keys; `id`, `arrival` and `size` are the index's.
     pub info: Info,
+    /// The message's header block, its final blank line included: what
+    /// BODY[HEADER…] and the header SEARCH keys read.
+    pub header: Vec<u8>,
 }
 
 impl Summary {
@@ -38,6 +41,7 @@ impl Summary {
                 bodystructure: b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL)"
                     .to_vec(),
                 info: Info::default(),
+                header: Vec::new(),
             };
         };
         let mut envelope = Vec::new();
@@ -57,6 +61,7 @@ impl Summary {
             body,
             bodystructure,
             info,
+            header: mime::part_header(msg, 0).to_vec(),
         }
     }
 
@@ -86,6 +91,7 @@ impl Summary {
         }
         put(&mut out, i.message_id.as_deref().unwrap_or("").as_bytes());
         put(&mut out, i.references.join("\n").as_bytes());
+        put(&mut out, &self.header);
         out
     }
 
@@ -104,6 +110,7 @@ impl Summary {
         let (subject, from, to, cc) = (text()?, text()?, text()?, text()?);
         let message_id = Some(text()?).filter(|m| !m.is_empty());
         let refs = text()?;
+        let header = r.field()?.to_vec();
         let references = refs
             .split('\n')
             .filter(|s| !s.is_empty())
@@ -127,6 +134,7 @@ impl Summary {
                 references,
                 ..Info::default()
             },
+            header,
         })
     }
 }
@@ -187,6 +195,7 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
         );
         assert_eq!(s.info.subject, "PLANS");
         assert_eq!(s.info.references, ["a@x"]);
+        assert!(s.header.starts_with(b"From: Ann") && s.header.ends_with(b"\r\n\r\n"));
         assert_eq!(s.info_for(3, 7, 9).sent, 1_751_364_000);
         let undated = Summary::of(Some(&mime::parse(b"Subject: x\r\n\r\n").unwrap()));
         let i = undated.info_for(3, 7, 9);
