@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::Tern;
 use common::dns::{DnsServer, Zone};
+use common::mta_sts::policy_server;
 use common::postfix::Postfix;
 use tern_store::{QueueNew, QueueRcptNew, Store};
 
@@ -40,42 +41,6 @@ fn leaf(ca: &Ca, name: &str) -> (String, String) {
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = p.signed_by(&key, &ca.issuer).unwrap();
     (cert.pem(), key.serialize_pem())
-}
-
-/// Serve `body` at https://127.0.0.1:PORT/.well-known/mta-sts.txt.
-fn policy_server(cert_pem: &str, key_pem: &str, body: &'static str) -> u16 {
-    use rustls::pki_types::pem::PemObject;
-    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
-    let cfg = tern_common::tls::server_config_from(certs, key).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
-            while let Ok((tcp, _)) = l.accept().await {
-                let Ok(mut s) = acceptor.accept(tcp).await else { continue };
-                let mut buf = [0u8; 2048];
-                let _ = s.read(&mut buf).await;
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = s.write_all(resp.as_bytes()).await;
-                let _ = s.shutdown().await;
-            }
-        });
-    });
-    port
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

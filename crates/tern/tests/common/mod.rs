@@ -5,6 +5,7 @@
 
 pub mod dns;
 pub mod dnssec;
+pub mod mta_sts;
 pub mod pg;
 pub mod postfix;
 
