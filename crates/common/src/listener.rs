@@ -129,6 +129,21 @@ impl Tls {
     }
 }
 
+/// The STARTTLS/STLS handshake as the line protocols' sessions see it:
+/// generic over the stream, so that in-memory tests can stand in for TLS.
+pub trait Upgrade<S>: Send + Sync {
+    fn upgrade(&self, stream: S) -> Pin<Box<dyn Future<Output = io::Result<S>> + Send + '_>>;
+}
+
+impl Upgrade<Stream> for Tls {
+    fn upgrade(
+        &self,
+        stream: Stream,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Stream>> + Send + '_>> {
+        Box::pin(Tls::upgrade(self, stream))
+    }
+}
+
 /// One accepted connection, handed to a protocol's session.
 pub struct Conn {
     pub stream: Stream,

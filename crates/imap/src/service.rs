@@ -2,17 +2,16 @@
 //! (implicit TLS).
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tern_common::config::Config;
-use tern_common::listener::{Conn, Handler, Stream, Tls};
+use tern_common::listener::{Conn, Handler};
 use tern_store::Store;
 
 use crate::gate::Gate;
-use crate::session::{Options, Upgrade, run};
+use crate::session::{Options, run};
 
 pub struct Service {
     store: Store,
@@ -44,31 +43,19 @@ impl Service {
     }
 }
 
-struct StartTls(Tls);
-
-impl Upgrade<Stream> for StartTls {
-    fn upgrade(
-        &self,
-        stream: Stream,
-    ) -> Pin<Box<dyn Future<Output = io::Result<Stream>> + Send + '_>> {
-        Box::pin(self.0.upgrade(stream))
-    }
-}
-
 impl Handler for Service {
     fn handle(&self, conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
         let store = self.store.clone();
         let opts = self.opts.clone();
         Box::pin(async move {
             let tls = conn.stream.is_tls();
-            let upgrader = StartTls(conn.tls);
             let gate = Gate::new(conn.security, conn.guard, conn.peer.ip(), "imap");
             run(
                 store,
                 opts,
                 conn.stream,
                 tls,
-                &upgrader,
+                &conn.tls,
                 conn.shutdown,
                 conn.peer.to_string(),
                 gate,

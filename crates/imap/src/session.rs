@@ -3,9 +3,6 @@
 //! in `auth.rs`, `mailboxes.rs`, `selected.rs`, `fetch.rs`, `search.rs` and
 //! `idle.rs`.
 
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,10 +54,7 @@ impl Default for Options {
     }
 }
 
-/// Runs the TLS handshake for STARTTLS.
-pub trait Upgrade<S>: Send + Sync {
-    fn upgrade(&self, stream: S) -> Pin<Box<dyn Future<Output = io::Result<S>> + Send + '_>>;
-}
+pub use tern_common::listener::Upgrade;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Flow {

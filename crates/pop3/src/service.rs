@@ -3,18 +3,17 @@
 //! covers both.
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tern_common::config::Config;
-use tern_common::listener::{Conn, Handler, Stream, Tls};
+use tern_common::listener::{Conn, Handler};
 
 use crate::gate::Gate;
 use crate::lock::Locks;
 use crate::maildrop::Maildrop;
-use crate::session::{Options, Upgrade, run_gated};
+use crate::session::{Options, run_gated};
 
 /// The POP3 service over any maildrop (`Service` is the one over the store).
 pub struct Pop3<M> {
@@ -48,17 +47,6 @@ pub fn options_from(config: &Config) -> Options {
     }
 }
 
-struct StlsUpgrade(Tls);
-
-impl Upgrade<Stream> for StlsUpgrade {
-    fn upgrade(
-        &self,
-        stream: Stream,
-    ) -> Pin<Box<dyn Future<Output = io::Result<Stream>> + Send + '_>> {
-        Box::pin(self.0.upgrade(stream))
-    }
-}
-
 impl<M: Maildrop> Handler for Pop3<M> {
     fn handle(&self, conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
         let drop = self.drop.clone();
@@ -66,7 +54,6 @@ impl<M: Maildrop> Handler for Pop3<M> {
         let opts = self.opts.clone();
         Box::pin(async move {
             let tls = conn.stream.is_tls();
-            let upgrader = StlsUpgrade(conn.tls);
             let gate = Gate::new(conn.security, conn.guard, conn.peer.ip(), "pop3");
             run_gated(
                 drop,
@@ -74,7 +61,7 @@ impl<M: Maildrop> Handler for Pop3<M> {
                 opts,
                 conn.stream,
                 tls,
-                &upgrader,
+                &conn.tls,
                 conn.shutdown,
                 conn.peer.to_string(),
                 gate,

@@ -3,9 +3,7 @@
 //! (RFC 5034). `run` drives it over any byte stream; the commands live in
 //! `commands.rs`.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,10 +44,7 @@ impl Default for Options {
     }
 }
 
-/// Runs the TLS handshake for STLS.
-pub trait Upgrade<S>: Send + Sync {
-    fn upgrade(&self, stream: S) -> Pin<Box<dyn Future<Output = io::Result<S>> + Send + '_>>;
-}
+pub use tern_common::listener::Upgrade;
 
 /// What the driver does after a command.
 #[derive(Debug, PartialEq, Eq)]
