@@ -12,41 +12,47 @@ use crate::session::{Flow, Session, Wire};
 use crate::summary::Summary;
 use crate::wire;
 
-fn needs_bytes(k: &SearchKey<'_>) -> bool {
+/// Whether any key in the tree (through AND, OR and NOT) satisfies `leaf`.
+fn any_key(k: &SearchKey<'_>, leaf: &dyn Fn(&SearchKey<'_>) -> bool) -> bool {
     use SearchKey::*;
     match k {
-        And(v) => v.as_ref().iter().any(needs_bytes),
-        Not(k) => needs_bytes(k),
-        Or(a, b) => needs_bytes(a) || needs_bytes(b),
-        Bcc(_) | Body(_) | Cc(_) | From(_) | Header(..) | Subject(_) | Text(_) | To(_)
-        | SentBefore(_) | SentOn(_) | SentSince(_) => true,
-        _ => false,
+        And(v) => v.as_ref().iter().any(|k| any_key(k, leaf)),
+        Not(k) => any_key(k, leaf),
+        Or(a, b) => any_key(a, leaf) || any_key(b, leaf),
+        k => leaf(k),
     }
+}
+
+/// Does the search read the message (its header or more)?
+fn needs_bytes(k: &SearchKey<'_>) -> bool {
+    use SearchKey::*;
+    any_key(k, &|k| {
+        matches!(
+            k,
+            Bcc(_)
+                | Body(_)
+                | Cc(_)
+                | From(_)
+                | Header(..)
+                | Subject(_)
+                | Text(_)
+                | To(_)
+                | SentBefore(_)
+                | SentOn(_)
+                | SentSince(_)
+        )
+    })
 }
 
 /// Does the search look past the header (BODY, TEXT)? Header keys are
 /// answered from the cached header block instead of the message.
 fn needs_body(k: &SearchKey<'_>) -> bool {
-    use SearchKey::*;
-    match k {
-        And(v) => v.as_ref().iter().any(needs_body),
-        Not(k) => needs_body(k),
-        Or(a, b) => needs_body(a) || needs_body(b),
-        Body(_) | Text(_) => true,
-        _ => false,
-    }
+    any_key(k, &|k| matches!(k, SearchKey::Body(_) | SearchKey::Text(_)))
 }
 
 /// Does the search use MODSEQ (RFC 7162 3.1.5)?
 fn uses_modseq(k: &SearchKey<'_>) -> bool {
-    use SearchKey::*;
-    match k {
-        And(v) => v.as_ref().iter().any(uses_modseq),
-        Not(k) => uses_modseq(k),
-        Or(a, b) => uses_modseq(a) || uses_modseq(b),
-        ModSequence { .. } => true,
-        _ => false,
-    }
+    any_key(k, &|k| matches!(k, SearchKey::ModSequence { .. }))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
