@@ -117,6 +117,20 @@ fn needs_bytes(items: &[MessageDataItemName<'_>]) -> bool {
     })
 }
 
+/// Do the items look inside the message's MIME structure (parts, TEXT,
+/// BINARY of a part)? The summary items count only when not yet cached.
+fn needs_parse(items: &[MessageDataItemName<'_>]) -> bool {
+    items.iter().any(|i| match i {
+        MessageDataItemName::BodyExt { section, .. } => {
+            section.as_ref().is_some_and(|s| !header_section(s))
+        }
+        MessageDataItemName::Binary { section, .. }
+        | MessageDataItemName::BinarySize { section } => !section.is_empty(),
+        MessageDataItemName::Rfc822Text => true,
+        _ => false,
+    })
+}
+
 /// Items answered from the cached [`Summary`].
 fn is_summary(i: &MessageDataItemName<'_>) -> bool {
     matches!(
@@ -301,6 +315,7 @@ impl Session {
             }
         }
         let bytes_needed = needs_bytes(&items);
+        let parse_needed = needs_parse(&items);
         let wants_summary = items.iter().any(is_summary);
         let mut summaries = if wants_summary {
             let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
@@ -326,7 +341,13 @@ impl Session {
             } else {
                 None
             };
-            let parsed = raw.as_deref().and_then(mime::parse);
+            // The MIME tree only for what needs it: BODY[] and RFC822 are
+            // the bytes as stored.
+            let parsed = if parse_needed || (wants_summary && cached.is_none()) {
+                raw.as_deref().and_then(mime::parse)
+            } else {
+                None
+            };
             let summary = match cached {
                 Some(s) => Some(s),
                 None if wants_summary => {
