@@ -66,68 +66,59 @@ impl Selected {
     ) -> tern_store::Result<()> {
         let fresh = store.messages_shared(self.mailbox.id).await?;
         self.dirty = false;
-        let by_uid: HashMap<u32, &MessageMeta> = fresh.iter().map(|m| (m.uid, m)).collect();
-        if expunges && self.qresync {
+        if Arc::ptr_eq(&fresh, &self.msgs) {
+            return Ok(());
+        }
+        let (gone, changed) = diff(&self.msgs, &fresh, self.condstore);
+        if !gone.is_empty() && expunges && self.qresync {
             // RFC 7162 3.2.10: VANISHED instead of EXPUNGE.
-            let gone: Vec<u32> = self
-                .msgs
-                .iter()
-                .map(|m| m.uid)
-                .filter(|u| !by_uid.contains_key(u))
-                .collect();
-            if !gone.is_empty() {
-                Arc::make_mut(&mut self.msgs).retain(|m| by_uid.contains_key(&m.uid));
-                io.push_str(&format!("* VANISHED {}\r\n", wire::sequence_set(&gone)));
-            }
-        } else if expunges {
+            let uids: Vec<u32> = gone.iter().map(|&i| self.msgs[i].uid).collect();
+            io.push_str(&format!("* VANISHED {}\r\n", wire::sequence_set(&uids)));
+        } else if !gone.is_empty() && expunges {
             // Highest first, so that each number is valid when sent.
-            for i in (0..self.msgs.len()).rev() {
-                if !by_uid.contains_key(&self.msgs[i].uid) {
-                    io.push_str(&format!("* {} EXPUNGE\r\n", i + 1));
-                    Arc::make_mut(&mut self.msgs).remove(i);
-                }
+            for &i in gone.iter().rev() {
+                io.push_str(&format!("* {} EXPUNGE\r\n", i + 1));
             }
-        } else if self.msgs.iter().any(|m| !by_uid.contains_key(&m.uid)) {
+        } else if !gone.is_empty() {
             self.dirty = true; // expunges still to report
         }
-        let changed = self.msgs.iter().any(|m| {
-            by_uid
-                .get(&m.uid)
-                .is_some_and(|f| f.flags != m.flags || (self.condstore && f.modseq != m.modseq))
-        });
-        let msgs = if changed {
-            Arc::make_mut(&mut self.msgs).as_mut_slice()
-        } else {
-            &mut []
-        };
-        for (i, m) in msgs.iter_mut().enumerate() {
-            if let Some(f) = by_uid.get(&m.uid)
-                && (f.flags != m.flags || (self.condstore && f.modseq != m.modseq))
-            {
-                m.flags = f.flags.clone();
-                m.modseq = f.modseq;
-                let modseq = if self.condstore {
-                    format!(" MODSEQ ({})", m.modseq)
-                } else {
-                    String::new()
-                };
-                io.push_str(&format!(
-                    "* {} FETCH (UID {} FLAGS {}{modseq})\r\n",
-                    i + 1,
-                    m.uid,
-                    wire::flag_list(&m.flags)
-                ));
-            }
+        // Flag changes are numbered as the client will know the messages
+        // after the expunges just sent.
+        let reported = if expunges { gone.len() } else { 0 };
+        for &(i, f) in &changed {
+            let seq = i + 1 - gone.partition_point(|&g| g < i).min(reported);
+            let m = &fresh[f];
+            let modseq = if self.condstore {
+                format!(" MODSEQ ({})", m.modseq)
+            } else {
+                String::new()
+            };
+            io.push_str(&format!(
+                "* {seq} FETCH (UID {} FLAGS {}{modseq})\r\n",
+                m.uid,
+                wire::flag_list(&m.flags)
+            ));
         }
         let last = self.msgs.last().map(|m| m.uid).unwrap_or(0);
-        let before = self.msgs.len();
-        let added = fresh.iter().filter(|m| m.uid > last).count();
+        let added = fresh.len() - fresh.partition_point(|m| m.uid <= last);
         if added > 0 {
-            io.push_str(&format!("* {} EXISTS\r\n", before + added));
+            let known = self.msgs.len() - reported;
+            io.push_str(&format!("* {} EXISTS\r\n", known + added));
         }
         if self.dirty {
-            // Expunges still to report: the view keeps them, in its own copy.
-            Arc::make_mut(&mut self.msgs).extend(fresh.iter().filter(|m| m.uid > last).cloned());
+            // Expunges still to report: the view keeps those messages, in
+            // its own copy, with the others as the store has them now.
+            let mut own = Vec::with_capacity(self.msgs.len() + added);
+            let mut next = fresh.iter().peekable();
+            for m in self.msgs.iter() {
+                while next.next_if(|f| f.uid < m.uid).is_some() {}
+                match next.next_if(|f| f.uid == m.uid) {
+                    Some(f) => own.push(f.clone()),
+                    None => own.push(m.clone()),
+                }
+            }
+            own.extend(next.cloned());
+            self.msgs = Arc::new(own);
         } else {
             // The view is now the store's state: share its list.
             self.msgs = fresh;
@@ -188,6 +179,32 @@ impl Selected {
         }
         Ok((0..n).filter(|&i| hit[i]).collect())
     }
+}
+
+/// How `new` differs from `old` (both ascending by UID): the indexes into
+/// `old` of the messages no longer there, and (index into `old`, index into
+/// `new`) of those whose flags — or, with CONDSTORE, MODSEQ — changed.
+fn diff(
+    old: &[MessageMeta],
+    new: &[MessageMeta],
+    condstore: bool,
+) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let (mut gone, mut changed) = (Vec::new(), Vec::new());
+    let mut j = 0;
+    for (i, m) in old.iter().enumerate() {
+        while j < new.len() && new[j].uid < m.uid {
+            j += 1;
+        }
+        match new.get(j) {
+            Some(f) if f.uid == m.uid => {
+                if f.flags != m.flags || (condstore && f.modseq != m.modseq) {
+                    changed.push((i, j));
+                }
+            }
+            _ => gone.push(i),
+        }
+    }
+    (gone, changed)
 }
 
 impl Session {

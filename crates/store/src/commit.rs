@@ -155,6 +155,17 @@ async fn insert_request(
 ) -> Result<Vec<Delivered>> {
     let mut out = Vec::with_capacity(items.len());
     for it in items {
+        // Mailbox row first, then the account row: the order every writer
+        // takes them in (expunges free quota after locking the mailbox), so
+        // that two transactions on PostgreSQL cannot deadlock. Over quota,
+        // the savepoint undoes the UID taken here.
+        let (uid, modseq, uidvalidity): (i64, i64, i64) = sqlx::query_as(
+            "UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 \
+             WHERE id = $1 RETURNING uidnext - 1, highestmodseq, uidvalidity",
+        )
+        .bind(it.mailbox_id)
+        .fetch_one(&mut *conn)
+        .await?;
         let r = sqlx::query("UPDATE accounts SET used = used + $1 WHERE id = $2 AND (quota = 0 OR used + $1 <= quota)")
             .bind(it.size)
             .bind(it.account_id)
@@ -165,13 +176,6 @@ async fn insert_request(
                 account: it.account.clone(),
             });
         }
-        let (uid, modseq, uidvalidity): (i64, i64, i64) = sqlx::query_as(
-            "UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 \
-             WHERE id = $1 RETURNING uidnext - 1, highestmodseq, uidvalidity",
-        )
-        .bind(it.mailbox_id)
-        .fetch_one(&mut *conn)
-        .await?;
         let blob_id: Option<i64> = match &it.data {
             Some(data) => Some(
                 sqlx::query_scalar("INSERT INTO blobs (refs, data) VALUES (1, $1) RETURNING id")

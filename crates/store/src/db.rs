@@ -204,6 +204,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN summary {blob};
     "#,
+    // 10: what changed in a mailbox since a MODSEQ, without reading all of
+    // its rows (IMAP sessions catching up, CONDSTORE CHANGEDSINCE).
+    r#"
+    CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -97,6 +97,19 @@ fn join_flags(flags: &[String]) -> String {
     normalize_flags(flags).join(" ")
 }
 
+/// uid, size, internal_date, flags, modseq.
+type MetaRow = (i64, i64, i64, String, i64);
+
+fn meta_of_row((uid, size, internal_date, flags, modseq): MetaRow) -> MessageMeta {
+    MessageMeta {
+        uid: uid as u32,
+        size: size as u64,
+        internal_date,
+        flags: split_flags(&flags),
+        modseq: modseq as u64,
+    }
+}
+
 fn split_flags(s: &str) -> Vec<String> {
     s.split(' ')
         .filter(|f| !f.is_empty())
@@ -465,26 +478,39 @@ impl Store {
 
     /// Every message of a mailbox, by ascending UID.
     pub async fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageMeta>> {
-        let rows: Vec<(i64, i64, i64, String, i64)> = sqlx::query_as(
+        let rows: Vec<MetaRow> = sqlx::query_as(
             "SELECT uid, size, internal_date, flags, modseq FROM messages WHERE mailbox_id = $1 ORDER BY uid",
         )
         .bind(mailbox)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(uid, size, internal_date, flags, modseq)| MessageMeta {
-                uid: uid as u32,
-                size: size as u64,
-                internal_date,
-                flags: split_flags(&flags),
-                modseq: modseq as u64,
-            })
-            .collect())
+        Ok(rows.into_iter().map(meta_of_row).collect())
     }
 
-    async fn locate(
+    /// The messages of a mailbox added or changed after `modseq`, by
+    /// ascending UID.
+    pub async fn messages_changed_since(
         &self,
+        mailbox: MailboxId,
+        modseq: u64,
+    ) -> Result<Vec<MessageMeta>> {
+        let rows: Vec<MetaRow> = sqlx::query_as(
+            "SELECT uid, size, internal_date, flags, modseq FROM messages \
+             WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
+        )
+        .bind(mailbox)
+        .bind(modseq as i64)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(meta_of_row).collect())
+    }
+
+    /// Where a message's bytes are: its file, or its blob. Read through
+    /// `exec`, so that a writer asks inside its own transaction instead of
+    /// waiting for a second pooled connection while holding the write lock.
+    async fn locate<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+        &self,
+        exec: E,
         mailbox: MailboxId,
         uid: u32,
     ) -> Result<(Option<std::path::PathBuf>, Option<i64>)> {
@@ -494,7 +520,7 @@ impl Store {
         )
         .bind(mailbox)
         .bind(uid as i64)
-        .fetch_optional(self.pool())
+        .fetch_optional(exec)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("message {uid}")))?;
         let file: Option<String> = row.try_get(0)?;
@@ -511,7 +537,7 @@ impl Store {
 
     /// The bytes of one message.
     pub async fn message_bytes(&self, mailbox: MailboxId, uid: u32) -> Result<Vec<u8>> {
-        match self.locate(mailbox, uid).await? {
+        match self.locate(self.pool(), mailbox, uid).await? {
             (Some(path), _) => Ok(tokio::fs::read(&path).await.map_err(|e| {
                 StoreError::Other(anyhow::anyhow!("reading {}: {e}", path.display()))
             })?),
@@ -668,7 +694,7 @@ impl Store {
         let mut modseq = 0u64;
         let mut freed = 0i64;
         for &uid in uids {
-            let (path, blob_id) = match self.locate(mailbox, uid).await {
+            let (path, blob_id) = match self.locate(&mut *tx, mailbox, uid).await {
                 Ok(x) => x,
                 Err(StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e),

@@ -5,6 +5,11 @@
 //! holding one each. A snapshot is keyed by the mailbox's HIGHESTMODSEQ,
 //! which every append, flag change and expunge raises, and lives as long
 //! as some session holds it.
+//!
+//! A newer snapshot is made from the newest one still held: the rows
+//! whose MODSEQ is above it and the expunge log since it, merged in —
+//! a session catching up after another one's STORE reads the few rows
+//! that changed, not the whole mailbox.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -19,6 +24,30 @@ pub(crate) struct Snapshots {
     map: Mutex<HashMap<MailboxId, Entry>>,
 }
 
+impl Snapshots {
+    /// The newest list held for `mailbox` and the HIGHESTMODSEQ it is
+    /// (at least) as new as.
+    fn newest(&self, mailbox: MailboxId) -> Option<(u64, Arc<Vec<MessageMeta>>)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let (m, weak) = map.get(&mailbox)?;
+        Some((*m, weak.upgrade()?))
+    }
+
+    fn keep(&self, mailbox: MailboxId, modseq: u64, list: &Arc<Vec<MessageMeta>>) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let newer_held = map
+            .get(&mailbox)
+            .is_some_and(|(m, w)| *m > modseq && w.strong_count() > 0);
+        if !newer_held {
+            map.insert(mailbox, (modseq, Arc::downgrade(list)));
+        }
+        // Forget the mailboxes nobody holds any more.
+        if map.len() > 64 {
+            map.retain(|_, (_, w)| w.strong_count() > 0);
+        }
+    }
+}
+
 impl Store {
     /// Every message of a mailbox, by ascending UID, shared with whoever
     /// asked at the same HIGHESTMODSEQ. The list is at least as new as
@@ -31,22 +60,79 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("mailbox #{mailbox}")))?;
         let modseq = modseq as u64;
         let snaps = &self.inner.snapshots;
-        {
-            let map = snaps.map.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((m, weak)) = map.get(&mailbox)
-                && *m == modseq
-                && let Some(list) = weak.upgrade()
-            {
-                return Ok(list);
+        let list = match snaps.newest(mailbox) {
+            Some((m, list)) if m >= modseq => return Ok(list),
+            Some((m, base)) => {
+                // Every change up to `modseq` has committed (each takes
+                // the mailbox row's lock), so the rows above `m` read now
+                // hold them all; changes past `modseq` may come too, which
+                // is why a list is "at least as new". Rows first, then the
+                // expunge log: a message expunged in between is then in
+                // both and the log wins.
+                let changed = self.messages_changed_since(mailbox, m).await?;
+                let gone = self.expunged_since(mailbox, m).await?;
+                Arc::new(merge(&base, changed, &gone))
+            }
+            None => Arc::new(self.messages(mailbox).await?),
+        };
+        snaps.keep(mailbox, modseq, &list);
+        Ok(list)
+    }
+}
+
+/// `base` with the rows of `changed` put in (replacing those with the same
+/// UID) and the UIDs of `gone` taken out; all three ascend by UID.
+fn merge(base: &[MessageMeta], changed: Vec<MessageMeta>, gone: &[u32]) -> Vec<MessageMeta> {
+    let is_gone = |uid: u32| gone.binary_search(&uid).is_ok();
+    let mut out = Vec::with_capacity(base.len() + changed.len());
+    let mut old = base.iter().peekable();
+    for new in changed {
+        while let Some(m) = old.next_if(|m| m.uid <= new.uid) {
+            if m.uid < new.uid && !is_gone(m.uid) {
+                out.push(m.clone());
             }
         }
-        let list = Arc::new(self.messages(mailbox).await?);
-        let mut map = snaps.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(mailbox, (modseq, Arc::downgrade(&list)));
-        // Forget the mailboxes nobody holds any more.
-        if map.len() > 64 {
-            map.retain(|_, (_, w)| w.strong_count() > 0);
+        if !is_gone(new.uid) {
+            out.push(new);
         }
-        Ok(list)
+    }
+    out.extend(old.filter(|m| !is_gone(m.uid)).cloned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(uid: u32, flag: &str, modseq: u64) -> MessageMeta {
+        MessageMeta {
+            uid,
+            size: 10,
+            internal_date: 0,
+            flags: vec![flag.to_string()],
+            modseq,
+        }
+    }
+
+    #[test]
+    fn merge_puts_in_changes_and_takes_out_expunges() {
+        let base = vec![
+            meta(1, "a", 1),
+            meta(3, "a", 1),
+            meta(5, "a", 1),
+            meta(7, "a", 1),
+        ];
+        // 3 changed, 5 expunged, 8 and 9 new, 9 also expunged already.
+        let changed = vec![meta(3, "b", 4), meta(8, "a", 5), meta(9, "a", 6)];
+        let out = merge(&base, changed, &[5, 9]);
+        let got: Vec<(u32, &str, u64)> = out
+            .iter()
+            .map(|m| (m.uid, m.flags[0].as_str(), m.modseq))
+            .collect();
+        assert_eq!(got, [(1, "a", 1), (3, "b", 4), (7, "a", 1), (8, "a", 5)]);
+        assert_eq!(merge(&base, Vec::new(), &[]), base);
+        assert!(merge(&[], Vec::new(), &[1]).is_empty());
+        let only_new = merge(&[], vec![meta(2, "x", 2)], &[]);
+        assert_eq!(only_new, [meta(2, "x", 2)]);
     }
 }

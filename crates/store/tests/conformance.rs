@@ -156,6 +156,7 @@ conformance!(
     flags_and_modseq,
     concurrent_flag_changes_all_apply,
     message_lists_are_shared_while_unchanged,
+    message_lists_catch_up_from_the_held_one,
     expunge_and_vanished,
     copy_and_move,
     mailboxes_lifecycle,
@@ -616,6 +617,73 @@ async fn message_lists_are_shared_while_unchanged(f: Fixture) {
     assert!(first[1].flags.is_empty(), "a held list never changes");
     s.deliver(vec![msg(a.id, "three")]).await.unwrap();
     assert_eq!(s.messages_shared(inbox.id).await.unwrap().len(), 3);
+}
+
+/// A newer list is made from the one still held plus what changed since
+/// (flags, appends, expunges), and always equals a fresh read — also while
+/// other writers go on concurrently.
+async fn message_lists_catch_up_from_the_held_one(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let bodies: Vec<NewMessage> = (0..20).map(|i| msg(a.id, &format!("m{i}"))).collect();
+    s.deliver(bodies).await.unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let mut held = s.messages_shared(inbox.id).await.unwrap();
+    s.store_flags(inbox.id, &[3, 4], FlagOp::Add, &["\\Deleted".into()], None)
+        .await
+        .unwrap();
+    s.store_flags(inbox.id, &[7], FlagOp::Add, &["$Work".into()], None)
+        .await
+        .unwrap();
+    s.expunge_deleted(inbox.id, None).await.unwrap();
+    s.deliver(vec![msg(a.id, "new")]).await.unwrap();
+    let caught_up = s.messages_shared(inbox.id).await.unwrap();
+    assert_eq!(*caught_up, s.messages(inbox.id).await.unwrap());
+    assert_eq!(caught_up.len(), 19);
+    assert_eq!(caught_up[4].flags, ["$Work"], "uid 7 is now the fifth");
+    assert_eq!(held.len(), 20, "a held list never changes");
+    held = caught_up;
+    // Writers and a reader at once: every list read is a state the
+    // mailbox was in, and the last one is the final state.
+    let writers: Vec<_> = (0..4u32)
+        .map(|w| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                for i in 0..10u32 {
+                    let uid = 1 + (w * 5 + i) % 21;
+                    let flag = format!("$k{}", i % 3);
+                    s.store_flags(inbox.id, &[uid], FlagOp::Add, &[flag], None)
+                        .await
+                        .unwrap();
+                    if i % 4 == 0 {
+                        s.deliver(vec![msg(a.id, &format!("w{w}-{i}"))])
+                            .await
+                            .unwrap();
+                    }
+                    if i == 5 {
+                        s.expunge_uids(inbox.id, &[10 + w]).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..50 {
+        let list = s.messages_shared(inbox.id).await.unwrap();
+        assert!(list.windows(2).all(|p| p[0].uid < p[1].uid));
+        held = list;
+        tokio::task::yield_now().await;
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let last = s.messages_shared(inbox.id).await.unwrap();
+    assert_eq!(*last, s.messages(inbox.id).await.unwrap());
+    assert!(!last.iter().any(|m| (10..14).contains(&m.uid)));
+    drop(held);
 }
 
 async fn expunge_and_vanished(f: Fixture) {
