@@ -388,6 +388,7 @@ struct RawImap {
     auth_failure_delay_ms: Option<Spanned<u64>>,
     max_auth_failures: Option<Spanned<u32>>,
     max_errors: Option<Spanned<u32>>,
+    summary_cache_mib: Option<Spanned<usize>>,
 }
 
 // ---- the validated configuration -------------------------------------------
@@ -775,6 +776,10 @@ pub struct ImapConfig {
     pub max_auth_failures: u32,
     /// Bad commands on one connection before it is closed.
     pub max_errors: u32,
+    /// Memory for the ENVELOPE/BODYSTRUCTURE/header summaries of recently
+    /// read messages, shared by every session; 0 keeps none in memory (they
+    /// are still read from the index).
+    pub summary_cache_mib: usize,
 }
 
 impl Default for ImapConfig {
@@ -786,6 +791,7 @@ impl Default for ImapConfig {
             auth_failure_delay_ms: 1500,
             max_auth_failures: 3,
             max_errors: 50,
+            summary_cache_mib: 32,
         }
     }
 }
@@ -921,6 +927,11 @@ fn imap_config(c: &mut Checker<'_>, raw: &RawImap) -> ImapConfig {
             d.max_auth_failures,
         ),
         max_errors: c.positive("imap.max_errors", &raw.max_errors, d.max_errors),
+        summary_cache_mib: raw
+            .summary_cache_mib
+            .as_ref()
+            .map(|v| *v.get_ref())
+            .unwrap_or(d.summary_cache_mib),
     };
     if let Some(l) = &raw.max_line_length
         && *l.get_ref() < 8192

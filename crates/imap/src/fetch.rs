@@ -8,13 +8,12 @@ use imap_codec::imap_types::fetch::{
     Macro, MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
 };
 use imap_codec::imap_types::sequence::SequenceSet;
-use tern_store::{FlagOp, Store};
+use tern_store::FlagOp;
 
 use crate::binary;
 use crate::io::Io;
 use crate::mime;
 use crate::session::{Flow, Session, Wire};
-use crate::summary::Summary;
 use crate::wire;
 
 fn part_str(p: &Option<Part>) -> String {
@@ -186,24 +185,6 @@ fn binary_refused<S: Wire>(io: &mut Io<S>, tag: &str, e: binary::BinaryError) ->
     Flow::Continue
 }
 
-/// The summaries already in the index for `uids`.
-pub(crate) async fn cached_summaries(
-    store: &Store,
-    mailbox: i64,
-    uids: &[u32],
-) -> HashMap<u32, Summary> {
-    match store.message_summaries(mailbox, uids).await {
-        Ok(rows) => rows
-            .into_iter()
-            .filter_map(|(u, b)| Summary::decode(&b).map(|s| (u, s)))
-            .collect(),
-        Err(e) => {
-            tracing::warn!(error = %e, "imap: reading message summaries failed");
-            HashMap::new()
-        }
-    }
-}
-
 impl Session {
     pub(crate) async fn fetch<S: Wire>(
         &mut self,
@@ -319,7 +300,7 @@ impl Session {
         let wants_summary = items.iter().any(is_summary);
         let mut summaries = if wants_summary {
             let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
-            cached_summaries(&self.store, mailbox, &uids).await
+            self.opts.summaries.get(&self.store, mailbox, &uids).await
         } else {
             HashMap::new()
         };
@@ -350,18 +331,12 @@ impl Session {
             };
             let summary = match cached {
                 Some(s) => Some(s),
-                None if wants_summary => {
-                    let s = Summary::of(parsed.as_ref());
-                    // Best effort: without it the next FETCH computes again.
-                    if let Err(e) = self
-                        .store
-                        .message_summary_set(mailbox, m.uid, &s.encode())
-                        .await
-                    {
-                        tracing::warn!(error = %e, "imap: caching a message summary failed");
-                    }
-                    Some(s)
-                }
+                None if wants_summary => Some(
+                    self.opts
+                        .summaries
+                        .compute(&self.store, mailbox, m.uid, parsed.as_ref())
+                        .await,
+                ),
                 None => None,
             };
             let mut out: Vec<u8> = format!("* {} FETCH (", i + 1).into_bytes();

@@ -32,3 +32,4 @@ mod fuzz;
 pub use gate::Gate;
 pub use service::Service;
 pub use session::{Options, Upgrade, run};
+pub use summary::SummaryCache;

@@ -9,7 +9,6 @@ use crate::mime;
 use crate::preparse::SearchReturn;
 use crate::selected::Selected;
 use crate::session::{Flow, Session, Wire};
-use crate::summary::Summary;
 use crate::wire;
 
 /// Whether any key in the tree (through AND, OR and NOT) satisfies `leaf`.
@@ -241,30 +240,34 @@ impl Session {
         let header_only = bytes && !needs_body(key);
         let mut headers = if header_only {
             let uids: Vec<u32> = sel.msgs.iter().map(|m| m.uid).collect();
-            crate::fetch::cached_summaries(&self.store, sel.mailbox.id, &uids).await
+            self.opts
+                .summaries
+                .get(&self.store, sel.mailbox.id, &uids)
+                .await
         } else {
             std::collections::HashMap::new()
         };
         let mut hits = Vec::new();
         for (i, m) in sel.msgs.iter().enumerate() {
-            let raw = if let Some(s) = headers.remove(&m.uid) {
-                Some(s.header)
+            let mut summary = headers.remove(&m.uid);
+            let raw: Option<std::borrow::Cow<'_, [u8]>> = if let Some(s) = &summary {
+                Some(std::borrow::Cow::Borrowed(&s.header[..]))
             } else if bytes {
                 let Ok(b) = self.store.message_bytes(sel.mailbox.id, m.uid).await else {
                     continue;
                 };
                 if header_only {
-                    let summary = Summary::of(mime::parse(&b).as_ref());
-                    if let Err(e) = self
-                        .store
-                        .message_summary_set(sel.mailbox.id, m.uid, &summary.encode())
-                        .await
-                    {
-                        tracing::warn!(error = %e, "imap: caching a message summary failed");
-                    }
-                    Some(summary.header)
+                    let s = self
+                        .opts
+                        .summaries
+                        .compute(&self.store, sel.mailbox.id, m.uid, mime::parse(&b).as_ref())
+                        .await;
+                    summary = Some(s);
+                    summary
+                        .as_ref()
+                        .map(|s| std::borrow::Cow::Borrowed(&s.header[..]))
                 } else {
-                    Some(b)
+                    Some(std::borrow::Cow::Owned(b))
                 }
             } else {
                 None

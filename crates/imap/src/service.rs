@@ -12,6 +12,7 @@ use tern_store::Store;
 
 use crate::gate::Gate;
 use crate::session::{Options, run};
+use crate::summary::SummaryCache;
 
 pub struct Service {
     store: Store,
@@ -31,6 +32,7 @@ impl Service {
                 auth_failure_delay: Duration::from_millis(c.auth_failure_delay_ms),
                 max_auth_failures: c.max_auth_failures,
                 max_errors: c.max_errors,
+                summaries: Arc::new(SummaryCache::new(c.summary_cache_mib << 20)),
             }),
         }
     }

@@ -18,6 +18,7 @@ use crate::gate::Gate;
 use crate::io::{Input, Io};
 use crate::preparse::{Extras, Pre, preparse};
 use crate::selected::Selected;
+use crate::summary::SummaryCache;
 
 /// A byte stream a session runs over.
 pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -38,6 +39,8 @@ pub struct Options {
     pub max_auth_failures: u32,
     /// Bad commands before the connection is closed.
     pub max_errors: u32,
+    /// ENVELOPE/BODYSTRUCTURE/header summaries, shared by every session.
+    pub summaries: Arc<SummaryCache>,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             auth_failure_delay: Duration::from_millis(1500),
             max_auth_failures: 3,
             max_errors: 50,
+            summaries: Arc::new(SummaryCache::new(32 << 20)),
         }
     }
 }

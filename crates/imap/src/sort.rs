@@ -6,12 +6,10 @@ use imap_codec::imap_types::extensions::sort::{SortCriterion, SortKey};
 use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
-use crate::fetch::cached_summaries;
 use crate::io::Io;
 use crate::mime;
 use crate::order::{self, Info, Key};
 use crate::session::{Flow, Session, Wire};
-use crate::summary::Summary;
 
 /// RFC 5256 3: UTF-8 and US-ASCII are the charsets every server knows;
 /// any other is answered `NO [BADCHARSET]` (true when it was).
@@ -36,7 +34,7 @@ impl Session {
         };
         let mailbox = sel.mailbox.id;
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
-        let mut cached = cached_summaries(&self.store, mailbox, &uids).await;
+        let mut cached = self.opts.summaries.get(&self.store, mailbox, &uids).await;
         let mut out = Vec::with_capacity(idx.len());
         for &i in idx {
             let m = &sel.msgs[i];
@@ -47,15 +45,10 @@ impl Session {
                         // Expunged meanwhile: not part of the answer.
                         continue;
                     };
-                    let s = Summary::of(mime::parse(&raw).as_ref());
-                    if let Err(e) = self
-                        .store
-                        .message_summary_set(mailbox, m.uid, &s.encode())
+                    self.opts
+                        .summaries
+                        .compute(&self.store, mailbox, m.uid, mime::parse(&raw).as_ref())
                         .await
-                    {
-                        tracing::warn!(error = %e, "imap: caching a message summary failed");
-                    }
-                    s
                 }
             };
             let id = if uid { m.uid } else { i as u32 + 1 };

@@ -3,7 +3,11 @@
 //! the store's index (`Store::message_summary_set`), so that these items
 //! do not re-read and re-parse the message on every FETCH.
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
 use mail_parser::Message;
+use tern_store::{MailboxId, Store};
 
 use crate::mime;
 use crate::order::Info;
@@ -139,6 +143,137 @@ impl Summary {
     }
 }
 
+/// The summaries of recently read messages, shared by every session of the
+/// process and bounded in bytes; behind it the store's index, and behind
+/// that the message itself. A summary never changes (messages are
+/// immutable, UIDs and mailbox ids are never reused), so nothing is ever
+/// invalidated: entries only age out, oldest first.
+pub struct SummaryCache {
+    budget: usize,
+    inner: Mutex<Held>,
+}
+
+#[derive(Default)]
+struct Held {
+    map: HashMap<(MailboxId, u32), Arc<Summary>>,
+    order: VecDeque<(MailboxId, u32)>,
+    bytes: usize,
+}
+
+impl std::fmt::Debug for SummaryCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SummaryCache({} bytes)", self.budget)
+    }
+}
+
+impl SummaryCache {
+    pub fn new(budget_bytes: usize) -> SummaryCache {
+        SummaryCache {
+            budget: budget_bytes,
+            inner: Mutex::new(Held::default()),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn keep(&self, mailbox: MailboxId, uid: u32, s: &Arc<Summary>) {
+        let cost = s.cost();
+        if cost > self.budget {
+            return;
+        }
+        let mut h = self.held();
+        if h.map.insert((mailbox, uid), s.clone()).is_none() {
+            h.order.push_back((mailbox, uid));
+            h.bytes += cost;
+        }
+        while h.bytes > self.budget {
+            let Some(key) = h.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = h.map.remove(&key) {
+                h.bytes -= old.cost();
+            }
+        }
+    }
+
+    /// The summaries of those of `uids` held in memory or kept in the
+    /// index; a message without one is left out (see [`Self::compute`]).
+    pub(crate) async fn get(
+        &self,
+        store: &Store,
+        mailbox: MailboxId,
+        uids: &[u32],
+    ) -> HashMap<u32, Arc<Summary>> {
+        let mut out = HashMap::with_capacity(uids.len());
+        let mut missing = Vec::new();
+        {
+            let h = self.held();
+            for &u in uids {
+                match h.map.get(&(mailbox, u)) {
+                    Some(s) => {
+                        out.insert(u, s.clone());
+                    }
+                    None => missing.push(u),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return out;
+        }
+        match store.message_summaries(mailbox, &missing).await {
+            Ok(rows) => {
+                for (u, b) in rows {
+                    if let Some(s) = Summary::decode(&b) {
+                        let s = Arc::new(s);
+                        self.keep(mailbox, u, &s);
+                        out.insert(u, s);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "imap: reading message summaries failed"),
+        }
+        out
+    }
+
+    /// Compute a message's summary from its parsed bytes and keep it, in
+    /// memory and in the index (best effort: without it, the next reader
+    /// computes it again).
+    pub(crate) async fn compute(
+        &self,
+        store: &Store,
+        mailbox: MailboxId,
+        uid: u32,
+        msg: Option<&Message<'_>>,
+    ) -> Arc<Summary> {
+        let s = Arc::new(Summary::of(msg));
+        if let Err(e) = store.message_summary_set(mailbox, uid, &s.encode()).await {
+            tracing::warn!(error = %e, "imap: keeping a message summary failed");
+        }
+        self.keep(mailbox, uid, &s);
+        s
+    }
+}
+
+impl Summary {
+    /// Roughly the bytes it holds, for the cache's budget.
+    fn cost(&self) -> usize {
+        let i = &self.info;
+        let refs: usize = i.references.iter().map(|r| r.len() + 24).sum();
+        160 + self.envelope.len()
+            + self.body.len()
+            + self.bodystructure.len()
+            + self.header.len()
+            + i.subject.len()
+            + i.from.len()
+            + i.to.len()
+            + i.cc.len()
+            + i.message_id.as_ref().map_or(0, |m| m.len())
+            + refs
+    }
+}
+
 fn put(out: &mut Vec<u8>, field: &[u8]) {
     out.extend_from_slice(&(field.len() as u32).to_be_bytes());
     out.extend_from_slice(field);
@@ -201,6 +336,25 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
         let i = undated.info_for(3, 7, 9);
         assert_eq!((i.id, i.arrival, i.size, i.sent), (3, 7, 9, 7));
         assert_eq!(Summary::decode(&s.encode()), Some(s));
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget_oldest_out_first() {
+        let s = Arc::new(Summary::of(mime::parse(RAW).as_ref()));
+        let cache = SummaryCache::new(s.cost() * 2);
+        for uid in 1..=3 {
+            cache.keep(7, uid, &s);
+        }
+        cache.keep(7, 3, &s); // again: no double count
+        let h = cache.held();
+        let mut held: Vec<u32> = h.map.keys().map(|k| k.1).collect();
+        held.sort();
+        assert_eq!(held, [2, 3]);
+        assert_eq!(h.bytes, s.cost() * 2);
+        drop(h);
+        let none = SummaryCache::new(0);
+        none.keep(7, 1, &s);
+        assert!(none.held().map.is_empty(), "a zero budget keeps nothing");
     }
 
     #[test]

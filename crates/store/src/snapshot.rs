@@ -13,11 +13,25 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use crate::{MailboxId, MessageMeta, Result, Store, StoreError};
 
-/// A mailbox's HIGHESTMODSEQ and the list read at it.
-type Entry = (u64, Weak<Vec<MessageMeta>>);
+/// A list nobody holds is still kept this long after its last use, so that
+/// the next SELECT of a mailbox — a client reconnecting, a phone polling —
+/// catches up from it instead of reading every row again.
+const KEEP_FOR: Duration = Duration::from_secs(120);
+/// At most this many messages' worth of such lists (≈ 80 bytes each).
+const KEEP_MESSAGES: usize = 200_000;
+
+struct Entry {
+    /// The mailbox's HIGHESTMODSEQ the list is at least as new as.
+    modseq: u64,
+    list: Weak<Vec<MessageMeta>>,
+    /// Held by the cache itself, until `KEEP_FOR` after `used`.
+    kept: Option<Arc<Vec<MessageMeta>>>,
+    used: Instant,
+}
 
 #[derive(Default)]
 pub(crate) struct Snapshots {
@@ -28,24 +42,55 @@ impl Snapshots {
     /// The newest list held for `mailbox` and the HIGHESTMODSEQ it is
     /// (at least) as new as.
     fn newest(&self, mailbox: MailboxId) -> Option<(u64, Arc<Vec<MessageMeta>>)> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let (m, weak) = map.get(&mailbox)?;
-        Some((*m, weak.upgrade()?))
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.get_mut(&mailbox)?;
+        e.used = Instant::now();
+        Some((e.modseq, e.list.upgrade()?))
     }
 
     fn keep(&self, mailbox: MailboxId, modseq: u64, list: &Arc<Vec<MessageMeta>>) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let newer_held = map
             .get(&mailbox)
-            .is_some_and(|(m, w)| *m > modseq && w.strong_count() > 0);
+            .is_some_and(|e| e.modseq > modseq && e.list.strong_count() > 0);
         if !newer_held {
-            map.insert(mailbox, (modseq, Arc::downgrade(list)));
+            let e = Entry {
+                modseq,
+                list: Arc::downgrade(list),
+                kept: Some(list.clone()),
+                used: Instant::now(),
+            };
+            map.insert(mailbox, e);
         }
-        // Forget the mailboxes nobody holds any more.
-        if map.len() > 64 {
-            map.retain(|_, (_, w)| w.strong_count() > 0);
+        trim(&mut map);
+    }
+}
+
+/// Let go of kept lists past `KEEP_FOR` or beyond `KEEP_MESSAGES` (least
+/// recently used first), and forget the mailboxes nobody holds any more.
+fn trim(map: &mut HashMap<MailboxId, Entry>) {
+    let now = Instant::now();
+    for e in map.values_mut() {
+        if now.duration_since(e.used) > KEEP_FOR {
+            e.kept = None;
         }
     }
+    let mut total: usize = map
+        .values()
+        .filter_map(|e| e.kept.as_ref())
+        .map(|l| l.len())
+        .sum();
+    while total > KEEP_MESSAGES {
+        let Some(oldest) = map
+            .values_mut()
+            .filter(|e| e.kept.is_some())
+            .min_by_key(|e| e.used)
+        else {
+            break;
+        };
+        total -= oldest.kept.take().map_or(0, |l| l.len());
+    }
+    map.retain(|_, e| e.list.strong_count() > 0);
 }
 
 impl Store {
@@ -112,6 +157,29 @@ mod tests {
             flags: vec![flag.to_string()],
             modseq,
         }
+    }
+
+    #[test]
+    fn kept_lists_are_bounded_least_recently_used_first() {
+        let big = |n: usize| Arc::new(vec![meta(1, "a", 1); n]);
+        let (old, new) = (big(KEEP_MESSAGES / 2 + 1), big(KEEP_MESSAGES / 2 + 1));
+        let now = Instant::now();
+        let entry = |l: &Arc<Vec<MessageMeta>>, used| Entry {
+            modseq: 1,
+            list: Arc::downgrade(l),
+            kept: Some(l.clone()),
+            used,
+        };
+        let mut map = HashMap::new();
+        map.insert(1, entry(&old, now - Duration::from_secs(5)));
+        map.insert(2, entry(&new, now));
+        let stale = big(1);
+        map.insert(3, entry(&stale, now - KEEP_FOR - Duration::from_secs(1)));
+        drop((old, new, stale));
+        trim(&mut map);
+        let mut left: Vec<_> = map.keys().copied().collect();
+        left.sort();
+        assert_eq!(left, [2], "the older big list and the stale one are let go");
     }
 
     #[test]
