@@ -86,16 +86,11 @@ fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| verify_with_reused_memory(password.as_bytes(), &h))
 }
 
-/// `PasswordVerifier::verify_password`, but argon2's working memory (19 MiB
-/// with the default parameters) is kept per thread and reused by the next
-/// verification instead of being allocated and freed each time, which the
-/// allocator would keep resident anyway, once per thread it ran on.
+/// `PasswordVerifier::verify_password`, but in the hashing thread's working
+/// memory (19 MiB with the default parameters; see `hashing::with_memory`).
 fn verify_with_reused_memory(password: &[u8], h: &PasswordHash<'_>) -> bool {
     use argon2::password_hash::Output;
-    use argon2::{Algorithm, Block, Params, Version};
-    thread_local! {
-        static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
+    use argon2::{Algorithm, Params, Version};
     let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
         return false;
     };
@@ -117,13 +112,9 @@ fn verify_with_reused_memory(password: &[u8], h: &PasswordHash<'_>) -> bool {
     let blocks = params.block_count();
     let argon = Argon2::new(algorithm, version, params);
     let mut out = vec![0u8; expected.len()];
-    let hashed = MEMORY.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() < blocks {
-            m.resize(blocks, Block::default());
-        }
+    let hashed = crate::hashing::with_memory(blocks, |m| {
         argon
-            .hash_password_into_with_memory(password, salt, &mut out, &mut m[..blocks])
+            .hash_password_into_with_memory(password, salt, &mut out, m)
             .is_ok()
     });
     // Output's equality is constant-time.

@@ -6,14 +6,52 @@
 //! once (about 19 MiB each), not with what is in use. Here at most one hash
 //! per CPU runs at a time, on the same threads every time — argon2 is
 //! CPU-bound, so more at once would not finish sooner — and the rest wait
-//! in line.
+//! in line. argon2's working memory is reused from one verification to
+//! the next while logins are waiting, and given back to the system as soon
+//! as none is: a server nobody is logging in to does not hold 19 MiB per
+//! hashing thread.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use argon2::Block;
 
 use crate::{Result, StoreError};
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// Jobs sent and not yet taken by a thread.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// Working memories not in use by a job.
+static SPARE: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+fn spare() -> std::sync::MutexGuard<'static, Vec<Vec<Block>>> {
+    SPARE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Run `f` in an argon2 working memory of `blocks` blocks: a spare one if
+/// there is, else a new one.
+pub(crate) fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+    let mut m = spare().pop().unwrap_or_default();
+    if m.len() < blocks {
+        m.resize(blocks, Block::default());
+    }
+    let r = f(&mut m[..blocks]);
+    spare().push(m);
+    r
+}
+
+/// Free the spare working memories when no job waits for one. (A block
+/// this large is a mapping of its own — see the allocator set-up in
+/// `tern`'s main — so freeing it gives it back to the system.)
+fn release_if_idle() {
+    if WAITING.load(Ordering::Acquire) == 0 {
+        let freed = std::mem::take(&mut *spare());
+        drop(freed);
+    }
+}
 
 fn queue() -> Option<&'static Mutex<mpsc::Sender<Job>>> {
     static QUEUE: OnceLock<Option<Mutex<mpsc::Sender<Job>>>> = OnceLock::new();
@@ -39,8 +77,10 @@ fn queue() -> Option<&'static Mutex<mpsc::Sender<Job>>> {
                             match job {
                                 // A panicking job only loses its own answer.
                                 Ok(job) => {
+                                    WAITING.fetch_sub(1, Ordering::AcqRel);
                                     let _ =
                                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                                    release_if_idle();
                                 }
                                 Err(_) => return,
                             }
@@ -67,7 +107,12 @@ where
     });
     let sent = queue().is_some_and(|q| {
         let q = q.lock().unwrap_or_else(|p| p.into_inner());
-        q.send(job).is_ok()
+        WAITING.fetch_add(1, Ordering::AcqRel);
+        let ok = q.send(job).is_ok();
+        if !ok {
+            WAITING.fetch_sub(1, Ordering::AcqRel);
+        }
+        ok
     });
     if !sent {
         return Err(StoreError::Other(anyhow::anyhow!(
@@ -88,5 +133,22 @@ mod tests {
             out.push(j.await.unwrap());
         }
         assert_eq!(out, (0..20).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn working_memory_is_given_back_when_no_job_waits() {
+        let held = || super::spare().len();
+        // Several at once: some threads use their memory while others wait.
+        let jobs: Vec<_> = (0..8)
+            .map(|_| super::run(move || super::with_memory(64, |m| m.len())))
+            .collect();
+        for j in jobs {
+            assert_eq!(j.await.unwrap(), 64);
+        }
+        // Once the line is empty, every thread has let go of it.
+        for _ in 0..8 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            assert_eq!(super::run(held).await.unwrap(), 0);
+        }
     }
 }
