@@ -46,9 +46,11 @@ pub struct Io<S> {
 }
 
 /// Room made in the read buffer for one read; in lean mode, enough for
-/// `DONE`.
+/// `DONE`. Waiting for a new command, the buffer holds only `WAIT_ROOM`
+/// (most commands fit; the rest of a longer one follows at once).
 const READ_ROOM: usize = 8192;
 const LEAN_READ_ROOM: usize = 64;
+const WAIT_ROOM: usize = 512;
 /// Buffers grown beyond this (a large literal or FETCH) are given back
 /// once they are empty.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -189,8 +191,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// buffer in the future itself would be part of every connection's
     /// memory for as long as it waits).
     async fn fill(&mut self) -> std::io::Result<usize> {
-        let room = if self.lean { LEAN_READ_ROOM } else { READ_ROOM };
-        if self.rbuf.is_empty() && self.rbuf.capacity() > KEEP_CAPACITY {
+        let room = match (self.lean, self.rbuf.is_empty()) {
+            (true, _) => LEAN_READ_ROOM,
+            (false, true) => WAIT_ROOM,
+            (false, false) => READ_ROOM,
+        };
+        if self.rbuf.is_empty() && self.rbuf.capacity() > room {
             self.rbuf = Vec::new();
         }
         let Some(d) = &mut self.deflate else {

@@ -324,7 +324,8 @@ impl Session {
                     .thread(io, tag, algorithm, charset, search_criteria, uid)
                     .await;
             }
-            CommandBody::Idle => return self.idle(io, tag).await,
+            // Run by the session loop itself (see `Flow::Idle`).
+            CommandBody::Idle => return Flow::Idle(tag.to_string()),
             _ => return self.bad(io, tag, "command not supported"),
         }
         Flow::Continue

@@ -66,6 +66,10 @@ pub(crate) enum Flow {
     StartTls,
     /// COMPRESS=DEFLATE starts after the tagged OK is flushed.
     Compress,
+    /// IDLE with this tag: waited for by the session loop, outside the
+    /// command's future, which is as large as the largest command's state
+    /// and would otherwise be held by every idling connection.
+    Idle(String),
     Close,
 }
 
@@ -415,10 +419,14 @@ pub async fn run<S, U>(
                 let tag = tag.unwrap_or_else(|| "*".into());
                 s.bad(&mut io, &tag, "command line too long")
             }
-            Input::Command(bytes) => s.command(&mut io, &bytes).await,
+            // Boxed: between commands a connection holds no command state.
+            Input::Command(bytes) => match Box::pin(s.command(&mut io, &bytes)).await {
+                Flow::Idle(tag) => s.idle(&mut io, &tag).await,
+                flow => flow,
+            },
         };
         match flow {
-            Flow::Continue => {}
+            Flow::Continue | Flow::Idle(_) => {}
             Flow::Close => {
                 let _ = io.flush().await;
                 return;
