@@ -104,6 +104,17 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Re
             return;
         }
     };
+    if backend == Backend::Postgres
+        && let Err(e) = lock_rows(&mut tx, &batch).await
+    {
+        let msg = format!("cannot lock the mailboxes: {e}");
+        for r in batch {
+            let _ = r
+                .reply
+                .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
+        }
+        return;
+    }
     for req in &batch {
         let outcome = async {
             let mut sp = tx.begin().await?;
@@ -146,6 +157,29 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Re
         }
         let _ = req.reply.send(outcome);
     }
+}
+
+/// Lock every mailbox row the batch writes to, then every account row, each
+/// in ascending id order: the order every writer follows (mailbox, then
+/// account), so that batches on two nodes, or a batch and an expunge,
+/// cannot wait for each other in a cycle. (SQLite has one writer at a time.)
+async fn lock_rows(conn: &mut AnyConnection, batch: &[Request]) -> Result<()> {
+    let items = || batch.iter().flat_map(|r| r.items.iter());
+    let mailboxes: std::collections::BTreeSet<i64> = items().map(|i| i.mailbox_id).collect();
+    let accounts: std::collections::BTreeSet<i64> = items().map(|i| i.account_id).collect();
+    for id in mailboxes {
+        sqlx::query("SELECT id FROM mailboxes WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    for id in accounts {
+        sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn insert_request(
