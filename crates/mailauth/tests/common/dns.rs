@@ -147,13 +147,26 @@ impl Zone {
     }
 }
 
+/// A UDP socket and a TCP listener on the same loopback port. The port the
+/// system picks for UDP may be taken on TCP (by any other connection), so
+/// another is tried, a bounded number of times.
+pub fn udp_and_tcp_on_one_port() -> (UdpSocket, TcpListener) {
+    for _ in 0..100 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let addr = udp.local_addr().expect("addr");
+        if let Ok(tcp) = TcpListener::bind(addr) {
+            return (udp, tcp);
+        }
+    }
+    panic!("no loopback port free on both UDP and TCP after 100 tries");
+}
+
 impl DnsServer {
     pub fn start(zone: Zone) -> DnsServer {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind dns");
+        let (sock, tcp) = udp_and_tcp_on_one_port();
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .expect("timeout");
         let addr = sock.local_addr().expect("addr");
-        let tcp = TcpListener::bind(addr).expect("bind dns tcp");
         tcp.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let (s1, s2) = (stop.clone(), stop.clone());

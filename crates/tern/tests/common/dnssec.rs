@@ -169,9 +169,8 @@ impl SignedZoneBuilder {
         let handler: Arc<dyn ZoneHandler> = Arc::new(zone);
         catalog.upsert(LowerName::new(&self.origin), vec![handler]);
 
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let (udp, tcp) = super::udp_and_tcp_on_one_port();
         let addr = udp.local_addr().expect("addr");
-        let tcp = std::net::TcpListener::bind(addr).expect("bind tcp");
         udp.set_nonblocking(true).expect("nonblocking");
         tcp.set_nonblocking(true).expect("nonblocking");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -10,6 +10,20 @@ pub mod pg;
 pub mod postfix;
 
 /// A port that was free a moment ago.
+/// A UDP socket and a TCP listener on the same loopback port. The port the
+/// system picks for UDP may be taken on TCP (by any other connection), so
+/// another is tried, a bounded number of times.
+pub fn udp_and_tcp_on_one_port() -> (std::net::UdpSocket, std::net::TcpListener) {
+    for _ in 0..100 {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let addr = udp.local_addr().expect("addr");
+        if let Ok(tcp) = std::net::TcpListener::bind(addr) {
+            return (udp, tcp);
+        }
+    }
+    panic!("no loopback port free on both UDP and TCP after 100 tries");
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
