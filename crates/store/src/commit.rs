@@ -73,17 +73,20 @@ async fn run(pool: AnyPool, backend: Backend, bus: Bus, mut rx: mpsc::Receiver<R
     }
 }
 
+/// Answer every request of a batch with the same error: none of it is stored.
+fn fail_all(batch: Vec<Request>, msg: String) {
+    for r in batch {
+        let _ = r
+            .reply
+            .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
+    }
+}
+
 async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Request>) {
     let mut conn = match pool.acquire().await {
         Ok(c) => c,
         Err(e) => {
-            let msg = format!("database unavailable: {e}");
-            for r in batch {
-                let _ = r
-                    .reply
-                    .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
-            }
-            return;
+            return fail_all(batch, format!("database unavailable: {e}"));
         }
     };
     let mut outcomes: Vec<Result<Vec<Delivered>>> = Vec::with_capacity(batch.len());
@@ -95,25 +98,13 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Re
     let mut tx = match begin {
         Ok(t) => t,
         Err(e) => {
-            let msg = format!("cannot begin a transaction: {e}");
-            for r in batch {
-                let _ = r
-                    .reply
-                    .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
-            }
-            return;
+            return fail_all(batch, format!("cannot begin a transaction: {e}"));
         }
     };
     if backend == Backend::Postgres
         && let Err(e) = lock_rows(&mut tx, &batch).await
     {
-        let msg = format!("cannot lock the mailboxes: {e}");
-        for r in batch {
-            let _ = r
-                .reply
-                .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
-        }
-        return;
+        return fail_all(batch, format!("cannot lock the mailboxes: {e}"));
     }
     for req in &batch {
         let outcome = async {
@@ -133,14 +124,8 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Re
         outcomes.push(outcome);
     }
     if let Err(e) = tx.commit().await {
-        let msg = format!("commit failed: {e}");
         tracing::error!(error = %e, "delivery commit failed");
-        for r in batch {
-            let _ = r
-                .reply
-                .send(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
-        }
-        return;
+        return fail_all(batch, format!("commit failed: {e}"));
     }
     for (req, outcome) in batch.into_iter().zip(outcomes) {
         if backend == Backend::Sqlite
