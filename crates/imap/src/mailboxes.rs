@@ -7,10 +7,12 @@ use imap_codec::imap_types::status::StatusDataItemName;
 use tern_store::{MailboxSel, NewMessage, StoreError};
 
 use crate::io::Io;
+use crate::mime;
 use crate::mutf7;
 use crate::preparse::astring;
 use crate::selected::Selected;
 use crate::session::{Flow, Session, Wire};
+use crate::summary::Summary;
 use crate::wire;
 
 /// A mailbox name from the client: UTF-8 under IMAP4rev2 and UTF8=ACCEPT
@@ -517,15 +519,22 @@ impl Session {
                 return;
             }
         };
+        // The summary now, from the bytes in hand, rather than at the first
+        // FETCH — a mailbox being migrated in is read right after.
+        let summary = std::sync::Arc::new(Summary::of(mime::parse(&bytes).as_ref()));
         let msg = NewMessage {
             account_id: account,
             mailbox: MailboxSel::Id(mb.id),
             bytes,
             flags,
             internal_date: date,
+            summary: Some(summary.encode()),
         };
         match self.store.deliver(vec![msg]).await {
             Ok(d) => {
+                if let Some(d) = d.first() {
+                    self.opts.summaries.keep(mb.id, d.uid, &summary);
+                }
                 self.sync(io, true).await;
                 // RFC 4315 3: APPENDUID.
                 match d.first() {

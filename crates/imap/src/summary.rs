@@ -178,7 +178,7 @@ impl SummaryCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn keep(&self, mailbox: MailboxId, uid: u32, s: &Arc<Summary>) {
+    pub(crate) fn keep(&self, mailbox: MailboxId, uid: u32, s: &Arc<Summary>) {
         let cost = s.cost();
         if cost > self.budget {
             return;

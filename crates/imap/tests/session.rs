@@ -144,6 +144,7 @@ async fn deliver(store: &Store, account: i64, mailbox: &str, m: Vec<u8>) {
             bytes: m,
             flags: vec![],
             internal_date: 1_704_103_200,
+            summary: None,
         }])
         .await
         .unwrap();
@@ -245,7 +246,7 @@ async fn mailboxes() {
 
 #[tokio::test]
 async fn append_select_fetch_store_search() {
-    let (_d, store, _) = setup().await;
+    let (_d, store, account) = setup().await;
     let mut c = logged_in(&store).await;
     let m = msg("hello", "the body text");
     c.send(&format!(
@@ -268,6 +269,18 @@ async fn append_select_fetch_store_search() {
     // Too big: refused before the data.
     let r = c.cmd("b2", "APPEND INBOX {200000}").await;
     assert!(r[0].starts_with("b2 NO [TOOBIG]"), "{r:?}");
+    // APPEND keeps the message's summary (ENVELOPE, BODYSTRUCTURE …) with
+    // it at once: nothing has FETCHed these yet.
+    let inbox = store.mailbox_get(account, "INBOX").await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .message_summaries(inbox.id, &[1, 2])
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "both APPENDed messages have their summary"
+    );
 
     let r = c.cmd("c", "SELECT INBOX").await;
     let all = r.concat();

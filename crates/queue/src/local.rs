@@ -28,6 +28,7 @@ pub async fn send_report(
                         bytes,
                         flags: Vec::new(),
                         internal_date: now_secs(),
+                        summary: None,
                     }
                 })
                 .collect();

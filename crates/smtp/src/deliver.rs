@@ -130,6 +130,7 @@ pub async fn deliver(
                 bytes,
                 flags: Vec::new(),
                 internal_date: now_secs(),
+                summary: None,
             });
         }
         for a in &r.remote {

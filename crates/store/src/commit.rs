@@ -30,6 +30,7 @@ pub(crate) struct Prepared {
     pub file: Option<String>,
     /// The bytes themselves (PostgreSQL setup).
     pub data: Option<Vec<u8>>,
+    pub summary: Option<Vec<u8>>,
 }
 
 struct Request {
@@ -205,8 +206,8 @@ async fn insert_request(
             None => None,
         };
         sqlx::query(
-            "INSERT INTO messages (mailbox_id, uid, size, internal_date, flags, modseq, file, blob_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO messages (mailbox_id, uid, size, internal_date, flags, modseq, file, blob_id, summary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(it.mailbox_id)
         .bind(uid)
@@ -216,6 +217,7 @@ async fn insert_request(
         .bind(modseq)
         .bind(it.file.as_deref())
         .bind(blob_id)
+        .bind(it.summary.as_deref())
         .execute(&mut *conn)
         .await?;
         let d = Delivered {

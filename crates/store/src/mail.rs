@@ -56,6 +56,9 @@ pub struct NewMessage {
     pub bytes: Vec<u8>,
     pub flags: Vec<String>,
     pub internal_date: i64,
+    /// What a protocol layer derived from the bytes, if it already has it
+    /// (see [`Store::message_summary_set`]); kept with the message.
+    pub summary: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -462,6 +465,7 @@ impl Store {
                     internal_date: m.internal_date,
                     file,
                     data,
+                    summary: m.summary,
                 });
             }
             self.inner.committer.commit(prepared).await
@@ -780,8 +784,8 @@ impl Store {
         Ok(uids.into_iter().map(|u| u as u32).collect())
     }
 
-    /// Copy messages to another mailbox of the same account, keeping flags
-    /// and dates. Returns (source UID, new UID) pairs.
+    /// Copy messages to another mailbox of the same account, keeping flags,
+    /// dates and summaries. Returns (source UID, new UID) pairs.
     pub async fn copy_messages(
         &self,
         from: MailboxId,
@@ -793,6 +797,11 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("mailbox #{to}")))?;
         let src_meta = self.messages(from).await?;
+        let mut summaries: std::collections::HashMap<u32, Vec<u8>> = self
+            .message_summaries(from, uids)
+            .await?
+            .into_iter()
+            .collect();
         let mut items = Vec::new();
         let mut pairs_src = Vec::new();
         for m in src_meta.iter().filter(|m| uids.contains(&m.uid)) {
@@ -802,6 +811,7 @@ impl Store {
                 bytes: self.message_bytes(from, m.uid).await?,
                 flags: m.flags.clone(),
                 internal_date: m.internal_date,
+                summary: summaries.remove(&m.uid),
             });
             pairs_src.push(m.uid);
         }

@@ -128,6 +128,7 @@ fn msg(account_id: i64, body: &str) -> NewMessage {
         bytes: format!("Subject: t\r\n\r\n{body}\r\n").into_bytes(),
         flags: vec![],
         internal_date: 1_700_000_000,
+        summary: None,
     }
 }
 
@@ -870,6 +871,31 @@ async fn message_summaries(f: Fixture) {
     assert_eq!(
         s.message_summaries(inbox.id, &[1, 2, 3]).await.unwrap(),
         vec![(3, b"three".to_vec())]
+    );
+    // Given with the message, it is kept with it; a copy or a move keeps it.
+    let with = NewMessage {
+        summary: Some(b"given".to_vec()),
+        ..msg(a.id, "4")
+    };
+    let uid = s.deliver(vec![with]).await.unwrap()[0].uid;
+    assert_eq!(
+        s.message_summaries(inbox.id, &[uid]).await.unwrap(),
+        vec![(uid, b"given".to_vec())]
+    );
+    let archive = s.mailbox_get(a.id, "Archive").await.unwrap().unwrap();
+    let moved = s
+        .move_messages(inbox.id, &[2, 3], archive.id)
+        .await
+        .unwrap();
+    let mut got = s
+        .message_summaries(archive.id, &[moved[0].1, moved[1].1])
+        .await
+        .unwrap();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![(moved[1].1, b"three".to_vec())],
+        "2 had none, 3 keeps its own"
     );
 }
 

@@ -115,6 +115,7 @@ impl Pop3 {
                 bytes: bytes.to_vec(),
                 flags: vec![],
                 internal_date: 1_700_000_000,
+                summary: None,
             }])
             .await
             .unwrap();
