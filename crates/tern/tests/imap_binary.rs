@@ -5,17 +5,13 @@
 
 mod common;
 
-use common::{Tern, python};
+use common::Tern;
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse battery";
 
-/// argv: PORT CAFILE USER PASSWORD; one line per step.
+/// After `IMAPS_PREAMBLE`; one line per step.
 const SCRIPT: &str = r#"
-import imaplib, socket, ssl, sys
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
 M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
 M.login(user, password)
 print("cap", "BINARY" in M.capabilities)
@@ -71,9 +67,7 @@ s.sendall(b"e LOGOUT\r\n")
 fn binary_fetch_and_literal8() {
     let mut t = Tern::start(&["imaps"]);
     t.add_user(USER, PASSWORD);
-    let port = t.port("imaps").to_string();
-    let cert = t.cert_path();
-    let out = python(SCRIPT, &[&port, cert.to_str().unwrap(), USER, PASSWORD]);
+    let out = t.imaps_script(SCRIPT, USER, PASSWORD, &[]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,

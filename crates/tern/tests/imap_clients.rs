@@ -145,12 +145,8 @@ fn imaplib_over_starttls_and_implicit_tls() {
 
 /// IMAP4rev2 and its extensions as imaplib drives them (imaplib has no
 /// ESEARCH helper: the replies are read from its untagged responses).
-/// argv: PORT CAFILE USER PASSWORD.
+/// After `IMAPS_PREAMBLE`.
 const REV2_SCRIPT: &str = r#"
-import imaplib, ssl, sys
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
 M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
 M.login(user, password)
 print("caps", " ".join(sorted(M.capabilities)))
@@ -209,18 +205,14 @@ fn imaplib_speaks_imap4rev2() {
     // The [imap] section's literal limit is the advertised APPENDLIMIT.
     let mut t = Tern::start_with(&["imaps"], "[imap]\nmax_literal_size = 5000000\n");
     t.add_user(USER, PASSWORD);
-    let port = t.port("imaps").to_string();
-    let cert = t.cert_path();
-    let out: Vec<(String, String)> = python(
-        REV2_SCRIPT,
-        &[&port, cert.to_str().unwrap(), USER, PASSWORD],
-    )
-    .lines()
-    .map(|l| {
-        let (a, r) = l.split_once(' ').unwrap_or((l, ""));
-        (a.to_string(), r.to_string())
-    })
-    .collect();
+    let out: Vec<(String, String)> = t
+        .imaps_script(REV2_SCRIPT, USER, PASSWORD, &[])
+        .lines()
+        .map(|l| {
+            let (a, r) = l.split_once(' ').unwrap_or((l, ""));
+            (a.to_string(), r.to_string())
+        })
+        .collect();
     let caps = get(&out, "caps");
     for c in [
         "IMAP4REV2",
@@ -267,13 +259,9 @@ fn imaplib_speaks_imap4rev2() {
 
 /// CONDSTORE through PyPI `imapclient`, whose response parser is its own:
 /// HIGHESTMODSEQ on SELECT, FETCH CHANGEDSINCE, SEARCH MODSEQ.
-/// argv: PORT CAFILE USER PASSWORD. Prints `step<TAB>value` lines.
+/// After `IMAPS_PREAMBLE`. Prints `step<TAB>value` lines.
 const CONDSTORE_SCRIPT: &str = r#"
-import ssl, sys
 from imapclient import IMAPClient
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
 def out(k, v):
     print(f"{k}\t{v}")
 c = IMAPClient("127.0.0.1", port=int(port), ssl=True, ssl_context=ctx, timeout=20)
@@ -296,12 +284,7 @@ out("logout", c.logout())
 fn imapclient_condstore() {
     let mut t = Tern::start(&["imaps"]);
     t.add_user(USER, PASSWORD);
-    let port = t.port("imaps").to_string();
-    let cert = t.cert_path();
-    let out = python(
-        CONDSTORE_SCRIPT,
-        &[&port, cert.to_str().unwrap(), USER, PASSWORD],
-    );
+    let out = t.imaps_script(CONDSTORE_SCRIPT, USER, PASSWORD, &[]);
     let step = |k: &str| -> String {
         out.lines()
             .find_map(|l| l.strip_prefix(&format!("{k}\t")))

@@ -8,18 +8,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Tern, python};
+use common::Tern;
 
 const USER: &str = "mia@example.org";
 const PASSWORD: &str = "mbsync pass";
 const COUNT: usize = 1000;
 
-/// argv: PORT CAFILE USER PASSWORD COUNT. APPENDs COUNT messages with
+/// After `IMAPS_PREAMBLE`, with COUNT as its argument: APPENDs COUNT messages with
 /// LITERAL+, pipelined, numbered in their Subject.
 const FILL: &str = r#"
-import socket, ssl, sys
-port, cafile, user, password, count = sys.argv[1:6]
-ctx = ssl.create_default_context(cafile=cafile); ctx.check_hostname = False
+count = args[0]
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), timeout=60))
 f = s.makefile("rb")
 f.readline()
@@ -46,11 +44,9 @@ for start in range(0, n, 100):
 print("appended", done)
 "#;
 
-/// argv: PORT CAFILE USER PASSWORD. Prints `subject<TAB>flags` per message.
+/// After `IMAPS_PREAMBLE`. Prints `subject<TAB>flags` per message.
 const READ: &str = r#"
-import imaplib, ssl, sys, re
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile); ctx.check_hostname = False
+import re
 M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=60)
 M.login(user, password)
 typ, data = M.select("INBOX")
@@ -119,7 +115,7 @@ fn mbsync_syncs_a_thousand_messages_down_and_flags_and_deletions_back() {
     let port = t.port("imaps").to_string();
     let cert = t.cert_path();
     let cert = cert.to_str().unwrap();
-    let out = python(FILL, &[&port, cert, USER, PASSWORD, &COUNT.to_string()]);
+    let out = t.imaps_script(FILL, USER, PASSWORD, &[&COUNT.to_string()]);
     assert_eq!(out.trim(), format!("appended {COUNT}"));
 
     let local = tempfile::tempdir().expect("tempdir");
@@ -169,7 +165,8 @@ fn mbsync_syncs_a_thousand_messages_down_and_flags_and_deletions_back() {
     }
     mbsync(&conf);
 
-    let server: BTreeMap<usize, String> = python(READ, &[&port, cert, USER, PASSWORD])
+    let server: BTreeMap<usize, String> = t
+        .imaps_script(READ, USER, PASSWORD, &[])
         .lines()
         .filter_map(|l| l.split_once('\t'))
         .map(|(s, f)| {

@@ -4,16 +4,12 @@
 
 mod common;
 
-use common::{Tern, python};
+use common::Tern;
 
 const PASSWORD: &str = "correct horse battery";
 
-/// argv: PORT CAFILE USER PASSWORD; one line per step.
+/// After `IMAPS_PREAMBLE`; one line per step.
 const SCRIPT: &str = r#"
-import imaplib, ssl, sys
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
 M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
 M.login(user, password)
 print("caps", "QUOTA" in M.capabilities, "QUOTA=RES-STORAGE" in M.capabilities, "QUOTASET" in M.capabilities)
@@ -64,11 +60,7 @@ fn quota_roots_usage_and_overquota() {
         String::from_utf8_lossy(&out.stderr)
     );
     t.add_user("free@example.org", PASSWORD);
-    let port = t.port("imaps").to_string();
-    let cert = t.cert_path();
-    let cert = cert.to_str().unwrap();
-
-    let out = python(SCRIPT, &[&port, cert, "q@example.org", PASSWORD]);
+    let out = t.imaps_script(SCRIPT, "q@example.org", PASSWORD, &[]);
     let lines: Vec<&str> = out.lines().collect();
     let size = 3016; // each message: 14 + 3000 + 2 octets
     assert_eq!(
@@ -88,7 +80,7 @@ fn quota_roots_usage_and_overquota() {
     );
 
     // Without a quota the mailbox has no quota root.
-    let out = python(SCRIPT, &[&port, cert, "free@example.org", PASSWORD]);
+    let out = t.imaps_script(SCRIPT, "free@example.org", PASSWORD, &[]);
     assert!(out.contains("root0 OK \"INBOX\" | None"), "{out}");
     assert!(out.contains("nosuch NO [NONEXISTENT]"), "{out}");
     t.stop();

@@ -3,17 +3,13 @@
 
 mod common;
 
-use common::{Tern, python};
+use common::Tern;
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse battery";
 
-/// argv: PORT CAFILE USER PASSWORD; one line per step.
+/// After `IMAPS_PREAMBLE`; one line per step.
 const SCRIPT: &str = r#"
-import imaplib, ssl, sys
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
 M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
 print("caps", " ".join(sorted(c for c in M.capabilities if c.startswith(("SORT", "THREAD")))))
 M.login(user, password)
@@ -56,9 +52,7 @@ M.logout()
 fn sort_and_thread_with_imaplib() {
     let mut t = Tern::start(&["imaps"]);
     t.add_user(USER, PASSWORD);
-    let port = t.port("imaps").to_string();
-    let cert = t.cert_path();
-    let out = python(SCRIPT, &[&port, cert.to_str().unwrap(), USER, PASSWORD]);
+    let out = t.imaps_script(SCRIPT, USER, PASSWORD, &[]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,

@@ -7,18 +7,15 @@
 
 mod common;
 
-use common::{Tern, python};
+use common::Tern;
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse battery";
 
-/// argv: PORT CAFILE USER PASSWORD STEP; STEP "append" stores the
+/// After `IMAPS_PREAMBLE`, with STEP as its argument: "append" stores the
 /// message, "fetch" prints ENVELOPE, BODYSTRUCTURE and BODY[].
 const SCRIPT: &str = r#"
-import imaplib, ssl, sys
-port, cafile, user, password, step = sys.argv[1:6]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
+step = args[0]
 M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
 M.login(user, password)
 if step == "append":
@@ -36,12 +33,7 @@ M.logout()
 "#;
 
 fn run(t: &Tern, step: &str) -> (String, String) {
-    let port = t.port("imaps").to_string();
-    let cert = t.cert_path();
-    let out = python(
-        SCRIPT,
-        &[&port, cert.to_str().unwrap(), USER, PASSWORD, step],
-    );
+    let out = t.imaps_script(SCRIPT, USER, PASSWORD, &[step]);
     let get = |k: &str| {
         out.lines()
             .find_map(|l| l.strip_prefix(k))

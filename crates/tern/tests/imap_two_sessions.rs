@@ -15,10 +15,6 @@ const PASSWORD: &str = "two sessions";
 /// response, so that the test sees exactly which untagged responses came.
 /// Prints `step<TAB>untagged lines joined by |<TAB>tagged status`.
 const SCRIPT: &str = r#"
-import socket, ssl, sys
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
 class C:
     n = 0
     def __init__(self):
@@ -97,16 +93,7 @@ out("b-final", b.cmd("FETCH 1:* (UID FLAGS)"))
 fn changes_of_one_session_reach_the_other_at_the_allowed_moments() {
     let mut t = Tern::start(&["imaps"]);
     t.add_user(USER, PASSWORD);
-    let cert = t.cert_path();
-    let out = common::python(
-        SCRIPT,
-        &[
-            &t.port("imaps").to_string(),
-            cert.to_str().unwrap(),
-            USER,
-            PASSWORD,
-        ],
-    );
+    let out = t.imaps_script(SCRIPT, USER, PASSWORD, &[]);
     let get = |step: &str| -> (Vec<String>, String) {
         let l = out
             .lines()

@@ -211,7 +211,33 @@ impl Tern {
     pub fn cert_path(&self) -> PathBuf {
         self.dir.path().join("tls").join("self-signed.crt")
     }
+
+    /// Run a Python script against this server's `imaps` listener as
+    /// `user`: it starts after `IMAPS_PREAMBLE`, and `args` holds `extra`.
+    /// Its standard output.
+    pub fn imaps_script(&self, script: &str, user: &str, password: &str, extra: &[&str]) -> String {
+        let port = self.port("imaps").to_string();
+        let cert = self.cert_path();
+        let mut argv = vec![
+            port.as_str(),
+            cert.to_str().expect("utf-8 path"),
+            user,
+            password,
+        ];
+        argv.extend_from_slice(extra);
+        python(&format!("{IMAPS_PREAMBLE}{script}"), &argv)
+    }
 }
+
+/// What every IMAP test script starts with: the port of the `imaps`
+/// listener, the CA file that trusts its certificate, a user and password,
+/// further arguments, and an `ssl` context for the connection.
+const IMAPS_PREAMBLE: &str = "import imaplib, socket, ssl, sys
+port, cafile, user, password = sys.argv[1:5]
+args = sys.argv[5:]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+";
 
 impl Drop for Tern {
     fn drop(&mut self) {
