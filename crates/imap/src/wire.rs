@@ -8,18 +8,7 @@ pub fn string(out: &mut Vec<u8>, s: &[u8]) {
     let quotable = s.len() < 1024
         && s.iter()
             .all(|&b| b != b'\r' && b != b'\n' && b != 0 && b < 0x80);
-    if quotable {
-        out.push(b'"');
-        for &b in s {
-            if b == b'"' || b == b'\\' {
-                out.push(b'\\');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        literal(out, s);
-    }
+    quoted_or_literal(out, s, quotable);
 }
 
 /// The same for IMAP4rev2 and UTF8=ACCEPT sessions, where a quoted string
@@ -28,6 +17,10 @@ pub fn utf8_string(out: &mut Vec<u8>, s: &[u8]) {
     let quotable = s.len() < 1024
         && std::str::from_utf8(s).is_ok()
         && s.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0);
+    quoted_or_literal(out, s, quotable);
+}
+
+fn quoted_or_literal(out: &mut Vec<u8>, s: &[u8], quotable: bool) {
     if !quotable {
         return literal(out, s);
     }
