@@ -273,11 +273,7 @@ fn a_signed_zone_without_tlsa_gets_opportunistic_tls() {
     let p = pki();
     let s = setup_with(&p, None, Break::Nothing);
     let (rt, store, _) = enqueue(&s.tern.data_dir());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while s.pf.messages().is_empty() {
-        assert!(Instant::now() < deadline, "not delivered");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s.pf.first_message(Duration::from_secs(30));
     tls_result(&rt, &store, |x| x.policy == "none" && x.outcome == "tls");
 }
 
@@ -289,11 +285,7 @@ fn only_pkix_tlsa_records_still_force_tls() {
     let spki = sha256(&p.leaf_spki);
     let s = setup(&p, (1, 1, 1, spki));
     let (rt, store, _) = enqueue(&s.tern.data_dir());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while s.pf.messages().is_empty() {
-        assert!(Instant::now() < deadline, "not delivered");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s.pf.first_message(Duration::from_secs(30));
     tls_result(&rt, &store, |x| {
         x.policy == "require-tls" && x.outcome == "tls"
     });
@@ -371,11 +363,7 @@ fn usable_tlsa_records_decide_and_mta_sts_is_not_consulted() {
     let spki = sha256(&p.leaf_spki);
     let s = setup_with_sts(&p, Some((3, 1, 1, spki)));
     let (rt, store, _) = enqueue(&s.tern.data_dir());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while s.pf.messages().is_empty() {
-        assert!(Instant::now() < deadline, "not delivered");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s.pf.first_message(Duration::from_secs(30));
     tls_result(&rt, &store, |x| x.policy == "tlsa" && x.outcome == "tls");
 }
 

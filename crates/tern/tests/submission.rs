@@ -5,7 +5,7 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::Tern;
 use common::dns::{DnsServer, Zone};
@@ -157,16 +157,7 @@ s.quit()
         &[&t.port("submission").to_string()],
     );
     assert!(out.contains("{}"), "{out}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while pf.messages().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "not delivered; postfix log:\n{}",
-            pf.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let stored = pf.messages().remove(0);
+    let stored = pf.first_message(Duration::from_secs(60));
     let text = String::from_utf8_lossy(&stored).into_owned();
     assert!(
         text.contains("DKIM-Signature: ")

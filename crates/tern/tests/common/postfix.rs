@@ -121,6 +121,23 @@ impl Postfix {
         files.iter().filter_map(|f| std::fs::read(f).ok()).collect()
     }
 
+    /// The first message delivered, waiting for it at most `limit`; the
+    /// Postfix log when none comes.
+    pub fn first_message(&self, limit: std::time::Duration) -> Vec<u8> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(m) = self.messages().into_iter().next() {
+                return m;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not delivered; postfix log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
     }
