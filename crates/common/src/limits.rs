@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use crate::address::login_key;
 use crate::config::ListenerKind;
 use crate::metrics::Metrics;
+use crate::rate::RateLimiter;
 
 /// Protocol families that share limits (`imap` and `imaps` are one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -248,6 +250,7 @@ impl ConnLimiter {
             family,
             ip: ip_group(ip),
             keys: vec![ipk, Key::Global],
+            rate: None,
         })
     }
 
@@ -275,6 +278,15 @@ pub struct ConnGuard {
     family: Family,
     ip: IpAddr,
     keys: Vec<Key>,
+    /// The connection-rate token this connection took from its IP, while
+    /// it has not moved to its user+IP (see `charged_to_ip`).
+    rate: Option<ConnRate>,
+}
+
+/// The connection-rate buckets a guard moves its token between.
+pub struct ConnRate {
+    pub per_ip: RateLimiter<IpAddr>,
+    pub per_user_ip: RateLimiter<(String, IpAddr)>,
 }
 
 impl ConnGuard {
@@ -283,7 +295,18 @@ impl ConnGuard {
     /// failure and closes.
     pub fn authenticated(&mut self, user: &str) -> Result<(), Level> {
         let lim = self.limiter.family(self.family);
-        let user = user.to_lowercase();
+        let user = login_key(user);
+        // The connection proved who it is: its rate token goes back to the
+        // IP, shared by everyone behind one NAT, and is charged to this
+        // user+IP instead. A device looping logins then uses up its own
+        // budget, not its neighbours' (who would otherwise be refused at
+        // connect by a rate they never used).
+        if let Some(rate) = self.rate.take() {
+            rate.per_ip.refund(&self.ip, 1);
+            if !rate.per_user_ip.check(&(user.clone(), self.ip), 1) {
+                return Err(self.limiter.refuse(self.family, Level::UserIp));
+            }
+        }
         let uik = Key::UserIp(self.family, user.clone(), self.ip);
         let uk = Key::User(self.family, user);
         let mut c = self
@@ -329,6 +352,12 @@ impl ConnGuard {
     pub fn family(&self) -> Family {
         self.family
     }
+
+    /// This connection took a token from its IP's connection rate; a login
+    /// moves it to the user+IP's bucket (`authenticated`).
+    pub fn charged_to_ip(&mut self, rate: ConnRate) {
+        self.rate = Some(rate);
+    }
 }
 
 impl Drop for ConnGuard {
@@ -366,6 +395,51 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    fn rate(per_minute: u32) -> ConnRate {
+        let m = std::time::Duration::from_secs(60);
+        ConnRate {
+            per_ip: RateLimiter::new(per_minute, m, 1000),
+            per_user_ip: RateLimiter::new(per_minute, m, 1000),
+        }
+    }
+
+    /// One device behind a NAT looping logins as A spends A's budget at
+    /// that address, not the address's: B behind the same NAT still gets
+    /// in. Connections that never log in stay charged to the IP.
+    #[test]
+    fn a_looping_login_does_not_drain_its_neighbours_rate() {
+        let l = limiter(0, 0, 0, 0);
+        let r = rate(10);
+        let nat = ip("10.0.0.1");
+        let connect = |l: &ConnLimiter| {
+            if !r.per_ip.check(&ip_group(nat), 1) {
+                return None;
+            }
+            let mut g = l.admit(Family::Imap, nat).unwrap();
+            g.charged_to_ip(ConnRate {
+                per_ip: r.per_ip.clone(),
+                per_user_ip: r.per_user_ip.clone(),
+            });
+            Some(g)
+        };
+        let mut refused = 0;
+        for _ in 0..100 {
+            let mut g = connect(&l).expect("the IP's budget is never drained by A");
+            if g.authenticated("a@x.org").is_err() {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 90, "A is held to its own rate at this address");
+        let mut b = connect(&l).expect("B connects");
+        assert!(b.authenticated("b@x.org").is_ok(), "B logs in");
+        // Anonymous connections are the IP's to pay for.
+        let held: Vec<_> = (0..10)
+            .map(|_| connect(&l).expect("within the rate"))
+            .collect();
+        assert!(connect(&l).is_none(), "the IP's own rate still binds");
+        drop(held);
     }
 
     #[test]

@@ -241,7 +241,12 @@ fn admit(
         ));
         return Err(Level::Ip);
     }
-    security.limiter.admit(Family::of(kind), ip)
+    let mut guard = security.limiter.admit(Family::of(kind), ip)?;
+    guard.charged_to_ip(crate::limits::ConnRate {
+        per_ip: security.rates.connections_per_ip.clone(),
+        per_user_ip: security.rates.connections_per_user_ip.clone(),
+    });
+    Ok(guard)
 }
 
 impl Server {

@@ -96,6 +96,14 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
+    /// Give back `n` tokens taken from `key` (never above the capacity).
+    pub fn refund(&self, key: &K, n: u32) {
+        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = map.get_mut(key) {
+            b.tokens = (b.tokens + n as f64).min(self.capacity);
+        }
+    }
+
     /// Drop every bucket that has refilled (call periodically).
     pub fn prune(&self) {
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());

@@ -59,6 +59,9 @@ impl Default for RateConfig {
 #[derive(Clone)]
 pub struct Rates {
     pub connections_per_ip: RateLimiter<IpAddr>,
+    /// Where an authenticated connection's rate token goes (the same rate
+    /// as per IP): see `ConnGuard::authenticated`.
+    pub connections_per_user_ip: RateLimiter<(String, IpAddr)>,
     pub messages_per_ip: RateLimiter<IpAddr>,
     pub messages_per_account: RateLimiter<String>,
     pub recipients_per_account: RateLimiter<String>,
@@ -69,6 +72,11 @@ impl Rates {
         let m = Duration::from_secs(60);
         Rates {
             connections_per_ip: RateLimiter::new(c.connections_per_minute_per_ip, m, c.max_tracked),
+            connections_per_user_ip: RateLimiter::new(
+                c.connections_per_minute_per_ip,
+                m,
+                c.max_tracked,
+            ),
             messages_per_ip: RateLimiter::new(c.messages_per_minute_per_ip, m, c.max_tracked),
             messages_per_account: RateLimiter::new(
                 c.messages_per_minute_per_account,
@@ -139,6 +147,7 @@ impl Security {
     /// Periodic upkeep: forget idle rate buckets and stale login records.
     pub fn prune(&self) {
         self.rates.connections_per_ip.prune();
+        self.rates.connections_per_user_ip.prune();
         self.rates.messages_per_ip.prune();
         self.rates.messages_per_account.prune();
         self.rates.recipients_per_account.prune();

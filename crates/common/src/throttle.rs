@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::address::login_key;
 use crate::limits::ip_group;
 use crate::metrics::Metrics;
 
@@ -97,7 +98,7 @@ impl AuthThrottle {
 
     pub fn check_at(&self, ip: IpAddr, user: &str, now: Instant) -> Result<(), Locked> {
         let net = ip_group(ip);
-        let name = user.to_lowercase();
+        let name = login_key(user);
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st
             .ips
@@ -132,7 +133,7 @@ impl AuthThrottle {
     pub fn failure_at(&self, ip: IpAddr, user: &str, now: Instant) -> Duration {
         self.metrics.inc("auth_failures_total");
         let net = ip_group(ip);
-        let name = user.to_lowercase();
+        let name = login_key(user);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.ips.len() + st.names.len() + st.pairs.len() >= self.cfg.max_keys {
             self.prune_locked(&mut st, now);
@@ -172,7 +173,7 @@ impl AuthThrottle {
     /// A successful login clears the network's record and the pair.
     pub fn success(&self, ip: IpAddr, user: &str) {
         let net = ip_group(ip);
-        let name = user.to_lowercase();
+        let name = login_key(user);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         st.ips.remove(&net);
         st.pairs.remove(&(name, net));
@@ -277,6 +278,29 @@ mod tests {
             Ok(()),
             "locks expire"
         );
+    }
+
+    /// A lock holds for every spelling of the locked name (leading space,
+    /// upper case, full-width domain), and a success in another spelling
+    /// does not lift it.
+    #[test]
+    fn a_lock_holds_for_every_spelling() {
+        let th = t(0, 3);
+        let now = Instant::now();
+        for _ in 0..3 {
+            th.failure_at(ip("10.0.0.9"), "alice@example.test", now);
+        }
+        for other in [
+            " alice@example.test",
+            "ALICE@example.test",
+            "alice@\u{ff45}\u{ff58}\u{ff41}\u{ff4d}\u{ff50}\u{ff4c}\u{ff45}.test",
+        ] {
+            assert_eq!(
+                th.check_at(ip("10.0.0.9"), other, now),
+                Err(Locked::Account),
+                "{other:?}"
+            );
+        }
     }
 
     #[test]

@@ -86,14 +86,19 @@ impl Session {
         user: &str,
         pass: &str,
     ) -> Flow {
-        if !self.gate.check(user) {
-            return self.failed(io, tag, user).await;
+        // Every spelling of one account is one name to the throttle.
+        let key = match self.store.login_key(user).await {
+            Ok(k) => k,
+            Err(_) => tern_common::address::login_key(user),
+        };
+        if !self.gate.check(&key) {
+            return self.failed(io, tag, &key).await;
         }
         let account = match self.store.authenticate(user, pass).await {
             Ok(Some(a)) => a,
             Ok(None) => {
-                tracing::info!(peer = %self.peer, user, "imap login failed");
-                return self.failed(io, tag, user).await;
+                tracing::info!(peer = %self.peer, user = %key, "imap login failed");
+                return self.failed(io, tag, &key).await;
             }
             Err(e) => {
                 tracing::warn!(peer = %self.peer, error = %e, "imap authentication unavailable");

@@ -198,15 +198,17 @@ impl<M: Maildrop> Session<M> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        if !self.gate.check(user) {
-            tracing::info!(peer = %self.peer, user, "pop3 login refused: too many failures");
-            return self.login_failed_as(io, BAD_LOGIN, user).await;
+        // Every spelling of one account is one name to the throttle.
+        let key = self.drop.login_key(user).await;
+        if !self.gate.check(&key) {
+            tracing::info!(peer = %self.peer, user = %key, "pop3 login refused: too many failures");
+            return self.login_failed_as(io, BAD_LOGIN, &key).await;
         }
         let principal = match self.drop.authenticate(user, password).await {
             Ok(Some(p)) => p,
             Ok(None) => {
-                tracing::info!(peer = %self.peer, user, "pop3 login failed");
-                return self.login_failed_as(io, BAD_LOGIN, user).await;
+                tracing::info!(peer = %self.peer, user = %key, "pop3 login failed");
+                return self.login_failed_as(io, BAD_LOGIN, &key).await;
             }
             Err(e) => {
                 tracing::warn!(peer = %self.peer, error = %e, "pop3 authentication unavailable");

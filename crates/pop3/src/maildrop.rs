@@ -55,6 +55,14 @@ pub trait Maildrop: Clone + Send + Sync + 'static {
         password: &str,
     ) -> impl Future<Output = Result<Option<Principal>, DropError>> + Send;
 
+    /// The name this login's throttles and limits are keyed on: the
+    /// account's name for any spelling of any of its addresses, else the
+    /// normalised name.
+    fn login_key(&self, user: &str) -> impl Future<Output = String> + Send {
+        let key = tern_common::address::login_key(user);
+        async move { key }
+    }
+
     /// The account's INBOX, now.
     fn snapshot(&self, account: i64) -> impl Future<Output = Result<Snapshot, DropError>> + Send;
 

@@ -65,6 +65,13 @@ impl Maildrop for StoreDrop {
         }
     }
 
+    async fn login_key(&self, user: &str) -> String {
+        match self.store.login_key(user).await {
+            Ok(k) => k,
+            Err(_) => tern_common::address::login_key(user),
+        }
+    }
+
     async fn authenticate(
         &self,
         user: &str,

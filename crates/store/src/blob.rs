@@ -1,52 +1,67 @@
 //! Message bytes. With SQLite each account is a Maildir++ tree on disk
-//! (`accounts/<account>/{tmp,new,cur}` for INBOX, `.<Name>/…` for the other
-//! mailboxes) written tmp → fsync → rename → fsync dir, so standard tools can
+//! (`accounts/<account id>/{tmp,new,cur}` for INBOX, `.<mailbox id>/…` for
+//! the other mailboxes: paths come from ids, never from names) written tmp → fsync → rename → fsync dir, so standard tools can
 //! read it and a crash never leaves a torn file. With PostgreSQL the bytes
 //! live in the `blobs` table, shared by every node. IMAP state (UIDs, flags)
 //! is never encoded in file names: the index is the truth.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::AnyConnection;
 
-pub(crate) fn account_root(data_dir: &Path, account: &str) -> PathBuf {
-    data_dir.join("accounts").join(account)
+/// An account's Maildir root: `accounts/<account id>`. Never built from the
+/// account's name: a name is chosen by a person and may hold `/`, `..` or
+/// look-alike characters, an id cannot.
+pub(crate) fn account_root(data_dir: &Path, account: i64) -> PathBuf {
+    data_dir.join("accounts").join(account.to_string())
 }
 
-/// The Maildir++ folder of a mailbox name: "" for INBOX, `.A.B` for `A/B`.
-/// `.` and `%` inside a level are percent-encoded so the mapping is one to one.
-pub(crate) fn mailbox_dir(name: &str) -> String {
-    if name.eq_ignore_ascii_case("INBOX") {
-        return String::new();
-    }
-    let levels: Vec<String> = name
-        .split('/')
-        .map(|l| l.replace('%', "%25").replace('.', "%2E"))
-        .collect();
-    format!(".{}", levels.join("."))
+/// The Maildir++ folder of a mailbox other than INBOX: `.<mailbox id>`
+/// (INBOX is the account root itself, ""). Renaming a mailbox therefore
+/// moves no directory.
+pub(crate) fn mailbox_dir(mailbox: i64) -> String {
+    format!(".{mailbox}")
 }
 
-pub(crate) fn folder_path(data_dir: &Path, account: &str, dir: &str) -> PathBuf {
+pub(crate) fn folder_path(data_dir: &Path, account: i64, dir: &str) -> PathBuf {
     let root = account_root(data_dir, account);
     if dir.is_empty() { root } else { root.join(dir) }
 }
 
 pub(crate) fn ensure_maildir(folder: &Path) -> io::Result<()> {
     for sub in ["tmp", "new", "cur"] {
-        fs::create_dir_all(folder.join(sub))?;
+        private_dir_all(&folder.join(sub))?;
     }
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
+/// `create_dir_all` whose new directories are 0700: mail is nobody else's.
+pub fn private_dir_all(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Create a new file readable by its owner only (0600), whatever the umask.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// A name unique on this host: time, process, counter and randomness.
-fn unique_name() -> String {
+pub(crate) fn unique_name() -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -67,7 +82,7 @@ pub(crate) fn write_message(folder: &Path, bytes: &[u8]) -> io::Result<String> {
     let name = unique_name();
     let tmp = folder.join("tmp").join(&name);
     let result = (|| {
-        let mut f = File::create(&tmp)?;
+        let mut f = create_private(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -90,7 +105,7 @@ pub(crate) fn remove_file(path: &Path) {
     }
 }
 
-pub(crate) fn remove_account_dir(data_dir: &Path, account: &str) {
+pub(crate) fn remove_account_dir(data_dir: &Path, account: i64) {
     let root = account_root(data_dir, account);
     if let Err(e) = fs::remove_dir_all(&root)
         && e.kind() != io::ErrorKind::NotFound
@@ -117,11 +132,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mailbox_dirs_are_one_to_one() {
-        assert_eq!(mailbox_dir("INBOX"), "");
-        assert_eq!(mailbox_dir("Archive/2024"), ".Archive.2024");
-        assert_eq!(mailbox_dir("a.b"), ".a%2Eb");
-        assert_ne!(mailbox_dir("a.b"), mailbox_dir("a/b"));
+    fn paths_come_from_ids_only() {
+        let d = Path::new("/data");
+        assert_eq!(account_root(d, 7), Path::new("/data/accounts/7"));
+        assert_eq!(folder_path(d, 7, ""), Path::new("/data/accounts/7"));
+        assert_eq!(
+            folder_path(d, 7, &mailbox_dir(12)),
+            Path::new("/data/accounts/7/.12")
+        );
+    }
+
+    #[test]
+    fn files_and_directories_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("a/b");
+        let name = write_message(&folder, b"x").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder.join("cur").join(name)), 0o600);
+        assert_eq!(mode(&folder.join("cur")), 0o700);
+        assert_eq!(mode(&folder), 0o700);
     }
 
     #[test]

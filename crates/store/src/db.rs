@@ -228,6 +228,15 @@ pub async fn open_sqlite(data_dir: &Path, max_connections: u32) -> anyhow::Resul
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let path = data_dir.join("tern.sqlite");
+    // The database holds password hashes and DKIM keys: 0600 from birth
+    // (SQLite gives its -wal and -shm files the database file's mode).
+    if !path.exists() {
+        match crate::blob::create_private(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let opts = AnyConnectOptions::from_str(&url).context("sqlite url")?;
     let pool = AnyPoolOptions::new()

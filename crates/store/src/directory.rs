@@ -252,6 +252,7 @@ impl Store {
             .domain_id(address.domain())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("domain {}", address.domain())))?;
+        self.check_new_address(address, domain_id).await?;
         let name = address.to_string();
         if self.address_owner(&name).await?.is_some() || self.alias_exists(&name).await? {
             return Err(StoreError::Duplicate(format!("address {name}")));
@@ -302,12 +303,44 @@ impl Store {
         if self.address_owner(&a).await?.is_some() || self.alias_exists(&a).await? {
             return Err(StoreError::Duplicate(format!("address {a}")));
         }
+        self.check_new_address(address, domain_id).await?;
         sqlx::query("INSERT INTO addresses (address, account_id, domain_id) VALUES ($1, $2, $3)")
             .bind(&a)
             .bind(acc.id)
             .bind(domain_id)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    /// A new address (account, extra address or alias) must be fit to
+    /// create (`Address::check_new`: no `/`, no characters UTS #39 keeps
+    /// out of identifiers) and must not look like another address of its
+    /// domain: `аlice` (Cyrillic а) beside `alice` is refused, as UTS #39 4
+    /// skeletons compare equal. The same address (an alias gaining a
+    /// target) is not a look-alike of itself.
+    async fn check_new_address(&self, address: &Address, domain_id: i64) -> Result<()> {
+        address
+            .check_new()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let me = address.to_string();
+        let skeleton = address.local_skeleton();
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT address FROM addresses WHERE domain_id = $1 \
+             UNION SELECT address FROM aliases WHERE domain_id = $1",
+        )
+        .bind(domain_id)
+        .fetch_all(self.pool())
+        .await?;
+        for name in names.into_iter().filter(|n| *n != me) {
+            if let Ok(other) = Address::parse(&name)
+                && other.local_skeleton() == skeleton
+            {
+                return Err(StoreError::Invalid(format!(
+                    "{me} looks like the existing address {name} (UTS #39 confusable); choose another"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -445,8 +478,23 @@ impl Store {
             sqlx::query(sql).bind(acc.id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        crate::blob::remove_account_dir(self.data_dir(), &acc.name);
+        crate::blob::remove_account_dir(self.data_dir(), acc.id);
         Ok(())
+    }
+
+    /// The name a login's throttles, locks and limits are keyed on: the
+    /// account's name when `user` is any address of an account (so every
+    /// spelling and every address of one account share one lock), else the
+    /// normalised string (`tern_common::address::login_key`).
+    pub async fn login_key(&self, user: &str) -> Result<String> {
+        let key = tern_common::address::login_key(user);
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT a.name FROM accounts a JOIN addresses d ON d.account_id = a.id WHERE d.address = $1",
+        )
+        .bind(&key)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(owner.unwrap_or(key))
     }
 
     /// Check a login. Unknown users cost one argon2 verification too, and
@@ -501,6 +549,7 @@ impl Store {
         if self.address_owner(&a).await?.is_some() {
             return Err(StoreError::Duplicate(format!("{a} is an account address")));
         }
+        self.check_new_address(address, domain_id).await?;
         if targets.iter().any(|t| t == address) {
             return Err(StoreError::Invalid(format!(
                 "alias {a} cannot point to itself"

@@ -7,6 +7,7 @@
 mod abuse;
 mod blob;
 mod commit;
+pub mod datadir;
 pub mod db;
 mod directory;
 mod dkim;
@@ -18,6 +19,7 @@ mod mail;
 mod queue;
 mod sendas;
 mod snapshot;
+mod spooled;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +38,7 @@ pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
 };
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
+pub use spooled::SpooledBody;
 
 pub type AccountId = i64;
 pub type MailboxId = i64;
@@ -89,6 +92,7 @@ struct Inner {
 impl Store {
     /// Open (and migrate) the store the configuration names.
     pub async fn open(cfg: &StoreConfig, data_dir: &Path) -> anyhow::Result<Store> {
+        datadir::prepare(data_dir)?;
         let (pool, backend) = match cfg.kind {
             StoreKind::Sqlite => (
                 db::open_sqlite(data_dir, cfg.max_connections).await?,
@@ -118,7 +122,7 @@ impl Store {
             data_dir.to_path_buf(),
             events.clone(),
         );
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 pool,
                 backend,
@@ -127,7 +131,9 @@ impl Store {
                 committer,
                 snapshots: snapshot::Snapshots::default(),
             }),
-        })
+        };
+        store.migrate_layout().await?;
+        Ok(store)
     }
 
     /// A SQLite store in `dir`, for tests.

@@ -96,7 +96,7 @@ pub fn normalize_flags(flags: &[String]) -> Vec<String> {
     out
 }
 
-fn join_flags(flags: &[String]) -> String {
+pub(crate) fn join_flags(flags: &[String]) -> String {
     normalize_flags(flags).join(" ")
 }
 
@@ -197,7 +197,7 @@ impl Store {
         Ok((tx, account))
     }
 
-    async fn account_name(&self, account: AccountId) -> Result<String> {
+    pub(crate) async fn account_name(&self, account: AccountId) -> Result<String> {
         sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
             .bind(account)
             .fetch_optional(self.pool())
@@ -214,8 +214,6 @@ impl Store {
         special_use: Option<&str>,
     ) -> Result<Mailbox> {
         let name = canonical_mailbox_name(name)?;
-        let account_name = self.account_name(account).await?;
-        let dir = blob::mailbox_dir(&name);
         let mut tx = self.write_tx().await?;
         // UIDVALIDITY must differ from any earlier mailbox of the same name
         // (RFC 9051 2.3.1.1): the clock, or one past the last one handed out.
@@ -237,13 +235,24 @@ impl Store {
         )))
         .bind(account)
         .bind(&name)
-        .bind(&dir)
+        .bind("")
         .bind(special_use)
         .bind(uidvalidity)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::Duplicate(format!("mailbox {name}")))?;
         let mb = mailbox_from(&row)?;
+        // The folder on disk is named by the mailbox id, known only now.
+        let dir = if name == "INBOX" {
+            String::new()
+        } else {
+            blob::mailbox_dir(mb.id)
+        };
+        sqlx::query("UPDATE mailboxes SET dir = $1 WHERE id = $2")
+            .bind(&dir)
+            .bind(mb.id)
+            .execute(&mut *tx)
+            .await?;
         let change = Change {
             account_id: account,
             mailbox_id: mb.id,
@@ -252,7 +261,7 @@ impl Store {
         };
         self.emit(&mut tx, &change).await?;
         if self.backend() == Backend::Sqlite {
-            blob::ensure_maildir(&blob::folder_path(self.data_dir(), &account_name, &dir))?;
+            blob::ensure_maildir(&blob::folder_path(self.data_dir(), account, &dir))?;
         }
         tx.commit().await?;
         self.emitted(change);
@@ -351,10 +360,8 @@ impl Store {
         self.emit(&mut tx, &change).await?;
         tx.commit().await?;
         self.emitted(change);
-        if self.backend() == Backend::Sqlite {
-            let account_name = self.account_name(account).await?;
-            let _ =
-                std::fs::remove_dir_all(blob::folder_path(self.data_dir(), &account_name, &dir));
+        if self.backend() == Backend::Sqlite && !dir.is_empty() {
+            let _ = std::fs::remove_dir_all(blob::folder_path(self.data_dir(), account, &dir));
         }
         Ok(())
     }
@@ -377,28 +384,20 @@ impl Store {
             self.move_messages(src.id, &uids, dest.id).await?;
             return Ok(());
         }
-        let account_name = self.account_name(account).await?;
+        // Folders on disk are named by mailbox id: a rename moves no file.
         let prefix = format!("{from}/");
         let all = self.mailbox_list(account).await?;
         let mut tx = self.write_tx().await?;
-        let mut renames = Vec::new();
         for mb in all
             .iter()
             .filter(|m| m.name == from || m.name.starts_with(&prefix))
         {
             let new_name = format!("{to}{}", &mb.name[from.len()..]);
-            let old_dir: String = sqlx::query_scalar("SELECT dir FROM mailboxes WHERE id = $1")
-                .bind(mb.id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let new_dir = blob::mailbox_dir(&new_name);
-            sqlx::query("UPDATE mailboxes SET name = $1, dir = $2 WHERE id = $3")
+            sqlx::query("UPDATE mailboxes SET name = $1 WHERE id = $2")
                 .bind(&new_name)
-                .bind(&new_dir)
                 .bind(mb.id)
                 .execute(&mut *tx)
                 .await?;
-            renames.push((old_dir, new_dir));
         }
         let change = Change {
             account_id: account,
@@ -407,13 +406,6 @@ impl Store {
             modseq: 0,
         };
         self.emit(&mut tx, &change).await?;
-        if self.backend() == Backend::Sqlite {
-            for (old, new) in &renames {
-                let o = blob::folder_path(self.data_dir(), &account_name, old);
-                let n = blob::folder_path(self.data_dir(), &account_name, new);
-                std::fs::rename(&o, &n)?;
-            }
-        }
         tx.commit().await?;
         self.emitted(change);
         Ok(())
@@ -444,7 +436,7 @@ impl Store {
                                 .bind(mb.id)
                                 .fetch_one(self.pool())
                                 .await?;
-                        let folder = blob::folder_path(self.data_dir(), &account, &dir);
+                        let folder = blob::folder_path(self.data_dir(), m.account_id, &dir);
                         let bytes = m.bytes;
                         let f2 = folder.clone();
                         let name =
@@ -519,8 +511,8 @@ impl Store {
         uid: u32,
     ) -> Result<(Option<std::path::PathBuf>, Option<i64>)> {
         let row = sqlx::query(
-            "SELECT m.file, m.blob_id, b.dir, a.name FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id \
-             JOIN accounts a ON a.id = b.account_id WHERE m.mailbox_id = $1 AND m.uid = $2",
+            "SELECT m.file, m.blob_id, b.dir, b.account_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id \
+             WHERE m.mailbox_id = $1 AND m.uid = $2",
         )
         .bind(mailbox)
         .bind(uid as i64)
@@ -530,9 +522,9 @@ impl Store {
         let file: Option<String> = row.try_get(0)?;
         let blob_id: Option<i64> = row.try_get(1)?;
         let dir: String = row.try_get(2)?;
-        let account: String = row.try_get(3)?;
+        let account: i64 = row.try_get(3)?;
         let path = file.map(|f| {
-            blob::folder_path(self.data_dir(), &account, &dir)
+            blob::folder_path(self.data_dir(), account, &dir)
                 .join("cur")
                 .join(f)
         });

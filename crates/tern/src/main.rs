@@ -49,6 +49,7 @@ fn tune_allocator() {}
 
 fn main() -> ExitCode {
     tune_allocator();
+    tern_store::datadir::private_umask();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

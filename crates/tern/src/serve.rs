@@ -23,6 +23,41 @@ macro_rules! say {
 use crate::admin::open_store;
 use crate::protocols;
 
+/// Before serving: private modes everywhere in the data dir, and what
+/// crashes left in the Maildirs swept (see `tern_store::datadir`).
+async fn tidy_data_dir(
+    data_dir: &std::path::Path,
+    store: &tern_store::Store,
+) -> Result<(), Failure> {
+    let dir = data_dir.to_path_buf();
+    let repaired = tokio::task::spawn_blocking(move || tern_store::datadir::repair_modes(&dir))
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?
+        .map_err(|e| Failure::Runtime(format!("data dir {}: {e}", data_dir.display())))?;
+    if repaired != tern_store::datadir::Repaired::default() {
+        tracing::warn!(
+            dirs = repaired.dirs,
+            files = repaired.files,
+            "data dir held files or directories others could read; now 0600/0700"
+        );
+    }
+    // An hour: no delivery takes that long between writing its file and
+    // committing its row, so nothing in flight is touched.
+    let debris = store
+        .sweep_debris(std::time::Duration::from_secs(3600))
+        .await
+        .map_err(|e| Failure::Runtime(format!("sweeping the data dir: {e}")))?;
+    if debris.tmp_removed > 0 || debris.orphans_moved > 0 {
+        say!(
+            "tern: removed {} half-written file(s) from tmp/; moved {} unindexed message file(s) to {}",
+            debris.tmp_removed,
+            debris.orphans_moved,
+            data_dir.join("orphans").display()
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(config: Config) -> Result<(), Failure> {
     let config = Arc::new(config);
     let (cert, key) = match &config.tls {
@@ -35,6 +70,7 @@ pub async fn run(config: Config) -> Result<(), Failure> {
             .map_err(|e| Failure::Config(e.to_string()))?,
     );
     let store = open_store(&config).await?;
+    tidy_data_dir(&config.data_dir, &store).await?;
     let bound = bind_all(&config.listeners)
         .await
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
