@@ -104,6 +104,26 @@ impl Checker {
         }
     }
 
+    /// RFC 7489 6.6.1: a message with several From fields has no single
+    /// author domain for DMARC, and RFC 5322 3.6 allows one. tern refuses
+    /// it (the RFC's first choice), so no reader is shown an author the
+    /// checks did not look at. Fields are counted in every spelling
+    /// (`crate::fields`), not as a parser that keeps one would see them.
+    fn several_authors(&self, message: &[u8]) -> Option<Outcome> {
+        let n = crate::fields::count(message, "from");
+        (n > 1).then(|| Outcome {
+            header: format!(
+                "Authentication-Results: {}; dmarc=permerror reason=\"{n} From fields\"\r\n",
+                self.hostname
+            ),
+            disposition: Disposition::Reject(format!(
+                "550 5.7.1 The message has {n} From fields; RFC 5322 3.6 allows one"
+            )),
+            report: None,
+            envelope: None,
+        })
+    }
+
     async fn check_unbounded(
         &self,
         ip: IpAddr,
@@ -121,6 +141,9 @@ impl Checker {
                 report: None,
                 envelope: None,
             };
+        }
+        if let Some(refused) = self.several_authors(message) {
+            return refused;
         }
         let host = self.hostname.as_str();
         let spf = async {

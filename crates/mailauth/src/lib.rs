@@ -35,6 +35,7 @@ mod arc;
 mod checks;
 mod dmarc;
 mod dns;
+pub mod fields;
 mod policy;
 mod report;
 mod results;

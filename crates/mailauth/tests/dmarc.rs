@@ -418,3 +418,25 @@ async fn checks_are_bounded_in_time() {
     assert_eq!(o.disposition, Disposition::Accept);
     assert!(o.header.contains("dmarc=temperror"), "{}", o.header);
 }
+
+/// RFC 7489 6.6.1: several From fields give no single author domain, so the
+/// message is refused, even when one of them would pass SPF alignment (a
+/// reader may be shown the other). Every spelling of the field name counts.
+#[tokio::test]
+async fn several_from_fields_are_refused() {
+    let key = Key::ed25519();
+    let dns = DnsServer::start(zone(&key).ptr(IP, "client.test").a("client.test", IP));
+    let c = checker(&dns, "");
+    for second in ["From: a@d1.test", "FROM: b@fail.test", "from : b@fail.test"] {
+        let base = message("a@d1.test", "dmarc");
+        let mut msg = format!("{second}\r\n").into_bytes();
+        msg.extend_from_slice(&base);
+        let o = c
+            .check(IP.parse().unwrap(), "client.test", "a@d1.test", &msg)
+            .await;
+        match &o.disposition {
+            Disposition::Reject(line) => assert!(line.starts_with("550 5.7.1"), "{line}"),
+            other => panic!("{second}: {other:?} {}", o.header),
+        }
+    }
+}

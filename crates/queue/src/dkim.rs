@@ -103,18 +103,17 @@ pub fn txt_record(algorithm: &str, public_key: &str) -> String {
     format!("v=DKIM1; k={k}; p={public_key}")
 }
 
-/// The domain of the message's From address, if it has exactly one.
+/// The domain of the message's From address, if it has exactly one From
+/// field (counted in every spelling, RFC 5322 3.6) holding one mailbox: a
+/// message with two From fields is not signed for either, since a reader
+/// might be shown the one the signature's domain does not own.
 pub fn from_domain(message: &[u8]) -> Option<String> {
-    let parsed = mail_parser::MessageParser::new().parse_headers(message)?;
-    let from = parsed.from()?;
-    let mut addrs = from.iter();
-    let first = addrs.next()?.address()?.to_string();
-    if addrs.next().is_some() {
+    let authors = tern_mailauth::fields::single(message, "from").ok()??;
+    let [only] = authors.as_slice() else {
         return None;
-    }
+    };
     Some(
-        first
-            .rsplit_once('@')?
+        only.rsplit_once('@')?
             .1
             .trim_end_matches('.')
             .to_ascii_lowercase(),
@@ -155,21 +154,36 @@ pub fn signature(key: &DkimKey, message: &[u8]) -> anyhow::Result<String> {
 /// Sign with every key of the From domain (ed25519 first); the message is
 /// returned unchanged when the domain has no key.
 pub async fn sign(store: &Store, message: Vec<u8>) -> anyhow::Result<Vec<u8>> {
-    let Some(domain) = from_domain(&message) else {
+    let mut out = signatures(store, &message).await?.into_bytes();
+    if out.is_empty() {
         return Ok(message);
+    }
+    out.extend_from_slice(&message);
+    Ok(out)
+}
+
+/// The `DKIM-Signature` fields [`sign`] would prepend, CRLF-terminated;
+/// empty when the From domain has no key (or no single From).
+pub async fn signatures(store: &Store, message: &[u8]) -> anyhow::Result<String> {
+    let Some(domain) = from_domain(message) else {
+        return Ok(String::new());
     };
     let mut keys = store.dkim_keys(Some(&domain)).await?;
     keys.sort_by_key(|k| (k.algorithm != "ed25519", k.created));
-    if keys.is_empty() {
-        return Ok(message);
-    }
     let mut headers = String::new();
     for k in &keys {
-        headers.push_str(&signature(k, &message)?);
+        headers.push_str(&signature(k, message)?);
     }
-    let mut out = headers.into_bytes();
-    out.extend_from_slice(&message);
-    Ok(out)
+    Ok(headers)
+}
+
+/// Whether [`signatures`] would sign the message (its From domain has a
+/// key): callers holding the body elsewhere read it only then.
+pub async fn has_key(store: &Store, message_head: &[u8]) -> anyhow::Result<bool> {
+    let Some(domain) = from_domain(message_head) else {
+        return Ok(false);
+    };
+    Ok(!store.dkim_keys(Some(&domain)).await?.is_empty())
 }
 
 #[cfg(test)]
@@ -184,6 +198,12 @@ mod tests {
         );
         assert_eq!(from_domain(b"From: a@x.org, b@y.org\r\n\r\nx"), None);
         assert_eq!(from_domain(b"Subject: none\r\n\r\nx"), None);
+        // Two From fields, in any spelling: no signature for either.
+        assert_eq!(
+            from_domain(b"From: a@x.org\r\nFROM : a@x.org\r\n\r\nx"),
+            None
+        );
+        assert_eq!(from_domain(b"From: <a@x.org\r\n\r\nx"), None);
     }
 
     #[test]

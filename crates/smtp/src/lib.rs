@@ -4,6 +4,7 @@
 pub mod address;
 pub mod deliver;
 pub mod framing;
+pub mod numbers;
 pub mod session;
 pub mod submit;
 pub mod tarpit;

@@ -22,6 +22,7 @@ use crate::Shared;
 use crate::address::{self, Rcpt};
 use crate::deliver::{self, Accepted, Envelope};
 use crate::framing::{ChunkState, FrameError, check_chunk, take_line};
+use crate::numbers::{self, Size};
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets with CRLF.
 const MAX_COMMAND: usize = 510;
@@ -470,6 +471,9 @@ where
     }
 
     async fn command(&mut self, line: &[u8]) -> Step {
+        if let Some(step) = self.oversized_chunk(line) {
+            return step;
+        }
         let mut with_end = line.to_vec();
         with_end.extend_from_slice(b"\r\n");
         let parsed = Request::parse(&mut with_end.iter()).map(Request::into_owned);
@@ -514,7 +518,7 @@ where
         match req {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),
-            Request::Mail { from } => self.mail(from).await,
+            Request::Mail { from } => self.mail(from, numbers::mail_size(line)).await,
             Request::Rcpt { to } => self.rcpt(to).await,
             Request::Data => self.data(),
             Request::Bdat {
@@ -561,6 +565,32 @@ where
             | Request::Atrn { .. }
             | Request::Burl { .. } => self.bad("502 5.5.1 Command not implemented").await,
         }
+    }
+
+    /// A BDAT chunk larger than a whole message may be: refused before the
+    /// command is parsed (its parser saturates sizes), with the size read
+    /// exactly. RFC 3030 2 says a refused chunk is still read, but this one
+    /// cannot be in bounded time or memory, so the stream is out of step
+    /// for good: the reply closes the connection, whatever the state.
+    fn oversized_chunk(&mut self, line: &[u8]) -> Option<Step> {
+        let max = self.shared.config.smtp.max_message_size;
+        let over = match numbers::bdat_size(line)? {
+            Size::Octets(n) => n > max,
+            Size::TooBig => true,
+            Size::Malformed => false,
+        };
+        if !over {
+            return None;
+        }
+        tracing::info!(ip = %self.peer.ip, "smtp BDAT chunk over the size limit");
+        self.txn = None;
+        reply(
+            &mut self.out,
+            &format!(
+                "552 5.3.4 BDAT chunk exceeds the message size limit of {max} octets; closing"
+            ),
+        );
+        Some(Step::Close)
     }
 
     fn ehlo(&mut self, host: String, esmtp: bool) -> Step {
@@ -615,7 +645,9 @@ where
         Step::StartTls
     }
 
-    async fn mail(&mut self, from: smtp_proto::MailFrom<String>) -> Step {
+    /// `size` is SIZE= as the client wrote it (the parsed `from.size`
+    /// saturates).
+    async fn mail(&mut self, from: smtp_proto::MailFrom<String>, size: Option<Size>) -> Step {
         if self.helo.is_none() {
             return self.error("503 5.5.1 Send EHLO or HELO first");
         }
@@ -629,7 +661,12 @@ where
             return self.error("530 5.7.0 Authentication required");
         }
         let max = self.shared.config.smtp.max_message_size;
-        if from.size as u64 > max {
+        let over = match size {
+            Some(Size::Octets(n)) => n > max,
+            Some(Size::TooBig) => true,
+            Some(Size::Malformed) | None => false,
+        };
+        if over {
             return self.error(&format!(
                 "552 5.3.4 Message size exceeds the limit of {max} octets"
             ));
@@ -1103,6 +1140,12 @@ where
         let sec = self.shared.security.clone();
         sec.audit(AuditEvent {
             kind: "login_failure",
+        // Every spelling of one account is one name to the throttle.
+        let key = match self.shared.store.login_key(user).await {
+            Ok(k) => k,
+            Err(_) => tern_common::address::login_key(user),
+        };
+        let user = key.as_str();
             protocol: "submission",
             ip: Some(self.peer.ip),
             account: Some(user.to_string()),
@@ -1150,13 +1193,10 @@ where
         }
     }
 
-    /// The From header must be the user's too; then the fix-ups and the
-    /// DKIM signature.
+    /// Every mailbox of the one From field (and of Sender) must be the
+    /// user's too; then the fix-ups and the DKIM signature.
     async fn prepare_submission(&mut self, account: i64, data: Vec<u8>) -> Result<Vec<u8>, String> {
-        let authors = crate::submit::authors(&data);
-        if authors.is_empty() {
-            return Err("550 5.7.1 The message has no From header".into());
-        }
+        let authors = crate::submit::identities(&data)?;
         for a in &authors {
             let ok = match tern_common::Address::parse(a) {
                 Ok(addr) => self
@@ -1169,7 +1209,7 @@ where
             };
             if !ok {
                 return Err(format!(
-                    "550 5.7.1 From: {a} is not an address of the authenticated user"
+                    "550 5.7.1 {a} (From or Sender) is not an address of the authenticated user"
                 ));
             }
         }

@@ -44,17 +44,34 @@ fn fields(header: &[u8]) -> Vec<(String, &[u8])> {
     out
 }
 
-/// The addresses in the From header(s); empty when there is none.
-pub fn authors(msg: &[u8]) -> Vec<String> {
-    let Some(parsed) = mail_parser::MessageParser::new().parse_headers(msg) else {
-        return Vec::new();
+/// Every address a submitted message claims as its author or sender: the
+/// mailboxes of its one `From` field and of its `Sender` field, if any.
+/// RFC 5322 3.6 allows exactly one `From` and at most one `Sender`, and
+/// `Sender` is one mailbox (3.6.2). Fields are read from the raw header in
+/// every spelling (`tern_mailauth::fields`), so a second `From` cannot
+/// hide behind the one a parser keeps. `Err` is the whole reply line.
+pub fn identities(msg: &[u8]) -> Result<Vec<String>, String> {
+    use tern_mailauth::fields::{FieldError, single};
+    let refuse = |name: &str, e: FieldError| match e {
+        FieldError::Repeated(n) => {
+            format!("550 5.6.0 The message has {n} {name} fields; RFC 5322 3.6 allows one")
+        }
+        FieldError::NotMailboxes => {
+            format!("550 5.6.0 The {name} field is not a list of mailboxes (RFC 5322 3.4)")
+        }
     };
-    let Some(from) = parsed.from() else {
-        return Vec::new();
+    let mut all = match single(msg, "from") {
+        Ok(Some(from)) => from,
+        Ok(None) => return Err("550 5.7.1 The message has no From header".into()),
+        Err(e) => return Err(refuse("From", e)),
     };
-    from.iter()
-        .filter_map(|a| a.address().map(str::to_string))
-        .collect()
+    match single(msg, "sender") {
+        Ok(None) => {}
+        Ok(Some(sender)) if sender.len() == 1 => all.extend(sender),
+        Ok(Some(_)) => return Err(refuse("Sender", FieldError::NotMailboxes)),
+        Err(e) => return Err(refuse("Sender", e)),
+    }
+    Ok(all)
 }
 
 /// Add Date and Message-ID when missing; drop Bcc.
@@ -110,12 +127,42 @@ mod tests {
     }
 
     #[test]
-    fn authors_of_a_message() {
+    fn identities_of_a_message() {
         assert_eq!(
-            authors(b"From: Alice <alice@example.org>\r\n\r\nx"),
-            vec!["alice@example.org"]
+            identities(b"From: Alice <alice@example.org>\r\n\r\nx"),
+            Ok(vec!["alice@example.org".to_string()])
         );
-        assert_eq!(authors(b"From: a@x.example, b@y.example\r\n\r\nx").len(), 2);
-        assert!(authors(b"Subject: none\r\n\r\nx").is_empty());
+        assert_eq!(
+            identities(b"From: a@x.example, b@y.example\r\nSender: a@x.example\r\n\r\nx")
+                .map(|v| v.len()),
+            Ok(3),
+            "every mailbox of From and Sender is checked"
+        );
+        assert!(identities(b"Subject: none\r\n\r\nx").is_err());
+    }
+
+    #[test]
+    fn duplicate_or_malformed_identity_fields_are_refused() {
+        for bad in [
+            // The spoof: a second From after the one a parser would keep.
+            &b"From: bob@x.example\r\nFrom: alice@x.example\r\n\r\nx"[..],
+            // Other spellings of the same field name.
+            b"FROM: bob@x.example\r\nfrom: alice@x.example\r\n\r\nx",
+            b"From : bob@x.example\r\nFrom: alice@x.example\r\n\r\nx",
+            b"From: alice@x.example\r\nFrom\t: bob@x.example\r\n\r\nx",
+            // A value that is not a mailbox list.
+            b"From: <bob@x.example\r\n\r\nx",
+            b"From: undisclosed:;\r\n\r\nx",
+            // Two Sender fields, or a Sender with two mailboxes.
+            b"From: a@x.example\r\nSender: a@x.example\r\nsender: b@x.example\r\n\r\nx",
+            b"From: a@x.example\r\nSender: a@x.example, b@x.example\r\n\r\nx",
+        ] {
+            let r = identities(bad);
+            assert!(
+                r.as_ref().is_err_and(|t| t.starts_with("550 5.")),
+                "{:?} gave {r:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

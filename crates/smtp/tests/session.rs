@@ -613,7 +613,7 @@ async fn submission_sender_identity_fixups_and_login() {
         "{out}"
     );
     assert!(
-        out.contains("550 5.7.1 From: alice@example.org is not an address"),
+        out.contains("550 5.7.1 alice@example.org (From or Sender) is not an address"),
         "{out}"
     );
     let got = inbox(&e, "alice@example.org").await;
@@ -625,6 +625,97 @@ async fn submission_sender_identity_fixups_and_login() {
         "fix-ups: {m}"
     );
     assert!(!m.contains("secret@example.org"), "Bcc stripped: {m}");
+}
+
+/// RFC 5322 3.6: one From, at most one Sender. Alice, logged in, cannot
+/// show Bob as the author by adding a second From (which a parser keeping
+/// the last field would not see), in any spelling, nor by a From that does
+/// not parse, nor through Sender. Nothing of it is delivered.
+#[tokio::test]
+async fn submission_refuses_a_second_author_in_any_spelling() {
+    let e = env().await;
+    let forged = [
+        // The reported spoof: Bob first, Alice last.
+        "From: bob@example.org\r\nFrom: alice@example.org\r\n",
+        "FROM: bob@example.org\r\nfrom: alice@example.org\r\n",
+        "From : bob@example.org\r\nFrom: alice@example.org\r\n",
+        "From: alice@example.org\r\nFrom\t: bob@example.org\r\n",
+        // Unterminated angle brackets: not a mailbox.
+        "From: <bob@example.org\r\n",
+        // A folded second field.
+        "From: alice@example.org\r\nFrom:\r\n bob@example.org\r\n",
+        // Every mailbox is checked, and Sender too.
+        "From: alice@example.org, bob@example.org\r\n",
+        "From: alice@example.org\r\nSender: bob@example.org\r\n",
+        "From: alice@example.org\r\nSender: alice@example.org\r\nSENDER: bob@example.org\r\n",
+    ];
+    for header in forged {
+        let input = format!(
+            "EHLO c\r\nAUTH PLAIN {}\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n{header}Subject: s\r\n\r\nhi\r\n.\r\nQUIT\r\n",
+            plain("alice@example.org", "pw")
+        );
+        let out = submit(&e, input.as_bytes(), true).await;
+        assert_eq!(
+            codes(&out),
+            ["220", "250", "235", "250", "250", "354", "550", "221"],
+            "{header:?}: {out}"
+        );
+    }
+    assert!(inbox(&e, "bob@example.org").await.is_empty());
+    let input = format!(
+        "EHLO c\r\nAUTH PLAIN {}\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nFrom: Alice <alice@example.org>\r\nSender: alice@example.org\r\n\r\nhi\r\n.\r\nQUIT\r\n",
+        plain("alice@example.org", "pw")
+    );
+    let out = submit(&e, input.as_bytes(), true).await;
+    assert!(
+        out.contains("250 2.0.0 Ok"),
+        "one From and one Sender pass: {out}"
+    );
+}
+
+/// RFC 3030 2 / RFC 1870: sizes are read exactly. A chunk larger than a
+/// message may be, whether or not it fits in 64 bits, is refused the same
+/// way: 552 and the connection closes (its bytes cannot be skipped). A
+/// SIZE= past 64 bits is as much over the limit as one just past it.
+#[tokio::test]
+async fn oversized_chunks_and_sizes_are_refused_exactly() {
+    let e = env_with("[smtp]\nmax_message_size = 1000\n").await;
+    for size in [
+        "99999999999999999999999",
+        "18446744073709551615",
+        "18446744073709551616",
+        "1001",
+    ] {
+        let input = format!(
+            "EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\nBDAT {size} LAST\r\nxxxx\r\nNOOP\r\n"
+        );
+        let out = talk(&e, input.as_bytes()).await;
+        assert_eq!(
+            codes(&out),
+            ["220", "250", "250", "250", "552"],
+            "BDAT {size}: {out}"
+        );
+        assert!(out.contains("552 5.3.4 BDAT chunk exceeds"), "{out}");
+    }
+    // Before MAIL too: the chunk is just as impossible to skip.
+    let out = talk(&e, b"EHLO x\r\nBDAT 99999999999999999999999\r\nNOOP\r\n").await;
+    assert_eq!(codes(&out), ["220", "250", "552"], "{out}");
+    for size in ["1844674407370955161500", "99999999999999999999999", "1001"] {
+        let input = format!("EHLO x\r\nMAIL FROM:<a@b.example> SIZE={size}\r\nQUIT\r\n");
+        let out = talk(&e, input.as_bytes()).await;
+        assert_eq!(
+            codes(&out),
+            ["220", "250", "552", "221"],
+            "SIZE={size}: {out}"
+        );
+    }
+    let out = talk(
+        &e,
+        b"EHLO x\r\nMAIL FROM:<a@b.example> SIZE=1000\r\nQUIT\r\n",
+    )
+    .await;
+    assert_eq!(codes(&out), ["220", "250", "250", "221"], "{out}");
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
 }
 
 /// RFC 5321 4.5.3.1.6: the line limit does not count the stuffing dot.
@@ -866,7 +957,20 @@ async fn starttls_discards_what_was_pipelined_and_resets_the_session() {
 async fn a_failed_write_is_451_and_leaves_no_partial_copy() {
     let e = env().await;
     let accounts = e._dir.path().join("accounts");
-    let bob = accounts.join("bob@example.org");
+    let id = |user: &str| {
+        let store = e.store.clone();
+        let user = Address::parse(user).unwrap();
+        async move {
+            store
+                .account_get(&user)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+                .to_string()
+        }
+    };
+    let bob = accounts.join(id("bob@example.org").await);
     let _ = std::fs::remove_dir_all(&bob);
     std::fs::create_dir_all(&accounts).unwrap();
     // Bob's Maildir cannot be created: a file stands where it should be.
@@ -879,7 +983,7 @@ async fn a_failed_write_is_451_and_leaves_no_partial_copy() {
     assert!(out.contains("451 4.3.0"), "{out}");
     assert_eq!(codes(&out).last().map(String::as_str), Some("221"), "{out}");
     assert!(inbox(&e, "alice@example.org").await.is_empty());
-    let cur = accounts.join("alice@example.org").join("cur");
+    let cur = accounts.join(id("alice@example.org").await).join("cur");
     let files = std::fs::read_dir(&cur).map(|d| d.count()).unwrap_or(0);
     assert_eq!(files, 0, "no file of the failed message stays in {cur:?}");
 }
