@@ -173,6 +173,8 @@ conformance!(
     message_summaries,
     concurrent_writers,
     crossing_writers_on_two_nodes_never_deadlock,
+    new_addresses_are_never_paths_or_look_alikes,
+    login_keys_name_the_account,
 );
 
 async fn domains(f: Fixture) {
@@ -1375,4 +1377,192 @@ async fn dmarc_records(f: Fixture) {
     let recent = s.dmarc_records_list(3000, i64::MAX, None).await.unwrap();
     assert_eq!(recent.len(), 1);
     assert!(recent[0].at > 3000);
+}
+
+/// Issue: `tern user add /elsewhere/evil@…` made a Maildir outside the data
+/// dir, `a/b@` and `a//b@` shared one, and `аlice@` (Cyrillic а) or
+/// `al\u{200b}ice@` sat beside `alice@` receiving mail. None of these is an
+/// address tern creates: not as an account, an extra address or an alias.
+async fn new_addresses_are_never_paths_or_look_alikes(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.test").await.unwrap();
+    let alice = s
+        .account_add(&addr("alice@example.test"), "pw", 0)
+        .await
+        .unwrap();
+    for bad in [
+        "/elsewhere/evil@example.test",
+        "a/b@example.test",
+        "a//b@example.test",
+        "a/./b@example.test",
+    ] {
+        let a = addr(bad);
+        let refused =
+            |r: Result<(), StoreError>| matches!(r, Err(StoreError::Invalid(m)) if m.contains('/'));
+        assert!(
+            refused(s.account_add(&a, "pw", 0).await.map(|_| ())),
+            "account {bad}"
+        );
+        assert!(
+            refused(s.address_add(&addr("alice@example.test"), &a).await),
+            "address {bad}"
+        );
+        assert!(
+            refused(s.alias_add(&a, &[addr("alice@example.test")]).await),
+            "alias {bad}"
+        );
+    }
+    // Invisible characters never even parse as an address.
+    assert!(Address::parse("al\u{200b}ice@example.test").is_err());
+    // Look-alikes of an existing address, in every kind of address.
+    let cyrillic = addr("\u{430}lice@example.test");
+    let look_alike = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Invalid(m)) if m.contains("looks like"));
+    assert!(look_alike(
+        s.account_add(&cyrillic, "pw", 0).await.map(|_| ())
+    ));
+    s.alias_add(&addr("sales@example.test"), &[addr("alice@example.test")])
+        .await
+        .unwrap();
+    assert!(look_alike(
+        s.address_add(&addr("alice@example.test"), &addr("sa1es@example.test"))
+            .await
+    ));
+    s.address_add(&addr("alice@example.test"), &addr("mary@example.test"))
+        .await
+        .unwrap();
+    assert!(look_alike(
+        s.alias_add(&addr("rnary@example.test"), &[addr("alice@example.test")])
+            .await
+    ));
+    // An alias gaining a target is not a look-alike of itself; other
+    // domains are other name spaces.
+    s.alias_add(&addr("sales@example.test"), &[addr("mary@example.test")])
+        .await
+        .unwrap();
+    s.domain_add("other.test").await.unwrap();
+    s.account_add(&addr("alice@other.test"), "pw", 0)
+        .await
+        .unwrap();
+    s.account_add(&addr("\u{430}lice@other.test"), "pw", 0)
+        .await
+        .expect_err("a look-alike in the other domain too");
+    assert_eq!(s.account_list(Some("example.test")).await.unwrap().len(), 1);
+    assert_eq!(alice.name, "alice@example.test");
+}
+
+/// Every spelling of any address of an account is one name to the login
+/// throttle: the account's.
+async fn login_keys_name_the_account(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.test").await.unwrap();
+    s.account_add(&addr("alice@example.test"), "pw", 0)
+        .await
+        .unwrap();
+    s.address_add(&addr("alice@example.test"), &addr("al@example.test"))
+        .await
+        .unwrap();
+    for spelling in [
+        " alice@example.test",
+        "ALICE@EXAMPLE.TEST",
+        "al@example.test",
+        "al@\u{ff45}xample.test",
+    ] {
+        assert_eq!(
+            s.login_key(spelling).await.unwrap(),
+            "alice@example.test",
+            "{spelling:?}"
+        );
+    }
+    assert_eq!(
+        s.login_key(" Nobody@Example.Test").await.unwrap(),
+        "nobody@example.test"
+    );
+}
+
+/// A SQLite store written by an older tern (`accounts/<address>/`,
+/// `.<Mailbox.Name>` folders) opens in the id-based layout with every
+/// message in place, even when an old folder's name is another mailbox's
+/// new one (a mailbox named by a number).
+#[tokio::test]
+async fn sqlite_stores_of_the_old_layout_move_to_ids() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+    s.domain_add("example.test").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.test"), "pw", 0)
+        .await
+        .unwrap();
+    let boxes = s.mailbox_list(a.id).await.unwrap();
+    let next_id = boxes.iter().map(|m| m.id).max().unwrap() + 2;
+    // Mailbox "N" whose old folder `.N` is the new folder of mailbox N.
+    let numbered = s
+        .mailbox_create(a.id, &next_id.to_string(), None)
+        .await
+        .unwrap();
+    let other = s.mailbox_create(a.id, "Lists/Rust", None).await.unwrap();
+    assert_eq!(other.id, next_id);
+    for mb in [numbered.id, other.id] {
+        let mut m = msg(a.id, &format!("in {mb}"));
+        m.mailbox = MailboxSel::Id(mb);
+        s.deliver(vec![m]).await.unwrap();
+    }
+    s.deliver(vec![msg(a.id, "in the inbox")]).await.unwrap();
+    drop(s);
+    // Make it the old layout, as an older tern wrote it.
+    let accounts = dir.path().join("accounts");
+    std::fs::rename(
+        accounts.join(a.id.to_string()),
+        accounts.join("alice@example.test"),
+    )
+    .unwrap();
+    let root = accounts.join("alice@example.test");
+    std::fs::rename(root.join(format!(".{}", numbered.id)), root.join(".tmp-n")).unwrap();
+    std::fs::rename(
+        root.join(format!(".{}", other.id)),
+        root.join(".Lists.Rust"),
+    )
+    .unwrap();
+    std::fs::rename(root.join(".tmp-n"), root.join(format!(".{next_id}"))).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tern.sqlite").display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for (id, old) in [
+        (numbered.id, format!(".{next_id}")),
+        (other.id, ".Lists.Rust".into()),
+    ] {
+        sqlx::query("UPDATE mailboxes SET dir = ? WHERE id = ?")
+            .bind(old)
+            .bind(id)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    c.close().await.unwrap();
+
+    let s = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+    assert!(!root.exists(), "the name-based folder is gone");
+    let new_root = accounts.join(a.id.to_string());
+    for (mb, body) in [
+        (numbered.id, format!("in {}", numbered.id)),
+        (other.id, format!("in {}", other.id)),
+    ] {
+        assert!(new_root.join(format!(".{mb}")).join("cur").is_dir());
+        let bytes = s.message_bytes(mb, 1).await.unwrap();
+        assert!(
+            String::from_utf8_lossy(&bytes).contains(&body),
+            "mailbox {mb}"
+        );
+    }
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&s.message_bytes(inbox.id, 1).await.unwrap())
+            .contains("in the inbox")
+    );
+    drop(s);
+    // Opening again changes nothing.
+    let s = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&s.message_bytes(other.id, 1).await.unwrap())
+            .contains(&format!("in {}", other.id))
+    );
 }
