@@ -10,6 +10,10 @@ use tern_common::time::{now_secs, rfc5322_date};
 use tern_store::{MailboxSel, NewMessage, QueueNew, QueueRcptNew, StoreError, Target};
 
 use crate::Shared;
+use crate::spool::{Body, Message};
+
+/// A store or spool failure, answered the same way (RFC 5321 4.2.5).
+pub const TEMP_STORE: &str = "451 4.3.0 Temporary failure storing the message; try again later";
 
 /// An accepted recipient and what it resolved to.
 #[derive(Debug, Clone)]
@@ -95,13 +99,16 @@ pub fn received(
 
 /// Deliver to every account once and queue remote alias targets; the reply
 /// goes out only after the store has fsynced and committed every copy.
+/// Each copy is its own trace fields, the header and the body; a spooled
+/// body goes from the spool file to each Maildir file without passing
+/// through memory (`Store::deliver_spooled`).
 /// `verdict` is what the inbound checks found (port 25): a Junk disposition
 /// files local copies in Junk, and forwarded copies get an ARC seal.
 pub async fn deliver(
     shared: &Shared,
     s: &SessionInfo,
     env: &Envelope,
-    data: Vec<u8>,
+    msg: Message,
     verdict: Option<&tern_mailauth::Outcome>,
 ) -> String {
     let junk = verdict.is_some_and(|v| matches!(v.disposition, tern_mailauth::Disposition::Junk));
@@ -123,7 +130,10 @@ pub async fn deliver(
             )
             .into_bytes();
             bytes.extend_from_slice(trace.as_bytes());
-            bytes.extend_from_slice(&data);
+            bytes.extend_from_slice(&msg.head);
+            if let Body::Memory(b) = &msg.body {
+                bytes.extend_from_slice(b);
+            }
             copies.push(NewMessage {
                 account_id: t.account_id,
                 mailbox: MailboxSel::Name(target_mailbox(shared, t.account_id, junk).await),
@@ -141,16 +151,23 @@ pub async fn deliver(
     }
     let rcpts: Vec<String> = env.rcpts.iter().map(|r| r.address.to_string()).collect();
     let tls = s.tls.as_ref().map(|t| t.version.as_str()).unwrap_or("none");
-    let size = data.len();
-    let result = if copies.is_empty() {
-        Ok(Vec::new())
-    } else {
-        shared.store.deliver(copies).await
+    let size = msg.len();
+    let result = match &msg.body {
+        _ if copies.is_empty() => Ok(Vec::new()),
+        Body::Memory(_) => shared.store.deliver(copies).await,
+        Body::File(f) => {
+            let body = tern_store::SpooledBody {
+                path: f.path().to_path_buf(),
+                offset: f.offset,
+                len: f.len,
+            };
+            shared.store.deliver_spooled(copies, &body).await
+        }
     };
     let reply = match result {
         Ok(_) => {
             if !remote.is_empty() {
-                forward(shared, env, &trace, &data, &remote, verdict).await
+                forward(shared, env, &trace, &msg, &remote, verdict).await
             } else {
                 format!("250 2.0.0 Ok: queued as {id}")
             }
@@ -160,7 +177,7 @@ pub async fn deliver(
         }
         Err(e) => {
             tracing::error!(queue_id = %id, error = %e, "smtp delivery failed");
-            "451 4.3.0 Temporary failure storing the message; try again later".to_string()
+            TEMP_STORE.to_string()
         }
     };
     tracing::info!(
@@ -181,15 +198,24 @@ async fn forward(
     shared: &Shared,
     env: &Envelope,
     trace: &str,
-    data: &[u8],
+    msg: &Message,
     remote: &[(Address, &Accepted)],
     verdict: Option<&tern_mailauth::Outcome>,
 ) -> String {
     let Some(queue) = &shared.queue else {
         return "451 4.3.0 Forwarding is not available; try again later".to_string();
     };
+    // The queue keeps whole messages: read within the server's budget.
+    let whole = match msg.whole().await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "smtp cannot read the spooled message to forward");
+            return TEMP_STORE.to_string();
+        }
+    };
     let mut bytes = trace.as_bytes().to_vec();
-    bytes.extend_from_slice(data);
+    bytes.extend_from_slice(&whole.bytes);
+    drop(whole);
     // RFC 8617: seal what we verified, with the forwarding domain's key, so
     // the next hop can trust our verdict even though SPF will now fail.
     if let (Some(checker), Some(outcome)) = (&shared.checker, verdict) {

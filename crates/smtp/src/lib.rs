@@ -6,6 +6,7 @@ pub mod deliver;
 pub mod framing;
 pub mod numbers;
 pub mod session;
+pub mod spool;
 pub mod submit;
 pub mod tarpit;
 
@@ -49,6 +50,8 @@ pub struct Service {
 impl Service {
     /// The MX on port 25, checking every message it accepts.
     pub fn new(config: Arc<Config>, store: Store, queue: Option<Queue>) -> anyhow::Result<Service> {
+        // Spool files a crash left behind (the MX starts once per process).
+        spool::sweep(&store.spool_dir(), std::time::SystemTime::now());
         let tarpit = Tarpit::new(config.tarpit.clone());
         let checker = Some(tern_mailauth::Checker::new(&config)?);
         Ok(Service {

@@ -20,9 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Shared;
 use crate::address::{self, Rcpt};
-use crate::deliver::{self, Accepted, Envelope};
+use crate::deliver::{self, Accepted, Envelope, TEMP_STORE};
 use crate::framing::{ChunkState, FrameError, check_chunk, take_line};
 use crate::numbers::{self, Size};
+use crate::spool::{HEADER_LIMIT, Message, Spool};
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets with CRLF.
 const MAX_COMMAND: usize = 510;
@@ -90,7 +91,8 @@ enum Step {
 
 struct Txn {
     env: Envelope,
-    data: Vec<u8>,
+    /// The message so far: in memory up to a threshold, then spooled.
+    data: Spool,
     too_big: bool,
     used_bdat: bool,
     /// BDAT framing state carried from one chunk to the next.
@@ -403,7 +405,7 @@ where
                         }
                         self.finish().await;
                     } else {
-                        let got = self.txn.as_ref().map(|t| t.data.len()).unwrap_or(0);
+                        let got = self.txn.as_ref().map_or(0, |t| t.data.len());
                         reply(&mut self.out, &format!("250 2.0.0 {got} octets received"));
                     }
                 }
@@ -427,20 +429,21 @@ where
     }
 
     fn append(&mut self, content: &[u8], crlf: bool) {
-        let max = self.shared.config.smtp.max_message_size as usize;
+        let max = self.shared.config.smtp.max_message_size;
         let Some(t) = self.txn.as_mut() else { return };
         if t.too_big {
             return;
         }
-        if t.data.len() + content.len() + 2 > max {
+        let add = content.len() as u64 + if crlf { 2 } else { 0 };
+        if t.data.len() + add > max {
             // Keep reading to the end, then refuse (RFC 5321 4.5.3.1.10).
             t.too_big = true;
-            t.data = Vec::new();
+            t.data.discard();
             return;
         }
-        t.data.extend_from_slice(content);
+        t.data.append(content);
         if crlf {
-            t.data.extend_from_slice(b"\r\n");
+            t.data.append(b"\r\n");
         }
     }
 
@@ -723,7 +726,7 @@ where
                 envid: from.env_id.clone(),
                 rcpts: Vec::new(),
             },
-            data: Vec::new(),
+            data: Spool::new(self.shared.store.spool_dir()),
             too_big: false,
             used_bdat: false,
             chunk: ChunkState::default(),
@@ -951,41 +954,43 @@ where
             reply(&mut self.out, &text);
             return;
         }
-        let mut data = t.data;
+        let mut msg = match t.data.finish() {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                let text = format!(
+                    "552 5.3.4 The header section exceeds the limit of {HEADER_LIMIT} octets"
+                );
+                tracing::info!(ip = %self.peer.ip, from = %t.env.sender, result = %text, "smtp message refused");
+                reply(&mut self.out, &text);
+                return;
+            }
+            Err(e) => {
+                tracing::error!(ip = %self.peer.ip, error = %e, "smtp spooling failed");
+                reply(&mut self.out, TEMP_STORE);
+                return;
+            }
+        };
         let mut verdict = None;
         if self.authed.is_none()
             && let Some(checker) = self.shared.checker.clone()
         {
-            // Port 25: SPF, DKIM, DMARC, ARC, iprev — then the policy decides.
-            let helo = self.helo.clone().unwrap_or_default();
-            let outcome = checker
-                .check(self.peer.ip, &helo, &t.env.sender, &data)
-                .await;
-            if let Some(r) = &outcome.report
-                && let Err(e) = self.shared.store.dmarc_record_insert(r).await
-            {
-                tracing::warn!(error = %e, "cannot record the DMARC result");
-            }
-            match &outcome.disposition {
-                tern_mailauth::Disposition::Reject(line)
-                | tern_mailauth::Disposition::Defer(line) => {
-                    tracing::info!(ip = %self.peer.ip, from = %t.env.sender, result = %line, "smtp message refused by checks");
-                    reply(&mut self.out, line);
+            match self.check_inbound(&checker, &t.env, &msg).await {
+                Ok(outcome) => {
+                    msg.head =
+                        tern_mailauth::apply(&msg.head, checker.authserv_id(), &outcome.header);
+                    verdict = Some(outcome);
+                }
+                Err(line) => {
+                    reply(&mut self.out, &line);
                     return;
                 }
-                _ => {}
             }
-            data = tern_mailauth::apply(&data, checker.authserv_id(), &outcome.header);
-            verdict = Some(outcome);
         }
-        if let Some((account, _)) = self.authed.clone() {
-            match self.prepare_submission(account, data).await {
-                Ok(d) => data = d,
-                Err(text) => {
-                    reply(&mut self.out, &text);
-                    return;
-                }
-            }
+        if let Some((account, _)) = self.authed.clone()
+            && let Err(text) = self.prepare_submission(account, &mut msg).await
+        {
+            reply(&mut self.out, &text);
+            return;
         }
         let session = deliver::SessionInfo {
             helo: self.helo.clone().unwrap_or_default(),
@@ -996,12 +1001,55 @@ where
             hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
         };
         let started = Instant::now();
-        let r = deliver::deliver(&self.shared, &session, &t.env, data, verdict.as_ref()).await;
+        let r = deliver::deliver(&self.shared, &session, &t.env, msg, verdict.as_ref()).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "smtp delivery"
         );
         reply(&mut self.out, &r);
+    }
+
+    /// Port 25: SPF, DKIM, DMARC, ARC, iprev, then the policy decides;
+    /// `Err` is the refusal line. The body matters only to DKIM and ARC
+    /// signatures: a message without any is checked from its header alone,
+    /// and only a signed one is read whole (within the server's budget).
+    async fn check_inbound(
+        &self,
+        checker: &tern_mailauth::Checker,
+        env: &Envelope,
+        msg: &Message,
+    ) -> Result<tern_mailauth::Outcome, String> {
+        let helo = self.helo.clone().unwrap_or_default();
+        let signed = tern_mailauth::fields::fields(&msg.head).iter().any(|f| {
+            f.name.eq_ignore_ascii_case(b"DKIM-Signature")
+                || f.name.len() > 4 && f.name[..4].eq_ignore_ascii_case(b"ARC-")
+        });
+        let whole = if signed {
+            msg.whole().await.map_err(|e| {
+                tracing::error!(ip = %self.peer.ip, error = %e, "smtp cannot read the spooled message");
+                TEMP_STORE.to_string()
+            })?
+        } else {
+            let mut head = msg.head.clone();
+            head.extend_from_slice(b"\r\n");
+            crate::spool::Whole::unbudgeted(head)
+        };
+        let outcome = checker
+            .check(self.peer.ip, &helo, &env.sender, &whole.bytes)
+            .await;
+        drop(whole);
+        if let Some(r) = &outcome.report
+            && let Err(e) = self.shared.store.dmarc_record_insert(r).await
+        {
+            tracing::warn!(error = %e, "cannot record the DMARC result");
+        }
+        match &outcome.disposition {
+            tern_mailauth::Disposition::Reject(line) | tern_mailauth::Disposition::Defer(line) => {
+                tracing::info!(ip = %self.peer.ip, from = %env.sender, result = %line, "smtp message refused by checks");
+                Err(line.clone())
+            }
+            _ => Ok(outcome),
+        }
     }
 }
 
@@ -1092,6 +1140,12 @@ where
     /// same, whatever the cause (RFC 4954 6: 535 5.7.8).
     async fn login(&mut self, user: &str, pass: &str) -> Step {
         let sec = self.shared.security.clone();
+        // Every spelling of one account is one name to the throttle.
+        let key = match self.shared.store.login_key(user).await {
+            Ok(k) => k,
+            Err(_) => tern_common::address::login_key(user),
+        };
+        let user = key.as_str();
         if sec.throttle.check(self.peer.ip, user).is_err() {
             sec.audit(AuditEvent {
                 kind: "login_locked",
@@ -1140,12 +1194,6 @@ where
         let sec = self.shared.security.clone();
         sec.audit(AuditEvent {
             kind: "login_failure",
-        // Every spelling of one account is one name to the throttle.
-        let key = match self.shared.store.login_key(user).await {
-            Ok(k) => k,
-            Err(_) => tern_common::address::login_key(user),
-        };
-        let user = key.as_str();
             protocol: "submission",
             ip: Some(self.peer.ip),
             account: Some(user.to_string()),
@@ -1194,9 +1242,10 @@ where
     }
 
     /// Every mailbox of the one From field (and of Sender) must be the
-    /// user's too; then the fix-ups and the DKIM signature.
-    async fn prepare_submission(&mut self, account: i64, data: Vec<u8>) -> Result<Vec<u8>, String> {
-        let authors = crate::submit::identities(&data)?;
+    /// user's too; then the fix-ups and the DKIM signature. All of it
+    /// changes the header only; the body is read whole only to sign it.
+    async fn prepare_submission(&mut self, account: i64, msg: &mut Message) -> Result<(), String> {
+        let authors = crate::submit::identities(&msg.head)?;
         for a in &authors {
             let ok = match tern_common::Address::parse(a) {
                 Ok(addr) => self
@@ -1213,13 +1262,27 @@ where
                 ));
             }
         }
-        let fixed = crate::submit::fix_up(&data, &self.shared.config.hostname);
-        tern_queue::dkim::sign(&self.shared.store, fixed)
+        msg.head = crate::submit::fix_up(&msg.head, &self.shared.config.hostname);
+        let signing = |e: anyhow::Error| {
+            tracing::error!(error = %e, "DKIM signing failed");
+            "451 4.3.0 Temporary failure signing the message".to_string()
+        };
+        let store = &self.shared.store;
+        if !tern_queue::dkim::has_key(store, &msg.head)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "DKIM signing failed");
-                "451 4.3.0 Temporary failure signing the message".to_string()
-            })
+            .map_err(signing)?
+        {
+            return Ok(());
+        }
+        let whole = msg.whole().await.map_err(|e| signing(e.into()))?;
+        let sigs = tern_queue::dkim::signatures(store, &whole.bytes)
+            .await
+            .map_err(signing)?;
+        drop(whole);
+        let mut head = sigs.into_bytes();
+        head.extend_from_slice(&msg.head);
+        msg.head = head;
+        Ok(())
     }
 }
 

@@ -1037,3 +1037,149 @@ async fn shutdown_during_data_finishes_the_message_first() {
     assert!(rest.contains("421 4.3.2"), "{rest}");
     assert_eq!(inbox(&e, "alice@example.org").await.len(), 1);
 }
+
+/// A body of `n` lines of varied lengths, some starting with a dot.
+fn big_body(lines: usize) -> Vec<u8> {
+    let mut b = Vec::new();
+    for i in 0..lines {
+        if i % 7 == 0 {
+            b.push(b'.');
+        }
+        b.extend_from_slice(format!("{i:08} ").as_bytes());
+        b.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, i % 200));
+        b.extend_from_slice(b"\r\n");
+    }
+    b
+}
+
+/// Dot-stuffing for DATA (RFC 5321 4.5.2).
+fn stuffed(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + body.len() / 50);
+    for line in body.split_inclusive(|b| *b == b'\n') {
+        if line.first() == Some(&b'.') {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+fn spool_files(e: &Env) -> usize {
+    std::fs::read_dir(e.store.spool_dir())
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Data past the in-memory threshold goes to a spool file and from there
+/// to the Maildir: the message arrives byte-exact over DATA and over BDAT,
+/// and the spool file is gone afterwards.
+#[tokio::test]
+async fn large_messages_are_spooled_and_arrive_byte_exact() {
+    let e = env().await;
+    let mut msg = b"Subject: big\r\n\r\n".to_vec();
+    msg.extend_from_slice(&big_body(40_000));
+    assert!(msg.len() > 4 * tern_smtp::spool::MEMORY_LIMIT);
+    let mut input = TXN.as_bytes().to_vec();
+    input.extend_from_slice(&stuffed(&msg));
+    input.extend_from_slice(b".\r\nQUIT\r\n");
+    let out = talk(&e, &input).await;
+    assert!(out.contains("250 2.0.0 Ok: queued"), "{out}");
+    let mut input =
+        b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\n".to_vec();
+    let (first, rest) = msg.split_at(300_001);
+    input.extend_from_slice(format!("BDAT {}\r\n", first.len()).as_bytes());
+    input.extend_from_slice(first);
+    input.extend_from_slice(format!("BDAT {} LAST\r\n", rest.len()).as_bytes());
+    input.extend_from_slice(rest);
+    input.extend_from_slice(b"QUIT\r\n");
+    let out = talk(&e, &input).await;
+    assert!(out.contains("250 2.0.0 Ok: queued"), "{out}");
+    let got = inbox(&e, "alice@example.org").await;
+    assert_eq!(got.len(), 2);
+    for m in &got {
+        assert!(m.ends_with(&msg), "byte-exact after the trace fields");
+        assert!(m.starts_with(b"Return-Path: <"));
+    }
+    assert_eq!(spool_files(&e), 0, "no spool file is left");
+}
+
+/// Every way a spooled message can end without delivery removes its file:
+/// RSET after a chunk, a refusal (too big), and a dropped connection.
+#[tokio::test]
+async fn spool_files_are_removed_on_every_path() {
+    let e = env_with("[smtp]\nmax_message_size = 2000000\n").await;
+    let chunk: Vec<u8> = (0..600)
+        .flat_map(|_| [&[b'x'; 998][..], b"\r\n"].concat())
+        .collect();
+    let mut input =
+        b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\n".to_vec();
+    input.extend_from_slice(b"BDAT 600000\r\n");
+    input.extend_from_slice(&chunk);
+    input.extend_from_slice(b"RSET\r\nQUIT\r\n");
+    let out = talk(&e, &input).await;
+    assert!(out.contains("250 2.0.0 600000 octets received"), "{out}");
+    assert_eq!(spool_files(&e), 0, "after RSET");
+    let mut input = TXN.as_bytes().to_vec();
+    for _ in 0..3000 {
+        input.extend_from_slice(&[b'y'; 998]);
+        input.extend_from_slice(b"\r\n");
+    }
+    input.extend_from_slice(b".\r\nQUIT\r\n");
+    let out = talk(&e, &input).await;
+    assert!(out.contains("552 5.3.4"), "{out}");
+    assert_eq!(spool_files(&e), 0, "after a refusal");
+
+    let shared = e.shared.clone();
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let task = tokio::spawn(async move {
+        let peer = Peer {
+            ip: IpAddr::from([192, 0, 2, 1]),
+            tls: None,
+            can_starttls: false,
+        };
+        Session::new(shared, server, &NoTls, peer, CancellationToken::new())
+            .run()
+            .await;
+    });
+    client.write_all(TXN.as_bytes()).await.unwrap();
+    until(&mut client, "354").await;
+    for _ in 0..1000 {
+        client.write_all(&[b'z'; 998]).await.unwrap();
+        client.write_all(b"\r\n").await.unwrap();
+    }
+    // The data is spooled before the connection drops.
+    let mut seen = false;
+    for _ in 0..200 {
+        if spool_files(&e) == 1 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(seen, "a spool file while the message arrives");
+    drop(client);
+    task.await.unwrap();
+    assert_eq!(spool_files(&e), 0, "after a dropped connection");
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+}
+
+/// The header section is held in memory and so is bounded: a message with
+/// 100,000 header fields, or a header with no end, is refused with 552 and
+/// the session goes on.
+#[tokio::test]
+async fn a_huge_header_section_is_refused_cleanly() {
+    let e = env().await;
+    let mut input = TXN.as_bytes().to_vec();
+    for i in 0..100_000 {
+        input.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n");
+    let out = talk(&e, &input).await;
+    assert!(
+        out.contains("552 5.3.4 The header section exceeds"),
+        "{out}"
+    );
+    assert!(out.ends_with("221 2.0.0 mx.example.org Bye\r\n"), "{out}");
+    assert!(inbox(&e, "alice@example.org").await.is_empty());
+    assert_eq!(spool_files(&e), 0);
+}
