@@ -334,3 +334,48 @@ async fn the_imap_zombie_loop_spares_the_same_user_elsewhere_and_other_users() {
         "{audit}"
     );
 }
+
+/// The zombie with the **default** configuration: a device behind a NAT
+/// (127.0.0.2) reconnects and logs in as A well past the per-IP connection
+/// rate (120 a minute). Each of its connections proves who it is, so its
+/// rate token moves from the shared IP to A's user+IP: B behind the same
+/// NAT still connects and logs in, during the loop and after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_defaults_a_looping_device_spares_its_neighbours_rate() {
+    let t = Tern::start(&["imaps"]);
+    t.add_user("a@example.org", "pw-a");
+    t.add_user("b@example.org", "pw-b");
+    let addr = t.addr("imaps");
+    let zombie = tokio::spawn(async move {
+        let (mut attempts, mut held) = (0u32, Vec::new());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while attempts < 200 && Instant::now() < deadline {
+            attempts += 1;
+            // It keeps at most a few; the rest it drops at once, as a
+            // reconnect loop does.
+            if let Ok(s) = imap_login("127.0.0.2", addr, "a@example.org", "pw-a").await
+                && held.len() < 3
+            {
+                held.push(s);
+            }
+        }
+        attempts
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut b = imap_login("127.0.0.2", addr, "b@example.org", "pw-b")
+        .await
+        .expect("B from the zombie's IP during the loop");
+    assert!(imap_noop(&mut b).await);
+    let attempts = zombie.await.unwrap();
+    assert_eq!(attempts, 200, "the loop went past the per-IP rate of 120");
+    let mut b = imap_login("127.0.0.2", addr, "b@example.org", "pw-b")
+        .await
+        .expect("B from the zombie's IP after 200 connections from it");
+    assert!(imap_noop(&mut b).await);
+    let audit =
+        String::from_utf8_lossy(&t.cli(&["audit", "list", "--kind", "limit"]).stdout).into_owned();
+    assert!(
+        !audit.contains("connection refused: ip limit"),
+        "nobody was refused for the IP's rate: {audit}"
+    );
+}
