@@ -1,15 +1,305 @@
 //! ENVELOPE, BODYSTRUCTURE and body sections (RFC 9051 7.5.2) from
 //! `mail-parser`'s MIME tree. Offsets of a part are relative to the raw
 //! bytes of the message that contains it.
+//!
+//! The rule: every tree comes from [`parse`], which cuts it at
+//! [`MAX_DEPTH`] levels of nesting, so no walker here or elsewhere can be
+//! driven deeper than that by a message (mail-parser builds a
+//! message/rfc822 chain of any depth; dropping or walking it recursively
+//! overflows the stack).
+
+use std::borrow::Cow;
 
 use mail_parser::{
-    Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+    Address, ContentType, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart,
+    MimeHeaders, PartType,
 };
 
 use crate::wire::{nstring, string};
 
+/// The deepest MIME nesting tern looks into: a part inside more than this
+/// many multipart or message/rfc822 containers is not represented; its
+/// nearest container inside the limit becomes one opaque part.
+pub const MAX_DEPTH: u32 = 10;
+
+/// The message's MIME tree, at most [`MAX_DEPTH`] levels deep. The bytes
+/// are untouched (BODY[] is still exact); only the tree is cut.
+///
+/// mail-parser builds nesting iteratively except inside a base64 or
+/// quoted-printable message/rfc822 part, which it decodes and parses
+/// recursively, then copies recursively (`into_owned`): a deep chain
+/// inside one such part overflows the stack before any limit can apply.
+/// So the first parse leaves Content-Transfer-Encoding alone (nothing is
+/// decoded, nothing recursed into); a message without an encoded
+/// message/rfc822 part is then parsed with decoding, a message with one
+/// keeps the first tree with those parts opaque (RFC 2046 5.2.1 allows
+/// only 7bit, 8bit and binary for message/rfc822).
 pub fn parse(raw: &[u8]) -> Option<Message<'_>> {
-    MessageParser::default().parse(raw)
+    let mut plain = plain_parser().parse(raw)?;
+    let found = scan(&plain);
+    if !found.encoded_message {
+        if found.encodings {
+            dismantle(vec![plain]);
+            plain = MessageParser::default().parse(raw)?;
+        }
+        bound(&mut plain);
+        return Some(plain);
+    }
+    bound(&mut plain);
+    restore_encodings(&mut plain);
+    Some(plain)
+}
+
+/// mail-parser's default reading of each field (its `parse_headers`),
+/// except that Content-Transfer-Encoding is skipped.
+fn plain_parser() -> &'static MessageParser {
+    static PARSER: std::sync::OnceLock<MessageParser> = std::sync::OnceLock::new();
+    PARSER.get_or_init(|| {
+        use HeaderName::*;
+        let mut p = MessageParser::new();
+        for h in [Subject, Comments, ContentDescription, ContentLocation] {
+            p = p.header_text(h);
+        }
+        for h in [
+            From,
+            To,
+            Cc,
+            Bcc,
+            ReplyTo,
+            Sender,
+            ResentTo,
+            ResentFrom,
+            ResentBcc,
+            ResentCc,
+            ResentSender,
+            ListArchive,
+            ListHelp,
+            ListId,
+            ListOwner,
+            ListPost,
+            ListSubscribe,
+            ListUnsubscribe,
+        ] {
+            p = p.header_address(h);
+        }
+        for h in [Date, ResentDate] {
+            p = p.header_date(h);
+        }
+        for h in [
+            MessageId,
+            References,
+            InReplyTo,
+            ReturnPath,
+            ContentId,
+            ResentMessageId,
+        ] {
+            p = p.header_id(h);
+        }
+        for h in [Keywords, ContentLanguage] {
+            p = p.header_comma_separated(h);
+        }
+        for h in [ContentType, ContentDisposition] {
+            p = p.header_content_type(h);
+        }
+        p.header_received(Received)
+            .ignore_header(ContentTransferEncoding)
+    })
+}
+
+/// What the first parse saw.
+struct Found {
+    /// A part has a Content-Transfer-Encoding field.
+    encodings: bool,
+    /// A message/rfc822 part has an encoding mail-parser would decode.
+    encoded_message: bool,
+}
+
+/// Reads every part of the whole tree (explicit stack, no depth limit:
+/// this is the pass that decides whether the recursive one is safe).
+fn scan(msg: &Message<'_>) -> Found {
+    let mut found = Found {
+        encodings: false,
+        encoded_message: false,
+    };
+    let mut stack = vec![msg];
+    while let Some(m) = stack.pop() {
+        for part in &m.parts {
+            let block = slice(raw_of(m), part.offset_header, part.offset_body);
+            let has_cte = contains_ignore_case(block, b"content-transfer-encoding");
+            found.encodings |= has_cte;
+            if has_cte && may_be_message(part) && encoding_of(block).is_some_and(|e| e != "7bit") {
+                found.encoded_message = true;
+            }
+            if let PartType::Message(inner) = &part.body {
+                stack.push(inner);
+            }
+        }
+    }
+    found
+}
+
+/// Would mail-parser read this part as a message? Yes for
+/// message/rfc822 and message/global, and for a part without a type in a
+/// multipart/digest (RFC 2046 5.1.5); any part without a type counts here.
+/// The body is no guide: an encoded message that fails to parse as one is
+/// text in the first tree.
+fn may_be_message(part: &MessagePart<'_>) -> bool {
+    match part.content_type() {
+        None => true,
+        Some(ct) => {
+            ct.ctype().eq_ignore_ascii_case("message")
+                && ct.subtype().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("rfc822") || s.eq_ignore_ascii_case("global")
+                })
+        }
+    }
+}
+
+/// The Content-Transfer-Encoding of a header block, as mail-parser reads
+/// it (lower case; 8bit and binary read as 7bit: nothing to decode).
+fn encoding_of(block: &[u8]) -> Option<String> {
+    let h = MessageParser::default().parse_headers(block)?;
+    let cte = h
+        .parts
+        .first()?
+        .content_transfer_encoding()?
+        .to_ascii_lowercase();
+    Some(match cte.as_str() {
+        "base64" | "quoted-printable" => cte,
+        _ => "7bit".into(),
+    })
+}
+
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// In a tree parsed without Content-Transfer-Encoding: gives every part
+/// its field back (BODYSTRUCTURE shows it, BINARY decodes by it), and
+/// makes each encoded message/rfc822 part opaque.
+fn restore_encodings(msg: &mut Message<'_>) {
+    let mut cut = Vec::new();
+    let mut stack = vec![msg];
+    while let Some(m) = stack.pop() {
+        let raw = &m.raw_message;
+        for part in m.parts.iter_mut() {
+            let block = slice(raw, part.offset_header, part.offset_body);
+            if !contains_ignore_case(block, b"content-transfer-encoding") {
+                if let PartType::Message(inner) = &mut part.body {
+                    stack.push(inner);
+                }
+                continue;
+            }
+            let field = MessageParser::default()
+                .parse_headers(block)
+                .and_then(|h| h.parts.into_iter().next())
+                .and_then(|p| {
+                    p.headers
+                        .into_iter()
+                        .find(|h| h.name == HeaderName::ContentTransferEncoding)
+                });
+            let encoded = may_be_message(part) && encoding_of(block).is_some_and(|e| e != "7bit");
+            if let Some(f) = field {
+                part.headers.push(Header {
+                    name: f.name.into_owned(),
+                    value: f.value.into_owned(),
+                    offset_field: 0,
+                    offset_start: 0,
+                    offset_end: 0,
+                });
+            }
+            if encoded {
+                if let PartType::Message(inner) = opaque(part, raw) {
+                    cut.push(inner);
+                }
+            } else if let PartType::Message(inner) = &mut part.body {
+                stack.push(inner);
+            }
+        }
+    }
+    dismantle(cut);
+}
+
+/// Turns every container whose content would sit deeper than
+/// [`MAX_DEPTH`] into an opaque `application/octet-stream` leaf holding
+/// its raw content, with an explicit stack. The subtrees cut off are taken
+/// apart iteratively, as their `Drop` would recurse once per level.
+fn bound(msg: &mut Message<'_>) {
+    let mut cut = Vec::new();
+    let mut stack = vec![(msg, 0u32)];
+    while let Some((m, base)) = stack.pop() {
+        let depths = part_depths(&mut m.parts, base);
+        let raw = &m.raw_message;
+        for (part, d) in m.parts.iter_mut().zip(depths) {
+            let container = matches!(part.body, PartType::Multipart(_) | PartType::Message(_));
+            if container && d >= MAX_DEPTH {
+                if let PartType::Message(inner) = opaque(part, raw) {
+                    cut.push(inner);
+                }
+            } else if let PartType::Message(inner) = &mut part.body {
+                stack.push((inner, d + 1));
+            }
+        }
+    }
+    dismantle(cut);
+}
+
+/// The nesting depth of each part of one message's flat part list (part 0
+/// at `base`). mail-parser lists a container before its children; a child
+/// index that does not point forward is dropped, so no walker can loop.
+fn part_depths(parts: &mut [MessagePart<'_>], base: u32) -> Vec<u32> {
+    let mut depths = vec![base; parts.len()];
+    for i in 0..parts.len() {
+        let d = depths[i];
+        if let PartType::Multipart(children) = &mut parts[i].body {
+            let len = depths.len();
+            children.retain(|&c| (c as usize) > i && (c as usize) < len);
+            for &c in children.iter() {
+                depths[c as usize] = d.saturating_add(1);
+            }
+        }
+    }
+    depths
+}
+
+/// Makes `part` an opaque leaf over its raw content; returns its old body.
+fn opaque<'x>(part: &mut MessagePart<'x>, raw: &Cow<'x, [u8]>) -> PartType<'x> {
+    let content = match raw {
+        Cow::Borrowed(r) => Cow::Borrowed(slice(r, part.offset_body, part.offset_end)),
+        Cow::Owned(r) => Cow::Owned(slice(r, part.offset_body, part.offset_end).to_vec()),
+    };
+    let octets = HeaderValue::ContentType(ContentType {
+        c_type: "application".into(),
+        c_subtype: Some("octet-stream".into()),
+        attributes: None,
+    });
+    match part
+        .headers
+        .iter_mut()
+        .find(|h| h.name == HeaderName::ContentType)
+    {
+        Some(h) => h.value = octets,
+        None => part.headers.push(Header {
+            name: HeaderName::ContentType,
+            value: octets,
+            offset_field: 0,
+            offset_start: 0,
+            offset_end: 0,
+        }),
+    }
+    std::mem::replace(&mut part.body, PartType::Binary(content))
+}
+
+/// Drops message trees one level at a time.
+fn dismantle(mut stack: Vec<Message<'_>>) {
+    while let Some(mut m) = stack.pop() {
+        for p in m.parts.drain(..) {
+            if let PartType::Message(inner) = p.body {
+                stack.push(inner);
+            }
+        }
+    }
 }
 
 fn raw_of<'a>(msg: &'a Message<'_>) -> &'a [u8] {
@@ -170,7 +460,9 @@ fn lines(b: &[u8]) -> usize {
     b.iter().filter(|&&c| c == b'\n').count()
 }
 
-/// BODYSTRUCTURE (`ext` = true) or BODY of part `idx` of `msg`.
+/// BODYSTRUCTURE (`ext` = true) or BODY of part `idx` of `msg`. Recursion
+/// is bounded by `depth`, which is never above [`MAX_DEPTH`] + 1 on a tree
+/// from [`parse`].
 pub fn body_structure(out: &mut Vec<u8>, msg: &Message<'_>, idx: usize, ext: bool, depth: u32) {
     let Some(part) = msg.parts.get(idx) else {
         out.extend_from_slice(b"NIL");
@@ -179,11 +471,11 @@ pub fn body_structure(out: &mut Vec<u8>, msg: &Message<'_>, idx: usize, ext: boo
     let ct = part.content_type();
     if let PartType::Multipart(children) = &part.body {
         out.push(b'(');
-        if depth > 10 || children.is_empty() {
+        if depth > MAX_DEPTH || children.is_empty() {
             out.extend_from_slice(b"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0)");
         }
         for &c in children {
-            if depth <= 10 {
+            if depth <= MAX_DEPTH {
                 body_structure(out, msg, c as usize, ext, depth + 1);
             }
         }
@@ -225,8 +517,11 @@ pub fn body_structure(out: &mut Vec<u8>, msg: &Message<'_>, idx: usize, ext: boo
     string(out, enc.as_bytes());
     out.extend_from_slice(format!(" {}", body.len()).as_bytes());
     match &part.body {
+        // Never deeper than the tree `parse` leaves (MAX_DEPTH + 1 levels).
         PartType::Message(sub)
-            if ty == "MESSAGE" && (sub_is_rfc822(&sub_str(&sub_part_type(ct)))) =>
+            if depth <= MAX_DEPTH
+                && ty == "MESSAGE"
+                && (sub_is_rfc822(&sub_str(&sub_part_type(ct)))) =>
         {
             out.push(b' ');
             envelope(out, sub);
@@ -394,5 +689,130 @@ mod tests {
         assert!(locate(&m, &[3]).is_none());
         let h = header_fields(part_header(&m, 0), &["subject".into()], false);
         assert_eq!(h, b"Subject: hi\r\n\r\n");
+    }
+
+    /// `Subject: nest`, then `levels` message/rfc822 containers, then a leaf.
+    pub(crate) fn nested_rfc822(levels: usize) -> Vec<u8> {
+        let mut m = b"Subject: nest\r\nMIME-Version: 1.0\r\n".to_vec();
+        for _ in 0..levels {
+            m.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        m.extend_from_slice(b"Subject: leaf\r\n\r\nleaf");
+        m
+    }
+
+    /// `levels` multiparts, each holding the next.
+    pub(crate) fn nested_multipart(levels: usize) -> Vec<u8> {
+        let mut m = b"Subject: parts\r\nMIME-Version: 1.0\r\n".to_vec();
+        for i in 0..levels {
+            m.extend_from_slice(
+                format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n")
+                    .as_bytes(),
+            );
+        }
+        m.extend_from_slice(b"Content-Type: text/plain\r\n\r\nleaf\r\n");
+        for i in (0..levels).rev() {
+            m.extend_from_slice(format!("--b{i}--\r\n").as_bytes());
+        }
+        m
+    }
+
+    /// Runs `f` on a thread with a tokio worker's stack (2 MiB), where an
+    /// unbounded recursion over a deep tree would abort the process.
+    fn on_worker_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    fn everything(raw: &[u8]) -> (String, String, Vec<u8>) {
+        let m = parse(raw).unwrap();
+        let mut e = Vec::new();
+        envelope(&mut e, &m);
+        let mut b = Vec::new();
+        body_structure(&mut b, &m, 0, true, 0);
+        let (mm, i) = locate(&m, &[1, 1, 1]).unwrap();
+        let part = part_body(mm, i).to_vec();
+        (
+            String::from_utf8(e).unwrap(),
+            String::from_utf8(b).unwrap(),
+            part,
+        )
+    }
+
+    /// The deepest container level the structure shows.
+    fn nesting(structure: &str) -> usize {
+        let (mut d, mut max) = (0usize, 0usize);
+        for c in structure.bytes() {
+            match c {
+                b'(' => d += 1,
+                b')' => d = d.saturating_sub(1),
+                _ => {}
+            }
+            max = max.max(d);
+        }
+        max
+    }
+
+    #[test]
+    fn message_rfc822_nesting_is_cut_at_the_depth_limit() {
+        for levels in [11, 10_000, 20_000] {
+            let raw = nested_rfc822(levels);
+            let (e, b, part) = on_worker_stack(move || everything(&raw));
+            assert!(e.contains("\"nest\""), "{levels}: {e}");
+            // Ten message/rfc822 levels are shown, the eleventh is opaque.
+            assert_eq!(b.matches("\"MESSAGE\" \"RFC822\"").count(), 10, "{levels}");
+            assert_eq!(b.matches("\"APPLICATION\" \"OCTET-STREAM\"").count(), 1);
+            assert!(!b.contains("\"leaf\""), "{levels}: {b}");
+            // BODY[1.1.1] is answered from the bytes (mail-parser's offsets
+            // inside a chain without boundaries are its own).
+            assert!(part.len() < 32 * levels, "{levels}");
+        }
+    }
+
+    #[test]
+    fn nesting_within_the_limit_is_shown_whole() {
+        let raw = nested_rfc822(9);
+        let (_, b, _) = on_worker_stack(move || everything(&raw));
+        assert_eq!(b.matches("\"MESSAGE\" \"RFC822\"").count(), 9, "{b}");
+        assert!(!b.contains("OCTET-STREAM"), "{b}");
+    }
+
+    #[test]
+    fn multipart_nesting_is_cut_at_the_depth_limit() {
+        for levels in [9, 10, 11, 10_000] {
+            let raw = nested_multipart(levels);
+            let b = on_worker_stack(move || {
+                let m = parse(&raw).unwrap();
+                let mut b = Vec::new();
+                body_structure(&mut b, &m, 0, true, 0);
+                String::from_utf8(b).unwrap()
+            });
+            // Ten containers deep is the limit; the eleventh is opaque.
+            assert_eq!(b.contains("OCTET-STREAM"), levels > 10, "{levels}: {b}");
+            assert!(nesting(&b) <= 2 * MAX_DEPTH as usize + 4, "{levels}: {b}");
+        }
+    }
+
+    #[test]
+    fn nesting_inside_encoded_messages_is_cut_too() {
+        use base64::Engine;
+        let inner = nested_rfc822(20_000);
+        let enc = base64::engine::general_purpose::STANDARD.encode(&inner);
+        let mut raw = b"Subject: outer\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+        for line in enc.as_bytes().chunks(76) {
+            raw.extend_from_slice(line);
+            raw.extend_from_slice(b"\r\n");
+        }
+        let b = on_worker_stack(move || {
+            let m = parse(&raw).unwrap();
+            let mut b = Vec::new();
+            body_structure(&mut b, &m, 0, true, 0);
+            String::from_utf8(b).unwrap()
+        });
+        assert!(b.matches("RFC822").count() <= MAX_DEPTH as usize, "{b}");
     }
 }
