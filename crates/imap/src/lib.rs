@@ -14,6 +14,8 @@ mod list;
 mod mailboxes;
 mod mime;
 mod mutf7;
+mod names;
+mod pattern;
 mod preparse;
 mod quota;
 

@@ -11,7 +11,8 @@ use imap_codec::imap_types::status::StatusDataItemName;
 use tern_store::Mailbox;
 
 use crate::io::Io;
-use crate::mailboxes::{list_match, store_no};
+use crate::mailboxes::store_no;
+use crate::pattern::{MAX_PATTERN, Pattern, inbox_cased};
 use crate::preparse::{ListExt, strip_appendlimit};
 use crate::session::{Session, Wire};
 
@@ -35,6 +36,20 @@ pub(crate) fn status_items(list: &[u8]) -> Option<(Vec<StatusDataItemName>, bool
         },
         _ => None,
     }
+}
+
+/// The names below `prefix` (`name/`), read from the sorted map's range
+/// instead of scanning every name for every name.
+fn descendants<'m, V>(
+    names: &'m BTreeMap<String, V>,
+    prefix: &'m str,
+) -> impl Iterator<Item = (&'m String, &'m V)> {
+    names
+        .range::<str, _>((
+            std::ops::Bound::Included(prefix),
+            std::ops::Bound::Unbounded,
+        ))
+        .take_while(move |(k, _)| k.starts_with(prefix))
 }
 
 struct Entry<'a> {
@@ -67,6 +82,13 @@ impl Session {
             },
             None => None,
         };
+        // Matching is linear in the pattern (`pattern.rs`); a pattern no
+        // client writes is refused before any work.
+        let size: usize = patterns.iter().map(|p| p.len() + reference.len()).sum();
+        if size > MAX_PATTERN {
+            io.push_str(&format!("{tag} NO [LIMIT] {verb} pattern too long\r\n"));
+            return;
+        }
         if patterns.len() == 1 && patterns[0].is_empty() && !lsub {
             // RFC 9051 6.3.9: the delimiter and root.
             io.push(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
@@ -91,6 +113,21 @@ impl Session {
                 }
             })
             .collect();
+        // Each pattern as written and with a leading INBOX in the case the
+        // store spells it, for the names under INBOX (RFC 9051 5.1).
+        let compiled: Vec<(Pattern, Pattern)> = full
+            .iter()
+            .map(|p| (Pattern::new(p), Pattern::new(&inbox_cased(p, "INBOX"))))
+            .collect();
+        let list_match = |name: &str| {
+            compiled.iter().any(|(plain, inbox)| {
+                if name.starts_with("INBOX") {
+                    inbox.matches(name)
+                } else {
+                    plain.matches(name)
+                }
+            })
+        };
         // Every name, with the superiors that only exist as such.
         let mut names: BTreeMap<String, Option<&Mailbox>> = BTreeMap::new();
         for mb in &all {
@@ -104,7 +141,7 @@ impl Session {
         let special = |m: Option<&Mailbox>| m.is_some_and(|m| m.special_use.is_some());
         let mut out: BTreeMap<&str, Entry<'_>> = BTreeMap::new();
         for (name, mb) in &names {
-            if !full.iter().any(|p| list_match(p, name)) {
+            if !list_match(name) {
                 continue;
             }
             let mb = *mb;
@@ -123,10 +160,8 @@ impl Session {
             // RFC 5258 3.5 (RECURSIVEMATCH) and RFC 3501 6.3.9 (LSUB with
             // `%`): a name whose descendants are selected.
             let prefix = format!("{name}/");
-            let below = names.iter().any(|(k, m)| {
-                k.starts_with(&prefix)
-                    && (!(lsub || ext.subscribed) || subscribed(*m))
-                    && (!ext.special_use || special(*m))
+            let below = descendants(&names, &prefix).any(|(_, m)| {
+                (!(lsub || ext.subscribed) || subscribed(*m)) && (!ext.special_use || special(*m))
             });
             if below && ext.recursive {
                 out.insert(
@@ -148,7 +183,7 @@ impl Session {
         }
         for (name, e) in out {
             let prefix = format!("{name}/");
-            let children = names.keys().any(|k| k.starts_with(&prefix));
+            let children = descendants(&names, &prefix).next().is_some();
             let mut attrs: Vec<&str> = Vec::new();
             if e.mailbox.is_none() {
                 attrs.push("\\Noselect");

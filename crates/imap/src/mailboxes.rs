@@ -9,6 +9,7 @@ use tern_store::{MailboxSel, NewMessage, StoreError};
 use crate::io::Io;
 use crate::mime;
 use crate::mutf7;
+use crate::names;
 use crate::preparse::astring;
 use crate::selected::Selected;
 use crate::session::{Flow, Session, Wire};
@@ -47,29 +48,6 @@ fn list_pattern(m: &ListMailbox<'_>, utf8: bool) -> Option<String> {
 /// The special uses CREATE can give (RFC 6154 2; `\All` and `\Flagged`
 /// would be virtual mailboxes, which this server does not have).
 const CREATABLE_USES: [&str; 5] = ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"];
-
-/// RFC 9051 6.3.9: `*` matches anything, `%` anything but the delimiter.
-pub(crate) fn matches(pattern: &[char], name: &[char]) -> bool {
-    match pattern.split_first() {
-        None => name.is_empty(),
-        Some(('*', rest)) => (0..=name.len()).any(|i| matches(rest, &name[i..])),
-        Some(('%', rest)) => (0..=name.len())
-            .take_while(|&i| i == 0 || name[i - 1] != '/')
-            .any(|i| matches(rest, &name[i..])),
-        Some((c, rest)) => name.first() == Some(c) && matches(rest, &name[1..]),
-    }
-}
-
-pub(crate) fn list_match(pattern: &str, name: &str) -> bool {
-    // INBOX is case-insensitive (RFC 9051 5.1).
-    let mut p = pattern.to_string();
-    if name.starts_with("INBOX") && p.len() >= 5 && p[..5].eq_ignore_ascii_case("INBOX") {
-        p.replace_range(..5, "INBOX");
-    }
-    let p: Vec<char> = p.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    matches(&p, &n)
-}
 
 pub(crate) fn store_no(e: &StoreError) -> String {
     match e {
@@ -170,18 +148,7 @@ impl Session {
                         }
                     },
                 };
-                // RFC 9051 6.3.4: create the missing superiors too.
-                let parts: Vec<&str> = n.split('/').collect();
-                for i in 1..parts.len() {
-                    let parent = parts[..i].join("/");
-                    if let Ok(None) = self.store.mailbox_get(account, &parent).await {
-                        let _ = self.store.mailbox_create(account, &parent, None).await;
-                    }
-                }
-                match self.store.mailbox_create(account, &n, special_use).await {
-                    Ok(_) => io.push_str(&format!("{tag} OK CREATE completed\r\n")),
-                    Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
-                }
+                return self.create(io, tag, account, &n, special_use).await;
             }
             CommandBody::Delete { mailbox } => {
                 let n = name!(mailbox);
@@ -192,6 +159,23 @@ impl Session {
             }
             CommandBody::Rename { from, to } => {
                 let (f, t) = (name!(from), name!(to));
+                let all = match self.store.mailbox_list(account).await {
+                    Ok(all) => all,
+                    Err(e) => {
+                        io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                        return Flow::Continue;
+                    }
+                };
+                let (f, t) = (names::canonical(&f), names::canonical(&t));
+                let mut checked = names::check_rename(all.iter().map(|m| m.name.as_str()), &f, &t);
+                // Renaming INBOX moves its messages to a new mailbox.
+                if checked.is_ok() && f == "INBOX" && all.len() >= names::MAX_MAILBOXES {
+                    checked = Err(names::Refusal::Limit("too many mailboxes"));
+                }
+                if let Err(r) = checked {
+                    io.push_str(&format!("{tag} {}\r\n", r.reply()));
+                    return Flow::Continue;
+                }
                 match self.store.mailbox_rename(account, &f, &t).await {
                     Ok(()) => io.push_str(&format!("{tag} OK RENAME completed\r\n")),
                     Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
@@ -550,18 +534,53 @@ impl Session {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wildcards() {
-        assert!(list_match("*", "a/b"));
-        assert!(list_match("%", "a"));
-        assert!(!list_match("%", "a/b"));
-        assert!(list_match("a/%", "a/b"));
-        assert!(list_match("inbox", "INBOX"));
-        assert!(list_match("Inbox/%", "INBOX/x"));
-        assert!(!list_match("a", "ab"));
+impl Session {
+    /// CREATE (RFC 9051 6.3.4): the name and the account's mailbox count
+    /// are checked first, then the missing superiors and the mailbox are
+    /// created; a refused name creates nothing.
+    async fn create<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        name: &str,
+        special_use: Option<&str>,
+    ) -> Flow {
+        let name = names::canonical(name);
+        let all = match self.store.mailbox_list(account).await {
+            Ok(all) => all,
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return Flow::Continue;
+            }
+        };
+        let existing: std::collections::HashSet<&str> =
+            all.iter().map(|m| m.name.as_str()).collect();
+        if existing.contains(name.as_str()) {
+            io.push_str(&format!(
+                "{tag} NO [ALREADYEXISTS] mailbox already exists\r\n"
+            ));
+            return Flow::Continue;
+        }
+        let new = match names::plan_create(&existing, &name) {
+            Ok(new) => new,
+            Err(r) => {
+                io.push_str(&format!("{tag} {}\r\n", r.reply()));
+                return Flow::Continue;
+            }
+        };
+        for parent in new.iter().filter(|n| **n != name) {
+            if let Err(e) = self.store.mailbox_create(account, parent, None).await
+                && !matches!(e, StoreError::Duplicate(_))
+            {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return Flow::Continue;
+            }
+        }
+        match self.store.mailbox_create(account, &name, special_use).await {
+            Ok(_) => io.push_str(&format!("{tag} OK CREATE completed\r\n")),
+            Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+        }
+        Flow::Continue
     }
 }
