@@ -1,8 +1,17 @@
 //! Framing: commands in as lines plus literals, each bounded; an oversized
 //! synchronizing literal is refused before its bytes are read (RFC 9051
 //! 7.5, RFC 7888 4). Replies out through one buffer.
+//!
+//! The rule: no input is held in memory unless it is bounded per
+//! connection and in total. Before authentication lines and literals are
+//! small (enough for LOGIN and AUTHENTICATE); after it, every literal's
+//! bytes are taken from one budget shared by all sessions
+//! (`[imap] literal_memory_mib`) and given back when the command is done.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -26,6 +35,11 @@ pub enum Input {
     /// The same with a non-synchronizing literal, whose bytes are already
     /// on their way: the connection ends.
     CredentialClose,
+    /// A synchronizing literal for which the shared budget had no room in
+    /// time: refused, nothing read (`NO [LIMIT]`).
+    Busy(Option<String>),
+    /// The same for a non-synchronizing literal: the connection ends.
+    BusyClose,
     /// End of stream.
     Eof,
 }
@@ -43,7 +57,25 @@ pub struct Io<S> {
     deflate: Option<Box<Deflate>>,
     /// Keep the buffers small: the session waits in IDLE (see `set_lean`).
     lean: bool,
+    /// Logged in: the configured limits apply instead of the `PRE_AUTH_*`.
+    authenticated: bool,
+    /// The bytes all sessions' literals may hold; `None`: unbounded.
+    budget: Option<Arc<Semaphore>>,
+    /// This command's share of the budget, given back at the next read.
+    held: Option<OwnedSemaphorePermit>,
+    /// How long a literal waits for room in the budget.
+    budget_wait: Duration,
 }
+
+/// The longest literal before authentication: LOGIN's and AUTHENTICATE's
+/// arguments fit, an 8 KiB SASL response included (RFC 7888 4 lets a
+/// server refuse larger ones).
+pub const PRE_AUTH_LITERAL: usize = 8 * 1024;
+/// The longest command line before authentication (RFC 9051 4 asks for at
+/// least 8192 octets).
+pub const PRE_AUTH_LINE: usize = 8 * 1024;
+/// How long a literal waits for room in the shared budget.
+const BUDGET_WAIT: Duration = Duration::from_secs(5);
 
 /// Room made in the read buffer for one read; in lean mode, enough for
 /// `DONE`. Waiting for a new command, the buffer holds only `WAIT_ROOM`
@@ -109,6 +141,59 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             guard: false,
             deflate: None,
             lean: false,
+            authenticated: false,
+            budget: None,
+            held: None,
+            budget_wait: BUDGET_WAIT,
+        }
+    }
+
+    /// Literals after authentication take their bytes from `budget`.
+    pub fn with_budget(mut self, budget: Arc<Semaphore>) -> Io<S> {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Logged in or not: which limits apply to lines and literals.
+    pub fn set_authenticated(&mut self, on: bool) {
+        self.authenticated = on;
+    }
+
+    fn line_limit(&self) -> usize {
+        if self.authenticated {
+            self.max_line
+        } else {
+            self.max_line.min(PRE_AUTH_LINE)
+        }
+    }
+
+    fn literal_limit(&self) -> usize {
+        if self.authenticated {
+            self.max_literal
+        } else {
+            self.max_literal.min(PRE_AUTH_LITERAL)
+        }
+    }
+
+    /// Room for `n` more literal bytes in the shared budget, waiting a
+    /// little for other sessions to finish; `false` when there is none.
+    async fn reserve(&mut self, n: usize) -> bool {
+        let Some(budget) = &self.budget else {
+            return true;
+        };
+        let Ok(n) = u32::try_from(n) else {
+            return false;
+        };
+        let wait = budget.clone().acquire_many_owned(n);
+        match tokio::time::timeout(self.budget_wait, wait).await {
+            Ok(Ok(p)) => {
+                match &mut self.held {
+                    Some(h) => h.merge(p),
+                    None => self.held = Some(p),
+                }
+                true
+            }
+            _ => false,
         }
     }
 
@@ -223,18 +308,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// when it was too long (discarded; the tag it started with, if any).
     pub async fn read_line(&mut self) -> std::io::Result<Result<Option<Vec<u8>>, Option<String>>> {
         let mut discarding: Option<Option<String>> = None;
+        let max_line = self.line_limit();
         loop {
             if let Some(lf) = self.rbuf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.rbuf.drain(..=lf).collect();
                 if let Some(tag) = discarding {
                     return Ok(Err(tag));
                 }
-                if line.len() > self.max_line {
+                if line.len() > max_line {
                     return Ok(Err(tag_of(&line)));
                 }
                 return Ok(Ok(Some(line)));
             }
-            if self.rbuf.len() > self.max_line {
+            if self.rbuf.len() > max_line {
                 if discarding.is_none() {
                     discarding = Some(tag_of(&self.rbuf));
                 }
@@ -246,21 +332,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
     }
 
-    /// Exactly `n` bytes.
+    /// Exactly `n` bytes, moved to `out` as they arrive (the read buffer
+    /// does not grow to the literal's size).
     async fn read_exact_into(&mut self, n: usize, out: &mut Vec<u8>) -> std::io::Result<bool> {
-        while self.rbuf.len() < n {
+        out.reserve_exact(n);
+        let mut need = n;
+        loop {
+            let take = need.min(self.rbuf.len());
+            out.extend(self.rbuf.drain(..take));
+            need -= take;
+            if need == 0 {
+                return Ok(true);
+            }
             if self.fill().await? == 0 {
                 return Ok(false);
             }
         }
-        out.extend(self.rbuf.drain(..n));
-        Ok(true)
     }
 
     /// The next command with its literals.
     pub async fn read_command(&mut self) -> std::io::Result<Input> {
+        // The last command is done: its literals' memory goes back.
+        self.held = None;
         let mut cmd: Vec<u8> = Vec::new();
         let mut literal_total = 0usize;
+        let (max_line, max_literal) = (self.line_limit(), self.literal_limit());
         loop {
             let line = match self.read_line().await? {
                 Ok(Some(l)) => l,
@@ -269,7 +365,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 Err(_) => return Ok(Input::TooLong(tag_of(&cmd))),
             };
             cmd.extend_from_slice(&line);
-            if cmd.len() - literal_total > self.max_line {
+            if cmd.len() - literal_total > max_line {
                 return Ok(Input::TooLong(tag_of(&cmd)));
             }
             let bare = line.strip_suffix(b"\r\n").unwrap_or(&line);
@@ -283,11 +379,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
                 return Ok(Input::CredentialRefused(tag_of(&cmd)));
             }
-            if literal_total.saturating_add(n) > self.max_literal {
+            if literal_total.saturating_add(n) > max_literal {
                 if nonsync {
                     return Ok(Input::LiteralTooBig);
                 }
                 return Ok(Input::LiteralRefused(tag_of(&cmd)));
+            }
+            if self.authenticated && !self.reserve(n).await {
+                if nonsync {
+                    return Ok(Input::BusyClose);
+                }
+                return Ok(Input::Busy(tag_of(&cmd)));
             }
             if !nonsync {
                 self.push(b"+ Ready for literal data\r\n");
@@ -362,5 +464,96 @@ mod tests {
             io.read_command().await.unwrap(),
             Input::Command(b"a NOOP\r\n".to_vec())
         );
+    }
+
+    /// Reads what the server wrote so far, without waiting for more.
+    async fn written(client: &mut tokio::io::DuplexStream) -> Vec<u8> {
+        let mut out = vec![0u8; 4096];
+        match tokio::time::timeout(Duration::from_millis(50), client.read(&mut out)).await {
+            Ok(Ok(n)) => out[..n].to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn literals_before_login_are_small() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let mut io = Io::new(server, 64 * 1024, 64 << 20);
+        // 64 MiB announced before login: refused without a continuation.
+        client.write_all(b"a ID {67108864}\r\n").await.unwrap();
+        assert_eq!(
+            io.read_command().await.unwrap(),
+            Input::LiteralRefused(Some("a".into()))
+        );
+        assert_eq!(written(&mut client).await, b"");
+        // What LOGIN needs is read.
+        let user = "u".repeat(PRE_AUTH_LITERAL);
+        client
+            .write_all(format!("b LOGIN {{{}+}}\r\n{user} pw\r\n", user.len()).as_bytes())
+            .await
+            .unwrap();
+        assert!(matches!(
+            io.read_command().await.unwrap(),
+            Input::Command(_)
+        ));
+        // A non-synchronizing one is on its way: the connection ends.
+        client.write_all(b"c ID {60000000+}\r\n").await.unwrap();
+        assert_eq!(io.read_command().await.unwrap(), Input::LiteralTooBig);
+    }
+
+    #[tokio::test]
+    async fn lines_before_login_are_small() {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let mut io = Io::new(server, 64 * 1024, 64 << 20);
+        let long = format!("a LOGIN {} pw\r\n", "u".repeat(PRE_AUTH_LINE));
+        client.write_all(long.as_bytes()).await.unwrap();
+        assert_eq!(
+            io.read_command().await.unwrap(),
+            Input::TooLong(Some("a".into()))
+        );
+        // After login the configured limit applies.
+        io.set_authenticated(true);
+        client.write_all(long.as_bytes()).await.unwrap();
+        assert!(matches!(
+            io.read_command().await.unwrap(),
+            Input::Command(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn literals_after_login_share_one_budget() {
+        let budget = Arc::new(Semaphore::new(100));
+        let (mut c1, s1) = tokio::io::duplex(1 << 16);
+        let (mut c2, s2) = tokio::io::duplex(1 << 16);
+        let mut one = Io::new(s1, 1024, 1000).with_budget(budget.clone());
+        let mut two = Io::new(s2, 1024, 1000).with_budget(budget.clone());
+        for io in [&mut one, &mut two] {
+            io.set_authenticated(true);
+            io.budget_wait = Duration::from_millis(20);
+        }
+        c1.write_all(b"a APPEND x {60+}\r\n").await.unwrap();
+        c1.write_all(&[b'x'; 60]).await.unwrap();
+        c1.write_all(b"\r\n").await.unwrap();
+        assert!(matches!(
+            one.read_command().await.unwrap(),
+            Input::Command(_)
+        ));
+        assert_eq!(budget.available_permits(), 40);
+        // The other session's literal does not fit while the first is held.
+        c2.write_all(b"b APPEND x {60}\r\n").await.unwrap();
+        assert_eq!(
+            two.read_command().await.unwrap(),
+            Input::Busy(Some("b".into()))
+        );
+        assert_eq!(written(&mut c2).await, b"", "no continuation");
+        c2.write_all(b"c APPEND x {60+}\r\n").await.unwrap();
+        assert_eq!(two.read_command().await.unwrap(), Input::BusyClose);
+        // The first command done (the next read begins), the bytes are back.
+        c1.write_all(b"d NOOP\r\n").await.unwrap();
+        assert!(matches!(
+            one.read_command().await.unwrap(),
+            Input::Command(_)
+        ));
+        assert_eq!(budget.available_permits(), 100);
     }
 }

@@ -41,6 +41,8 @@ pub struct Options {
     pub max_errors: u32,
     /// ENVELOPE/BODYSTRUCTURE/header summaries, shared by every session.
     pub summaries: Arc<SummaryCache>,
+    /// The bytes all logged-in sessions' literals may hold at once.
+    pub literal_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             max_auth_failures: 3,
             max_errors: 50,
             summaries: Arc::new(SummaryCache::new(32 << 20)),
+            literal_budget: Arc::new(tokio::sync::Semaphore::new(256 << 20)),
         }
     }
 }
@@ -367,7 +370,8 @@ pub async fn run<S, U>(
     S: Wire,
     U: Upgrade<S> + ?Sized,
 {
-    let mut io = Io::new(stream, opts.max_line, opts.max_literal);
+    let mut io =
+        Io::new(stream, opts.max_line, opts.max_literal).with_budget(opts.literal_budget.clone());
     let mut s = Session::new(store, opts.clone(), tls, peer, gate);
     io.push_str(&format!(
         "* OK [CAPABILITY {}] {} IMAP server ready\r\n",
@@ -379,6 +383,7 @@ pub async fn run<S, U>(
             return;
         }
         io.set_guard(!s.tls);
+        io.set_authenticated(s.account.is_some());
         let input = tokio::select! {
             r = tokio::time::timeout(opts.idle_timeout, io.read_command()) => r,
             _ = shutdown.cancelled() => {
@@ -406,6 +411,17 @@ pub async fn run<S, U>(
                 let tag = tag.unwrap_or_else(|| "*".into());
                 io.push_str(&format!("{tag} NO [TOOBIG] literal too large\r\n"));
                 Flow::Continue
+            }
+            Input::Busy(tag) => {
+                let tag = tag.unwrap_or_else(|| "*".into());
+                io.push_str(&format!(
+                    "{tag} NO [LIMIT] server busy; try again later\r\n"
+                ));
+                Flow::Continue
+            }
+            Input::BusyClose => {
+                io.push(b"* BYE [LIMIT] server busy; try again later\r\n");
+                Flow::Close
             }
             Input::CredentialClose => {
                 io.push(b"* BYE [PRIVACYREQUIRED] no credentials in the clear\r\n");
@@ -449,7 +465,8 @@ pub async fn run<S, U>(
                 let Ok(secure) = upgrader.upgrade(plain).await else {
                     return;
                 };
-                io = Io::new(secure, opts.max_line, opts.max_literal);
+                io = Io::new(secure, opts.max_line, opts.max_literal)
+                    .with_budget(opts.literal_budget.clone());
                 s.tls = true;
             }
         }
