@@ -1,0 +1,512 @@
+//! The adversarial battery for SMTP (25, 587/465) and POP3 (110): hostile
+//! inputs against a real `tern serve`, sent by clients tern did not write
+//! (Python smtplib and poplib, swaks) and by raw sockets. Each case asserts
+//! a clean protocol answer (a reply code, or a close after one), that the
+//! server's memory stays bounded (VmRSS of the process), and that another
+//! client is still served. Defaults apply except the tarpit, which would
+//! only slow the hostile cases down.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::Tern;
+use tern_common::Address;
+use tern_store::Store;
+
+const NO_TARPIT: &str = "[tarpit]\nenabled = false\n";
+
+/// VmRSS of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+fn server(kinds: &[&str]) -> Tern {
+    let t = Tern::start_with(kinds, NO_TARPIT);
+    t.add_user("alice@example.org", "pw");
+    t.add_user("bob@example.org", "pw");
+    t
+}
+
+/// A line-oriented client with a bounded wait for every read.
+struct Client {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(60))).unwrap();
+        Client {
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+        }
+    }
+
+    /// One reply (all lines of a multi-line one); "" once the server closed.
+    fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            match self.r.read_line(&mut line) {
+                Ok(0) | Err(_) => return all,
+                Ok(_) => {}
+            }
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all;
+            }
+        }
+    }
+
+    /// Send bytes; false when the server has closed the connection.
+    fn send(&mut self, bytes: &[u8]) -> bool {
+        self.w.write_all(bytes).is_ok()
+    }
+
+    fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+
+    /// Everything until the server closes (bounded by the read time-out).
+    fn rest(&mut self) -> String {
+        let mut out = String::new();
+        let _ = self.r.read_to_string(&mut out);
+        out
+    }
+}
+
+/// A fresh client gets the greeting and an answer to EHLO and QUIT.
+fn another_client_is_served(addr: SocketAddr) {
+    let mut c = Client::connect(addr);
+    let greeting = c.reply();
+    assert!(greeting.starts_with("220 "), "greeting: {greeting:?}");
+    let ehlo = c.cmd("EHLO other.example");
+    assert!(ehlo.starts_with("250"), "{ehlo:?}");
+    assert!(c.cmd("QUIT").starts_with("221"));
+}
+
+/// The start of a transaction to alice on port 25, up to the 354.
+fn to_alice(addr: SocketAddr) -> Client {
+    let mut c = Client::connect(addr);
+    assert!(c.reply().starts_with("220"));
+    assert!(c.cmd("EHLO battery.example").starts_with("250"));
+    assert!(c.cmd("MAIL FROM:<s@remote.example>").starts_with("250"));
+    assert!(c.cmd("RCPT TO:<alice@example.org>").starts_with("250"));
+    c
+}
+
+fn inbox(data: &Path, user: &str) -> Vec<Vec<u8>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = Store::open_sqlite_for_tests(data).await.unwrap();
+        let acc = s
+            .account_get(&Address::parse(user).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let mb = s.mailbox_get(acc.id, "INBOX").await.unwrap().unwrap();
+        let mut out = Vec::new();
+        for m in s.messages(mb.id).await.unwrap() {
+            out.push(s.message_bytes(mb.id, m.uid).await.unwrap());
+        }
+        out
+    })
+}
+
+fn spool_files(t: &Tern) -> usize {
+    std::fs::read_dir(t.data_dir().join("spool"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A body of about `size` octets: numbered lines, some starting with a dot.
+fn body_of(size: usize) -> Vec<u8> {
+    let mut b = b"Subject: large\r\n\r\n".to_vec();
+    let mut i = 0usize;
+    while b.len() < size {
+        if i.is_multiple_of(11) {
+            b.push(b'.');
+        }
+        b.extend_from_slice(format!("{i:010} ").as_bytes());
+        b.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, i % 300));
+        b.extend_from_slice(b"\r\n");
+        i += 1;
+    }
+    b
+}
+
+fn stuffed(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + body.len() / 100);
+    for line in body.split_inclusive(|b| *b == b'\n') {
+        if line.first() == Some(&b'.') {
+            out.push(b'.');
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// Samples the server's VmRSS until told to stop; returns the peak.
+struct Sampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<u64>,
+}
+
+impl Sampler {
+    fn start(pid: u32) -> Sampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s2 = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut peak = 0;
+            // Bounded: ten minutes of samples at most.
+            for _ in 0..12_000 {
+                peak = peak.max(rss_kib(pid));
+                if s2.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            peak
+        });
+        Sampler { stop, handle }
+    }
+
+    fn peak(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.handle.join().expect("sampler")
+    }
+}
+
+/// Defect 5: 8 sessions each send 40 MB at once (DATA and BDAT). The
+/// server's memory grows by far less than one message (it was sessions ×
+/// size), another client is served meanwhile, every message arrives
+/// byte-exact, and no spool file is left.
+#[test]
+fn concurrent_large_messages_keep_memory_bounded() {
+    let t = server(&["smtp"]);
+    let addr = t.addr("smtp");
+    another_client_is_served(addr);
+    let before = rss_kib(t.pid());
+    let msg = std::sync::Arc::new(body_of(40 * 1024 * 1024));
+    let sampler = Sampler::start(t.pid());
+    let senders: Vec<_> = (0..8)
+        .map(|i| {
+            let msg = msg.clone();
+            std::thread::spawn(move || {
+                let mut c = to_alice(addr);
+                if i % 2 == 0 {
+                    assert!(c.cmd("DATA").starts_with("354"));
+                    c.send(&stuffed(&msg));
+                    c.cmd(".")
+                } else {
+                    let (a, b) = msg.split_at(msg.len() / 3);
+                    c.send(format!("BDAT {}\r\n", a.len()).as_bytes());
+                    c.send(a);
+                    let first = c.reply();
+                    assert!(first.starts_with("250"), "{first}");
+                    c.send(format!("BDAT {} LAST\r\n", b.len()).as_bytes());
+                    c.send(b);
+                    c.reply()
+                }
+            })
+        })
+        .collect();
+    // Served while the large messages stream in.
+    another_client_is_served(addr);
+    for s in senders {
+        let r = s.join().expect("sender");
+        assert!(r.starts_with("250 2.0.0 Ok"), "{r}");
+    }
+    let peak = sampler.peak();
+    let growth_mib = peak.saturating_sub(before) / 1024;
+    println!("VmRSS before {before} KiB, peak {peak} KiB: +{growth_mib} MiB for 8 x 40 MB");
+    assert!(
+        growth_mib < 100,
+        "memory grew by {growth_mib} MiB while 8 sessions sent 40 MB each"
+    );
+    let got = inbox(&t.data_dir(), "alice@example.org");
+    assert_eq!(got.len(), 8);
+    for m in &got {
+        assert!(m.ends_with(&msg), "byte-exact after the trace fields");
+    }
+    assert_eq!(spool_files(&t), 0, "no spool file left after delivery");
+    another_client_is_served(addr);
+}
+
+/// A dropped connection in the middle of a large message and RSET after a
+/// chunk leave no spool file behind.
+#[test]
+fn interrupted_messages_leave_no_spool_file() {
+    let t = server(&["smtp"]);
+    let addr = t.addr("smtp");
+    let msg = body_of(3 * 1024 * 1024);
+    let mut c = to_alice(addr);
+    assert!(c.cmd("DATA").starts_with("354"));
+    c.send(&stuffed(&msg));
+    drop(c);
+    let mut c = to_alice(addr);
+    c.send(format!("BDAT {}\r\n", msg.len()).as_bytes());
+    c.send(&msg);
+    assert!(c.reply().starts_with("250"));
+    assert!(c.cmd("RSET").starts_with("250"));
+    assert!(c.cmd("QUIT").starts_with("221"));
+    // The dropped session ends when the server reads the end of stream.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while spool_files(&t) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(spool_files(&t), 0);
+    assert!(inbox(&t.data_dir(), "alice@example.org").is_empty());
+}
+
+/// Hostile messages on port 25, each answered with a clean code while
+/// memory stays bounded and another client is served after each.
+#[test]
+fn hostile_messages_on_port_25_get_clean_answers() {
+    let t = server(&["smtp"]);
+    let addr = t.addr("smtp");
+    another_client_is_served(addr);
+    let before = rss_kib(t.pid());
+
+    // 100,000 header lines: past the header limit, 552.
+    let mut c = to_alice(addr);
+    assert!(c.cmd("DATA").starts_with("354"));
+    let mut m = Vec::new();
+    for i in 0..100_000 {
+        m.extend_from_slice(format!("X-Count-{i}: v\r\n").as_bytes());
+    }
+    m.extend_from_slice(b"\r\nbody\r\n");
+    c.send(&m);
+    let r = c.cmd(".");
+    assert!(r.starts_with("552 5.3.4"), "{r}");
+    assert!(c.cmd("NOOP").starts_with("250"), "the session goes on");
+    another_client_is_served(addr);
+
+    // A header section with no end (1 MB of fields, no empty line).
+    assert!(c.cmd("MAIL FROM:<s@remote.example>").starts_with("250"));
+    assert!(c.cmd("RCPT TO:<alice@example.org>").starts_with("250"));
+    assert!(c.cmd("DATA").starts_with("354"));
+    for _ in 0..1000 {
+        c.send(format!("X-Long: {}\r\n", "h".repeat(990)).as_bytes());
+    }
+    let r = c.cmd(".");
+    assert!(r.starts_with("552 5.3.4"), "{r}");
+
+    // Two From fields in other spellings: RFC 5322 3.6, RFC 7489 6.6.1.
+    for pair in [
+        "From: a@remote.example\r\nFrom: b@remote.example",
+        "FROM: a@remote.example\r\nfrom : b@remote.example",
+    ] {
+        assert!(c.cmd("MAIL FROM:<s@remote.example>").starts_with("250"));
+        assert!(c.cmd("RCPT TO:<alice@example.org>").starts_with("250"));
+        assert!(c.cmd("DATA").starts_with("354"));
+        c.send(format!("{pair}\r\nSubject: two\r\n\r\nx\r\n").as_bytes());
+        let r = c.cmd(".");
+        assert!(r.starts_with("550 5.7.1"), "{pair:?}: {r}");
+    }
+
+    // Deep MIME nesting (defect 1's message) is accepted and stored.
+    assert!(c.cmd("MAIL FROM:<s@remote.example>").starts_with("250"));
+    assert!(c.cmd("RCPT TO:<alice@example.org>").starts_with("250"));
+    assert!(c.cmd("DATA").starts_with("354"));
+    let mut nest = b"From: s@remote.example\r\nSubject: nest\r\nMIME-Version: 1.0\r\n".to_vec();
+    for _ in 0..10_000 {
+        nest.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+    }
+    nest.extend_from_slice(b"Subject: leaf\r\n\r\nleaf\r\n");
+    c.send(&nest);
+    let r = c.cmd(".");
+    assert!(r.starts_with("250"), "{r}");
+
+    // Invisible characters in addresses: not a user here.
+    for rcpt in ["al\u{200b}ice@example.org", "\u{feff}alice@example.org"] {
+        assert!(
+            c.cmd("MAIL FROM:<s@remote.example> SMTPUTF8")
+                .starts_with("250")
+        );
+        let r = c.cmd(&format!("RCPT TO:<{rcpt}>"));
+        assert!(
+            r.starts_with("550") || r.starts_with("553"),
+            "{rcpt:?}: {r}"
+        );
+        assert!(c.cmd("RSET").starts_with("250"));
+    }
+
+    // BDAT sizes past the limit, or past 64 bits: 552 and close.
+    for size in [
+        "99999999999999999999999",
+        "18446744073709551615",
+        "52428801",
+    ] {
+        let mut b = to_alice(addr);
+        let r = b.cmd(&format!("BDAT {size} LAST"));
+        assert!(r.starts_with("552 5.3.4"), "BDAT {size}: {r}");
+        assert_eq!(b.rest(), "", "closed after BDAT {size}");
+    }
+    // SIZE= past 64 bits is past the limit.
+    let r = c.cmd("MAIL FROM:<s@remote.example> SIZE=1844674407370955161500");
+    assert!(r.starts_with("552"), "{r}");
+
+    // A very long line in a message and as a command: 500 and close. (Short
+    // enough that the server reads all of it before closing, so the reply
+    // is not lost to a reset.)
+    let mut l = to_alice(addr);
+    assert!(l.cmd("DATA").starts_with("354"));
+    l.send(&[b'x'; 4000]);
+    let r = l.reply();
+    assert!(r.starts_with("500 5.5.6"), "{r}");
+    let mut l = Client::connect(addr);
+    l.reply();
+    l.send(&[b'A'; 4000]);
+    let r = l.reply();
+    assert!(r.starts_with("500 5.5.6"), "{r}");
+
+    assert!(c.cmd("QUIT").starts_with("221"));
+    another_client_is_served(addr);
+    let after = rss_kib(t.pid());
+    let growth_mib = after.saturating_sub(before) / 1024;
+    println!("VmRSS before {before} KiB, after the hostile messages {after} KiB");
+    assert!(growth_mib < 100, "memory grew by {growth_mib} MiB");
+    // Only the nested message was delivered.
+    let got = inbox(&t.data_dir(), "alice@example.org");
+    assert_eq!(got.len(), 1);
+    assert_eq!(spool_files(&t), 0);
+}
+
+/// Slow-drip clients, one byte at a time, hold nothing but their own slot:
+/// another client is served while they drip.
+#[test]
+fn slow_drip_clients_do_not_block_others() {
+    let t = server(&["smtp", "pop3"]);
+    let smtp = t.addr("smtp");
+    let pop3 = t.addr("pop3");
+    let drips: Vec<_> = [smtp, pop3]
+        .into_iter()
+        .flat_map(|a| [a, a])
+        .map(|addr| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                c.reply();
+                // A bounded drip: 40 bytes, 50 ms apart.
+                for b in b"EHLO slowly.dripping.client.example.org\r\n" {
+                    if !c.send(&[*b]) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    another_client_is_served(smtp);
+    let mut p = Client::connect(pop3);
+    assert!(p.reply().starts_with("+OK"));
+    assert!(p.cmd("CAPA").starts_with("+OK"));
+    for d in drips {
+        d.join().expect("drip");
+    }
+}
+
+/// Authenticated submission on 465 (Python smtplib over TLS): alice cannot
+/// make bob the author with a second From in any spelling, an unterminated
+/// From, or Sender; nothing of it reaches bob.
+#[test]
+fn submission_refuses_forged_authors() {
+    let t = server(&["submissions"]);
+    let port = t.port("submissions").to_string();
+    let script = r#"
+import smtplib, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+heads = [
+  "From: bob@example.org\r\nFrom: alice@example.org",
+  "FROM: bob@example.org\r\nfrom: alice@example.org",
+  "From : bob@example.org\r\nFrom: alice@example.org",
+  "From: <bob@example.org",
+  "From: alice@example.org\r\nSender: bob@example.org",
+  "From: alice@example.org, bob@example.org",
+]
+s = smtplib.SMTP_SSL("127.0.0.1", port, context=ctx, timeout=60)
+s.login("alice@example.org", "pw")
+for h in heads:
+    msg = h + "\r\nTo: bob@example.org\r\nSubject: forged\r\n\r\nhi\r\n"
+    try:
+        s.sendmail("alice@example.org", ["bob@example.org"], msg)
+        print("accepted", repr(h))
+    except smtplib.SMTPDataError as e:
+        print("refused", e.smtp_code, e.smtp_error.decode()[:5])
+s.sendmail("alice@example.org", ["bob@example.org"], "From: Alice <alice@example.org>\r\nSubject: ok\r\n\r\nhi\r\n")
+print("sent the honest one")
+s.quit()
+"#;
+    let out = common::python(script, &[&port]);
+    assert_eq!(out.matches("refused 550 5.").count(), 6, "{out}");
+    assert!(!out.contains("accepted"), "{out}");
+    assert!(out.contains("sent the honest one"), "{out}");
+    let got = inbox(&t.data_dir(), "bob@example.org");
+    assert_eq!(got.len(), 1, "only the honest message");
+}
+
+/// POP3 on 110 before login: very long lines, garbage and bad base64 get
+/// -ERR or a close, never a hang, and the server still answers.
+#[test]
+fn hostile_pop3_input_gets_clean_answers() {
+    let t = server(&["pop3", "smtp"]);
+    let pop3 = t.addr("pop3");
+    let before = rss_kib(t.pid());
+    let mut c = Client::connect(pop3);
+    assert!(c.reply().starts_with("+OK"));
+    for line in [
+        "FOO",
+        "USER",
+        "PASS x",
+        "RETR 1",
+        "LIST 99999999999999999999999",
+        "AUTH PLAIN !!!notbase64",
+        "USER al\u{200b}ice@example.org",
+        "\u{0}",
+    ] {
+        let r = c.cmd(line);
+        assert!(
+            r.starts_with("-ERR") || r.starts_with("+OK") || r.starts_with("+ ") || r.is_empty(),
+            "{line:?}: {r:?}"
+        );
+        if r.is_empty() {
+            c = Client::connect(pop3);
+            assert!(c.reply().starts_with("+OK"));
+        }
+    }
+    // A 4 MB line: its bytes are dropped as they come (memory stays
+    // bounded) and its end is answered with -ERR.
+    let mut long = Client::connect(pop3);
+    long.reply();
+    let mut line = vec![b'A'; 4 * 1024 * 1024];
+    line.extend_from_slice(b"\r\n");
+    long.send(&line);
+    let r = long.reply();
+    assert!(r.starts_with("-ERR"), "{r:?}");
+    assert!(long.cmd("NOOP").starts_with("-ERR"), "NOOP before login");
+    let mut p = Client::connect(pop3);
+    assert!(p.reply().starts_with("+OK"));
+    assert!(p.cmd("QUIT").starts_with("+OK"));
+    another_client_is_served(t.addr("smtp"));
+    let growth_mib = rss_kib(t.pid()).saturating_sub(before) / 1024;
+    assert!(growth_mib < 50, "memory grew by {growth_mib} MiB");
+}
