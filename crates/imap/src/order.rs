@@ -287,6 +287,16 @@ pub fn ordered_subject(messages: &[Info]) -> Vec<Thread> {
     threads.into_iter().map(|(_, _, t)| t).collect()
 }
 
+/// The deepest thread REFERENCES builds. Messages can chain replies (or
+/// one message list references) without end, and the steps after the
+/// first walk the tree recursively; tern departs from RFC 5256 here: a
+/// reply that would sit deeper starts a thread of its own.
+pub const MAX_THREAD_DEPTH: usize = 256;
+
+/// The references of a message that REFERENCES links, the last ones (the
+/// nearest ancestors). A References field can list thousands.
+const MAX_REFERENCES: usize = 256;
+
 /// A container of the REFERENCES algorithm (RFC 5256 4, after
 /// Zawinski): indexes into `Info` and into the container table.
 #[derive(Default)]
@@ -312,7 +322,9 @@ impl Table {
         i
     }
 
-    /// Whether `a` is `b` or one of `b`'s ancestors.
+    /// Whether `a` is `b` or one of `b`'s ancestors; also true when `b`
+    /// is more than [`MAX_THREAD_DEPTH`] deep, so that no link is made
+    /// there and the walk costs at most that many steps.
     fn is_ancestor(&self, a: usize, b: usize) -> bool {
         let mut n = Some(b);
         let mut steps = 0;
@@ -321,12 +333,32 @@ impl Table {
                 return true;
             }
             steps += 1;
-            if steps > self.nodes.len() {
+            if steps > MAX_THREAD_DEPTH {
                 return true;
             }
             n = self.nodes[i].parent;
         }
         false
+    }
+
+    /// Makes every container deeper than [`MAX_THREAD_DEPTH`] a root
+    /// (links made in step 1 can still stack subtrees deeper), with an
+    /// explicit stack.
+    fn cut_deep(&mut self) {
+        let mut stack: Vec<(usize, usize)> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].parent.is_none())
+            .map(|i| (i, 0))
+            .collect();
+        while let Some((i, depth)) = stack.pop() {
+            if depth + 1 < MAX_THREAD_DEPTH {
+                stack.extend(self.nodes[i].children.iter().map(|&c| (c, depth + 1)));
+                continue;
+            }
+            for c in std::mem::take(&mut self.nodes[i].children) {
+                self.nodes[c].parent = None;
+                stack.push((c, 0));
+            }
+        }
     }
 
     fn unlink(&mut self, child: usize) {
@@ -367,7 +399,8 @@ pub fn references(messages: &[Info]) -> Vec<Thread> {
         // Step 1 B: link the references in order, parent before child,
         // unless already linked or that would make a loop.
         let mut prev: Option<usize> = None;
-        for r in &info.references {
+        let skip = info.references.len().saturating_sub(MAX_REFERENCES);
+        for r in &info.references[skip..] {
             let c = t.get(r);
             if let Some(p) = prev
                 && t.nodes[c].parent.is_none()
@@ -385,6 +418,8 @@ pub fn references(messages: &[Info]) -> Vec<Thread> {
             t.link(p, me);
         }
     }
+    // The steps below recurse on the depth of the tree.
+    t.cut_deep();
     // Step 2: the root set.
     let roots: Vec<usize> = (0..t.nodes.len())
         .filter(|i| t.nodes[*i].parent.is_none())
@@ -692,5 +727,59 @@ Message-ID: <m2@example.org>\r\nIn-Reply-To: <m1@example.org>\r\n\r\nbody\r\n";
         for id in ["1", "2", "3", "4"] {
             assert_eq!(t.matches(id).count(), 1, "{t}");
         }
+    }
+
+    /// Runs `f` on a thread with a tokio worker's stack (2 MiB).
+    fn on_worker_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_reply_chain_of_any_length_threads_within_the_depth_limit() {
+        // Each message answers the one before: 20,000 levels.
+        let n = 20_000u32;
+        let msgs: Vec<Info> = (1..=n)
+            .map(|i| {
+                let prev = format!("<{}>", i - 1);
+                let refs: Vec<&str> = if i > 1 { vec![&prev] } else { vec![] };
+                info(i, i as i64, "Re: long", &format!("<{i}>"), &refs)
+            })
+            .collect();
+        let t = on_worker_stack(move || render(&references(&msgs)));
+        // Every message is listed once.
+        let mut ids: Vec<u32> = t
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=n).collect::<Vec<_>>());
+        // Nesting in the reply stays bounded.
+        let (mut depth, mut max) = (0usize, 0usize);
+        for c in t.bytes() {
+            match c {
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            max = max.max(depth);
+        }
+        assert!(max <= MAX_THREAD_DEPTH + 2, "{max}");
+    }
+
+    #[test]
+    fn a_message_with_thousands_of_references_threads() {
+        let refs: Vec<String> = (0..40_000).map(|i| format!("<r{i}>")).collect();
+        let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+        let msgs = vec![
+            info(1, 1, "x", "<m>", &refs),
+            info(2, 2, "y", "<r39999>", &[]),
+        ];
+        let t = on_worker_stack(move || render(&references(&msgs)));
+        assert!(t.contains('1') && t.contains('2'), "{t}");
     }
 }

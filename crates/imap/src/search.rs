@@ -43,6 +43,33 @@ fn needs_bytes(k: &SearchKey<'_>) -> bool {
     })
 }
 
+/// The most keys one search may have that read a message's text (header
+/// or body): each reads every message once, so a command line of them
+/// multiplies the work of the whole mailbox.
+pub(crate) const MAX_TEXT_KEYS: usize = 64;
+
+/// How many keys of the tree read text.
+fn text_keys(k: &SearchKey<'_>) -> usize {
+    use SearchKey::*;
+    match k {
+        And(v) => v.as_ref().iter().map(text_keys).sum(),
+        Not(k) => text_keys(k),
+        Or(a, b) => text_keys(a) + text_keys(b),
+        Bcc(_) | Body(_) | Cc(_) | From(_) | Header(..) | Subject(_) | Text(_) | To(_) => 1,
+        _ => 0,
+    }
+}
+
+/// Refuses a search with more than [`MAX_TEXT_KEYS`] text keys with
+/// `NO [LIMIT]`; true when it did.
+pub(crate) fn refuse_costly<S: Wire>(io: &mut Io<S>, tag: &str, k: &SearchKey<'_>) -> bool {
+    if text_keys(k) <= MAX_TEXT_KEYS {
+        return false;
+    }
+    io.push_str(&format!("{tag} NO [LIMIT] too many text search keys\r\n"));
+    true
+}
+
 /// Does the search look past the header (BODY, TEXT)? Header keys are
 /// answered from the cached header block instead of the message.
 fn needs_body(k: &SearchKey<'_>) -> bool {
@@ -65,9 +92,45 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     {
         return h.to_lowercase().contains(&n.to_lowercase());
     }
-    let hay = hay.to_ascii_lowercase();
+    contains_ascii_ci(hay, needle)
+}
+
+/// ASCII case-insensitive substring search in `len(hay) + len(needle)`
+/// steps (Knuth-Morris-Pratt), without copying the message: comparing at
+/// every offset costs `len(hay) × len(needle)`, minutes of CPU for a
+/// long needle of `a`s over a message of `a`s.
+fn contains_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
     let needle = needle.to_ascii_lowercase();
-    hay.windows(needle.len()).any(|w| w == needle.as_slice())
+    let m = needle.len();
+    if m == 0 {
+        return true;
+    }
+    // fail[i]: the longest proper border of needle[..=i].
+    let mut fail = vec![0usize; m];
+    let mut k = 0;
+    for i in 1..m {
+        while k > 0 && needle[i] != needle[k] {
+            k = fail[k - 1];
+        }
+        if needle[i] == needle[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let mut k = 0;
+    for &b in hay {
+        let b = b.to_ascii_lowercase();
+        while k > 0 && b != needle[k] {
+            k = fail[k - 1];
+        }
+        if b == needle[k] {
+            k += 1;
+            if k == m {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn day(secs: i64) -> i64 {
@@ -249,6 +312,11 @@ impl Session {
         };
         let mut hits = Vec::new();
         for (i, m) in sel.msgs.iter().enumerate() {
+            // Reading and matching is CPU work: let other sessions run
+            // between messages.
+            if bytes {
+                tokio::task::yield_now().await;
+            }
             let mut summary = headers.remove(&m.uid);
             let raw: Option<std::borrow::Cow<'_, [u8]>> = if let Some(s) = &summary {
                 Some(std::borrow::Cow::Borrowed(&s.header[..]))
@@ -317,6 +385,15 @@ impl Session {
             return Flow::Continue;
         };
         let key = SearchKey::And(criteria);
+        if refuse_costly(io, tag, &key) {
+            // RFC 5182 2.1: a failed SEARCH empties the saved result.
+            if self.ext.search_return.as_ref().is_some_and(|r| r.save)
+                && let Some(sel) = &mut self.selected
+            {
+                sel.saved.clear();
+            }
+            return Flow::Continue;
+        }
         let hits = self.matching(&key).await;
         // RFC 7162 3.1.5: with MODSEQ, the highest MODSEQ of the matches.
         let modseq = uses_modseq(&key)
@@ -408,5 +485,46 @@ impl Session {
         self.sync(io, uid).await;
         io.push_str(&format!("{tag} OK SEARCH completed\r\n"));
         Flow::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_search_agrees_with_comparing_at_every_offset() {
+        let naive = |h: &[u8], n: &[u8]| {
+            let (h, n) = (h.to_ascii_lowercase(), n.to_ascii_lowercase());
+            n.is_empty() || h.windows(n.len()).any(|w| w == n.as_slice())
+        };
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"aAbB";
+        for _ in 0..20_000 {
+            let h: Vec<u8> = (0..next() % 12)
+                .map(|_| alphabet[(next() % 4) as usize])
+                .collect();
+            let n: Vec<u8> = (0..next() % 5)
+                .map(|_| alphabet[(next() % 4) as usize])
+                .collect();
+            assert_eq!(contains(&h, &n), naive(&h, &n), "{h:?} {n:?}");
+        }
+    }
+
+    #[test]
+    fn pathological_substrings_answer() {
+        // Comparing at every offset: 4 MB × 64 KB steps.
+        let hay = vec![b'a'; 4 << 20];
+        let mut needle = vec![b'a'; 64 << 10];
+        needle.push(b'b');
+        assert!(!contains(&hay, &needle));
+        needle.pop();
+        assert!(contains(&hay, &needle));
     }
 }

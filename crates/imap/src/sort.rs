@@ -41,6 +41,9 @@ impl Session {
             let summary = match cached.remove(&m.uid) {
                 Some(s) => s,
                 None => {
+                    // Parsing is CPU work: let other sessions run between
+                    // messages.
+                    tokio::task::yield_now().await;
                     let Ok(raw) = self.store.message_bytes(mailbox, m.uid).await else {
                         // Expunged meanwhile: not part of the answer.
                         continue;
@@ -86,9 +89,23 @@ impl Session {
             };
             keys.push((key, c.reverse));
         }
-        let hits = self.matching(&SearchKey::And(search)).await;
-        let mut infos = self.infos(&hits, uid).await;
-        order::sort(&mut infos, &keys);
+        let key = SearchKey::And(search);
+        if crate::search::refuse_costly(io, tag, &key) {
+            return Flow::Continue;
+        }
+        let hits = self.matching(&key).await;
+        let infos = self.infos(&hits, uid).await;
+        // Sorting a large mailbox is CPU work: off the async workers.
+        let sorted = tokio::task::spawn_blocking(move || {
+            let mut infos = infos;
+            order::sort(&mut infos, &keys);
+            infos
+        })
+        .await;
+        let Ok(infos) = sorted else {
+            io.push_str(&format!("{tag} NO [SERVERBUG] sort failed\r\n"));
+            return Flow::Continue;
+        };
         let mut line = String::from("* SORT");
         for i in &infos {
             line.push_str(&format!(" {}", i.id));
@@ -119,10 +136,19 @@ impl Session {
                 return self.bad(io, tag, "unknown threading algorithm");
             }
         };
-        let hits = self.matching(&SearchKey::And(search)).await;
+        let key = SearchKey::And(search);
+        if crate::search::refuse_costly(io, tag, &key) {
+            return Flow::Continue;
+        }
+        let hits = self.matching(&key).await;
         let infos = self.infos(&hits, uid).await;
-        let threads = threader(&infos);
-        io.push_str(&format!("* THREAD {}\r\n", order::render(&threads)));
+        // Threading a large mailbox is CPU work: off the async workers.
+        let rendered = tokio::task::spawn_blocking(move || order::render(&threader(&infos))).await;
+        let Ok(rendered) = rendered else {
+            io.push_str(&format!("{tag} NO [SERVERBUG] thread failed\r\n"));
+            return Flow::Continue;
+        };
+        io.push_str(&format!("* THREAD {rendered}\r\n"));
         self.sync(io, false).await;
         io.push_str(&format!("{tag} OK THREAD completed\r\n"));
         Flow::Continue
