@@ -33,6 +33,12 @@ pub fn normalize_domain(input: &str) -> Result<String, AddressError> {
     if d.ends_with('.') || d.starts_with('.') || d.contains("..") {
         return Err(AddressError::InvalidDomain(d.to_string()));
     }
+    // UTS #46 would silently drop invisible characters (`example\u{200b}.org`
+    // is `example.org` to it): a name that hides characters is refused
+    // instead, as in local parts.
+    if d.chars().any(|c| c.is_control() || c.is_whitespace() || invisible(c)) {
+        return Err(AddressError::InvalidDomain(d.to_string()));
+    }
     let ascii = idna::domain_to_ascii(d).map_err(|_| AddressError::InvalidDomain(d.to_string()))?;
     if ascii.is_empty() || ascii.len() > 253 {
         return Err(AddressError::InvalidDomain(d.to_string()));
@@ -218,6 +224,8 @@ mod tests {
         assert!(normalize_domain("ex ample.org").is_err());
         assert!(normalize_domain("-x.org").is_err());
         assert!(normalize_domain("").is_err());
+        assert!(normalize_domain("exa\u{200b}mple.org").is_err());
+        assert!(normalize_domain("example.org\u{ad}").is_err());
     }
 
     #[test]

@@ -45,8 +45,20 @@ pub enum DropError {
 /// An opaque guard on a maildrop, released when dropped.
 pub type Hold = Box<dyn Send + Sync>;
 
+/// A message being sent, read a piece at a time: a session holds one
+/// chunk, never a whole (possibly huge) message.
+pub trait Body: Send {
+    /// The next at most `max` bytes; `None` at the end.
+    fn next_chunk(
+        &mut self,
+        max: usize,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, DropError>> + Send;
+}
+
 /// The store as a POP3 session sees it.
 pub trait Maildrop: Clone + Send + Sync + 'static {
+    type Body: Body;
+
     /// Check a credential. Unknown users and bad passwords both give
     /// `Ok(None)`, at the same cost.
     fn authenticate(
@@ -66,12 +78,12 @@ pub trait Maildrop: Clone + Send + Sync + 'static {
     /// The account's INBOX, now.
     fn snapshot(&self, account: i64) -> impl Future<Output = Result<Snapshot, DropError>> + Send;
 
-    /// The bytes of one message.
-    fn message(
+    /// One message, opened for reading in chunks.
+    fn open(
         &self,
         mailbox: i64,
         uid: u32,
-    ) -> impl Future<Output = Result<Vec<u8>, DropError>> + Send;
+    ) -> impl Future<Output = Result<Self::Body, DropError>> + Send;
 
     /// Hold the account's maildrop for every node sharing the store (RFC 1939
     /// §8); `Ok(None)` when another session holds it. Dropping the returned

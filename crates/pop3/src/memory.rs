@@ -4,7 +4,25 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use crate::maildrop::{DropError, Entry, Maildrop, Principal, Snapshot};
+use crate::maildrop::{Body, DropError, Entry, Maildrop, Principal, Snapshot};
+
+/// A message of the in-memory maildrop, handed out in chunks like a file.
+pub struct MemoryBody {
+    bytes: Vec<u8>,
+    pos: usize,
+}
+
+impl Body for MemoryBody {
+    async fn next_chunk(&mut self, max: usize) -> Result<Option<Vec<u8>>, DropError> {
+        let end = self.bytes.len().min(self.pos + max.max(1));
+        if self.pos >= end {
+            return Ok(None);
+        }
+        let chunk = self.bytes[self.pos..end].to_vec();
+        self.pos = end;
+        Ok(Some(chunk))
+    }
+}
 
 #[derive(Debug, Default)]
 struct Account {
@@ -74,6 +92,8 @@ impl MemoryDrop {
 }
 
 impl Maildrop for MemoryDrop {
+    type Body = MemoryBody;
+
     async fn hold(&self, _account: i64) -> Result<Option<crate::maildrop::Hold>, DropError> {
         // One process: the in-process lock is the whole story.
         Ok(Some(Box::new(())))
@@ -109,9 +129,10 @@ impl Maildrop for MemoryDrop {
         .ok_or_else(|| DropError::Perm(format!("no account {account}")))
     }
 
-    async fn message(&self, mailbox: i64, uid: u32) -> Result<Vec<u8>, DropError> {
+    async fn open(&self, mailbox: i64, uid: u32) -> Result<MemoryBody, DropError> {
         self.by_id(mailbox, |a| a.messages.get(&uid).cloned())
             .flatten()
+            .map(|bytes| MemoryBody { bytes, pos: 0 })
             .ok_or(DropError::Gone)
     }
 

@@ -6,7 +6,19 @@ use tern_common::config::Config;
 use tern_store::{Store, StoreError};
 
 use crate::lock::Locks;
-use crate::maildrop::{DropError, Entry, Maildrop, Principal, Snapshot};
+use crate::maildrop::{Body, DropError, Entry, Maildrop, Principal, Snapshot};
+
+/// A message of the store, read from its file (or blob row) in chunks.
+pub struct StoreBody(tern_store::MessageReader);
+
+impl Body for StoreBody {
+    async fn next_chunk(&mut self, max: usize) -> Result<Option<Vec<u8>>, DropError> {
+        self.0
+            .next_chunk(max)
+            .await
+            .map_err(|e| map(e, "reading a message"))
+    }
+}
 use crate::service::{Pop3, options_from};
 
 /// The POP3 service on the store, for the `pop3` and `pop3s` listeners.
@@ -53,6 +65,8 @@ fn map(e: StoreError, what: &str) -> DropError {
 const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl Maildrop for StoreDrop {
+    type Body = StoreBody;
+
     async fn hold(&self, account: i64) -> Result<Option<crate::maildrop::Hold>, DropError> {
         match self
             .store
@@ -115,10 +129,11 @@ impl Maildrop for StoreDrop {
         })
     }
 
-    async fn message(&self, mailbox: i64, uid: u32) -> Result<Vec<u8>, DropError> {
+    async fn open(&self, mailbox: i64, uid: u32) -> Result<StoreBody, DropError> {
         self.store
-            .message_bytes(mailbox, uid)
+            .message_reader(mailbox, uid)
             .await
+            .map(StoreBody)
             .map_err(|e| map(e, "reading a message"))
     }
 

@@ -5,12 +5,12 @@ use std::io;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::lines::LineIo;
-use crate::maildrop::{DropError, Maildrop};
+use crate::maildrop::{Body, DropError, Maildrop};
 use crate::session::{Flow, Session, State, Txn, reply_line};
-use crate::stuff::{Stuffer, top_len};
+use crate::stuff::{Stuffer, TopCut};
 
 /// Message bytes go out in pieces of this size (then the buffer may flush).
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 64 * 1024;
 
 impl<M: Maildrop> Session<M> {
     pub(crate) async fn transaction<S>(
@@ -111,7 +111,7 @@ impl<M: Maildrop> Session<M> {
             reply_line(io, "-ERR no such message");
             return Ok(Flow::Continue);
         };
-        let bytes = match self.drop.message(mailbox, entry.uid).await {
+        let mut body = match self.drop.open(mailbox, entry.uid).await {
             Ok(b) => b,
             Err(DropError::Gone) => {
                 reply_line(io, &format!("-ERR message {} no longer exists", i + 1));
@@ -123,18 +123,32 @@ impl<M: Maildrop> Session<M> {
                 return Ok(Flow::Continue);
             }
         };
-        let body = match lines {
-            Some(n) => &bytes[..top_len(&bytes, n)],
-            None => &bytes[..],
-        };
         match lines {
             Some(_) => reply_line(io, "+OK top of message follows"),
             None => reply_line(io, &format!("+OK {} octets", entry.size)),
         }
+        // One chunk at a time from the file: memory does not grow with the
+        // message's size.
+        let mut top = lines.map(TopCut::new);
         let mut stuffer = Stuffer::default();
-        for chunk in body.chunks(CHUNK) {
-            stuffer.push(chunk, io.out());
+        loop {
+            let chunk = match body.next_chunk(CHUNK).await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => {
+                    // The +OK is out: the only honest end is to close
+                    // (RFC 1939 has no way to fail a multi-line answer).
+                    tracing::warn!(peer = %self.peer, uid = entry.uid, error = %e, "pop3 message unreadable mid-answer");
+                    io.maybe_flush().await?;
+                    return Ok(Flow::Close);
+                }
+            };
+            let n = top.as_mut().map_or(chunk.len(), |t| t.take(&chunk));
+            stuffer.push(&chunk[..n], io.out());
             io.maybe_flush().await?;
+            if top.as_ref().is_some_and(TopCut::done) {
+                break;
+            }
         }
         stuffer.finish(io.out());
         Ok(Flow::Continue)

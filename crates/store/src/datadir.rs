@@ -305,12 +305,18 @@ mod tests {
         // Young files are left alone: a delivery may be committing them.
         let young = sweep(
             d.path(),
-            &[folder.clone()],
+            std::slice::from_ref(&folder),
             &indexed,
             Duration::from_secs(3600),
         );
         assert_eq!(young.unwrap(), Debris::default());
-        let old = sweep(d.path(), &[folder.clone()], &indexed, Duration::ZERO).unwrap();
+        let old = sweep(
+            d.path(),
+            std::slice::from_ref(&folder),
+            &indexed,
+            Duration::ZERO,
+        )
+        .unwrap();
         assert_eq!(old.orphans_moved, 1);
         assert!(folder.join("cur/known").exists());
         assert!(d.path().join("orphans/accounts/1/orphan").exists());
@@ -324,7 +330,13 @@ mod tests {
             .unwrap()
             .set_modified(two_days)
             .unwrap();
-        let later = sweep(d.path(), &[folder.clone()], &indexed, Duration::ZERO).unwrap();
+        let later = sweep(
+            d.path(),
+            std::slice::from_ref(&folder),
+            &indexed,
+            Duration::ZERO,
+        )
+        .unwrap();
         assert_eq!(later.tmp_removed, 1);
         assert!(!folder.join("tmp/half").exists());
     }

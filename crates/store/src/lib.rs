@@ -17,6 +17,7 @@ mod hashing;
 mod lease;
 mod mail;
 mod queue;
+mod reader;
 mod sendas;
 mod snapshot;
 mod spooled;
@@ -38,6 +39,7 @@ pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
 };
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
+pub use reader::MessageReader;
 pub use spooled::SpooledBody;
 
 pub type AccountId = i64;

@@ -531,6 +531,15 @@ impl Store {
         Ok((path, blob_id))
     }
 
+    /// Where a message's bytes are (see `locate`), through the pool.
+    pub(crate) async fn locate_message(
+        &self,
+        mailbox: MailboxId,
+        uid: u32,
+    ) -> Result<(Option<std::path::PathBuf>, Option<i64>)> {
+        self.locate(self.pool(), mailbox, uid).await
+    }
+
     /// The bytes of one message.
     pub async fn message_bytes(&self, mailbox: MailboxId, uid: u32) -> Result<Vec<u8>> {
         match self.locate(self.pool(), mailbox, uid).await? {

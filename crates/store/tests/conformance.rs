@@ -175,6 +175,7 @@ conformance!(
     crossing_writers_on_two_nodes_never_deadlock,
     new_addresses_are_never_paths_or_look_alikes,
     login_keys_name_the_account,
+    messages_read_in_chunks,
 );
 
 async fn domains(f: Fixture) {
@@ -1565,4 +1566,33 @@ async fn sqlite_stores_of_the_old_layout_move_to_ids() {
         String::from_utf8_lossy(&s.message_bytes(other.id, 1).await.unwrap())
             .contains(&format!("in {}", other.id))
     );
+}
+
+/// A message read in chunks (POP3 RETR) is the message, byte for byte,
+/// from a Maildir file or a PostgreSQL blob, whatever the chunk size.
+async fn messages_read_in_chunks(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("a@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let body: String = (0..20_000).map(|i| format!("line {i}\r\n")).collect();
+    s.deliver(vec![msg(a.id, &body)]).await.unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let whole = s.message_bytes(inbox.id, 1).await.unwrap();
+    for size in [1000, 65536, 1 << 20] {
+        let mut r = s.message_reader(inbox.id, 1).await.unwrap();
+        assert_eq!(r.len(), whole.len() as u64);
+        let mut got = Vec::new();
+        while let Some(c) = r.next_chunk(size).await.unwrap() {
+            assert!(c.len() <= size);
+            got.extend_from_slice(&c);
+        }
+        assert!(got == whole, "chunks of {size}");
+    }
+    assert!(matches!(
+        s.message_reader(inbox.id, 99).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
