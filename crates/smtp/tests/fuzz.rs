@@ -147,7 +147,7 @@ async fn shared(dir: &Path) -> Arc<Shared> {
 /// Send `input`, close, return what the server said; panics if the
 /// session panics or does not end in time.
 async fn session(shared: &Arc<Shared>, ip: IpAddr, input: Vec<u8>) -> Vec<u8> {
-    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let (client, server) = tokio::io::duplex(1 << 16);
     let shared = shared.clone();
     let task = tokio::spawn(async move {
         let peer = Peer {
