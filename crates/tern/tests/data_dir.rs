@@ -158,3 +158,52 @@ fn names_that_are_paths_or_look_alikes_never_become_accounts() {
     assert_eq!(accounts.len(), 1, "{accounts:?}");
     assert!(accounts[0].parse::<i64>().is_ok(), "{accounts:?}");
 }
+
+/// What a SIGKILL can leave in a Maildir — a half-written file in `tmp/`,
+/// a file in `cur/` whose index row was never committed — is cleaned at
+/// the next start: the first removed, the second kept in `orphans/` and
+/// reported. Indexed messages stay where they are.
+#[test]
+fn crash_debris_is_swept_at_start() {
+    let mut t = Tern::start(&["smtp"]);
+    t.add_user("alice@example.test", "pw");
+    send(&t, "alice@example.test");
+    t.kill();
+    let accounts = t.data_dir().join("accounts");
+    let inbox = std::fs::read_dir(&accounts)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+    for (sub, name) in [("tmp", "half-written"), ("cur", "never-indexed")] {
+        let p = inbox.join(sub).join(name);
+        std::fs::write(&p, b"Subject: debris\r\n\r\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let indexed: Vec<_> = std::fs::read_dir(inbox.join("cur")).unwrap().collect();
+    assert_eq!(indexed.len(), 2);
+    t.launch();
+    let said = t.stdout.join("\n");
+    assert!(
+        said.contains(
+            "removed 1 half-written file(s) from tmp/; moved 1 unindexed message file(s)"
+        ),
+        "{said}"
+    );
+    assert!(!inbox.join("tmp/half-written").exists());
+    assert!(!inbox.join("cur/never-indexed").exists());
+    let kept = t
+        .data_dir()
+        .join("orphans")
+        .join(inbox.strip_prefix(t.data_dir()).unwrap())
+        .join("never-indexed");
+    assert!(kept.exists(), "{}", kept.display());
+    assert_eq!(std::fs::read_dir(inbox.join("cur")).unwrap().count(), 1);
+}
