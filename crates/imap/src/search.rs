@@ -144,8 +144,37 @@ fn date_day(d: &imap_codec::imap_types::datetime::NaiveDate) -> i64 {
         .unwrap_or(0)
 }
 
+/// The sequence sets of a search resolved once, before the messages are
+/// read (resolving one per message costs messages² for a set like
+/// `1:*`): by the set's address in the key tree, whether each message is
+/// in it; `None` for an invalid set.
+type Sets = std::collections::HashMap<usize, Option<Vec<bool>>>;
+
+fn resolve_sets(sel: &Selected, k: &SearchKey<'_>, out: &mut Sets) {
+    use SearchKey::*;
+    match k {
+        And(v) => v.as_ref().iter().for_each(|k| resolve_sets(sel, k, out)),
+        Not(k) => resolve_sets(sel, k, out),
+        Or(a, b) => {
+            resolve_sets(sel, a, out);
+            resolve_sets(sel, b, out);
+        }
+        SequenceSet(s) | Uid(s) => {
+            let member = sel.resolve(s, matches!(k, Uid(_))).ok().map(|idx| {
+                let mut m = vec![false; sel.msgs.len()];
+                for i in idx {
+                    m[i] = true;
+                }
+                m
+            });
+            out.insert(s as *const _ as usize, member);
+        }
+        _ => {}
+    }
+}
+
 struct Ctx<'a> {
-    sel: &'a Selected,
+    sets: &'a Sets,
     idx: usize,
     meta: &'a MessageMeta,
     raw: Option<&'a [u8]>,
@@ -189,16 +218,11 @@ impl Ctx<'_> {
         let m = self.meta;
         match k {
             And(v) => v.as_ref().iter().all(|k| self.eval(k)),
-            SequenceSet(s) => self
-                .sel
-                .resolve(s, false)
-                .map(|v| v.contains(&self.idx))
-                .unwrap_or(false),
-            Uid(s) => self
-                .sel
-                .resolve(s, true)
-                .map(|v| v.contains(&self.idx))
-                .unwrap_or(false),
+            SequenceSet(s) | Uid(s) => self
+                .sets
+                .get(&(s as *const _ as usize))
+                .and_then(Option::as_ref)
+                .is_some_and(|m| m.get(self.idx).copied().unwrap_or(false)),
             All => true,
             Answered => self.flag("\\Answered"),
             Unanswered => !self.flag("\\Answered"),
@@ -298,6 +322,8 @@ impl Session {
             return Vec::new();
         };
         let bytes = needs_bytes(key);
+        let mut sets = Sets::new();
+        resolve_sets(sel, key, &mut sets);
         // Header keys only: one query for the cached header blocks instead
         // of reading every message; a message without one gets it now.
         let header_only = bytes && !needs_body(key);
@@ -342,7 +368,7 @@ impl Session {
             };
             let parsed = raw.as_deref().and_then(mime::parse);
             let ctx = Ctx {
-                sel,
+                sets: &sets,
                 idx: i,
                 meta: m,
                 raw: raw.as_deref(),

@@ -141,43 +141,47 @@ impl Selected {
                 .filter(|&i| self.saved.binary_search(&self.msgs[i].uid).is_ok())
                 .collect());
         }
-        let mut hit = vec![false; n];
         let max_uid = self.msgs.last().map(|m| m.uid).unwrap_or(0);
+        let val = |v: SeqOrUid| match v {
+            SeqOrUid::Value(v) => v.get(),
+            SeqOrUid::Asterisk if uid => max_uid,
+            SeqOrUid::Asterisk => n as u32,
+        };
+        // The ranges sorted and merged first: a set can repeat `1:*` as
+        // often as a command line allows, and marking each range would
+        // cost ranges × messages.
+        let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(set.0.as_ref().len());
         for seq in set.0.as_ref() {
             let (a, b) = match seq {
                 Sequence::Single(x) => (*x, *x),
                 Sequence::Range(x, y) => (*x, *y),
             };
-            let val = |v: SeqOrUid| match v {
-                SeqOrUid::Value(v) => v.get(),
-                SeqOrUid::Asterisk => {
-                    if uid {
-                        max_uid
-                    } else {
-                        n as u32
-                    }
-                }
-            };
-            let (lo, hi) = {
-                let (x, y) = (val(a), val(b));
-                (x.min(y), x.max(y))
-            };
-            if uid {
-                for (i, m) in self.msgs.iter().enumerate() {
-                    if m.uid >= lo && m.uid <= hi {
-                        hit[i] = true;
-                    }
-                }
-            } else {
-                if hi as usize > n || lo == 0 {
-                    return Err(());
-                }
-                for h in hit.iter_mut().take(hi as usize).skip(lo as usize - 1) {
-                    *h = true;
-                }
+            let (x, y) = (val(a), val(b));
+            let (lo, hi) = (x.min(y), x.max(y));
+            if !uid && (hi as usize > n || lo == 0) {
+                return Err(());
             }
+            ranges.push((lo, hi));
         }
-        Ok((0..n).filter(|&i| hit[i]).collect())
+        ranges.sort_unstable();
+        let mut out = Vec::new();
+        let mut from = 0usize;
+        for (lo, hi) in ranges {
+            // Messages are ascending by UID, so a range is a slice.
+            let (start, end) = if uid {
+                (
+                    self.msgs.partition_point(|m| m.uid < lo),
+                    self.msgs.partition_point(|m| m.uid <= hi),
+                )
+            } else {
+                (lo as usize - 1, hi as usize)
+            };
+            for i in start.max(from)..end {
+                out.push(i);
+            }
+            from = from.max(end);
+        }
+        Ok(out)
     }
 }
 
@@ -563,5 +567,69 @@ impl Session {
             io.push_str(&format!("{tag} OK {code}COPY completed\r\n"));
         }
         Flow::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imap_codec::imap_types::sequence::SequenceSet;
+
+    fn selected(uids: &[u32]) -> Selected {
+        let msgs = uids
+            .iter()
+            .map(|&uid| MessageMeta {
+                uid,
+                size: 1,
+                internal_date: 0,
+                flags: Vec::new(),
+                modseq: 1,
+            })
+            .collect();
+        let mailbox = Mailbox {
+            id: 1,
+            account_id: 1,
+            name: "INBOX".into(),
+            special_use: None,
+            uidvalidity: 1,
+            uidnext: 100,
+            highestmodseq: 1,
+            subscribed: true,
+        };
+        Selected::new(mailbox, Arc::new(msgs), false)
+    }
+
+    fn set(s: &str) -> SequenceSet {
+        SequenceSet::try_from(s).unwrap()
+    }
+
+    #[test]
+    fn sets_resolve_ascending_without_duplicates() {
+        let sel = selected(&[2, 3, 5, 8, 13]);
+        let cases: [(&str, bool, Result<Vec<usize>, ()>); 7] = [
+            ("1:*", false, Ok(vec![0, 1, 2, 3, 4])),
+            ("4,2,3:2,*", false, Ok(vec![1, 2, 3, 4])),
+            // Beyond the mailbox: an error for numbers...
+            ("6", false, Err(())),
+            // ...and nothing for UIDs.
+            ("100:200", true, Ok(vec![])),
+            ("3:8", true, Ok(vec![1, 2, 3])),
+            ("13:2,5", true, Ok(vec![0, 1, 2, 3, 4])),
+            ("*:9", true, Ok(vec![4])),
+        ];
+        for (s, uid, want) in cases {
+            assert_eq!(sel.resolve(&set(s), uid), want, "{s} uid={uid}");
+        }
+    }
+
+    #[test]
+    fn a_set_of_many_ranges_over_many_messages_resolves() {
+        // 20,000 × `1:*` over 100,000 messages: every range marked one by
+        // one would be 2·10⁹ steps.
+        let uids: Vec<u32> = (1..=100_000).collect();
+        let sel = selected(&uids);
+        let s = vec!["1:*"; 20_000].join(",");
+        assert_eq!(sel.resolve(&set(&s), true).map(|v| v.len()), Ok(100_000));
+        assert_eq!(sel.resolve(&set(&s), false).map(|v| v.len()), Ok(100_000));
     }
 }
