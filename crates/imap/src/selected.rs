@@ -606,7 +606,8 @@ mod tests {
     #[test]
     fn sets_resolve_ascending_without_duplicates() {
         let sel = selected(&[2, 3, 5, 8, 13]);
-        let cases: [(&str, bool, Result<Vec<usize>, ()>); 7] = [
+        type Want = Result<Vec<usize>, ()>;
+        let cases: [(&str, bool, Want); 7] = [
             ("1:*", false, Ok(vec![0, 1, 2, 3, 4])),
             ("4,2,3:2,*", false, Ok(vec![1, 2, 3, 4])),
             // Beyond the mailbox: an error for numbers...
