@@ -51,6 +51,13 @@ impl Breaker {
     }
 }
 
+/// Message data the delivery attempts may hold in memory together: 256
+/// MiB. Each attempt holds its whole message (it is signed and sent from
+/// memory), so without a bound `queue.workers` attempts of the largest
+/// size would; past it an attempt waits for others to finish. A message
+/// larger than the whole budget takes all of it.
+const DATA_BUDGET_KIB: u32 = 256 * 1024;
+
 pub(crate) struct Worker {
     pub config: Arc<Config>,
     pub store: Store,
@@ -58,6 +65,8 @@ pub(crate) struct Worker {
     pub wake: Arc<Notify>,
     pub owner: String,
     slots: Arc<Semaphore>,
+    /// KiB of message data all attempts may hold at once (`DATA_BUDGET_KIB`).
+    data_budget: Arc<Semaphore>,
     per_domain: Mutex<HashMap<String, Arc<Semaphore>>>,
     breaker: Breaker,
     sts: crate::mta_sts::Cache,
@@ -120,6 +129,7 @@ impl Worker {
             wake,
             owner,
             slots,
+            data_budget: Arc::new(Semaphore::new(DATA_BUDGET_KIB as usize)),
             per_domain: Mutex::default(),
             breaker: Breaker::default(),
             sts: crate::mta_sts::Cache::default(),
@@ -222,6 +232,10 @@ impl Worker {
             }
             return Ok(());
         }
+        let kib = (msg.size / 1024 + 1).min(DATA_BUDGET_KIB as u64) as u32;
+        let Ok(_budget) = self.data_budget.clone().acquire_many_owned(kib).await else {
+            return Ok(());
+        };
         let data = self.store.queue_data(id).await?;
         let fates = self.attempt(&msg, domain, &rcpts, &data).await;
         self.record(&msg, &rcpts, fates, &data).await?;
