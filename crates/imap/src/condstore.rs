@@ -7,20 +7,42 @@ use crate::io::Io;
 use crate::session::{Session, Wire};
 use crate::wire;
 
-/// Is `uid` in a UID set? `*` stands for any UID above (RFC 7162 3.2.6
-/// applies the set to UIDs that no longer exist).
-pub(crate) fn uid_in(set: &SequenceSet, uid: u32) -> bool {
-    let v = |x: &SeqOrUid| match x {
-        SeqOrUid::Value(v) => v.get(),
-        SeqOrUid::Asterisk => u32::MAX,
-    };
-    set.0.as_ref().iter().any(|s| match s {
-        Sequence::Single(x) => v(x) == uid,
-        Sequence::Range(a, b) => {
-            let (a, b) = (v(a), v(b));
-            a.min(b) <= uid && uid <= a.max(b)
+/// A UID set as sorted, merged ranges: membership in `log(ranges)` steps
+/// (testing every range of the set for every expunged UID costs
+/// ranges × UIDs). `*` stands for any UID above (RFC 7162 3.2.6 applies
+/// the set to UIDs that no longer exist).
+pub(crate) struct UidSet(Vec<(u32, u32)>);
+
+impl UidSet {
+    pub(crate) fn new(set: &SequenceSet) -> UidSet {
+        let v = |x: &SeqOrUid| match x {
+            SeqOrUid::Value(v) => v.get(),
+            SeqOrUid::Asterisk => u32::MAX,
+        };
+        let mut ranges: Vec<(u32, u32)> = set
+            .0
+            .as_ref()
+            .iter()
+            .map(|s| match s {
+                Sequence::Single(x) => (v(x), v(x)),
+                Sequence::Range(a, b) => (v(a).min(v(b)), v(a).max(v(b))),
+            })
+            .collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
         }
-    })
+        UidSet(merged)
+    }
+
+    pub(crate) fn contains(&self, uid: u32) -> bool {
+        let i = self.0.partition_point(|&(lo, _)| lo <= uid);
+        i > 0 && uid <= self.0[i - 1].1
+    }
 }
 
 impl Session {
@@ -39,9 +61,10 @@ impl Session {
                 return;
             }
         };
+        let set = set.map(UidSet::new);
         let mut gone: Vec<u32> = gone
             .into_iter()
-            .filter(|u| set.is_none_or(|s| uid_in(s, *u)))
+            .filter(|u| set.as_ref().is_none_or(|s| s.contains(*u)))
             .collect();
         gone.sort_unstable();
         gone.dedup();
@@ -90,8 +113,15 @@ mod tests {
 
     #[test]
     fn uid_sets() {
-        let set = SequenceSet::try_from("1:3,7,10:*").unwrap();
-        assert!(uid_in(&set, 2) && uid_in(&set, 7) && uid_in(&set, 99));
-        assert!(!uid_in(&set, 4) && !uid_in(&set, 9));
+        let set = UidSet::new(&SequenceSet::try_from("10:*,7,3:1,2").unwrap());
+        for (uid, want) in [(1, true), (2, true), (3, true), (7, true), (99, true)] {
+            assert_eq!(set.contains(uid), want, "{uid}");
+        }
+        for uid in [4, 5, 6, 8, 9] {
+            assert!(!set.contains(uid), "{uid}");
+        }
+        // Adjacent and overlapping ranges merge.
+        let set = UidSet::new(&SequenceSet::try_from("1:3,4:6,5:9").unwrap());
+        assert_eq!(set.0, vec![(1, 9)]);
     }
 }

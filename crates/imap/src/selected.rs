@@ -431,6 +431,7 @@ impl Session {
             }
         };
         let changed: HashMap<u32, MessageMeta> = changed.into_iter().collect();
+        let failed: std::collections::HashSet<u32> = failed.into_iter().collect();
         let mut modified = Vec::new();
         for &i in &idx {
             let m = &mut Arc::make_mut(&mut sel.msgs)[i];
