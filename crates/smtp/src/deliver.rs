@@ -10,7 +10,7 @@ use tern_common::time::{now_secs, rfc5322_date};
 use tern_store::{MailboxSel, NewMessage, QueueNew, QueueRcptNew, StoreError, Target};
 
 use crate::Shared;
-use crate::spool::{Body, Message};
+use crate::spool::{Body, Message, SpoolFile};
 
 /// A store or spool failure, answered the same way (RFC 5321 4.2.5).
 pub const TEMP_STORE: &str = "451 4.3.0 Temporary failure storing the message; try again later";
@@ -155,14 +155,7 @@ pub async fn deliver(
     let result = match &msg.body {
         _ if copies.is_empty() => Ok(Vec::new()),
         Body::Memory(_) => shared.store.deliver(copies).await,
-        Body::File(f) => {
-            let body = tern_store::SpooledBody {
-                path: f.path().to_path_buf(),
-                offset: f.offset,
-                len: f.len,
-            };
-            shared.store.deliver_spooled(copies, &body).await
-        }
+        Body::File(f) => deliver_file(shared, copies, f).await,
     };
     let reply = match result {
         Ok(_) => {
@@ -191,6 +184,30 @@ pub async fn deliver(
         "smtp transaction"
     );
     reply
+}
+
+/// The copies of a message whose body is in a spool file.
+async fn deliver_file(
+    shared: &Shared,
+    copies: Vec<NewMessage>,
+    f: &SpoolFile,
+) -> Result<Vec<tern_store::Delivered>, StoreError> {
+    // PostgreSQL binds each blob whole: a large message takes its share of
+    // the server's budget there (on SQLite it is copied file to file).
+    let _permit = match shared.store.backend() {
+        tern_store::Backend::Postgres => Some(
+            crate::spool::budget()
+                .await
+                .map_err(|e| StoreError::Other(e.into()))?,
+        ),
+        tern_store::Backend::Sqlite => None,
+    };
+    let body = tern_store::SpooledBody {
+        path: f.path().to_path_buf(),
+        offset: f.offset,
+        len: f.len,
+    };
+    shared.store.deliver_spooled(copies, &body).await
 }
 
 /// Aliases with remote targets: the message goes to the outbound queue.

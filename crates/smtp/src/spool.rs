@@ -260,10 +260,7 @@ impl Message {
                 })
             }
             Body::File(f) => {
-                let permit = WHOLE
-                    .acquire()
-                    .await
-                    .map_err(|_| io::Error::other("the budget is closed"))?;
+                let permit = budget().await?;
                 let (path, offset, len) = (f.path().to_path_buf(), f.offset, f.len);
                 let bytes = tokio::task::spawn_blocking(move || {
                     let mut file = File::open(&path)?;
@@ -281,6 +278,15 @@ impl Message {
             }
         }
     }
+}
+
+/// A share of the whole-message budget for work that holds a spooled
+/// message in memory elsewhere: the PostgreSQL store binds each blob whole.
+pub async fn budget() -> io::Result<tokio::sync::SemaphorePermit<'static>> {
+    WHOLE
+        .acquire()
+        .await
+        .map_err(|_| io::Error::other("the budget is closed"))
 }
 
 /// A whole message in memory, holding its share of the budget.

@@ -148,6 +148,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    spooled_delivery_is_byte_exact,
     domains,
     accounts_and_credentials,
     aliases_catch_all_and_plus,
@@ -459,6 +460,56 @@ async fn concurrent_deliveries_group_commit(f: Fixture) {
     }
     uids.sort();
     assert_eq!(uids, (1..=40).collect::<Vec<u32>>(), "every UID once");
+}
+
+/// A message whose body is in a spool file (SMTP's large messages): each
+/// copy is its own header bytes and then the body octets, exactly; over
+/// quota, nothing of it is stored and the spool file stays the caller's.
+async fn spooled_delivery_is_byte_exact(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let b = s
+        .account_add(&addr("bob@example.org"), "pw", 1000)
+        .await
+        .unwrap();
+    let mut file = b"skipped Subject: big\r\n".to_vec();
+    for i in 0..20_000u32 {
+        file.extend_from_slice(format!("\r\nline {i} .. \x01").as_bytes());
+        file.push(0xff);
+    }
+    let spool = f._dir.path().join("spool-file");
+    std::fs::write(&spool, &file).unwrap();
+    let body = tern_store::SpooledBody {
+        path: spool.clone(),
+        offset: 8,
+        len: file.len() as u64 - 8,
+    };
+    let copy = |account_id: i64, head: &str| NewMessage {
+        bytes: head.as_bytes().to_vec(),
+        ..msg(account_id, "")
+    };
+    let d = s
+        .deliver_spooled(vec![copy(a.id, "Delivered-To: alice\r\n")], &body)
+        .await
+        .unwrap();
+    let got = s.message_bytes(d[0].mailbox_id, d[0].uid).await.unwrap();
+    let mut want = b"Delivered-To: alice\r\n".to_vec();
+    want.extend_from_slice(&file[8..]);
+    assert!(got == want, "byte-exact ({} vs {} octets)", got.len(), want.len());
+    let r = s
+        .deliver_spooled(
+            vec![copy(a.id, "Delivered-To: alice\r\n"), copy(b.id, "X: bob\r\n")],
+            &body,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::OverQuota { .. })), "{r:?}");
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(s.messages(inbox.id).await.unwrap().len(), 1, "no partial copy");
+    assert!(spool.exists(), "the spool file is the caller's to remove");
 }
 
 async fn quota_refuses_whole_delivery(f: Fixture) {

@@ -510,3 +510,42 @@ fn hostile_pop3_input_gets_clean_answers() {
     let growth_mib = rss_kib(t.pid()).saturating_sub(before) / 1024;
     assert!(growth_mib < 50, "memory grew by {growth_mib} MiB");
 }
+
+/// With PostgreSQL (blobs in the database) a large spooled message arrives
+/// byte-exact too, and the spool file goes.
+#[test]
+fn large_messages_arrive_whole_on_postgresql() {
+    let pg = common::pg::PgDb::create();
+    let t = Tern::start_with(&["smtp"], &format!("{NO_TARPIT}{}", pg.config()));
+    t.add_user("alice@example.org", "pw");
+    let addr = t.addr("smtp");
+    let msg = body_of(6 * 1024 * 1024);
+    let mut c = to_alice(addr);
+    assert!(c.cmd("DATA").starts_with("354"));
+    c.send(&stuffed(&msg));
+    let r = c.cmd(".");
+    assert!(r.starts_with("250 2.0.0 Ok"), "{r}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let got = rt.block_on(async {
+        let cfg = tern_common::config::StoreConfig {
+            kind: tern_common::config::StoreKind::Postgres,
+            url: Some(pg.url.clone()),
+            max_connections: 2,
+        };
+        let s = Store::open(&cfg, &t.data_dir()).await.unwrap();
+        let acc = s
+            .account_get(&Address::parse("alice@example.org").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let mb = s.mailbox_get(acc.id, "INBOX").await.unwrap().unwrap();
+        let m = s.messages(mb.id).await.unwrap();
+        assert_eq!(m.len(), 1);
+        s.message_bytes(mb.id, m[0].uid).await.unwrap()
+    });
+    assert!(got.ends_with(&msg), "byte-exact after the trace fields");
+    assert_eq!(spool_files(&t), 0);
+}
