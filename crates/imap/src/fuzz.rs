@@ -331,3 +331,124 @@ mod session {
         }
     }
 }
+
+/// The MIME walkers: messages of every nesting shape, mutated at random
+/// (seeded) and sometimes with one piece repeated thousands of times,
+/// through `mime::parse` and everything that reads its tree (ENVELOPE,
+/// BODYSTRUCTURE, sections, BINARY, the summary, SEARCH's text), on a
+/// thread with a tokio worker's 2 MiB stack. Nothing may panic or
+/// overflow, and the structure never nests deeper than the limit allows.
+mod mime_walkers {
+    use super::Rng;
+    use crate::{binary, mime, summary::Summary};
+
+    const MESSAGES: &[&str] = &[
+        "Subject: plain\r\nFrom: a@b.c\r\n\r\nhello\r\n",
+        "Subject: m\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n",
+        "Subject: r\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Type: message/rfc822\r\n\r\nSubject: leaf\r\n\r\nleaf\r\n",
+        "Subject: d\r\nContent-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: one\r\n\r\nx\r\n--d\r\n\r\nSubject: two\r\nContent-Type: multipart/digest; boundary=e\r\n\r\n--e\r\n\r\nSubject: three\r\n\r\ny\r\n--e--\r\n--d--\r\n",
+        "Subject: e\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaW5uZXINCkNvbnRlbnQtVHlwZTogbWVzc2FnZS9yZmM4MjINCg0KU3ViamVjdDogbGVhZg0KDQpsZWFm\r\n",
+        "Subject: q\r\nContent-Type: multipart/alternative; boundary=\"x y\"\r\n\r\n--x y\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ngr=C3=BC=C3=9Fe\r\n--x y\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSubject: =3D\r\n\r\nz\r\n--x y--\r\n",
+    ];
+
+    /// The pieces that make nesting, repeated to build depth.
+    const NESTERS: &[&str] = &[
+        "Content-Type: message/rfc822\r\n\r\n",
+        "Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n",
+        "Content-Type: multipart/digest; boundary=g\r\n\r\n--g\r\n\r\n",
+        "--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n",
+        "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+    ];
+
+    fn mutated(rng: &mut Rng) -> Vec<u8> {
+        let mut m = MESSAGES[rng.below(MESSAGES.len())].as_bytes().to_vec();
+        for _ in 0..=rng.below(3) {
+            let len = m.len();
+            match rng.below(4) {
+                // Depth: one nesting piece repeated up to 5,000 times.
+                0 => {
+                    let piece = NESTERS[rng.below(NESTERS.len())].as_bytes();
+                    let at = rng.below(len + 1);
+                    let times = 1 + rng.below(5_000);
+                    let block: Vec<u8> = piece.repeat(times);
+                    m.splice(at..at, block);
+                }
+                // A line duplicated, dropped or cut short.
+                1 if len > 0 => {
+                    let i = rng.below(len);
+                    let j = (i + 1 + rng.below(40)).min(len);
+                    let dup = m[i..j].to_vec();
+                    let at = rng.below(len + 1);
+                    m.splice(at..at, dup);
+                }
+                2 if len > 0 => {
+                    let i = rng.below(len);
+                    let j = (i + 1 + rng.below(20)).min(len);
+                    m.drain(i..j);
+                }
+                _ => {
+                    let i = rng.below(len + 1);
+                    m.insert(i, b"-\r\n:;=\"b "[rng.below(9)]);
+                }
+            }
+        }
+        m
+    }
+
+    fn nesting(b: &[u8]) -> usize {
+        let (mut d, mut max) = (0usize, 0usize);
+        for &c in b {
+            match c {
+                b'(' => d += 1,
+                b')' => d = d.saturating_sub(1),
+                _ => {}
+            }
+            max = max.max(d);
+        }
+        max
+    }
+
+    fn walk(raw: &[u8]) {
+        let Some(m) = mime::parse(raw) else { return };
+        let mut e = Vec::new();
+        mime::envelope(&mut e, &m);
+        let mut b = Vec::new();
+        mime::body_structure(&mut b, &m, 0, true, 0);
+        // Each level adds a few parentheses (part, envelope, parameters);
+        // the depth limit bounds them whatever the input.
+        assert!(
+            nesting(&b) <= 4 * (mime::MAX_DEPTH as usize + 2),
+            "{}",
+            String::from_utf8_lossy(&b)
+        );
+        let paths: [&[u32]; 6] = [&[1], &[2], &[1, 1], &[1, 2, 1], &[1, 1, 1, 1], &[2, 1, 1]];
+        for p in paths {
+            if let Some((mm, i)) = mime::locate(&m, p) {
+                let _ = mime::part_header(mm, i);
+                let _ = mime::part_body(mm, i);
+                let _ = mime::inner(mm, i);
+            }
+            let section: Vec<std::num::NonZeroU32> = p
+                .iter()
+                .filter_map(|&n| std::num::NonZeroU32::new(n))
+                .collect();
+            let _ = binary::decoded(raw, Some(&m), &section);
+        }
+        let s = Summary::of(Some(&m));
+        assert_eq!(Summary::decode(&s.encode()), Some(s));
+    }
+
+    #[test]
+    fn mutated_nested_messages_never_crash_a_walker() {
+        let worker = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let mut rng = Rng(0x3141_5926_5358_9793);
+                for _ in 0..1_500 {
+                    walk(&mutated(&mut rng));
+                }
+            })
+            .expect("thread");
+        worker.join().expect("no panic and no overflow");
+    }
+}
