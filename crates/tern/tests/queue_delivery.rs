@@ -5,68 +5,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Tern;
+use common::sink::{Reserved, Sink};
 use tern_store::{QueueNew, QueueRcptNew, Store};
-
-/// Postfix's smtp-sink, dumping each message into its own file.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start_on(port: u16, extra: &[&str]) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let template = format!("{}/%M.", dir.path().display());
-        let child = Command::new("/usr/sbin/smtp-sink")
-            .args(["-u", "root", "-d", &template])
-            .args(extra)
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("64")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Debian postfix; run scripts/ci-deps.sh)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Sink { child, port, dir }
-    }
-
-    fn start(extra: &[&str]) -> Sink {
-        Sink::start_on(free_port(), extra)
-    }
-
-    fn messages(&self) -> Vec<Vec<u8>> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        files.iter().map(|f| std::fs::read(f).unwrap()).collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn relay_config(port: u16) -> String {
     format!(
@@ -269,7 +212,8 @@ fn write_tmp(bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn unreachable_destination_is_retried_until_it_answers() {
-    let port = free_port();
+    let reserved = Reserved::new();
+    let port = reserved.port;
     let t = Tern::start_with(&[], &relay_config(port));
     let (rt, s) = store(&t.data_dir());
     let id = enqueue(
@@ -289,7 +233,7 @@ fn unreachable_destination_is_retried_until_it_answers() {
         !m.recipients[0].last_error.is_empty(),
         "the reason is recorded"
     );
-    let sink = Sink::start_on(port, &[]);
+    let sink = Sink::start_on(reserved, &[]);
     wait_for("delivery on retry", Duration::from_secs(30), || {
         sink.messages().len() == 1
     });

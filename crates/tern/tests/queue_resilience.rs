@@ -7,13 +7,13 @@ mod common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::Tern;
 use common::postfix::Postfix;
+use common::sink::Sink;
 use tern_store::{QueueNew, QueueRcptNew, RcptState, Store};
 
 fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -151,37 +151,6 @@ fn the_circuit_breaker_pauses_a_failing_destination_then_resumes() {
     assert_eq!(m.recipients[0].state, RcptState::Pending);
 }
 
-/// Postfix's smtp-sink answering every RCPT with 450.
-struct SoftSink {
-    child: Child,
-    port: u16,
-}
-
-impl SoftSink {
-    fn start() -> SoftSink {
-        let port = common::free_port();
-        let child = Command::new("/usr/sbin/smtp-sink")
-            .args(["-u", "root", "-r", "rcpt"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("16")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Debian postfix; run scripts/ci-deps.sh)");
-        wait_for("smtp-sink", Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        SoftSink { child, port }
-    }
-}
-
-impl Drop for SoftSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn write_tmp(dir: &Path, bytes: &[u8]) -> PathBuf {
     let p = dir.join("report.eml");
     std::fs::write(&p, bytes).unwrap();
@@ -219,7 +188,7 @@ print(groups[1]['Final-Recipient'], '|', groups[1]['Action'], '|', groups[1]['St
 
 #[test]
 fn notify_delay_gets_one_delay_notice_once_the_message_is_late() {
-    let sink = SoftSink::start();
+    let sink = Sink::start(&["-r", "rcpt"]);
     let t = Tern::start_with(&[], &relay(sink.port, "delay_notice_after_secs = 2\n"));
     t.add_user("alice@example.org", "pw");
     let (rt, s) = store(&t.data_dir());
@@ -251,7 +220,7 @@ fn notify_delay_gets_one_delay_notice_once_the_message_is_late() {
 
 #[test]
 fn without_notify_delay_no_delay_notice_is_sent() {
-    let sink = SoftSink::start();
+    let sink = Sink::start(&["-r", "rcpt"]);
     let t = Tern::start_with(&[], &relay(sink.port, "delay_notice_after_secs = 1\n"));
     t.add_user("alice@example.org", "pw");
     let (rt, s) = store(&t.data_dir());

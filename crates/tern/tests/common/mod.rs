@@ -8,8 +8,8 @@ pub mod dnssec;
 pub mod mta_sts;
 pub mod pg;
 pub mod postfix;
+pub mod sink;
 
-/// A port that was free a moment ago.
 /// A UDP socket and a TCP listener on the same loopback port. The port the
 /// system picks for UDP may be taken on TCP (by any other connection), so
 /// another is tried, a bounded number of times.
@@ -22,14 +22,6 @@ pub fn udp_and_tcp_on_one_port() -> (std::net::UdpSocket, std::net::TcpListener)
         }
     }
     panic!("no loopback port free on both UDP and TCP after 100 tries");
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 use std::collections::HashMap;

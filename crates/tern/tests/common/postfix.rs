@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Postfix {
     pub dir: tempfile::TempDir,
@@ -42,7 +42,9 @@ impl Postfix {
             .arg(d.join("mail")));
         let (cert, key) =
             tern_common::tls::self_signed(&d.join("tls"), "mx.remote.example").expect("cert");
-        let port = super::free_port();
+        // Readiness is this instance's own greeting: another process may
+        // take a free port between the pick and Postfix binding it.
+        let token = format!("tern-test-postfix-{}", d.display());
         let mut settings: Vec<String> = vec![
             format!("queue_directory={}", d.join("spool").display()),
             format!("data_directory={}", d.join("data").display()),
@@ -68,6 +70,7 @@ impl Postfix {
             format!("smtpd_tls_key_file={}", key.display()),
             "smtp_tls_security_level=may".into(),
             "smtputf8_enable=yes".into(),
+            format!("smtpd_banner=$myhostname ESMTP {token}"),
             // Debian's "Local only" set-up bounces everything else.
             "default_transport=smtp".into(),
             "relay_transport=relay".into(),
@@ -84,24 +87,34 @@ impl Postfix {
             .arg("-c")
             .arg(&conf)
             .args(["-MX", "smtp/inet"]));
-        run(Command::new("postconf")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-M")
-            .arg(format!(
-                "127.0.0.1:{port}/inet=127.0.0.1:{port} inet n - n - - smtpd"
-            )));
-        run(Command::new("postfix").arg("-c").arg(&conf).arg("start"));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "postfix did not start: {}",
-                std::fs::read_to_string(d.join("maillog")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..20 {
+            let port = super::sink::Reserved::new().port;
+            let service = format!("127.0.0.1:{port}/inet");
+            run(Command::new("postconf")
+                .arg("-c")
+                .arg(&conf)
+                .arg("-M")
+                .arg(format!("{service}=127.0.0.1:{port} inet n - n - - smtpd")));
+            run(Command::new("postfix").arg("-c").arg(&conf).arg("start"));
+            if super::sink::greets(port, &token, Duration::from_secs(20), None) {
+                return Postfix { dir, port };
+            }
+            let _ = Command::new("postfix")
+                .arg("-c")
+                .arg(&conf)
+                .arg("stop")
+                .output();
+            std::thread::sleep(Duration::from_millis(200));
+            run(Command::new("postconf")
+                .arg("-c")
+                .arg(&conf)
+                .arg("-MX")
+                .arg(&service));
         }
-        Postfix { dir, port }
+        panic!(
+            "postfix did not start on any of 20 ports: {}",
+            std::fs::read_to_string(d.join("maillog")).unwrap_or_default()
+        );
     }
 
     fn conf(&self) -> PathBuf {
