@@ -121,11 +121,27 @@ pub fn self_signed(
         return Ok((cert, key));
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let names = vec![hostname.to_string(), "localhost".to_string()];
-    let ck = rcgen::generate_simple_self_signed(names)
+    // The names a client on this machine may dial: the hostname, localhost
+    // and the loopback addresses (as IP SANs, RFC 5280 4.2.1.6), so that a
+    // client checking names (fetchmail on 127.0.0.1) accepts it once the
+    // certificate itself is trusted. The subject's CN is the hostname.
+    let names = vec![
+        hostname.to_string(),
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let mut params =
+        rcgen::CertificateParams::new(names).context("the names of a self-signed certificate")?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, hostname);
+    let pair = rcgen::KeyPair::generate().context("generating a key")?;
+    let made = params
+        .self_signed(&pair)
         .context("generating a self-signed certificate")?;
-    write_private(&key, ck.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(&cert, ck.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
+    write_private(&key, pair.serialize_pem().as_bytes())?;
+    std::fs::write(&cert, made.pem()).with_context(|| format!("writing {}", cert.display()))?;
     Ok((cert, key))
 }
 
@@ -157,6 +173,63 @@ mod tests {
         load_server_config(&c, &k).unwrap();
         let (c2, _) = self_signed(d.path(), "mx.example.org").unwrap();
         assert_eq!(first, std::fs::read(c2).unwrap());
+    }
+
+    /// A client that trusts the certificate accepts it for every name a
+    /// local client may dial: the hostname, localhost, 127.0.0.1 and ::1.
+    #[test]
+    fn self_signed_names_the_host_and_the_loopback_addresses() {
+        use rustls::pki_types::ServerName;
+        let d = tempfile::tempdir().unwrap();
+        let (c, k) = self_signed(d.path(), "mx.example.org").unwrap();
+        let server_cfg = load_server_config(&c, &k).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(&c).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let client_cfg = Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        for name in [
+            "mx.example.org",
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "other.example",
+        ] {
+            let sn = ServerName::try_from(name).unwrap().to_owned();
+            let mut client = rustls::ClientConnection::new(client_cfg.clone(), sn).unwrap();
+            let mut server = rustls::ServerConnection::new(server_cfg.clone()).unwrap();
+            let mut result = Ok(());
+            for _ in 0..10 {
+                let mut buf = Vec::new();
+                client.write_tls(&mut buf).unwrap();
+                server.read_tls(&mut &buf[..]).unwrap();
+                if let Err(e) = server.process_new_packets() {
+                    result = Err(e.to_string());
+                    break;
+                }
+                let mut buf = Vec::new();
+                server.write_tls(&mut buf).unwrap();
+                client.read_tls(&mut &buf[..]).unwrap();
+                if let Err(e) = client.process_new_packets() {
+                    result = Err(e.to_string());
+                    break;
+                }
+                if !client.is_handshaking() {
+                    break;
+                }
+            }
+            assert_eq!(
+                result.is_ok(),
+                name != "other.example",
+                "{name}: {result:?}"
+            );
+        }
     }
 
     #[test]
