@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "tern",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TERN_BUILD"), ")"),
     about = "tern — a complete, self-hosted mail server"
 )]
 pub struct Cli {

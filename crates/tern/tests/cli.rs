@@ -402,3 +402,25 @@ fn dkim_keygen_list_and_bad_input() {
     assert_eq!(list.lines().count(), 2, "{list}");
     assert!(list.contains("example.org\ts1\ted25519"), "{list}");
 }
+
+/// `tern --version` says which build this is: the version, the git commit
+/// and the build date.
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let out = std::process::Command::new(common::BIN)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let v = ok(&out);
+    assert!(
+        v.starts_with(&format!("tern {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    let date = v
+        .split("built ")
+        .nth(1)
+        .unwrap_or_default()
+        .trim_end_matches([')', '\n']);
+    assert_eq!(date.len(), 10, "{v}");
+    assert_eq!(date.as_bytes()[4], b'-', "{v}");
+}
