@@ -8,9 +8,11 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
-use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256};
+use std::io::Read;
+
+use mail_auth::common::crypto::{Ed25519Key, HashContext, HashImpl, RsaKey, Sha256, SigningKey};
 use mail_auth::common::headers::HeaderWriter;
-use mail_auth::dkim::{Canonicalization, DkimSigner};
+use mail_auth::dkim::{Canonicalization, DkimSigner, Done, Signature};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tern_store::{DkimKey, Store};
 
@@ -120,31 +122,56 @@ pub fn from_domain(message: &[u8]) -> Option<String> {
     )
 }
 
+/// The signer of one key, relaxed/relaxed over `SIGNED_HEADERS`.
+fn signer<T: SigningKey>(key: &DkimKey, k: T) -> DkimSigner<T, Done> {
+    DkimSigner::from_key(k)
+        .domain(&key.domain)
+        .selector(&key.selector)
+        .headers(SIGNED_HEADERS.iter().copied())
+        .header_canonicalization(Canonicalization::Relaxed)
+        .body_canonicalization(Canonicalization::Relaxed)
+}
+
+/// Feed `message` to a streaming signer 64 KiB at a time: the header
+/// section is held, the body is hashed as it passes.
+fn sign_read<T: SigningKey>(
+    signer: &DkimSigner<T, Done>,
+    message: &mut dyn Read,
+) -> anyhow::Result<Signature>
+where
+    <<T as SigningKey>::Hasher as HashImpl>::Context: HashContext,
+{
+    let mut stream = signer.sign_streaming();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = message.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        stream.write(&buf[..n]);
+    }
+    Ok(stream.finish()?)
+}
+
 /// `DKIM-Signature` header fields for `message` with one key.
 pub fn signature(key: &DkimKey, message: &[u8]) -> anyhow::Result<String> {
-    let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.private_key.clone()));
+    signature_read(key, &mut &message[..])
+}
+
+/// [`signature`] for a message read from `message` (a large one is never
+/// whole in memory: RFC 6376 3.7, the body hash is computed as it passes).
+pub fn signature_read(key: &DkimKey, message: &mut dyn Read) -> anyhow::Result<String> {
     let sig = match key.algorithm.as_str() {
         "ed25519" => {
             let k = Ed25519Key::from_pkcs8_der(&key.private_key)
                 .map_err(|e| anyhow::anyhow!("DKIM key {}: {e}", key.selector))?;
-            DkimSigner::from_key(k)
-                .domain(&key.domain)
-                .selector(&key.selector)
-                .headers(SIGNED_HEADERS.iter().copied())
-                .header_canonicalization(Canonicalization::Relaxed)
-                .body_canonicalization(Canonicalization::Relaxed)
-                .sign(message)
+            sign_read(&signer(key, k), message)
         }
         _ => {
+            let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.private_key.clone()));
             let k = RsaKey::<Sha256>::from_key_der(der)
                 .map_err(|e| anyhow::anyhow!("DKIM key {}: {e}", key.selector))?;
-            DkimSigner::from_key(k)
-                .domain(&key.domain)
-                .selector(&key.selector)
-                .headers(SIGNED_HEADERS.iter().copied())
-                .header_canonicalization(Canonicalization::Relaxed)
-                .body_canonicalization(Canonicalization::Relaxed)
-                .sign(message)
+            sign_read(&signer(key, k), message)
         }
     }
     .map_err(|e| anyhow::anyhow!("DKIM signing with {}: {e}", key.selector))?;
@@ -177,13 +204,34 @@ pub async fn signatures(store: &Store, message: &[u8]) -> anyhow::Result<String>
     Ok(headers)
 }
 
-/// Whether [`signatures`] would sign the message (its From domain has a
-/// key): callers holding the body elsewhere read it only then.
-pub async fn has_key(store: &Store, message_head: &[u8]) -> anyhow::Result<bool> {
-    let Some(domain) = from_domain(message_head) else {
-        return Ok(false);
+/// [`signatures`] for a message whose header section is `head` and whose
+/// whole text `open` reads (once per key), on the blocking pool: the
+/// message is never whole in memory.
+pub async fn signatures_streamed<R, F>(
+    store: &Store,
+    head: &[u8],
+    open: F,
+) -> anyhow::Result<String>
+where
+    R: Read,
+    F: Fn() -> std::io::Result<R> + Send + 'static,
+{
+    let Some(domain) = from_domain(head) else {
+        return Ok(String::new());
     };
-    Ok(!store.dkim_keys(Some(&domain)).await?.is_empty())
+    let mut keys = store.dkim_keys(Some(&domain)).await?;
+    keys.sort_by_key(|k| (k.algorithm != "ed25519", k.created));
+    if keys.is_empty() {
+        return Ok(String::new());
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut headers = String::new();
+        for k in &keys {
+            headers.push_str(&signature_read(k, &mut open()?)?);
+        }
+        Ok(headers)
+    })
+    .await?
 }
 
 #[cfg(test)]
@@ -204,6 +252,49 @@ mod tests {
             None
         );
         assert_eq!(from_domain(b"From: <a@x.org\r\n\r\nx"), None);
+    }
+
+    /// The streamed signer (a large message read in pieces) hashes the
+    /// same body and signs the same fields as mail-auth's signer given all
+    /// the bytes at once.
+    #[test]
+    fn streamed_signatures_match_whole_ones() {
+        let (private_key, public_key) = generate(Algorithm::Ed25519).unwrap();
+        let key = DkimKey {
+            domain: "example.org".into(),
+            selector: "s1".into(),
+            algorithm: "ed25519".into(),
+            private_key,
+            public_key,
+            created: 0,
+        };
+        let mut m = b"From: a@example.org\r\nSubject:  x \r\n\r\n".to_vec();
+        for i in 0..50_000 {
+            m.extend_from_slice(format!("line {i}  \t with  space \r\n").as_bytes());
+        }
+        m.extend_from_slice(b"\r\n\r\n");
+        let tag = |h: &str, t: &str| {
+            let flat = h.replace(['\r', '\n', '\t', ' '], "");
+            flat.split(';')
+                .find(|p| p.starts_with(&format!("{t}=")))
+                .unwrap()
+                .to_string()
+        };
+        let k = Ed25519Key::from_pkcs8_der(&key.private_key).unwrap();
+        let whole = signer(&key, k).sign(&m).unwrap().to_header();
+        // A reader that hands out odd-sized pieces.
+        struct Drip<'a>(&'a [u8]);
+        impl Read for Drip<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(777);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let streamed = signature_read(&key, &mut Drip(&m)).unwrap();
+        assert_eq!(tag(&whole, "bh"), tag(&streamed, "bh"));
+        assert_eq!(tag(&whole, "h"), tag(&streamed, "h"));
     }
 
     #[test]

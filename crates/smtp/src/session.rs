@@ -23,7 +23,7 @@ use crate::address::{self, Rcpt};
 use crate::deliver::{self, Accepted, Envelope, TEMP_STORE};
 use crate::framing::{ChunkState, FrameError, check_chunk, take_line};
 use crate::numbers::{self, Size};
-use crate::spool::{HEADER_LIMIT, Message, Spool};
+use crate::spool::{Body, HEADER_LIMIT, Message, Spool};
 
 /// RFC 5321 4.5.3.1.4: a command line is at most 512 octets with CRLF.
 const MAX_COMMAND: usize = 510;
@@ -1243,7 +1243,7 @@ where
 
     /// Every mailbox of the one From field (and of Sender) must be the
     /// user's too; then the fix-ups and the DKIM signature. All of it
-    /// changes the header only; the body is read whole only to sign it.
+    /// changes the header only; a spooled body is signed as it is read.
     async fn prepare_submission(&mut self, account: i64, msg: &mut Message) -> Result<(), String> {
         let authors = crate::submit::identities(&msg.head)?;
         for a in &authors {
@@ -1268,17 +1268,18 @@ where
             "451 4.3.0 Temporary failure signing the message".to_string()
         };
         let store = &self.shared.store;
-        if !tern_queue::dkim::has_key(store, &msg.head)
-            .await
-            .map_err(signing)?
-        {
-            return Ok(());
+        let sigs = match &msg.body {
+            Body::Memory(b) => {
+                let whole = [msg.head.as_slice(), b].concat();
+                tern_queue::dkim::signatures(store, &whole).await
+            }
+            // RFC 6376 3.7: the body hash is computed as the file is read.
+            Body::File(f) => {
+                let open = f.reader_after(msg.head.clone());
+                tern_queue::dkim::signatures_streamed(store, &msg.head, open).await
+            }
         }
-        let whole = msg.whole().await.map_err(|e| signing(e.into()))?;
-        let sigs = tern_queue::dkim::signatures(store, &whole.bytes)
-            .await
-            .map_err(signing)?;
-        drop(whole);
+        .map_err(signing)?;
         let mut head = sigs.into_bytes();
         head.extend_from_slice(&msg.head);
         msg.head = head;

@@ -29,10 +29,12 @@ pub const HEADER_LIMIT: usize = 256 * 1024;
 /// Spool files older than this at start-up are debris of a crash.
 pub const DEBRIS_AGE: Duration = Duration::from_secs(24 * 3600);
 
-/// Whole spooled messages in memory at once, server-wide (DKIM signing of
-/// a large submission, DKIM/ARC verification of a large signed message):
-/// memory for them is bounded by this many times the message size limit,
-/// not by the number of sessions.
+/// Whole spooled messages in memory at once, server-wide, for what cannot
+/// be streamed: DKIM/ARC verification of a large signed message on port 25
+/// (mail-auth verifies from one slice), forwarding to the outbound queue
+/// and blobs on PostgreSQL (both keep a message whole). Memory for them is
+/// bounded by this many times the message size limit, not by the number of
+/// sessions. (DKIM signing streams: `tern_queue::dkim::signatures_streamed`.)
 static WHOLE: Semaphore = Semaphore::const_new(2);
 
 /// The file buffer of a spooling session.
@@ -221,6 +223,21 @@ pub struct SpoolFile {
 impl SpoolFile {
     pub fn path(&self) -> &Path {
         &self.removal.0
+    }
+
+    /// Opens the message as `head` followed by these octets, each time it
+    /// is called: for readers that go through a large message in pieces.
+    pub fn reader_after(
+        &self,
+        head: Vec<u8>,
+    ) -> impl Fn() -> io::Result<io::Chain<io::Cursor<Vec<u8>>, io::Take<File>>> + Send + 'static
+    {
+        let (path, offset, len) = (self.path().to_path_buf(), self.offset, self.len);
+        move || {
+            let mut file = File::open(&path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            Ok(io::Cursor::new(head.clone()).chain(file.take(len)))
+        }
     }
 }
 

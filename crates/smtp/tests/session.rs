@@ -1183,3 +1183,55 @@ async fn a_huge_header_section_is_refused_cleanly() {
     assert!(inbox(&e, "alice@example.org").await.is_empty());
     assert_eq!(spool_files(&e), 0);
 }
+
+/// A large submitted message (its body spooled) is DKIM-signed as it is
+/// read from the spool file: the body hash in its signature is the one of
+/// the bytes delivered (RFC 6376 3.7).
+#[tokio::test]
+async fn a_spooled_submission_is_signed_over_the_delivered_bytes() {
+    let e = env().await;
+    let (private_key, public_key) =
+        tern_queue::dkim::generate(tern_queue::dkim::Algorithm::Ed25519).unwrap();
+    let key = tern_store::DkimKey {
+        domain: "example.org".into(),
+        selector: "s1".into(),
+        algorithm: "ed25519".into(),
+        private_key,
+        public_key,
+        created: 0,
+    };
+    e.store.dkim_key_add(&key).await.unwrap();
+    let mut msg = b"From: alice@example.org\r\nSubject: big\r\n\r\n".to_vec();
+    msg.extend_from_slice(&big_body(20_000));
+    let mut input = format!(
+        "EHLO c\r\nAUTH PLAIN {}\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
+        plain("alice@example.org", "pw")
+    )
+    .into_bytes();
+    input.extend_from_slice(&stuffed(&msg));
+    input.extend_from_slice(b".\r\nQUIT\r\n");
+    let out = submit(&e, &input, true).await;
+    assert!(out.contains("250 2.0.0 Ok"), "{out}");
+    let got = inbox(&e, "bob@example.org").await.remove(0);
+    let at = got
+        .windows(15)
+        .position(|w| w == b"DKIM-Signature:")
+        .expect("signed");
+    let signed = &got[at..];
+    let end = signed
+        .windows(2)
+        .enumerate()
+        .position(|(i, w)| w == b"\r\n" && !matches!(signed.get(i + 2), Some(b' ' | b'\t')))
+        .unwrap();
+    let (sig, rest) = signed.split_at(end + 2);
+    assert!(rest.ends_with(&msg[msg.len() - 1000..]));
+    let bh = |h: &str| {
+        h.replace(['\r', '\n', '\t', ' '], "")
+            .split(';')
+            .find(|p| p.starts_with("bh="))
+            .unwrap()
+            .to_string()
+    };
+    let again = tern_queue::dkim::signature(&key, rest).unwrap();
+    assert_eq!(bh(&String::from_utf8_lossy(sig)), bh(&again));
+}
