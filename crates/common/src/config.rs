@@ -389,7 +389,7 @@ struct RawImap {
     max_auth_failures: Option<Spanned<u32>>,
     max_errors: Option<Spanned<u32>>,
     summary_cache_mib: Option<Spanned<usize>>,
-    literal_memory_mib: Option<Spanned<usize>>,
+    memory_budget_mib: Option<Spanned<usize>>,
 }
 
 // ---- the validated configuration -------------------------------------------
@@ -781,10 +781,11 @@ pub struct ImapConfig {
     /// read messages, shared by every session; 0 keeps none in memory (they
     /// are still read from the index).
     pub summary_cache_mib: usize,
-    /// Memory all authenticated sessions together may hold in literals
-    /// (APPEND) at once; a literal that finds none within a few seconds is
-    /// refused with `NO [LIMIT]`. At least `max_literal_size`.
-    pub literal_memory_mib: usize,
+    /// Memory all logged-in sessions together may hold in message bytes
+    /// at once: APPEND literals and the messages FETCH, SEARCH, SORT and
+    /// THREAD read. A command that finds no room within a few seconds gets
+    /// `NO [LIMIT]`. At least `max_literal_size`.
+    pub memory_budget_mib: usize,
 }
 
 impl Default for ImapConfig {
@@ -797,7 +798,7 @@ impl Default for ImapConfig {
             max_auth_failures: 3,
             max_errors: 50,
             summary_cache_mib: 32,
-            literal_memory_mib: 256,
+            memory_budget_mib: 256,
         }
     }
 }
@@ -938,16 +939,16 @@ fn imap_config(c: &mut Checker<'_>, raw: &RawImap) -> ImapConfig {
             .as_ref()
             .map(|v| *v.get_ref())
             .unwrap_or(d.summary_cache_mib),
-        literal_memory_mib: c.positive(
-            "imap.literal_memory_mib",
-            &raw.literal_memory_mib,
-            d.literal_memory_mib,
+        memory_budget_mib: c.positive(
+            "imap.memory_budget_mib",
+            &raw.memory_budget_mib,
+            d.memory_budget_mib,
         ),
     };
-    if cfg.literal_memory_mib.saturating_mul(1 << 20) < cfg.max_literal_size {
-        if let Some(m) = &raw.literal_memory_mib {
+    if cfg.memory_budget_mib.saturating_mul(1 << 20) < cfg.max_literal_size {
+        if let Some(m) = &raw.memory_budget_mib {
             c.err_at(
-                "imap.literal_memory_mib",
+                "imap.memory_budget_mib",
                 m,
                 "must hold at least one literal of imap.max_literal_size",
             );
@@ -955,7 +956,7 @@ fn imap_config(c: &mut Checker<'_>, raw: &RawImap) -> ImapConfig {
             c.err_at(
                 "imap.max_literal_size",
                 l,
-                "must fit in imap.literal_memory_mib (256 MiB by default)",
+                "must fit in imap.memory_budget_mib (256 MiB by default)",
             );
         }
     }
@@ -1540,13 +1541,13 @@ mod tests {
         assert_eq!(e.errors[0].key, "imap.idle_timeout_secs");
         let e = p("[imap]\nmax_line_length = 100\n").unwrap_err();
         assert_eq!(e.errors[0].key, "imap.max_line_length");
-        let c = p("[imap]\nliteral_memory_mib = 512\n").unwrap();
-        assert_eq!(c.imap.literal_memory_mib, 512);
+        let c = p("[imap]\nmemory_budget_mib = 512\n").unwrap();
+        assert_eq!(c.imap.memory_budget_mib, 512);
         // The budget must fit the largest literal (64 MiB by default).
-        let e = p("[imap]\nliteral_memory_mib = 16\n").unwrap_err();
-        assert_eq!(e.errors[0].key, "imap.literal_memory_mib");
-        let e = p("[imap]\nliteral_memory_mib = 0\n").unwrap_err();
-        assert_eq!(e.errors[0].key, "imap.literal_memory_mib");
+        let e = p("[imap]\nmemory_budget_mib = 16\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "imap.memory_budget_mib");
+        let e = p("[imap]\nmemory_budget_mib = 0\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "imap.memory_budget_mib");
         let e = p("[imap]\nmax_literal_size = 1000000000\n").unwrap_err();
         assert_eq!(e.errors[0].key, "imap.max_literal_size");
     }

@@ -11,6 +11,7 @@ use imap_codec::imap_types::sequence::SequenceSet;
 use tern_store::FlagOp;
 
 use crate::binary;
+use crate::budget::{BUSY, ReadError, read_message};
 use crate::io::Io;
 use crate::mime;
 use crate::session::{Flow, Session, Wire};
@@ -307,20 +308,26 @@ impl Session {
         for &i in &idx {
             let m = sel.msgs[i].clone();
             let cached = summaries.remove(&m.uid);
-            let raw = if bytes_needed || (wants_summary && cached.is_none()) {
-                match self.store.message_bytes(mailbox, m.uid).await {
-                    Ok(b) => Some(b),
+            // The share of the memory budget is held until the reply is
+            // flushed (or is small): the end of this iteration.
+            let (raw, _share) = if bytes_needed || (wants_summary && cached.is_none()) {
+                match read_message(&self.store, &self.opts.budget, mailbox, &m).await {
+                    Ok((b, share)) => (Some(b), Some(share)),
                     // Expunged by another session meanwhile: skip it
                     // (RFC 9051 7.5.1 allows omitting such messages).
-                    Err(tern_store::StoreError::NotFound(_)) => continue,
-                    Err(e) => {
+                    Err(ReadError::Gone) => continue,
+                    Err(ReadError::Busy) => {
+                        io.push_str(&format!("{tag} {BUSY}\r\n"));
+                        return Flow::Continue;
+                    }
+                    Err(ReadError::Store(e)) => {
                         tracing::warn!(error = %e, "imap: reading a message failed");
                         io.push_str(&format!("{tag} NO [SERVERBUG] cannot read message\r\n"));
                         return Flow::Continue;
                     }
                 }
             } else {
-                None
+                (None, None)
             };
             // The MIME tree only for what needs it: BODY[] and RFC822 are
             // the bytes as stored.

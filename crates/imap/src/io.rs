@@ -5,13 +5,12 @@
 //! The rule: no input is held in memory unless it is bounded per
 //! connection and in total. Before authentication lines and literals are
 //! small (enough for LOGIN and AUTHENTICATE); after it, every literal's
-//! bytes are taken from one budget shared by all sessions
-//! (`[imap] literal_memory_mib`) and given back when the command is done.
+//! bytes are taken from the budget shared by all sessions (`budget.rs`)
+//! and given back when the command is done.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use crate::budget::{Budget, Share};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -60,9 +59,9 @@ pub struct Io<S> {
     /// Logged in: the configured limits apply instead of the `PRE_AUTH_*`.
     authenticated: bool,
     /// The bytes all sessions' literals may hold; `None`: unbounded.
-    budget: Option<Arc<Semaphore>>,
+    budget: Option<Budget>,
     /// This command's share of the budget, given back at the next read.
-    held: Option<OwnedSemaphorePermit>,
+    held: Option<Share>,
     /// How long a literal waits for room in the budget.
     budget_wait: Duration,
 }
@@ -149,7 +148,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     }
 
     /// Literals after authentication take their bytes from `budget`.
-    pub fn with_budget(mut self, budget: Arc<Semaphore>) -> Io<S> {
+    pub fn with_budget(mut self, budget: Budget) -> Io<S> {
         self.budget = Some(budget);
         self
     }
@@ -181,20 +180,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let Some(budget) = &self.budget else {
             return true;
         };
-        let Ok(n) = u32::try_from(n) else {
+        let Some(p) = budget.take(n, self.budget_wait).await else {
             return false;
         };
-        let wait = budget.clone().acquire_many_owned(n);
-        match tokio::time::timeout(self.budget_wait, wait).await {
-            Ok(Ok(p)) => {
-                match &mut self.held {
-                    Some(h) => h.merge(p),
-                    None => self.held = Some(p),
-                }
-                true
-            }
-            _ => false,
+        match &mut self.held {
+            Some(h) => h.merge(p),
+            None => self.held = Some(p),
         }
+        true
     }
 
     /// Lean mode, for a session that may wait a long time for little input
@@ -522,7 +515,7 @@ mod tests {
 
     #[tokio::test]
     async fn literals_after_login_share_one_budget() {
-        let budget = Arc::new(Semaphore::new(100));
+        let budget = Budget::new(100);
         let (mut c1, s1) = tokio::io::duplex(1 << 16);
         let (mut c2, s2) = tokio::io::duplex(1 << 16);
         let mut one = Io::new(s1, 1024, 1000).with_budget(budget.clone());
@@ -538,7 +531,7 @@ mod tests {
             one.read_command().await.unwrap(),
             Input::Command(_)
         ));
-        assert_eq!(budget.available_permits(), 40);
+        assert_eq!(budget.available(), 40);
         // The other session's literal does not fit while the first is held.
         c2.write_all(b"b APPEND x {60}\r\n").await.unwrap();
         assert_eq!(
@@ -554,6 +547,6 @@ mod tests {
             one.read_command().await.unwrap(),
             Input::Command(_)
         ));
-        assert_eq!(budget.available_permits(), 100);
+        assert_eq!(budget.available(), 100);
     }
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod binary;
+mod budget;
 mod condstore;
 mod deflate;
 mod fetch;

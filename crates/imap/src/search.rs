@@ -4,6 +4,7 @@ use imap_codec::imap_types::core::{Charset, Vec1};
 use imap_codec::imap_types::search::SearchKey;
 use tern_store::MessageMeta;
 
+use crate::budget::{BUSY, ReadError, read_message};
 use crate::io::Io;
 use crate::mime;
 use crate::preparse::SearchReturn;
@@ -316,10 +317,11 @@ fn header_text(v: &mail_parser::HeaderValue<'_>) -> String {
 }
 
 impl Session {
-    /// The indexes into the selected mailbox of the messages that match.
-    pub(crate) async fn matching(&self, key: &SearchKey<'_>) -> Vec<usize> {
+    /// The indexes into the selected mailbox of the messages that match;
+    /// `None` when the memory budget had no room for a message in time.
+    pub(crate) async fn matching(&self, key: &SearchKey<'_>) -> Option<Vec<usize>> {
         let Some(sel) = &self.selected else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         let bytes = needs_bytes(key);
         let mut sets = Sets::new();
@@ -344,11 +346,19 @@ impl Session {
                 tokio::task::yield_now().await;
             }
             let mut summary = headers.remove(&m.uid);
+            // This message's share of the memory budget, if it is read.
+            let mut _share = None;
             let raw: Option<std::borrow::Cow<'_, [u8]>> = if let Some(s) = &summary {
                 Some(std::borrow::Cow::Borrowed(&s.header[..]))
             } else if bytes {
-                let Ok(b) = self.store.message_bytes(sel.mailbox.id, m.uid).await else {
-                    continue;
+                let b = match read_message(&self.store, &self.opts.budget, sel.mailbox.id, m).await
+                {
+                    Ok((b, share)) => {
+                        _share = Some(share);
+                        b
+                    }
+                    Err(ReadError::Busy) => return None,
+                    Err(ReadError::Gone | ReadError::Store(_)) => continue,
                 };
                 if header_only {
                     let s = self
@@ -378,7 +388,7 @@ impl Session {
                 hits.push(i);
             }
         }
-        hits
+        Some(hits)
     }
 
     pub(crate) async fn search<S: Wire>(
@@ -420,7 +430,10 @@ impl Session {
             }
             return Flow::Continue;
         }
-        let hits = self.matching(&key).await;
+        let Some(hits) = self.matching(&key).await else {
+            io.push_str(&format!("{tag} {BUSY}\r\n"));
+            return Flow::Continue;
+        };
         // RFC 7162 3.1.5: with MODSEQ, the highest MODSEQ of the matches.
         let modseq = uses_modseq(&key)
             .then(|| hits.iter().map(|&i| sel.msgs[i].modseq).max())

@@ -33,11 +33,7 @@ impl Service {
                 max_auth_failures: c.max_auth_failures,
                 max_errors: c.max_errors,
                 summaries: Arc::new(SummaryCache::new(c.summary_cache_mib << 20)),
-                literal_budget: Arc::new(tokio::sync::Semaphore::new(
-                    c.literal_memory_mib
-                        .saturating_mul(1 << 20)
-                        .min(tokio::sync::Semaphore::MAX_PERMITS),
-                )),
+                budget: crate::budget::Budget::new(c.memory_budget_mib.saturating_mul(1 << 20)),
             }),
         }
     }

@@ -41,8 +41,8 @@ pub struct Options {
     pub max_errors: u32,
     /// ENVELOPE/BODYSTRUCTURE/header summaries, shared by every session.
     pub summaries: Arc<SummaryCache>,
-    /// The bytes all logged-in sessions' literals may hold at once.
-    pub literal_budget: Arc<tokio::sync::Semaphore>,
+    /// The message bytes all logged-in sessions may hold at once.
+    pub budget: crate::budget::Budget,
 }
 
 impl Default for Options {
@@ -56,7 +56,7 @@ impl Default for Options {
             max_auth_failures: 3,
             max_errors: 50,
             summaries: Arc::new(SummaryCache::new(32 << 20)),
-            literal_budget: Arc::new(tokio::sync::Semaphore::new(256 << 20)),
+            budget: crate::budget::Budget::new(256 << 20),
         }
     }
 }
@@ -370,8 +370,7 @@ pub async fn run<S, U>(
     S: Wire,
     U: Upgrade<S> + ?Sized,
 {
-    let mut io =
-        Io::new(stream, opts.max_line, opts.max_literal).with_budget(opts.literal_budget.clone());
+    let mut io = Io::new(stream, opts.max_line, opts.max_literal).with_budget(opts.budget.clone());
     let mut s = Session::new(store, opts.clone(), tls, peer, gate);
     io.push_str(&format!(
         "* OK [CAPABILITY {}] {} IMAP server ready\r\n",
@@ -466,7 +465,7 @@ pub async fn run<S, U>(
                     return;
                 };
                 io = Io::new(secure, opts.max_line, opts.max_literal)
-                    .with_budget(opts.literal_budget.clone());
+                    .with_budget(opts.budget.clone());
                 s.tls = true;
             }
         }

@@ -6,6 +6,7 @@ use imap_codec::imap_types::extensions::sort::{SortCriterion, SortKey};
 use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
+use crate::budget::{BUSY, ReadError, read_message};
 use crate::io::Io;
 use crate::mime;
 use crate::order::{self, Info, Key};
@@ -28,9 +29,10 @@ impl Session {
     /// The sort keys of the messages at these indexes of the selected
     /// mailbox, numbered by UID or sequence number; summaries not yet in
     /// the index are computed and kept.
-    async fn infos(&self, idx: &[usize], uid: bool) -> Vec<Info> {
+    /// `None` when the memory budget had no room for a message in time.
+    async fn infos(&self, idx: &[usize], uid: bool) -> Option<Vec<Info>> {
         let Some(sel) = &self.selected else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         let mailbox = sel.mailbox.id;
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
@@ -44,10 +46,13 @@ impl Session {
                     // Parsing is CPU work: let other sessions run between
                     // messages.
                     tokio::task::yield_now().await;
-                    let Ok(raw) = self.store.message_bytes(mailbox, m.uid).await else {
-                        // Expunged meanwhile: not part of the answer.
-                        continue;
-                    };
+                    let (raw, _share) =
+                        match read_message(&self.store, &self.opts.budget, mailbox, m).await {
+                            Ok(read) => read,
+                            // Expunged meanwhile: not part of the answer.
+                            Err(ReadError::Gone | ReadError::Store(_)) => continue,
+                            Err(ReadError::Busy) => return None,
+                        };
                     self.opts
                         .summaries
                         .compute(&self.store, mailbox, m.uid, mime::parse(&raw).as_ref())
@@ -57,7 +62,7 @@ impl Session {
             let id = if uid { m.uid } else { i as u32 + 1 };
             out.push(summary.info_for(id, m.internal_date, m.size));
         }
-        out
+        Some(out)
     }
 
     pub(crate) async fn sort<S: Wire>(
@@ -93,8 +98,14 @@ impl Session {
         if crate::search::refuse_costly(io, tag, &key) {
             return Flow::Continue;
         }
-        let hits = self.matching(&key).await;
-        let infos = self.infos(&hits, uid).await;
+        let Some(hits) = self.matching(&key).await else {
+            io.push_str(&format!("{tag} {BUSY}\r\n"));
+            return Flow::Continue;
+        };
+        let Some(infos) = self.infos(&hits, uid).await else {
+            io.push_str(&format!("{tag} {BUSY}\r\n"));
+            return Flow::Continue;
+        };
         // Sorting a large mailbox is CPU work: off the async workers.
         let sorted = tokio::task::spawn_blocking(move || {
             let mut infos = infos;
@@ -140,8 +151,14 @@ impl Session {
         if crate::search::refuse_costly(io, tag, &key) {
             return Flow::Continue;
         }
-        let hits = self.matching(&key).await;
-        let infos = self.infos(&hits, uid).await;
+        let Some(hits) = self.matching(&key).await else {
+            io.push_str(&format!("{tag} {BUSY}\r\n"));
+            return Flow::Continue;
+        };
+        let Some(infos) = self.infos(&hits, uid).await else {
+            io.push_str(&format!("{tag} {BUSY}\r\n"));
+            return Flow::Continue;
+        };
         // Threading a large mailbox is CPU work: off the async workers.
         let rendered = tokio::task::spawn_blocking(move || order::render(&threader(&infos))).await;
         let Ok(rendered) = rendered else {
