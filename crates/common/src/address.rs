@@ -36,7 +36,9 @@ pub fn normalize_domain(input: &str) -> Result<String, AddressError> {
     // UTS #46 would silently drop invisible characters (`example\u{200b}.org`
     // is `example.org` to it): a name that hides characters is refused
     // instead, as in local parts.
-    if d.chars().any(|c| c.is_control() || c.is_whitespace() || invisible(c)) {
+    if d.chars()
+        .any(|c| c.is_control() || c.is_whitespace() || invisible(c))
+    {
         return Err(AddressError::InvalidDomain(d.to_string()));
     }
     let ascii = idna::domain_to_ascii(d).map_err(|_| AddressError::InvalidDomain(d.to_string()))?;

@@ -213,8 +213,7 @@ pub async fn bind_all(listeners: &[ListenerConfig]) -> anyhow::Result<Vec<Bound>
     let mut out = Vec::with_capacity(listeners.len());
     for l in listeners {
         let addr = SocketAddr::new(l.addr, l.port);
-        let listener = TcpListener::bind(addr)
-            .await
+        let listener = bind(addr)
             .map_err(|e| anyhow::anyhow!("cannot listen for {} on {addr}: {e}", l.kind))?;
         out.push(Bound {
             config: l.clone(),
@@ -222,6 +221,23 @@ pub async fn bind_all(listeners: &[ListenerConfig]) -> anyhow::Result<Vec<Bound>
         });
     }
     Ok(out)
+}
+
+/// Bind one listening socket. `::` is dual-stack whatever the system's
+/// default (`net.ipv6.bindv6only`): one socket takes IPv6 and IPv4
+/// (as v4-mapped addresses), so `addr = "::"` means every address.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        socket.set_only_v6(false)?;
+    }
+    // A restart must not wait for the old sockets' TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
 }
 
 /// Connection rate per IP, then the connection limits (per IP, global).
@@ -286,7 +302,10 @@ impl Server {
                     a = bound.listener.accept() => a,
                 };
                 let (tcp, peer) = match accepted {
-                    Ok(x) => x,
+                    // On a dual-stack socket an IPv4 client is ::ffff:a.b.c.d:
+                    // every limit, log and check sees it as the IPv4 address
+                    // it is (else all IPv4 would share one IPv6 /64).
+                    Ok((tcp, peer)) => (tcp, SocketAddr::new(peer.ip().to_canonical(), peer.port())),
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
                         tracing::warn!(listener = %kind, error = %e, "accept failed");
@@ -411,5 +430,47 @@ mod tests {
             TcpStream::connect(addr).await.is_err(),
             "no longer accepting"
         );
+    }
+
+    /// Writes the peer address it was given, then closes.
+    struct Peer;
+    impl Handler for Peer {
+        fn handle(&self, mut conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            Box::pin(async move {
+                let _ = conn
+                    .stream
+                    .write_all(conn.peer.ip().to_string().as_bytes())
+                    .await;
+            })
+        }
+    }
+
+    /// `addr = "::"` is one dual-stack socket: IPv6 and IPv4 clients both
+    /// reach it, and an IPv4 client is seen as its IPv4 address (not
+    /// ::ffff:127.0.0.1), so limits and logs treat it as IPv4.
+    #[tokio::test]
+    async fn the_unspecified_ipv6_address_takes_ipv4_too() {
+        let cfg = ListenerConfig {
+            kind: ListenerKind::Smtp,
+            addr: "::".parse().unwrap(),
+            port: 0,
+        };
+        let bound = bind_all(&[cfg]).await.unwrap();
+        let port = bound[0].local_addr().unwrap().port();
+        let d = tempfile::tempdir().unwrap();
+        let (c, k) = crate::tls::self_signed(d.path(), "localhost").unwrap();
+        let tls = Tls::new(crate::tls::load_server_config(&c, &k).unwrap());
+        let server = Server::new(100);
+        for b in bound {
+            server.serve(b, tls.clone(), Arc::new(Peer));
+        }
+        for (dial, seen) in [("127.0.0.1", "127.0.0.1"), ("::1", "::1")] {
+            let ip: IpAddr = dial.parse().unwrap();
+            let mut s = TcpStream::connect((ip, port)).await.unwrap();
+            let mut got = String::new();
+            s.read_to_string(&mut got).await.unwrap();
+            assert_eq!(got, seen);
+        }
+        assert!(server.shutdown(Duration::from_secs(2)).await);
     }
 }

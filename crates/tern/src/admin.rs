@@ -61,14 +61,22 @@ fn password_from(args: &PasswordArgs) -> Result<Option<String>, Failure> {
 
 pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
     // Validate input before touching the store.
-    if let DomainCmd::Add { domain } | DomainCmd::Remove { domain, .. } = &cmd {
+    if let DomainCmd::Add { domain, .. } | DomainCmd::Remove { domain, .. } = &cmd {
         tern_common::normalize_domain(domain).map_err(|e| usage(e.to_string()))?;
     }
     let store = open_store(config).await?;
     match cmd {
-        DomainCmd::Add { domain } => {
+        DomainCmd::Add { domain, no_dkim } => {
             let d = store.domain_add(&domain).await.map_err(store_err)?;
             println!("domain {d} added");
+            if no_dkim {
+                return Ok(());
+            }
+            let records = crate::dkim::keygen_defaults(&store, &d).await?;
+            println!("DKIM keys made (RSA-2048 and Ed25519, both signing); publish:");
+            for (name, text) in records {
+                println!("  {name} TXT {}", crate::dkim::zone_strings(&text));
+            }
         }
         DomainCmd::List => {
             for d in store.domain_list().await.map_err(store_err)? {

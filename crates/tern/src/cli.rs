@@ -138,8 +138,14 @@ pub struct Quickstart {
 
 #[derive(Subcommand, Debug)]
 pub enum DomainCmd {
-    /// Add a domain tern receives mail for.
-    Add { domain: String },
+    /// Add a domain tern receives mail for, with DKIM keys (RSA-2048 and
+    /// Ed25519) whose records are printed.
+    Add {
+        domain: String,
+        /// Make no DKIM keys (add them later with `tern dkim keygen`).
+        #[arg(long)]
+        no_dkim: bool,
+    },
     /// List domains.
     List,
     /// Remove a domain (refused while it has accounts, unless --force).

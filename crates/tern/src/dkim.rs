@@ -51,6 +51,20 @@ pub async fn keygen(
     ))
 }
 
+/// The keys a new domain gets: RSA-2048, which every verifier knows
+/// (large mailbox providers do not verify Ed25519 yet), and Ed25519
+/// (RFC 8463), both signing every message. Returns each record to publish.
+pub async fn keygen_defaults(
+    store: &Store,
+    domain: &str,
+) -> Result<Vec<(String, String)>, Failure> {
+    let mut records = Vec::new();
+    for algo in [Algorithm::Rsa, Algorithm::Ed25519] {
+        records.push(keygen(store, domain, None, algo).await?);
+    }
+    Ok(records)
+}
+
 /// A TXT record's text as zone-file strings of at most 255 octets each.
 pub fn zone_strings(text: &str) -> String {
     text.as_bytes()

@@ -16,10 +16,15 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
         Some(h) => normalize_domain(h).map_err(|e| usage(format!("--hostname: {e}")))?,
         None => format!("mail.{domain}"),
     };
+    // Absolute: the written config resolves a relative data_dir against its
+    // own folder, not against where quickstart ran, so the data made here
+    // would not be the data the server finds.
     let data_dir = q
         .data_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("/var/lib/tern"));
+    let data_dir = std::path::absolute(&data_dir)
+        .map_err(|e| usage(format!("--data-dir {}: {e}", data_dir.display())))?;
     let out = q
         .config_out
         .clone()
@@ -66,12 +71,9 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(e.to_string()))?
         .is_empty();
     let dkim = if has_key {
-        None
+        Vec::new()
     } else {
-        Some(
-            crate::dkim::keygen(&store, &domain, None, tern_queue::dkim::Algorithm::Ed25519)
-                .await?,
-        )
+        crate::dkim::keygen_defaults(&store, &domain).await?
     };
     store.close().await;
 
@@ -94,14 +96,18 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
     println!();
     println!("Publish these DNS records:");
     println!("  {domain}.           MX   10 {hostname}.");
-    println!("  {hostname}.  A    <this server's IPv4>   (and AAAA for IPv6)");
+    println!("  {hostname}.  A    <this server's public IPv4>");
+    for v6 in global_ipv6() {
+        println!("  {hostname}.  AAAA {v6}");
+    }
     println!("  {domain}.           TXT  \"v=spf1 mx -all\"");
     println!(
         "  _dmarc.{domain}.    TXT  \"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}\""
     );
-    if let Some((name, text)) = &dkim {
+    for (name, text) in &dkim {
         println!("  {name} TXT {}", crate::dkim::zone_strings(text));
-    } else {
+    }
+    if dkim.is_empty() {
         println!("  (DKIM: the domain's existing keys; see `tern dkim list`)");
     }
     println!("  and a PTR record for the server's address pointing to {hostname}.");
@@ -138,18 +144,41 @@ kind = "sqlite"
 cert = "/etc/tern/fullchain.pem"
 key = "/etc/tern/privkey.pem"
 
-# Listeners. These bind every IPv4 address: tern is reachable from the
-# internet. Without `addr`, a listener binds 127.0.0.1 only.
+# Listeners. `::` binds every IPv6 and IPv4 address (one dual-stack
+# socket): tern is reachable from the internet. Without `addr`, a listener
+# binds 127.0.0.1 only.
 "#,
         data = data_dir.display()
     );
     for kind in ListenerKind::ALL {
         if protocols::implemented(kind) && kind != ListenerKind::Http {
             s.push_str(&format!(
-                "\n[[listeners]]\nkind = \"{kind}\"\naddr = \"0.0.0.0\"\nport = {}\n",
+                "\n[[listeners]]\nkind = \"{kind}\"\naddr = \"::\"\nport = {}\n",
                 kind.standard_port()
             ));
         }
     }
     s
+}
+
+/// The global IPv6 addresses this machine has (Linux: /proc/net/if_inet6,
+/// scope 00 = global), for the AAAA records to publish; none, no AAAA.
+fn global_ipv6() -> Vec<std::net::Ipv6Addr> {
+    let Ok(table) = std::fs::read_to_string("/proc/net/if_inet6") else {
+        return Vec::new();
+    };
+    table
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (hex, scope) = (f.first()?, f.get(3)?);
+            if *scope != "00" || hex.len() != 32 {
+                return None;
+            }
+            let n = u128::from_str_radix(hex, 16).ok()?;
+            let a = std::net::Ipv6Addr::from(n);
+            // Unique-local (fc00::/7) is not reachable from the internet.
+            (a.segments()[0] & 0xfe00 != 0xfc00).then_some(a)
+        })
+        .collect()
 }

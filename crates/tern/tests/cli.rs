@@ -320,15 +320,22 @@ fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
     assert!(s.contains("MX   10 mail.example.org."), "{s}");
     assert!(s.contains("v=spf1 mx -all"), "{s}");
     assert!(s.contains("_dmarc.example.org."), "{s}");
-    assert!(
-        s.contains("._domainkey.example.org. TXT \"v=DKIM1; k=ed25519; p="),
-        "quickstart prints the DKIM record: {s}"
-    );
+    // Both keys sign: RSA for every verifier, Ed25519 for those that know it.
+    for k in ["k=rsa; p=MIIB", "k=ed25519; p="] {
+        assert!(
+            s.contains(&format!("._domainkey.example.org. TXT \"v=DKIM1; {k}")),
+            "quickstart prints the {k} DKIM record: {s}"
+        );
+    }
     let text = std::fs::read_to_string(&out_cfg).unwrap();
     assert!(text.contains("hostname = \"mail.example.org\""));
     assert!(
-        text.contains("addr = \"0.0.0.0\""),
-        "public binds are written explicitly"
+        text.contains("addr = \"::\""),
+        "public binds (dual-stack) are written explicitly"
+    );
+    assert!(
+        text.contains(&format!("data_dir = \"{}\"", data.display())),
+        "{text}"
     );
     assert!(text.contains("cert = \"/etc/tern/fullchain.pem\""));
 
@@ -349,7 +356,7 @@ fn dkim_keygen_list_and_bad_input() {
         2,
         "domain example.org not found",
     );
-    ok(&cli(&cfg, &["domain", "add", "example.org"]));
+    ok(&cli(&cfg, &["domain", "add", "example.org", "--no-dkim"]));
     let ed = ok(&cli(
         &cfg,
         &["dkim", "keygen", "example.org", "--selector", "s1"],
@@ -423,4 +430,67 @@ fn version_names_the_commit_and_the_build_date() {
         .trim_end_matches([')', '\n']);
     assert_eq!(date.len(), 10, "{v}");
     assert_eq!(date.as_bytes()[4], b'-', "{v}");
+}
+
+/// `quickstart --data-dir data --config-out conf/tern.toml` from some
+/// folder: the server started on the written config finds the domain and
+/// the postmaster quickstart made (the data dir is written absolute; a
+/// relative one would be read relative to conf/).
+#[test]
+fn quickstart_with_relative_paths_writes_where_the_server_will_look() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["quickstart", "example.test", "--data-dir", "data"])
+        .args(["--config-out", "conf/tern.toml"])
+        .current_dir(dir.path())
+        .env_remove("TERN_CONFIG")
+        .output()
+        .unwrap();
+    ok(&out);
+    let cfg = dir.path().join("conf/tern.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let want = dir.path().canonicalize().unwrap().join("data");
+    assert!(
+        text.contains(&format!("data_dir = \"{}\"", want.display())),
+        "{text}"
+    );
+    // The operator puts the certificate in place; then, run from
+    // elsewhere against the written config: the same store.
+    let (c, k) =
+        tern_common::tls::self_signed(&dir.path().join("tls"), "mail.example.test").unwrap();
+    let text = text
+        .replace("/etc/tern/fullchain.pem", c.to_str().unwrap())
+        .replace("/etc/tern/privkey.pem", k.to_str().unwrap());
+    std::fs::write(&cfg, text).unwrap();
+    let users = ok(&cli(&cfg, &["user", "list"]));
+    assert!(users.contains("postmaster@example.test"), "{users}");
+    assert!(!dir.path().join("conf/data").exists());
+}
+
+/// A new domain gets an RSA-2048 and an Ed25519 key, both signing, and
+/// their records are printed; `--no-dkim` makes none.
+#[test]
+fn domain_add_makes_rsa_and_ed25519_keys() {
+    let (_d, cfg) = setup();
+    let out = ok(&cli(&cfg, &["domain", "add", "example.org"]));
+    for k in ["k=rsa; p=MIIB", "k=ed25519; p="] {
+        assert!(
+            out.contains(&format!("._domainkey.example.org. TXT \"v=DKIM1; {k}")),
+            "{out}"
+        );
+    }
+    let list = ok(&cli(&cfg, &["dkim", "list", "-d", "example.org"]));
+    assert_eq!(
+        list.lines().filter(|l| l.contains("example.org")).count(),
+        2,
+        "{list}"
+    );
+    let out = ok(&cli(&cfg, &["domain", "add", "other.org", "--no-dkim"]));
+    assert!(!out.contains("DKIM"), "{out}");
+    let list = ok(&cli(&cfg, &["dkim", "list", "-d", "other.org"]));
+    assert_eq!(
+        list.lines().filter(|l| l.contains("other.org")).count(),
+        0,
+        "{list}"
+    );
 }

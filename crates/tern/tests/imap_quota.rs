@@ -43,7 +43,7 @@ M.logout()
 #[test]
 fn quota_roots_usage_and_overquota() {
     let mut t = Tern::start(&["imaps"]);
-    let _ = t.cli(&["domain", "add", "example.org"]);
+    let _ = t.cli(&["domain", "add", "example.org", "--no-dkim"]);
     // 10 KiB for the quota user; none for the other.
     let out = t.cli(&[
         "user",

@@ -172,7 +172,7 @@ impl Tern {
     /// Create the domain (if needed) and an account.
     pub fn add_user(&self, email: &str, password: &str) {
         let domain = email.rsplit_once('@').expect("address").1;
-        let _ = self.cli(&["domain", "add", domain]);
+        let _ = self.cli(&["domain", "add", domain, "--no-dkim"]);
         let out = self.cli(&["user", "add", email, "-p", password]);
         assert!(
             out.status.success(),
