@@ -13,6 +13,7 @@ use tern_common::Config;
 use tern_common::config::ChecksConfig;
 use tern_store::DmarcRecord;
 
+use crate::body::BodyHash;
 use crate::dmarc;
 use crate::policy::{self, Disposition};
 use crate::report;
@@ -85,22 +86,77 @@ impl Checker {
     /// default), so a slow DNS server cannot hold a session open forever.
     pub async fn check(&self, ip: IpAddr, helo: &str, mail_from: &str, message: &[u8]) -> Outcome {
         let limit = Duration::from_secs(self.checks.time_limit_secs);
-        match tokio::time::timeout(limit, self.check_unbounded(ip, helo, mail_from, message)).await
-        {
+        let checks = self.check_unbounded(ip, helo, mail_from, message, None);
+        match tokio::time::timeout(limit, checks).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 tracing::warn!(%ip, helo, mail_from, secs = limit.as_secs(), "inbound checks timed out");
-                Outcome {
-                    header: format!(
-                        "Authentication-Results: {};\r\n\tdmarc=temperror reason=\"checks timed out after {} s\"\r\n",
-                        self.hostname,
-                        limit.as_secs()
-                    ),
-                    disposition: policy::temperror(&self.checks, "").disposition,
-                    report: None,
-                    envelope: None,
+                self.temperror(&format!("checks timed out after {} s", limit.as_secs()))
+            }
+        }
+    }
+
+    /// [`Checker::check`] for a message given as its header section `head`
+    /// (the fields, without the empty line) and a body that `open_body`
+    /// reads (what follows the empty line): the DKIM and ARC body hashes
+    /// are computed as the body is read, on the blocking pool, so a large
+    /// message is never whole in memory. Bounded in time the same way.
+    pub async fn check_streamed<R, F>(
+        &self,
+        ip: IpAddr,
+        helo: &str,
+        mail_from: &str,
+        head: &[u8],
+        open_body: F,
+    ) -> Outcome
+    where
+        R: std::io::Read,
+        F: Fn() -> std::io::Result<R> + Send + 'static,
+    {
+        let mut message = head.to_vec();
+        message.extend_from_slice(b"\r\n");
+        let wanted: Vec<BodyHash> = AuthenticatedMessage::parse(&message)
+            .map(|m| m.body_hashes)
+            .unwrap_or_default();
+        let limit = Duration::from_secs(self.checks.time_limit_secs);
+        let checks = async {
+            let hashes = if wanted.is_empty() {
+                Ok(Vec::new())
+            } else {
+                tokio::task::spawn_blocking(move || crate::body::hashes(&wanted, &open_body))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            };
+            match hashes {
+                Ok(h) => {
+                    self.check_unbounded(ip, helo, mail_from, &message, Some(&h))
+                        .await
+                }
+                Err(e) => {
+                    tracing::error!(%ip, error = %e, "inbound checks cannot read the body");
+                    self.temperror("the body could not be read")
                 }
             }
+        };
+        match tokio::time::timeout(limit, checks).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(%ip, helo, mail_from, secs = limit.as_secs(), "inbound checks timed out");
+                self.temperror(&format!("checks timed out after {} s", limit.as_secs()))
+            }
+        }
+    }
+
+    /// A DMARC temperror outcome (deferred by default).
+    fn temperror(&self, reason: &str) -> Outcome {
+        Outcome {
+            header: format!(
+                "Authentication-Results: {};\r\n\tdmarc=temperror reason=\"{reason}\"\r\n",
+                self.hostname,
+            ),
+            disposition: policy::temperror(&self.checks, "").disposition,
+            report: None,
+            envelope: None,
         }
     }
 
@@ -130,6 +186,7 @@ impl Checker {
         helo: &str,
         mail_from: &str,
         message: &[u8],
+        body_hashes: Option<&[BodyHash]>,
     ) -> Outcome {
         if self.is_trusted(ip) {
             return Outcome {
@@ -171,7 +228,13 @@ impl Checker {
             .trim_end_matches('.')
             .to_ascii_lowercase();
 
-        let parsed = AuthenticatedMessage::parse(message);
+        let parsed = AuthenticatedMessage::parse(message).map(|mut m| {
+            // A streamed body: its hashes were computed as it was read.
+            if let Some(given) = body_hashes {
+                m.body_hashes = given.to_vec();
+            }
+            m
+        });
         let empty = AuthenticatedMessage::default();
         let msg = parsed.as_ref().unwrap_or(&empty);
         let dkim = async {

@@ -32,6 +32,7 @@
 //! ```
 
 mod arc;
+mod body;
 mod checks;
 mod dmarc;
 mod dns;

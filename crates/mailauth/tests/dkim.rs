@@ -146,3 +146,56 @@ async fn expired_signature_does_not_pass() {
     let r = dkim_result(&c, &signed).await;
     assert!(!r[0].starts_with("pass"), "{r:?}");
 }
+
+/// A large signed message checked from its header and a body read in
+/// pieces (`check_streamed`) gets the verdicts the whole message gets:
+/// pass as signed, fail once a byte of the body changes.
+#[tokio::test]
+async fn a_streamed_body_verifies_like_a_whole_one() {
+    let ed = Key::ed25519();
+    let rsa = Key::rsa(2048);
+    let dns = DnsServer::start(
+        Zone::default()
+            .txt("ed._domainkey.signer.test", &ed.txt())
+            .txt("rsa._domainkey.signer.test", &rsa.txt()),
+    );
+    let c = checker(&dns, "");
+    let mut plain = message("a@signer.test", "big");
+    for i in 0..30_000 {
+        plain.extend_from_slice(format!("line {i}  with \t space  \r\n").as_bytes());
+    }
+    let signed = dkim_sign(&plain, &ed, "signer.test", "ed");
+    let signed = dkim_sign(&signed, &rsa, "signer.test", "rsa");
+    let split = signed.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    let verdicts = |o: tern_mailauth::Outcome| -> Vec<String> {
+        clauses(&o.header)
+            .into_iter()
+            .filter(|(m, _, _)| m == "dkim")
+            .map(|(_, r, _)| r)
+            .collect()
+    };
+    let streamed = |message: Vec<u8>| {
+        let c = c.clone();
+        async move {
+            let (head, body) = message.split_at(split);
+            let body = body[2..].to_vec();
+            let o = c
+                .check_streamed(IP.parse().unwrap(), "client.test", "", head, move || {
+                    Ok(std::io::Cursor::new(body.clone()))
+                })
+                .await;
+            verdicts(o)
+        }
+    };
+    let whole = verdicts(
+        c.check(IP.parse().unwrap(), "client.test", "", &signed)
+            .await,
+    );
+    assert_eq!(whole, ["pass", "pass"]);
+    assert_eq!(streamed(signed.clone()).await, whole);
+    let mut tampered = signed.clone();
+    let last = tampered.len() - 5;
+    tampered[last] = b'X';
+    let r = streamed(tampered).await;
+    assert!(r.iter().all(|v| v != "pass"), "{r:?}");
+}

@@ -1010,9 +1010,8 @@ where
     }
 
     /// Port 25: SPF, DKIM, DMARC, ARC, iprev, then the policy decides;
-    /// `Err` is the refusal line. The body matters only to DKIM and ARC
-    /// signatures: a message without any is checked from its header alone,
-    /// and only a signed one is read whole (within the server's budget).
+    /// `Err` is the refusal line. A spooled body is read in pieces for the
+    /// DKIM and ARC body hashes (and not at all without a signature).
     async fn check_inbound(
         &self,
         checker: &tern_mailauth::Checker,
@@ -1020,24 +1019,18 @@ where
         msg: &Message,
     ) -> Result<tern_mailauth::Outcome, String> {
         let helo = self.helo.clone().unwrap_or_default();
-        let signed = tern_mailauth::fields::fields(&msg.head).iter().any(|f| {
-            f.name.eq_ignore_ascii_case(b"DKIM-Signature")
-                || f.name.len() > 4 && f.name[..4].eq_ignore_ascii_case(b"ARC-")
-        });
-        let whole = if signed {
-            msg.whole().await.map_err(|e| {
-                tracing::error!(ip = %self.peer.ip, error = %e, "smtp cannot read the spooled message");
-                TEMP_STORE.to_string()
-            })?
-        } else {
-            let mut head = msg.head.clone();
-            head.extend_from_slice(b"\r\n");
-            crate::spool::Whole::unbudgeted(head)
+        let ip = self.peer.ip;
+        let outcome = match &msg.body {
+            Body::Memory(b) => {
+                let whole = [msg.head.as_slice(), b].concat();
+                checker.check(ip, &helo, &env.sender, &whole).await
+            }
+            Body::File(f) => {
+                checker
+                    .check_streamed(ip, &helo, &env.sender, &msg.head, f.body_reader())
+                    .await
+            }
         };
-        let outcome = checker
-            .check(self.peer.ip, &helo, &env.sender, &whole.bytes)
-            .await;
-        drop(whole);
         if let Some(r) = &outcome.report
             && let Err(e) = self.shared.store.dmarc_record_insert(r).await
         {

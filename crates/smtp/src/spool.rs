@@ -8,7 +8,8 @@
 //! removed at start-up ([`sweep`]).
 //!
 //! The rule: nothing here reads a whole spooled message into memory except
-//! [`Message::whole`], which waits for the server-wide budget first.
+//! [`Message::whole`], which waits for the server-wide budget first; every
+//! other reader goes through the file in pieces.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -30,11 +31,11 @@ pub const HEADER_LIMIT: usize = 256 * 1024;
 pub const DEBRIS_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// Whole spooled messages in memory at once, server-wide, for what cannot
-/// be streamed: DKIM/ARC verification of a large signed message on port 25
-/// (mail-auth verifies from one slice), forwarding to the outbound queue
-/// and blobs on PostgreSQL (both keep a message whole). Memory for them is
-/// bounded by this many times the message size limit, not by the number of
-/// sessions. (DKIM signing streams: `tern_queue::dkim::signatures_streamed`.)
+/// be streamed: forwarding to the outbound queue (with its ARC seal) and
+/// blobs on PostgreSQL, both of which keep a message whole. Memory for
+/// them is bounded by this many times the message size limit, not by the
+/// number of sessions. (DKIM signing and verification stream the body:
+/// `tern_queue::dkim::signatures_streamed`, `Checker::check_streamed`.)
 static WHOLE: Semaphore = Semaphore::const_new(2);
 
 /// The file buffer of a spooling session.
@@ -225,6 +226,17 @@ impl SpoolFile {
         &self.removal.0
     }
 
+    /// Opens the body after its empty line (the octets a DKIM body hash
+    /// covers, RFC 6376 3.7), each time it is called.
+    pub fn body_reader(&self) -> impl Fn() -> io::Result<io::Take<File>> + Send + 'static {
+        let (path, offset, len) = (self.path().to_path_buf(), self.offset, self.len);
+        move || {
+            let mut file = File::open(&path)?;
+            file.seek(SeekFrom::Start(offset + 2))?;
+            Ok(file.take(len.saturating_sub(2)))
+        }
+    }
+
     /// Opens the message as `head` followed by these octets, each time it
     /// is called: for readers that go through a large message in pieces.
     pub fn reader_after(
@@ -310,16 +322,6 @@ pub async fn budget() -> io::Result<tokio::sync::SemaphorePermit<'static>> {
 pub struct Whole {
     pub bytes: Vec<u8>,
     _permit: Option<tokio::sync::SemaphorePermit<'static>>,
-}
-
-impl Whole {
-    /// Bytes already bounded by the in-memory threshold.
-    pub fn unbudgeted(bytes: Vec<u8>) -> Whole {
-        Whole {
-            bytes,
-            _permit: None,
-        }
-    }
 }
 
 /// Remove spool files older than `DEBRIS_AGE` (left by a crash); returns
