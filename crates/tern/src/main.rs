@@ -86,6 +86,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// An administration command needs a store that exists: with no
+/// configuration file found and no data dir at the embedded default's
+/// place, it would silently create an empty one (and the admin would add
+/// users nobody serves). Say where tern looked instead.
+fn existing(config: tern_common::Config) -> Result<tern_common::Config, Failure> {
+    if config.source == tern_common::config::Source::Embedded && !config.data_dir.exists() {
+        return Err(Failure::Usage(format!(
+            "no configuration file (looked for --config, $TERN_CONFIG and ./tern.toml) and no data \
+             dir at {}: nothing to administer; pass --config FILE, or run `tern quickstart` or \
+             `tern serve` first",
+            config.data_dir.display()
+        )));
+    }
+    Ok(config)
+}
+
 async fn run(cli: Cli) -> Result<(), Failure> {
     let Cli { config, command } = cli;
     let load = || {
@@ -100,12 +116,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Serve => serve::run(load()?).await,
-        Command::Domain(c) => admin::domain(&load()?, c).await,
-        Command::User(c) => admin::user(&load()?, c).await,
-        Command::Alias(c) => admin::alias(&load()?, c).await,
-        Command::Audit(c) => admin::audit(&load()?, c).await,
-        Command::Queue(c) => queue::run(&load()?, c).await,
-        Command::Dkim(c) => dkim::run(&load()?, c).await,
+        Command::Domain(c) => admin::domain(&existing(load()?)?, c).await,
+        Command::User(c) => admin::user(&existing(load()?)?, c).await,
+        Command::Alias(c) => admin::alias(&existing(load()?)?, c).await,
+        Command::Audit(c) => admin::audit(&existing(load()?)?, c).await,
+        Command::Queue(c) => queue::run(&existing(load()?)?, c).await,
+        Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,
     }
 }

@@ -494,3 +494,26 @@ fn domain_add_makes_rsa_and_ed25519_keys() {
         "{list}"
     );
 }
+
+/// In a folder with no configuration file and no data dir, an admin
+/// command refuses (exit 2, naming where it looked) instead of creating an
+/// empty store nobody serves.
+#[test]
+fn admin_commands_refuse_an_accidental_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("TERN_CONFIG")
+            .output()
+            .unwrap()
+    };
+    fails(
+        &run(&["domain", "add", "example.test"]),
+        2,
+        "no configuration file",
+    );
+    fails(&run(&["user", "list"]), 2, "tern-data");
+    assert!(!dir.path().join("tern-data").exists());
+}
