@@ -608,3 +608,37 @@ fn a_large_signed_message_is_verified_from_the_spool() {
     );
     assert!(got[0].ends_with(&signed));
 }
+
+/// Submission on 587 before TLS and login: a password is never taken in
+/// the clear, mail is refused, an overlong AUTH line closes the connection,
+/// and another client is served.
+#[test]
+fn submission_587_refuses_hostile_input_before_tls() {
+    let t = server(&["submission"]);
+    let addr = t.addr("submission");
+    let mut c = Client::connect(addr);
+    assert!(c.reply().starts_with("220"));
+    let ehlo = c.cmd("EHLO hostile.example");
+    assert!(
+        ehlo.contains("STARTTLS") && !ehlo.contains("AUTH"),
+        "{ehlo}"
+    );
+    assert!(
+        c.cmd("AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3")
+            .starts_with("538 5.7.11")
+    );
+    assert!(c.cmd("AUTH LOGIN").starts_with("538"));
+    assert!(c.cmd("MAIL FROM:<alice@example.org>").starts_with("530"));
+    assert!(
+        c.cmd("BDAT 99999999999999999999999 LAST")
+            .starts_with("552")
+    );
+    assert_eq!(c.rest(), "");
+    let mut c = Client::connect(addr);
+    c.reply();
+    c.cmd("EHLO hostile.example");
+    c.send(format!("AUTH PLAIN {}\r\n", "A".repeat(3000)).as_bytes());
+    let r = c.reply();
+    assert!(r.starts_with("500 5.5.6"), "{r}");
+    another_client_is_served(addr);
+}
