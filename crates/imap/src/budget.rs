@@ -64,9 +64,10 @@ pub enum ReadError {
     Store(StoreError),
 }
 
-/// A message's bytes with the share of the budget they hold: twice their
-/// size, for the bytes and their copy in a reply. Keep the share until the
-/// reply is flushed or the message is done with.
+/// A message's bytes with the share of the budget they hold: three times
+/// their size, for the bytes, the reply being built and the write buffer
+/// it goes to. Keep the share until the reply is flushed or the message
+/// is done with.
 pub(crate) async fn read_message(
     store: &Store,
     budget: &Budget,
@@ -75,7 +76,7 @@ pub(crate) async fn read_message(
 ) -> Result<(Vec<u8>, Share), ReadError> {
     let size = usize::try_from(meta.size).unwrap_or(usize::MAX);
     let share = budget
-        .take(size.saturating_mul(2), READ_WAIT)
+        .take(size.saturating_mul(3), READ_WAIT)
         .await
         .ok_or(ReadError::Busy)?;
     match store.message_bytes(mailbox, meta.uid).await {
