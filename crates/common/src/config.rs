@@ -186,6 +186,8 @@ struct RawConfig {
     #[serde(default)]
     server: RawServer,
     #[serde(default)]
+    log: RawLog,
+    #[serde(default)]
     smtp: RawSmtp,
     #[serde(default)]
     pop3: RawPop3,
@@ -363,6 +365,13 @@ struct RawServer {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
+    format: Option<LogFormat>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawSmtp {
     max_message_size: Option<Spanned<u64>>,
     max_recipients: Option<Spanned<usize>>,
@@ -404,6 +413,7 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     pub listeners: Vec<ListenerConfig>,
     pub server: ServerConfig,
+    pub log: LogConfig,
     pub smtp: SmtpConfig,
     pub pop3: Pop3Config,
     pub imap: ImapConfig,
@@ -721,6 +731,53 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
 }
 
+/// How tern logs (to standard error). `RUST_LOG`, when set, overrides
+/// `level`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Filter directives: a level (`info`) and/or `module=level` pairs,
+    /// comma-separated (`info,tern_smtp=debug`).
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
+}
+
+/// Is `s` a valid list of log filter directives (`level` or
+/// `target=level`, comma-separated)?
+pub fn valid_log_filter(s: &str) -> bool {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let level = |l: &str| LEVELS.contains(&l.to_ascii_lowercase().as_str());
+    let target = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '-')
+    };
+    !s.trim().is_empty()
+        && s.split(',').map(str::trim).all(|d| match d.split_once('=') {
+            Some((t, l)) => target(t) && level(l),
+            // A bare word must be a level: `loud` is a typo, not a module.
+            None => level(d),
+        })
+}
+
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     pub max_message_size: u64,
@@ -833,6 +890,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         server: ServerConfig {
             shutdown_grace_secs: 10,
         },
+        log: LogConfig::default(),
         smtp: SmtpConfig::default(),
         pop3: Pop3Config::default(),
         imap: ImapConfig::default(),
@@ -1108,6 +1166,21 @@ pub fn parse(
             10,
         ),
     };
+    let log = LogConfig {
+        level: match &raw.log.level {
+            Some(l) if !valid_log_filter(l.get_ref()) => {
+                c.err_at(
+                    "log.level",
+                    l,
+                    "must be a level (trace, debug, info, warn, error, off) or module=level pairs, comma-separated",
+                );
+                LogConfig::default().level
+            }
+            Some(l) => l.get_ref().trim().to_string(),
+            None => LogConfig::default().level,
+        },
+        format: raw.log.format.unwrap_or_default(),
+    };
     let limits = limits_from(&raw.limits);
     let rd = RateConfig::default();
     let rate = RateConfig {
@@ -1377,6 +1450,7 @@ pub fn parse(
         tls,
         listeners,
         server,
+        log,
         smtp,
         pop3,
         imap,
@@ -1498,6 +1572,19 @@ mod tests {
 
     fn p(src: &str) -> Result<Config, ConfigErrors> {
         parse(src, Source::Embedded, Path::new("/"), all)
+    }
+
+    #[test]
+    fn log_level_and_format_are_checked() {
+        let c = p("[log]\nlevel = \"warn,tern_smtp=debug\"\nformat = \"json\"\n").unwrap();
+        assert_eq!(c.log.level, "warn,tern_smtp=debug");
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(p("").unwrap().log, LogConfig::default());
+        let e = p("[log]\nlevel = \"loud\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "log.level");
+        assert_eq!(e.errors[0].line, Some(2));
+        assert!(p("[log]\nlevel = \"tern=verbose\"\n").is_err());
+        assert!(p("[log]\nformat = \"xml\"\n").is_err());
     }
 
     #[test]

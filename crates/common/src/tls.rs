@@ -43,6 +43,42 @@ pub fn load_server_config(
     cert: &Path,
     key: &Path,
 ) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
+    Ok(load_reloadable(cert, key)?.0)
+}
+
+/// `load_server_config`, with the slot that holds its certificate: a new
+/// certificate put there serves every handshake from then on (SIGHUP).
+pub fn load_reloadable(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Arc<rustls::ServerConfig>, Arc<CertSlot>), TlsLoadError> {
+    let slot = Arc::new(CertSlot(std::sync::RwLock::new(Arc::new(
+        certified_from_files(cert, key)?,
+    ))));
+    Ok((server_config_with(slot.clone())?, slot))
+}
+
+/// The server's certificate and key, replaceable while running.
+#[derive(Debug)]
+pub struct CertSlot(std::sync::RwLock<Arc<CertifiedKey>>);
+
+impl CertSlot {
+    /// Load a new chain and key (checked as at start) and serve them from
+    /// the next handshake on; on error the current ones stay.
+    pub fn replace_from(&self, cert: &Path, key: &Path) -> Result<(), TlsLoadError> {
+        let new = Arc::new(certified_from_files(cert, key)?);
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = new;
+        Ok(())
+    }
+}
+
+impl rustls::server::ResolvesServerCert for CertSlot {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.read().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+}
+
+fn certified_from_files(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsLoadError> {
     let cert_err = |m: String| TlsLoadError {
         part: Part::Cert,
         message: m,
@@ -67,7 +103,7 @@ pub fn load_server_config(
             key.display()
         ))
     })?;
-    server_config_from(chain, key_der)
+    certified_from(chain, key_der)
 }
 
 /// Build the server configuration from DER parts.
@@ -75,8 +111,15 @@ pub fn server_config_from(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
-    let provider = provider();
-    let signing = provider
+    let slot = CertSlot(std::sync::RwLock::new(Arc::new(certified_from(chain, key)?)));
+    server_config_with(Arc::new(slot))
+}
+
+fn certified_from(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<CertifiedKey, TlsLoadError> {
+    let signing = provider()
         .key_provider
         .load_private_key(key)
         .map_err(|e| TlsLoadError {
@@ -88,24 +131,19 @@ pub fn server_config_from(
         part: Part::Key,
         message: format!("does not match the certificate ({e})"),
     })?;
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+    Ok(certified)
+}
+
+fn server_config_with(slot: Arc<CertSlot>) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
+    let cfg = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsLoadError {
             part: Part::Cert,
             message: e.to_string(),
         })?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SingleCert(Arc::new(certified))));
+        .with_cert_resolver(slot);
     Ok(Arc::new(cfg))
-}
-
-#[derive(Debug)]
-struct SingleCert(Arc<CertifiedKey>);
-
-impl rustls::server::ResolvesServerCert for SingleCert {
-    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.clone())
-    }
 }
 
 /// The embedded default's certificate: made once under `dir` and reused, so

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod dkim;
+mod logging;
 mod protocols;
 mod queue;
 mod quickstart;
@@ -51,14 +52,6 @@ fn main() -> ExitCode {
     tune_allocator();
     tern_store::datadir::private_umask();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -108,6 +101,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         tern_common::config::load(config.as_deref(), protocols::implemented)
             .map_err(|e| Failure::Config(e.to_string()))
     };
+    if !matches!(command, Command::Serve) {
+        logging::init(&tern_common::config::LogConfig::default());
+    }
     match command {
         Command::Quickstart(q) => quickstart::run(q).await,
         Command::ConfigCheck => {
@@ -115,7 +111,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("ok");
             Ok(())
         }
-        Command::Serve => serve::run(load()?).await,
+        Command::Serve => {
+            let config = load()?;
+            let log = logging::init(&config.log);
+            serve::run(config, log).await
+        }
         Command::Domain(c) => admin::domain(&existing(load()?)?, c).await,
         Command::User(c) => admin::user(&existing(load()?)?, c).await,
         Command::Alias(c) => admin::alias(&existing(load()?)?, c).await,

@@ -1,6 +1,7 @@
 //! `tern serve`: open the store, load TLS, bind every listener, serve until
 //! SIGTERM or Ctrl-C, then shut down gracefully.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use tern_common::listener::{Server, Tls, bind_all};
 use tern_common::security::Security;
 
 use crate::Failure;
+use crate::logging::LogHandle;
 
 /// Print a status line; a closed stdout (the supervisor went away) must not
 /// bring the server down, so write errors are ignored.
@@ -58,17 +60,22 @@ async fn tidy_data_dir(
     Ok(())
 }
 
-pub async fn run(config: Config) -> Result<(), Failure> {
-    let config = Arc::new(config);
-    let (cert, key) = match &config.tls {
-        Some(t) => (t.cert.clone(), t.key.clone()),
+/// The certificate and key files a configuration names (the embedded
+/// default's self-signed pair when it has no `[tls]`).
+fn cert_paths(config: &Config) -> Result<(PathBuf, PathBuf), Failure> {
+    match &config.tls {
+        Some(t) => Ok((t.cert.clone(), t.key.clone())),
         None => tern_common::tls::self_signed(&config.data_dir.join("tls"), &config.hostname)
-            .map_err(|e| Failure::Runtime(format!("{e:#}")))?,
-    };
-    let tls = Tls::new(
-        tern_common::tls::load_server_config(&cert, &key)
-            .map_err(|e| Failure::Config(e.to_string()))?,
-    );
+            .map_err(|e| Failure::Runtime(format!("{e:#}"))),
+    }
+}
+
+pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
+    let config = Arc::new(config);
+    let (cert, key) = cert_paths(&config)?;
+    let (server_tls, cert_slot) = tern_common::tls::load_reloadable(&cert, &key)
+        .map_err(|e| Failure::Config(e.to_string()))?;
+    let tls = Tls::new(server_tls);
     let store = open_store(&config).await?;
     tidy_data_dir(&config.data_dir, &store).await?;
     let bound = bind_all(&config.listeners)
@@ -117,11 +124,13 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     }
     // Catch the signals before saying ready: a SIGTERM right after "ready"
     // must still shut down cleanly.
-    let signals = Signals::install();
+    let mut signals = Signals::install();
     say!("tern: ready");
     tracing::info!("tern started");
 
-    signals.wait().await;
+    while signals.wait().await == Signal::Reload {
+        reload(&config, &cert_slot, &log);
+    }
     say!("tern: shutting down");
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     if !server.shutdown(grace).await {
@@ -132,28 +141,83 @@ pub async fn run(config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-/// SIGTERM and SIGINT, caught from the moment they are installed.
-struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+/// SIGHUP: read the configuration file again and apply what can change
+/// while running — the certificate and key (new handshakes get them) and
+/// the log filter. A file that no longer loads changes nothing. Everything
+/// else (listeners, store, limits) needs a restart, and the log says so
+/// when it differs.
+fn reload(running: &Config, slot: &tern_common::tls::CertSlot, log: &LogHandle) {
+    let explicit = match &running.source {
+        Source::File(p) => Some(p.as_path()),
+        Source::Embedded => None,
+    };
+    let new = match tern_common::config::load(explicit, protocols::implemented) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "reload: the configuration does not load; nothing changed");
+            return;
+        }
+    };
+    match cert_paths(&new).map(|(c, k)| slot.replace_from(&c, &k).map(|()| c)) {
+        Ok(Ok(cert)) => tracing::info!(cert = %cert.display(), "reload: certificate loaded"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "reload: certificate not loaded; the old one stays")
+        }
+        Err(e) => tracing::error!(error = ?e, "reload: certificate not loaded; the old one stays"),
+    }
+    match log.set_level(&new.log) {
+        Ok(level) => tracing::info!(level, "reload: log filter set"),
+        Err(e) => tracing::error!(error = %e, "reload: log filter not changed"),
+    }
+    if new.listeners != running.listeners || new.data_dir != running.data_dir {
+        tracing::warn!(
+            "reload: listeners or data_dir changed; they take effect at the next restart"
+        );
+    }
+    say!("tern: reloaded");
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Stop,
+    Reload,
+}
+
+/// SIGTERM and SIGINT (stop), SIGHUP (reload), caught from the moment
+/// they are installed.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+    hup: Option<tokio::signal::unix::Signal>,
+}
 
 impl Signals {
     fn install() -> Signals {
         use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate()).ok();
-        let int = signal(SignalKind::interrupt()).ok();
-        Signals(term.zip(int))
+        Signals {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
     }
 
-    async fn wait(self) {
-        match self.0 {
-            Some((mut t, mut i)) => {
-                tokio::select! {
-                    _ = t.recv() => {},
-                    _ = i.recv() => {},
+    async fn wait(&mut self) -> Signal {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
                 }
+                None => std::future::pending().await,
             }
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        }
+        if self.term.is_none() && self.int.is_none() {
+            let _ = tokio::signal::ctrl_c().await;
+            return Signal::Stop;
+        }
+        tokio::select! {
+            _ = next(&mut self.term) => Signal::Stop,
+            _ = next(&mut self.int) => Signal::Stop,
+            _ = next(&mut self.hup) => Signal::Reload,
         }
     }
 }

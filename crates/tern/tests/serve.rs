@@ -177,3 +177,103 @@ fn embedded_default_runs_on_loopback_only() {
     );
     assert!(d.path().join("tern-data/tls/self-signed.crt").exists());
 }
+
+/// The SHA-256 of the certificate a TLS server presents on `port`, or of
+/// the PEM file given instead.
+const FINGERPRINT: &str = r#"
+import hashlib, socket, ssl, sys
+if sys.argv[1] == "file":
+    der = ssl.PEM_cert_to_DER_cert(open(sys.argv[2]).read())
+else:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=10)) as s:
+        der = s.getpeercert(binary_form=True)
+print(hashlib.sha256(der).hexdigest())
+"#;
+
+/// SIGHUP reloads the certificate (a renewed one is served to new
+/// connections) and does not stop the server, which still exits cleanly
+/// on SIGTERM afterwards.
+#[test]
+fn sighup_reloads_the_certificate_and_keeps_serving() {
+    let mut t = common::Tern::start(&["imaps"]);
+    let port = t.port("imaps").to_string();
+    let served = || {
+        common::python(FINGERPRINT, &["port", &port])
+            .trim()
+            .to_string()
+    };
+    let old = served();
+    let renewed = tempfile::tempdir().unwrap();
+    let (c, k) = tern_common::tls::self_signed(renewed.path(), "renewed.example").unwrap();
+    let key = t.cert_path().with_extension("key");
+    std::fs::copy(&c, t.cert_path()).unwrap();
+    std::fs::copy(&k, &key).unwrap();
+    let want = common::python(FINGERPRINT, &["file", c.to_str().unwrap()])
+        .trim()
+        .to_string();
+    assert_ne!(old, want);
+    common::signal(t.pid(), "HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while served() != want {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the renewed certificate is not served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        t.stop().success(),
+        "SIGTERM after SIGHUP still exits cleanly"
+    );
+}
+
+/// `[log] format = "json"`: every line on standard error is one JSON
+/// object; `level = "warn"` keeps the info lines out.
+#[test]
+fn json_logs_one_object_per_line_at_the_configured_level() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |log: &str| {
+        let cfg = common::write_config(d.path(), &["pop3s"], log);
+        let mut child = Command::new(BIN)
+            .args(["--config", cfg.to_str().unwrap(), "serve"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if l == "tern: ready" {
+                    break;
+                }
+            }
+        })
+        .join()
+        .unwrap();
+        common::signal(child.id(), "TERM");
+        let status = common::wait_bounded(&mut child, Duration::from_secs(30));
+        assert!(status.success());
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        err
+    };
+    let err = run("[log]\nformat = \"json\"\n");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.iter().any(|l| l.contains("tern started")), "{err}");
+    for l in &lines {
+        assert!(
+            l.starts_with('{') && l.ends_with('}') && l.contains("\"level\":"),
+            "{l}"
+        );
+    }
+    let quiet = run("[log]\nlevel = \"warn\"\n");
+    assert!(!quiet.contains("tern started"), "{quiet}");
+}
