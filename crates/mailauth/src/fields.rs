@@ -4,8 +4,8 @@
 //! second field decide what a reader sees while the check looked at the
 //! other. So identity checks count fields here, in every spelling a reader
 //! might accept: names compared case-insensitively (RFC 5322 1.2.2) after
-//! removing white space before the colon (obs-optional, RFC 5322 4.5.3)
-//! and folding (RFC 5322 2.2.3).
+//! removing white space before the colon (obs-optional, RFC 5322 4.5.3),
+//! folding (RFC 5322 2.2.3) and any octet a name may not hold.
 //!
 //! The rule: an identity decision never trusts "the" From of a parser; it
 //! takes [`single`] and refuses when there is more than one.
@@ -79,11 +79,28 @@ pub fn fields(header: &[u8]) -> Vec<Field<'_>> {
     out
 }
 
-/// The values of every field called `name` (any case, any WSP before the colon).
+/// Whether a field name as written means `name`: compared without case,
+/// and without any octet a name may not hold (RFC 5322 3.6.8: printable
+/// US-ASCII but the colon), so `From\x0b` or `Fr om` count as `From` for a
+/// reader lenient enough to take them so. Counting too many only refuses a
+/// malformed message; counting too few would let a second author through.
+pub fn name_is(written: &[u8], name: &str) -> bool {
+    let mut kept = written.iter().filter(|b| (33..=126).contains(*b));
+    let mut want = name.as_bytes().iter();
+    loop {
+        match (kept.next(), want.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The values of every field called `name` (see [`name_is`]).
 pub fn values<'a>(msg: &'a [u8], name: &str) -> Vec<&'a [u8]> {
     fields(header_section(msg))
         .into_iter()
-        .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+        .filter(|f| name_is(f.name, name))
         .map(|f| f.value)
         .collect()
 }
@@ -232,6 +249,10 @@ mod tests {
         assert_eq!(count(m, "from"), 3);
         assert_eq!(count(m, "From"), 3, "names compare without case");
         assert_eq!(count(m, "sender"), 0);
+        // Octets no field name may hold are ignored, not a way to hide one.
+        let odd = b"From: a@x.example\r\nFrom\x0b: b@x.example\r\nFr om: c@x.example\r\n\r\n";
+        assert_eq!(count(odd, "from"), 3);
+        assert_eq!(count(b"Fromm: a\r\nFro: b\r\n\r\n", "from"), 0);
         let folded = b"Subject: a\r\n b\r\nFrom: x@y.example\r\n\r\n";
         assert_eq!(values(folded, "subject"), vec![&b" a\r\n b\r\n"[..]]);
     }

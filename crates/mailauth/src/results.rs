@@ -94,8 +94,9 @@ fn claims(field: &[u8], authserv_id: &str) -> bool {
     let Some(colon) = field.iter().position(|&c| c == b':') else {
         return false;
     };
-    let name = field[..colon].trim_ascii();
-    if !name.eq_ignore_ascii_case(b"Authentication-Results") {
+    // Every spelling a reader might accept (crate::fields::name_is): a
+    // forged verdict must not survive behind an odd octet in its name.
+    if !crate::fields::name_is(&field[..colon], "Authentication-Results") {
         return false;
     }
     authserv_id_of(&field[colon + 1..]).is_some_and(|id| {
@@ -131,6 +132,7 @@ mod tests {
 Authentication-Results: MX.Example.org;\r\n\tdkim=pass header.d=bank.example\r\n\
 Authentication-Results: other.example; spf=fail\r\n\
 authentication-results: (forged) mx.example.org; dmarc=pass\r\n\
+Authentication-Results\x0b : mx.example.org; dkim=pass\r\n\
 Subject: hi\r\n\
 \r\n\
 Authentication-Results: mx.example.org; body line\r\n";

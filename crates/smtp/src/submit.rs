@@ -4,6 +4,7 @@
 //! 8.2, 8.3), and `Bcc` is removed so blind recipients stay blind.
 
 use tern_common::time::{now_secs, rfc5322_date};
+use tern_mailauth::fields::name_is;
 
 /// The end of the header section (index of the blank line's CRLF start).
 fn header_end(msg: &[u8]) -> usize {
@@ -16,9 +17,10 @@ fn header_end(msg: &[u8]) -> usize {
         .unwrap_or(msg.len())
 }
 
-/// Header fields as (name, whole field including folded lines and CRLF).
-fn fields(header: &[u8]) -> Vec<(String, &[u8])> {
-    let mut out: Vec<(String, &[u8])> = Vec::new();
+/// Header lines as (name as written, whole field including folded lines
+/// and CRLF); a line without a colon is kept too, named by all of it.
+fn fields(header: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let mut out: Vec<(&[u8], &[u8])> = Vec::new();
     let mut start = 0;
     let mut i = 0;
     while i < header.len() {
@@ -33,10 +35,7 @@ fn fields(header: &[u8]) -> Vec<(String, &[u8])> {
         if !continues {
             let field = &header[start..line_end];
             let name = field.split(|b| *b == b':').next().unwrap_or_default();
-            out.push((
-                String::from_utf8_lossy(name).trim().to_ascii_lowercase(),
-                field,
-            ));
+            out.push((name, field));
             start = line_end;
         }
         i = line_end;
@@ -80,10 +79,13 @@ pub fn fix_up(msg: &[u8], hostname: &str) -> Vec<u8> {
     let (header, body) = msg.split_at(end);
     let fs = fields(header);
     let mut out = Vec::with_capacity(msg.len() + 128);
-    if !fs.iter().any(|(n, _)| n == "date") {
+    // Names compared the way identity checks compare them, so that no
+    // spelling of `Bcc` survives (tern_mailauth::fields::name_is).
+    let has = |name: &str| fs.iter().any(|(n, _)| name_is(n, name));
+    if !has("date") {
         out.extend_from_slice(format!("Date: {}\r\n", rfc5322_date(now_secs())).as_bytes());
     }
-    if !fs.iter().any(|(n, _)| n == "message-id") {
+    if !has("message-id") {
         out.extend_from_slice(
             format!(
                 "Message-ID: <{:032x}@{hostname}>\r\n",
@@ -93,7 +95,7 @@ pub fn fix_up(msg: &[u8], hostname: &str) -> Vec<u8> {
         );
     }
     for (name, field) in &fs {
-        if name != "bcc" {
+        if !name_is(name, "bcc") {
             out.extend_from_slice(field);
         }
     }
@@ -116,6 +118,16 @@ mod tests {
             "{out}"
         );
         assert!(out.ends_with("Subject: x\r\n\r\nbody\r\nBcc: in the body stays\r\n"));
+        // Every spelling of Bcc goes.
+        let odd = fix_up(
+            b"BCC : a@x.example\r\nbcc\x0b: b@x.example\r\nX: y\r\n\r\nb\r\n",
+            "h",
+        );
+        assert!(
+            !String::from_utf8_lossy(&odd).contains("x.example"),
+            "{}",
+            String::from_utf8_lossy(&odd)
+        );
         let kept = fix_up(
             b"Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nMessage-ID: <x@y>\r\n\r\nb\r\n",
             "h",
