@@ -771,11 +771,13 @@ pub fn valid_log_filter(s: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '-')
     };
     !s.trim().is_empty()
-        && s.split(',').map(str::trim).all(|d| match d.split_once('=') {
-            Some((t, l)) => target(t) && level(l),
-            // A bare word must be a level: `loud` is a typo, not a module.
-            None => level(d),
-        })
+        && s.split(',')
+            .map(str::trim)
+            .all(|d| match d.split_once('=') {
+                Some((t, l)) => target(t) && level(l),
+                // A bare word must be a level: `loud` is a typo, not a module.
+                None => level(d),
+            })
 }
 
 #[derive(Debug, Clone)]
@@ -1050,10 +1052,22 @@ pub fn parse(
         Ok(r) => r,
         Err(e) => {
             let line = e.span().map(|s| line_of(src, s.start));
-            let message = e.message().to_string();
-            let key = key_from_toml_message(&message)
+            let mut message = e.message().to_string();
+            let mut key = key_from_toml_message(&message)
                 .or_else(|| e.span().and_then(|sp| key_at(src, sp.start)))
                 .unwrap_or_else(|| "(file)".to_string());
+            // `[listeners]` (one table) where `[[listeners]]` (an array of
+            // tables) is meant: say it in words.
+            if message.contains("expected a sequence")
+                && src
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("[listeners]"))
+            {
+                key = "listeners".into();
+                message = "write each listener as its own [[listeners]] block (double brackets), \
+                           not [listeners]"
+                    .into();
+            }
             return Err(ConfigErrors {
                 source,
                 errors: vec![ConfigError { key, line, message }],
@@ -1297,6 +1311,15 @@ pub fn parse(
             p.idle_timeout_secs,
         ),
     };
+    if let Some(t) = &raw.pop3.idle_timeout_secs
+        && *t.get_ref() < 600
+    {
+        c.err_at(
+            "pop3.idle_timeout_secs",
+            t,
+            "must be at least 600 (RFC 1939 3: an autologout timer of at least 10 minutes)",
+        );
+    }
     let imap = imap_config(&mut c, &raw.imap);
 
     let dns = DnsConfig {
@@ -1572,6 +1595,29 @@ mod tests {
 
     fn p(src: &str) -> Result<Config, ConfigErrors> {
         parse(src, Source::Embedded, Path::new("/"), all)
+    }
+
+    /// Every bound README documents is enforced.
+    #[test]
+    fn documented_bounds_are_enforced() {
+        for (src, key) in [
+            ("[pop3]\nidle_timeout_secs = 5\n", "pop3.idle_timeout_secs"),
+            ("[imap]\nidle_timeout_secs = 60\n", "imap.idle_timeout_secs"),
+            ("[imap]\nmax_line_length = 100\n", "imap.max_line_length"),
+            ("[smtp]\nmax_line_length = 10\n", "smtp.max_line_length"),
+        ] {
+            let e = p(src).unwrap_err();
+            assert_eq!(e.errors[0].key, key, "{src}");
+            assert!(e.errors[0].message.contains("at least"), "{src}: {e:?}");
+        }
+        assert!(p("[pop3]\nidle_timeout_secs = 600\n").is_ok());
+    }
+
+    #[test]
+    fn a_listeners_table_is_explained() {
+        let e = p("[listeners]\nkind = \"smtp\"\n").unwrap_err();
+        assert_eq!(e.errors[0].key, "listeners");
+        assert!(e.errors[0].message.contains("[[listeners]]"), "{e:?}");
     }
 
     #[test]
