@@ -92,7 +92,7 @@ fn section_bytes(
             .map(|(m, i)| mime::part_header(m, i).to_vec()),
         Section::Header(p) => target(p).map(|m| mime::part_header(m, 0).to_vec()),
         Section::Text(p) => target(p).map(|m| {
-            let raw = m.raw_message();
+            let raw = mime::raw_of(m);
             let start = m.parts.first().map(|p| p.offset_body as usize).unwrap_or(0);
             raw.get(start.min(raw.len())..).unwrap_or(&[]).to_vec()
         }),

@@ -302,8 +302,13 @@ fn dismantle(mut stack: Vec<Message<'_>>) {
     }
 }
 
-fn raw_of<'a>(msg: &'a Message<'_>) -> &'a [u8] {
-    msg.raw_message()
+/// The bytes a message's offsets count from. Not `Message::raw_message()`,
+/// which is the message's own span: a message/rfc822 part parsed in place
+/// shares the enclosing message's bytes, and its offsets count from their
+/// start (BODY[1.1], sizes and envelopes inside such a part were read from
+/// the wrong bytes).
+pub fn raw_of<'a>(msg: &'a Message<'_>) -> &'a [u8] {
+    &msg.raw_message
 }
 
 fn slice(raw: &[u8], a: u32, b: u32) -> &[u8] {
@@ -767,9 +772,9 @@ mod tests {
             assert_eq!(b.matches("\"MESSAGE\" \"RFC822\"").count(), 10, "{levels}");
             assert_eq!(b.matches("\"APPLICATION\" \"OCTET-STREAM\"").count(), 1);
             assert!(!b.contains("\"leaf\""), "{levels}: {b}");
-            // BODY[1.1.1] is answered from the bytes (mail-parser's offsets
-            // inside a chain without boundaries are its own).
-            assert!(part.len() < 32 * levels, "{levels}");
+            // BODY[1.1.1] is the content of the third level.
+            assert!(part.starts_with(b"Content-Type: message/rfc822\r\n\r\n"));
+            assert!(part.ends_with(b"Subject: leaf\r\n\r\nleaf"));
         }
     }
 
@@ -778,6 +783,9 @@ mod tests {
         let raw = nested_rfc822(9);
         let (_, b, _) = on_worker_stack(move || everything(&raw));
         assert_eq!(b.matches("\"MESSAGE\" \"RFC822\"").count(), 9, "{b}");
+        // The innermost envelope and the sizes are read from the right bytes.
+        assert!(b.contains("\"leaf\""), "{b}");
+        assert!(b.contains("\"7BIT\" 4 0"), "{b}");
         assert!(!b.contains("OCTET-STREAM"), "{b}");
     }
 

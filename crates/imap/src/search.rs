@@ -270,7 +270,7 @@ impl Ctx<'_> {
     fn body_contains(&self, s: &[u8]) -> bool {
         let Some(p) = self.parsed else { return false };
         let raw_hit = {
-            let raw = p.raw_message();
+            let raw = mime::raw_of(p);
             let start = p.parts.first().map(|x| x.offset_body as usize).unwrap_or(0);
             contains(raw.get(start.min(raw.len())..).unwrap_or(&[]), s)
         };

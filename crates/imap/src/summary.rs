@@ -13,8 +13,9 @@ use crate::mime;
 use crate::order::Info;
 
 /// Bumped whenever the encoding or what is computed changes; an older
-/// summary is then computed again.
-const VERSION: u8 = 2;
+/// summary is then computed again (3: sizes and envelopes inside a
+/// message/rfc822 part are read from the right bytes).
+const VERSION: u8 = 3;
 
 /// `Info::sent` of a message without a valid Date header.
 const NO_DATE: i64 = i64::MIN;
