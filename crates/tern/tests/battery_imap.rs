@@ -135,6 +135,11 @@ for i in range(1, n + 1):
         print(i, item, typ, len(repr(data)))
     typ, data = M.fetch(str(i), "(BODY.PEEK[])")
     print(i, "exact", typ, data[0][1].endswith(sent[i - 1]))
+    if i <= 2:
+        levels = [10000, 20000][i - 1]
+        typ, data = M.fetch(str(i), "(BODY.PEEK[1.1.1])")
+        want = b"Content-Type: message/rfc822\r\n\r\n" * (levels - 3) + b"Subject: leaf\r\n\r\nleaf\r\n"
+        print(i, "section", typ, data[0][1] == want)
 typ, data = M.search(None, "TEXT", "leaf")
 print("search", typ, data[0].decode())
 typ, data = M.uid("THREAD", "REFERENCES", "UTF-8", "ALL")
@@ -158,12 +163,16 @@ fn deeply_nested_messages_are_stored_and_served() {
             .lines()
             .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
             .collect();
-        assert_eq!(answers.len(), 4 * 8, "{out}");
+        assert_eq!(answers.len(), 4 * 8 + 2, "{out}");
         for l in &answers {
             assert!(l.contains(" OK "), "{l}\n{out}");
         }
         for i in 1..=4 {
             assert!(out.contains(&format!("{i} exact OK True")), "{out}");
+        }
+        // BODY[1.1.1] is the third level's content, to the byte.
+        for i in 1..=2 {
+            assert!(out.contains(&format!("{i} section OK True")), "{out}");
         }
         // The fourth leaf is inside a base64 message/rfc822 part, opaque.
         assert!(out.contains("search OK 1 2 3"), "{out}");
