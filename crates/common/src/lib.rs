@@ -7,6 +7,7 @@ pub mod gate;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod password;
 pub mod rate;
 pub mod security;
 pub mod throttle;

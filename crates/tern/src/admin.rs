@@ -41,6 +41,19 @@ pub fn random_password() -> String {
 }
 
 /// The password from -p, from --password-stdin, or none.
+/// The password given on the command line or standard input, if any,
+/// checked for strength (`tern_common::password`) unless `--allow-weak`.
+fn password_for(args: &PasswordArgs, login: &str) -> Result<Option<String>, Failure> {
+    let given = password_from(args)?;
+    if let Some(p) = &given
+        && !args.allow_weak
+    {
+        tern_common::password::check_new(p, login)
+            .map_err(|why| usage(format!("{why} (or pass --allow-weak)")))?;
+    }
+    Ok(given)
+}
+
 fn password_from(args: &PasswordArgs) -> Result<Option<String>, Failure> {
     if let Some(p) = &args.password {
         return Ok(Some(p.clone()));
@@ -114,7 +127,7 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
                 Some(q) => parse_size(&q).map_err(usage)?,
                 None => 0,
             };
-            let given = password_from(&password)?;
+            let given = password_for(&password, &email)?;
             let store = open_store(config).await?;
             let pw = given.clone().unwrap_or_else(random_password);
             let acc = store.account_add(&a, &pw, quota).await.map_err(store_err)?;
@@ -145,7 +158,7 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
         }
         UserCmd::Passwd { email, password } => {
             let a = address(&email)?;
-            let given = password_from(&password)?;
+            let given = password_for(&password, &email)?;
             let store = open_store(config).await?;
             if store.account_get(&a).await.map_err(store_err)?.is_none() {
                 return Err(usage(format!("account {a} not found")));

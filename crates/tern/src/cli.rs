@@ -165,6 +165,9 @@ pub struct PasswordArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Accept a password that fails the strength rules (tests, migrations).
+    #[arg(long)]
+    pub allow_weak: bool,
 }
 
 #[derive(Subcommand, Debug)]

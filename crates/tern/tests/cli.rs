@@ -54,13 +54,22 @@ fn walk_domain_user_alias_lifecycle() {
             "alice@example.org",
             "-p",
             "first",
+            "--allow-weak",
             "--quota",
             "10M",
         ],
     ));
     ok(&cli(
         &cfg,
-        &["user", "create", "-e", "bob@example.org", "-p", "pw"],
+        &[
+            "user",
+            "create",
+            "-e",
+            "bob@example.org",
+            "-p",
+            "pw",
+            "--allow-weak",
+        ],
     ));
     let generated = ok(&cli(&cfg, &["user", "add", "carol@example.org"]));
     assert!(
@@ -94,7 +103,14 @@ fn walk_domain_user_alias_lifecycle() {
 
     ok(&cli(
         &cfg,
-        &["user", "passwd", "alice@example.org", "-p", "second"],
+        &[
+            "user",
+            "passwd",
+            "alice@example.org",
+            "-p",
+            "second",
+            "--allow-weak",
+        ],
     ));
     ok(&cli(
         &cfg,
@@ -163,6 +179,7 @@ fn password_from_stdin() {
             "add",
             "a@example.org",
             "--password-stdin",
+            "--allow-weak",
         ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -185,7 +202,14 @@ fn bad_input_is_refused_and_changes_nothing() {
     ok(&cli(&cfg, &["domain", "add", "example.org"]));
     ok(&cli(
         &cfg,
-        &["user", "add", "alice@example.org", "-p", "pw"],
+        &[
+            "user",
+            "add",
+            "alice@example.org",
+            "-p",
+            "pw",
+            "--allow-weak",
+        ],
     ));
     ok(&cli(
         &cfg,
@@ -194,22 +218,55 @@ fn bad_input_is_refused_and_changes_nothing() {
     let before = snapshot(&cfg);
 
     fails(
-        &cli(&cfg, &["user", "add", "not-an-address", "-p", "pw"]),
+        &cli(
+            &cfg,
+            &["user", "add", "not-an-address", "-p", "pw", "--allow-weak"],
+        ),
         2,
         "not-an-address",
     );
     fails(
-        &cli(&cfg, &["user", "add", "alice@example.org", "-p", "pw"]),
+        &cli(
+            &cfg,
+            &[
+                "user",
+                "add",
+                "alice@example.org",
+                "-p",
+                "pw",
+                "--allow-weak",
+            ],
+        ),
         2,
         "already exists",
     );
     fails(
-        &cli(&cfg, &["user", "add", "x@unknown.example", "-p", "pw"]),
+        &cli(
+            &cfg,
+            &[
+                "user",
+                "add",
+                "x@unknown.example",
+                "-p",
+                "pw",
+                "--allow-weak",
+            ],
+        ),
         2,
         "domain unknown.example not found",
     );
     fails(
-        &cli(&cfg, &["user", "add", "info@example.org", "-p", "pw"]),
+        &cli(
+            &cfg,
+            &[
+                "user",
+                "add",
+                "info@example.org",
+                "-p",
+                "pw",
+                "--allow-weak",
+            ],
+        ),
         2,
         "already exists",
     );
@@ -222,6 +279,7 @@ fn bad_input_is_refused_and_changes_nothing() {
                 "y@example.org",
                 "-p",
                 "pw",
+                "--allow-weak",
                 "--quota",
                 "lots",
             ],
@@ -281,7 +339,17 @@ fn bad_input_is_refused_and_changes_nothing() {
         "not found",
     );
     fails(
-        &cli(&cfg, &["user", "passwd", "nope@example.org", "-p", "x"]),
+        &cli(
+            &cfg,
+            &[
+                "user",
+                "passwd",
+                "nope@example.org",
+                "-p",
+                "x",
+                "--allow-weak",
+            ],
+        ),
         2,
         "not found",
     );
@@ -516,4 +584,61 @@ fn admin_commands_refuse_an_accidental_empty_store() {
     );
     fails(&run(&["user", "list"]), 2, "tern-data");
     assert!(!dir.path().join("tern-data").exists());
+}
+
+/// A new password must be strong enough (12 characters, some variety, not
+/// a common one, not the user name) unless `--allow-weak`; a generated one
+/// always is.
+#[test]
+fn weak_passwords_are_refused_with_a_reason() {
+    let (_d, cfg) = setup();
+    ok(&cli(&cfg, &["domain", "add", "example.org", "--no-dkim"]));
+    fails(
+        &cli(&cfg, &["user", "add", "a@example.org", "-p", "x"]),
+        2,
+        "at least 12 characters",
+    );
+    fails(
+        &cli(
+            &cfg,
+            &["user", "add", "a@example.org", "-p", "password1234"],
+        ),
+        2,
+        "most common",
+    );
+    ok(&cli(
+        &cfg,
+        &[
+            "user",
+            "add",
+            "a@example.org",
+            "-p",
+            "correct horse battery",
+        ],
+    ));
+    fails(
+        &cli(&cfg, &["user", "passwd", "a@example.org", "-p", "short"]),
+        2,
+        "--allow-weak",
+    );
+    ok(&cli(
+        &cfg,
+        &[
+            "user",
+            "passwd",
+            "a@example.org",
+            "-p",
+            "short",
+            "--allow-weak",
+        ],
+    ));
+    let generated = ok(&cli(&cfg, &["user", "add", "b@example.org"]));
+    let pw = generated
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap();
+    assert!(
+        tern_common::password::check_new(pw, "b@example.org").is_ok(),
+        "{pw}"
+    );
 }

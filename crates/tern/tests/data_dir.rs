@@ -116,7 +116,15 @@ fn names_that_are_paths_or_look_alikes_never_become_accounts() {
     };
     assert_eq!(code(&["domain", "add", "example.test"]).0, Some(0));
     assert_eq!(
-        code(&["user", "add", "alice@example.test", "-p", "pw"]).0,
+        code(&[
+            "user",
+            "add",
+            "alice@example.test",
+            "-p",
+            "pw",
+            "--allow-weak"
+        ])
+        .0,
         Some(0)
     );
     let evil = format!("{}/evil@example.test", elsewhere.display());
@@ -128,7 +136,7 @@ fn names_that_are_paths_or_look_alikes_never_become_accounts() {
         "al\u{200b}ice@example.test",
         "\u{430}lice@example.test",
     ] {
-        let (c, err) = code(&["user", "add", name, "-p", "pw"]);
+        let (c, err) = code(&["user", "add", name, "-p", "pw", "--allow-weak"]);
         assert_eq!(c, Some(2), "{name:?} was accepted: {err}");
         assert!(!err.is_empty());
     }

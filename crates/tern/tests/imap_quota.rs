@@ -51,6 +51,7 @@ fn quota_roots_usage_and_overquota() {
         "q@example.org",
         "-p",
         PASSWORD,
+        "--allow-weak",
         "--quota",
         "10K",
     ]);

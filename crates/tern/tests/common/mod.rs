@@ -173,7 +173,7 @@ impl Tern {
     pub fn add_user(&self, email: &str, password: &str) {
         let domain = email.rsplit_once('@').expect("address").1;
         let _ = self.cli(&["domain", "add", domain, "--no-dkim"]);
-        let out = self.cli(&["user", "add", email, "-p", password]);
+        let out = self.cli(&["user", "add", email, "-p", password, "--allow-weak"]);
         assert!(
             out.status.success(),
             "user add {email}: {}",
