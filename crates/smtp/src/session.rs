@@ -353,7 +353,7 @@ where
                     }
                     // RFC 5321 4.5.2: remove one leading dot.
                     let content = line.strip_prefix(b".").unwrap_or(&line);
-                    self.append(content, true);
+                    self.append(content, true).await;
                 }
                 Mode::AuthPlain | Mode::AuthLoginUser | Mode::AuthLoginPass => {
                     let line = match take_line(&mut self.inbuf, 4096) {
@@ -384,7 +384,7 @@ where
                         if let Err(e) = check_chunk(&chunk, &mut t.chunk, max) {
                             return self.frame_error(e, "message");
                         }
-                        self.append(&chunk, false);
+                        self.append(&chunk, false).await;
                     }
                     let remaining = remaining - n;
                     if remaining > 0 {
@@ -428,7 +428,7 @@ where
         Step::Close
     }
 
-    fn append(&mut self, content: &[u8], crlf: bool) {
+    async fn append(&mut self, content: &[u8], crlf: bool) {
         let max = self.shared.config.smtp.max_message_size;
         let Some(t) = self.txn.as_mut() else { return };
         if t.too_big {
@@ -441,9 +441,9 @@ where
             t.data.discard();
             return;
         }
-        t.data.append(content);
+        t.data.append(content).await;
         if crlf {
-            t.data.append(b"\r\n");
+            t.data.append(b"\r\n").await;
         }
     }
 
@@ -954,7 +954,7 @@ where
             reply(&mut self.out, &text);
             return;
         }
-        let mut msg = match t.data.finish() {
+        let mut msg = match t.data.finish().await {
             Ok(Some(m)) => m,
             Ok(None) => {
                 let text = format!(

@@ -12,9 +12,10 @@
 //! other reader goes through the file in pieces.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Semaphore;
@@ -76,12 +77,41 @@ fn create(dir: &Path) -> io::Result<(File, Removal)> {
     Ok((file, Removal(path)))
 }
 
+/// The spool file of a message and the octets not yet written to it.
+#[derive(Debug)]
+struct Spilled {
+    file: Arc<File>,
+    pending: Vec<u8>,
+    removal: Removal,
+}
+
+impl Spilled {
+    /// Write what is pending, on the blocking pool: a disk that stalls
+    /// stalls this session only, not an async worker.
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.pending);
+        let file = self.file.clone();
+        let mut buf = tokio::task::spawn_blocking(move || (&*file).write_all(&buf).map(|()| buf))
+            .await
+            .map_err(io::Error::other)??;
+        buf.clear();
+        if buf.capacity() > 2 * WRITE_BUFFER {
+            buf = Vec::with_capacity(WRITE_BUFFER);
+        }
+        self.pending = buf;
+        Ok(())
+    }
+}
+
 /// A message being received.
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
     mem: Vec<u8>,
-    file: Option<(BufWriter<File>, Removal)>,
+    file: Option<Spilled>,
     len: u64,
     /// The first write error: the rest is not written, the end answers 451.
     failed: Option<io::Error>,
@@ -114,9 +144,9 @@ impl Spool {
         self.mem = Vec::new();
     }
 
-    /// Append received octets. The writes go to the page cache, a few
-    /// microseconds for the at most 64 KiB a buffer flush writes.
-    pub fn append(&mut self, bytes: &[u8]) {
+    /// Append received octets: in memory up to `MEMORY_LIMIT`, then to the
+    /// spool file in `WRITE_BUFFER` pieces.
+    pub async fn append(&mut self, bytes: &[u8]) {
         self.len += bytes.len() as u64;
         if self.failed.is_some() {
             return;
@@ -125,7 +155,7 @@ impl Spool {
             self.mem.extend_from_slice(bytes);
             return;
         }
-        if let Err(e) = self.write(bytes) {
+        if let Err(e) = self.write(bytes).await {
             tracing::error!(error = %e, dir = %self.dir.display(), "smtp cannot spool message data");
             self.failed = Some(e);
             self.file = None;
@@ -133,27 +163,32 @@ impl Spool {
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+    async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         if self.file.is_none() {
-            let (f, removal) = create(&self.dir)?;
-            let mut w = BufWriter::with_capacity(WRITE_BUFFER, f);
-            w.write_all(&self.mem)?;
-            self.mem = Vec::new();
-            self.file = Some((w, removal));
+            let (file, removal) = create(&self.dir)?;
+            self.file = Some(Spilled {
+                file: Arc::new(file),
+                pending: std::mem::take(&mut self.mem),
+                removal,
+            });
         }
-        match self.file.as_mut() {
-            Some((w, _)) => w.write_all(bytes),
-            None => Ok(()),
+        let Some(sp) = self.file.as_mut() else {
+            return Ok(());
+        };
+        sp.pending.extend_from_slice(bytes);
+        if sp.pending.len() >= WRITE_BUFFER {
+            sp.flush().await?;
         }
+        Ok(())
     }
 
     /// The message, split into its header section (in memory, at most
     /// `HEADER_LIMIT`) and the rest. `Ok(None)`: the header is too large.
-    pub fn finish(self) -> io::Result<Option<Message>> {
+    pub async fn finish(self) -> io::Result<Option<Message>> {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        let Some((w, removal)) = self.file else {
+        let Some(mut sp) = self.file else {
             let mut mem = self.mem;
             let at = split_point(&mem).unwrap_or(mem.len());
             if at > HEADER_LIMIT {
@@ -165,12 +200,17 @@ impl Spool {
                 body: Body::Memory(body),
             }));
         };
-        let mut file = w.into_inner().map_err(|e| e.into_error())?;
-        file.seek(SeekFrom::Start(0))?;
-        let mut head = Vec::new();
-        (&mut file)
-            .take(HEADER_LIMIT as u64 + 2)
-            .read_to_end(&mut head)?;
+        sp.flush().await?;
+        let Spilled { file, removal, .. } = sp;
+        let mut head = tokio::task::spawn_blocking(move || {
+            let mut f = &*file;
+            f.seek(SeekFrom::Start(0))?;
+            let mut head = Vec::new();
+            f.take(HEADER_LIMIT as u64 + 2).read_to_end(&mut head)?;
+            Ok::<_, io::Error>(head)
+        })
+        .await
+        .map_err(io::Error::other)??;
         let Some(at) = split_point(&head).filter(|at| *at <= HEADER_LIMIT) else {
             return Ok(None);
         };
@@ -356,33 +396,33 @@ mod tests {
         fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
     }
 
-    #[test]
-    fn small_messages_stay_in_memory() {
+    #[tokio::test]
+    async fn small_messages_stay_in_memory() {
         let d = tempfile::tempdir().unwrap();
         let mut s = Spool::new(d.path().join("spool"));
-        s.append(b"Subject: x\r\n\r\nbody\r\n");
-        let m = s.finish().unwrap().unwrap();
+        s.append(b"Subject: x\r\n\r\nbody\r\n").await;
+        let m = s.finish().await.unwrap().unwrap();
         assert_eq!(m.head, b"Subject: x\r\n");
         assert!(matches!(&m.body, Body::Memory(b) if b == b"\r\nbody\r\n"));
         assert_eq!(files(&d.path().join("spool")), 0);
     }
 
-    #[test]
-    fn large_messages_spool_to_a_private_file_that_goes_with_them() {
+    #[tokio::test]
+    async fn large_messages_spool_to_a_private_file_that_goes_with_them() {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("spool");
         let mut s = Spool::new(dir.clone());
-        s.append(b"Subject: big\r\n\r\n");
+        s.append(b"Subject: big\r\n\r\n").await;
         let line = [b'x'; 1000];
         for _ in 0..1000 {
-            s.append(&line);
-            s.append(b"\r\n");
+            s.append(&line).await;
+            s.append(b"\r\n").await;
         }
         assert_eq!(files(&dir), 1);
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
-        let m = s.finish().unwrap().unwrap();
+        let m = s.finish().await.unwrap().unwrap();
         assert_eq!(m.head, b"Subject: big\r\n");
         let Body::File(f) = &m.body else {
             panic!("spooled")
@@ -393,29 +433,29 @@ mod tests {
         assert_eq!(files(&dir), 0, "the file goes with the message");
     }
 
-    #[test]
-    fn an_unfinished_message_leaves_no_file() {
+    #[tokio::test]
+    async fn an_unfinished_message_leaves_no_file() {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path().join("spool");
         let mut s = Spool::new(dir.clone());
-        s.append(&vec![b'a'; MEMORY_LIMIT + 1]);
+        s.append(&vec![b'a'; MEMORY_LIMIT + 1]).await;
         assert_eq!(files(&dir), 1);
         drop(s);
         assert_eq!(files(&dir), 0);
     }
 
-    #[test]
-    fn a_header_section_past_the_limit_is_refused() {
+    #[tokio::test]
+    async fn a_header_section_past_the_limit_is_refused() {
         let d = tempfile::tempdir().unwrap();
         let mut s = Spool::new(d.path().join("spool"));
         for _ in 0..100_000 {
-            s.append(b"X: y\r\n");
+            s.append(b"X: y\r\n").await;
         }
-        s.append(b"\r\nbody\r\n");
-        assert!(s.finish().unwrap().is_none());
+        s.append(b"\r\nbody\r\n").await;
+        assert!(s.finish().await.unwrap().is_none());
         let mut s = Spool::new(d.path().join("spool"));
-        s.append(&[b'a'; 1000]);
-        let m = s.finish().unwrap().unwrap();
+        s.append(&[b'a'; 1000]).await;
+        let m = s.finish().await.unwrap().unwrap();
         assert_eq!(m.head.len(), 1000, "no empty line: all header, no body");
     }
 
@@ -428,9 +468,9 @@ mod tests {
             want.extend_from_slice(format!("{i}\r\n").as_bytes());
         }
         for c in want.chunks(777) {
-            s.append(c);
+            s.append(c).await;
         }
-        let m = s.finish().unwrap().unwrap();
+        let m = s.finish().await.unwrap().unwrap();
         assert!(matches!(m.body, Body::File(_)));
         assert_eq!(m.whole().await.unwrap().bytes, want);
     }
