@@ -72,6 +72,12 @@ fn cert_paths(config: &Config) -> Result<(PathBuf, PathBuf), Failure> {
 
 pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     let config = Arc::new(config);
+    if rustix::process::geteuid().is_root() {
+        tracing::warn!(
+            "running as root: run tern as its own user and grant it CAP_NET_BIND_SERVICE for the \
+             low ports instead (contrib/tern.service does both)"
+        );
+    }
     let (cert, key) = cert_paths(&config)?;
     let (server_tls, cert_slot) = tern_common::tls::load_reloadable(&cert, &key)
         .map_err(|e| Failure::Config(e.to_string()))?;
