@@ -328,7 +328,7 @@ async fn run_migrations(conn: &mut sqlx::AnyConnection, backend: Backend) -> any
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(version = i + 1, "store schema migrated");
+        tracing::debug!(version = i + 1, "store schema migrated");
     }
     Ok(())
 }
