@@ -49,25 +49,37 @@ fn needs_bytes(k: &SearchKey<'_>) -> bool {
 /// multiplies the work of the whole mailbox.
 pub(crate) const MAX_TEXT_KEYS: usize = 64;
 
-/// How many keys of the tree read text.
-fn text_keys(k: &SearchKey<'_>) -> usize {
+/// The longest string a search key may hold: the substring search keeps
+/// a table of one word per byte of it, and no client searches for more.
+pub(crate) const MAX_SEARCH_STRING: usize = 64 * 1024;
+
+/// How many keys of the tree read text, and the longest string among them.
+fn text_keys(k: &SearchKey<'_>) -> (usize, usize) {
     use SearchKey::*;
+    let add = |(a, b): (usize, usize), (c, d): (usize, usize)| (a + c, b.max(d));
     match k {
-        And(v) => v.as_ref().iter().map(text_keys).sum(),
+        And(v) => v.as_ref().iter().map(text_keys).fold((0, 0), add),
         Not(k) => text_keys(k),
-        Or(a, b) => text_keys(a) + text_keys(b),
-        Bcc(_) | Body(_) | Cc(_) | From(_) | Header(..) | Subject(_) | Text(_) | To(_) => 1,
-        _ => 0,
+        Or(a, b) => add(text_keys(a), text_keys(b)),
+        Bcc(s) | Body(s) | Cc(s) | From(s) | Subject(s) | Text(s) | To(s) => (1, s.as_ref().len()),
+        Header(n, s) => (1, n.as_ref().len().max(s.as_ref().len())),
+        _ => (0, 0),
     }
 }
 
-/// Refuses a search with more than [`MAX_TEXT_KEYS`] text keys with
-/// `NO [LIMIT]`; true when it did.
+/// Refuses with `NO [LIMIT]` a search with more than [`MAX_TEXT_KEYS`]
+/// text keys or a string longer than [`MAX_SEARCH_STRING`]; true when it
+/// did.
 pub(crate) fn refuse_costly<S: Wire>(io: &mut Io<S>, tag: &str, k: &SearchKey<'_>) -> bool {
-    if text_keys(k) <= MAX_TEXT_KEYS {
+    let (keys, longest) = text_keys(k);
+    let why = if keys > MAX_TEXT_KEYS {
+        "too many text search keys"
+    } else if longest > MAX_SEARCH_STRING {
+        "search string too long"
+    } else {
         return false;
-    }
-    io.push_str(&format!("{tag} NO [LIMIT] too many text search keys\r\n"));
+    };
+    io.push_str(&format!("{tag} NO [LIMIT] {why}\r\n"));
     true
 }
 
@@ -101,11 +113,14 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// every offset costs `len(hay) × len(needle)`, minutes of CPU for a
 /// long needle of `a`s over a message of `a`s.
 fn contains_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
-    let needle = needle.to_ascii_lowercase();
     let m = needle.len();
     if m == 0 {
         return true;
     }
+    if m > hay.len() {
+        return false;
+    }
+    let needle = needle.to_ascii_lowercase();
     // fail[i]: the longest proper border of needle[..=i].
     let mut fail = vec![0usize; m];
     let mut k = 0;

@@ -371,6 +371,7 @@ case("many-ranges", b"c3", b"FETCH " + b",".join([b"1:*"] * 15000) + b" (FLAGS)"
 case("many-uid-ranges", b"c4", b"UID SEARCH UID " + b",".join([b"1:*"] * 15000))
 case("many-text-keys", b"c5", b"SEARCH " + b" ".join([b"TEXT x"] * 100))
 case("long-needle", b"c6", b"SEARCH TEXT", b"a" * 60000 + b"b")
+case("huge-needle", b"c9", b"SEARCH TEXT", b"a" * 1000000)
 case("thread", b"c7", b"THREAD REFERENCES UTF-8 ALL")
 case("noop", b"c8", b"NOOP")
 s.close()
@@ -408,6 +409,8 @@ fn hostile_commands_get_clean_answers() {
         ("many-uid-ranges", "OK"),
         ("many-text-keys", "NO_[LIMIT]"),
         ("long-needle", "OK"),
+        // Past 64 KiB a search string is refused before any work.
+        ("huge-needle", "NO_[LIMIT]"),
         ("thread", "OK"),
         ("noop", "OK"),
     ];
