@@ -42,7 +42,9 @@ pub fn bdat_size(line: &[u8]) -> Option<Size> {
     Some(arg.map_or(Size::Malformed, digits))
 }
 
-/// The SIZE= parameter of a `MAIL` line, when it has one.
+/// The SIZE= parameter of a `MAIL` line, when it has one. Given more than
+/// once (Python's smtplib adds its own to the caller's), the largest
+/// counts: no declaration past the limit slips through behind a small one.
 pub fn mail_size(line: &[u8]) -> Option<Size> {
     if !verb_is(line, b"MAIL") {
         return None;
@@ -54,8 +56,20 @@ pub fn mail_size(line: &[u8]) -> Option<Size> {
     };
     params
         .split(|b| *b == b' ')
-        .find(|t| t.len() >= 5 && t[..5].eq_ignore_ascii_case(b"SIZE="))
+        .filter(|t| t.len() >= 5 && t[..5].eq_ignore_ascii_case(b"SIZE="))
         .map(|t| digits(&t[5..]))
+        .reduce(larger)
+}
+
+/// The larger of two sizes: past 64 bits beats any number, a number beats
+/// a malformed value (which the command parser refuses on its own).
+fn larger(a: Size, b: Size) -> Size {
+    match (a, b) {
+        (Size::TooBig, _) | (_, Size::TooBig) => Size::TooBig,
+        (Size::Octets(x), Size::Octets(y)) => Size::Octets(x.max(y)),
+        (Size::Octets(x), Size::Malformed) | (Size::Malformed, Size::Octets(x)) => Size::Octets(x),
+        (Size::Malformed, Size::Malformed) => Size::Malformed,
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +111,15 @@ mod tests {
         assert_eq!(
             mail_size(b"MAIL FROM:<a@b.example> SIZE=-1"),
             Some(Size::Malformed)
+        );
+        // Twice: the larger one counts, whichever comes first.
+        assert_eq!(
+            mail_size(b"MAIL FROM:<a@b.example> size=100 SIZE=999999999999"),
+            Some(Size::Octets(999_999_999_999))
+        );
+        assert_eq!(
+            mail_size(b"MAIL FROM:<a@b.example> SIZE=99999999999999999999999 SIZE=1"),
+            Some(Size::TooBig)
         );
     }
 }
