@@ -182,8 +182,9 @@ fn restore_encodings(msg: &mut Message<'_>) {
     let mut cut = Vec::new();
     let mut stack = vec![msg];
     while let Some(m) = stack.pop() {
+        let delimiters = delimiters(m);
         let raw = &m.raw_message;
-        for part in m.parts.iter_mut() {
+        for (i, part) in m.parts.iter_mut().enumerate() {
             let block = slice(raw, part.offset_header, part.offset_body);
             if !contains_ignore_case(block, b"content-transfer-encoding") {
                 if let PartType::Message(inner) = &mut part.body {
@@ -210,6 +211,13 @@ fn restore_encodings(msg: &mut Message<'_>) {
                 });
             }
             if encoded {
+                // Read as a message, its end ran on past its delimiter.
+                if let Some(end) = delimiters
+                    .get(&i)
+                    .and_then(|d| delimited_end(raw, part.offset_body, d))
+                {
+                    part.offset_end = end;
+                }
                 if let PartType::Message(inner) = opaque(part, raw) {
                     cut.push(inner);
                 }
@@ -289,6 +297,65 @@ fn opaque<'x>(part: &mut MessagePart<'x>, raw: &Cow<'x, [u8]>) -> PartType<'x> {
         }),
     }
     std::mem::replace(&mut part.body, PartType::Binary(content))
+}
+
+/// For each child of a multipart of `m`, the delimiter that ends it:
+/// CRLF `--` boundary (RFC 2046 5.1.1).
+fn delimiters(m: &Message<'_>) -> std::collections::HashMap<usize, Vec<u8>> {
+    let mut out = std::collections::HashMap::new();
+    for part in &m.parts {
+        if let PartType::Multipart(children) = &part.body
+            && let Some(b) = part.content_type().and_then(|c| c.attribute("boundary"))
+        {
+            for &c in children {
+                out.insert(c as usize, format!("\n--{b}").into_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// Where a part's content ends: before the CR LF of its delimiter.
+fn delimited_end(raw: &[u8], from: u32, delimiter: &[u8]) -> Option<u32> {
+    let from = (from as usize).min(raw.len());
+    let mut end = from + find(&raw[from..], delimiter)?;
+    if end > from && raw[end - 1] == b'\r' {
+        end -= 1;
+    }
+    u32::try_from(end).ok()
+}
+
+/// The first place `needle` occurs in `hay`, in `len(hay) + len(needle)`
+/// steps (Knuth-Morris-Pratt: a boundary is the sender's to choose).
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let m = needle.len();
+    if m == 0 || m > hay.len() {
+        return (m == 0).then_some(0);
+    }
+    let mut fail = vec![0usize; m];
+    let mut k = 0;
+    for i in 1..m {
+        while k > 0 && needle[i] != needle[k] {
+            k = fail[k - 1];
+        }
+        if needle[i] == needle[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    k = 0;
+    for (i, &b) in hay.iter().enumerate() {
+        while k > 0 && b != needle[k] {
+            k = fail[k - 1];
+        }
+        if b == needle[k] {
+            k += 1;
+            if k == m {
+                return Some(i + 1 - m);
+            }
+        }
+    }
+    None
 }
 
 /// Drops message trees one level at a time.
@@ -822,5 +889,41 @@ mod tests {
             String::from_utf8(b).unwrap()
         });
         assert!(b.matches("RFC822").count() <= MAX_DEPTH as usize, "{b}");
+    }
+
+    #[test]
+    fn an_encoded_message_part_is_opaque_and_encodings_are_kept() {
+        // RFC 2046 5.2.1 allows no base64 for message/rfc822; mail-parser
+        // would decode and parse it recursively.
+        let raw = b"Subject: mixed\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaW5uZXINCg0KeA==\r\n--b--\r\n";
+        let m = parse(raw).unwrap();
+        let mut b = Vec::new();
+        body_structure(&mut b, &m, 0, false, 0);
+        let b = String::from_utf8(b).unwrap();
+        assert_eq!(
+            b,
+            "((\"TEXT\" \"PLAIN\" (\"charset\" \"us-ascii\") NIL NIL \"BASE64\" 8 0)(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"BASE64\" 28) \"MIXED\")"
+        );
+        let (mm, i) = locate(&m, &[2]).unwrap();
+        assert_eq!(part_body(mm, i), b"U3ViamVjdDogaW5uZXINCg0KeA==");
+        let mut e = Vec::new();
+        envelope(&mut e, &m);
+        assert!(String::from_utf8(e).unwrap().contains("\"mixed\""));
+    }
+
+    #[test]
+    fn find_is_a_plain_substring_search() {
+        let cases: [(&[u8], &[u8], Option<usize>); 6] = [
+            (b"abcabd", b"abd", Some(3)),
+            (b"aaaab", b"aab", Some(2)),
+            (b"abc", b"", Some(0)),
+            (b"ab", b"abc", None),
+            (b"xx\n--b", b"\n--b", Some(2)),
+            // Case counts: boundaries are case-sensitive.
+            (b"\n--B", b"\n--b", None),
+        ];
+        for (hay, needle, want) in cases {
+            assert_eq!(find(hay, needle), want, "{hay:?} {needle:?}");
+        }
     }
 }
