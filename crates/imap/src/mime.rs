@@ -22,6 +22,12 @@ use crate::wire::{nstring, string};
 /// nearest container inside the limit becomes one opaque part.
 pub const MAX_DEPTH: u32 = 10;
 
+/// The most parts a message's tree shows; the container that would take
+/// it past this becomes one opaque part. BODYSTRUCTURE costs about 70
+/// bytes per part, so a message of tiny parts would otherwise make a
+/// structure seven times its own size.
+pub const MAX_PARTS: usize = 1_000;
+
 /// The message's MIME tree, at most [`MAX_DEPTH`] levels deep. The bytes
 /// are untouched (BODY[] is still exact); only the tree is cut.
 ///
@@ -230,45 +236,65 @@ fn restore_encodings(msg: &mut Message<'_>) {
 }
 
 /// Turns every container whose content would sit deeper than
-/// [`MAX_DEPTH`] into an opaque `application/octet-stream` leaf holding
-/// its raw content, with an explicit stack. The subtrees cut off are taken
-/// apart iteratively, as their `Drop` would recurse once per level.
+/// [`MAX_DEPTH`], or would take the message past [`MAX_PARTS`] parts,
+/// into an opaque `application/octet-stream` leaf holding its raw
+/// content, with an explicit stack. The subtrees cut off are taken apart
+/// iteratively, as their `Drop` would recurse once per level.
 fn bound(msg: &mut Message<'_>) {
     let mut cut = Vec::new();
+    let mut shown = 1usize;
     let mut stack = vec![(msg, 0u32)];
     while let Some((m, base)) = stack.pop() {
-        let depths = part_depths(&mut m.parts, base);
+        // mail-parser lists a container before its children, so one pass
+        // in order knows each part's depth, or that it is not reachable
+        // (below a container made opaque, or listed twice).
+        let mut depths: Vec<Option<u32>> = vec![None; m.parts.len()];
+        if let Some(first) = depths.first_mut() {
+            *first = Some(base);
+        }
         let raw = &m.raw_message;
-        for (part, d) in m.parts.iter_mut().zip(depths) {
-            let container = matches!(part.body, PartType::Multipart(_) | PartType::Message(_));
-            if container && d >= MAX_DEPTH {
+        for (i, part) in m.parts.iter_mut().enumerate() {
+            let Some(d) = depths[i] else {
+                // Not shown: nothing below it is kept either.
+                if matches!(part.body, PartType::Message(_))
+                    && let PartType::Message(inner) =
+                        std::mem::replace(&mut part.body, PartType::Binary(Cow::Borrowed(&[])))
+                {
+                    cut.push(inner);
+                }
+                continue;
+            };
+            let below = match &part.body {
+                PartType::Multipart(children) => children.len(),
+                PartType::Message(_) => 1,
+                _ => continue,
+            };
+            if d >= MAX_DEPTH || shown.saturating_add(below) > MAX_PARTS {
                 if let PartType::Message(inner) = opaque(part, raw) {
                     cut.push(inner);
                 }
-            } else if let PartType::Message(inner) = &mut part.body {
-                stack.push((inner, d + 1));
+                continue;
+            }
+            shown += below;
+            match &mut part.body {
+                PartType::Multipart(children) => {
+                    // A child index that does not point forward, or at a
+                    // part already placed, is dropped: no walker can loop.
+                    children.retain(|&c| {
+                        let c = c as usize;
+                        let fresh = c > i && depths.get(c).is_some_and(Option::is_none);
+                        if fresh {
+                            depths[c] = Some(d + 1);
+                        }
+                        fresh
+                    });
+                }
+                PartType::Message(inner) => stack.push((inner, d + 1)),
+                _ => {}
             }
         }
     }
     dismantle(cut);
-}
-
-/// The nesting depth of each part of one message's flat part list (part 0
-/// at `base`). mail-parser lists a container before its children; a child
-/// index that does not point forward is dropped, so no walker can loop.
-fn part_depths(parts: &mut [MessagePart<'_>], base: u32) -> Vec<u32> {
-    let mut depths = vec![base; parts.len()];
-    for i in 0..parts.len() {
-        let d = depths[i];
-        if let PartType::Multipart(children) = &mut parts[i].body {
-            let len = depths.len();
-            children.retain(|&c| (c as usize) > i && (c as usize) < len);
-            for &c in children.iter() {
-                depths[c as usize] = d.saturating_add(1);
-            }
-        }
-    }
-    depths
 }
 
 /// Makes `part` an opaque leaf over its raw content; returns its old body.
@@ -925,5 +951,33 @@ mod tests {
         for (hay, needle, want) in cases {
             assert_eq!(find(hay, needle), want, "{hay:?} {needle:?}");
         }
+    }
+
+    #[test]
+    fn the_number_of_parts_shown_is_bounded() {
+        let many = |n: usize| {
+            let mut m =
+                b"Subject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+            for _ in 0..n {
+                m.extend_from_slice(b"--b\r\n\r\nx\r\n");
+            }
+            m.extend_from_slice(b"--b--\r\n");
+            m
+        };
+        let structure = |raw: &[u8]| {
+            let m = parse(raw).unwrap();
+            let mut b = Vec::new();
+            body_structure(&mut b, &m, 0, true, 0);
+            String::from_utf8(b).unwrap()
+        };
+        let within = structure(&many(MAX_PARTS - 1));
+        assert_eq!(within.matches("\"TEXT\"").count(), MAX_PARTS - 1);
+        // 100,000 tiny parts: one opaque part, not 7 MB of structure.
+        let past = structure(&many(100_000));
+        assert!(
+            past.starts_with("(\"APPLICATION\" \"OCTET-STREAM\""),
+            "{past}"
+        );
+        assert!(past.len() < 1_000, "{}", past.len());
     }
 }

@@ -14,8 +14,9 @@ use crate::order::Info;
 
 /// Bumped whenever the encoding or what is computed changes; an older
 /// summary is then computed again (3: sizes and envelopes inside a
-/// message/rfc822 part are read from the right bytes).
-const VERSION: u8 = 3;
+/// message/rfc822 part are read from the right bytes; 4: at most
+/// `mime::MAX_PARTS` parts).
+const VERSION: u8 = 4;
 
 /// `Info::sent` of a message without a valid Date header.
 const NO_DATE: i64 = i64::MIN;
