@@ -131,6 +131,26 @@ async fn lookup(auth: &MessageAuthenticator, domain: &str) -> Lookup {
     }
 }
 
+/// The record at `_dmarc.<domain>` itself (no Organizational Domain), as
+/// `p=…` text, for `tern doctor`.
+pub(crate) async fn own_record(auth: &MessageAuthenticator, domain: &str) -> Result<String, String> {
+    match lookup(auth, domain).await {
+        Lookup::Found(d, pct) => Ok(format!("p={} pct={pct}", policy_name(d.p))),
+        Lookup::Absent => Err(format!(
+            "no valid DMARC record at _dmarc.{domain} (exactly one TXT record starting v=DMARC1)"
+        )),
+        Lookup::TempError(e) => Err(format!("DNS error: {e}")),
+    }
+}
+
+fn policy_name(p: Policy) -> &'static str {
+    match p {
+        Policy::Reject => "reject",
+        Policy::Quarantine => "quarantine",
+        _ => "none",
+    }
+}
+
 fn is_dmarc(text: &[u8]) -> bool {
     let text = String::from_utf8_lossy(text);
     text.trim_start()

@@ -38,6 +38,7 @@ mod dmarc;
 mod dns;
 pub mod fields;
 mod policy;
+pub mod probe;
 mod report;
 mod results;
 mod spf;

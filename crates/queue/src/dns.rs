@@ -71,9 +71,28 @@ pub fn resolver(cfg: &DnsConfig) -> anyhow::Result<TokioResolver> {
     build(cfg, None)
 }
 
+/// `resolver`, asking DNS only: never /etc/hosts, whose entries (the
+/// machine's own names for its addresses) would hide what the world sees
+/// (`tern doctor`).
+pub fn dns_only_resolver(cfg: &DnsConfig) -> anyhow::Result<TokioResolver> {
+    let mut b = builder(cfg)?;
+    b.options_mut().use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
+    Ok(b.build()?)
+}
+
 /// A resolver that validates DNSSEC from `anchors` (the IANA root keys
 /// when `None`).
 fn build(cfg: &DnsConfig, anchors: Option<Arc<TrustAnchors>>) -> anyhow::Result<TokioResolver> {
+    let mut b = builder(cfg)?;
+    if let Some(a) = anchors {
+        b = b.with_trust_anchor(a);
+    }
+    Ok(b.build()?)
+}
+
+fn builder(
+    cfg: &DnsConfig,
+) -> anyhow::Result<hickory_resolver::ResolverBuilder<TokioRuntimeProvider>> {
     let mut opts = ResolverOpts::default();
     opts.timeout = Duration::from_secs(cfg.timeout_secs);
     opts.attempts = 2;
@@ -88,10 +107,7 @@ fn build(cfg: &DnsConfig, anchors: Option<Arc<TrustAnchors>>) -> anyhow::Result<
         Resolver::builder_with_config(config, TokioRuntimeProvider::default())
     };
     *b.options_mut() = opts;
-    if let Some(a) = anchors {
-        b = b.with_trust_anchor(a);
-    }
-    Ok(b.build()?)
+    Ok(b)
 }
 
 /// The DNSSEC trust anchors: `[dns] trust_anchor` or the IANA root keys.

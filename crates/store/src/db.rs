@@ -285,6 +285,22 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The schema version a database has (0 for none) and the newest this tern
+/// knows, read without migrating anything (`tern doctor`).
+pub async fn schema_status(pool: &AnyPool) -> anyhow::Result<(i64, i64)> {
+    let latest = MIGRATIONS.len() as i64;
+    let current: Option<i64> = match sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+        .fetch_one(pool)
+        .await
+    {
+        Ok(v) => v,
+        // No schema_version table yet: a database tern never opened.
+        Err(sqlx::Error::Database(_)) => None,
+        Err(e) => return Err(e).context("reading the schema version"),
+    };
+    Ok((current.unwrap_or(0), latest))
+}
+
 /// Bring the schema to the newest version, each step in its own transaction.
 pub async fn migrate(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {
     // One connection for the whole run, so the PostgreSQL advisory lock that

@@ -30,6 +30,17 @@ pub enum Command {
     /// Manage domains.
     #[command(subcommand)]
     Domain(DomainCmd),
+    /// Check the configuration, data dir, listeners, certificate, store and
+    /// each domain's DNS records (MX, A/AAAA, PTR, SPF, DKIM, DMARC); each
+    /// problem with its fix. Exit 0 when all pass, 1 otherwise.
+    Doctor {
+        /// Check this domain's records (default: every domain in the store).
+        #[arg(long)]
+        domain: Option<String>,
+        /// One JSON object: {"ok": bool, "checks": [{name, ok, detail, fix}]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCmd),

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod dkim;
+mod doctor;
 mod logging;
 mod protocols;
 mod queue;
@@ -23,6 +24,8 @@ pub enum Failure {
     Usage(String),
     Config(String),
     Runtime(String),
+    /// `tern doctor` found a problem (it printed them): exit 1.
+    Checks,
 }
 
 pub fn usage(msg: impl Into<String>) -> Failure {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
             eprintln!("tern: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Checks) => ExitCode::from(1),
     }
 }
 
@@ -123,5 +127,23 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Queue(c) => queue::run(&existing(load()?)?, c).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,
+        Command::Doctor { domain, json } => {
+            let config = match load() {
+                Ok(c) => c,
+                Err(Failure::Config(e)) => {
+                    // The first check failed: say so in the doctor's words.
+                    println!(
+                        "✗ configuration — {e}\n    fix: correct the file (tern config-check)"
+                    );
+                    return Err(Failure::Checks);
+                }
+                Err(e) => return Err(e),
+            };
+            if doctor::run(&config, domain, json).await? {
+                Ok(())
+            } else {
+                Err(Failure::Checks)
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
-use hickory_proto::rr::rdata::{A, MX, TXT};
+use hickory_proto::rr::rdata::{A, MX, PTR, TXT};
 use hickory_proto::rr::{Name, RData, Record};
 
 pub struct DnsServer {
@@ -50,9 +50,23 @@ impl Zone {
         self
     }
 
+    /// A TXT record; text longer than 255 octets is split into several
+    /// character-strings (RFC 1035 3.3.14), as a zone file would hold it.
     pub fn txt(mut self, name: &str, text: &str) -> Zone {
+        let strings: Vec<String> = text
+            .as_bytes()
+            .chunks(255)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
         self.records
-            .push((norm(name), RData::TXT(TXT::new(vec![text.to_string()]))));
+            .push((norm(name), RData::TXT(TXT::new(strings))));
+        self
+    }
+
+    /// A PTR record: `name` is the reverse name (1.0.0.127.in-addr.arpa).
+    pub fn ptr(mut self, name: &str, target: &str) -> Zone {
+        let t = Name::from_str(&format!("{}.", norm(target))).expect("name");
+        self.records.push((norm(name), RData::PTR(PTR(t))));
         self
     }
 
