@@ -121,35 +121,60 @@ fn sigterm_exits_cleanly() {
     );
 }
 
+/// Start `tern serve` with no configuration in `dir`; its stdout lines up
+/// to "tern: ready". The embedded default's ports are fixed (2525, 2110…):
+/// when another run of this suite holds them for a moment, tern exits
+/// with "cannot listen", and another try is made, a bounded number of times.
+fn start_embedded(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
+    for _ in 0..40 {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .current_dir(dir)
+            .env_remove("TERN_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut v = Vec::new();
+            for l in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let done = l == "tern: ready";
+                v.push(l);
+                if done {
+                    break;
+                }
+            }
+            v
+        })
+        .join()
+        .unwrap();
+        if lines.last().map(String::as_str) == Some("tern: ready") {
+            // Keep draining stderr so the server never blocks on it.
+            let mut err = child.stderr.take().unwrap();
+            std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+            return (child, lines);
+        }
+        let status = common::wait_bounded(&mut child, Duration::from_secs(30));
+        let mut err = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+        assert!(
+            err.contains("cannot listen"),
+            "tern exited ({status:?}) before ready: {err}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("the embedded default's ports stayed taken for 20 s");
+}
+
 #[test]
 fn embedded_default_runs_on_loopback_only() {
     let d = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .current_dir(d.path())
-        .env_remove("TERN_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let lines = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut v = Vec::new();
-        for l in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let done = l == "tern: ready";
-            v.push(l);
-            if done {
-                break;
-            }
-        }
-        v
-    })
-    .join()
-    .unwrap();
+    let (mut child, lines) = start_embedded(d.path());
     common::signal(child.id(), "TERM");
     let status = common::wait_bounded(&mut child, Duration::from_secs(30));
     assert!(status.success());
