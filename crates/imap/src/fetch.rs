@@ -299,172 +299,182 @@ impl Session {
         let bytes_needed = needs_bytes(&items);
         let parse_needed = needs_parse(&items);
         let wants_summary = items.iter().any(is_summary);
-        let mut summaries = if wants_summary {
-            let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
-            self.opts.summaries.get(&self.store, mailbox, &uids).await
-        } else {
-            HashMap::new()
-        };
-        for &i in &idx {
-            let m = sel.msgs[i].clone();
-            let cached = summaries.remove(&m.uid);
-            // The share of the memory budget is held until the reply is
-            // flushed (or is small): the end of this iteration.
-            let (raw, _share) = if bytes_needed || (wants_summary && cached.is_none()) {
-                match read_message(&self.store, &self.opts.budget, mailbox, &m).await {
-                    Ok((b, share)) => (Some(b), Some(share)),
-                    // Expunged by another session meanwhile: skip it
-                    // (RFC 9051 7.5.1 allows omitting such messages).
-                    Err(ReadError::Gone) => continue,
-                    Err(ReadError::Busy) => {
-                        io.push_str(&format!("{tag} {BUSY}\r\n"));
-                        return Flow::Continue;
-                    }
-                    Err(ReadError::Store(e)) => {
-                        tracing::warn!(error = %e, "imap: reading a message failed");
-                        io.push_str(&format!("{tag} NO [SERVERBUG] cannot read message\r\n"));
-                        return Flow::Continue;
-                    }
-                }
+        // Summaries are loaded a batch at a time: a FETCH 1:* of a large
+        // mailbox would otherwise hold every message's summary at once.
+        for batch in idx.chunks(crate::summary::BATCH) {
+            let mut summaries = if wants_summary {
+                let uids: Vec<u32> = batch.iter().map(|&i| sel.msgs[i].uid).collect();
+                self.opts.summaries.get(&self.store, mailbox, &uids).await
             } else {
-                (None, None)
+                HashMap::new()
             };
-            // The MIME tree only for what needs it: BODY[] and RFC822 are
-            // the bytes as stored.
-            let parsed = if parse_needed || (wants_summary && cached.is_none()) {
-                raw.as_deref().and_then(mime::parse)
-            } else {
-                None
-            };
-            let summary = match cached {
-                Some(s) => Some(s),
-                None if wants_summary => Some(
-                    self.opts
-                        .summaries
-                        .compute(&self.store, mailbox, m.uid, parsed.as_ref())
-                        .await,
-                ),
-                None => None,
-            };
-            let mut out: Vec<u8> = format!("* {} FETCH (", i + 1).into_bytes();
-            let mut first = true;
-            let mut flags_sent = false;
-            for item in &items {
-                if !first {
-                    out.push(b' ');
-                }
-                first = false;
-                let rawb = raw.as_deref().unwrap_or(&[]);
-                match item {
-                    MessageDataItemName::Flags => {
-                        flags_sent = true;
-                        out.extend_from_slice(
-                            format!("FLAGS {}", wire::flag_list(&m.flags)).as_bytes(),
-                        );
+            for &i in batch {
+                let m = sel.msgs[i].clone();
+                let cached = summaries.remove(&m.uid);
+                // The share of the memory budget is held until the reply is
+                // flushed (or is small): the end of this iteration.
+                let (raw, _share) = if bytes_needed || (wants_summary && cached.is_none()) {
+                    match read_message(&self.store, &self.opts.budget, mailbox, &m).await {
+                        Ok((b, share)) => (Some(b), Some(share)),
+                        // Expunged by another session meanwhile: skip it
+                        // (RFC 9051 7.5.1 allows omitting such messages).
+                        Err(ReadError::Gone) => continue,
+                        Err(ReadError::Busy) => {
+                            io.push_str(&format!("{tag} {BUSY}\r\n"));
+                            return Flow::Continue;
+                        }
+                        Err(ReadError::Store(e)) => {
+                            tracing::warn!(error = %e, "imap: reading a message failed");
+                            io.push_str(&format!("{tag} NO [SERVERBUG] cannot read message\r\n"));
+                            return Flow::Continue;
+                        }
                     }
-                    MessageDataItemName::Uid => {
-                        out.extend_from_slice(format!("UID {}", m.uid).as_bytes())
-                    }
-                    MessageDataItemName::InternalDate => out.extend_from_slice(
-                        format!("INTERNALDATE {}", wire::internal_date(m.internal_date)).as_bytes(),
+                } else {
+                    (None, None)
+                };
+                // The MIME tree only for what needs it: BODY[] and RFC822 are
+                // the bytes as stored.
+                let parsed = if parse_needed || (wants_summary && cached.is_none()) {
+                    raw.as_deref().and_then(mime::parse)
+                } else {
+                    None
+                };
+                let summary = match cached {
+                    Some(s) => Some(s),
+                    None if wants_summary => Some(
+                        self.opts
+                            .summaries
+                            .compute(&self.store, mailbox, m.uid, parsed.as_ref())
+                            .await,
                     ),
-                    MessageDataItemName::Rfc822Size => {
-                        out.extend_from_slice(format!("RFC822.SIZE {}", m.size).as_bytes())
+                    None => None,
+                };
+                let mut out: Vec<u8> = format!("* {} FETCH (", i + 1).into_bytes();
+                let mut first = true;
+                let mut flags_sent = false;
+                for item in &items {
+                    if !first {
+                        out.push(b' ');
                     }
-                    MessageDataItemName::ModSeq => {
-                        out.extend_from_slice(format!("MODSEQ ({})", m.modseq).as_bytes())
-                    }
-                    MessageDataItemName::Envelope => {
-                        out.extend_from_slice(b"ENVELOPE ");
-                        if let Some(s) = &summary {
-                            out.extend_from_slice(&s.envelope);
+                    first = false;
+                    let rawb = raw.as_deref().unwrap_or(&[]);
+                    match item {
+                        MessageDataItemName::Flags => {
+                            flags_sent = true;
+                            out.extend_from_slice(
+                                format!("FLAGS {}", wire::flag_list(&m.flags)).as_bytes(),
+                            );
                         }
-                    }
-                    MessageDataItemName::Body => {
-                        out.extend_from_slice(b"BODY ");
-                        if let Some(s) = &summary {
-                            out.extend_from_slice(&s.body);
+                        MessageDataItemName::Uid => {
+                            out.extend_from_slice(format!("UID {}", m.uid).as_bytes())
                         }
-                    }
-                    MessageDataItemName::BodyStructure => {
-                        out.extend_from_slice(b"BODYSTRUCTURE ");
-                        if let Some(s) = &summary {
-                            out.extend_from_slice(&s.bodystructure);
+                        MessageDataItemName::InternalDate => out.extend_from_slice(
+                            format!("INTERNALDATE {}", wire::internal_date(m.internal_date))
+                                .as_bytes(),
+                        ),
+                        MessageDataItemName::Rfc822Size => {
+                            out.extend_from_slice(format!("RFC822.SIZE {}", m.size).as_bytes())
                         }
-                    }
-                    MessageDataItemName::Rfc822 => {
-                        out.extend_from_slice(b"RFC822 ");
-                        wire::literal(&mut out, rawb);
-                    }
-                    MessageDataItemName::Rfc822Header => {
-                        out.extend_from_slice(b"RFC822.HEADER ");
-                        let h = summary.as_ref().map_or(&[][..], |s| &s.header[..]);
-                        wire::literal(&mut out, h);
-                    }
-                    MessageDataItemName::Rfc822Text => {
-                        out.extend_from_slice(b"RFC822.TEXT ");
-                        let b = section_bytes(rawb, parsed.as_ref(), &Some(Section::Text(None)));
-                        wire::literal(&mut out, &b);
-                    }
-                    MessageDataItemName::BodyExt {
-                        section, partial, ..
-                    } => {
-                        let data = match (section, &summary) {
-                            (Some(s), Some(sum)) if header_section(s) => {
-                                header_bytes(&sum.header, s)
-                            }
-                            _ => section_bytes(rawb, parsed.as_ref(), section),
-                        };
-                        let name = section_name(section);
-                        match partial {
-                            Some((start, len)) => {
-                                let s = (*start as usize).min(data.len());
-                                let e = s.saturating_add(len.get() as usize).min(data.len());
-                                out.extend_from_slice(format!("BODY[{name}]<{start}> ").as_bytes());
-                                wire::literal(&mut out, &data[s..e]);
-                            }
-                            None => {
-                                out.extend_from_slice(format!("BODY[{name}] ").as_bytes());
-                                wire::literal(&mut out, &data);
+                        MessageDataItemName::ModSeq => {
+                            out.extend_from_slice(format!("MODSEQ ({})", m.modseq).as_bytes())
+                        }
+                        MessageDataItemName::Envelope => {
+                            out.extend_from_slice(b"ENVELOPE ");
+                            if let Some(s) = &summary {
+                                out.extend_from_slice(&s.envelope);
                             }
                         }
-                    }
-                    MessageDataItemName::Binary {
-                        section, partial, ..
-                    } => {
-                        let data = match binary::decoded(rawb, parsed.as_ref(), section) {
-                            Ok(d) => d.unwrap_or_default(),
-                            Err(e) => return binary_refused(io, tag, e),
-                        };
-                        let name = binary::section_name(section);
-                        let (data, origin) = match partial {
-                            Some((start, len)) => {
-                                let s = (*start as usize).min(data.len());
-                                let e = s.saturating_add(len.get() as usize).min(data.len());
-                                (&data[s..e], format!("<{start}>"))
+                        MessageDataItemName::Body => {
+                            out.extend_from_slice(b"BODY ");
+                            if let Some(s) = &summary {
+                                out.extend_from_slice(&s.body);
                             }
-                            None => (&data[..], String::new()),
-                        };
-                        out.extend_from_slice(format!("BINARY[{name}]{origin} ").as_bytes());
-                        wire::literal8(&mut out, data);
-                    }
-                    MessageDataItemName::BinarySize { section } => {
-                        let size = match binary::decoded(rawb, parsed.as_ref(), section) {
-                            Ok(d) => d.map_or(0, |d| d.len()),
-                            Err(e) => return binary_refused(io, tag, e),
-                        };
-                        let name = binary::section_name(section);
-                        out.extend_from_slice(format!("BINARY.SIZE[{name}] {size}").as_bytes());
+                        }
+                        MessageDataItemName::BodyStructure => {
+                            out.extend_from_slice(b"BODYSTRUCTURE ");
+                            if let Some(s) = &summary {
+                                out.extend_from_slice(&s.bodystructure);
+                            }
+                        }
+                        MessageDataItemName::Rfc822 => {
+                            out.extend_from_slice(b"RFC822 ");
+                            wire::literal(&mut out, rawb);
+                        }
+                        MessageDataItemName::Rfc822Header => {
+                            out.extend_from_slice(b"RFC822.HEADER ");
+                            let h = summary.as_ref().map_or(&[][..], |s| &s.header[..]);
+                            wire::literal(&mut out, h);
+                        }
+                        MessageDataItemName::Rfc822Text => {
+                            out.extend_from_slice(b"RFC822.TEXT ");
+                            let b =
+                                section_bytes(rawb, parsed.as_ref(), &Some(Section::Text(None)));
+                            wire::literal(&mut out, &b);
+                        }
+                        MessageDataItemName::BodyExt {
+                            section, partial, ..
+                        } => {
+                            let data = match (section, &summary) {
+                                (Some(s), Some(sum)) if header_section(s) => {
+                                    header_bytes(&sum.header, s)
+                                }
+                                _ => section_bytes(rawb, parsed.as_ref(), section),
+                            };
+                            let name = section_name(section);
+                            match partial {
+                                Some((start, len)) => {
+                                    let s = (*start as usize).min(data.len());
+                                    let e = s.saturating_add(len.get() as usize).min(data.len());
+                                    out.extend_from_slice(
+                                        format!("BODY[{name}]<{start}> ").as_bytes(),
+                                    );
+                                    wire::literal(&mut out, &data[s..e]);
+                                }
+                                None => {
+                                    out.extend_from_slice(format!("BODY[{name}] ").as_bytes());
+                                    wire::literal(&mut out, &data);
+                                }
+                            }
+                        }
+                        MessageDataItemName::Binary {
+                            section, partial, ..
+                        } => {
+                            let data = match binary::decoded(rawb, parsed.as_ref(), section) {
+                                Ok(d) => d.unwrap_or_default(),
+                                Err(e) => return binary_refused(io, tag, e),
+                            };
+                            let name = binary::section_name(section);
+                            let (data, origin) = match partial {
+                                Some((start, len)) => {
+                                    let s = (*start as usize).min(data.len());
+                                    let e = s.saturating_add(len.get() as usize).min(data.len());
+                                    (&data[s..e], format!("<{start}>"))
+                                }
+                                None => (&data[..], String::new()),
+                            };
+                            out.extend_from_slice(format!("BINARY[{name}]{origin} ").as_bytes());
+                            wire::literal8(&mut out, data);
+                        }
+                        MessageDataItemName::BinarySize { section } => {
+                            let size = match binary::decoded(rawb, parsed.as_ref(), section) {
+                                Ok(d) => d.map_or(0, |d| d.len()),
+                                Err(e) => return binary_refused(io, tag, e),
+                            };
+                            let name = binary::section_name(section);
+                            out.extend_from_slice(format!("BINARY.SIZE[{name}] {size}").as_bytes());
+                        }
                     }
                 }
-            }
-            if seen_now.contains(&m.uid) && !flags_sent {
-                out.extend_from_slice(format!(" FLAGS {}", wire::flag_list(&m.flags)).as_bytes());
-            }
-            out.extend_from_slice(b")\r\n");
-            io.push(&out);
-            if io.wbuf.len() > 256 * 1024 && io.flush().await.is_err() {
-                return Flow::Close;
+                if seen_now.contains(&m.uid) && !flags_sent {
+                    out.extend_from_slice(
+                        format!(" FLAGS {}", wire::flag_list(&m.flags)).as_bytes(),
+                    );
+                }
+                out.extend_from_slice(b")\r\n");
+                io.push(&out);
+                if io.wbuf.len() > 256 * 1024 && io.flush().await.is_err() {
+                    return Flow::Close;
+                }
             }
         }
         self.sync(io, uid).await;

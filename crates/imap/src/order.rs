@@ -43,6 +43,10 @@ impl Info {
         if references.is_empty() {
             references = ids(msg.in_reply_to()).into_iter().take(1).collect();
         }
+        // Only the last ones are linked; a References field can list
+        // thousands, kept in every summary.
+        let skip = references.len().saturating_sub(MAX_REFERENCES);
+        references.drain(..skip);
         Info {
             id,
             arrival,
@@ -295,7 +299,7 @@ pub const MAX_THREAD_DEPTH: usize = 256;
 
 /// The references of a message that REFERENCES links, the last ones (the
 /// nearest ancestors). A References field can list thousands.
-const MAX_REFERENCES: usize = 256;
+pub const MAX_REFERENCES: usize = 256;
 
 /// A container of the REFERENCES algorithm (RFC 5256 4, after
 /// Zawinski): indexes into `Info` and into the container table.

@@ -344,17 +344,19 @@ impl Session {
         // Header keys only: one query for the cached header blocks instead
         // of reading every message; a message without one gets it now.
         let header_only = bytes && !needs_body(key);
-        let mut headers = if header_only {
-            let uids: Vec<u32> = sel.msgs.iter().map(|m| m.uid).collect();
-            self.opts
-                .summaries
-                .get(&self.store, sel.mailbox.id, &uids)
-                .await
-        } else {
-            std::collections::HashMap::new()
-        };
+        // Loaded a batch at a time, not the whole mailbox's at once.
+        let mut headers = std::collections::HashMap::new();
         let mut hits = Vec::new();
         for (i, m) in sel.msgs.iter().enumerate() {
+            if header_only && i % crate::summary::BATCH == 0 {
+                let end = (i + crate::summary::BATCH).min(sel.msgs.len());
+                let uids: Vec<u32> = sel.msgs[i..end].iter().map(|m| m.uid).collect();
+                headers = self
+                    .opts
+                    .summaries
+                    .get(&self.store, sel.mailbox.id, &uids)
+                    .await;
+            }
             // Reading and matching is CPU work: let other sessions run
             // between messages.
             if bytes {

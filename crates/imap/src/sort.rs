@@ -35,10 +35,15 @@ impl Session {
             return Some(Vec::new());
         };
         let mailbox = sel.mailbox.id;
-        let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
-        let mut cached = self.opts.summaries.get(&self.store, mailbox, &uids).await;
+        let mut cached = std::collections::HashMap::new();
         let mut out = Vec::with_capacity(idx.len());
-        for &i in idx {
+        for (n, &i) in idx.iter().enumerate() {
+            // Loaded a batch at a time, not the whole mailbox's at once.
+            if n % crate::summary::BATCH == 0 {
+                let end = (n + crate::summary::BATCH).min(idx.len());
+                let uids: Vec<u32> = idx[n..end].iter().map(|&i| sel.msgs[i].uid).collect();
+                cached = self.opts.summaries.get(&self.store, mailbox, &uids).await;
+            }
             let m = &sel.msgs[i];
             let summary = match cached.remove(&m.uid) {
                 Some(s) => s,

@@ -15,8 +15,14 @@ use crate::order::Info;
 /// Bumped whenever the encoding or what is computed changes; an older
 /// summary is then computed again (3: sizes and envelopes inside a
 /// message/rfc822 part are read from the right bytes; 4: at most
-/// `mime::MAX_PARTS` parts).
-const VERSION: u8 = 4;
+/// `mime::MAX_PARTS` parts; 5: the last `order::MAX_REFERENCES`
+/// references).
+const VERSION: u8 = 5;
+
+/// How many messages' summaries a command loads from the index at once
+/// (FETCH, SEARCH, SORT, THREAD): a whole large mailbox's would be held
+/// in memory together.
+pub(crate) const BATCH: usize = 256;
 
 /// `Info::sent` of a message without a valid Date header.
 const NO_DATE: i64 = i64::MIN;
