@@ -642,3 +642,28 @@ fn submission_587_refuses_hostile_input_before_tls() {
     assert!(r.starts_with("500 5.5.6"), "{r}");
     another_client_is_served(addr);
 }
+
+/// Spool files a crash left behind are removed at start once a day old;
+/// a younger one may belong to a session of another process and stays.
+#[test]
+fn crash_debris_in_the_spool_is_swept_at_start() {
+    let mut t = server(&["smtp"]);
+    t.kill();
+    let spool = t.data_dir().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join("old"), b"debris").unwrap();
+    std::fs::write(spool.join("young"), b"in use").unwrap();
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(spool.join("old"))
+        .status()
+        .expect("touch");
+    assert!(touched.success());
+    t.launch();
+    assert!(
+        !spool.join("old").exists(),
+        "debris older than a day is gone"
+    );
+    assert!(spool.join("young").exists());
+    another_client_is_served(t.addr("smtp"));
+}
