@@ -512,11 +512,13 @@ impl Session {
             bytes,
             flags,
             internal_date: date,
-            summary: Some(summary.encode()),
+            summary: summary.worth_keeping().then(|| summary.encode()),
         };
         match self.store.deliver(vec![msg]).await {
             Ok(d) => {
-                if let Some(d) = d.first() {
+                if let Some(d) = d.first()
+                    && summary.worth_keeping()
+                {
                     self.opts.summaries.keep(mb.id, d.uid, &summary);
                 }
                 self.sync(io, true).await;

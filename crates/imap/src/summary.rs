@@ -256,6 +256,9 @@ impl SummaryCache {
         msg: Option<&Message<'_>>,
     ) -> Arc<Summary> {
         let s = Arc::new(Summary::of(msg));
+        if !s.worth_keeping() {
+            return s;
+        }
         if let Err(e) = store.message_summary_set(mailbox, uid, &s.encode()).await {
             tracing::warn!(error = %e, "imap: keeping a message summary failed");
         }
@@ -264,7 +267,18 @@ impl SummaryCache {
     }
 }
 
+/// The largest summary kept (in the index and in memory). A larger one
+/// (a huge header, parts with huge parameters) is computed from the
+/// message each time, under the memory budget of the message's bytes;
+/// kept, a batch of them would be loaded at once outside any budget.
+pub(crate) const MAX_KEPT: usize = 1 << 20;
+
 impl Summary {
+    /// Small enough to keep (see [`MAX_KEPT`]).
+    pub(crate) fn worth_keeping(&self) -> bool {
+        self.cost() <= MAX_KEPT
+    }
+
     /// Roughly the bytes it holds, for the cache's budget.
     fn cost(&self) -> usize {
         let i = &self.info;
@@ -378,5 +392,15 @@ Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
         let mut e = s.encode();
         e.push(0);
         assert_eq!(Summary::decode(&e), None);
+    }
+
+    #[test]
+    fn a_huge_summary_is_not_kept() {
+        // A 2 MiB Subject: its header block and envelope would be kept
+        // and loaded 256 at a time.
+        let raw = format!("Subject: {}\r\n\r\nx", "s".repeat(2 << 20));
+        let s = Summary::of(mime::parse(raw.as_bytes()).as_ref());
+        assert!(!s.worth_keeping());
+        assert!(Summary::of(mime::parse(RAW).as_ref()).worth_keeping());
     }
 }
