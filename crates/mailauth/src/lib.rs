@@ -44,7 +44,7 @@ mod results;
 mod spf;
 
 pub use arc::{SEALED_HEADERS, seal_key};
-pub use checks::{Checker, Outcome};
+pub use checks::{Checker, MAX_DKIM_SIGNATURES, Outcome};
 pub use dns::authenticator;
 pub use policy::Disposition;
 pub use results::{apply, authserv_id_of};

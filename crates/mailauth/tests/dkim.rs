@@ -199,3 +199,27 @@ async fn a_streamed_body_verifies_like_a_whole_one() {
     let r = streamed(tampered).await;
     assert!(r.iter().all(|v| v != "pass"), "{r:?}");
 }
+
+/// RFC 6376 6.1: a message with hundreds of signatures gets at most
+/// `MAX_DKIM_SIGNATURES` of them tried (each is a DNS lookup and a check).
+#[tokio::test]
+async fn the_signatures_tried_are_bounded() {
+    let ed = Key::ed25519();
+    let dns = DnsServer::start(Zone::default().txt("ed._domainkey.signer.test", &ed.txt()));
+    let c = checker(&dns, "");
+    let mut m = message("a@signer.test", "many");
+    let b = "A".repeat(88);
+    for i in 0..300 {
+        m = [
+            format!("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=signer.test; s=s{i}; h=from; bh=AAAA; b={b}\r\n").into_bytes(),
+            m,
+        ]
+        .concat();
+    }
+    let r = dkim_result(&c, &m).await;
+    assert!(
+        r.len() == tern_mailauth::MAX_DKIM_SIGNATURES,
+        "{} results",
+        r.len()
+    );
+}
