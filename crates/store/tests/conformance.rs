@@ -499,16 +499,28 @@ async fn spooled_delivery_is_byte_exact(f: Fixture) {
     let got = s.message_bytes(d[0].mailbox_id, d[0].uid).await.unwrap();
     let mut want = b"Delivered-To: alice\r\n".to_vec();
     want.extend_from_slice(&file[8..]);
-    assert!(got == want, "byte-exact ({} vs {} octets)", got.len(), want.len());
+    assert!(
+        got == want,
+        "byte-exact ({} vs {} octets)",
+        got.len(),
+        want.len()
+    );
     let r = s
         .deliver_spooled(
-            vec![copy(a.id, "Delivered-To: alice\r\n"), copy(b.id, "X: bob\r\n")],
+            vec![
+                copy(a.id, "Delivered-To: alice\r\n"),
+                copy(b.id, "X: bob\r\n"),
+            ],
             &body,
         )
         .await;
     assert!(matches!(r, Err(StoreError::OverQuota { .. })), "{r:?}");
     let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
-    assert_eq!(s.messages(inbox.id).await.unwrap().len(), 1, "no partial copy");
+    assert_eq!(
+        s.messages(inbox.id).await.unwrap().len(),
+        1,
+        "no partial copy"
+    );
     assert!(spool.exists(), "the spool file is the caller's to remove");
 }
 
