@@ -491,6 +491,10 @@ impl Session {
         flags: Vec<String>,
         date: i64,
     ) {
+        if flags.len() > crate::selected::MAX_FLAGS {
+            io.push_str(&format!("{tag} NO [LIMIT] too many flags on a message\r\n"));
+            return;
+        }
         let mb = match self.store.mailbox_get(account, name).await {
             Ok(Some(mb)) => mb,
             Ok(None) => {

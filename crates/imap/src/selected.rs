@@ -42,6 +42,9 @@ pub(crate) struct Selected {
     pub qresync: bool,
 }
 
+/// The most flags (system flags and keywords) one message may carry.
+pub const MAX_FLAGS: usize = 256;
+
 impl Selected {
     pub fn new(mailbox: Mailbox, msgs: Arc<Vec<MessageMeta>>, read_only: bool) -> Selected {
         Selected {
@@ -416,6 +419,27 @@ impl Session {
         }
         if flags.iter().any(|f| f.eq_ignore_ascii_case("\\Recent")) {
             return self.bad(io, tag, "\\Recent cannot be stored");
+        }
+        // Keywords are the client's to invent (RFC 9051 2.3.2): bounded
+        // per message, as every FETCH FLAGS and every sync carries them.
+        let wanted: std::collections::HashSet<String> =
+            flags.iter().map(|f| f.to_ascii_lowercase()).collect();
+        let too_many = match how.op {
+            FlagOp::Remove => false,
+            _ if wanted.len() > MAX_FLAGS => true,
+            FlagOp::Replace => false,
+            FlagOp::Add => idx.iter().any(|&i| {
+                let have = &sel.msgs[i].flags;
+                let known = have
+                    .iter()
+                    .filter(|h| wanted.contains(&h.to_ascii_lowercase()))
+                    .count();
+                have.len() + wanted.len() - known > MAX_FLAGS
+            }),
+        };
+        if too_many {
+            io.push_str(&format!("{tag} NO [LIMIT] too many flags on a message\r\n"));
+            return Flow::Continue;
         }
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
         let (changed, failed) = match self

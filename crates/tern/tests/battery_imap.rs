@@ -365,6 +365,10 @@ while True:
 print("names", len(names), any(b"d/d" in n for n in names), any(b"r/r" in n for n in names))
 case("select", b"b1", b"SELECT INBOX")
 case("append", b"b2", b"APPEND INBOX", b"Subject: a\r\n\r\n" + b"a" * 200000 + b"\r\n")
+kw = lambda a, b: b"(" + b" ".join(b"k%d" % i for i in range(a, b)) + b")"
+case("keywords-300", b"k1", b"STORE 1 +FLAGS " + kw(0, 300))
+case("keywords-200", b"k2", b"STORE 1 +FLAGS.SILENT " + kw(0, 200))
+case("keywords-100-more", b"k3", b"STORE 1 +FLAGS.SILENT " + kw(200, 300))
 case("nested-search", b"c1", b"SEARCH " + b"(" * 30000 + b"ALL" + b")" * 30000)
 case("too-long", b"c2", b"SEARCH " + b"(" * 100000 + b"ALL" + b")" * 100000)
 case("many-ranges", b"c3", b"FETCH " + b",".join([b"1:*"] * 15000) + b" (FLAGS)")
@@ -402,6 +406,10 @@ fn hostile_commands_get_clean_answers() {
         ("rename-deep", "NO_[LIMIT]"),
         ("select", "OK"),
         ("append", "OK"),
+        // At most 256 flags on a message, counted with those it has.
+        ("keywords-300", "NO_[LIMIT]"),
+        ("keywords-200", "OK"),
+        ("keywords-100-more", "NO_[LIMIT]"),
         // imap-codec bounds the nesting of search keys.
         ("nested-search", "BAD"),
         ("too-long", "BAD"),
