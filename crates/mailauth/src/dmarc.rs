@@ -133,7 +133,10 @@ async fn lookup(auth: &MessageAuthenticator, domain: &str) -> Lookup {
 
 /// The record at `_dmarc.<domain>` itself (no Organizational Domain), as
 /// `p=…` text, for `tern doctor`.
-pub(crate) async fn own_record(auth: &MessageAuthenticator, domain: &str) -> Result<String, String> {
+pub(crate) async fn own_record(
+    auth: &MessageAuthenticator,
+    domain: &str,
+) -> Result<String, String> {
     match lookup(auth, domain).await {
         Lookup::Found(d, pct) => Ok(format!("p={} pct={pct}", policy_name(d.p))),
         Lookup::Absent => Err(format!(
