@@ -129,11 +129,15 @@ fn scan(msg: &Message<'_>) -> Found {
     };
     let mut stack = vec![msg];
     while let Some(m) = stack.pop() {
+        let digest = has_digest(m);
         for part in &m.parts {
             let block = slice(raw_of(m), part.offset_header, part.offset_body);
             let has_cte = contains_ignore_case(block, b"content-transfer-encoding");
             found.encodings |= has_cte;
-            if has_cte && may_be_message(part) && encoding_of(block).is_some_and(|e| e != "7bit") {
+            if has_cte
+                && may_be_message(part, digest)
+                && encoding_of(block).is_some_and(|e| e != "7bit")
+            {
                 found.encoded_message = true;
             }
             if let PartType::Message(inner) = &part.body {
@@ -144,14 +148,27 @@ fn scan(msg: &Message<'_>) -> Found {
     found
 }
 
+/// Has `m` a multipart/digest, in whose parts a part without a type is a
+/// message? Asked of the whole message rather than of each part's parent,
+/// so that no way mail-parser may place a part is missed.
+fn has_digest(m: &Message<'_>) -> bool {
+    m.parts.iter().any(|p| {
+        p.content_type().is_some_and(|c| {
+            c.ctype().eq_ignore_ascii_case("multipart")
+                && c.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("digest"))
+        })
+    })
+}
+
 /// Would mail-parser read this part as a message? Yes for
 /// message/rfc822 and message/global, and for a part without a type in a
-/// multipart/digest (RFC 2046 5.1.5); any part without a type counts here.
-/// The body is no guide: an encoded message that fails to parse as one is
-/// text in the first tree.
-fn may_be_message(part: &MessagePart<'_>) -> bool {
+/// multipart/digest (RFC 2046 5.1.5; `digest`: the message has one). The
+/// body is no guide: an encoded
+/// message that fails to parse as one is text in the first tree.
+fn may_be_message(part: &MessagePart<'_>, in_digest: bool) -> bool {
     match part.content_type() {
-        None => true,
+        None => in_digest,
         Some(ct) => {
             ct.ctype().eq_ignore_ascii_case("message")
                 && ct.subtype().is_some_and(|s| {
@@ -189,6 +206,7 @@ fn restore_encodings(msg: &mut Message<'_>) {
     let mut stack = vec![msg];
     while let Some(m) = stack.pop() {
         let delimiters = delimiters(m);
+        let digest = has_digest(m);
         let raw = &m.raw_message;
         for (i, part) in m.parts.iter_mut().enumerate() {
             let block = slice(raw, part.offset_header, part.offset_body);
@@ -206,7 +224,8 @@ fn restore_encodings(msg: &mut Message<'_>) {
                         .into_iter()
                         .find(|h| h.name == HeaderName::ContentTransferEncoding)
                 });
-            let encoded = may_be_message(part) && encoding_of(block).is_some_and(|e| e != "7bit");
+            let encoded =
+                may_be_message(part, digest) && encoding_of(block).is_some_and(|e| e != "7bit");
             if let Some(f) = field {
                 part.headers.push(Header {
                     name: f.name.into_owned(),
@@ -979,5 +998,29 @@ mod tests {
             "{past}"
         );
         assert!(past.len() < 1_000, "{}", past.len());
+    }
+
+    #[test]
+    fn an_encoded_part_without_a_type_is_text_outside_a_digest() {
+        // No Content-Type: text/plain (RFC 2045 5.2), decoded as usual.
+        let raw = b"Subject: q\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b--\r\n";
+        let m = parse(raw).unwrap();
+        let mut b = Vec::new();
+        body_structure(&mut b, &m, 0, false, 0);
+        let b = String::from_utf8(b).unwrap();
+        assert!(b.starts_with("((\"TEXT\" \"PLAIN\""), "{b}");
+        assert!(
+            m.parts
+                .iter()
+                .any(|p| matches!(&p.body, PartType::Text(t) if t == "hello")),
+            "decoded for SEARCH"
+        );
+        // In a digest the same part is a message: opaque.
+        let raw = b"Subject: d\r\nContent-Type: multipart/digest; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaQ0KDQp4\r\n--b--\r\n";
+        let m = parse(raw).unwrap();
+        let mut b = Vec::new();
+        body_structure(&mut b, &m, 0, false, 0);
+        let b = String::from_utf8(b).unwrap();
+        assert!(b.starts_with("((\"APPLICATION\" \"OCTET-STREAM\""), "{b}");
     }
 }
