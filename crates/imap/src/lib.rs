@@ -14,6 +14,7 @@ mod io;
 mod list;
 mod mailboxes;
 mod mime;
+mod mime_tree;
 mod mutf7;
 mod names;
 mod pattern;

@@ -15,7 +15,7 @@ use crate::order::Info;
 /// Bumped whenever the encoding or what is computed changes; an older
 /// summary is then computed again (3: sizes and envelopes inside a
 /// message/rfc822 part are read from the right bytes; 4: at most
-/// `mime::MAX_PARTS` parts; 5: the last `order::MAX_REFERENCES`
+/// `mime_tree::MAX_PARTS` parts; 5: the last `order::MAX_REFERENCES`
 /// references).
 const VERSION: u8 = 5;
 
