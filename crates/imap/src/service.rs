@@ -29,6 +29,7 @@ impl Service {
                 max_line: c.max_line_length,
                 max_literal: c.max_literal_size,
                 idle_timeout: Duration::from_secs(c.idle_timeout_secs),
+                login_timeout: Options::default().login_timeout,
                 auth_failure_delay: Duration::from_millis(c.auth_failure_delay_ms),
                 max_auth_failures: c.max_auth_failures,
                 max_errors: c.max_errors,

@@ -34,6 +34,10 @@ pub struct Options {
     pub max_literal: usize,
     /// RFC 9051 5.4: the autologout timer is at least 30 minutes.
     pub idle_timeout: Duration,
+    /// How long a connection that has not logged in may take over one
+    /// command (RFC 9051 5.4's 30 minutes are for authenticated sessions):
+    /// a stalled or dripping connection gives its slot back.
+    pub login_timeout: Duration,
     /// A failed login waits this long before its answer.
     pub auth_failure_delay: Duration,
     pub max_auth_failures: u32,
@@ -52,6 +56,7 @@ impl Default for Options {
             max_line: 64 * 1024,
             max_literal: 64 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30 * 60),
+            login_timeout: Duration::from_secs(60),
             auth_failure_delay: Duration::from_millis(1500),
             max_auth_failures: 3,
             max_errors: 50,
@@ -383,8 +388,13 @@ pub async fn run<S, U>(
         }
         io.set_guard(!s.tls);
         io.set_authenticated(s.account.is_some());
+        let wait = if s.account.is_some() {
+            opts.idle_timeout
+        } else {
+            opts.login_timeout
+        };
         let input = tokio::select! {
-            r = tokio::time::timeout(opts.idle_timeout, io.read_command()) => r,
+            r = tokio::time::timeout(wait, io.read_command()) => r,
             _ = shutdown.cancelled() => {
                 io.push(b"* BYE server shutting down\r\n");
                 let _ = io.flush().await;

@@ -90,6 +90,10 @@ fn opts() -> Options {
 }
 
 async fn connect(store: &Store, tls: bool) -> Client {
+    connect_with(store, tls, opts()).await
+}
+
+async fn connect_with(store: &Store, tls: bool, opts: Options) -> Client {
     let (a, b) = tokio::io::duplex(1 << 20);
     let shutdown = CancellationToken::new();
     let s2 = shutdown.clone();
@@ -97,7 +101,7 @@ async fn connect(store: &Store, tls: bool) -> Client {
     let task = tokio::spawn(async move {
         run(
             store,
-            Arc::new(opts()),
+            Arc::new(opts),
             b,
             tls,
             &FakeTls,
@@ -950,4 +954,28 @@ async fn saved_result_in_sort_and_thread() {
     let r = c.cmd("c", "UID THREAD ORDEREDSUBJECT UTF-8 UID $").await;
     assert!(r[0].starts_with("* THREAD "), "{r:?}");
     assert!(!r[0].contains('2'), "{r:?}");
+}
+
+/// A connection that has not logged in may not stall: one that stops in
+/// the middle of a command is closed after the login timeout, while a
+/// logged-in session waits out its (30-minute) autologout timer.
+#[tokio::test]
+async fn a_stalled_connection_before_login_is_closed() {
+    let (_dir, store, _) = setup().await;
+    let quick = Options {
+        login_timeout: Duration::from_millis(200),
+        ..opts()
+    };
+    let mut c = connect_with(&store, true, quick.clone()).await;
+    c.send("a LOGIN alice").await;
+    let bye = c.line().await;
+    assert!(bye.starts_with("* BYE"), "{bye}");
+    assert_eq!(c.line().await, "", "closed");
+
+    let mut c = connect_with(&store, true, quick).await;
+    let r = c.cmd("l", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    assert!(r.last().unwrap().starts_with("l OK"), "{r:?}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let r = c.cmd("n", "NOOP").await;
+    assert!(r.last().unwrap().starts_with("n OK"), "{r:?}");
 }
