@@ -142,6 +142,26 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the ids, a folder is inside `data/accounts/<account>`,
+        /// has no `..`, and two different ids never share a folder.
+        #[test]
+        fn folders_stay_inside_their_account(account in proptest::num::i64::ANY, a in proptest::num::i64::ANY, b in proptest::num::i64::ANY) {
+            let d = Path::new("/data");
+            let root = account_root(d, account);
+            proptest::prop_assert!(root.starts_with("/data/accounts"));
+            for m in [a, b] {
+                let f = folder_path(d, account, &mailbox_dir(m));
+                proptest::prop_assert!(f.starts_with(&root));
+                proptest::prop_assert!(!f.components().any(|c| c == std::path::Component::ParentDir));
+                proptest::prop_assert_eq!(f.components().count(), root.components().count() + 1);
+            }
+            if a != b {
+                proptest::prop_assert_ne!(mailbox_dir(a), mailbox_dir(b));
+            }
+        }
+    }
+
     #[test]
     fn files_and_directories_are_private() {
         use std::os::unix::fs::PermissionsExt;
