@@ -238,7 +238,7 @@ impl Session {
             );
         }
         if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
-            self.use_condstore();
+            self.condstore_used(io);
         }
         if self.condstore
             && !items.contains(&MessageDataItemName::ModSeq)

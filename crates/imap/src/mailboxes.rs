@@ -241,7 +241,7 @@ impl Session {
             } => {
                 let n = name!(mailbox);
                 if item_names.contains(&StatusDataItemName::HighestModSeq) {
-                    self.use_condstore();
+                    self.condstore_used(io);
                 }
                 let items: &[StatusDataItemName] = if self.ext.status_placeholder {
                     &[]

@@ -153,9 +153,8 @@ fn day(secs: i64) -> i64 {
     secs.div_euclid(86_400)
 }
 
-fn date_day(d: &imap_codec::imap_types::datetime::NaiveDate) -> i64 {
-    d.as_ref()
-        .and_hms_opt(0, 0, 0)
+fn date_day(d: &chrono::NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
         .map(|t| day(t.and_utc().timestamp()))
         .unwrap_or(0)
 }
@@ -224,9 +223,14 @@ impl Ctx<'_> {
         contains(&fields, value) || contains(&decoded, value)
     }
 
+    /// The day of the Date field as written, in its own time zone: RFC
+    /// 3501 6.4.4 has SENT* keys disregard time and time zone (a message
+    /// of `Sun, 25 Mar 2007 00:00:00 +0200` was sent on 25-Mar-2007,
+    /// though that instant is the 24th in UTC).
     fn sent_day(&self) -> Option<i64> {
         let d = self.parsed?.date()?;
-        Some(day(d.to_timestamp()))
+        let date = chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?;
+        Some(date_day(&date))
     }
 
     fn eval(&self, k: &SearchKey<'_>) -> bool {
@@ -257,12 +261,12 @@ impl Ctx<'_> {
             Old => true,
             Larger(n) => m.size > *n as u64,
             Smaller(n) => m.size < *n as u64,
-            Before(d) => day(m.internal_date) < date_day(d),
-            On(d) => day(m.internal_date) == date_day(d),
-            Since(d) => day(m.internal_date) >= date_day(d),
-            SentBefore(d) => self.sent_day().is_some_and(|s| s < date_day(d)),
-            SentOn(d) => self.sent_day().is_some_and(|s| s == date_day(d)),
-            SentSince(d) => self.sent_day().is_some_and(|s| s >= date_day(d)),
+            Before(d) => day(m.internal_date) < date_day(d.as_ref()),
+            On(d) => day(m.internal_date) == date_day(d.as_ref()),
+            Since(d) => day(m.internal_date) >= date_day(d.as_ref()),
+            SentBefore(d) => self.sent_day().is_some_and(|s| s < date_day(d.as_ref())),
+            SentOn(d) => self.sent_day().is_some_and(|s| s == date_day(d.as_ref())),
+            SentSince(d) => self.sent_day().is_some_and(|s| s >= date_day(d.as_ref())),
             Not(k) => !self.eval(k),
             Or(a, b) => self.eval(a) || self.eval(b),
             From(s) => self.header("From", s.as_ref()),
@@ -455,9 +459,15 @@ impl Session {
         let modseq = uses_modseq(&key)
             .then(|| hits.iter().map(|&i| sel.msgs[i].modseq).max())
             .flatten();
+        // RFC 7162 3.1.5 with RFC 4731: when ESEARCH returns only MIN
+        // and/or MAX, the MODSEQ is that of the messages returned.
+        let ends_modseq = modseq.map(|_| {
+            let at = |i: Option<&usize>| i.map(|&i| sel.msgs[i].modseq);
+            (at(hits.first()), at(hits.last()))
+        });
         let hits: Vec<(usize, u32)> = hits.into_iter().map(|i| (i, sel.msgs[i].uid)).collect();
         if uses_modseq(&key) {
-            self.use_condstore();
+            self.condstore_used(io);
         }
         let ret = match self.ext.search_return.take() {
             Some(r) => Some(r),
@@ -532,6 +542,14 @@ impl Session {
             if ret.all && !nums.is_empty() {
                 line.push_str(&format!(" ALL {}", wire::sequence_set(&nums)));
             }
+            let modseq = match ends_modseq {
+                Some((first, last)) if !(ret.all || ret.count) => {
+                    let min = if ret.min { first } else { None };
+                    let max = if ret.max { last } else { None };
+                    min.max(max)
+                }
+                _ => modseq,
+            };
             if let Some(m) = modseq {
                 line.push_str(&format!(" MODSEQ {m}"));
             }

@@ -259,7 +259,7 @@ impl Session {
                 for m in modifiers {
                     let StoreModifier::UnchangedSince(v) = m;
                     unchanged_since = Some(v);
-                    self.use_condstore();
+                    self.condstore_used(io);
                 }
                 let op = match kind {
                     StoreType::Add => FlagOp::Add,

@@ -318,6 +318,21 @@ impl Session {
         }
     }
 
+    /// A CONDSTORE-enabling command other than SELECT/EXAMINE was used:
+    /// the first one while a mailbox is selected gets `* OK
+    /// [HIGHESTMODSEQ n]` (RFC 7162 3.1), as the client had no SELECT
+    /// reply that carried it.
+    pub(crate) fn condstore_used<S: Wire>(&mut self, io: &mut Io<S>) {
+        let was = self.condstore;
+        self.use_condstore();
+        if let (false, Some(sel)) = (was, &self.selected) {
+            let highest = sel.msgs.iter().map(|m| m.modseq).max().unwrap_or(0);
+            // A mod-sequence is at least 1 (RFC 7162 3.1.2.1).
+            let highest = highest.max(sel.mailbox.highestmodseq).max(1);
+            io.push_str(&format!("* OK [HIGHESTMODSEQ {highest}] highest\r\n"));
+        }
+    }
+
     /// Take in the store's change events; `true` when the selected mailbox
     /// may have changed.
     pub(crate) fn drain_events(&mut self) -> bool {

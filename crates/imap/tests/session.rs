@@ -702,8 +702,11 @@ fn modseq_of(line: &str) -> u64 {
 async fn condstore() {
     let (_d, store, account) = setup().await;
     let mut c = selected_three(&store, account).await;
-    // FETCH MODSEQ turns CONDSTORE on; flags then carry MODSEQ.
+    // FETCH MODSEQ turns CONDSTORE on (announcing HIGHESTMODSEQ, RFC 7162
+    // 3.1); flags then carry MODSEQ.
     let r = c.cmd("a", "FETCH 1:3 (UID MODSEQ)").await;
+    assert!(r[0].starts_with("* OK [HIGHESTMODSEQ "), "{r:?}");
+    let r = &r[1..];
     let m3 = modseq_of(&r[2]);
     assert!(r[0].starts_with("* 1 FETCH (UID 1 MODSEQ ("), "{r:?}");
     let r = c.cmd("b", "STORE 2 +FLAGS (\\Seen)").await;

@@ -1,0 +1,470 @@
+//! IMAP conformance rules, one test per rule, named for its RFC section:
+//! in-memory sessions over a duplex pipe and a SQLite store.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_common::address::Address;
+use tern_imap::{Gate, Options, Upgrade, run};
+use tern_store::{MailboxSel, NewMessage, Store};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio_util::sync::CancellationToken;
+
+const USER: &str = "bob@example.org";
+const PASS: &str = "correct horse battery";
+
+/// Pretends to run a handshake: the stream stays as it is.
+struct FakeTls;
+
+impl Upgrade<DuplexStream> for FakeTls {
+    fn upgrade(
+        &self,
+        s: DuplexStream,
+    ) -> Pin<Box<dyn Future<Output = io::Result<DuplexStream>> + Send + '_>> {
+        Box::pin(async move { Ok(s) })
+    }
+}
+
+struct Client {
+    r: BufReader<tokio::io::ReadHalf<DuplexStream>>,
+    w: tokio::io::WriteHalf<DuplexStream>,
+    _shutdown: CancellationToken,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Client {
+    async fn line(&mut self) -> String {
+        let mut l = String::new();
+        tokio::time::timeout(Duration::from_secs(10), self.r.read_line(&mut l))
+            .await
+            .expect("reply in time")
+            .unwrap();
+        l
+    }
+
+    async fn send(&mut self, s: &str) {
+        self.w.write_all(s.as_bytes()).await.unwrap();
+    }
+
+    /// Send a tagged command; every line up to and including the tagged one.
+    async fn cmd(&mut self, tag: &str, c: &str) -> Vec<String> {
+        self.send(&format!("{tag} {c}\r\n")).await;
+        self.until(tag).await
+    }
+
+    async fn until(&mut self, tag: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let l = self.line().await;
+            if l.is_empty() {
+                panic!("connection closed; got {out:?}");
+            }
+            let done = l.starts_with(&format!("{tag} "));
+            out.push(l);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+async fn setup() -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+    store.domain_add("example.org").await.unwrap();
+    let a = store
+        .account_add(&Address::parse(USER).unwrap(), PASS, 0)
+        .await
+        .unwrap();
+    (dir, store, a.id)
+}
+
+fn opts() -> Options {
+    Options {
+        auth_failure_delay: Duration::from_millis(10),
+        max_literal: 100_000,
+        ..Options::default()
+    }
+}
+
+async fn connect(store: &Store, tls: bool) -> Client {
+    connect_with(store, tls, opts()).await
+}
+
+async fn connect_with(store: &Store, tls: bool, opts: Options) -> Client {
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let shutdown = CancellationToken::new();
+    let s2 = shutdown.clone();
+    let store = store.clone();
+    let task = tokio::spawn(async move {
+        run(
+            store,
+            Arc::new(opts),
+            b,
+            tls,
+            &FakeTls,
+            s2,
+            "test".into(),
+            Gate::open("imap"),
+        )
+        .await
+    });
+    let (r, w) = tokio::io::split(a);
+    let mut c = Client {
+        r: BufReader::new(r),
+        w,
+        _shutdown: shutdown,
+        _task: task,
+    };
+    let greeting = c.line().await;
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1"),
+        "{greeting}"
+    );
+    c
+}
+
+async fn logged_in(store: &Store) -> Client {
+    let mut c = connect(store, true).await;
+    let r = c.cmd("l", &format!("LOGIN {USER} \"{PASS}\"")).await;
+    assert!(r.last().unwrap().starts_with("l OK"), "{r:?}");
+    c
+}
+
+fn msg(subject: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: {subject}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{subject}@x>\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn deliver(store: &Store, account: i64, mailbox: &str, m: Vec<u8>) {
+    store
+        .deliver(vec![NewMessage {
+            account_id: account,
+            mailbox: MailboxSel::Name(mailbox.into()),
+            bytes: m,
+            flags: vec![],
+            internal_date: 1_704_103_200,
+            summary: None,
+        }])
+        .await
+        .unwrap();
+}
+
+async fn selected_with(store: &Store, account: i64, msgs: Vec<Vec<u8>>) -> Client {
+    for m in msgs {
+        deliver(store, account, "INBOX", m).await;
+    }
+    let mut c = logged_in(store).await;
+    let r = c.cmd("s", "SELECT INBOX").await;
+    assert!(r.last().unwrap().starts_with("s OK"), "{r:?}");
+    c
+}
+
+/// A message with the given header fields and body.
+fn with_header(fields: &str, body: &str) -> Vec<u8> {
+    format!("From: a@example.org\r\nTo: bob@example.org\r\n{fields}\r\n\r\n{body}\r\n").into_bytes()
+}
+
+// ---- RFC 3501 6.4.5: section numbers descend into message/rfc822 parts ----
+
+/// multipart/mixed { text, message/rfc822 { multipart/mixed { text, message/rfc822 { text } } } }
+fn forwarded_twice() -> Vec<u8> {
+    concat!(
+        "From: a@example.org\r\nSubject: outer\r\nMIME-Version: 1.0\r\n",
+        "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n",
+        "--o\r\nContent-Type: text/plain\r\n\r\nouter text\r\n",
+        "--o\r\nContent-Type: message/rfc822\r\nContent-Description: fwd\r\n\r\n",
+        "From: b@example.org\r\nSubject: middle\r\nMIME-Version: 1.0\r\n",
+        "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n",
+        "--m\r\nContent-Type: text/plain\r\nX-Part: m1\r\n\r\nmiddle text\r\n",
+        "--m\r\nContent-Type: message/rfc822\r\nX-Part: m2\r\n\r\n",
+        "From: c@example.org\r\nSubject: inner\r\n\r\ninner text\r\n",
+        "--m--\r\n",
+        "\r\n--o--\r\n",
+    )
+    .as_bytes()
+    .to_vec()
+}
+
+fn literal_after(r: &[String], item: &str) -> String {
+    let all = r.concat();
+    let i = all.find(item).unwrap_or_else(|| panic!("{item} in {all}"));
+    all[i + item.len()..].to_string()
+}
+
+#[tokio::test]
+async fn rfc3501_6_4_5_section_numbers_descend_into_encapsulated_messages() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_with(&store, account, vec![forwarded_twice()]).await;
+    // (section, what its content starts with)
+    let cases = [
+        ("1", "outer text"),
+        ("2.HEADER", "From: b@example.org\r\nSubject: middle"),
+        (
+            "2.MIME",
+            "Content-Type: message/rfc822\r\nContent-Description: fwd\r\n\r\n",
+        ),
+        ("2.TEXT", "--m\r\nContent-Type: text/plain"),
+        ("2.1", "middle text"),
+        ("2.1.MIME", "Content-Type: text/plain\r\nX-Part: m1\r\n\r\n"),
+        (
+            "2.2.MIME",
+            "Content-Type: message/rfc822\r\nX-Part: m2\r\n\r\n",
+        ),
+        (
+            "2.2.HEADER",
+            "From: c@example.org\r\nSubject: inner\r\n\r\n",
+        ),
+        ("2.2.TEXT", "inner text"),
+        ("2.2.1", "inner text"),
+        ("2.2.HEADER.FIELDS (SUBJECT)", "Subject: inner\r\n\r\n"),
+    ];
+    for (section, want) in cases {
+        let r = c.cmd("f", &format!("FETCH 1 BODY.PEEK[{section}]")).await;
+        let got = literal_after(&r, &format!("BODY[{section}] {{"));
+        let body = got.split_once("}\r\n").map(|x| x.1).unwrap_or("");
+        assert!(body.starts_with(want), "BODY[{section}]: {r:?}");
+    }
+    for (section, want) in [("2.1", "middle text"), ("2.2.1", "inner text")] {
+        let r = c.cmd("b", &format!("FETCH 1 BINARY.PEEK[{section}]")).await;
+        let got = literal_after(&r, &format!("BINARY[{section}] "));
+        assert!(got.contains(want), "BINARY[{section}]: {r:?}");
+    }
+}
+
+// ---- RFC 3501 6.4.4: date searches disregard time and time zone ----
+
+#[tokio::test]
+async fn rfc3501_6_4_4_sent_dates_are_read_in_the_date_fields_own_zone() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_with(
+        &store,
+        account,
+        vec![
+            with_header("Date: Sun, 25 Mar 2007 00:00:00 +0200", "1"),
+            with_header("Date: Sat, 24 Mar 2007 23:30:00 -0500", "2"),
+            with_header("Subject: no date", "3"),
+            with_header("Date: not a date", "4"),
+        ],
+    )
+    .await;
+    // (key, matches)
+    let cases = [
+        ("SENTBEFORE 25-Mar-2007", "* SEARCH 2\r\n"),
+        ("SENTON 25-Mar-2007", "* SEARCH 1\r\n"),
+        ("SENTSINCE 25-Mar-2007", "* SEARCH 1\r\n"),
+        ("SENTON 24-Mar-2007", "* SEARCH 2\r\n"),
+        ("SENTSINCE 24-Mar-2007", "* SEARCH 1 2\r\n"),
+        ("SENTBEFORE 26-Mar-2007", "* SEARCH 1 2\r\n"),
+        ("NOT SENTON 25-Mar-2007", "* SEARCH 2 3 4\r\n"),
+    ];
+    for (key, want) in cases {
+        let r = c.cmd("a", &format!("SEARCH {key}")).await;
+        assert_eq!(r[0], want, "{key}: {r:?}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "issue 14 item 3: open"]
+async fn rfc3501_6_4_4_internal_dates_are_read_in_their_own_zone() {
+    let (_d, store, _account) = setup().await;
+    let mut c = logged_in(&store).await;
+    for (i, date) in ["25-Mar-2007 00:30:00 +0200", "24-Mar-2007 23:30:00 -0500"]
+        .iter()
+        .enumerate()
+    {
+        let m = with_header("Subject: x", &i.to_string());
+        c.send(&format!("a APPEND INBOX \"{date}\" {{{}+}}\r\n", m.len()))
+            .await;
+        c.w.write_all(&m).await.unwrap();
+        c.send("\r\n").await;
+        let r = c.until("a").await;
+        assert!(r.last().unwrap().starts_with("a OK"), "{r:?}");
+    }
+    c.cmd("s", "SELECT INBOX").await;
+    let r = c.cmd("f", "FETCH 1:2 INTERNALDATE").await;
+    assert!(r[0].contains("25-Mar-2007 00:30:00 +0200"), "{r:?}");
+    let cases = [
+        ("BEFORE 25-Mar-2007", "* SEARCH 2\r\n"),
+        ("ON 25-Mar-2007", "* SEARCH 1\r\n"),
+        ("SINCE 25-Mar-2007", "* SEARCH 1\r\n"),
+        ("ON 24-Mar-2007", "* SEARCH 2\r\n"),
+    ];
+    for (key, want) in cases {
+        let r = c.cmd("a", &format!("SEARCH {key}")).await;
+        assert_eq!(r[0], want, "{key}: {r:?}");
+    }
+}
+
+// ---- RFC 7162 3.1, 3.2; RFC 4731 ----
+
+#[tokio::test]
+async fn rfc7162_3_1_fetch_modseq_enabling_condstore_sends_highestmodseq() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_with(&store, account, vec![msg("one", "a"), msg("two", "b")]).await;
+    let r = c.cmd("f", "FETCH 1 MODSEQ").await;
+    assert!(r[0].starts_with("* OK [HIGHESTMODSEQ "), "{r:?}");
+    let r = c.cmd("g", "FETCH 1 MODSEQ").await;
+    assert!(!r.concat().contains("HIGHESTMODSEQ"), "only once: {r:?}");
+}
+
+#[tokio::test]
+async fn rfc7162_3_2_esearch_min_max_report_the_modseq_of_the_message_returned() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_with(
+        &store,
+        account,
+        vec![msg("one", "a"), msg("two", "b"), msg("three", "c")],
+    )
+    .await;
+    c.cmd("a", "STORE 2 +FLAGS (\\Seen)").await;
+    c.cmd("b", "STORE 1 +FLAGS (\\Seen)").await;
+    let r = c.cmd("f", "FETCH 1:3 MODSEQ").await;
+    let m: Vec<u64> = r
+        .iter()
+        .filter(|l| l.contains("MODSEQ ("))
+        .map(|l| modseq_of(l))
+        .collect();
+    let r = c.cmd("c", "SEARCH RETURN (MIN) MODSEQ 1").await;
+    assert_eq!(
+        r[0],
+        format!("* ESEARCH (TAG \"c\") MIN 1 MODSEQ {}\r\n", m[0]),
+        "{r:?}"
+    );
+    let r = c.cmd("d", "SEARCH RETURN (MAX) MODSEQ 1").await;
+    assert_eq!(
+        r[0],
+        format!("* ESEARCH (TAG \"d\") MAX 3 MODSEQ {}\r\n", m[2]),
+        "{r:?}"
+    );
+    let r = c.cmd("e", "SEARCH RETURN (MIN MAX) MODSEQ 1").await;
+    let hi = m.iter().max().unwrap();
+    assert_eq!(
+        r[0],
+        format!("* ESEARCH (TAG \"e\") MIN 1 MAX 3 MODSEQ {hi}\r\n"),
+        "{r:?}"
+    );
+}
+
+fn modseq_of(line: &str) -> u64 {
+    let i = line.find("MODSEQ (").expect("MODSEQ in line") + 8;
+    line[i..].split(')').next().unwrap().parse().unwrap()
+}
+
+// ---- RFC 3501 7.4.2, RFC 5322 3.4: groups in ENVELOPE ----
+
+#[tokio::test]
+#[ignore = "issue 14 item 5: open"]
+async fn rfc3501_7_4_2_groups_in_the_envelope_hold_no_comment_addresses() {
+    let (_d, store, account) = setup().await;
+    let m = with_header("Cc: group:;, group2: (foo) ;", "x");
+    let mut c = selected_with(&store, account, vec![m]).await;
+    let r = c.cmd("f", "FETCH 1 ENVELOPE").await;
+    assert!(
+        r[0].contains(
+            "((NIL NIL \"group\" NIL)(NIL NIL NIL NIL)(NIL NIL \"group2\" NIL)(NIL NIL NIL NIL))"
+        ),
+        "{r:?}"
+    );
+}
+
+// ---- RFC 3516: BINARY with NUL ----
+
+#[tokio::test]
+async fn rfc3516_4_3_binary_content_with_nul_is_kept() {
+    let (_d, store, _account) = setup().await;
+    let mut c = logged_in(&store).await;
+    let m = b"From: a@example.org\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nab\0cd\r\n";
+    c.send(&format!("a APPEND INBOX ~{{{}}}\r\n", m.len()))
+        .await;
+    let r = c.line().await;
+    assert!(r.starts_with("+"), "{r}");
+    c.w.write_all(m).await.unwrap();
+    c.send("\r\n").await;
+    let r = c.until("a").await;
+    assert!(r.last().unwrap().starts_with("a OK"), "{r:?}");
+    c.cmd("s", "SELECT INBOX").await;
+    c.send("b FETCH 1 (BINARY.PEEK[1] BODY.PEEK[1])\r\n").await;
+    let mut buf = vec![0u8; 0];
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), c.r.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0);
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.windows(5).any(|w| w == b"b OK ") || buf.windows(4).any(|w| w == b"b NO") {
+            break;
+        }
+    }
+    let s = String::from_utf8_lossy(&buf).into_owned();
+    assert!(buf.windows(9).any(|w| w == b"~{7}\r\nab\0"), "{s:?}");
+    // BINARY is a literal8 (it holds NUL); BODY gives the stored bytes,
+    // never an empty string.
+    assert!(
+        s.starts_with("* 1 FETCH (BINARY[1] ~{7}\r\nab\0cd\r\n BODY[1] {7}\r\nab\0cd\r\n)"),
+        "{s:?}"
+    );
+}
+
+// ---- RFC 3501 9: atoms and mailbox names ----
+
+#[tokio::test]
+#[ignore = "issue 14 item 8: open"]
+async fn rfc3501_9_brackets_are_list_mailbox_characters() {
+    let (_d, store, _account) = setup().await;
+    let mut c = logged_in(&store).await;
+    let r = c.cmd("a", "CREATE x[1]").await;
+    assert!(r.last().unwrap().starts_with("a OK"), "{r:?}");
+    let r = c.cmd("b", "LIST \"\" x[%").await;
+    assert!(r.last().unwrap().starts_with("b OK"), "{r:?}");
+    let r = c.cmd("c", "LIST \"\" x[1]*%[]").await;
+    assert!(r.last().unwrap().starts_with("c OK"), "{r:?}");
+    let r = c.cmd("d", "SELECT x&y").await;
+    assert!(r.last().unwrap().starts_with("d NO"), "{r:?}");
+}
+
+// ---- RFC 5256 3: SORT by address follows the ENVELOPE ----
+
+#[tokio::test]
+#[ignore = "issue 14 item 9: open"]
+async fn rfc5256_3_sort_cc_uses_the_first_envelope_address_of_a_group() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_with(
+        &store,
+        account,
+        vec![
+            with_header("Cc: user2: blah@domain1.org;", "1"),
+            with_header("Cc: c@x.org", "2"),
+            with_header("Cc: zz@x.org", "3"),
+        ],
+    )
+    .await;
+    let r = c.cmd("a", "SORT (CC) US-ASCII ALL").await;
+    assert_eq!(r[0], "* SORT 2 1 3\r\n", "{r:?}");
+}
+
+// ---- RFC 3501 7.2.6: new keywords are announced ----
+
+#[tokio::test]
+#[ignore = "issue 14 item 10: open"]
+async fn rfc3501_7_2_6_a_new_keyword_is_announced_in_flags() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_with(&store, account, vec![msg("one", "a")]).await;
+    let mut other = logged_in(&store).await;
+    other.cmd("s", "SELECT INBOX").await;
+    let r = c.cmd("a", "STORE 1 +FLAGS NIL").await;
+    let all = r.concat();
+    assert!(all.contains("* FLAGS (") && all.contains(" NIL)"), "{all}");
+    assert!(all.contains("* OK [PERMANENTFLAGS ("), "{all}");
+    let r = other.cmd("n", "NOOP").await;
+    let all = r.concat();
+    assert!(all.contains("* FLAGS (") && all.contains("NIL"), "{all}");
+}
