@@ -186,22 +186,13 @@ pub async fn deliver(
     reply
 }
 
-/// The copies of a message whose body is in a spool file.
+/// The copies of a message whose body is in a spool file: copied file to
+/// file (SQLite) or through a large object (PostgreSQL), in pieces.
 async fn deliver_file(
     shared: &Shared,
     copies: Vec<NewMessage>,
     f: &SpoolFile,
 ) -> Result<Vec<tern_store::Delivered>, StoreError> {
-    // PostgreSQL binds each blob whole: a large message takes its share of
-    // the server's budget there (on SQLite it is copied file to file).
-    let _permit = match shared.store.backend() {
-        tern_store::Backend::Postgres => Some(
-            crate::spool::budget()
-                .await
-                .map_err(|e| StoreError::Other(e.into()))?,
-        ),
-        tern_store::Backend::Sqlite => None,
-    };
     let body = tern_store::SpooledBody {
         path: f.path().to_path_buf(),
         offset: f.offset,

@@ -32,11 +32,10 @@ pub const HEADER_LIMIT: usize = 256 * 1024;
 pub const DEBRIS_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// Whole spooled messages in memory at once, server-wide, for what cannot
-/// be streamed: forwarding to the outbound queue (with its ARC seal) and
-/// blobs on PostgreSQL, both of which keep a message whole. Memory for
-/// them is bounded by this many times the message size limit, not by the
-/// number of sessions. (DKIM signing and verification stream the body:
-/// `tern_queue::dkim::signatures_streamed`, `Checker::check_streamed`.)
+/// be streamed: forwarding to the outbound queue (with its ARC seal), which
+/// keeps a message whole. Memory for them is bounded by this many times the
+/// message size limit, not by the number of sessions. (Delivery, DKIM
+/// signing and verification go through the file in pieces.)
 static WHOLE: Semaphore = Semaphore::const_new(2);
 
 /// The file buffer of a spooling session.
@@ -329,7 +328,10 @@ impl Message {
                 })
             }
             Body::File(f) => {
-                let permit = budget().await?;
+                let permit = WHOLE
+                    .acquire()
+                    .await
+                    .map_err(|_| io::Error::other("the budget is closed"))?;
                 let (path, offset, len) = (f.path().to_path_buf(), f.offset, f.len);
                 let bytes = tokio::task::spawn_blocking(move || {
                     let mut file = File::open(&path)?;
@@ -347,15 +349,6 @@ impl Message {
             }
         }
     }
-}
-
-/// A share of the whole-message budget for work that holds a spooled
-/// message in memory elsewhere: the PostgreSQL store binds each blob whole.
-pub async fn budget() -> io::Result<tokio::sync::SemaphorePermit<'static>> {
-    WHOLE
-        .acquire()
-        .await
-        .map_err(|_| io::Error::other("the budget is closed"))
 }
 
 /// A whole message in memory, holding its share of the budget.

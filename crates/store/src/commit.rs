@@ -30,6 +30,9 @@ pub(crate) struct Prepared {
     pub file: Option<String>,
     /// The bytes themselves (PostgreSQL setup).
     pub data: Option<Vec<u8>>,
+    /// Or a large object holding them, built from a spool file in pieces
+    /// (PostgreSQL setup): the blob is made from it and it is unlinked.
+    pub large_object: Option<i64>,
     pub summary: Option<Vec<u8>>,
 }
 
@@ -196,14 +199,29 @@ async fn insert_request(
                 account: it.account.clone(),
             });
         }
-        let blob_id: Option<i64> = match &it.data {
-            Some(data) => Some(
+        let blob_id: Option<i64> = match (&it.data, it.large_object) {
+            (Some(data), _) => Some(
                 sqlx::query_scalar("INSERT INTO blobs (refs, data) VALUES (1, $1) RETURNING id")
                     .bind(data.as_slice())
                     .fetch_one(&mut *conn)
                     .await?,
             ),
-            None => None,
+            (None, Some(lo)) => {
+                // The server copies the large object into the row; nothing
+                // of it passes through tern.
+                let id = sqlx::query_scalar(
+                    "INSERT INTO blobs (refs, data) VALUES (1, lo_get(CAST($1 AS oid))) RETURNING id",
+                )
+                .bind(lo)
+                .fetch_one(&mut *conn)
+                .await?;
+                sqlx::query("SELECT lo_unlink(CAST($1 AS oid))")
+                    .bind(lo)
+                    .execute(&mut *conn)
+                    .await?;
+                Some(id)
+            }
+            (None, None) => None,
         };
         sqlx::query(
             "INSERT INTO messages (mailbox_id, uid, size, internal_date, flags, modseq, file, blob_id, summary) \

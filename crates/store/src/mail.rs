@@ -457,6 +457,7 @@ impl Store {
                     internal_date: m.internal_date,
                     file,
                     data,
+                    large_object: None,
                     summary: m.summary,
                 });
             }

@@ -7,14 +7,19 @@
 //! differ in their first bytes (Return-Path, Delivered-To, the trace
 //! field), which is why the spool file itself is not renamed into place.
 //!
-//! The rule: the body is read in bounded pieces, never whole, on SQLite.
-//! With PostgreSQL the blob is one `bytea` bound to one INSERT, so the
-//! body is read into memory there (bounded by the SMTP layer's budget).
+//! With PostgreSQL the copy is a large object written 1 MiB at a time
+//! (`lo_from_bytea`, `lo_put`), which the commit turns into the `blobs`
+//! row (`lo_get`) and unlinks, so the body does not pass through memory
+//! there either.
+//!
+//! The rule: the body is read in bounded pieces, never whole.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::commit::Prepared;
 use crate::db::Backend;
@@ -86,6 +91,7 @@ impl Store {
     ) -> Result<Vec<Delivered>> {
         let mut prepared = Vec::with_capacity(messages.len());
         let mut written: Vec<PathBuf> = Vec::new();
+        let mut uploaded: Vec<i64> = Vec::new();
         let result = async {
             for m in messages {
                 let mb = match &m.mailbox {
@@ -97,7 +103,7 @@ impl Store {
                 let account = self.account_name(m.account_id).await?;
                 let size = i64::try_from(m.bytes.len() as u64 + body.len)
                     .map_err(|_| StoreError::Invalid("message too large".into()))?;
-                let (file, data) = match self.backend() {
+                let (file, large_object) = match self.backend() {
                     Backend::Sqlite => {
                         let dir: String =
                             sqlx::query_scalar("SELECT dir FROM mailboxes WHERE id = $1")
@@ -113,15 +119,9 @@ impl Store {
                         (Some(name), None)
                     }
                     Backend::Postgres => {
-                        let b2 = body.clone();
-                        let mut bytes = m.bytes;
-                        let bytes = tokio::task::spawn_blocking(move || {
-                            open_body(&b2)?.read_to_end(&mut bytes)?;
-                            Ok::<_, io::Error>(bytes)
-                        })
-                        .await
-                        .map_err(|e| StoreError::Other(e.into()))??;
-                        (None, Some(bytes))
+                        let lo = self.upload(&m.bytes, body).await?;
+                        uploaded.push(lo);
+                        (None, Some(lo))
                     }
                 };
                 prepared.push(Prepared {
@@ -132,7 +132,8 @@ impl Store {
                     flags: join_flags(&m.flags),
                     internal_date: m.internal_date,
                     file,
-                    data,
+                    data: None,
+                    large_object,
                     summary: m.summary,
                 });
             }
@@ -144,9 +145,78 @@ impl Store {
             for p in &written {
                 blob::remove_file(p);
             }
+            for lo in &uploaded {
+                self.unlink(*lo).await;
+            }
         }
         result
     }
+
+    /// A large object of `head` and then the body, written a piece at a
+    /// time (`lo_put` appends in place; appending to a bytea would rewrite
+    /// it at each piece); its oid.
+    async fn upload(&self, head: &[u8], body: &SpooledBody) -> Result<i64> {
+        let lo: i64 = sqlx::query_scalar("SELECT CAST(lo_from_bytea(0, $1) AS bigint)")
+            .bind(head)
+            .fetch_one(self.pool())
+            .await?;
+        let result = async {
+            let mut file = tokio::fs::File::open(&body.path).await?;
+            file.seek(SeekFrom::Start(body.offset)).await?;
+            let mut file = file.take(body.len);
+            let mut at = i64::try_from(head.len()).unwrap_or(i64::MAX);
+            let mut piece = vec![0u8; UPLOAD_PIECE];
+            loop {
+                let n = read_full(&mut file, &mut piece).await?;
+                if n == 0 {
+                    break;
+                }
+                sqlx::query("SELECT lo_put(CAST($1 AS oid), $2, $3)")
+                    .bind(lo)
+                    .bind(at)
+                    .bind(&piece[..n])
+                    .execute(self.pool())
+                    .await?;
+                at += i64::try_from(n).unwrap_or(i64::MAX);
+            }
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            self.unlink(lo).await;
+            return Err(e);
+        }
+        Ok(lo)
+    }
+
+    async fn unlink(&self, lo: i64) {
+        if let Err(e) = sqlx::query("SELECT lo_unlink(CAST($1 AS oid))")
+            .bind(lo)
+            .execute(self.pool())
+            .await
+        {
+            tracing::warn!(large_object = lo, error = %e, "cannot remove a large object");
+        }
+    }
+}
+
+/// The pieces a spooled body goes to PostgreSQL in.
+const UPLOAD_PIECE: usize = 1024 * 1024;
+
+/// Fill `buf` as far as the reader goes; the octets read.
+async fn read_full(
+    r: &mut (impl tokio::io::AsyncRead + Unpin),
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let got = r.read(&mut buf[n..]).await?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -522,6 +522,16 @@ async fn spooled_delivery_is_byte_exact(f: Fixture) {
         "no partial copy"
     );
     assert!(spool.exists(), "the spool file is the caller's to remove");
+    if let Some((_, url)) = &f.pg {
+        // The large objects the body went through are gone, delivered or not.
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+    }
 }
 
 async fn quota_refuses_whole_delivery(f: Fixture) {

@@ -512,19 +512,26 @@ fn hostile_pop3_input_gets_clean_answers() {
 }
 
 /// With PostgreSQL (blobs in the database) a large spooled message arrives
-/// byte-exact too, and the spool file goes.
+/// byte-exact too, goes into the database in pieces (the server's memory
+/// grows by far less than the message), and the spool file goes.
 #[test]
 fn large_messages_arrive_whole_on_postgresql() {
     let pg = common::pg::PgDb::create();
     let t = Tern::start_with(&["smtp"], &format!("{NO_TARPIT}{}", pg.config()));
     t.add_user("alice@example.org", "pw");
     let addr = t.addr("smtp");
-    let msg = body_of(6 * 1024 * 1024);
+    another_client_is_served(addr);
+    let msg = body_of(40 * 1024 * 1024);
+    let before = rss_kib(t.pid());
+    let sampler = Sampler::start(t.pid());
     let mut c = to_alice(addr);
     assert!(c.cmd("DATA").starts_with("354"));
     c.send(&stuffed(&msg));
     let r = c.cmd(".");
     assert!(r.starts_with("250 2.0.0 Ok"), "{r}");
+    let growth_mib = sampler.peak().saturating_sub(before) / 1024;
+    println!("PostgreSQL: VmRSS +{growth_mib} MiB for a 40 MB message");
+    assert!(growth_mib < 30, "memory grew by {growth_mib} MiB");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
