@@ -9,44 +9,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::address::login_key;
-use crate::config::ListenerKind;
+pub use crate::config::{Family, FamilyLimits, LimitsConfig};
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
-
-/// Protocol families that share limits (`imap` and `imaps` are one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    Smtp,
-    Submission,
-    Imap,
-    Pop3,
-    Http,
-    ManageSieve,
-}
-
-impl Family {
-    pub fn of(kind: ListenerKind) -> Family {
-        match kind {
-            ListenerKind::Smtp => Family::Smtp,
-            ListenerKind::Submission | ListenerKind::Submissions => Family::Submission,
-            ListenerKind::Imap | ListenerKind::Imaps => Family::Imap,
-            ListenerKind::Pop3 | ListenerKind::Pop3s => Family::Pop3,
-            ListenerKind::Http | ListenerKind::Https => Family::Http,
-            ListenerKind::Managesieve => Family::ManageSieve,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Smtp => "smtp",
-            Family::Submission => "submission",
-            Family::Imap => "imap",
-            Family::Pop3 => "pop3",
-            Family::Http => "http",
-            Family::ManageSieve => "managesieve",
-        }
-    }
-}
 
 /// The network a client address counts against: the address itself for
 /// IPv4, its /64 for IPv6 (one customer's allocation).
@@ -59,80 +24,6 @@ pub fn ip_group(ip: IpAddr) -> IpAddr {
             }
             let s = v6.segments();
             IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-    }
-}
-
-/// The limits of one protocol family. 0 means "no limit" for that level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FamilyLimits {
-    pub per_ip: u32,
-    pub per_user: u32,
-    pub per_user_ip: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LimitsConfig {
-    pub global: u32,
-    pub families: HashMap<Family, FamilyLimits>,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        let mut families = HashMap::new();
-        // An office behind one NAT runs a few clients per person: per-IP
-        // limits are generous; per user+IP is tight (one device's loop).
-        families.insert(
-            Family::Smtp,
-            FamilyLimits {
-                per_ip: 20,
-                per_user: 0,
-                per_user_ip: 0,
-            },
-        );
-        families.insert(
-            Family::Submission,
-            FamilyLimits {
-                per_ip: 50,
-                per_user: 20,
-                per_user_ip: 10,
-            },
-        );
-        families.insert(
-            Family::Imap,
-            FamilyLimits {
-                per_ip: 100,
-                per_user: 50,
-                per_user_ip: 20,
-            },
-        );
-        families.insert(
-            Family::Pop3,
-            FamilyLimits {
-                per_ip: 50,
-                per_user: 10,
-                per_user_ip: 5,
-            },
-        );
-        families.insert(
-            Family::Http,
-            FamilyLimits {
-                per_ip: 100,
-                per_user: 50,
-                per_user_ip: 20,
-            },
-        );
-        families.insert(
-            Family::ManageSieve,
-            FamilyLimits {
-                per_ip: 20,
-                per_user: 10,
-                per_user_ip: 5,
-            },
-        );
-        LimitsConfig {
-            global: 10_000,
-            families,
         }
     }
 }

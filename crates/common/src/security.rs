@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::config::RateConfig;
 use crate::limits::{ConnLimiter, LimitsConfig};
 use crate::metrics::Metrics;
 use crate::rate::RateLimiter;
@@ -31,28 +32,6 @@ pub struct LogOnly;
 
 impl AuditSink for LogOnly {
     fn record(&self, _event: AuditEvent) {}
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateConfig {
-    pub connections_per_minute_per_ip: u32,
-    pub messages_per_minute_per_ip: u32,
-    pub messages_per_minute_per_account: u32,
-    pub recipients_per_hour_per_account: u32,
-    /// Bound on the keys each limiter tracks.
-    pub max_tracked: usize,
-}
-
-impl Default for RateConfig {
-    fn default() -> Self {
-        RateConfig {
-            connections_per_minute_per_ip: 120,
-            messages_per_minute_per_ip: 60,
-            messages_per_minute_per_account: 30,
-            recipients_per_hour_per_account: 1000,
-            max_tracked: 100_000,
-        }
-    }
 }
 
 /// The rate limiters, one per kind of event.

@@ -11,38 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::address::login_key;
+pub use crate::config::AuthThrottleConfig;
 use crate::limits::ip_group;
 use crate::metrics::Metrics;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthThrottleConfig {
-    /// Delay before answering the first failure; doubles with each one.
-    pub base_delay_ms: u64,
-    pub max_delay_secs: u64,
-    /// Failures from one network before it is locked out entirely.
-    pub ip_lock_after: u32,
-    /// Failures on one login name before failing networks are locked out of it.
-    pub account_lock_after: u32,
-    pub lock_secs: u64,
-    /// Failures older than this are forgotten.
-    pub window_secs: u64,
-    /// Bound on tracked networks and names.
-    pub max_keys: usize,
-}
-
-impl Default for AuthThrottleConfig {
-    fn default() -> Self {
-        AuthThrottleConfig {
-            base_delay_ms: 500,
-            max_delay_secs: 16,
-            ip_lock_after: 30,
-            account_lock_after: 10,
-            lock_secs: 900,
-            window_secs: 3600,
-            max_keys: 100_000,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Record {
