@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::lines::LineIo;
 use crate::maildrop::Maildrop;
 use crate::sasl::decode_plain;
-use crate::session::{Flow, Session, State, Txn, reply_line};
+use crate::state::{Flow, Session, State, Txn, reply_line};
 use crate::transaction::sys_err;
 
 const TLS_REQUIRED: &str = "-ERR [AUTH] TLS required; use STLS first";

@@ -13,7 +13,8 @@ use tern_common::listener::{Conn, Handler};
 use crate::gate::Gate;
 use crate::lock::Locks;
 use crate::maildrop::Maildrop;
-use crate::session::{Options, run_gated};
+use crate::options::Options;
+use crate::session::run_gated;
 
 /// The POP3 service over any maildrop (`Service` is the one over the store).
 pub struct Pop3<M> {

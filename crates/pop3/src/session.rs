@@ -1,87 +1,23 @@
-//! The POP3 session: AUTHORIZATION → TRANSACTION → UPDATE (RFC 1939 §3),
+//! The POP3 session loop: AUTHORIZATION → TRANSACTION → UPDATE (RFC 1939 3),
 //! with CAPA and response codes (RFC 2449), STLS (RFC 2595) and AUTH PLAIN
-//! (RFC 5034). `run` drives it over any byte stream; the commands live in
-//! `commands.rs`.
+//! (RFC 5034). `run` drives it over any byte stream: it reads, lets the
+//! handlers answer everything buffered, then flushes once. The state lives
+//! in `state.rs`, the commands in `auth.rs` and `transaction.rs`.
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
 use crate::gate::Gate;
 use crate::lines::{Line, LineIo};
-use crate::lock::{LockGuard, Locks};
-use crate::maildrop::{Maildrop, Principal, Snapshot};
-
-/// How a session behaves; one per service.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Named in the greeting and the goodbye.
-    pub hostname: String,
-    pub max_line_length: usize,
-    /// RFC 1939 §3: the autologout timer, at least 10 minutes in production.
-    pub idle_timeout: Duration,
-    /// A failed login waits this long before its answer.
-    pub auth_failure_delay: Duration,
-    /// Failed logins before the connection is closed.
-    pub max_auth_failures: u32,
-    /// Bad commands before the connection is closed.
-    pub max_errors: u32,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            hostname: "localhost".into(),
-            max_line_length: 1024,
-            idle_timeout: Duration::from_secs(600),
-            auth_failure_delay: Duration::from_millis(1500),
-            max_auth_failures: 3,
-            max_errors: 20,
-        }
-    }
-}
+use crate::lock::Locks;
+use crate::maildrop::Maildrop;
+use crate::options::Options;
+use crate::state::{Flow, Session, State};
 
 pub use tern_common::listener::Upgrade;
-
-/// What the driver does after a command.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Flow {
-    Continue,
-    StartTls,
-    Close,
-}
-
-pub(crate) enum State {
-    Authorization {
-        user: Option<String>,
-    },
-    /// AUTH PLAIN sent "+ " and waits for the client's response line.
-    SaslPlain,
-    Transaction(Box<Txn>),
-}
-
-pub(crate) struct Txn {
-    pub principal: Principal,
-    pub snapshot: Snapshot,
-    pub deleted: Vec<bool>,
-    pub _lock: LockGuard,
-    pub _hold: crate::maildrop::Hold,
-}
-
-pub(crate) struct Session<M> {
-    pub drop: M,
-    pub locks: Locks,
-    pub opts: Arc<Options>,
-    pub peer: String,
-    pub tls: bool,
-    pub state: State,
-    pub auth_failures: u32,
-    pub errors: u32,
-    pub gate: Gate,
-}
 
 /// Serve one connection until QUIT, end of stream, autologout or shutdown.
 /// `tls` says whether `stream` is already TLS (port 995); otherwise STLS is
@@ -246,27 +182,4 @@ impl<M: Maildrop> Session<M> {
         let verb = verb.to_ascii_uppercase();
         self.command(&verb, args, io).await
     }
-
-    /// Count a bad command; too many end the session.
-    pub(crate) fn error<S>(&mut self, io: &mut LineIo<S>, reply: &str) -> Flow
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        self.errors += 1;
-        if self.errors >= self.opts.max_errors {
-            io.push(b"-ERR too many errors; closing\r\n");
-            return Flow::Close;
-        }
-        reply_line(io, reply);
-        Flow::Continue
-    }
-}
-
-/// Write one reply line.
-pub(crate) fn reply_line<S>(io: &mut LineIo<S>, reply: &str)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    io.push(reply.as_bytes());
-    io.push(b"\r\n");
 }

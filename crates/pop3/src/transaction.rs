@@ -6,7 +6,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::lines::LineIo;
 use crate::maildrop::{Body, DropError, Maildrop};
-use crate::session::{Flow, Session, State, Txn, reply_line};
+use crate::state::{Flow, Session, State, Txn, reply_line};
 use crate::stuff::{Stuffer, TopCut};
 
 /// Message bytes go out in pieces of this size (then the buffer may flush).
