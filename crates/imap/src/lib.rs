@@ -22,6 +22,7 @@ mod preparse;
 mod quota;
 
 mod order;
+mod references;
 mod search;
 mod selected;
 mod service;

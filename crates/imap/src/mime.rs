@@ -71,7 +71,10 @@ fn addresses(out: &mut Vec<u8>, v: Option<&HeaderValue<'_>>) {
                     string(&mut o, n.as_bytes());
                     o.extend_from_slice(b" NIL)");
                 }
-                for a in &g.addresses {
+                // RFC 5322 3.4: a group holds mailboxes, each with an
+                // addr-spec; what the parser gives without one was a
+                // comment (`group2: (foo) ;`), not a member.
+                for a in g.addresses.iter().filter(|a| a.address.is_some()) {
                     addr(&mut o, a.name.as_deref(), a.address.as_deref());
                 }
                 if g.name.is_some() {

@@ -10,6 +10,7 @@ use crate::budget::{BUSY, ReadError, read_message};
 use crate::io::Io;
 use crate::mime;
 use crate::order::{self, Info, Key};
+use crate::references;
 use crate::session::{Flow, Session, Wire};
 
 /// RFC 5256 3: UTF-8 and US-ASCII are the charsets every server knows;
@@ -147,7 +148,7 @@ impl Session {
         }
         let threader: fn(&[Info]) -> Vec<order::Thread> = match algorithm {
             ThreadingAlgorithm::OrderedSubject => order::ordered_subject,
-            ThreadingAlgorithm::References => order::references,
+            ThreadingAlgorithm::References => references::references,
             ThreadingAlgorithm::Other(_) => {
                 return self.bad(io, tag, "unknown threading algorithm");
             }

@@ -359,7 +359,6 @@ fn modseq_of(line: &str) -> u64 {
 // ---- RFC 3501 7.4.2, RFC 5322 3.4: groups in ENVELOPE ----
 
 #[tokio::test]
-#[ignore = "issue 14 item 5: open"]
 async fn rfc3501_7_4_2_groups_in_the_envelope_hold_no_comment_addresses() {
     let (_d, store, account) = setup().await;
     let m = with_header("Cc: group:;, group2: (foo) ;", "x");
@@ -434,7 +433,6 @@ async fn rfc3501_9_brackets_are_list_mailbox_characters() {
 // ---- RFC 5256 3: SORT by address follows the ENVELOPE ----
 
 #[tokio::test]
-#[ignore = "issue 14 item 9: open"]
 async fn rfc5256_3_sort_cc_uses_the_first_envelope_address_of_a_group() {
     let (_d, store, account) = setup().await;
     let mut c = selected_with(
