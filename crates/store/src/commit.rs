@@ -11,8 +11,8 @@ use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::Backend;
+use crate::delivered::Delivered;
 use crate::events::{Bus, CHANNEL, Change, ChangeKind};
-use crate::mail::Delivered;
 use crate::{Result, StoreError};
 
 /// How many requests one commit takes at most.

@@ -9,6 +9,7 @@ mod blob;
 mod commit;
 pub mod datadir;
 pub mod db;
+mod delivered;
 mod directory;
 mod dkim;
 mod dmarc;

@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use crate::blob;
 use crate::commit::Prepared;
 use crate::db::Backend;
+pub use crate::delivered::Delivered;
 use crate::events::{CHANNEL, Change, ChangeKind};
 use crate::{AccountId, MailboxId, Result, Store, StoreError, now};
 
@@ -59,15 +60,6 @@ pub struct NewMessage {
     /// What a protocol layer derived from the bytes, if it already has it
     /// (see [`Store::message_summary_set`]); kept with the message.
     pub summary: Option<Vec<u8>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    pub account_id: AccountId,
-    pub mailbox_id: MailboxId,
-    pub uidvalidity: u32,
-    pub uid: u32,
-    pub modseq: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
