@@ -136,6 +136,11 @@ impl Spool {
         self.len == 0
     }
 
+    /// Octets of memory this message holds (buffers' capacities).
+    pub fn resident(&self) -> usize {
+        self.mem.capacity() + self.file.as_ref().map_or(0, |f| f.pending.capacity())
+    }
+
     /// Drop what was received (the message is refused but still being
     /// read): the spool file goes, the count stays.
     pub fn discard(&mut self) {
@@ -150,7 +155,14 @@ impl Spool {
         if self.failed.is_some() {
             return;
         }
-        if self.file.is_none() && self.mem.len() + bytes.len() <= MEMORY_LIMIT {
+        let need = self.mem.len() + bytes.len();
+        if self.file.is_none() && need <= MEMORY_LIMIT {
+            // Grow by doubling, but never past the limit (doubling from an
+            // odd first size would overshoot it by up to twice).
+            if need > self.mem.capacity() {
+                let target = (self.mem.capacity() * 2).max(need).min(MEMORY_LIMIT);
+                self.mem.reserve_exact(target - self.mem.len());
+            }
             self.mem.extend_from_slice(bytes);
             return;
         }
@@ -165,11 +177,14 @@ impl Spool {
     async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         if self.file.is_none() {
             let (file, removal) = create(&self.dir)?;
-            self.file = Some(Spilled {
+            let mut sp = Spilled {
                 file: Arc::new(file),
                 pending: std::mem::take(&mut self.mem),
                 removal,
-            });
+            };
+            // The memory part first, so its buffer is not grown further.
+            sp.flush().await?;
+            self.file = Some(sp);
         }
         let Some(sp) = self.file.as_mut() else {
             return Ok(());
@@ -424,6 +439,26 @@ mod tests {
         assert_eq!(m.len(), 16 + 1_002_000);
         drop(m);
         assert_eq!(files(&dir), 0, "the file goes with the message");
+    }
+
+    /// The point of spooling: whatever the message size, a session holds
+    /// a bounded amount of memory for it (well under 1 MiB).
+    #[tokio::test]
+    async fn memory_stays_bounded_whatever_the_size() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = Spool::new(d.path().join("spool"));
+        let line = [b'y'; 998];
+        let mut peak = 0;
+        for _ in 0..20_000 {
+            s.append(&line).await;
+            s.append(b"\r\n").await;
+            peak = peak.max(s.resident());
+        }
+        assert_eq!(s.len(), 20_000_000);
+        assert!(
+            peak <= MEMORY_LIMIT + 2 * WRITE_BUFFER,
+            "{peak} octets held"
+        );
     }
 
     #[tokio::test]
