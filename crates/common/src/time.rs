@@ -1,11 +1,17 @@
 //! Wall-clock helpers without a calendar library.
 
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> i64 {
+/// Time since the Unix epoch (zero for a clock set before it). The one
+/// place tern reads the wall clock as a number: everything else calls this
+/// or `now_secs`.
+pub fn since_epoch() -> std::time::Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .unwrap_or_default()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> i64 {
+    since_epoch().as_secs() as i64
 }
 
 /// (year, month, day, hour, minute, second, weekday 0=Sunday) in UTC.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tern_common::security::{AuditEvent, AuditSink};
+use tern_common::time::now_secs;
 use tokio::sync::mpsc;
 
-use crate::{Result, Store, now};
+use crate::{Result, Store};
 
 /// One stored audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +79,7 @@ impl AuditSink for StoreAudit {
 impl Store {
     pub async fn audit_insert(&self, e: &AuditEvent) -> Result<()> {
         sqlx::query("INSERT INTO audit (at, kind, protocol, ip, account, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(now())
+            .bind(now_secs())
             .bind(e.kind)
             .bind(e.protocol)
             .bind(e.ip.map(|i| i.to_string()))

@@ -63,9 +63,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// A name unique on this host: time, process, counter and randomness.
 pub(crate) fn unique_name() -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = tern_common::time::since_epoch();
     format!(
         "{}.M{}P{}Q{}R{:08x}.tern:2,",
         now.as_secs(),

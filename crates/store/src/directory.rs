@@ -5,10 +5,11 @@ use std::sync::OnceLock;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use sqlx::Row;
+use tern_common::time::now_secs;
 use tern_common::{Address, normalize_domain};
 
 use crate::mail::{MailboxSel, SPECIAL_MAILBOXES};
-use crate::{AccountId, Result, Store, StoreError, now};
+use crate::{AccountId, Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
@@ -142,7 +143,7 @@ impl Store {
             "INSERT INTO domains (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(&name)
-        .bind(now())
+        .bind(now_secs())
         .execute(self.pool())
         .await?;
         if r.rows_affected() == 0 {
@@ -267,7 +268,7 @@ impl Store {
         .bind(domain_id)
         .bind(&secret)
         .bind(quota as i64)
-        .bind(now())
+        .bind(now_secs())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match e {

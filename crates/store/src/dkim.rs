@@ -1,8 +1,9 @@
 //! DKIM signing keys (private keys as DER, public keys as base64).
 
 use tern_common::normalize_domain;
+use tern_common::time::now_secs;
 
-use crate::{Result, Store, StoreError, now};
+use crate::{Result, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DkimKey {
@@ -46,7 +47,7 @@ impl Store {
         .bind(&key.algorithm)
         .bind(key.private_key.as_slice())
         .bind(&key.public_key)
-        .bind(now())
+        .bind(now_secs())
         .execute(self.pool())
         .await?;
         if r.rows_affected() == 0 {

@@ -3,6 +3,8 @@
 //! that applied, the SPF and DKIM results with their identifiers and
 //! alignment, and what tern did with the message.
 
+use tern_common::time::now_secs;
+
 use crate::{Result, Store};
 
 /// One message's DMARC evaluation.
@@ -52,7 +54,7 @@ type Row = (
 impl Store {
     /// Record one message's DMARC evaluation.
     pub async fn dmarc_record_insert(&self, r: &DmarcRecord) -> Result<()> {
-        let at = if r.at == 0 { crate::now() } else { r.at };
+        let at = if r.at == 0 { now_secs() } else { r.at };
         sqlx::query(
             "INSERT INTO dmarc_records (at, source_ip, header_from, envelope_from, policy, \
              dmarc_result, spf_result, spf_domain, spf_aligned, dkim_results, dkim_aligned, \

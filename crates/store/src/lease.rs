@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::{Result, Store, now};
+use tern_common::time::now_secs;
+
+use crate::{Result, Store};
 
 /// A held lease: renewed in the background, released on drop.
 pub struct Lease {
@@ -18,7 +20,7 @@ impl Store {
     /// Take `name` for `ttl` unless someone else holds it unexpired.
     pub async fn lease_try(&self, name: &str, ttl: Duration) -> Result<Option<Lease>> {
         let owner = format!("{:032x}", rand::random::<u128>());
-        let t = now();
+        let t = now_secs();
         let until = t + ttl.as_secs().max(1) as i64;
         let r = sqlx::query(
             "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3) \
@@ -39,7 +41,7 @@ impl Store {
             let every = (ttl / 3).max(Duration::from_secs(1));
             loop {
                 tokio::time::sleep(every).await;
-                let until = now() + ttl.as_secs().max(1) as i64;
+                let until = now_secs() + ttl.as_secs().max(1) as i64;
                 let _ = sqlx::query("UPDATE leases SET until = $1 WHERE name = $2 AND owner = $3")
                     .bind(until)
                     .bind(&n)

@@ -184,10 +184,3 @@ impl Store {
         self.inner.pool.close().await;
     }
 }
-
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}

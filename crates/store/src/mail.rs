@@ -1,13 +1,14 @@
 //! The mail index: mailboxes, messages, flags, MODSEQ and the expunge log.
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use tern_common::time::now_secs;
 
 use crate::blob;
 use crate::commit::Prepared;
 use crate::db::Backend;
 pub use crate::delivered::Delivered;
 use crate::events::{CHANNEL, Change, ChangeKind};
-use crate::{AccountId, MailboxId, Result, Store, StoreError, now};
+use crate::{AccountId, MailboxId, Result, Store, StoreError};
 
 /// The mailboxes every account starts with, and their RFC 6154 roles.
 pub const SPECIAL_MAILBOXES: &[(&str, Option<&str>)] = &[
@@ -213,7 +214,7 @@ impl Store {
             .bind(account)
             .fetch_one(&mut *tx)
             .await?;
-        let uidvalidity = (now() & 0xffff_ffff)
+        let uidvalidity = (now_secs() & 0xffff_ffff)
             .max(last + 1)
             .clamp(1, u32::MAX as i64);
         sqlx::query("UPDATE accounts SET last_uidvalidity = $1 WHERE id = $2")

@@ -5,9 +5,10 @@
 //! `FOR UPDATE SKIP LOCKED` so several nodes share one queue.
 
 use sqlx::{AssertSqlSafe, Row};
+use tern_common::time::now_secs;
 
 use crate::db::Backend;
-use crate::{Result, Store, StoreError, now};
+use crate::{Result, Store, StoreError};
 
 pub type QueueId = i64;
 
@@ -171,7 +172,7 @@ impl Store {
                 "a queued message needs at least one recipient".into(),
             ));
         }
-        let t = now();
+        let t = now_secs();
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO queue_messages (created, sender, envid, ret, requiretls, size, data) \
@@ -212,7 +213,7 @@ impl Store {
         limit: i64,
         lease_secs: i64,
     ) -> Result<Vec<QueueRcpt>> {
-        let t = now();
+        let t = now_secs();
         let lock = if self.backend() == Backend::Postgres {
             "FOR UPDATE SKIP LOCKED"
         } else {
@@ -253,7 +254,7 @@ impl Store {
         .bind(next_attempt)
         .bind(error)
         .bind(delay_notified as i64)
-        .bind(now())
+        .bind(now_secs())
         .bind(rcpt_id)
         .execute(self.pool())
         .await?;
@@ -353,7 +354,7 @@ impl Store {
         let r = sqlx::query(
             "UPDATE queue_recipients SET next_attempt = $1 WHERE state = 'pending' AND ($2 = 0 OR message_id = $2)",
         )
-        .bind(now())
+        .bind(now_secs())
         .bind(id.unwrap_or(0))
         .execute(self.pool())
         .await?;

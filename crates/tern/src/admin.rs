@@ -244,10 +244,7 @@ pub async fn alias(config: &Config, cmd: AliasCmd) -> Result<(), Failure> {
 
 pub async fn audit(config: &Config, cmd: AuditCmd) -> Result<(), Failure> {
     let AuditCmd::List { since, kind, limit } = cmd;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = tern_common::time::now_secs();
     let since = match since {
         Some(s) => parse_since(&s, now).map_err(usage)?,
         None => 0,

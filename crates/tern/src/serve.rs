@@ -239,10 +239,7 @@ fn spawn_upkeep(security: Security, store: tern_store::Store, config: Arc<Config
             security.prune();
             n += 1;
             if n.is_multiple_of(60) {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
+                let now = tern_common::time::now_secs();
                 if let Err(e) = store
                     .greylist_cleanup(now, config.greylist.retry_window_secs as i64)
                     .await
