@@ -213,17 +213,16 @@ async fn forward(
     let Some(queue) = &shared.queue else {
         return "451 4.3.0 Forwarding is not available; try again later".to_string();
     };
-    // The queue keeps whole messages: read within the server's budget.
-    let whole = match msg.whole().await {
+    // The queue keeps whole messages: read within the server's budget,
+    // which is held until the queue has the message.
+    let mut whole = match msg.whole(trace.as_bytes()).await {
         Ok(w) => w,
         Err(e) => {
             tracing::error!(error = %e, "smtp cannot read the spooled message to forward");
             return TEMP_STORE.to_string();
         }
     };
-    let mut bytes = trace.as_bytes().to_vec();
-    bytes.extend_from_slice(&whole.bytes);
-    drop(whole);
+    let mut bytes = std::mem::take(&mut whole.bytes);
     // RFC 8617: seal what we verified, with the forwarding domain's key, so
     // the next hop can trust our verdict even though SPF will now fail.
     if let (Some(checker), Some(outcome)) = (&shared.checker, verdict) {
@@ -255,7 +254,9 @@ async fn forward(
         requiretls: env.requiretls,
         data: bytes,
     };
-    match queue.enqueue(&q).await {
+    let queued = queue.enqueue(&q).await;
+    drop(whole);
+    match queued {
         Ok(qid) => format!("250 2.0.0 Ok: queued as Q{qid}"),
         Err(e) => {
             tracing::error!(error = %e, "smtp forwarding failed");

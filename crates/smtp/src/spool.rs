@@ -329,11 +329,14 @@ impl Message {
         self.len() == 0
     }
 
-    /// The whole message in memory, for what cannot be streamed. A
+    /// `prefix` and the whole message in memory, for what cannot be
+    /// streamed (the outbound queue keeps messages whole). A
     /// spooled body waits for the server-wide budget (`WHOLE`) first and
     /// is read on the blocking pool.
-    pub async fn whole(&self) -> io::Result<Whole> {
-        let mut out = self.head.clone();
+    pub async fn whole(&self, prefix: &[u8]) -> io::Result<Whole> {
+        let mut out = Vec::with_capacity(prefix.len() + self.head.len());
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(&self.head);
         match &self.body {
             Body::Memory(b) => {
                 out.extend_from_slice(b);
@@ -500,7 +503,7 @@ mod tests {
         }
         let m = s.finish().await.unwrap().unwrap();
         assert!(matches!(m.body, Body::File(_)));
-        assert_eq!(m.whole().await.unwrap().bytes, want);
+        assert_eq!(m.whole(b"").await.unwrap().bytes, want);
     }
 
     #[test]
