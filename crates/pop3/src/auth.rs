@@ -1,5 +1,5 @@
-//! The AUTHORIZATION state (RFC 1939 §4), CAPA (RFC 2449 §5), STLS
-//! (RFC 2595 §4) and AUTH PLAIN (RFC 5034), and the dispatch of commands.
+//! The AUTHORIZATION state (RFC 1939 4), CAPA (RFC 2449 5), STLS
+//! (RFC 2595 4) and AUTH PLAIN (RFC 5034), and the dispatch of commands.
 
 use std::io;
 
@@ -50,7 +50,7 @@ impl<M: Maildrop> Session<M> {
                 reply_line(io, "+OK begin TLS negotiation");
                 Ok(Flow::StartTls)
             }
-            // RFC 2595 §2 and §4: no credential in the clear. Refuse before
+            // RFC 2595 2 and 4: no credential in the clear. Refuse before
             // reading it, with the same answer for each way of sending one.
             "USER" | "PASS" | "AUTH" if !self.tls => Ok(self.error(io, TLS_REQUIRED)),
             "USER" => {
@@ -69,11 +69,11 @@ impl<M: Maildrop> Session<M> {
                 else {
                     return Ok(self.error(io, "-ERR send USER first"));
                 };
-                // RFC 1939 §7: the password is the rest of the line, spaces included.
+                // RFC 1939 7: the password is the rest of the line, spaces included.
                 Ok(self.login(&user, args, io).await)
             }
             "AUTH" => Ok(self.auth(args, io).await),
-            // RFC 6856 §2: the client takes UTF-8. This server accepts UTF-8
+            // RFC 6856 2: the client takes UTF-8. This server accepts UTF-8
             // in USER, PASS and AUTH in any case and sends messages as
             // stored, so the command changes nothing here.
             "UTF8" if args.is_empty() => {
@@ -87,7 +87,7 @@ impl<M: Maildrop> Session<M> {
         }
     }
 
-    /// RFC 2449 §5: the capabilities of the current state and connection.
+    /// RFC 2449 5: the capabilities of the current state and connection.
     fn capa<S>(&self, io: &mut LineIo<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -103,7 +103,7 @@ impl<M: Maildrop> Session<M> {
             r.push_str("STLS\r\n");
         }
         match (authorization, self.tls) {
-            // RFC 6856 §2: "USER" says UTF-8 user names and passwords work.
+            // RFC 6856 2: "USER" says UTF-8 user names and passwords work.
             (true, true) => r.push_str("UTF8 USER\r\n"),
             (true, false) => r.push_str("UTF8\r\n"),
             _ => {}
@@ -112,7 +112,7 @@ impl<M: Maildrop> Session<M> {
         io.push(r.as_bytes());
     }
 
-    /// RFC 5034 §4: `AUTH mechanism [initial-response]`.
+    /// RFC 5034 4: `AUTH mechanism [initial-response]`.
     async fn auth<S>(&mut self, args: &str, io: &mut LineIo<S>) -> Flow
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -132,7 +132,7 @@ impl<M: Maildrop> Session<M> {
         match initial {
             Some(ir) => self.plain(ir, io).await,
             None => {
-                // An empty challenge: "+" and a space (RFC 5034 §4).
+                // An empty challenge: "+" and a space (RFC 5034 4).
                 io.push(b"+ \r\n");
                 self.state = State::SaslPlain;
                 Flow::Continue
@@ -223,7 +223,7 @@ impl<M: Maildrop> Session<M> {
             );
             return Flow::Close;
         }
-        // RFC 1939 §8 / RFC 2449 §8.1.1: one session per maildrop.
+        // RFC 1939 8 / RFC 2449 8.1.1: one session per maildrop.
         let Some(lock) = self.locks.try_lock(principal.id) else {
             reply_line(
                 io,

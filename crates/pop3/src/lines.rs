@@ -1,6 +1,6 @@
 //! Line framing over a byte stream: commands in (CRLF only, bounded length),
 //! replies out through one buffer that is flushed when the client has no
-//! further command waiting (RFC 2449 §6.6 PIPELINING) or when it grows large.
+//! further command waiting (RFC 2449 6.6 PIPELINING) or when it grows large.
 
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LineIo<S> {
         Ok(n)
     }
 
-    /// RFC 2595 §4 / RFC 2449 §6.6: whatever the client sent after STLS,
+    /// RFC 2595 4 / RFC 2449 6.6: whatever the client sent after STLS,
     /// before the handshake, must not be taken as a command.
     pub fn discard_input(&mut self) {
         self.rbuf.clear();

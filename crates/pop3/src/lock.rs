@@ -1,4 +1,4 @@
-//! The maildrop lock (RFC 1939 §8: one session at a time per maildrop),
+//! The maildrop lock (RFC 1939 8: one session at a time per maildrop),
 //! in process. Sessions on other nodes of a shared store are kept out by
 //! the store lease that `Maildrop::hold` takes as well.
 

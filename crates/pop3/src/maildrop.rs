@@ -18,7 +18,7 @@ pub struct Entry {
     pub size: u64,
 }
 
-/// The maildrop: INBOX as it was when the session logged in (RFC 1939 §4:
+/// The maildrop: INBOX as it was when the session logged in (RFC 1939 4:
 /// message numbers stay fixed for the whole session).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
@@ -86,7 +86,7 @@ pub trait Maildrop: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Self::Body, DropError>> + Send;
 
     /// Hold the account's maildrop for every node sharing the store (RFC 1939
-    /// §8); `Ok(None)` when another session holds it. Dropping the returned
+    /// 8); `Ok(None)` when another session holds it. Dropping the returned
     /// guard lets go.
     fn hold(&self, account: i64) -> impl Future<Output = Result<Option<Hold>, DropError>> + Send;
 

@@ -9,7 +9,7 @@ pub struct Options {
     /// Named in the greeting and the goodbye.
     pub hostname: String,
     pub max_line_length: usize,
-    /// RFC 1939 §3: the autologout timer, at least 10 minutes in production.
+    /// RFC 1939 3: the autologout timer, at least 10 minutes in production.
     pub idle_timeout: Duration,
     /// A failed login waits this long before its answer.
     pub auth_failure_delay: Duration,

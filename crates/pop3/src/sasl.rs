@@ -13,7 +13,7 @@ pub struct Plain {
 /// Decode `[authzid] NUL authcid NUL passwd`. An authorization identity other
 /// than the authentication identity is refused: nobody logs in as someone else.
 pub fn decode_plain(b64: &str) -> Option<Plain> {
-    // RFC 5034 §4: "=" is an empty initial response.
+    // RFC 5034 4: "=" is an empty initial response.
     let raw = if b64 == "=" {
         Vec::new()
     } else {

@@ -84,7 +84,7 @@ pub async fn run_gated<M, S>(
             Some(l) => l,
             None => {
                 // Nothing more buffered: answer everything so far at once
-                // (RFC 2449 §6.6), then wait for the client.
+                // (RFC 2449 6.6), then wait for the client.
                 if io.flush().await.is_err() {
                     return;
                 }
@@ -97,7 +97,7 @@ pub async fn run_gated<M, S>(
                     }
                     r = tokio::time::timeout(opts.idle_timeout, io.fill()) => match r {
                         Err(_) => {
-                            // RFC 1939 §3: autologout, without entering UPDATE.
+                            // RFC 1939 3: autologout, without entering UPDATE.
                             io.push(b"-ERR autologout; idle for too long\r\n");
                             io.shutdown().await;
                             return;
@@ -129,7 +129,7 @@ pub async fn run_gated<M, S>(
                 if io.flush().await.is_err() {
                     return;
                 }
-                // RFC 2595 §4: input pipelined behind STLS is not trusted.
+                // RFC 2595 4: input pipelined behind STLS is not trusted.
                 io.discard_input();
                 let plain = io.into_stream();
                 match upgrader.upgrade(plain).await {

@@ -1,4 +1,4 @@
-//! Multi-line responses (RFC 1939 §3): every line ends in CRLF, a line that
+//! Multi-line responses (RFC 1939 3): every line ends in CRLF, a line that
 //! begins with "." gets one more "." in front, and ".CRLF" ends the response.
 
 /// Byte-stuffs a message that may arrive in several chunks.
@@ -44,7 +44,7 @@ impl Stuffer {
     }
 }
 
-/// The length of the part of `msg` that TOP sends (RFC 1939 §7): the
+/// The length of the part of `msg` that TOP sends (RFC 1939 7): the
 /// header, the blank line after it, and then `lines` lines of the body.
 /// The whole-message form of `TopCut`, kept as its test oracle.
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The TRANSACTION state (RFC 1939 §5) and the UPDATE state (§6).
+//! The TRANSACTION state (RFC 1939 5) and the UPDATE state (RFC 1939 6).
 
 use std::io;
 
@@ -154,7 +154,7 @@ impl<M: Maildrop> Session<M> {
         Ok(Flow::Continue)
     }
 
-    /// QUIT in TRANSACTION: the UPDATE state (RFC 1939 §6) removes every
+    /// QUIT in TRANSACTION: the UPDATE state (RFC 1939 6) removes every
     /// message marked deleted, in one expunge.
     async fn update<S>(&mut self, io: &mut LineIo<S>) -> Flow
     where
@@ -182,7 +182,7 @@ impl<M: Maildrop> Session<M> {
                 }
                 Err(e) => {
                     tracing::warn!(peer = %self.peer, user = %txn.principal.name, error = %e, "pop3 update failed");
-                    // RFC 1939 §6: say that deletions did not happen.
+                    // RFC 1939 6: say that deletions did not happen.
                     format!("{} some deleted messages not removed", sys_code(&e))
                 }
             },
@@ -220,7 +220,7 @@ impl Txn {
     }
 
     /// LIST: the size; UIDL: the unique id. The id is made of UIDVALIDITY
-    /// and UID, so it never changes and is never reused (RFC 1939 §7).
+    /// and UID, so it never changes and is never reused (RFC 1939 7).
     fn describe(&self, i: usize, uidl: bool) -> String {
         let m = self.snapshot.messages[i];
         if uidl {

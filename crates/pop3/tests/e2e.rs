@@ -17,7 +17,7 @@ use tern_store::{MailboxSel, NewMessage, Store};
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse";
 
-/// Lines starting with "." must come back byte-exact (RFC 1939 §3).
+/// Lines starting with "." must come back byte-exact (RFC 1939 3).
 const M1: &[u8] = b"From: Bob <bob@example.net>\r\nTo: alice@example.org\r\nSubject: dots\r\n\r\nhello\r\n.\r\n..two\r\n.leading dot\r\nend\r\n";
 const M2: &[u8] =
     b"From: carol@example.net\r\nTo: alice@example.org\r\nSubject: second\r\n\r\nsecond body\r\n";

@@ -1,5 +1,5 @@
 //! Two tern nodes on one PostgreSQL store: the POP3 maildrop lock holds
-//! across them (RFC 1939 §8).
+//! across them (RFC 1939 8).
 
 mod common;
 
