@@ -11,6 +11,7 @@ mod fetch;
 mod gate;
 mod idle;
 mod io;
+mod keywords;
 mod list;
 mod mailboxes;
 mod mime;

@@ -7,6 +7,7 @@ use imap_codec::imap_types::status::StatusDataItemName;
 use tern_store::{MailboxSel, NewMessage, StoreError};
 
 use crate::io::Io;
+use crate::keywords::Keywords;
 use crate::mime;
 use crate::mutf7;
 use crate::names;
@@ -337,12 +338,9 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        io.push(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
-        if read_only {
-            io.push(b"* OK [PERMANENTFLAGS ()] read-only\r\n");
-        } else {
-            io.push(b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permitted\r\n");
-        }
+        // RFC 3501 7.2.6: FLAGS names the keywords in use too.
+        let keywords = Keywords::of(&msgs);
+        io.push_str(&keywords.lines(read_only));
         io.push_str(&format!("* {} EXISTS\r\n", msgs.len()));
         if self.rev2 {
             // RFC 9051 6.3.2: LIST instead of RECENT and UNSEEN.
@@ -373,6 +371,7 @@ impl Session {
         let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
         let verb = if read_only { "EXAMINE" } else { "SELECT" };
         let mut sel = Selected::new(mb, msgs, read_only);
+        sel.keywords = keywords;
         sel.condstore = self.condstore;
         sel.qresync = self.qresync;
         self.selected = Some(sel);

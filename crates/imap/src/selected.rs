@@ -10,6 +10,7 @@ use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 use tern_store::{FlagOp, Mailbox, MessageMeta, Store};
 
 use crate::io::Io;
+use crate::keywords::Keywords;
 use crate::mailboxes::name_of;
 use crate::preparse::SAVED;
 use crate::session::{Flow, Session, Wire};
@@ -40,6 +41,9 @@ pub(crate) struct Selected {
     pub condstore: bool,
     /// Expunges are reported as VANISHED (RFC 7162 3.2.10).
     pub qresync: bool,
+    /// The keywords FLAGS has named to the client (set by SELECT, which
+    /// sends the first FLAGS).
+    pub keywords: Keywords,
 }
 
 /// The most flags (system flags and keywords) one message may carry.
@@ -48,6 +52,7 @@ pub const MAX_FLAGS: usize = 256;
 impl Selected {
     pub fn new(mailbox: Mailbox, msgs: Arc<Vec<MessageMeta>>, read_only: bool) -> Selected {
         Selected {
+            keywords: Keywords::default(),
             mailbox,
             read_only,
             msgs,
@@ -85,6 +90,17 @@ impl Selected {
         } else if !gone.is_empty() {
             self.dirty = true; // expunges still to report
         }
+        let last = self.msgs.last().map(|m| m.uid).unwrap_or(0);
+        let added = fresh.len() - fresh.partition_point(|m| m.uid <= last);
+        // RFC 3501 7.2.6: a keyword another session stored or appended is
+        // named in FLAGS before a FETCH shows it.
+        let touched = changed.iter().map(|&(_, f)| &fresh[f]);
+        if self
+            .keywords
+            .learn(touched.chain(&fresh[fresh.len() - added..]))
+        {
+            io.push_str(&self.keywords.lines(self.read_only));
+        }
         // Flag changes are numbered as the client will know the messages
         // after the expunges just sent.
         let reported = if expunges { gone.len() } else { 0 };
@@ -102,8 +118,6 @@ impl Selected {
                 wire::flag_list(&m.flags)
             ));
         }
-        let last = self.msgs.last().map(|m| m.uid).unwrap_or(0);
-        let added = fresh.len() - fresh.partition_point(|m| m.uid <= last);
         if added > 0 {
             let known = self.msgs.len() - reported;
             io.push_str(&format!("* {} EXISTS\r\n", known + added));
@@ -454,6 +468,11 @@ impl Session {
                 return Flow::Continue;
             }
         };
+        // RFC 3501 7.2.6: a new keyword is named before the FETCH that
+        // shows it.
+        if sel.keywords.learn(changed.iter().map(|(_, m)| m)) {
+            io.push_str(&sel.keywords.lines(sel.read_only));
+        }
         let changed: HashMap<u32, MessageMeta> = changed.into_iter().collect();
         let failed: std::collections::HashSet<u32> = failed.into_iter().collect();
         let mut modified = Vec::new();

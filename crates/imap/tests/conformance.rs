@@ -452,7 +452,6 @@ async fn rfc5256_3_sort_cc_uses_the_first_envelope_address_of_a_group() {
 // ---- RFC 3501 7.2.6: new keywords are announced ----
 
 #[tokio::test]
-#[ignore = "issue 14 item 10: open"]
 async fn rfc3501_7_2_6_a_new_keyword_is_announced_in_flags() {
     let (_d, store, account) = setup().await;
     let mut c = selected_with(&store, account, vec![msg("one", "a")]).await;
@@ -462,7 +461,35 @@ async fn rfc3501_7_2_6_a_new_keyword_is_announced_in_flags() {
     let all = r.concat();
     assert!(all.contains("* FLAGS (") && all.contains(" NIL)"), "{all}");
     assert!(all.contains("* OK [PERMANENTFLAGS ("), "{all}");
+    // Another session that has the mailbox selected learns it at its next
+    // command, before the FETCH that shows it.
     let r = other.cmd("n", "NOOP").await;
+    assert!(
+        r[0].starts_with("* FLAGS (") && r[0].contains(" NIL)"),
+        "{r:?}"
+    );
+    assert!(r[2].contains("FETCH (UID 1 FLAGS (NIL))"), "{r:?}");
+    // An APPEND with a new keyword is announced the same way, and SELECT
+    // names every keyword in use.
+    let m = msg("two", "b");
+    let r = c
+        .cmd(
+            "p",
+            &format!(
+                "APPEND INBOX (Work) {{{}+}}\r\n{}",
+                m.len(),
+                String::from_utf8_lossy(&m)
+            ),
+        )
+        .await;
+    assert!(r.last().unwrap().starts_with("p OK"), "{r:?}");
+    let r = other.cmd("q", "NOOP").await;
+    assert!(r[0].contains(" NIL Work)"), "{r:?}");
+    let r = other.cmd("r", "EXAMINE INBOX").await;
     let all = r.concat();
-    assert!(all.contains("* FLAGS (") && all.contains("NIL"), "{all}");
+    assert!(
+        all.contains("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft NIL Work)\r\n"),
+        "{all}"
+    );
+    assert!(all.contains("* OK [PERMANENTFLAGS ()]"), "{all}");
 }

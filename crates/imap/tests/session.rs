@@ -320,8 +320,13 @@ async fn append_select_fetch_store_search() {
     assert!(r[1].starts_with("body FLAGS (\\Flagged \\Seen))"), "{r:?}");
     let r = c.cmd("h", "UID FETCH 2 (FLAGS)").await;
     assert_eq!(r[0], "* 2 FETCH (UID 2 FLAGS ())\r\n");
+    // A new keyword is named in FLAGS first (RFC 3501 7.2.6).
     let r = c.cmd("i", "STORE 2 +FLAGS (\\Deleted $Work)").await;
-    assert_eq!(r[0], "* 2 FETCH (FLAGS ($Work \\Deleted))\r\n");
+    assert_eq!(
+        r[0],
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n"
+    );
+    assert_eq!(r[2], "* 2 FETCH (FLAGS ($Work \\Deleted))\r\n");
     let r = c.cmd("i2", "UID STORE 1 -FLAGS.SILENT (\\Flagged)").await;
     assert!(r[0].starts_with("i2 OK"), "{r:?}");
     let r = c.cmd("j", "SEARCH DELETED").await;
