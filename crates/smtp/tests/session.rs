@@ -1147,9 +1147,9 @@ async fn spool_files_are_removed_on_every_path() {
         client.write_all(&[b'z'; 998]).await.unwrap();
         client.write_all(b"\r\n").await.unwrap();
     }
-    // The data is spooled before the connection drops.
+    // The data is spooled before the connection drops (bounded wait: 20 s).
     let mut seen = false;
-    for _ in 0..200 {
+    for _ in 0..2000 {
         if spool_files(&e) == 1 {
             seen = true;
             break;
