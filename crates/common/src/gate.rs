@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::audit::AuditKind;
 use crate::limits::{ConnGuard, Level};
 use crate::security::{AuditEvent, Security};
 
@@ -41,7 +42,7 @@ impl Gate {
             Ok(()) => true,
             Err(l) => {
                 sec.audit(AuditEvent {
-                    kind: "login_locked",
+                    kind: AuditKind::LoginLocked.name(),
                     protocol: self.protocol,
                     ip: Some(*ip),
                     account: Some(user.to_string()),
@@ -58,7 +59,7 @@ impl Gate {
             return fixed;
         };
         sec.audit(AuditEvent {
-            kind: "login_failure",
+            kind: AuditKind::LoginFailure.name(),
             protocol: self.protocol,
             ip: Some(*ip),
             account: Some(user.to_string()),
@@ -83,7 +84,7 @@ impl Gate {
         sec.throttle.success(*ip, user);
         guard.authenticated(user).inspect_err(|level| {
             sec.audit(AuditEvent {
-                kind: "limit",
+                kind: AuditKind::Limit.name(),
                 protocol: self.protocol,
                 ip: Some(*ip),
                 account: Some(user.to_string()),

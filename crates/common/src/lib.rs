@@ -2,6 +2,7 @@
 //! listener framework that protocol crates plug their sessions into.
 
 pub mod address;
+pub mod audit;
 pub mod config;
 pub mod gate;
 pub mod limits;

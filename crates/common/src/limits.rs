@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::address::login_key;
 pub use crate::config::{Family, FamilyLimits, LimitsConfig};
-use crate::metrics::Metrics;
+use crate::metrics::{Metric, Metrics};
 use crate::rate::RateLimiter;
 
 /// The network a client address counts against: the address itself for
@@ -110,11 +110,10 @@ impl ConnLimiter {
     }
 
     fn refuse(&self, f: Family, level: Level) -> Level {
-        self.metrics.inc(&format!(
-            "limit_refused_total{{protocol=\"{}\",level=\"{}\"}}",
-            f.name(),
-            level.name()
-        ));
+        self.metrics.count(Metric::LimitRefused {
+            protocol: f.name(),
+            level: level.name(),
+        });
         level
     }
 
@@ -132,10 +131,9 @@ impl ConnLimiter {
         c.inc(ipk.clone());
         c.inc(Key::Global);
         drop(c);
-        self.metrics.inc(&format!(
-            "connections_total{{protocol=\"{}\"}}",
-            family.name()
-        ));
+        self.metrics.count(Metric::Connections {
+            protocol: family.name(),
+        });
         Ok(ConnGuard {
             limiter: self.clone(),
             family,

@@ -20,8 +20,10 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::audit::AuditKind;
 use crate::config::{ListenerConfig, ListenerKind};
 use crate::limits::{ConnGuard, Family, Level};
+use crate::metrics::Metric;
 use crate::security::{AuditEvent, Security};
 
 /// A connection's byte stream, before or after TLS.
@@ -251,10 +253,10 @@ fn admit(
         .connections_per_ip
         .check(&crate::limits::ip_group(ip), 1)
     {
-        security.metrics.inc(&format!(
-            "rate_refused_total{{protocol=\"{}\",rate=\"connections\"}}",
-            Family::of(kind).name()
-        ));
+        security.metrics.count(Metric::RateRefused {
+            protocol: Family::of(kind).name(),
+            rate: "connections",
+        });
         return Err(Level::Ip);
     }
     let mut guard = security.limiter.admit(Family::of(kind), ip)?;
@@ -322,7 +324,7 @@ impl Server {
                             let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(words.as_bytes())).await;
                         }
                         security.audit(AuditEvent {
-                            kind: "limit",
+                            kind: AuditKind::Limit.name(),
                             protocol: Family::of(kind).name(),
                             ip: Some(peer.ip()),
                             account: None,

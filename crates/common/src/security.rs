@@ -5,9 +5,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::audit::AuditKind;
 pub use crate::config::RateConfig;
 use crate::limits::{ConnLimiter, LimitsConfig};
-use crate::metrics::Metrics;
+use crate::metrics::{Metric, Metrics};
 use crate::rate::RateLimiter;
 use crate::throttle::{AuthThrottle, AuthThrottleConfig};
 
@@ -15,6 +16,7 @@ use crate::throttle::{AuthThrottle, AuthThrottleConfig};
 /// relay attempts, greylisting decisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
+    /// An `AuditKind` name (`AuditKind::Limit.name()`).
     pub kind: &'static str,
     pub protocol: &'static str,
     pub ip: Option<IpAddr>,
@@ -118,8 +120,7 @@ impl Security {
             detail = %event.detail,
             "security event"
         );
-        self.metrics
-            .inc(&format!("audit_events_total{{kind=\"{}\"}}", event.kind));
+        self.metrics.count(Metric::AuditEvents { kind: event.kind });
         self.audit.record(event);
     }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::address::login_key;
 pub use crate::config::AuthThrottleConfig;
 use crate::limits::ip_group;
-use crate::metrics::Metrics;
+use crate::metrics::{Metric, Metrics};
 
 #[derive(Debug, Clone, Copy)]
 struct Record {
@@ -77,7 +77,7 @@ impl AuthThrottle {
             .and_then(|r| r.locked_until)
             .is_some_and(|u| u > now)
         {
-            self.metrics.inc("auth_locked_total{level=\"ip\"}");
+            self.metrics.count(Metric::AuthLocked { level: "ip" });
             return Err(Locked::Ip);
         }
         let account_locked = st
@@ -90,7 +90,7 @@ impl AuthThrottle {
             .get(&(name, net))
             .is_some_and(|t| now.saturating_duration_since(*t) < self.window());
         if account_locked && this_net_failed {
-            self.metrics.inc("auth_locked_total{level=\"account\"}");
+            self.metrics.count(Metric::AuthLocked { level: "account" });
             return Err(Locked::Account);
         }
         Ok(())
@@ -102,7 +102,7 @@ impl AuthThrottle {
     }
 
     pub fn failure_at(&self, ip: IpAddr, user: &str, now: Instant) -> Duration {
-        self.metrics.inc("auth_failures_total");
+        self.metrics.count(Metric::AuthFailures);
         let net = ip_group(ip);
         let name = login_key(user);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,44 @@
+//! The kinds of security event tern audits, by name. The names are what
+//! the audit table, the `audit_events_total{kind=...}` counter and
+//! `tern audit list --kind` use, so they never change spelling.
+
+/// What a security event was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditKind {
+    /// A wrong password (or unknown user).
+    LoginFailure,
+    /// A login refused because its network or name is locked out.
+    LoginLocked,
+    /// A connection refused by a concurrency limit.
+    Limit,
+    /// An unauthenticated client asked to relay to a remote domain.
+    RelayAttempt,
+    /// A greylisting decision.
+    Greylist,
+}
+
+impl AuditKind {
+    pub const ALL: [AuditKind; 5] = [
+        AuditKind::LoginFailure,
+        AuditKind::LoginLocked,
+        AuditKind::Limit,
+        AuditKind::RelayAttempt,
+        AuditKind::Greylist,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditKind::LoginFailure => "login_failure",
+            AuditKind::LoginLocked => "login_locked",
+            AuditKind::Limit => "limit",
+            AuditKind::RelayAttempt => "relay_attempt",
+            AuditKind::Greylist => "greylist",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
