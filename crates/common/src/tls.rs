@@ -111,7 +111,9 @@ pub fn server_config_from(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
-    let slot = CertSlot(std::sync::RwLock::new(Arc::new(certified_from(chain, key)?)));
+    let slot = CertSlot(std::sync::RwLock::new(Arc::new(certified_from(
+        chain, key,
+    )?)));
     server_config_with(Arc::new(slot))
 }
 
