@@ -231,7 +231,11 @@ fn take(out: &mut Vec<String>, outside: &mut String, angle: &mut Option<String>)
         }
     };
     let (local, domain) = addr.rsplit_once('@')?;
-    if local.is_empty() || domain.is_empty() || addr.chars().any(|c| c.is_whitespace()) {
+    // A plain addr-spec: no white space and no delimiter a reader could
+    // split on differently (a quoted local part is refused with them; no
+    // tern address has one).
+    let odd = |c: char| c.is_whitespace() || "<>,;:()\"\\[]".contains(c);
+    if local.is_empty() || domain.is_empty() || addr.chars().any(odd) {
         return None;
     }
     out.push(addr);
@@ -281,6 +285,52 @@ mod tests {
         );
     }
 
+    /// Seeded mutations of real From values: never a panic, and whatever
+    /// is taken as an address is one addr-spec (an `@`, no white space, no
+    /// delimiter a reader could split on differently).
+    #[test]
+    fn mutated_values_parse_to_plain_addresses_or_nothing() {
+        const SEEDS: &[&str] = &[
+            "\"Bob, B.\" (work) <b@x.example>, c@y.example",
+            "=?utf-8?q?B=C3=B6b?= <b@x.example>",
+            "a@x.example, ,b@x.example",
+            "Alice <alice@example.org>",
+        ];
+        const SPECIAL: &[u8] = b"<>\"(),:;@\\ \t.";
+        let mut x: u64 = 0x5eed_f1e1_d500_0005;
+        let mut next = |n: usize| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            usize::try_from(x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64).unwrap_or(0)
+        };
+        for _ in 0..20_000 {
+            let mut v = SEEDS[next(SEEDS.len())].as_bytes().to_vec();
+            for _ in 0..=next(3) {
+                let at = next(v.len() + 1);
+                match next(3) {
+                    0 => v.insert(at, SPECIAL[next(SPECIAL.len())]),
+                    1 if at < v.len() => {
+                        v.remove(at);
+                    }
+                    _ => v.truncate(at),
+                }
+            }
+            if let Some(addrs) = mailboxes(&v) {
+                for a in addrs {
+                    assert!(
+                        a.contains('@')
+                            && !a
+                                .chars()
+                                .any(|c| c.is_whitespace() || "<>,;:()".contains(c)),
+                        "{:?} gave {a:?}",
+                        String::from_utf8_lossy(&v)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn mailbox_lists() {
         let ok = |v: &str| mailboxes(v.as_bytes());
@@ -306,6 +356,8 @@ mod tests {
             "",                         // nothing
             "<>",                       // empty angle-addr
             "<@r.example:a@x.example>", // an obs-route
+            "<a@x,y.example>",          // a delimiter inside the angle-addr
+            "<\"a b\"@x.example>",      // a quoted local part
         ] {
             assert_eq!(ok(bad), None, "{bad:?}");
         }
