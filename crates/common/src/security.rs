@@ -115,7 +115,7 @@ impl Security {
             target: "audit",
             kind = event.kind,
             protocol = event.protocol,
-            ip = ?event.ip,
+            ip = %event.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
             account = event.account.as_deref().unwrap_or("-"),
             detail = %event.detail,
             "security event"
