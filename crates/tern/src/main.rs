@@ -28,6 +28,15 @@ pub enum Failure {
     Checks,
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Usage(m) | Failure::Config(m) | Failure::Runtime(m) => f.write_str(m),
+            Failure::Checks => f.write_str("some checks failed"),
+        }
+    }
+}
+
 pub fn usage(msg: impl Into<String>) -> Failure {
     Failure::Usage(msg.into())
 }

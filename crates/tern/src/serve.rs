@@ -169,7 +169,7 @@ fn reload(running: &Config, slot: &tern_common::tls::CertSlot, log: &LogHandle) 
         Ok(Err(e)) => {
             tracing::error!(error = %e, "reload: certificate not loaded; the old one stays")
         }
-        Err(e) => tracing::error!(error = ?e, "reload: certificate not loaded; the old one stays"),
+        Err(e) => tracing::error!(error = %e, "reload: certificate not loaded; the old one stays"),
     }
     match log.set_level(&new.log) {
         Ok(level) => tracing::info!(level, "reload: log filter set"),
