@@ -38,12 +38,23 @@ fn decode_name(b: &[u8], utf8: bool) -> Option<String> {
     }
 }
 
-fn list_pattern(m: &ListMailbox<'_>, utf8: bool) -> Option<String> {
-    let bytes: &[u8] = match m {
+/// The bytes of a mailbox name as the client sent it.
+pub(crate) fn raw_name<'a>(m: &'a ImapMailbox<'_>) -> &'a [u8] {
+    match m {
+        ImapMailbox::Inbox => b"INBOX",
+        ImapMailbox::Other(o) => o.as_ref(),
+    }
+}
+
+fn raw_pattern<'a>(m: &'a ListMailbox<'_>) -> &'a [u8] {
+    match m {
         ListMailbox::Token(t) => t.as_ref(),
         ListMailbox::String(s) => s.as_ref(),
-    };
-    decode_name(bytes, utf8)
+    }
+}
+
+fn list_pattern(m: &ListMailbox<'_>, utf8: bool) -> Option<String> {
+    decode_name(raw_pattern(m), utf8)
 }
 
 /// The special uses CREATE can give (RFC 6154 2; `\All` and `\Flagged`
@@ -75,7 +86,7 @@ impl Session {
             ($m:expr) => {
                 match name_of(&$m, self.utf8_names()) {
                     Some(n) => n,
-                    None => return self.bad(io, tag, "invalid mailbox name"),
+                    None => return self.bad_name(io, tag, raw_name(&$m)),
                 }
             };
         }
@@ -206,12 +217,15 @@ impl Session {
                 let ext = self.ext.list.take().unwrap_or_default();
                 let utf8 = self.utf8_names();
                 let Some(p) = list_pattern(&mailbox_wildcard, utf8) else {
-                    return self.bad(io, tag, "invalid pattern");
+                    return self.bad_name(io, tag, raw_pattern(&mailbox_wildcard));
                 };
                 let mut patterns = vec![p];
                 for raw in &ext.patterns {
-                    match astring(raw).and_then(|b| decode_name(&b, utf8)) {
-                        Some(p) => patterns.push(p),
+                    match astring(raw) {
+                        Some(b) => match decode_name(&b, utf8) {
+                            Some(p) => patterns.push(p),
+                            None => return self.bad_name(io, tag, &b),
+                        },
                         None => return self.bad(io, tag, "invalid pattern"),
                     }
                 }
@@ -224,7 +238,7 @@ impl Session {
             } => {
                 let r = name!(reference);
                 let Some(p) = list_pattern(&mailbox_wildcard, self.utf8_names()) else {
-                    return self.bad(io, tag, "invalid pattern");
+                    return self.bad_name(io, tag, raw_pattern(&mailbox_wildcard));
                 };
                 self.list(io, tag, account, &r, &[p], true, &Default::default())
                     .await;

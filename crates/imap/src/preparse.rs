@@ -178,14 +178,20 @@ fn tokens(b: &[u8]) -> Option<Vec<Tok>> {
             _ => {
                 let start = i;
                 let mut depth = 0usize;
+                // BODY[HEADER.FIELDS (A B)] is one atom-like token; in any
+                // other atom (a mailbox name, a LIST pattern) `[` and `]`
+                // are plain characters (RFC 3501 9: ATOM-CHAR and
+                // list-char), and a line end always ends the token.
+                let section = fetch_att(&b[start..]);
                 while i < n {
                     let c = b[i];
-                    // BODY[HEADER.FIELDS (A B)] is one atom-like token.
-                    if c == b'[' {
+                    if section && c == b'[' {
                         depth += 1;
-                    } else if c == b']' {
+                    } else if section && c == b']' {
                         depth = depth.saturating_sub(1);
-                    } else if depth == 0 && matches!(c, b' ' | b'(' | b')' | b'\r' | b'\n') {
+                    } else if matches!(c, b'\r' | b'\n')
+                        || (depth == 0 && matches!(c, b' ' | b'(' | b')'))
+                    {
                         break;
                     }
                     i += 1;
@@ -199,6 +205,14 @@ fn tokens(b: &[u8]) -> Option<Vec<Tok>> {
         }
     }
     Some(out)
+}
+
+/// Whether an atom starts as a FETCH item with a section (`BODY[`,
+/// `BODY.PEEK[`, `BINARY[`, `BINARY.PEEK[`, `BINARY.SIZE[`), whose
+/// brackets may hold spaces and parentheses.
+fn fetch_att(b: &[u8]) -> bool {
+    let upper = |p: &[u8]| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p);
+    upper(b"BODY[") || upper(b"BODY.PEEK[") || upper(b"BINARY")
 }
 
 /// `{N}\r\n`, `{N+}\r\n`, `~{N}\r\n`: the literal's length and the length
@@ -589,6 +603,18 @@ mod tests {
             Pre::Codec(b, e) => (String::from_utf8(b).unwrap(), e),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn brackets_group_only_inside_fetch_sections() {
+        // RFC 3501 9: `[` and `]` are list-mailbox characters.
+        let (b, _) = codec("a LIST \"\" x[%\r\n");
+        assert_eq!(b, "a LIST \"\" x[%\r\n");
+        let (b, _) = codec("a LIST \"\" x[1]*%[]\r\n");
+        assert_eq!(b, "a LIST \"\" x[1]*%[]\r\n");
+        // A section's brackets still hold spaces and parentheses.
+        let toks = tokens(b"a FETCH 1 (BODY.PEEK[HEADER.FIELDS (A B)] FLAGS)\r\n").unwrap();
+        assert_eq!(toks.len(), 7, "{toks:?}");
     }
 
     #[test]

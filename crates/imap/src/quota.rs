@@ -8,7 +8,7 @@ use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 
 use crate::io::Io;
-use crate::mailboxes::name_of;
+use crate::mailboxes::{name_of, raw_name};
 use crate::session::{Flow, Session, Wire};
 
 /// The name of every account's quota root.
@@ -48,7 +48,7 @@ impl Session {
         mailbox: &ImapMailbox<'_>,
     ) -> Flow {
         let Some(name) = name_of(mailbox, self.utf8_names()) else {
-            return self.bad(io, tag, "invalid mailbox name");
+            return self.bad_name(io, tag, raw_name(mailbox));
         };
         match self.store.mailbox_get(account, &name).await {
             Ok(Some(_)) => {}

@@ -11,7 +11,7 @@ use tern_store::{FlagOp, Mailbox, MessageMeta, Store};
 
 use crate::io::Io;
 use crate::keywords::Keywords;
-use crate::mailboxes::name_of;
+use crate::mailboxes::{name_of, raw_name};
 use crate::preparse::SAVED;
 use crate::session::{Flow, Session, Wire};
 use crate::wire;
@@ -296,7 +296,7 @@ impl Session {
                 uid,
             } => {
                 let Some(n) = name_of(&mailbox, self.utf8_names()) else {
-                    return self.bad(io, tag, "invalid mailbox name");
+                    return self.bad_name(io, tag, raw_name(&mailbox));
                 };
                 return self.copy(io, tag, &sequence_set, uid, &n, false).await;
             }
@@ -306,7 +306,7 @@ impl Session {
                 uid,
             } => {
                 let Some(n) = name_of(&mailbox, self.utf8_names()) else {
-                    return self.bad(io, tag, "invalid mailbox name");
+                    return self.bad_name(io, tag, raw_name(&mailbox));
                 };
                 return self.copy(io, tag, &sequence_set, uid, &n, true).await;
             }

@@ -161,6 +161,19 @@ impl Session {
     }
 
     /// A BAD answer; too many of them end the session.
+    /// A mailbox name or pattern that did not decode. In 7-bit it is a
+    /// valid astring (RFC 3501 9) naming no possible mailbox (`x&y` is
+    /// not modified UTF-7, RFC 3501 5.1.3): `NO`. 8-bit outside
+    /// UTF8=ACCEPT is not IMAP4rev1 syntax (quoted strings are 7-bit):
+    /// `BAD`.
+    pub(crate) fn bad_name<S: Wire>(&mut self, io: &mut Io<S>, tag: &str, raw: &[u8]) -> Flow {
+        if raw.is_ascii() {
+            io.push_str(&format!("{tag} NO [CANNOT] invalid mailbox name\r\n"));
+            return Flow::Continue;
+        }
+        self.bad(io, tag, "invalid mailbox name")
+    }
+
     pub(crate) fn bad<S: Wire>(&mut self, io: &mut Io<S>, tag: &str, text: &str) -> Flow {
         io.push_str(&format!("{tag} BAD {text}\r\n"));
         self.errors += 1;

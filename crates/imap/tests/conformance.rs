@@ -416,7 +416,6 @@ async fn rfc3516_4_3_binary_content_with_nul_is_kept() {
 // ---- RFC 3501 9: atoms and mailbox names ----
 
 #[tokio::test]
-#[ignore = "issue 14 item 8: open"]
 async fn rfc3501_9_brackets_are_list_mailbox_characters() {
     let (_d, store, _account) = setup().await;
     let mut c = logged_in(&store).await;
@@ -426,8 +425,23 @@ async fn rfc3501_9_brackets_are_list_mailbox_characters() {
     assert!(r.last().unwrap().starts_with("b OK"), "{r:?}");
     let r = c.cmd("c", "LIST \"\" x[1]*%[]").await;
     assert!(r.last().unwrap().starts_with("c OK"), "{r:?}");
-    let r = c.cmd("d", "SELECT x&y").await;
-    assert!(r.last().unwrap().starts_with("d NO"), "{r:?}");
+    let r = c.cmd("b2", "LIST \"\" x[*").await;
+    assert_eq!(r[0], "* LIST (\\HasNoChildren) \"/\" \"x[1]\"\r\n", "{r:?}");
+    // A valid astring that is no valid name (not modified UTF-7, RFC 3501
+    // 5.1.3) is NO, not BAD, wherever a mailbox is named.
+    for (tag, cmd) in [
+        ("d", "SELECT x&y"),
+        ("e", "STATUS x&y (MESSAGES)"),
+        ("f", "CREATE &Jjo"),
+        ("g", "LIST \"\" x&y"),
+        ("h", "GETQUOTAROOT x&y"),
+    ] {
+        let r = c.cmd(tag, cmd).await;
+        assert!(
+            r.last().unwrap().starts_with(&format!("{tag} NO")),
+            "{cmd}: {r:?}"
+        );
+    }
 }
 
 // ---- RFC 5256 3: SORT by address follows the ENVELOPE ----
