@@ -99,7 +99,7 @@ impl Session {
                     "* {} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
                     i + 1,
                     m.uid,
-                    wire::flag_list(&m.flags),
+                    sel.recent.flags(m),
                     m.modseq
                 ));
             }

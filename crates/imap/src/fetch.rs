@@ -362,7 +362,7 @@ impl Session {
                         MessageDataItemName::Flags => {
                             flags_sent = true;
                             out.extend_from_slice(
-                                format!("FLAGS {}", wire::flag_list(&m.flags)).as_bytes(),
+                                format!("FLAGS {}", sel.recent.flags(&m)).as_bytes(),
                             );
                         }
                         MessageDataItemName::Uid => {
@@ -466,9 +466,7 @@ impl Session {
                     }
                 }
                 if seen_now.contains(&m.uid) && !flags_sent {
-                    out.extend_from_slice(
-                        format!(" FLAGS {}", wire::flag_list(&m.flags)).as_bytes(),
-                    );
+                    out.extend_from_slice(format!(" FLAGS {}", sel.recent.flags(&m)).as_bytes());
                 }
                 out.extend_from_slice(b")\r\n");
                 io.push(&out);

@@ -21,6 +21,7 @@ mod names;
 mod pattern;
 mod preparse;
 mod quota;
+mod recent;
 
 mod order;
 mod references;

@@ -12,6 +12,7 @@ use crate::mime;
 use crate::mutf7;
 use crate::names;
 use crate::preparse::astring;
+use crate::recent::Recent;
 use crate::selected::Selected;
 use crate::session::{Flow, Session, Wire};
 use crate::summary::Summary;
@@ -352,6 +353,23 @@ impl Session {
                 return Flow::Continue;
             }
         };
+        let mut recent = Recent::default();
+        if !self.rev2 {
+            // RFC 3501 6.3.2: SELECT takes the recent messages, EXAMINE
+            // only looks at them.
+            recent.claims = !read_only;
+            if read_only {
+                recent.add(mb.recent_uid..mb.uidnext);
+            } else {
+                match self.store.recent_claim(mb.id).await {
+                    Ok(r) => recent.add(r),
+                    Err(e) => {
+                        io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                        return Flow::Continue;
+                    }
+                }
+            }
+        }
         // RFC 3501 7.2.6: FLAGS names the keywords in use too.
         let keywords = Keywords::of(&msgs);
         io.push_str(&keywords.lines(read_only));
@@ -363,7 +381,7 @@ impl Session {
             l.extend_from_slice(b"\r\n");
             io.push(&l);
         } else {
-            io.push(b"* 0 RECENT\r\n");
+            io.push_str(&format!("* {} RECENT\r\n", recent.count(&msgs)));
             if let Some(i) = msgs
                 .iter()
                 .position(|m| !m.flags.iter().any(|f| f == "\\Seen"))
@@ -386,6 +404,7 @@ impl Session {
         let verb = if read_only { "EXAMINE" } else { "SELECT" };
         let mut sel = Selected::new(mb, msgs, read_only);
         sel.keywords = keywords;
+        sel.recent = recent;
         sel.condstore = self.condstore;
         sel.qresync = self.qresync;
         self.selected = Some(sel);
@@ -440,7 +459,11 @@ impl Session {
         for item in items {
             let v = match item {
                 StatusDataItemName::Messages => format!("MESSAGES {}", msgs.len()),
-                StatusDataItemName::Recent => "RECENT 0".into(),
+                // RFC 3501 6.3.10: what no session has taken as recent.
+                StatusDataItemName::Recent => format!(
+                    "RECENT {}",
+                    msgs.iter().filter(|m| m.uid >= mb.recent_uid).count()
+                ),
                 StatusDataItemName::UidNext => format!("UIDNEXT {}", mb.uidnext),
                 StatusDataItemName::UidValidity => format!("UIDVALIDITY {}", mb.uidvalidity),
                 StatusDataItemName::Unseen => format!(

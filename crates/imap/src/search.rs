@@ -194,6 +194,8 @@ struct Ctx<'a> {
     meta: &'a MessageMeta,
     raw: Option<&'a [u8]>,
     parsed: Option<&'a mail_parser::Message<'a>>,
+    /// \Recent in this session (RFC 3501 2.3.2).
+    recent: bool,
 }
 
 impl Ctx<'_> {
@@ -256,9 +258,10 @@ impl Ctx<'_> {
             Unseen => !self.flag("\\Seen"),
             Keyword(a) => self.flag(a.inner()),
             Unkeyword(a) => !self.flag(a.inner()),
-            // No message is \Recent in this server.
-            Recent | New => false,
-            Old => true,
+            // RFC 3501 6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT.
+            Recent => self.recent,
+            New => self.recent && !self.flag("\\Seen"),
+            Old => !self.recent,
             Larger(n) => m.size > *n as u64,
             Smaller(n) => m.size < *n as u64,
             Before(d) => day(m.internal_date) < date_day(d.as_ref()),
@@ -404,6 +407,7 @@ impl Session {
                 meta: m,
                 raw: raw.as_deref(),
                 parsed: parsed.as_ref(),
+                recent: sel.recent.is(m.uid),
             };
             if ctx.eval(key) {
                 hits.push(i);

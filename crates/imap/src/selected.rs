@@ -13,6 +13,7 @@ use crate::io::Io;
 use crate::keywords::Keywords;
 use crate::mailboxes::{name_of, raw_name};
 use crate::preparse::SAVED;
+use crate::recent::Recent;
 use crate::session::{Flow, Session, Wire};
 use crate::wire;
 
@@ -41,6 +42,8 @@ pub(crate) struct Selected {
     pub condstore: bool,
     /// Expunges are reported as VANISHED (RFC 7162 3.2.10).
     pub qresync: bool,
+    /// The messages that are \Recent in this session (RFC 3501 2.3.2).
+    pub recent: Recent,
     /// The keywords FLAGS has named to the client (set by SELECT, which
     /// sends the first FLAGS).
     pub keywords: Keywords,
@@ -53,6 +56,7 @@ impl Selected {
     pub fn new(mailbox: Mailbox, msgs: Arc<Vec<MessageMeta>>, read_only: bool) -> Selected {
         Selected {
             keywords: Keywords::default(),
+            recent: Recent::default(),
             mailbox,
             read_only,
             msgs,
@@ -115,12 +119,19 @@ impl Selected {
             io.push_str(&format!(
                 "* {seq} FETCH (UID {} FLAGS {}{modseq})\r\n",
                 m.uid,
-                wire::flag_list(&m.flags)
+                self.recent.flags(m)
             ));
         }
         if added > 0 {
             let known = self.msgs.len() - reported;
             io.push_str(&format!("* {} EXISTS\r\n", known + added));
+            if self.recent.claims {
+                // RFC 3501 2.3.2: what arrives while the mailbox is
+                // selected is recent here, unless another session took it.
+                self.recent.add(store.recent_claim(self.mailbox.id).await?);
+                let n = self.recent.count(&fresh);
+                io.push_str(&format!("* {n} RECENT\r\n"));
+            }
         }
         if self.dirty {
             // Expunges still to report: the view keeps those messages, in
@@ -502,7 +513,7 @@ impl Session {
                 let flags = if how.silent {
                     String::new()
                 } else {
-                    format!(" FLAGS {}", wire::flag_list(&m.flags))
+                    format!(" FLAGS {}", sel.recent.flags(m))
                 };
                 let modseq = if sel.condstore {
                     format!(" MODSEQ ({})", m.modseq)
@@ -639,6 +650,7 @@ mod tests {
             uidnext: 100,
             highestmodseq: 1,
             subscribed: true,
+            recent_uid: 100,
         };
         Selected::new(mailbox, Arc::new(msgs), false)
     }

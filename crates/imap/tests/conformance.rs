@@ -507,3 +507,96 @@ async fn rfc3501_7_2_6_a_new_keyword_is_announced_in_flags() {
     );
     assert!(all.contains("* OK [PERMANENTFLAGS ()]"), "{all}");
 }
+
+// ---- RFC 3501 2.3.2: \Recent ----
+
+async fn select(c: &mut Client, cmd: &str) -> String {
+    let r = c.cmd("s", cmd).await;
+    assert!(r.last().unwrap().starts_with("s OK"), "{r:?}");
+    r.concat()
+}
+
+#[tokio::test]
+async fn rfc3501_2_3_2_a_message_is_recent_in_the_first_session_to_select() {
+    let (_d, store, account) = setup().await;
+    deliver(&store, account, "INBOX", msg("one", "a")).await;
+    deliver(&store, account, "INBOX", msg("two", "b")).await;
+    let mut other = logged_in(&store).await;
+    let r = other.cmd("t", "STATUS INBOX (RECENT)").await;
+    assert_eq!(
+        r[0], "* STATUS \"INBOX\" (RECENT 2)\r\n",
+        "STATUS takes nothing"
+    );
+    let mut a = logged_in(&store).await;
+    let all = select(&mut a, "SELECT INBOX").await;
+    assert!(all.contains("* 2 RECENT\r\n"), "{all}");
+    let r = a.cmd("f", "FETCH 1 FLAGS").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS (\\Recent))\r\n");
+    // RFC 3501 6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT.
+    a.cmd("g", "STORE 1 +FLAGS.SILENT (\\Seen)").await;
+    for (key, want) in [
+        ("RECENT", "* SEARCH 1 2\r\n"),
+        ("NEW", "* SEARCH 2\r\n"),
+        ("OLD", "* SEARCH\r\n"),
+    ] {
+        let r = a.cmd("h", &format!("SEARCH {key}")).await;
+        assert_eq!(r[0], want, "{key}");
+    }
+    // A second session sees them as not recent; so does STATUS now.
+    let all = select(&mut other, "SELECT INBOX").await;
+    assert!(all.contains("* 0 RECENT\r\n"), "{all}");
+    let r = other.cmd("f", "FETCH 1:2 FLAGS").await;
+    assert!(!r.concat().contains("Recent"), "{r:?}");
+    let r = other.cmd("o", "SEARCH OLD").await;
+    assert_eq!(r[0], "* SEARCH 1 2\r\n");
+    let r = other.cmd("t", "STATUS INBOX (RECENT)").await;
+    assert_eq!(r[0], "* STATUS \"INBOX\" (RECENT 0)\r\n");
+}
+
+#[tokio::test]
+async fn rfc3501_2_3_2_arrivals_while_selected_are_recent_in_one_session() {
+    let (_d, store, account) = setup().await;
+    let mut a = logged_in(&store).await;
+    select(&mut a, "SELECT INBOX").await;
+    let mut b = logged_in(&store).await;
+    select(&mut b, "SELECT INBOX").await;
+    deliver(&store, account, "INBOX", msg("one", "a")).await;
+    let r = a.cmd("n", "NOOP").await;
+    assert_eq!(r[..2], ["* 1 EXISTS\r\n", "* 1 RECENT\r\n"], "{r:?}");
+    let r = b.cmd("n", "NOOP").await;
+    assert_eq!(r[..2], ["* 1 EXISTS\r\n", "* 0 RECENT\r\n"], "{r:?}");
+    // COPY into the mailbox a session has selected: the copies are
+    // recent there.
+    let r = b.cmd("c", "COPY 1 INBOX").await;
+    let all = r.concat();
+    assert!(all.contains("* 2 EXISTS\r\n* 1 RECENT\r\n"), "{all}");
+    let r = b.cmd("f", "FETCH 2 FLAGS").await;
+    assert_eq!(r[0], "* 2 FETCH (FLAGS (\\Recent))\r\n");
+}
+
+#[tokio::test]
+async fn rfc3501_6_3_2_examine_shows_recent_without_taking_it() {
+    let (_d, store, account) = setup().await;
+    deliver(&store, account, "INBOX", msg("one", "a")).await;
+    let mut a = logged_in(&store).await;
+    let all = select(&mut a, "EXAMINE INBOX").await;
+    assert!(all.contains("* 1 RECENT\r\n"), "{all}");
+    let mut b = logged_in(&store).await;
+    let all = select(&mut b, "SELECT INBOX").await;
+    assert!(all.contains("* 1 RECENT\r\n"), "{all}");
+}
+
+#[tokio::test]
+async fn rfc9051_2_3_2_imap4rev2_sessions_have_no_recent_and_take_none() {
+    let (_d, store, account) = setup().await;
+    deliver(&store, account, "INBOX", msg("one", "a")).await;
+    let mut a = logged_in(&store).await;
+    a.cmd("e", "ENABLE IMAP4rev2").await;
+    let all = select(&mut a, "SELECT INBOX").await;
+    assert!(!all.contains("RECENT"), "{all}");
+    let r = a.cmd("f", "FETCH 1 FLAGS").await;
+    assert_eq!(r[0], "* 1 FETCH (FLAGS ())\r\n");
+    let mut b = logged_in(&store).await;
+    let all = select(&mut b, "SELECT INBOX").await;
+    assert!(all.contains("* 1 RECENT\r\n"), "{all}");
+}

@@ -296,14 +296,17 @@ async fn append_select_fetch_store_search() {
         .cmd("d", "FETCH 1:* (FLAGS UID RFC822.SIZE INTERNALDATE)")
         .await;
     assert!(
-        r[0].starts_with("* 1 FETCH (FLAGS (\\Flagged) UID 1 RFC822.SIZE "),
+        r[0].starts_with("* 1 FETCH (FLAGS (\\Recent \\Flagged) UID 1 RFC822.SIZE "),
         "{r:?}"
     );
     assert!(
         r[0].contains("INTERNALDATE \"01-Jan-2024 10:00:00 +0000\""),
         "{r:?}"
     );
-    assert!(r[1].starts_with("* 2 FETCH (FLAGS () UID 2"), "{r:?}");
+    assert!(
+        r[1].starts_with("* 2 FETCH (FLAGS (\\Recent) UID 2"),
+        "{r:?}"
+    );
     let r = c.cmd("e", "FETCH 1 (ENVELOPE BODYSTRUCTURE)").await;
     assert!(
         r[0].contains("ENVELOPE (\"Mon, 1 Jan 2024 10:00:00 +0000\" \"hello\""),
@@ -317,16 +320,19 @@ async fn append_select_fetch_store_search() {
     assert_eq!(r[1], "Subject: hello\r\n");
     let r = c.cmd("g", "FETCH 1 BODY[TEXT]<4.4>").await;
     assert_eq!(r[0], "* 1 FETCH (BODY[TEXT]<4> {4}\r\n");
-    assert!(r[1].starts_with("body FLAGS (\\Flagged \\Seen))"), "{r:?}");
+    assert!(
+        r[1].starts_with("body FLAGS (\\Recent \\Flagged \\Seen))"),
+        "{r:?}"
+    );
     let r = c.cmd("h", "UID FETCH 2 (FLAGS)").await;
-    assert_eq!(r[0], "* 2 FETCH (UID 2 FLAGS ())\r\n");
+    assert_eq!(r[0], "* 2 FETCH (UID 2 FLAGS (\\Recent))\r\n");
     // A new keyword is named in FLAGS first (RFC 3501 7.2.6).
     let r = c.cmd("i", "STORE 2 +FLAGS (\\Deleted $Work)").await;
     assert_eq!(
         r[0],
         "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n"
     );
-    assert_eq!(r[2], "* 2 FETCH (FLAGS ($Work \\Deleted))\r\n");
+    assert_eq!(r[2], "* 2 FETCH (FLAGS (\\Recent $Work \\Deleted))\r\n");
     let r = c.cmd("i2", "UID STORE 1 -FLAGS.SILENT (\\Flagged)").await;
     assert!(r[0].starts_with("i2 OK"), "{r:?}");
     let r = c.cmd("j", "SEARCH DELETED").await;
@@ -394,7 +400,10 @@ async fn two_sessions_and_idle() {
     // Flag changes of the other session are reported.
     b.cmd("z", "STORE 1 +FLAGS.SILENT (\\Answered)").await;
     let r = a.cmd("n2", "NOOP").await;
-    assert_eq!(r[0], "* 1 FETCH (UID 2 FLAGS (\\Answered))\r\n", "{r:?}");
+    assert_eq!(
+        r[0], "* 1 FETCH (UID 2 FLAGS (\\Recent \\Answered))\r\n",
+        "{r:?}"
+    );
     // IDLE sees a delivery.
     a.send("i IDLE\r\n").await;
     assert_eq!(a.line().await, "+ idling\r\n");
@@ -718,7 +727,7 @@ async fn condstore() {
     let m2 = modseq_of(&r[0]);
     assert!(m2 > m3, "{r:?}");
     assert!(
-        r[0].starts_with("* 2 FETCH (FLAGS (\\Seen) MODSEQ ("),
+        r[0].starts_with("* 2 FETCH (FLAGS (\\Recent \\Seen) MODSEQ ("),
         "{r:?}"
     );
     // CHANGEDSINCE: only what changed after.
@@ -728,7 +737,7 @@ async fn condstore() {
     assert_eq!(r.len(), 2, "{r:?}");
     assert_eq!(
         r[0],
-        format!("* 2 FETCH (FLAGS (\\Seen) MODSEQ ({m2}))\r\n")
+        format!("* 2 FETCH (FLAGS (\\Recent \\Seen) MODSEQ ({m2}))\r\n")
     );
     // UNCHANGEDSINCE: message 2 changed after m3, so it is MODIFIED.
     let r = c
@@ -738,7 +747,7 @@ async fn condstore() {
         )
         .await;
     assert!(
-        r[0].starts_with("* 1 FETCH (FLAGS (\\Flagged) MODSEQ ("),
+        r[0].starts_with("* 1 FETCH (FLAGS (\\Recent \\Flagged) MODSEQ ("),
         "{r:?}"
     );
     assert!(r[1].starts_with("d OK [MODIFIED 2]"), "{r:?}");

@@ -209,6 +209,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
     "#,
+    // 11: the first UID no IMAP session has seen as \Recent yet (RFC 3501
+    // 2.3.2); what a mailbox held before is not recent.
+    r#"
+    ALTER TABLE mailboxes ADD COLUMN recent_uid BIGINT NOT NULL DEFAULT 1;
+    UPDATE mailboxes SET recent_uid = uidnext;
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

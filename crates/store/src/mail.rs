@@ -31,6 +31,10 @@ pub struct Mailbox {
     pub uidnext: u32,
     pub highestmodseq: u64,
     pub subscribed: bool,
+    /// The first UID no IMAP session has claimed as \Recent (RFC 3501
+    /// 2.3.2): messages from it on are recent; see
+    /// [`Store::recent_claim`].
+    pub recent_uid: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,8 +140,7 @@ pub fn canonical_mailbox_name(name: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
-const MAILBOX_COLS: &str =
-    "id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed";
+const MAILBOX_COLS: &str = "id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed, recent_uid";
 
 fn mailbox_from(r: &sqlx::any::AnyRow) -> Result<Mailbox> {
     Ok(Mailbox {
@@ -149,6 +152,7 @@ fn mailbox_from(r: &sqlx::any::AnyRow) -> Result<Mailbox> {
         uidnext: r.try_get::<i64, _>(5)? as u32,
         highestmodseq: r.try_get::<i64, _>(6)? as u64,
         subscribed: r.try_get::<i64, _>(7)? != 0,
+        recent_uid: r.try_get::<i64, _>(8)? as u32,
     })
 }
 
@@ -313,6 +317,38 @@ impl Store {
             return Err(StoreError::NotFound(format!("mailbox {name}")));
         }
         Ok(())
+    }
+
+    /// Claims the mailbox's recent messages for one session (RFC 3501
+    /// 2.3.2: each message is \Recent in one session only, the first to
+    /// select the mailbox after it arrived): the UIDs `from..to` that no
+    /// session claimed before, empty when there are none or when another
+    /// session claimed them at the same moment.
+    pub async fn recent_claim(&self, mailbox: MailboxId) -> Result<std::ops::Range<u32>> {
+        let mut tx = self.write_tx().await?;
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT recent_uid, uidnext FROM mailboxes WHERE id = $1")
+                .bind(mailbox)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (from, to) = row.ok_or_else(|| StoreError::NotFound(format!("mailbox #{mailbox}")))?;
+        if from >= to {
+            return Ok(0..0);
+        }
+        // Compare and set: on PostgreSQL two sessions may read the same
+        // value; the second update then changes nothing and claims nothing.
+        let r =
+            sqlx::query("UPDATE mailboxes SET recent_uid = $1 WHERE id = $2 AND recent_uid = $3")
+                .bind(to)
+                .bind(mailbox)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        if r.rows_affected() == 0 {
+            return Ok(0..0);
+        }
+        Ok(from as u32..to as u32)
     }
 
     /// Delete a mailbox and its messages. INBOX cannot be deleted.

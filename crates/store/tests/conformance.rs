@@ -177,6 +177,7 @@ conformance!(
     new_addresses_are_never_paths_or_look_alikes,
     login_keys_name_the_account,
     messages_read_in_chunks,
+    recent_messages_are_claimed_once,
 );
 
 async fn domains(f: Fixture) {
@@ -1668,4 +1669,43 @@ async fn messages_read_in_chunks(f: Fixture) {
         s.message_reader(inbox.id, 99).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// RFC 3501 2.3.2: each message is recent in one IMAP session only; the
+/// store hands each UID out once, also to two nodes at the same moment.
+async fn recent_messages_are_claimed_once(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(s.recent_claim(inbox.id).await.unwrap(), 0..0, "nothing yet");
+    s.deliver(vec![msg(a.id, "1"), msg(a.id, "2")])
+        .await
+        .unwrap();
+    let mb = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(mb.recent_uid, 1, "both unclaimed");
+    assert_eq!(s.recent_claim(inbox.id).await.unwrap(), 1..3);
+    assert_eq!(s.recent_claim(inbox.id).await.unwrap(), 0..0, "taken");
+    let mb = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(mb.recent_uid, 3);
+    // Claims racing from many connections: every UID goes to one.
+    for round in 0..5 {
+        s.deliver(vec![msg(a.id, &round.to_string())])
+            .await
+            .unwrap();
+        let claims = (0..4).map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.recent_claim(inbox.id).await.unwrap() })
+        });
+        let mut got = Vec::new();
+        for c in claims {
+            got.push(c.await.unwrap());
+        }
+        let uid = 3 + round;
+        let winners: Vec<_> = got.iter().filter(|r| r.contains(&uid)).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {got:?}");
+    }
 }
