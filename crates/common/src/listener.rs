@@ -131,10 +131,17 @@ impl Tls {
     }
 }
 
-/// The STARTTLS/STLS handshake as the line protocols' sessions see it:
-/// generic over the stream, so that in-memory tests can stand in for TLS.
+/// The STARTTLS/STLS handshake as the line protocols' sessions see it
+/// (SMTP, IMAP, POP3): generic over the stream, so that in-memory tests can
+/// stand in for TLS.
 pub trait Upgrade<S>: Send + Sync {
     fn upgrade(&self, stream: S) -> Pin<Box<dyn Future<Output = io::Result<S>> + Send + '_>>;
+
+    /// What the upgraded stream negotiated (SMTP writes it into Received,
+    /// RFC 5321 4.4); `None` when the stream cannot tell.
+    fn tls_info(&self, _stream: &S) -> Option<TlsInfo> {
+        None
+    }
 }
 
 impl Upgrade<Stream> for Tls {
@@ -143,6 +150,10 @@ impl Upgrade<Stream> for Tls {
         stream: Stream,
     ) -> Pin<Box<dyn Future<Output = io::Result<Stream>> + Send + '_>> {
         Box::pin(Tls::upgrade(self, stream))
+    }
+
+    fn tls_info(&self, stream: &Stream) -> Option<TlsInfo> {
+        stream.tls_info()
     }
 }
 

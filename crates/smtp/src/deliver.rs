@@ -10,10 +10,8 @@ use tern_common::time::{now_secs, rfc5322_date};
 use tern_store::{MailboxSel, NewMessage, QueueNew, QueueRcptNew, StoreError, Target};
 
 use crate::Shared;
+use crate::replies as R;
 use crate::spool::{Body, Message, SpoolFile};
-
-/// A store or spool failure, answered the same way (RFC 5321 4.2.5).
-pub const TEMP_STORE: &str = "451 4.3.0 Temporary failure storing the message; try again later";
 
 /// An accepted recipient and what it resolved to.
 #[derive(Debug, Clone)]
@@ -170,7 +168,7 @@ pub async fn deliver(
         }
         Err(e) => {
             tracing::error!(queue_id = %id, error = %e, "smtp delivery failed");
-            TEMP_STORE.to_string()
+            R::TEMP_FAILURE.to_string()
         }
     };
     tracing::info!(
@@ -211,7 +209,7 @@ async fn forward(
     verdict: Option<&tern_mailauth::Outcome>,
 ) -> String {
     let Some(queue) = &shared.queue else {
-        return "451 4.3.0 Forwarding is not available; try again later".to_string();
+        return R::TEMP_FAILURE.to_string();
     };
     // The queue keeps whole messages: read within the server's budget,
     // which is held until the queue has the message.
@@ -219,7 +217,7 @@ async fn forward(
         Ok(w) => w,
         Err(e) => {
             tracing::error!(error = %e, "smtp cannot read the spooled message to forward");
-            return TEMP_STORE.to_string();
+            return R::TEMP_FAILURE.to_string();
         }
     };
     let mut bytes = std::mem::take(&mut whole.bytes);
@@ -260,7 +258,7 @@ async fn forward(
         Ok(qid) => format!("250 2.0.0 Ok: queued as Q{qid}"),
         Err(e) => {
             tracing::error!(error = %e, "smtp forwarding failed");
-            "451 4.3.0 Temporary failure queueing the message; try again later".to_string()
+            R::TEMP_FAILURE.to_string()
         }
     }
 }

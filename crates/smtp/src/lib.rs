@@ -5,6 +5,7 @@ pub mod address;
 pub mod deliver;
 pub mod framing;
 pub mod numbers;
+pub mod replies;
 pub mod session;
 pub mod spool;
 pub mod submit;
@@ -15,7 +16,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tern_common::Config;
-use tern_common::listener::{Conn, Handler, Stream, Tls};
+use tern_common::gate::Gate;
+use tern_common::listener::{Conn, Handler};
 use tern_common::security::Security;
 use tern_queue::Queue;
 use tern_store::Store;
@@ -37,14 +39,11 @@ pub struct Shared {
     pub checker: Option<tern_mailauth::Checker>,
 }
 
-/// The session handler of the `smtp` (MX), `submission` and `submissions` listeners.
+/// The session handler of the `smtp` (MX), `submission` and `submissions`
+/// listeners: what every session shares, less the server's `Security`,
+/// which each connection brings (`Conn::security`).
 pub struct Service {
-    config: Arc<Config>,
-    store: Store,
-    queue: Option<Queue>,
-    tarpit: Tarpit,
-    submission: bool,
-    checker: Option<tern_mailauth::Checker>,
+    shared: Box<dyn Fn(Security) -> Shared + Send + Sync>,
 }
 
 impl Service {
@@ -53,14 +52,17 @@ impl Service {
         // Spool files a crash left behind (the MX starts once per process).
         spool::sweep(&store.spool_dir(), std::time::SystemTime::now());
         let tarpit = Tarpit::new(config.tarpit.clone());
-        let checker = Some(tern_mailauth::Checker::new(&config)?);
+        let checker = tern_mailauth::Checker::new(&config)?;
         Ok(Service {
-            config,
-            store,
-            queue,
-            tarpit,
-            submission: false,
-            checker,
+            shared: Box::new(move |security| Shared {
+                config: config.clone(),
+                store: store.clone(),
+                queue: queue.clone(),
+                tarpit: tarpit.clone(),
+                security,
+                submission: false,
+                checker: Some(checker.clone()),
+            }),
         })
     }
 
@@ -72,57 +74,35 @@ impl Service {
             enabled: false,
             ..config.tarpit.clone()
         };
+        let tarpit = Tarpit::new(off);
         Service {
-            tarpit: Tarpit::new(off),
-            config,
-            store,
-            queue: Some(queue),
-            submission: true,
-            checker: None,
+            shared: Box::new(move |security| Shared {
+                config: config.clone(),
+                store: store.clone(),
+                queue: Some(queue.clone()),
+                tarpit: tarpit.clone(),
+                security,
+                submission: true,
+                checker: None,
+            }),
         }
-    }
-}
-
-struct StartTls(Tls);
-
-impl Upgrade<Stream> for StartTls {
-    fn upgrade(&self, stream: Stream) -> session::Handshake<'_, Stream> {
-        Box::pin(async move {
-            let s = self.0.upgrade(stream).await?;
-            let info = s.tls_info();
-            Ok((s, info))
-        })
     }
 }
 
 impl Handler for Service {
     fn handle(&self, conn: Conn) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        let shared = Arc::new(Shared {
-            config: self.config.clone(),
-            store: self.store.clone(),
-            queue: self.queue.clone(),
-            tarpit: self.tarpit.clone(),
-            security: conn.security.clone(),
-            submission: self.submission,
-            checker: self.checker.clone(),
-        });
+        let shared = Arc::new((self.shared)(conn.security.clone()));
         Box::pin(async move {
             let peer = Peer {
                 ip: conn.peer.ip(),
                 tls: conn.stream.tls_info(),
                 can_starttls: !conn.stream.is_tls(),
             };
-            let upgrade = StartTls(conn.tls);
-            Session::with_guard(
-                shared,
-                conn.stream,
-                &upgrade,
-                peer,
-                conn.shutdown,
-                Some(conn.guard),
-            )
-            .run()
-            .await;
+            let upgrade = conn.tls;
+            let gate = Gate::new(conn.security, conn.guard, peer.ip, "submission");
+            Session::with_gate(shared, conn.stream, &upgrade, peer, conn.shutdown, gate)
+                .run()
+                .await;
         })
     }
 }

@@ -864,13 +864,17 @@ async fn a_slowly_dripped_message_times_out() {
 struct FakeTls;
 
 impl tern_smtp::Upgrade<DuplexStream> for FakeTls {
-    fn upgrade(&self, stream: DuplexStream) -> tern_smtp::session::Handshake<'_, DuplexStream> {
-        Box::pin(async move {
-            let info = tern_common::listener::TlsInfo {
-                version: "TLSv1.3".into(),
-                cipher: "TLS13_AES_256_GCM_SHA384".into(),
-            };
-            Ok((stream, Some(info)))
+    fn upgrade(
+        &self,
+        stream: DuplexStream,
+    ) -> Pin<Box<dyn std::future::Future<Output = std::io::Result<DuplexStream>> + Send + '_>> {
+        Box::pin(async move { Ok(stream) })
+    }
+
+    fn tls_info(&self, _stream: &DuplexStream) -> Option<tern_common::listener::TlsInfo> {
+        Some(tern_common::listener::TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
         })
     }
 }

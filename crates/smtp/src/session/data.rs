@@ -1,0 +1,190 @@
+//! The message: DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030), the size and
+//! time bounds, the inbound checks on port 25 and delivery. Rule: `250` is
+//! sent only after the store has committed every copy (RFC 5321 6.1).
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{MESSAGE_TIMEOUTS, Mode, Session, Step, reply};
+use crate::deliver::{self, Envelope};
+use crate::replies as R;
+use crate::spool::{Body, HEADER_LIMIT, Message};
+
+impl<S> Session<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    pub(super) fn data(&mut self) -> Step {
+        match self.txn.as_ref() {
+            None => self.error(R::MAIL_BEFORE_DATA),
+            Some(t) if t.used_bdat => self.error(R::DATA_AFTER_BDAT),
+            // RFC 2920 3.1: no valid recipient answers DATA with 554.
+            Some(t) if t.env.rcpts.is_empty() => self.error(R::NO_VALID_RECIPIENTS),
+            Some(_) => {
+                self.start_message_clock();
+                reply(&mut self.out, R::START_DATA);
+                self.mode = Mode::Data;
+                Step::NeedMore
+            }
+        }
+    }
+
+    pub(super) fn bdat(&mut self, size: usize, last: bool) -> Step {
+        let refuse = match self.txn.as_ref() {
+            None => Some(R::MAIL_BEFORE_BDAT),
+            Some(t) if t.env.rcpts.is_empty() => Some(R::NO_VALID_RECIPIENTS),
+            Some(_) => None,
+        };
+        if let Some(text) = refuse {
+            // The chunk is on its way regardless: read and drop it.
+            self.mode = Mode::Bdat {
+                remaining: size,
+                last,
+                discard: true,
+            };
+            return self.error(text);
+        }
+        self.start_message_clock();
+        if let Some(t) = self.txn.as_mut() {
+            t.used_bdat = true;
+        }
+        self.mode = Mode::Bdat {
+            remaining: size,
+            last,
+            discard: false,
+        };
+        Step::NeedMore
+    }
+
+    /// The message's whole-transfer deadline starts with DATA or the first BDAT.
+    pub(super) fn start_message_clock(&mut self) {
+        let per_read = Duration::from_secs(self.shared.config.smtp.data_timeout_secs);
+        if let Some(t) = self.txn.as_mut()
+            && t.deadline.is_none()
+        {
+            t.deadline = Some(Instant::now() + per_read * MESSAGE_TIMEOUTS);
+        }
+    }
+
+    pub(super) async fn append(&mut self, content: &[u8], crlf: bool) {
+        let max = self.shared.config.smtp.max_message_size;
+        let Some(t) = self.txn.as_mut() else { return };
+        if t.too_big {
+            return;
+        }
+        let add = content.len() as u64 + if crlf { 2 } else { 0 };
+        if t.data.len() + add > max {
+            // Keep reading to the end, then refuse (RFC 5321 4.5.3.1.10).
+            t.too_big = true;
+            t.data.discard();
+            return;
+        }
+        t.data.append(content).await;
+        if crlf {
+            t.data.append(b"\r\n").await;
+        }
+    }
+
+    /// The end of the message: deliver, then answer.
+    pub(super) async fn finish(&mut self) {
+        let Some(t) = self.txn.take() else { return };
+        self.junk = 0;
+        if t.too_big {
+            let max = self.shared.config.smtp.max_message_size;
+            let text = format!("552 5.3.4 Message size exceeds the limit of {max} octets");
+            tracing::info!(ip = %self.peer.ip, from = %t.env.sender, rcpts = t.env.rcpts.len(), result = %text, "smtp message refused");
+            reply(&mut self.out, &text);
+            return;
+        }
+        let mut msg = match t.data.finish().await {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                let text = format!(
+                    "552 5.3.4 The header section exceeds the limit of {HEADER_LIMIT} octets"
+                );
+                tracing::info!(ip = %self.peer.ip, from = %t.env.sender, result = %text, "smtp message refused");
+                reply(&mut self.out, &text);
+                return;
+            }
+            Err(e) => {
+                tracing::error!(ip = %self.peer.ip, error = %e, "smtp spooling failed");
+                reply(&mut self.out, R::TEMP_FAILURE);
+                return;
+            }
+        };
+        let mut verdict = None;
+        if self.authed.is_none()
+            && let Some(checker) = self.shared.checker.clone()
+        {
+            match self.check_inbound(&checker, &t.env, &msg).await {
+                Ok(outcome) => {
+                    msg.head =
+                        tern_mailauth::apply(&msg.head, checker.authserv_id(), &outcome.header);
+                    verdict = Some(outcome);
+                }
+                Err(line) => {
+                    reply(&mut self.out, &line);
+                    return;
+                }
+            }
+        }
+        if let Some((account, _)) = self.authed.clone()
+            && let Err(text) = self.prepare_submission(account, &mut msg).await
+        {
+            reply(&mut self.out, &text);
+            return;
+        }
+        let session = deliver::SessionInfo {
+            helo: self.helo.clone().unwrap_or_default(),
+            esmtp: self.esmtp,
+            ip: self.peer.ip,
+            tls: self.peer.tls.clone(),
+            authenticated: self.authed.is_some(),
+            hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
+        };
+        let started = Instant::now();
+        let r = deliver::deliver(&self.shared, &session, &t.env, msg, verdict.as_ref()).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "smtp delivery"
+        );
+        reply(&mut self.out, &r);
+    }
+
+    /// Port 25: SPF, DKIM, DMARC, ARC, iprev, then the policy decides;
+    /// `Err` is the refusal line. A spooled body is read in pieces for the
+    /// DKIM and ARC body hashes (and not at all without a signature).
+    pub(super) async fn check_inbound(
+        &self,
+        checker: &tern_mailauth::Checker,
+        env: &Envelope,
+        msg: &Message,
+    ) -> Result<tern_mailauth::Outcome, String> {
+        let helo = self.helo.clone().unwrap_or_default();
+        let ip = self.peer.ip;
+        let outcome = match &msg.body {
+            Body::Memory(b) => {
+                let whole = [msg.head.as_slice(), b].concat();
+                checker.check(ip, &helo, &env.sender, &whole).await
+            }
+            Body::File(f) => {
+                checker
+                    .check_streamed(ip, &helo, &env.sender, &msg.head, f.body_reader())
+                    .await
+            }
+        };
+        if let Some(r) = &outcome.report
+            && let Err(e) = self.shared.store.dmarc_record_insert(r).await
+        {
+            tracing::warn!(error = %e, "cannot record the DMARC result");
+        }
+        match &outcome.disposition {
+            tern_mailauth::Disposition::Reject(line) | tern_mailauth::Disposition::Defer(line) => {
+                tracing::info!(ip = %self.peer.ip, from = %env.sender, result = %line, "smtp message refused by checks");
+                Err(line.clone())
+            }
+            _ => Ok(outcome),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The envelope: MAIL FROM and RCPT TO (RFC 5321 4.1.1.2, 4.1.1.3) with
+//! SIZE (RFC 1870), DSN parameters (RFC 3461), SMTPUTF8 (RFC 6531) and
+//! REQUIRETLS (RFC 8689); the relay rules, rates and greylisting. Rule:
+//! check the command sequence, then policy, then the store.
+
+use std::net::IpAddr;
+
+use tern_common::security::AuditEvent;
+use tern_store::Resolution;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{Mode, Session, Step, Txn, reply};
+use crate::address::{self, Rcpt};
+use crate::deliver::{Accepted, Envelope};
+use crate::framing::ChunkState;
+use crate::numbers::Size;
+use crate::replies as R;
+use crate::spool::Spool;
+
+impl<S> Session<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// `size` is SIZE= as the client wrote it (the parsed `from.size`
+    /// saturates).
+    pub(super) async fn mail(
+        &mut self,
+        from: smtp_proto::MailFrom<String>,
+        size: Option<Size>,
+    ) -> Step {
+        if self.helo.is_none() {
+            return self.error(R::HELO_FIRST);
+        }
+        if self.txn.is_some() {
+            return self.error(R::NESTED_MAIL);
+        }
+        if self.mode != Mode::Command {
+            return self.error(R::BAD_SEQUENCE);
+        }
+        if self.shared.submission && self.authed.is_none() {
+            return self.error(R::AUTH_REQUIRED);
+        }
+        let max = self.shared.config.smtp.max_message_size;
+        let over = match size {
+            Some(Size::Octets(n)) => n > max,
+            Some(Size::TooBig) => true,
+            Some(Size::Malformed) | None => false,
+        };
+        if over {
+            return self.error(&format!(
+                "552 5.3.4 Message size exceeds the limit of {max} octets"
+            ));
+        }
+        if from.flags & smtp_proto::MAIL_BODY_BINARYMIME != 0 {
+            return self.error(R::NO_BINARYMIME);
+        }
+        let smtputf8 = from.flags & smtp_proto::MAIL_SMTPUTF8 != 0;
+        let requiretls = from.flags & smtp_proto::MAIL_REQUIRETLS != 0;
+        if requiretls && self.peer.tls.is_none() {
+            return self.error(R::REQUIRETLS_NEEDS_TLS);
+        }
+        if !smtputf8 && !from.address.is_ascii() {
+            return self.error(R::NON_ASCII);
+        }
+        let Some(sender) = address::sender(&from.address) else {
+            return self.bad(R::BAD_SENDER).await;
+        };
+        if let Some((account, name)) = self.authed.clone()
+            && let Some(step) = self.check_sender(account, &name, &sender).await
+        {
+            return step;
+        }
+        // Inbound mail is limited per IP; users are limited per account
+        // (check_sender), whatever address they submit from.
+        if self.authed.is_none()
+            && !self
+                .shared
+                .security
+                .rates
+                .messages_per_ip
+                .check(&tern_common::limits::ip_group(self.peer.ip), 1)
+        {
+            self.shared
+                .security
+                .metrics
+                .inc("rate_refused_total{protocol=\"smtp\",rate=\"messages\"}");
+            return self.error(R::MESSAGES_PER_IP);
+        }
+        let ret = if from.flags & smtp_proto::MAIL_RET_FULL != 0 {
+            Some("FULL".to_string())
+        } else if from.flags & smtp_proto::MAIL_RET_HDRS != 0 {
+            Some("HDRS".to_string())
+        } else {
+            None
+        };
+        self.txn = Some(Txn {
+            env: Envelope {
+                sender,
+                smtputf8,
+                eightbit: from.flags & smtp_proto::MAIL_BODY_8BITMIME != 0,
+                requiretls,
+                ret,
+                envid: from.env_id.clone(),
+                rcpts: Vec::new(),
+            },
+            data: Spool::new(self.shared.store.spool_dir()),
+            too_big: false,
+            used_bdat: false,
+            chunk: ChunkState::default(),
+            deadline: None,
+        });
+        reply(&mut self.out, R::SENDER_OK);
+        Step::NeedMore
+    }
+
+    pub(super) async fn rcpt(&mut self, to: smtp_proto::RcptTo<String>) -> Step {
+        let Some(t) = self.txn.as_ref() else {
+            return self.error(R::MAIL_BEFORE_RCPT);
+        };
+        if t.env.rcpts.len() >= self.shared.config.smtp.max_recipients {
+            // RFC 5321 4.5.3.1.8: the client sends the rest later.
+            reply(&mut self.out, R::TOO_MANY_RECIPIENTS);
+            return Step::NeedMore;
+        }
+        if !t.env.smtputf8 && !to.address.is_ascii() {
+            return self.error(R::NON_ASCII);
+        }
+        let notify = notify_string(to.flags);
+        let is_ours = |d: &str| {
+            let store = self.shared.store.clone();
+            let d = d.to_string();
+            async move { store.is_local_domain(&d).await }
+        };
+        let addr = match address::classify(&to.address) {
+            Rcpt::Mailbox(a) => a,
+            Rcpt::Undeliverable { domain } => {
+                return match is_ours(&domain).await {
+                    Ok(true) => self.bad(R::NO_SUCH_USER).await,
+                    Ok(false) => self.relay_denied(&to.address).await,
+                    Err(_) => self.error(R::TEMP_FAILURE),
+                };
+            }
+            Rcpt::Literal => return self.relay_denied(&to.address).await,
+            Rcpt::Invalid => return self.bad(R::BAD_RECIPIENT_SYNTAX).await,
+        };
+        let (accounts, remote) = match self.shared.store.resolve(&addr).await {
+            Ok(Resolution::Local { accounts, remote }) => (accounts, remote),
+            Ok(Resolution::UnknownUser) => return self.bad(R::NO_SUCH_USER).await,
+            Ok(Resolution::NotLocal) if self.authed.is_some() => (Vec::new(), vec![addr.clone()]),
+            Ok(Resolution::NotLocal) => return self.relay_denied(&to.address).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "smtp recipient lookup failed");
+                return self.error(R::TEMP_FAILURE);
+            }
+        };
+        if let Some((_, name)) = &self.authed {
+            // Contain a compromised account: recipients per hour.
+            if !self
+                .shared
+                .security
+                .rates
+                .recipients_per_account
+                .check(name, 1)
+            {
+                self.shared
+                    .security
+                    .metrics
+                    .inc("rate_refused_total{protocol=\"submission\",rate=\"recipients\"}");
+                reply(&mut self.out, R::RECIPIENTS_PER_HOUR);
+                return Step::NeedMore;
+            }
+        } else if let Some(step) = self.greylist(&addr).await {
+            return step;
+        }
+        if let Some(t) = self.txn.as_mut() {
+            t.env.rcpts.push(Accepted {
+                address: addr,
+                orcpt: to.orcpt.clone(),
+                notify,
+                accounts,
+                remote,
+            });
+        }
+        reply(&mut self.out, R::RECIPIENT_OK);
+        Step::NeedMore
+    }
+
+    pub(super) async fn relay_denied(&mut self, rcpt: &str) -> Step {
+        self.shared.security.audit(AuditEvent {
+            kind: "relay_attempt",
+            protocol: "smtp",
+            ip: Some(self.peer.ip),
+            account: None,
+            detail: format!("RCPT TO:<{rcpt}> refused"),
+        });
+        self.bad(R::RELAY_DENIED).await
+    }
+
+    /// Greylisting for the recipient's domain, when it asked for it.
+    pub(super) async fn greylist(&mut self, rcpt: &tern_common::Address) -> Option<Step> {
+        let g = &self.shared.config.greylist;
+        if !g.domains.iter().any(|d| d == rcpt.domain())
+            || self.shared.config.checks.is_trusted(self.peer.ip)
+        {
+            return None;
+        }
+        let net = match self.peer.ip {
+            IpAddr::V4(v4) => {
+                let o = v4.octets();
+                IpAddr::from([o[0], o[1], o[2], 0])
+            }
+            v6 => tern_common::limits::ip_group(v6),
+        };
+        let sender = self
+            .txn
+            .as_ref()
+            .map(|t| t.env.sender.clone())
+            .unwrap_or_default();
+        let policy = tern_store::GreylistPolicy {
+            delay: g.delay_secs as i64,
+            retry_window: g.retry_window_secs as i64,
+            pass_ttl: (g.pass_ttl_days * 86400) as i64,
+        };
+        let now = tern_common::time::now_secs();
+        match self
+            .shared
+            .store
+            .greylist_check(net, &sender, &rcpt.to_string(), now, policy)
+            .await
+        {
+            Ok(tern_store::Greylist::Pass) => None,
+            Ok(tern_store::Greylist::Defer) => {
+                self.shared.security.audit(AuditEvent {
+                    kind: "greylist",
+                    protocol: "smtp",
+                    ip: Some(self.peer.ip),
+                    account: None,
+                    detail: format!("deferred <{sender}> -> <{rcpt}>"),
+                });
+                reply(&mut self.out, R::GREYLISTED);
+                Some(Step::NeedMore)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "greylist check failed; accepting");
+                None
+            }
+        }
+    }
+}
+
+/// RFC 3461 NOTIFY flags as the comma list the queue keeps.
+fn notify_string(flags: u64) -> String {
+    if flags & smtp_proto::RCPT_NOTIFY_NEVER != 0 {
+        return "NEVER".into();
+    }
+    let mut v = Vec::new();
+    if flags & smtp_proto::RCPT_NOTIFY_SUCCESS != 0 {
+        v.push("SUCCESS");
+    }
+    if flags & smtp_proto::RCPT_NOTIFY_FAILURE != 0 {
+        v.push("FAILURE");
+    }
+    if flags & smtp_proto::RCPT_NOTIFY_DELAY != 0 {
+        v.push("DELAY");
+    }
+    v.join(",")
+}
