@@ -4,19 +4,13 @@
 use std::io::BufRead;
 
 use tern_common::{Address, Config};
-use tern_store::{Store, StoreError};
+use tern_store::StoreError;
 
 use crate::cli::{
     AliasCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, UserCmd, format_time, parse_since,
     parse_size,
 };
-use crate::{Failure, usage};
-
-pub async fn open_store(config: &Config) -> Result<Store, Failure> {
-    Store::open(&config.store, &config.data_dir)
-        .await
-        .map_err(|e| Failure::Runtime(format!("{e:#}")))
-}
+use crate::{Failure, open_store, usage};
 
 /// A refused request (duplicate, unknown, invalid, not empty) is the
 /// caller's to fix: exit 2. Anything else is a runtime failure: exit 1.

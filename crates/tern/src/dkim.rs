@@ -4,8 +4,8 @@ use tern_common::{Config, normalize_domain};
 use tern_queue::dkim::{Algorithm, generate, txt_record};
 use tern_store::{DkimKey, Store, StoreError};
 
-use crate::admin::open_store;
 use crate::cli::DkimCmd;
+use crate::open_store;
 use crate::{Failure, usage};
 
 fn err(e: StoreError) -> Failure {

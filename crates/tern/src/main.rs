@@ -37,6 +37,14 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// Open the store the configuration names (migrating it to this tern's
+/// schema).
+pub async fn open_store(config: &tern_common::Config) -> Result<tern_store::Store, Failure> {
+    tern_store::Store::open(&config.store, &config.data_dir)
+        .await
+        .map_err(|e| Failure::Runtime(format!("{e:#}")))
+}
+
 pub fn usage(msg: impl Into<String>) -> Failure {
     Failure::Usage(msg.into())
 }

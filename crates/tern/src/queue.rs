@@ -3,8 +3,8 @@
 use tern_common::Config;
 use tern_common::time::iso8601;
 
-use crate::admin::open_store;
 use crate::cli::QueueCmd;
+use crate::open_store;
 use crate::{Failure, usage};
 
 fn err(e: tern_store::StoreError) -> Failure {

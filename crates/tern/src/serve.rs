@@ -22,7 +22,7 @@ macro_rules! say {
         let _ = out.flush();
     }};
 }
-use crate::admin::open_store;
+use crate::open_store;
 use crate::protocols;
 
 /// Before serving: private modes everywhere in the data dir, and what

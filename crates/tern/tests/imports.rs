@@ -13,7 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 3] = ["common", "store", "pop3"];
+const ACYCLIC: [&str; 7] = [
+    "common", "store", "pop3", "smtp", "queue", "mailauth", "tern",
+];
 
 type Module = Vec<String>;
 
