@@ -10,6 +10,7 @@ pub mod dkim;
 pub mod dns;
 pub mod dsn;
 mod local;
+pub mod msgid;
 pub mod mta_sts;
 pub mod tls;
 mod worker;

@@ -11,12 +11,14 @@ use tern_common::Config;
 use tern_common::time::{iso8601, now_secs};
 use tern_store::{QueueMessage, QueueRcpt, RcptState, Store};
 use tokio::sync::{Notify, Semaphore};
+use tracing::Instrument;
 
 use crate::client::{self, Envelope, Rcpt, Target, TxError};
 use crate::dane::Tlsa;
 use crate::dns::{DaneHost, Dns, Hop, RouteError};
 use crate::dsn::{self, Action, RcptStatus};
 use crate::local;
+use crate::msgid;
 use crate::tls::TlsPolicy;
 
 /// Pauses a destination after repeated connection failures.
@@ -202,9 +204,7 @@ impl Worker {
                     let Ok(_d) = dslot.acquire_owned().await else {
                         return;
                     };
-                    if let Err(e) = me.deliver_group(message_id, &domain, rcpts).await {
-                        tracing::warn!(queue_id = message_id, error = %e, "queue: delivery attempt failed");
-                    }
+                    me.deliver_group(message_id, &domain, rcpts).await;
                     drop(slot);
                     me.wake.notify_one();
                 });
@@ -212,7 +212,16 @@ impl Worker {
         }
     }
 
-    async fn deliver_group(
+    /// One attempt for one message's recipients at one domain. Every log
+    /// line of it carries the message's id (the span): the id the SMTP reply
+    /// gave, read back from the message (`msgid`).
+    async fn deliver_group(&self, id: i64, domain: &str, rcpts: Vec<QueueRcpt>) {
+        if let Err(e) = self.try_deliver_group(id, domain, rcpts).await {
+            tracing::warn!(row = id, error = %e, "queue: delivery attempt failed");
+        }
+    }
+
+    async fn try_deliver_group(
         &self,
         id: i64,
         domain: &str,
@@ -237,10 +246,15 @@ impl Worker {
             return Ok(());
         };
         let data = self.store.queue_data(id).await?;
-        let fates = self.attempt(&msg, domain, &rcpts, &data).await;
-        self.record(&msg, &rcpts, fates, &data).await?;
-        self.store.queue_purge_done().await?;
-        Ok(())
+        let span = tracing::info_span!("queue", queue_id = %msgid::of(&data, id), %domain);
+        async {
+            let fates = self.attempt(&msg, domain, &rcpts, &data).await;
+            self.record(&msg, &rcpts, fates, &data).await?;
+            self.store.queue_purge_done().await?;
+            Ok(())
+        }
+        .instrument(span)
+        .await
     }
 
     /// One delivery attempt for a group; a fate per recipient.
@@ -338,16 +352,16 @@ impl Worker {
                 self.record_tls(domain, &hop.host, policy, &result).await;
                 match result {
                     Err(TxError::TlsFailed(e)) => {
-                        tracing::info!(queue_id = msg.id, host = %hop.host, %ip, error = %e, "queue: TLS failed");
+                        tracing::info!(host = %hop.host, %ip, error = %e, "queue: TLS failed");
                         last = e;
                     }
                     Err(TxError::TlsUnavailable(e)) => {
-                        tracing::warn!(queue_id = msg.id, host = %hop.host, error = %e, "queue: TLS required, not sent in clear");
+                        tracing::warn!(host = %hop.host, error = %e, "queue: TLS required, not sent in clear");
                         tls_unavailable = true;
                         last = e;
                     }
                     Err(TxError::Connect(e)) => {
-                        tracing::info!(queue_id = msg.id, host = %hop.host, %ip, error = %e, "queue: host unreachable");
+                        tracing::info!(host = %hop.host, %ip, error = %e, "queue: host unreachable");
                         last = e;
                     }
                     Err(TxError::Temporary(e)) => {
@@ -365,7 +379,7 @@ impl Worker {
                     Ok(out) => {
                         self.breaker.success(domain);
                         if out.tls.is_none() {
-                            tracing::info!(queue_id = msg.id, host = %hop.host, "queue: delivered without TLS (not offered)");
+                            tracing::info!(host = %hop.host, "queue: delivered without TLS (not offered)");
                         }
                         return out
                             .rcpts
@@ -581,13 +595,13 @@ impl Worker {
         for (r, fate) in rcpts.iter().zip(fates) {
             match fate {
                 Fate::Delivered(how) => {
-                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "delivered", detail = %how, "queue");
+                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "delivered", detail = %how, "queue: delivery attempt");
                     self.store
                         .queue_update(r.id, RcptState::Delivered, 0, &how, r.delay_notified)
                         .await?;
                 }
                 Fate::Failed { status, diagnostic } => {
-                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "failed", detail = %diagnostic, "queue");
+                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "failed", detail = %diagnostic, "queue: delivery attempt");
                     self.store
                         .queue_update(r.id, RcptState::Failed, 0, &diagnostic, r.delay_notified)
                         .await?;
@@ -595,7 +609,7 @@ impl Worker {
                 }
                 Fate::Deferred(why) if age >= self.config.queue.give_up_after_secs as i64 => {
                     let diagnostic = format!("gave up after {} days: {why}", age / 86400);
-                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "expired", detail = %why, "queue");
+                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "expired", detail = %why, "queue: delivery attempt");
                     self.store
                         .queue_update(r.id, RcptState::Failed, 0, &diagnostic, r.delay_notified)
                         .await?;
@@ -606,7 +620,7 @@ impl Worker {
                     let notice = !r.delay_notified
                         && age >= self.config.queue.delay_notice_after_secs as i64
                         && dsn::wanted(&r.notify, Action::Delayed);
-                    tracing::info!(queue_id = msg.id, rcpt = %r.rcpt, result = "deferred", next_attempt = next, detail = %why, "queue");
+                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "deferred", next_attempt = %iso8601(next), detail = %why, "queue: delivery attempt");
                     self.store
                         .queue_update(
                             r.id,
@@ -666,7 +680,7 @@ impl Worker {
             original: data,
         });
         if let Err(e) = local::send_report(&self.store, &self.wake, &msg.sender, report).await {
-            tracing::warn!(queue_id = msg.id, error = %e, "queue: cannot send the delivery status notification");
+            tracing::warn!(error = %e, "queue: cannot send the delivery status notification");
         }
     }
 }

@@ -47,10 +47,6 @@ pub struct SessionInfo {
     pub hide_ip: bool,
 }
 
-fn queue_id() -> String {
-    format!("{:012X}", rand::random::<u64>() & 0xFFFF_FFFF_FFFF)
-}
-
 /// RFC 5321 4.4 trace field, with the protocol names of RFC 3848/6531.
 pub fn received(
     hostname: &str,
@@ -108,13 +104,14 @@ pub async fn deliver(
     env: &Envelope,
     msg: Message,
     verdict: Option<&tern_mailauth::Outcome>,
+    id: &str,
 ) -> String {
     let junk = verdict.is_some_and(|v| matches!(v.disposition, tern_mailauth::Disposition::Junk));
-    let id = queue_id();
     let host = &shared.config.hostname;
     let single = (env.rcpts.len() == 1).then(|| env.rcpts[0].address.to_string());
-    let trace = received(host, s, env, &id, single.as_deref());
+    let trace = received(host, s, env, id, single.as_deref());
     let mut copies = Vec::new();
+    let mut folders: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut remote: Vec<(Address, &Accepted)> = Vec::new();
     for r in &env.rcpts {
@@ -132,9 +129,13 @@ pub async fn deliver(
             if let Body::Memory(b) = &msg.body {
                 bytes.extend_from_slice(b);
             }
+            let folder = target_mailbox(shared, t.account_id, junk).await;
+            if !folders.contains(&folder) {
+                folders.push(folder.clone());
+            }
             copies.push(NewMessage {
                 account_id: t.account_id,
-                mailbox: MailboxSel::Name(target_mailbox(shared, t.account_id, junk).await),
+                mailbox: MailboxSel::Name(folder),
                 bytes,
                 flags: Vec::new(),
                 internal_date: now_secs(),
@@ -158,7 +159,7 @@ pub async fn deliver(
     let reply = match result {
         Ok(_) => {
             if !remote.is_empty() {
-                forward(shared, env, &trace, &msg, &remote, verdict).await
+                forward(shared, env, &trace, &msg, &remote, verdict, id).await
             } else {
                 format!("250 2.0.0 Ok: queued as {id}")
             }
@@ -171,6 +172,11 @@ pub async fn deliver(
             R::TEMP_FAILURE.to_string()
         }
     };
+    // RFC 8601: the verdict as the Authentication-Results field has it.
+    let checks = verdict.map_or_else(|| "-".to_string(), |v| results(&v.header));
+    if !remote.is_empty() {
+        folders.push("queue".into());
+    }
     tracing::info!(
         queue_id = %id,
         from = %env.sender,
@@ -178,6 +184,8 @@ pub async fn deliver(
         size,
         tls,
         ip = %s.ip,
+        checks = %checks,
+        folder = %folders.join(","),
         result = %reply,
         "smtp transaction"
     );
@@ -207,8 +215,10 @@ async fn forward(
     msg: &Message,
     remote: &[(Address, &Accepted)],
     verdict: Option<&tern_mailauth::Outcome>,
+    id: &str,
 ) -> String {
     let Some(queue) = &shared.queue else {
+        tracing::error!(queue_id = %id, "smtp cannot forward: no queue on this listener");
         return R::TEMP_FAILURE.to_string();
     };
     // The queue keeps whole messages: read within the server's budget,
@@ -216,7 +226,7 @@ async fn forward(
     let mut whole = match msg.whole(trace.as_bytes()).await {
         Ok(w) => w,
         Err(e) => {
-            tracing::error!(error = %e, "smtp cannot read the spooled message to forward");
+            tracing::error!(queue_id = %id, error = %e, "smtp cannot read the spooled message to queue");
             return R::TEMP_FAILURE.to_string();
         }
     };
@@ -233,7 +243,9 @@ async fn forward(
         {
             match checker.arc_seal(&bytes, outcome, key).await {
                 Ok(sealed) => bytes = sealed,
-                Err(e) => tracing::warn!(error = %e, "ARC sealing failed; forwarding unsealed"),
+                Err(e) => {
+                    tracing::warn!(queue_id = %id, error = %e, "smtp ARC sealing failed; forwarding unsealed")
+                }
             }
         }
     }
@@ -255,9 +267,12 @@ async fn forward(
     let queued = queue.enqueue(&q).await;
     drop(whole);
     match queued {
-        Ok(qid) => format!("250 2.0.0 Ok: queued as Q{qid}"),
+        Ok(row) => {
+            tracing::debug!(queue_id = %id, row, "smtp message queued");
+            format!("250 2.0.0 Ok: queued as {id}")
+        }
         Err(e) => {
-            tracing::error!(error = %e, "smtp forwarding failed");
+            tracing::error!(queue_id = %id, error = %e, "smtp queueing failed");
             R::TEMP_FAILURE.to_string()
         }
     }
@@ -269,4 +284,42 @@ async fn target_mailbox(shared: &Shared, account: i64, junk: bool) -> String {
         return "Junk".into();
     }
     "INBOX".into()
+}
+
+/// The `method=result` pairs of an Authentication-Results field (RFC 8601
+/// 2.2), in order: "spf=pass dkim=none dmarc=pass".
+pub fn results(header: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for part in header.split(';').skip(1) {
+        let word = part.split_whitespace().next().unwrap_or("");
+        if let Some((method, result)) = word.split_once('=')
+            && !method.is_empty()
+            && method
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            out.push(format!("{method}={result}"));
+        }
+    }
+    if out.is_empty() {
+        "none".into()
+    } else {
+        out.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::results;
+
+    #[test]
+    fn results_are_the_method_result_pairs_of_the_field() {
+        let h = "Authentication-Results: mx.example;\r\n\tspf=pass smtp.mailfrom=a@b.example;\r\n\tdkim=fail (bad signature) header.d=b.example;\r\n\tdmarc=pass header.from=b.example\r\n";
+        assert_eq!(results(h), "spf=pass dkim=fail dmarc=pass");
+        // A field with no results at all (RFC 8601 2.2 "none").
+        assert_eq!(
+            results("Authentication-Results: mx.example; none\r\n"),
+            "none"
+        );
+    }
 }

@@ -12,6 +12,16 @@ pub enum FrameError {
     TooLong,
 }
 
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FrameError::BareLineEnding => "bare CR or LF",
+            FrameError::Nul => "NUL octet",
+            FrameError::TooLong => "line too long",
+        })
+    }
+}
+
 /// Take one complete line (without its CRLF) from the front of `buf`.
 /// `Ok(None)` means more bytes are needed; a partial line longer than
 /// `max` is already an error, so memory stays bounded.

@@ -25,6 +25,7 @@ use tern_common::listener::TlsInfo;
 pub use tern_common::listener::Upgrade;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::Shared;
 use crate::deliver::Envelope;
@@ -189,8 +190,15 @@ where
         &self.shared.config.hostname
     }
 
-    /// Serve until QUIT, an error, a time-out or shutdown.
-    pub async fn run(mut self) {
+    /// Serve until QUIT, an error, a time-out or shutdown. Every log line
+    /// of the session carries its id and the peer (the span).
+    pub async fn run(self) {
+        let id = format!("{:08x}", rand::random::<u32>());
+        let span = tracing::info_span!("smtp", session = %id, peer = %self.peer.ip);
+        self.serve().instrument(span).await
+    }
+
+    async fn serve(mut self) {
         let greeting = format!("220 {} ESMTP tern", self.hostname());
         reply(&mut self.out, &greeting);
         loop {
@@ -405,7 +413,7 @@ where
             FrameError::Nul => format!("500 5.5.2 NUL in the {what}; closing"),
             FrameError::TooLong => format!("500 5.5.6 {what} line too long; closing"),
         };
-        tracing::info!(ip = %self.peer.ip, error = ?e, "smtp framing violation");
+        tracing::info!(error = %e, "smtp framing violation");
         reply(&mut self.out, &text);
         Step::Close
     }

@@ -5,8 +5,9 @@
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tracing::Instrument;
 
-use super::{MESSAGE_TIMEOUTS, Mode, Session, Step, reply};
+use super::{MESSAGE_TIMEOUTS, Mode, Session, Step, Txn, reply};
 use crate::deliver::{self, Envelope};
 use crate::replies as R;
 use crate::spool::{Body, HEADER_LIMIT, Message};
@@ -86,10 +87,18 @@ where
         }
     }
 
-    /// The end of the message: deliver, then answer.
+    /// The end of the message: deliver, then answer. The message gets its
+    /// id here, and every log line about it carries that id (the span), the
+    /// same one the reply, the queue and each delivery attempt show.
     pub(super) async fn finish(&mut self) {
         let Some(t) = self.txn.take() else { return };
         self.junk = 0;
+        let id = tern_queue::msgid::new();
+        let span = tracing::info_span!("message", queue_id = %id);
+        self.finish_message(t, &id).instrument(span).await;
+    }
+
+    async fn finish_message(&mut self, t: Txn, id: &str) {
         if t.too_big {
             let max = self.shared.config.smtp.max_message_size;
             let text = format!("552 5.3.4 Message size exceeds the limit of {max} octets");
@@ -144,7 +153,7 @@ where
             hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
         };
         let started = Instant::now();
-        let r = deliver::deliver(&self.shared, &session, &t.env, msg, verdict.as_ref()).await;
+        let r = deliver::deliver(&self.shared, &session, &t.env, msg, verdict.as_ref(), id).await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "smtp delivery"
@@ -181,7 +190,7 @@ where
         }
         match &outcome.disposition {
             tern_mailauth::Disposition::Reject(line) | tern_mailauth::Disposition::Defer(line) => {
-                tracing::info!(ip = %self.peer.ip, from = %env.sender, result = %line, "smtp message refused by checks");
+                tracing::info!(from = %env.sender, checks = %deliver::results(&outcome.header), result = %line, "smtp message refused by checks");
                 Err(line.clone())
             }
             _ => Ok(outcome),

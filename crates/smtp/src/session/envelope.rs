@@ -119,10 +119,12 @@ where
         };
         if t.env.rcpts.len() >= self.shared.config.smtp.max_recipients {
             // RFC 5321 4.5.3.1.8: the client sends the rest later.
+            refused(&to.address, R::TOO_MANY_RECIPIENTS);
             reply(&mut self.out, R::TOO_MANY_RECIPIENTS);
             return Step::NeedMore;
         }
         if !t.env.smtputf8 && !to.address.is_ascii() {
+            refused(&to.address, R::NON_ASCII);
             return self.error(R::NON_ASCII);
         }
         let notify = notify_string(to.flags);
@@ -135,21 +137,35 @@ where
             Rcpt::Mailbox(a) => a,
             Rcpt::Undeliverable { domain } => {
                 return match is_ours(&domain).await {
-                    Ok(true) => self.bad(R::NO_SUCH_USER).await,
+                    Ok(true) => {
+                        refused(&to.address, R::NO_SUCH_USER);
+                        self.bad(R::NO_SUCH_USER).await
+                    }
                     Ok(false) => self.relay_denied(&to.address).await,
-                    Err(_) => self.error(R::TEMP_FAILURE),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "smtp local domain lookup failed");
+                        refused(&to.address, R::TEMP_FAILURE);
+                        self.error(R::TEMP_FAILURE)
+                    }
                 };
             }
             Rcpt::Literal => return self.relay_denied(&to.address).await,
-            Rcpt::Invalid => return self.bad(R::BAD_RECIPIENT_SYNTAX).await,
+            Rcpt::Invalid => {
+                refused(&to.address, R::BAD_RECIPIENT_SYNTAX);
+                return self.bad(R::BAD_RECIPIENT_SYNTAX).await;
+            }
         };
         let (accounts, remote) = match self.shared.store.resolve(&addr).await {
             Ok(Resolution::Local { accounts, remote }) => (accounts, remote),
-            Ok(Resolution::UnknownUser) => return self.bad(R::NO_SUCH_USER).await,
+            Ok(Resolution::UnknownUser) => {
+                refused(&to.address, R::NO_SUCH_USER);
+                return self.bad(R::NO_SUCH_USER).await;
+            }
             Ok(Resolution::NotLocal) if self.authed.is_some() => (Vec::new(), vec![addr.clone()]),
             Ok(Resolution::NotLocal) => return self.relay_denied(&to.address).await,
             Err(e) => {
                 tracing::warn!(error = %e, "smtp recipient lookup failed");
+                refused(&to.address, R::TEMP_FAILURE);
                 return self.error(R::TEMP_FAILURE);
             }
         };
@@ -166,6 +182,7 @@ where
                     .security
                     .metrics
                     .inc("rate_refused_total{protocol=\"submission\",rate=\"recipients\"}");
+                refused(&to.address, R::RECIPIENTS_PER_HOUR);
                 reply(&mut self.out, R::RECIPIENTS_PER_HOUR);
                 return Step::NeedMore;
             }
@@ -186,6 +203,7 @@ where
     }
 
     pub(super) async fn relay_denied(&mut self, rcpt: &str) -> Step {
+        refused(rcpt, R::RELAY_DENIED);
         self.shared.security.audit(AuditEvent {
             kind: "relay_attempt",
             protocol: "smtp",
@@ -237,6 +255,7 @@ where
                     account: None,
                     detail: format!("deferred <{sender}> -> <{rcpt}>"),
                 });
+                refused(&rcpt.to_string(), R::GREYLISTED);
                 reply(&mut self.out, R::GREYLISTED);
                 Some(Step::NeedMore)
             }
@@ -246,6 +265,12 @@ where
             }
         }
     }
+}
+
+/// Every refused recipient is logged with the reply that refused it, the
+/// line an admin searches for when mail "never arrived".
+fn refused(rcpt: &str, reply: &str) {
+    tracing::info!(rcpt = %rcpt, reason = %reply, "smtp recipient refused");
 }
 
 /// RFC 3461 NOTIFY flags as the comma list the queue keeps.

@@ -41,7 +41,7 @@ where
                 true
             }
             Err(e) => {
-                tracing::debug!(ip = %self.peer.ip, error = %e, "smtp STARTTLS handshake failed");
+                tracing::info!(ip = %self.peer.ip, error = %e, "smtp STARTTLS handshake failed");
                 false
             }
         }

@@ -1,0 +1,221 @@
+//! What an admin reads: a real `tern serve` with JSON logs on a pipe, driven
+//! by Python's smtplib. One id follows a message from the SMTP reply to the
+//! queue's delivery attempt; refused recipients are logged with the reply;
+//! every line of a session carries the session's span; and shutdown answers
+//! an idle client with 421 at once (RFC 5321 3.8), not after the grace period.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tern");
+
+/// A server with an smtp listener, its JSON log lines arriving on `logs`.
+struct Logged {
+    child: Child,
+    smtp: String,
+    logs: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Logged {
+    fn start(dir: &Path, dns: &common::dns::DnsServer) -> Logged {
+        let extra = format!(
+            "[log]\nformat = \"json\"\nlevel = \"info\"\n{}",
+            dns.config()
+        );
+        let cfg = common::write_config(dir, &["smtp"], &extra);
+        let run = |args: &[&str]| {
+            let out = common::cli(&cfg, args);
+            assert!(out.status.success(), "{args:?}: {out:?}");
+        };
+        run(&["domain", "add", "example.org", "--no-dkim"]);
+        run(&[
+            "user",
+            "add",
+            "alice@example.org",
+            "-p",
+            "pw-alice-123456",
+            "--allow-weak",
+        ]);
+        run(&["alias", "add", "fwd@example.org", "someone@remote.example"]);
+        let mut child = Command::new(BIN)
+            .args(["--config", cfg.to_str().unwrap(), "serve"])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut smtp = String::new();
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(a) = l.strip_prefix("tern: smtp listening on ") {
+                smtp = a.to_string();
+            }
+            if l == "tern: ready" {
+                break;
+            }
+        }
+        let (tx, logs) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Logged {
+            child,
+            smtp,
+            logs,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Wait (bounded) for a log line that contains every one of `parts`.
+    fn wait_for(&mut self, parts: &[&str]) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let matches = |l: &String| parts.iter().all(|p| l.contains(p));
+        loop {
+            if let Some(l) = self.seen.iter().find(|l| matches(l)) {
+                return serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.logs.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!("no log line with {parts:?}; got:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SEND: &str = r#"
+import smtplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = smtplib.SMTP(host, int(port), timeout=20)
+s.ehlo("client.example")
+s.mail("sender@elsewhere.example")
+print("nobody", s.rcpt("nobody@example.org")[0])
+s.rcpt("alice@example.org")
+s.rcpt("fwd@example.org")
+code, text = s.data(b"From: sender@elsewhere.example\r\nSubject: hi\r\n\r\nhello\r\n")
+print("data", code, text.decode())
+s.quit()
+"#;
+
+/// The id in "250 2.0.0 Ok: queued as <id>" is the queue_id of the SMTP
+/// transaction line and of the queue's delivery attempt; the refused
+/// recipient is logged with its reply; the session's lines carry its span.
+#[test]
+fn one_id_follows_a_message_and_refusals_are_logged() {
+    let d = tempfile::tempdir().unwrap();
+    let dns = common::dns::DnsServer::start(common::dns::Zone::default());
+    let mut t = Logged::start(d.path(), &dns);
+    let out = common::python(SEND, &[&t.smtp]);
+    assert!(out.contains("nobody 550"), "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.split("queued as ").nth(1))
+        .unwrap_or_else(|| panic!("{out}"))
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 12, "{out}");
+
+    let refused = t.wait_for(&["smtp recipient refused", "nobody@example.org"]);
+    let fields = &refused["fields"];
+    assert!(
+        fields["reason"].as_str().unwrap().starts_with("550 5.1.1"),
+        "{refused}"
+    );
+    let session = refused["span"]["session"].as_str().unwrap().to_string();
+
+    let txn = t.wait_for(&["smtp transaction", &id]);
+    assert_eq!(txn["fields"]["queue_id"], id.as_str(), "{txn}");
+    assert!(
+        txn["fields"]["checks"].as_str().unwrap().contains("spf="),
+        "{txn}"
+    );
+    assert_eq!(txn["fields"]["folder"], "INBOX,queue", "{txn}");
+    let spans = txn["spans"].to_string();
+    assert!(
+        spans.contains(&session),
+        "one session id on every line: {txn}"
+    );
+
+    // The forwarded copy's attempt fails (the test DNS knows no
+    // remote.example) and is logged under the same id.
+    let attempt = t.wait_for(&["queue: delivery attempt", &id]);
+    assert_eq!(attempt["span"]["queue_id"], id.as_str(), "{attempt}");
+    assert!(attempt["fields"]["result"].is_string(), "{attempt}");
+    for l in &t.seen {
+        assert!(!l.contains("Some("), "a Debug dump in the log: {l}");
+    }
+}
+
+const IDLE: &str = r#"
+import smtplib, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+s = smtplib.SMTP(host, int(port), timeout=30)
+s.ehlo("client.example")
+print("ready", flush=True)
+start = time.monotonic()
+code, text = s.getreply()
+print(code, text.decode(), round(time.monotonic() - start, 2), flush=True)
+"#;
+
+/// RFC 5321 3.8: on SIGTERM a client waiting between commands gets "421
+/// 4.3.2 … Service shutting down" at once, and the process exits without
+/// waiting out the grace period (10 s by default).
+#[test]
+fn sigterm_answers_an_idle_client_with_421_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let dns = common::dns::DnsServer::start(common::dns::Zone::default());
+    let mut t = Logged::start(d.path(), &dns);
+    let mut py = Command::new("python3")
+        .args(["-c", IDLE, &t.smtp])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = py.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(ready, "ready");
+    let sent = Instant::now();
+    common::signal(t.child.id(), "TERM");
+    let said = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        said.starts_with("421 4.3.2 mx.test.example Service shutting down"),
+        "{said}"
+    );
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        sent.elapsed()
+    );
+    let status = common::wait_bounded(&mut t.child, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "exit took {:?}",
+        sent.elapsed()
+    );
+    let _ = py.wait();
+}
