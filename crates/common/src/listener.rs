@@ -356,7 +356,7 @@ impl Server {
                             match tls.upgrade(Stream::Plain(tcp)).await {
                                 Ok(s) => s,
                                 Err(e) => {
-                                    tracing::debug!(listener = %kind, %peer, error = %e, "TLS handshake failed");
+                                    tracing::info!(listener = %kind, %peer, error = %e, "TLS handshake failed");
                                     return;
                                 }
                             }

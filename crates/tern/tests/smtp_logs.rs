@@ -219,3 +219,38 @@ fn sigterm_answers_an_idle_client_with_421_at_once() {
     );
     let _ = py.wait();
 }
+
+const BAD_TLS: &str = r#"
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=20)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"EHLO client.example\r\n")
+while not f.readline().startswith(b"250 "):
+    pass
+s.sendall(b"STARTTLS\r\n")
+print(f.readline().decode().strip())
+s.sendall(b"this is not a TLS ClientHello\r\n" * 4)
+s.recv(1024)
+s.close()
+"#;
+
+/// A STARTTLS handshake that fails is logged at info with the peer and the
+/// reason, in the session's span.
+#[test]
+fn a_failed_starttls_handshake_is_logged_with_peer_and_reason() {
+    let d = tempfile::tempdir().unwrap();
+    let dns = common::dns::DnsServer::start(common::dns::Zone::default());
+    let mut t = Logged::start(d.path(), &dns);
+    let out = common::python(BAD_TLS, &[&t.smtp]);
+    assert!(out.starts_with("220 2.0.0"), "{out}");
+    let line = t.wait_for(&["smtp STARTTLS handshake failed"]);
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["fields"]["ip"], "127.0.0.1", "{line}");
+    assert!(
+        !line["fields"]["error"].as_str().unwrap().is_empty(),
+        "{line}"
+    );
+    assert!(line["span"]["session"].is_string(), "{line}");
+}
