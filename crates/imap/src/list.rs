@@ -2,7 +2,7 @@
 //! return options (RFC 5258), LIST-STATUS (RFC 5819) and SPECIAL-USE
 //! (RFC 6154); mailbox names as the session speaks them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use imap_codec::CommandCodec;
 use imap_codec::decode::Decoder;
@@ -50,6 +50,11 @@ fn descendants<'m, V>(
             std::ops::Bound::Unbounded,
         ))
         .take_while(move |(k, _)| k.starts_with(prefix))
+}
+
+/// The superiors of a name, outermost first: `a`, `a/b` for `a/b/c`.
+fn superiors(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices('/').map(move |(i, _)| &name[..i])
 }
 
 struct Entry<'a> {
@@ -128,16 +133,40 @@ impl Session {
                 }
             })
         };
+        // Subscriptions are names, apart from the mailboxes (RFC 3501 6.3.6).
+        let subs: BTreeSet<String> = if lsub || ext.subscribed || ext.ret_subscribed {
+            match self.store.subscriptions(account).await {
+                Ok(s) => s.into_iter().collect(),
+                Err(e) => {
+                    io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                    return;
+                }
+            }
+        } else {
+            BTreeSet::new()
+        };
         // Every name, with the superiors that only exist as such.
         let mut names: BTreeMap<String, Option<&Mailbox>> = BTreeMap::new();
         for mb in &all {
-            let levels: Vec<&str> = mb.name.split('/').collect();
-            for i in 1..levels.len() {
-                names.entry(levels[..i].join("/")).or_insert(None);
+            for s in superiors(&mb.name) {
+                names.entry(s.to_string()).or_insert(None);
             }
             names.insert(mb.name.clone(), Some(mb));
         }
-        let subscribed = |m: Option<&Mailbox>| m.is_some_and(|m| m.subscribed);
+        // LSUB and LIST (SUBSCRIBED) also show subscribed names that exist
+        // no more, and their superiors (RFC 5258 3.1: \NonExistent).
+        let mut nonexistent: BTreeSet<String> = BTreeSet::new();
+        if lsub || ext.subscribed {
+            for s in &subs {
+                for n in superiors(s).chain([s.as_str()]) {
+                    if !names.contains_key(n) {
+                        names.insert(n.to_string(), None);
+                        nonexistent.insert(n.to_string());
+                    }
+                }
+            }
+        }
+        let subscribed = |name: &str| subs.contains(name);
         let special = |m: Option<&Mailbox>| m.is_some_and(|m| m.special_use.is_some());
         let mut out: BTreeMap<&str, Entry<'_>> = BTreeMap::new();
         for (name, mb) in &names {
@@ -145,8 +174,8 @@ impl Session {
                 continue;
             }
             let mb = *mb;
-            let selected_by_opts =
-                (!(lsub || ext.subscribed) || subscribed(mb)) && (!ext.special_use || special(mb));
+            let selected_by_opts = (!(lsub || ext.subscribed) || subscribed(name))
+                && (!ext.special_use || special(mb));
             if selected_by_opts {
                 out.insert(
                     name,
@@ -160,8 +189,8 @@ impl Session {
             // RFC 5258 3.5 (RECURSIVEMATCH) and RFC 3501 6.3.9 (LSUB with
             // `%`): a name whose descendants are selected.
             let prefix = format!("{name}/");
-            let below = descendants(&names, &prefix).any(|(_, m)| {
-                (!(lsub || ext.subscribed) || subscribed(*m)) && (!ext.special_use || special(*m))
+            let below = descendants(&names, &prefix).any(|(n, m)| {
+                (!(lsub || ext.subscribed) || subscribed(n)) && (!ext.special_use || special(*m))
             });
             if below && ext.recursive {
                 out.insert(
@@ -183,9 +212,12 @@ impl Session {
         }
         for (name, e) in out {
             let prefix = format!("{name}/");
-            let children = descendants(&names, &prefix).next().is_some();
+            let children = descendants(&names, &prefix).any(|(n, _)| !nonexistent.contains(n));
             let mut attrs: Vec<&str> = Vec::new();
-            if e.mailbox.is_none() {
+            if !lsub && nonexistent.contains(name) {
+                // RFC 5258 3: \NonExistent implies \Noselect.
+                attrs.push("\\NonExistent");
+            } else if e.mailbox.is_none() {
                 attrs.push("\\Noselect");
             }
             if !lsub {
@@ -198,7 +230,7 @@ impl Session {
                     attrs.push(su);
                 }
                 // RFC 5258 3.4: SUBSCRIBED selection implies the return option.
-                if (ext.subscribed || ext.ret_subscribed) && subscribed(e.mailbox) {
+                if (ext.subscribed || ext.ret_subscribed) && subscribed(name) {
                     attrs.push("\\Subscribed");
                 }
             }

@@ -196,17 +196,12 @@ impl Session {
             }
             CommandBody::Subscribe { mailbox } => {
                 let n = name!(mailbox);
-                match self.store.mailbox_subscribe(account, &n, true).await {
-                    Ok(()) => io.push_str(&format!("{tag} OK SUBSCRIBE completed\r\n")),
-                    Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
-                }
+                return self.subscribe(io, tag, account, &n).await;
             }
             CommandBody::Unsubscribe { mailbox } => {
                 let n = name!(mailbox);
-                match self.store.mailbox_subscribe(account, &n, false).await {
-                    Ok(()) | Err(StoreError::NotFound(_)) => {
-                        io.push_str(&format!("{tag} OK UNSUBSCRIBE completed\r\n"))
-                    }
+                match self.store.subscription_set(account, &n, false).await {
+                    Ok(()) => io.push_str(&format!("{tag} OK UNSUBSCRIBE completed\r\n")),
                     Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
                 }
             }
@@ -577,6 +572,33 @@ impl Session {
 }
 
 impl Session {
+    /// SUBSCRIBE (RFC 3501 6.3.6): any valid name, existing or not (a
+    /// subscription outlives its mailbox), at most `names::MAX_MAILBOXES`.
+    async fn subscribe<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        account: i64,
+        name: &str,
+    ) -> Flow {
+        let subs = match self.store.subscriptions(account).await {
+            Ok(s) => s,
+            Err(e) => {
+                io.push_str(&format!("{tag} {}\r\n", store_no(&e)));
+                return Flow::Continue;
+            }
+        };
+        if subs.len() >= names::MAX_MAILBOXES && !subs.iter().any(|s| s == name) {
+            io.push_str(&format!("{tag} NO [LIMIT] too many subscriptions\r\n"));
+            return Flow::Continue;
+        }
+        match self.store.subscription_set(account, name, true).await {
+            Ok(()) => io.push_str(&format!("{tag} OK SUBSCRIBE completed\r\n")),
+            Err(e) => io.push_str(&format!("{tag} {}\r\n", store_no(&e))),
+        }
+        Flow::Continue
+    }
+
     /// CREATE (RFC 9051 6.3.4): the name and the account's mailbox count
     /// are checked first, then the missing superiors and the mailbox are
     /// created; a refused name creates nothing.

@@ -649,7 +649,6 @@ mod tests {
             uidvalidity: 1,
             uidnext: 100,
             highestmodseq: 1,
-            subscribed: true,
             recent_uid: 100,
         };
         Selected::new(mailbox, Arc::new(msgs), false)

@@ -600,3 +600,55 @@ async fn rfc9051_2_3_2_imap4rev2_sessions_have_no_recent_and_take_none() {
     let all = select(&mut b, "SELECT INBOX").await;
     assert!(all.contains("* 1 RECENT\r\n"), "{all}");
 }
+
+// ---- RFC 3501 6.3.6, 6.3.9; RFC 5258 3: subscriptions ----
+
+#[tokio::test]
+async fn rfc3501_6_3_6_create_subscribes_nothing_and_delete_keeps_the_subscription() {
+    let (_d, store, _account) = setup().await;
+    let mut c = logged_in(&store).await;
+    c.cmd("a", "CREATE Work/Projects").await;
+    let r = c.cmd("b", "LSUB \"\" Work*").await;
+    assert_eq!(r.len(), 1, "nothing subscribed: {r:?}");
+    c.cmd("c", "SUBSCRIBE Work/Projects").await;
+    c.cmd("d", "DELETE Work/Projects").await;
+    // The server MUST NOT remove it unilaterally (RFC 3501 6.3.6).
+    let r = c.cmd("e", "LSUB \"\" *").await;
+    assert!(r.concat().contains(" \"Work/Projects\"\r\n"), "{r:?}");
+    // LIST (SUBSCRIBED) shows it as \NonExistent (RFC 5258 3.1).
+    let r = c.cmd("f", "LIST (SUBSCRIBED) \"\" Work/*").await;
+    assert_eq!(
+        r[0], "* LIST (\\NonExistent \\HasNoChildren \\Subscribed) \"/\" \"Work/Projects\"\r\n",
+        "{r:?}"
+    );
+    // A name that never existed may be subscribed too; UNSUBSCRIBE ends it.
+    let r = c.cmd("g", "SUBSCRIBE Never").await;
+    assert!(r[0].starts_with("g OK"), "{r:?}");
+    let r = c.cmd("h", "UNSUBSCRIBE Work/Projects").await;
+    assert!(r[0].starts_with("h OK"), "{r:?}");
+    let r = c.cmd("i", "LSUB \"\" Work*").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+    // A plain LIST shows neither.
+    let r = c.cmd("j", "LIST \"\" Never").await;
+    assert_eq!(r.len(), 1, "{r:?}");
+}
+
+#[tokio::test]
+async fn rfc3501_6_3_9_lsub_with_percent_shows_an_unsubscribed_parent_as_noselect() {
+    let (_d, store, _account) = setup().await;
+    let mut c = logged_in(&store).await;
+    c.cmd("a", "CREATE Work/Projects").await;
+    c.cmd("b", "SUBSCRIBE Work/Projects").await;
+    let r = c.cmd("c", "LSUB \"\" W%").await;
+    assert_eq!(r[0], "* LSUB (\\Noselect) \"/\" \"Work\"\r\n", "{r:?}");
+    assert_eq!(r.len(), 2, "{r:?}");
+    let r = c.cmd("d", "LSUB \"\" W*").await;
+    assert_eq!(r[0], "* LSUB () \"/\" \"Work/Projects\"\r\n", "{r:?}");
+    assert_eq!(r.len(), 2, "{r:?}");
+    // RFC 5258 3.5: the parent under RECURSIVEMATCH, with CHILDINFO.
+    let r = c.cmd("e", "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" W%").await;
+    assert_eq!(
+        r[0], "* LIST (\\HasChildren) \"/\" \"Work\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
+        "{r:?}"
+    );
+}

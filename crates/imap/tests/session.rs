@@ -556,8 +556,9 @@ async fn list_extended_and_status() {
     deliver(&store, account, "INBOX", msg("one", "apple")).await;
     let mut c = logged_in(&store).await;
     assert!(c.cmd("a", "CREATE Work/Projects").await[0].starts_with("a OK"));
-    // New mailboxes are subscribed; the parent is not, here.
-    assert!(c.cmd("b", "UNSUBSCRIBE Work").await[0].starts_with("b OK"));
+    // CREATE subscribes nothing (RFC 3501 6.3.3); the client subscribes
+    // the child only.
+    assert!(c.cmd("b", "SUBSCRIBE Work/Projects").await[0].starts_with("b OK"));
     // Selection SUBSCRIBED: only subscribed names, marked \Subscribed.
     let r = c.cmd("c", "LIST (SUBSCRIBED) \"\" *").await;
     let all = r.concat();

@@ -215,6 +215,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE mailboxes ADD COLUMN recent_uid BIGINT NOT NULL DEFAULT 1;
     UPDATE mailboxes SET recent_uid = uidnext;
     "#,
+    // 12: subscriptions by name, apart from the mailboxes: one outlives its
+    // mailbox and may name one that does not exist (RFC 3501 6.3.6).
+    // mailboxes.subscribed is no longer read.
+    r#"
+    CREATE TABLE subscriptions (
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (account_id, name)
+    );
+    INSERT INTO subscriptions (account_id, name)
+        SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

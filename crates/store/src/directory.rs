@@ -282,8 +282,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // The mailboxes an account starts with are subscribed, so that a
+        // client showing only subscribed mailboxes shows them; one a
+        // client creates is not (RFC 3501 6.3.3 leaves that to it).
         for (mbox, special) in SPECIAL_MAILBOXES {
             self.mailbox_create(id, mbox, *special).await?;
+            self.subscription_set(id, mbox, true).await?;
         }
         self.account_get(address)
             .await?

@@ -30,7 +30,6 @@ pub struct Mailbox {
     pub uidvalidity: u32,
     pub uidnext: u32,
     pub highestmodseq: u64,
-    pub subscribed: bool,
     /// The first UID no IMAP session has claimed as \Recent (RFC 3501
     /// 2.3.2): messages from it on are recent; see
     /// [`Store::recent_claim`].
@@ -140,7 +139,8 @@ pub fn canonical_mailbox_name(name: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
-const MAILBOX_COLS: &str = "id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed, recent_uid";
+const MAILBOX_COLS: &str =
+    "id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, recent_uid";
 
 fn mailbox_from(r: &sqlx::any::AnyRow) -> Result<Mailbox> {
     Ok(Mailbox {
@@ -151,8 +151,7 @@ fn mailbox_from(r: &sqlx::any::AnyRow) -> Result<Mailbox> {
         uidvalidity: r.try_get::<i64, _>(4)? as u32,
         uidnext: r.try_get::<i64, _>(5)? as u32,
         highestmodseq: r.try_get::<i64, _>(6)? as u64,
-        subscribed: r.try_get::<i64, _>(7)? != 0,
-        recent_uid: r.try_get::<i64, _>(8)? as u32,
+        recent_uid: r.try_get::<i64, _>(7)? as u32,
     })
 }
 
@@ -299,23 +298,35 @@ impl Store {
         row.as_ref().map(mailbox_from).transpose()
     }
 
-    pub async fn mailbox_subscribe(
-        &self,
-        account: AccountId,
-        name: &str,
-        subscribed: bool,
-    ) -> Result<()> {
+    /// The names the account subscribed to, sorted (RFC 3501 6.3.6): kept
+    /// apart from its mailboxes, as a subscription outlives its mailbox and
+    /// may name one that does not exist.
+    pub async fn subscriptions(&self, account: AccountId) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name",
+            )
+            .bind(account)
+            .fetch_all(self.pool())
+            .await?,
+        )
+    }
+
+    /// Subscribes to a name or unsubscribes from it; either is idempotent.
+    pub async fn subscription_set(&self, account: AccountId, name: &str, on: bool) -> Result<()> {
         let name = canonical_mailbox_name(name)?;
-        let r =
-            sqlx::query("UPDATE mailboxes SET subscribed = $1 WHERE account_id = $2 AND name = $3")
-                .bind(subscribed as i64)
-                .bind(account)
-                .bind(&name)
-                .execute(self.pool())
-                .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("mailbox {name}")));
-        }
+        let sql = if on {
+            "INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM subscriptions WHERE account_id = $1 AND name = $2"
+        };
+        let mut tx = self.write_tx().await?;
+        sqlx::query(sql)
+            .bind(account)
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1039,19 +1039,37 @@ async fn mailboxes_lifecycle(f: Fixture) {
         s.message_bytes(child.id, 1).await.unwrap(),
         b"Subject: t\r\n\r\nx\r\n"
     );
-    s.mailbox_subscribe(a.id, "Work", false).await.unwrap();
-    assert!(
-        !s.mailbox_get(a.id, "Work")
-            .await
-            .unwrap()
-            .unwrap()
-            .subscribed
+    // Subscriptions are names, apart from mailboxes (RFC 3501 6.3.6): the
+    // starting mailboxes are subscribed, a created one is not, and one
+    // outlives its mailbox.
+    assert_eq!(
+        s.subscriptions(a.id).await.unwrap(),
+        ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
+    );
+    s.subscription_set(a.id, "Work", true).await.unwrap();
+    s.subscription_set(a.id, "Work", true).await.unwrap();
+    s.subscription_set(a.id, "Gone/Away", true).await.unwrap();
+    s.subscription_set(a.id, "Trash", false).await.unwrap();
+    s.subscription_set(a.id, "Never", false).await.unwrap();
+    assert_eq!(
+        s.subscriptions(a.id).await.unwrap(),
+        [
+            "Archive",
+            "Drafts",
+            "Gone/Away",
+            "INBOX",
+            "Junk",
+            "Sent",
+            "Work"
+        ]
     );
     assert!(matches!(
         s.mailbox_delete(a.id, "INBOX").await,
         Err(StoreError::Invalid(_))
     ));
     s.mailbox_delete(a.id, "Work").await.unwrap();
+    let subs = s.subscriptions(a.id).await.unwrap();
+    assert!(subs.contains(&"Work".to_string()), "outlives its mailbox");
     let again = s.mailbox_create(a.id, "Work", None).await.unwrap();
     assert_ne!(
         again.uidvalidity, p.uidvalidity,

@@ -76,9 +76,10 @@ fn binary_fetch_and_literal8() {
             "qp OK 1 (BINARY[1] {7} grüße  BINARY.SIZE[1] 7)",
             "b64 OK 1 (BINARY[2] ~{6} [0, 1, 2, 3, 0, 255]",
             "partial 1 (BINARY[2]<1> {3} [1, 2, 3]",
-            "unseen 1 (FLAGS ())",
+            // The session that selects first sees the messages as recent.
+            "unseen 1 (FLAGS (\\Recent))",
             "unknown NO [UNKNOWN-CTE]",
-            "seen 1 (FLAGS (\\Seen))",
+            "seen 1 (FLAGS (\\Recent \\Seen))",
             "append8 OK",
             "fetch8 * 2 FETCH (BINARY[1] ~{11} True",
         ],

@@ -37,6 +37,8 @@ t0 = time.monotonic()
 # Nothing is sent while waiting: the server must push.
 line = M.readline().decode().strip()
 print("pushed", line)
+# The idling session takes the new message as recent (RFC 3501 2.3.2).
+print("recent", M.readline().decode().strip())
 print("within-30s", time.monotonic() - t0 < 30)
 if flag_port:
     fctx = ssl.create_default_context(cafile=flag_ca)
@@ -93,10 +95,11 @@ fn idle_sees_delivery(imap: &Tern, smtp: &Tern, flag_on: Option<&Tern>) {
     assert_eq!(get(&out, "swaks"), "0", "{out:?}");
     assert_eq!(get(&out, "pushed"), "* 1 EXISTS", "{out:?}");
     assert_eq!(get(&out, "within-30s"), "True");
+    assert_eq!(get(&out, "recent"), "* 1 RECENT", "{out:?}");
     if flag_on.is_some() {
         assert_eq!(
             get(&out, "flag-pushed"),
-            "* 1 FETCH (UID 1 FLAGS (\\Flagged))",
+            "* 1 FETCH (UID 1 FLAGS (\\Recent \\Flagged))",
             "{out:?}"
         );
     }

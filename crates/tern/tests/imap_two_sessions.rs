@@ -120,14 +120,14 @@ fn changes_of_one_session_reach_the_other_at_the_allowed_moments() {
     assert_eq!(s, "OK");
     assert!(!has_expunge(&u), "EXPUNGE during FETCH: {u:?}");
     assert!(
-        u.contains(&"* 1 FETCH (FLAGS (\\Flagged))".to_string()),
+        u.contains(&"* 1 FETCH (FLAGS (\\Recent \\Flagged))".to_string()),
         "{u:?}"
     );
     let (u, s) = get("a-store");
     assert_eq!(s, "OK");
     assert!(!has_expunge(&u), "EXPUNGE during STORE: {u:?}");
     assert!(
-        u.contains(&"* 3 FETCH (FLAGS (\\Seen))".to_string()),
+        u.contains(&"* 3 FETCH (FLAGS (\\Recent \\Seen))".to_string()),
         "{u:?}"
     );
     let (u, s) = get("a-search");
@@ -158,29 +158,41 @@ fn changes_of_one_session_reach_the_other_at_the_allowed_moments() {
         u,
         [
             "* 3 EXPUNGE",
-            "* 1 FETCH (UID 1 FLAGS (\\Flagged))",
-            "* 2 FETCH (UID 3 FLAGS (\\Seen))",
-            "* 3 FETCH (UID 5 FLAGS ())",
-            "* 4 FETCH (UID 6 FLAGS ())"
+            "* 1 FETCH (UID 1 FLAGS (\\Recent \\Flagged))",
+            "* 2 FETCH (UID 3 FLAGS (\\Recent \\Seen))",
+            "* 3 FETCH (UID 5 FLAGS (\\Recent))",
+            "* 4 FETCH (UID 6 FLAGS (\\Recent))"
         ]
     );
     let (u, _) = get("a-uid-search");
     assert_eq!(u, ["* 1 EXPUNGE", "* SEARCH 3 5 6"]);
     // The FETCH is numbered before the expunge that follows it.
     let (u, _) = get("a-uid-store");
-    assert_eq!(u, ["* 3 FETCH (FLAGS (\\Answered) UID 6)", "* 1 EXPUNGE"]);
+    assert_eq!(
+        u,
+        [
+            "* 3 FETCH (FLAGS (\\Recent \\Answered) UID 6)",
+            "* 1 EXPUNGE"
+        ]
+    );
 
     let (u, _) = get("a-noop-deleted");
-    assert_eq!(u, ["* 1 FETCH (UID 5 FLAGS (\\Deleted))"]);
+    assert_eq!(u, ["* 1 FETCH (UID 5 FLAGS (\\Recent \\Deleted))"]);
     let (u, _) = get("a-idle");
     assert_eq!(
         u,
-        ["+ idling", "* 1 EXPUNGE", "* 1 FETCH (UID 6 FLAGS ())"],
+        [
+            "+ idling",
+            "* 1 EXPUNGE",
+            "* 1 FETCH (UID 6 FLAGS (\\Recent))"
+        ],
         "{out}"
     );
     let (a, _) = get("a-final");
     let (b, _) = get("b-final");
-    assert_eq!(a, ["* 1 FETCH (UID 6 FLAGS ())"]);
-    assert_eq!(a, b);
+    // The same flags; \Recent only where A, the first to select, has it
+    // (RFC 3501 2.3.2).
+    assert_eq!(a, ["* 1 FETCH (UID 6 FLAGS (\\Recent))"]);
+    assert_eq!(b, ["* 1 FETCH (UID 6 FLAGS ())"]);
     t.stop();
 }
