@@ -102,7 +102,7 @@ impl Session {
                         self.rev2 = true;
                         line.push_str(" IMAP4rev2");
                     } else if c == "CONDSTORE" && !self.condstore {
-                        self.use_condstore();
+                        self.condstore_used(io);
                         line.push_str(" CONDSTORE");
                     } else if c == "UTF8=ACCEPT" && !self.utf8 {
                         self.utf8 = true;
@@ -110,7 +110,7 @@ impl Session {
                     } else if c == "QRESYNC" && !self.qresync {
                         // RFC 7162 3.2.3: QRESYNC implies CONDSTORE.
                         self.qresync = true;
-                        self.use_condstore();
+                        self.condstore_used(io);
                         if let Some(sel) = &mut self.selected {
                             sel.qresync = true;
                         }
