@@ -19,6 +19,7 @@ impl Session {
         io.push(b"+ idling\r\n");
         // Bounded like any other wait (RFC 9051 5.4: autologout).
         let deadline = tokio::time::Instant::now() + self.opts.idle_timeout;
+        let shutdown = io.shutdown_signal();
         loop {
             if io.flush().await.is_err() {
                 return Flow::Close;
@@ -57,6 +58,12 @@ impl Session {
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     io.push(b"* BYE autologout; idle for too long\r\n");
+                    return Flow::Close;
+                }
+                // An idling client is waiting, not working: it hears at once
+                // that the server goes, instead of after the grace period.
+                _ = shutdown.cancelled() => {
+                    io.push(crate::session::SHUTTING_DOWN);
                     return Flow::Close;
                 }
             }

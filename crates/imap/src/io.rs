@@ -64,6 +64,9 @@ pub struct Io<S> {
     held: Option<Share>,
     /// How long a literal waits for room in the budget.
     budget_wait: Duration,
+    /// Cancelled when the server shuts down; a session waiting in IDLE
+    /// watches it (the command loop watches its own copy).
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The longest literal before authentication: LOGIN's and AUTHENTICATE's
@@ -144,6 +147,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             budget: None,
             held: None,
             budget_wait: BUDGET_WAIT,
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 
@@ -151,6 +155,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     pub fn with_budget(mut self, budget: Budget) -> Io<S> {
         self.budget = Some(budget);
         self
+    }
+
+    /// The server's shutdown signal, for waits inside a command (IDLE).
+    pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Io<S> {
+        self.shutdown = shutdown;
+        self
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> tokio_util::sync::CancellationToken {
+        self.shutdown.clone()
     }
 
     /// Logged in or not: which limits apply to lines and literals.

@@ -388,6 +388,10 @@ impl Session {
     }
 }
 
+/// Said to every session at shutdown, waiting for a command or in IDLE
+/// (RFC 9051 7.1.5: UNAVAILABLE, try another server or later).
+pub(crate) const SHUTTING_DOWN: &[u8] = b"* BYE [UNAVAILABLE] server shutting down\r\n";
+
 /// Drive one connection until LOGOUT, end of stream, time-out or shutdown.
 #[allow(clippy::too_many_arguments)]
 pub async fn run<S, U>(
@@ -403,7 +407,9 @@ pub async fn run<S, U>(
     S: Wire,
     U: Upgrade<S> + ?Sized,
 {
-    let mut io = Io::new(stream, opts.max_line, opts.max_literal).with_budget(opts.budget.clone());
+    let mut io = Io::new(stream, opts.max_line, opts.max_literal)
+        .with_budget(opts.budget.clone())
+        .with_shutdown(shutdown.clone());
     let mut s = Session::new(store, opts.clone(), tls, peer, gate);
     io.push_str(&format!(
         "* OK [CAPABILITY {}] {} IMAP server ready\r\n",
@@ -424,7 +430,7 @@ pub async fn run<S, U>(
         let input = tokio::select! {
             r = tokio::time::timeout(wait, io.read_command()) => r,
             _ = shutdown.cancelled() => {
-                io.push(b"* BYE server shutting down\r\n");
+                io.push(SHUTTING_DOWN);
                 let _ = io.flush().await;
                 return;
             }

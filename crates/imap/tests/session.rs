@@ -416,7 +416,10 @@ async fn two_sessions_and_idle() {
     assert_eq!(r[0], "* 1 FETCH (UID 2)\r\n");
     assert_eq!(r[1], "* 2 FETCH (UID 3)\r\n");
     a.shutdown.cancel();
-    assert_eq!(a.line().await, "* BYE server shutting down\r\n");
+    assert_eq!(
+        a.line().await,
+        "* BYE [UNAVAILABLE] server shutting down\r\n"
+    );
 }
 
 #[tokio::test]

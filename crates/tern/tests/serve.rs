@@ -302,3 +302,45 @@ fn json_logs_one_object_per_line_at_the_configured_level() {
     let quiet = run("[log]\nlevel = \"warn\"\n");
     assert!(!quiet.contains("tern started"), "{quiet}");
 }
+
+/// At shutdown a client waiting in IDLE (and one waiting between commands)
+/// hears `* BYE [UNAVAILABLE]` at once, and the server exits without
+/// waiting out its grace period (60 s here) for them.
+#[test]
+fn sigterm_says_bye_to_idling_clients_at_once() {
+    let mut t = Tern::start_with(&["imaps"], "[server]\nshutdown_grace_secs = 60\n");
+    t.add_user("alice@example.org", "pw");
+    let script = r#"
+import imaplib, os, signal, socket, ssl, sys, time
+port, cafile, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+def login():
+    m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx, timeout=30)
+    m.login("alice@example.org", "pw")
+    m.select("INBOX")
+    return m
+idler, waiter = login(), login()
+tag = idler._new_tag().decode()
+idler.send(("%s IDLE\r\n" % tag).encode())
+assert idler.readline().startswith(b"+"), "IDLE accepted"
+os.kill(pid, signal.SIGTERM)
+start = time.monotonic()
+print("idle", idler.readline().decode().strip())
+print("waiting", waiter.sock.recv(4096).decode().strip())
+print("seconds", int(time.monotonic() - start))
+"#;
+    let out = common::python(
+        script,
+        &[
+            &t.port("imaps").to_string(),
+            t.cert_path().to_str().unwrap(),
+            &t.pid().to_string(),
+        ],
+    );
+    assert!(out.contains("idle * BYE [UNAVAILABLE]"), "{out}");
+    assert!(out.contains("waiting * BYE [UNAVAILABLE]"), "{out}");
+    // Far below the 60 s grace: nobody waited for the idle sessions.
+    let status = t.stop();
+    assert!(status.success(), "{status:?}");
+}
