@@ -1,6 +1,10 @@
 //! The delivery loop: claim due recipients, group them by message and
-//! destination, deliver each group within the concurrency limits, and record
-//! every outcome — delivered, deferred with backoff, or failed with a DSN.
+//! destination, deliver each group within the concurrency limits (one
+//! attempt: route, connect, transact, RFC 5321 5), and hand every fate to
+//! `outcome` — delivered, deferred with backoff, or failed with a DSN.
+//! `plan` decides where and how securely to connect (DANE, MTA-STS,
+//! STARTTLS). Rule: a destination that keeps failing to connect is paused
+//! (the breaker), so one dead domain does not occupy every worker.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -9,17 +13,19 @@ use std::time::Duration;
 
 use tern_common::Config;
 use tern_common::time::{iso8601, now_secs};
-use tern_store::{QueueMessage, QueueRcpt, RcptState, Store};
+use tern_store::{QueueMessage, QueueRcpt, Store};
 use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
+mod outcome;
+mod plan;
+
 use crate::client::{self, Envelope, Rcpt, Target, TxError};
-use crate::dane::Tlsa;
-use crate::dns::{DaneHost, Dns, Hop, RouteError};
-use crate::dsn::{self, Action, RcptStatus};
-use crate::local;
+use crate::dns::{Dns, Hop, RouteError};
+use crate::dsn;
 use crate::msgid;
 use crate::tls::TlsPolicy;
+use plan::Planned;
 
 /// Pauses a destination after repeated connection failures.
 #[derive(Default)]
@@ -75,30 +81,6 @@ pub(crate) struct Worker {
     /// Trust anchors for authenticated TLS (MTA-STS); `None` when they
     /// could not be loaded, and then enforced policies defer.
     verified: Option<Arc<rustls::ClientConfig>>,
-}
-
-/// One host to try and how to secure the connection to it.
-struct Planned {
-    hop: Hop,
-    policy: TlsPolicy,
-    /// Usable TLSA records, for `TlsPolicy::Dane`.
-    tlsa: Vec<Tlsa>,
-    /// DANE decides this host's TLS (MTA-STS does not apply).
-    dane: bool,
-    /// Why this host must not be tried at all.
-    skip: Option<String>,
-}
-
-impl Planned {
-    fn new(hop: Hop, policy: TlsPolicy) -> Planned {
-        Planned {
-            hop,
-            policy,
-            tlsa: Vec::new(),
-            dane: false,
-            skip: None,
-        }
-    }
 }
 
 /// What happened to one recipient in one attempt.
@@ -426,261 +408,5 @@ impl Worker {
             );
         }
         all(&|| Fate::Deferred(last.clone()))
-    }
-
-    /// Where and how to deliver `domain`'s mail over its MX hosts: DANE
-    /// where the hosts publish usable TLSA records (RFC 7672), else MTA-STS
-    /// (RFC 8461), else opportunistic or required STARTTLS. `Err` defers.
-    async fn mx_plan(
-        &self,
-        msg: &QueueMessage,
-        domain: &str,
-        hops: Vec<Hop>,
-    ) -> Result<Vec<Planned>, String> {
-        let required = msg.requiretls || self.config.queue.require_tls.iter().any(|d| d == domain);
-        let base = if required {
-            TlsPolicy::Required
-        } else {
-            TlsPolicy::Opportunistic
-        };
-        let dane = match self.dns.dane(domain, &hops).await {
-            Ok(d) => d,
-            Err(e) => {
-                self.record_outcome(domain, "", "tlsa", "dnssec-invalid", &e)
-                    .await;
-                return Err(e);
-            }
-        };
-        let mut plan = Vec::with_capacity(hops.len());
-        for (hop, d) in hops.into_iter().zip(dane) {
-            plan.push(match d {
-                DaneHost::Tlsa(tlsa) => Planned {
-                    dane: true,
-                    tlsa,
-                    ..Planned::new(hop, TlsPolicy::Dane)
-                },
-                // RFC 7672 2.2: TLSA records that cannot be used still
-                // forbid plain text.
-                DaneHost::Unusable => Planned {
-                    dane: true,
-                    ..Planned::new(hop, TlsPolicy::Required)
-                },
-                DaneHost::Failed(why) => {
-                    tracing::warn!(%domain, host = %hop.host, error = %why, "queue: DANE lookup failed; not delivering to this host");
-                    self.record_outcome(domain, &hop.host, "tlsa", "dnssec-invalid", &why)
-                        .await;
-                    Planned {
-                        dane: true,
-                        skip: Some(why),
-                        ..Planned::new(hop, TlsPolicy::Dane)
-                    }
-                }
-                DaneHost::None => Planned::new(hop, base),
-            });
-        }
-        // RFC 8461 2: hosts that DANE covers are not subject to MTA-STS.
-        if plan.iter().all(|p| p.dane) {
-            return Ok(plan);
-        }
-        let Some(verified) = &self.verified else {
-            return Ok(plan);
-        };
-        let Some(sts) = self
-            .sts
-            .policy(&self.dns, domain, self.config.queue.mta_sts_port, verified)
-            .await
-        else {
-            return Ok(plan);
-        };
-        match sts.mode {
-            crate::mta_sts::Mode::Enforce => {
-                // RFC 8461 4.1/4.2: only listed MX, only with a valid
-                // certificate.
-                plan.retain(|p| {
-                    p.dane
-                        || sts
-                            .mx
-                            .iter()
-                            .any(|m| crate::mta_sts::mx_matches(m, &p.hop.host))
-                });
-                if plan.is_empty() {
-                    return Err(format!("no MX of {domain} matches its MTA-STS policy"));
-                }
-                for p in plan.iter_mut().filter(|p| !p.dane) {
-                    p.policy = TlsPolicy::Verified;
-                }
-            }
-            crate::mta_sts::Mode::Testing => {
-                tracing::info!(%domain, "queue: MTA-STS policy in testing mode; delivering as usual");
-            }
-            crate::mta_sts::Mode::None => {}
-        }
-        Ok(plan)
-    }
-
-    /// Keep what TLS did for this host, for TLS reporting.
-    async fn record_tls(
-        &self,
-        domain: &str,
-        mx: &str,
-        policy: TlsPolicy,
-        result: &Result<client::Outcome, TxError>,
-    ) {
-        let (outcome, detail) = match (result, policy) {
-            (Ok(o), _) => match &o.tls {
-                Some(t) => ("tls", t.clone()),
-                None => ("plaintext", String::new()),
-            },
-            // RFC 8460 4.3.1: no TLSA record matched the certificate.
-            (Err(TxError::TlsFailed(e)), TlsPolicy::Dane) => ("tlsa-invalid", e.clone()),
-            (Err(TxError::TlsFailed(e)), _) => ("validation-failure", e.clone()),
-            (Err(TxError::TlsUnavailable(e)), _) => ("starttls-not-supported", e.clone()),
-            (Err(_), _) => return,
-        };
-        let policy = match (policy, &self.config.relay) {
-            (_, Some(_)) => "relay",
-            (TlsPolicy::Dane, None) => "tlsa",
-            (TlsPolicy::Verified, None) => "sts",
-            (TlsPolicy::Required, None) => "require-tls",
-            _ => "none",
-        };
-        self.record_outcome(domain, mx, policy, outcome, &detail)
-            .await;
-    }
-
-    async fn record_outcome(
-        &self,
-        domain: &str,
-        mx: &str,
-        policy: &str,
-        outcome: &str,
-        detail: &str,
-    ) {
-        let r = tern_store::TlsResult {
-            at: now_secs(),
-            domain: domain.to_string(),
-            mx: mx.to_string(),
-            policy: policy.to_string(),
-            outcome: outcome.to_string(),
-            detail: detail.to_string(),
-        };
-        if let Err(e) = self.store.tls_result_insert(&r).await {
-            tracing::warn!(error = %e, "queue: cannot record the TLS outcome");
-        }
-    }
-
-    fn backoff(&self, attempts: u32) -> i64 {
-        let q = &self.config.queue;
-        let exp = attempts.min(30);
-        let base = q
-            .retry_base_secs
-            .saturating_mul(1u64 << exp.min(20))
-            .min(q.retry_max_secs) as f64;
-        // ±20 % jitter so that a burst of failures does not retry in lockstep.
-        let jitter = 0.8 + rand::random::<f64>() * 0.4;
-        (base * jitter).max(1.0) as i64
-    }
-
-    async fn record(
-        &self,
-        msg: &QueueMessage,
-        rcpts: &[QueueRcpt],
-        fates: Vec<Fate>,
-        data: &[u8],
-    ) -> anyhow::Result<()> {
-        let now = now_secs();
-        let age = now - msg.created;
-        let mut failed = Vec::new();
-        let mut delayed = Vec::new();
-        for (r, fate) in rcpts.iter().zip(fates) {
-            match fate {
-                Fate::Delivered(how) => {
-                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "delivered", detail = %how, "queue: delivery attempt");
-                    self.store
-                        .queue_update(r.id, RcptState::Delivered, 0, &how, r.delay_notified)
-                        .await?;
-                }
-                Fate::Failed { status, diagnostic } => {
-                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "failed", detail = %diagnostic, "queue: delivery attempt");
-                    self.store
-                        .queue_update(r.id, RcptState::Failed, 0, &diagnostic, r.delay_notified)
-                        .await?;
-                    failed.push((r, status, diagnostic));
-                }
-                Fate::Deferred(why) if age >= self.config.queue.give_up_after_secs as i64 => {
-                    let diagnostic = format!("gave up after {} days: {why}", age / 86400);
-                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "expired", detail = %why, "queue: delivery attempt");
-                    self.store
-                        .queue_update(r.id, RcptState::Failed, 0, &diagnostic, r.delay_notified)
-                        .await?;
-                    failed.push((r, "4.4.7".to_string(), diagnostic));
-                }
-                Fate::Deferred(why) => {
-                    let next = now + self.backoff(r.attempts);
-                    let notice = !r.delay_notified
-                        && age >= self.config.queue.delay_notice_after_secs as i64
-                        && dsn::wanted(&r.notify, Action::Delayed);
-                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "deferred", next_attempt = %iso8601(next), detail = %why, "queue: delivery attempt");
-                    self.store
-                        .queue_update(
-                            r.id,
-                            RcptState::Pending,
-                            next,
-                            &why,
-                            r.delay_notified || notice,
-                        )
-                        .await?;
-                    if notice {
-                        delayed.push((r, dsn::status_of(&why, false), why));
-                    }
-                }
-            }
-        }
-        self.notify_sender(msg, Action::Failed, failed, data).await;
-        self.notify_sender(msg, Action::Delayed, delayed, data)
-            .await;
-        Ok(())
-    }
-
-    /// Send one DSN for these recipients, if the sender wants one.
-    async fn notify_sender(
-        &self,
-        msg: &QueueMessage,
-        action: Action,
-        who: Vec<(&QueueRcpt, String, String)>,
-        data: &[u8],
-    ) {
-        // RFC 3461 / RFC 5321 6.1: never a report to the null sender.
-        if msg.sender.is_empty() {
-            return;
-        }
-        let rcpts: Vec<RcptStatus> = who
-            .into_iter()
-            .filter(|(r, _, _)| dsn::wanted(&r.notify, action))
-            .map(|(r, status, diagnostic)| RcptStatus {
-                rcpt: r.rcpt.clone(),
-                orcpt: r.orcpt.clone(),
-                status,
-                remote_mta: None,
-                diagnostic,
-            })
-            .collect();
-        if rcpts.is_empty() {
-            return;
-        }
-        let report = dsn::build(&dsn::Report {
-            hostname: &self.config.hostname,
-            sender: &msg.sender,
-            envid: msg.envid.as_deref(),
-            ret: msg.ret.as_deref(),
-            arrival: msg.created,
-            now: now_secs(),
-            action,
-            rcpts: &rcpts,
-            original: data,
-        });
-        if let Err(e) = local::send_report(&self.store, &self.wake, &msg.sender, report).await {
-            tracing::warn!(error = %e, "queue: cannot send the delivery status notification");
-        }
     }
 }
