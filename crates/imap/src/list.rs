@@ -220,12 +220,16 @@ impl Session {
             } else if e.mailbox.is_none() {
                 attrs.push("\\Noselect");
             }
-            if !lsub {
+            // A name that does not exist has no children to tell of (as
+            // Dovecot answers: `(\NonExistent \Subscribed)`).
+            if !lsub && !nonexistent.contains(name) {
                 attrs.push(if children {
                     "\\HasChildren"
                 } else {
                     "\\HasNoChildren"
                 });
+            }
+            if !lsub {
                 if let Some(su) = e.mailbox.and_then(|m| m.special_use.as_deref()) {
                     attrs.push(su);
                 }

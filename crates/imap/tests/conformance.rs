@@ -631,9 +631,20 @@ async fn rfc3501_6_3_6_create_subscribes_nothing_and_delete_keeps_the_subscripti
     // LIST (SUBSCRIBED) shows it as \NonExistent (RFC 5258 3.1).
     let r = c.cmd("f", "LIST (SUBSCRIBED) \"\" Work/*").await;
     assert_eq!(
-        r[0], "* LIST (\\NonExistent \\HasNoChildren \\Subscribed) \"/\" \"Work/Projects\"\r\n",
+        r[0], "* LIST (\\NonExistent \\Subscribed) \"/\" \"Work/Projects\"\r\n",
         "{r:?}"
     );
+    // RFC 5258 3.5: under RECURSIVEMATCH, the existing parent of a
+    // subscription that outlived its mailbox, and a parent that does not
+    // exist either.
+    c.cmd("f1", "SUBSCRIBE Gone/Child").await;
+    let r = c.cmd("f2", "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %").await;
+    for want in [
+        "* LIST (\\HasNoChildren) \"/\" \"Work\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
+        "* LIST (\\NonExistent) \"/\" \"Gone\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
+    ] {
+        assert!(r.contains(&want.to_string()), "{want}: {r:?}");
+    }
     // A name that never existed may be subscribed too; UNSUBSCRIBE ends it.
     let r = c.cmd("g", "SUBSCRIBE Never").await;
     assert!(r[0].starts_with("g OK"), "{r:?}");
