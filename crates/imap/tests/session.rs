@@ -802,8 +802,11 @@ async fn qresync() {
     let mut c = selected_three(&store, account).await;
     let r = c.cmd("a", "SELECT INBOX (QRESYNC (1 1))").await;
     assert!(r[0].starts_with("a BAD"), "before ENABLE QRESYNC: {r:?}");
+    // With a mailbox selected, the CONDSTORE that QRESYNC implies comes
+    // with HIGHESTMODSEQ (RFC 7162 3.1).
     let r = c.cmd("b", "ENABLE QRESYNC").await;
-    assert_eq!(r[0], "* ENABLED QRESYNC\r\n");
+    assert_eq!(r[0], "* OK [HIGHESTMODSEQ 4] highest\r\n", "{r:?}");
+    assert_eq!(r[1], "* ENABLED QRESYNC\r\n");
     let r = c.cmd("c", "SELECT INBOX").await;
     let all = r.concat();
     let hms: u64 = all
