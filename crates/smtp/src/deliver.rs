@@ -161,12 +161,10 @@ pub async fn deliver(
             if !remote.is_empty() {
                 forward(shared, env, &trace, &msg, &remote, verdict, id).await
             } else {
-                format!("250 2.0.0 Ok: queued as {id}")
+                R::queued(id)
             }
         }
-        Err(StoreError::OverQuota { account }) => {
-            format!("552 5.2.2 Mailbox of {account} is full")
-        }
+        Err(StoreError::OverQuota { account }) => R::mailbox_full(&account),
         Err(e) => {
             tracing::error!(queue_id = %id, error = %e, "smtp delivery failed");
             R::TEMP_FAILURE.to_string()
@@ -269,7 +267,7 @@ async fn forward(
     match queued {
         Ok(row) => {
             tracing::debug!(queue_id = %id, row, "smtp message queued");
-            format!("250 2.0.0 Ok: queued as {id}")
+            R::queued(id)
         }
         Err(e) => {
             tracing::error!(queue_id = %id, error = %e, "smtp queueing failed");

@@ -1,8 +1,10 @@
 //! Every fixed SMTP reply, named once: the code (RFC 5321 4.2), the
 //! enhanced status code (RFC 3463, RFC 2034) and the text. Rule: one kind
 //! of failure has one wording; the client gets the short reply, the log the
-//! cause. Replies that carry a value (a size, a parameter) are written where
-//! the value is known, with a code from here in spirit.
+//! cause. Replies that carry a value (a size, a parameter) are functions
+//! here too, so that no reply text is written anywhere else.
+
+use crate::framing::FrameError;
 
 /// A temporary failure of the store, the queue or signing (RFC 5321
 /// 4.2.5): the cause goes to the log only.
@@ -79,6 +81,95 @@ pub const NON_ASCII: &str = "553 5.6.7 Non-ASCII address without SMTPUTF8";
 /// RFC 2920 3.1: no valid recipient answers DATA (and BDAT) with 554.
 pub const NO_VALID_RECIPIENTS: &str = "554 5.5.1 No valid recipients";
 pub const NO_BINARYMIME: &str = "555 5.5.4 BODY=BINARYMIME is not supported";
+/// RFC 5322 3.6: a message has exactly one From field.
+pub const NO_FROM: &str = "550 5.7.1 The message has no From header";
+
+// Replies that carry a value, one function per kind of reply.
+
+/// RFC 5321 4.3.1: the greeting.
+pub fn greeting(host: &str) -> String {
+    format!("220 {host} ESMTP tern")
+}
+
+/// RFC 5321 4.1.1.1: the answer to HELO.
+pub fn helo(host: &str) -> String {
+    format!("250 {host}")
+}
+
+/// RFC 5321 4.2.5: the message is stored (or queued) under `id`.
+pub fn queued(id: &str) -> String {
+    format!("250 2.0.0 Ok: queued as {id}")
+}
+
+/// RFC 3030 2: a BDAT chunk that is not the last one was received.
+pub fn octets_received(n: u64) -> String {
+    format!("250 2.0.0 {n} octets received")
+}
+
+/// RFC 1870 6: the message (as declared by SIZE, or as sent) is too big.
+pub fn message_too_big(max: u64) -> String {
+    format!("552 5.3.4 Message size exceeds the limit of {max} octets")
+}
+
+/// The header section alone is over the limit tern parses (a bound).
+pub fn header_too_big(limit: usize) -> String {
+    format!("552 5.3.4 The header section exceeds the limit of {limit} octets")
+}
+
+/// RFC 3030 2: a chunk too big to read in bounded time closes the session.
+pub fn chunk_too_big(max: u64) -> String {
+    format!("552 5.3.4 BDAT chunk exceeds the message size limit of {max} octets; closing")
+}
+
+/// The recipient's mailbox is over its quota (RFC 3463 5.2.2).
+pub fn mailbox_full(account: &str) -> String {
+    format!("552 5.2.2 Mailbox of {account} is full")
+}
+
+pub fn syntax(detail: &str) -> String {
+    format!("501 5.5.4 Syntax: {detail}")
+}
+
+pub fn invalid_parameter(param: &str) -> String {
+    format!("501 5.5.4 Invalid parameter {param}")
+}
+
+pub fn unsupported_parameter(param: &str) -> String {
+    format!("555 5.5.4 Unsupported parameter {param}")
+}
+
+/// RFC 6409 8.1: the envelope sender is not the account's.
+pub fn not_your_sender(sender: &str, account: &str) -> String {
+    format!("550 5.7.1 Sender <{sender}> is not an address of {account}")
+}
+
+/// A From or Sender mailbox that is not the authenticated user's.
+pub fn not_your_author(address: &str) -> String {
+    format!("550 5.7.1 {address} (From or Sender) is not an address of the authenticated user")
+}
+
+/// A framing violation in the command, message or authentication `what`
+/// closes the session: the stream cannot be trusted after it (RFC 5321
+/// 2.3.8, 4.5.3.1).
+pub fn framing(e: FrameError, what: &str) -> String {
+    match e {
+        FrameError::BareLineEnding => format!(
+            "500 5.5.2 Bare CR or LF in the {what}: only CRLF ends a line (RFC 5321 2.3.8); closing"
+        ),
+        FrameError::Nul => format!("500 5.5.2 NUL in the {what}; closing"),
+        FrameError::TooLong => format!("500 5.5.6 {what} line too long; closing"),
+    }
+}
+
+/// RFC 5322 3.6: a message has exactly one From and at most one Sender.
+pub fn repeated_field(n: usize, name: &str) -> String {
+    format!("550 5.6.0 The message has {n} {name} fields; RFC 5322 3.6 allows one")
+}
+
+/// RFC 5322 3.4: From and Sender hold mailboxes (Sender exactly one).
+pub fn not_mailboxes(name: &str) -> String {
+    format!("550 5.6.0 The {name} field is not a list of mailboxes (RFC 5322 3.4)")
+}
 
 /// A reply with the server's name after the enhanced code, as RFC 5321
 /// 4.3.2 has it for 421 and 221: `421 4.3.2 mx.example Service shutting down`.
@@ -95,6 +186,36 @@ pub fn hosted(reply: &str, host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 3463 2 / RFC 2034: the enhanced code's class is the reply's
+    /// (2.x.x with 2yz, 4.x.x with 4yz, 5.x.x with 5yz); 3yz replies carry
+    /// none. Checked on every reply literal in this file.
+    #[test]
+    fn every_enhanced_code_has_the_class_of_its_reply() {
+        let src = include_str!("replies.rs");
+        let mut checked = 0;
+        for lit in src.split('"').skip(1).step_by(2) {
+            let b = lit.as_bytes();
+            if b.len() < 4 || !b[..3].iter().all(u8::is_ascii_digit) || b[3] != b' ' {
+                continue;
+            }
+            let rest = &lit[4..];
+            if b[0] == b'3' {
+                assert!(!rest.starts_with(|c: char| c.is_ascii_digit()), "{lit}");
+                continue;
+            }
+            let enhanced = rest.split(' ').next().unwrap_or("");
+            if !enhanced.starts_with(|c: char| c.is_ascii_digit()) {
+                // "250 {host}", "220 {host} ESMTP tern": RFC 5321 4.2 greeting forms.
+                continue;
+            }
+            let parts: Vec<&str> = enhanced.split('.').collect();
+            assert_eq!(parts.len(), 3, "{lit}");
+            assert_eq!(parts[0].as_bytes()[0], b[0], "{lit}");
+            checked += 1;
+        }
+        assert!(checked > 50, "only {checked} replies found");
+    }
 
     #[test]
     fn hosted_puts_the_name_after_the_enhanced_code() {

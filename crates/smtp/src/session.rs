@@ -199,7 +199,7 @@ where
     }
 
     async fn serve(mut self) {
-        let greeting = format!("220 {} ESMTP tern", self.hostname());
+        let greeting = R::greeting(self.hostname());
         reply(&mut self.out, &greeting);
         loop {
             let step = self.process().await;
@@ -396,7 +396,7 @@ where
                         self.finish().await;
                     } else {
                         let got = self.txn.as_ref().map_or(0, |t| t.data.len());
-                        reply(&mut self.out, &format!("250 2.0.0 {got} octets received"));
+                        reply(&mut self.out, &R::octets_received(got));
                     }
                 }
             }
@@ -404,15 +404,7 @@ where
     }
 
     fn frame_error(&mut self, e: FrameError, what: &str) -> Step {
-        let text = match e {
-            FrameError::BareLineEnding => {
-                format!(
-                    "500 5.5.2 Bare CR or LF in the {what}: only CRLF ends a line (RFC 5321 2.3.8); closing"
-                )
-            }
-            FrameError::Nul => format!("500 5.5.2 NUL in the {what}; closing"),
-            FrameError::TooLong => format!("500 5.5.6 {what} line too long; closing"),
-        };
+        let text = R::framing(e, what);
         tracing::info!(error = %e, "smtp framing violation");
         reply(&mut self.out, &text);
         Step::Close
@@ -454,7 +446,7 @@ where
                 return self.bad(R::UNRECOGNIZED).await;
             }
             Err(ProtoError::SyntaxError { syntax }) => {
-                return self.bad(&format!("501 5.5.4 Syntax: {syntax}")).await;
+                return self.bad(&R::syntax(syntax)).await;
             }
             Err(ProtoError::InvalidSenderAddress) => {
                 return self.bad(R::BAD_SENDER_SYNTAX).await;
@@ -463,14 +455,10 @@ where
                 return self.bad(R::BAD_RECIPIENT_SYNTAX).await;
             }
             Err(ProtoError::InvalidParameter { param }) => {
-                return self
-                    .bad(&format!("501 5.5.4 Invalid parameter {param}"))
-                    .await;
+                return self.bad(&R::invalid_parameter(param)).await;
             }
             Err(ProtoError::UnsupportedParameter { param }) => {
-                return self
-                    .bad(&format!("555 5.5.4 Unsupported parameter {param}"))
-                    .await;
+                return self.bad(&R::unsupported_parameter(&param)).await;
             }
             Err(_) => return self.bad(R::SYNTAX_ERROR).await,
         };
@@ -549,12 +537,7 @@ where
         }
         tracing::info!(ip = %self.peer.ip, "smtp BDAT chunk over the size limit");
         self.txn = None;
-        reply(
-            &mut self.out,
-            &format!(
-                "552 5.3.4 BDAT chunk exceeds the message size limit of {max} octets; closing"
-            ),
-        );
+        reply(&mut self.out, &R::chunk_too_big(max));
         Some(Step::Close)
     }
 

@@ -6,6 +6,8 @@
 use tern_common::time::{now_secs, rfc5322_date};
 use tern_mailauth::fields::name_is;
 
+use crate::replies as R;
+
 /// The end of the header section (index of the blank line's CRLF start).
 fn header_end(msg: &[u8]) -> usize {
     if msg.starts_with(b"\r\n") {
@@ -52,16 +54,12 @@ fn fields(header: &[u8]) -> Vec<(&[u8], &[u8])> {
 pub fn identities(msg: &[u8]) -> Result<Vec<String>, String> {
     use tern_mailauth::fields::{FieldError, single};
     let refuse = |name: &str, e: FieldError| match e {
-        FieldError::Repeated(n) => {
-            format!("550 5.6.0 The message has {n} {name} fields; RFC 5322 3.6 allows one")
-        }
-        FieldError::NotMailboxes => {
-            format!("550 5.6.0 The {name} field is not a list of mailboxes (RFC 5322 3.4)")
-        }
+        FieldError::Repeated(n) => R::repeated_field(n, name),
+        FieldError::NotMailboxes => R::not_mailboxes(name),
     };
     let mut all = match single(msg, "from") {
         Ok(Some(from)) => from,
-        Ok(None) => return Err("550 5.7.1 The message has no From header".into()),
+        Ok(None) => return Err(R::NO_FROM.into()),
         Err(e) => return Err(refuse("From", e)),
     };
     match single(msg, "sender") {

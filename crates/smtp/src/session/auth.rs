@@ -172,9 +172,7 @@ where
         if owned {
             None
         } else {
-            Some(self.error(&format!(
-                "550 5.7.1 Sender <{sender}> is not an address of {name}"
-            )))
+            Some(self.error(&R::not_your_sender(sender, name)))
         }
     }
 
@@ -198,9 +196,7 @@ where
                 Err(_) => false,
             };
             if !ok {
-                return Err(format!(
-                    "550 5.7.1 {a} (From or Sender) is not an address of the authenticated user"
-                ));
+                return Err(R::not_your_author(a));
             }
         }
         msg.head = crate::submit::fix_up(&msg.head, &self.shared.config.hostname);

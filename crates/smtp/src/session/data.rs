@@ -101,7 +101,7 @@ where
     async fn finish_message(&mut self, t: Txn, id: &str) {
         if t.too_big {
             let max = self.shared.config.smtp.max_message_size;
-            let text = format!("552 5.3.4 Message size exceeds the limit of {max} octets");
+            let text = R::message_too_big(max);
             tracing::info!(ip = %self.peer.ip, from = %t.env.sender, rcpts = t.env.rcpts.len(), result = %text, "smtp message refused");
             reply(&mut self.out, &text);
             return;
@@ -109,9 +109,7 @@ where
         let mut msg = match t.data.finish().await {
             Ok(Some(m)) => m,
             Ok(None) => {
-                let text = format!(
-                    "552 5.3.4 The header section exceeds the limit of {HEADER_LIMIT} octets"
-                );
+                let text = R::header_too_big(HEADER_LIMIT);
                 tracing::info!(ip = %self.peer.ip, from = %t.env.sender, result = %text, "smtp message refused");
                 reply(&mut self.out, &text);
                 return;

@@ -47,9 +47,7 @@ where
             Some(Size::Malformed) | None => false,
         };
         if over {
-            return self.error(&format!(
-                "552 5.3.4 Message size exceeds the limit of {max} octets"
-            ));
+            return self.error(&R::message_too_big(max));
         }
         if from.flags & smtp_proto::MAIL_BODY_BINARYMIME != 0 {
             return self.error(R::NO_BINARYMIME);

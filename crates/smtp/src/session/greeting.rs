@@ -20,7 +20,7 @@ where
         self.txn = None;
         let me = self.hostname().to_string();
         if !esmtp {
-            reply(&mut self.out, &format!("250 {me}"));
+            reply(&mut self.out, &R::helo(&me));
             return Step::NeedMore;
         }
         let mut ext = vec![
