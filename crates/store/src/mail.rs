@@ -336,6 +336,16 @@ impl Store {
     /// session claimed before, empty when there are none or when another
     /// session claimed them at the same moment.
     pub async fn recent_claim(&self, mailbox: MailboxId) -> Result<std::ops::Range<u32>> {
+        // Every session with the mailbox selected asks after each delivery,
+        // and one gets them: the others learn it without the write lock.
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT recent_uid, uidnext FROM mailboxes WHERE id = $1")
+                .bind(mailbox)
+                .fetch_optional(self.pool())
+                .await?;
+        if row.is_some_and(|(from, to)| from >= to) {
+            return Ok(0..0);
+        }
         let mut tx = self.write_tx().await?;
         let row: Option<(i64, i64)> =
             sqlx::query_as("SELECT recent_uid, uidnext FROM mailboxes WHERE id = $1")
