@@ -237,6 +237,72 @@ async fn rfc3501_6_4_5_section_numbers_descend_into_encapsulated_messages() {
     }
 }
 
+/// `levels` multiparts, each holding a text part and a message/rfc822
+/// part that holds the next; the innermost message is a single text part.
+fn forwarded(levels: usize) -> Vec<u8> {
+    let mut m = "From: z@example.org\r\nSubject: innermost\r\n\r\ninnermost text\r\n".to_string();
+    for i in (0..levels).rev() {
+        m = format!(
+            "From: l{i}@example.org\r\nSubject: level {i}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n\
+             --b{i}\r\nContent-Type: text/plain\r\n\r\ntext {i}\r\n\
+             --b{i}\r\nContent-Type: message/rfc822\r\nX-Level: {i}\r\n\r\n{m}\r\n--b{i}--\r\n"
+        );
+    }
+    m.into_bytes()
+}
+
+#[tokio::test]
+async fn rfc3501_6_4_5_section_numbers_descend_at_every_depth_within_the_limit() {
+    let (_d, store, account) = setup().await;
+    let mut c = selected_with(&store, account, vec![forwarded(5)]).await;
+    for depth in 1..=5usize {
+        // "2.2.2" reaches the message/rfc822 part of level `depth - 1`.
+        let path = vec!["2"; depth].join(".");
+        let inner = depth; // the level whose message that part holds
+        let cases = [
+            (
+                format!("{path}.MIME"),
+                format!(
+                    "Content-Type: message/rfc822\r\nX-Level: {}\r\n\r\n",
+                    depth - 1
+                ),
+            ),
+            (
+                format!("{path}.HEADER"),
+                if inner == 5 {
+                    "From: z@example.org".to_string()
+                } else {
+                    format!("From: l{inner}@example.org")
+                },
+            ),
+            (
+                format!("{path}.1"),
+                if inner == 5 {
+                    "innermost text".to_string()
+                } else {
+                    format!("text {inner}")
+                },
+            ),
+        ];
+        for (section, want) in cases {
+            let r = c.cmd("f", &format!("FETCH 1 BODY.PEEK[{section}]")).await;
+            let got = literal_after(&r, &format!("BODY[{section}] {{"));
+            let body = got.split_once("}\r\n").map(|x| x.1).unwrap_or("");
+            assert!(body.starts_with(&want), "BODY[{section}]: {r:?}");
+            let r = c.cmd("b", &format!("FETCH 1 BINARY.PEEK[{path}.1]")).await;
+            assert!(
+                r.concat().contains(if inner == 5 {
+                    "innermost text"
+                } else {
+                    "text "
+                }),
+                "{r:?}"
+            );
+        }
+    }
+}
+
 // ---- RFC 3501 6.4.4: date searches disregard time and time zone ----
 
 #[tokio::test]
