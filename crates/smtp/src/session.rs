@@ -186,6 +186,13 @@ where
         }
     }
 
+    /// In the middle of a message (DATA or BDAT): the one state that gets
+    /// the shutdown grace period. Waiting for a command, or for an AUTH
+    /// response, the session is answered 421 at once (RFC 5321 3.8).
+    fn receiving(&self) -> bool {
+        matches!(self.mode, Mode::Data | Mode::Bdat { .. })
+    }
+
     fn hostname(&self) -> &str {
         &self.shared.config.hostname
     }
@@ -216,7 +223,7 @@ where
                 }
                 Step::NeedMore => {}
             }
-            if self.shutdown.is_cancelled() && self.mode == Mode::Command {
+            if self.shutdown.is_cancelled() && !self.receiving() {
                 let t = R::hosted(R::SHUTTING_DOWN, self.hostname());
                 reply(&mut self.out, &t);
                 let _ = self.flush().await;
@@ -279,6 +286,7 @@ where
                 }
             }
         };
+        let idle = !self.receiving();
         let Some(s) = self.stream.as_mut() else {
             return Ok(false);
         };
@@ -286,7 +294,7 @@ where
         let shutdown = self.shutdown.clone();
         let read = tokio::select! {
             r = tokio::time::timeout(limit, s.read(&mut chunk)) => r,
-            _ = shutdown.cancelled(), if self.mode == Mode::Command => {
+            _ = shutdown.cancelled(), if idle => {
                 return Err(R::hosted(R::SHUTTING_DOWN, &self.shared.config.hostname));
             }
         };

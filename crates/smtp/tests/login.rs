@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tern_common::Address;
 use tern_common::config::{AuthThrottleConfig, LimitsConfig, RateConfig, Source, parse};
@@ -61,9 +62,9 @@ async fn session(shared: Arc<Shared>, input: String) -> String {
     out
 }
 
-#[tokio::test]
-async fn a_locked_account_is_refused_like_a_wrong_password_and_audited() {
-    let dir = tempfile::tempdir().unwrap();
+/// A submission service's shared state with alice@example.org ("right")
+/// and a throttle that locks the account after three failures.
+async fn submission(dir: &Path, kept: &Kept) -> Arc<Shared> {
     let cfg = parse(
         "hostname = \"mx.example.org\"\n",
         Source::Embedded,
@@ -71,13 +72,12 @@ async fn a_locked_account_is_refused_like_a_wrong_password_and_audited() {
         |_| true,
     )
     .unwrap();
-    let store = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
+    let store = Store::open_sqlite_for_tests(dir).await.unwrap();
     store.domain_add("example.org").await.unwrap();
     store
         .account_add(&Address::parse("alice@example.org").unwrap(), "right", 0)
         .await
         .unwrap();
-    let kept = Kept::default();
     let throttle = AuthThrottleConfig {
         base_delay_ms: 1,
         max_delay_secs: 1,
@@ -90,7 +90,7 @@ async fn a_locked_account_is_refused_like_a_wrong_password_and_audited() {
         throttle,
         Arc::new(kept.clone()),
     );
-    let shared = Arc::new(Shared {
+    Arc::new(Shared {
         tarpit: Tarpit::new(cfg.tarpit.clone()),
         config: Arc::new(cfg),
         store,
@@ -98,7 +98,14 @@ async fn a_locked_account_is_refused_like_a_wrong_password_and_audited() {
         security,
         submission: true,
         checker: None,
-    });
+    })
+}
+
+#[tokio::test]
+async fn a_locked_account_is_refused_like_a_wrong_password_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = Kept::default();
+    let shared = submission(dir.path(), &kept).await;
     // Three wrong passwords, each under another spelling of the account.
     let mut input = String::from("EHLO c\r\n");
     for user in [
@@ -132,5 +139,50 @@ async fn a_locked_account_is_refused_like_a_wrong_password_and_audited() {
             .iter()
             .any(|(k, p, _)| k == "login_locked" && p == "submission"),
         "{events:?}"
+    );
+}
+
+/// RFC 5321 3.8: shutdown answers a session waiting for an AUTH response
+/// with 421 at once, as it does one waiting for a command; only a message
+/// in progress gets the grace period.
+#[tokio::test]
+async fn shutdown_answers_a_pending_auth_with_421_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = submission(dir.path(), &Kept::default()).await;
+    let token = CancellationToken::new();
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let stop = token.clone();
+    let task = tokio::spawn(async move {
+        let peer = Peer {
+            ip: IpAddr::from([192, 0, 2, 7]),
+            tls: Some(TlsInfo {
+                version: "TLSv1.3".into(),
+                cipher: "TEST".into(),
+            }),
+            can_starttls: false,
+        };
+        Session::new(shared, server, &NoTls, peer, stop).run().await;
+    });
+    client.write_all(b"EHLO c\r\nAUTH PLAIN\r\n").await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&seen).contains("334 ") {
+        let n = tokio::time::timeout(Duration::from_secs(10), client.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    token.cancel();
+    let mut rest = String::new();
+    tokio::time::timeout(Duration::from_secs(2), client.read_to_string(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    task.await.unwrap();
+    assert!(
+        rest.starts_with("421 4.3.2 mx.example.org Service shutting down"),
+        "{rest}"
     );
 }
