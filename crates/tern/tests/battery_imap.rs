@@ -76,12 +76,7 @@ fn alive(t: &Tern) {
     );
 }
 
-const ANOTHER: &str = r#"
-M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=30)
-M.login(user, password)
-print("select", M.select("INBOX")[0])
-M.logout()
-"#;
+const ANOTHER: &str = include_str!("scripts/battery_imap_another.py");
 
 /// A fresh client logs in and selects INBOX.
 fn another_client_is_served(t: &Tern) {
@@ -93,59 +88,7 @@ fn another_client_is_served(t: &Tern) {
 /// argv after the preamble: SMTP port. Delivers the hostile messages over
 /// port 25, then FETCHes every item that walks the MIME tree and SEARCHes
 /// the text. Prints one line per answer: `<n> <item> <status> <detail>`.
-const NESTED: &str = r#"
-import base64, smtplib
-smtp_port = int(args[0])
-
-def rfc822(n):
-    return (b"Subject: nest\r\nMIME-Version: 1.0\r\n"
-            + b"Content-Type: message/rfc822\r\n\r\n" * n
-            + b"Subject: leaf\r\n\r\nleaf\r\n")
-
-def multipart(n):
-    m = b"Subject: parts\r\nMIME-Version: 1.0\r\n"
-    for i in range(n):
-        m += b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
-    m += b"Content-Type: text/plain\r\n\r\nleaf\r\n"
-    for i in reversed(range(n)):
-        m += b"--b%d--\r\n" % i
-    return m
-
-def encoded(n):
-    body = base64.encodebytes(rfc822(n)).replace(b"\n", b"\r\n")
-    return (b"Subject: encoded\r\nMIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n"
-            + b"Content-Transfer-Encoding: base64\r\n\r\n" + body)
-
-sent = [rfc822(10000), rfc822(20000), multipart(10000), encoded(10000)]
-if args[1] == "deliver":
-    for m in sent:
-        s = smtplib.SMTP("127.0.0.1", smtp_port, timeout=120)
-        s.sendmail("x@remote.example", [user], m)
-        s.quit()
-
-M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=120)
-M.login(user, password)
-M.select("INBOX")
-n = len(M.search(None, "ALL")[1][0].split())
-print("count", n)
-for i in range(1, n + 1):
-    for item in ["ENVELOPE", "BODYSTRUCTURE", "BODY", "BODY.PEEK[1.1.1]",
-                 "BODY.PEEK[1.1.1.MIME]", "BINARY.PEEK[1]", "BODY.PEEK[TEXT]"]:
-        typ, data = M.fetch(str(i), "(%s)" % item)
-        print(i, item, typ, len(repr(data)))
-    typ, data = M.fetch(str(i), "(BODY.PEEK[])")
-    print(i, "exact", typ, data[0][1].endswith(sent[i - 1]))
-    if i <= 2:
-        levels = [10000, 20000][i - 1]
-        typ, data = M.fetch(str(i), "(BODY.PEEK[1.1.1])")
-        want = b"Content-Type: message/rfc822\r\n\r\n" * (levels - 3) + b"Subject: leaf\r\n\r\nleaf\r\n"
-        print(i, "section", typ, data[0][1] == want)
-typ, data = M.search(None, "TEXT", "leaf")
-print("search", typ, data[0].decode())
-typ, data = M.uid("THREAD", "REFERENCES", "UTF-8", "ALL")
-print("thread", typ)
-M.logout()
-"#;
+const NESTED: &str = include_str!("scripts/battery_imap_nested.py");
 
 /// Defect 1: messages nested 10,000 and 20,000 levels (message/rfc822 and
 /// multipart, plain and inside a base64 part) are accepted on port 25,
@@ -187,37 +130,7 @@ fn deeply_nested_messages_are_stored_and_served() {
 /// argv: the number of pathological LISTs to run in parallel, then what
 /// each prints. Meanwhile another IMAP client logs in and the SMTP
 /// greeting arrives (printed as `other ...` lines).
-const LISTS: &str = r#"
-import smtplib, threading
-smtp_port, workers = int(args[0]), int(args[1])
-M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=60)
-M.login(user, password)
-print("create", M.create("a" * 200)[0])
-results = []
-def pathological():
-    C = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=120)
-    C.login(user, password)
-    for p in ["*a*a*a*a*a*a*b", "%a%a%a%a%a%a%a%a%a%a%b", "*a*a*a*a*a*a*a*a*a*a*a*a*"]:
-        typ, data = C.list('""', p)
-        results.append((p, typ, [d for d in data if d]))
-    C.logout()
-threads = [threading.Thread(target=pathological) for _ in range(workers)]
-for th in threads:
-    th.start()
-O = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=30)
-print("other imap", O.login(user, password)[0])
-O.logout()
-s = smtplib.SMTP("127.0.0.1", smtp_port, timeout=30)
-print("other smtp", s.noop()[0])
-s.quit()
-for th in threads:
-    th.join(120)
-for p, typ, data in results:
-    print("list", p, typ, len(data))
-typ, data = M.list('""', "*" * 5000)
-print("long pattern", typ, data[0].decode())
-M.logout()
-"#;
+const LISTS: &str = include_str!("scripts/battery_imap_lists.py");
 
 /// Defect 2: LIST patterns that took the recursive matcher minutes answer
 /// at once, with the right result, and while they run another IMAP login
@@ -247,57 +160,7 @@ fn pathological_list_patterns_answer_and_block_nobody() {
 }
 
 /// argv: what to do. Raw TLS sockets, as imaplib would not send these.
-const LITERALS: &str = r#"
-import socket, threading
-def conn():
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), timeout=60))
-    s.recv(4096)
-    return s
-def answer(s):
-    data = b""
-    while b"\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").strip()
-
-# A synchronising literal of 64 MiB before login: refused, no continuation.
-s = conn()
-s.sendall(b"a ID {67108864}\r\n")
-print("sync", answer(s))
-s.sendall(b"b NOOP\r\n")
-print("after", answer(s))
-s.close()
-
-# Eight connections push a 60 MB non-synchronising literal before login.
-def flood(i):
-    s = conn()
-    sent = 0
-    try:
-        s.sendall(b"a ID {60000000+}\r\n")
-        chunk = b"x" * 65536
-        while sent < 60000000:
-            s.sendall(chunk)
-            sent += len(chunk)
-    except OSError:
-        pass
-    try:
-        print("flood", i, answer(s)[:40].replace(" ", "_"), sent < 60000000)
-    except OSError:
-        print("flood", i, "closed", sent < 60000000)
-threads = [threading.Thread(target=flood, args=(i,)) for i in range(8)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join(300)
-
-# A long line before login.
-s = conn()
-s.sendall(b"c LOGIN " + b"u" * 100000 + b" pw\r\n")
-print("line", answer(s))
-s.close()
-"#;
+const LITERALS: &str = include_str!("scripts/battery_imap_literals.py");
 
 /// Defect 4: before login a large synchronising literal gets NO without
 /// `+`, a large non-synchronising one ends the connection long before its
@@ -326,60 +189,7 @@ fn literals_before_login_are_small() {
 
 /// Logged in: names past the limits, invisible characters, and commands
 /// sized to cost CPU. Prints `<case> <answer>`.
-const HOSTILE: &str = r#"
-import socket
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), timeout=120))
-f = s.makefile("rb")
-f.readline()
-def cmd(tag, line, literal=None):
-    if literal is None:
-        s.sendall(tag + b" " + line + b"\r\n")
-    else:
-        s.sendall(tag + b" " + line + b" {%d+}\r\n" % len(literal) + literal + b"\r\n")
-    while True:
-        l = f.readline()
-        if not l:
-            return "closed"
-        if l.startswith(tag + b" "):
-            return l[len(tag) + 1:].decode(errors="replace").strip()
-def case(name, tag, line, literal=None):
-    print(name, cmd(tag, line, literal)[:60].replace(" ", "_"))
-case("login", b"l", b'LOGIN "%s" "%s"' % (user.encode(), password.encode()))
-case("long-name", b"a1", b"CREATE " + b"n" * 300)
-case("deep-name", b"a2", b"CREATE " + b"/".join([b"d"] * 130))
-# U+200B ZERO WIDTH SPACE and U+202E RIGHT-TO-LEFT OVERRIDE, in modified
-# UTF-7 (RFC 3501 5.1.3) and as UTF-8 after ENABLE UTF8=ACCEPT.
-case("zero-width", b"a3", b"CREATE al&IAs-ice")
-case("rtl-override", b"a4", b"CREATE a&IC4-b")
-case("enable", b"a9", b"ENABLE UTF8=ACCEPT")
-case("zero-width-utf8", b"a10", b"CREATE", "bo\u200bb".encode())
-case("ok-name", b"a5", b"CREATE plain")
-case("rename-deep", b"a6", b"RENAME plain " + b"/".join([b"r"] * 20))
-s.sendall(b"a8 LIST \"\" *\r\n")
-names = []
-while True:
-    l = f.readline()
-    if l.startswith(b"a8 "):
-        break
-    names.append(l)
-print("names", len(names), any(b"d/d" in n for n in names), any(b"r/r" in n for n in names))
-case("select", b"b1", b"SELECT INBOX")
-case("append", b"b2", b"APPEND INBOX", b"Subject: a\r\n\r\n" + b"a" * 200000 + b"\r\n")
-kw = lambda a, b: b"(" + b" ".join(b"k%d" % i for i in range(a, b)) + b")"
-case("keywords-300", b"k1", b"STORE 1 +FLAGS " + kw(0, 300))
-case("keywords-200", b"k2", b"STORE 1 +FLAGS.SILENT " + kw(0, 200))
-case("keywords-100-more", b"k3", b"STORE 1 +FLAGS.SILENT " + kw(200, 300))
-case("nested-search", b"c1", b"SEARCH " + b"(" * 30000 + b"ALL" + b")" * 30000)
-case("too-long", b"c2", b"SEARCH " + b"(" * 100000 + b"ALL" + b")" * 100000)
-case("many-ranges", b"c3", b"FETCH " + b",".join([b"1:*"] * 15000) + b" (FLAGS)")
-case("many-uid-ranges", b"c4", b"UID SEARCH UID " + b",".join([b"1:*"] * 15000))
-case("many-text-keys", b"c5", b"SEARCH " + b" ".join([b"TEXT x"] * 100))
-case("long-needle", b"c6", b"SEARCH TEXT", b"a" * 60000 + b"b")
-case("huge-needle", b"c9", b"SEARCH TEXT", b"a" * 1000000)
-case("thread", b"c7", b"THREAD REFERENCES UTF-8 ALL")
-case("noop", b"c8", b"NOOP")
-s.close()
-"#;
+const HOSTILE: &str = include_str!("scripts/battery_imap_hostile.py");
 
 /// Limits and costs after login: CREATE past the name limits gets
 /// NO [LIMIT] and leaves nothing behind, invisible characters NO [CANNOT];
@@ -444,23 +254,7 @@ fn hostile_commands_get_clean_answers() {
 
 /// argv: how many stalled connections. Each sends half a command and
 /// stops; another client is served meanwhile.
-const STALLED: &str = r#"
-import socket, time
-stalled = []
-for i in range(int(args[0])):
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), timeout=30))
-    s.recv(4096)
-    s.sendall(b"s%d LOGIN %s" % (i, user.encode()))
-    stalled.append(s)
-raw = socket.create_connection(("127.0.0.1", int(port)), timeout=30)
-raw.sendall(b"\x16\x03\x01")
-O = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=30)
-print("other", O.login(user, password)[0], O.select("INBOX")[0])
-O.logout()
-for s in stalled:
-    s.close()
-raw.close()
-"#;
+const STALLED: &str = include_str!("scripts/battery_imap_stalled.py");
 
 /// Slow clients: connections that stop mid-command, and one that stops
 /// in the middle of the TLS handshake, hold nobody else up.
@@ -474,33 +268,7 @@ fn stalled_clients_block_nobody() {
 
 /// argv: messages, MiB each, readers. Appends the messages, then READERS
 /// sessions FETCH all of them at once; prints the digests each got.
-const READERS: &str = r#"
-import hashlib, threading
-count, mib, readers = int(args[0]), int(args[1]), int(args[2])
-line = b"y" * 76 + b"\r\n"
-msgs = [b"Subject: big %d\r\n\r\n" % i + line * (mib * 1024 * 1024 // len(line)) for i in range(count)]
-M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=120)
-M.login(user, password)
-for m in msgs:
-    print("append", M.append("INBOX", None, None, m)[0])
-want = sorted(hashlib.sha256(m).hexdigest() for m in msgs)
-results = []
-def read():
-    C = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=300)
-    C.login(user, password)
-    C.select("INBOX", readonly=True)
-    typ, data = C.fetch("1:*", "(BODY.PEEK[])")
-    got = sorted(hashlib.sha256(d[1]).hexdigest() for d in data if isinstance(d, tuple))
-    results.append((typ, got == want))
-    C.logout()
-threads = [threading.Thread(target=read) for _ in range(readers)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join(300)
-for typ, same in results:
-    print("read", typ, same)
-"#;
+const READERS: &str = include_str!("scripts/battery_imap_readers.py");
 
 /// Twelve sessions FETCH four 6 MiB messages at once under a 16 MiB
 /// budget: each message read whole waits for its share, so the server's

@@ -429,33 +429,7 @@ fn slow_drip_clients_do_not_block_others() {
 fn submission_refuses_forged_authors() {
     let t = server(&["submissions"]);
     let port = t.port("submissions").to_string();
-    let script = r#"
-import smtplib, ssl, sys
-port = int(sys.argv[1])
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-heads = [
-  "From: bob@example.org\r\nFrom: alice@example.org",
-  "FROM: bob@example.org\r\nfrom: alice@example.org",
-  "From : bob@example.org\r\nFrom: alice@example.org",
-  "From: <bob@example.org",
-  "From: alice@example.org\r\nSender: bob@example.org",
-  "From: alice@example.org, bob@example.org",
-]
-s = smtplib.SMTP_SSL("127.0.0.1", port, context=ctx, timeout=60)
-s.login("alice@example.org", "pw")
-for h in heads:
-    msg = h + "\r\nTo: bob@example.org\r\nSubject: forged\r\n\r\nhi\r\n"
-    try:
-        s.sendmail("alice@example.org", ["bob@example.org"], msg)
-        print("accepted", repr(h))
-    except smtplib.SMTPDataError as e:
-        print("refused", e.smtp_code, e.smtp_error.decode()[:5])
-s.sendmail("alice@example.org", ["bob@example.org"], "From: Alice <alice@example.org>\r\nSubject: ok\r\n\r\nhi\r\n")
-print("sent the honest one")
-s.quit()
-"#;
+    let script = include_str!("scripts/battery_smtp_forged_authors.py");
     let out = common::python(script, &[&port]);
     assert_eq!(out.matches("refused 550 5.").count(), 6, "{out}");
     assert!(!out.contains("accepted"), "{out}");

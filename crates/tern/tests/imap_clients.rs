@@ -9,65 +9,7 @@ const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse battery";
 
 /// argv: MODE PORT CAFILE USER PASSWORD; prints one line per step.
-const SCRIPT: &str = r#"
-import imaplib, ssl, sys
-mode, port, cafile, user, password = sys.argv[1:6]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
-def connect():
-    if mode == "ssl":
-        return imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
-    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
-    print("plain-caps", " ".join(sorted(m.capabilities)))
-    try:
-        m.login(user, password)
-        print("plain-login accepted")
-    except imaplib.IMAP4.error as e:
-        print("plain-login", e)
-    m.starttls(ssl_context=ctx)
-    return m
-M = connect()
-print("caps", " ".join(sorted(M.capabilities)))
-print("login", M.login(user, password)[0])
-typ, data = M.list()
-print("list", typ, b"|".join(data).decode())
-msg = b"From: Bob <bob@example.net>\r\nTo: alice@example.org\r\nSubject: greetings\r\n\r\nhello there\r\n"
-print("append", M.append("INBOX", "(\\Flagged)", None, msg)[0])
-print("append2", M.append("INBOX", None, None, msg.replace(b"greetings", b"other"))[0])
-typ, data = M.select("INBOX")
-print("select", typ, data[0].decode())
-typ, data = M.fetch("1", "(FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[])")
-print("fetch", typ, data[0][0].decode(), data[0][1] == msg)
-typ, data = M.search(None, "SUBJECT", "other")
-print("search", typ, data[0].decode())
-typ, data = M.uid("SEARCH", None, "FLAGGED")
-print("uidsearch", typ, data[0].decode())
-typ, data = M.store("2", "+FLAGS", "(\\Seen)")
-print("store", typ, data[0].decode())
-print("copy", M.copy("1", "Archive")[0])
-typ, data = M._simple_command("MOVE", "2", "Trash")
-print("move", typ)
-print("status", M.status("Trash", "(MESSAGES)")[1][0].decode())
-M.store("1", "+FLAGS", "(\\Deleted)")
-typ, data = M.expunge()
-print("expunge", typ, data)
-# IDLE: another session's APPEND shows up as EXISTS.
-tag = M._new_tag()
-M.send(tag + b" IDLE\r\n")
-print("idle", M.readline().decode().strip())
-N = connect()
-N.login(user, password)
-N.append("INBOX", None, None, msg)
-N.logout()
-print("pushed", M.readline().decode().strip())
-M.send(b"DONE\r\n")
-while True:
-    l = M.readline()
-    if l.startswith(tag):
-        print("done", l.decode().strip())
-        break
-print("logout", M.logout()[0])
-"#;
+const SCRIPT: &str = include_str!("scripts/imap_clients_script.py");
 
 fn run(t: &Tern, mode: &str) -> Vec<(String, String)> {
     let kind = if mode == "ssl" { "imaps" } else { "imap" };
@@ -151,60 +93,7 @@ fn imaplib_over_starttls_and_implicit_tls() {
 /// IMAP4rev2 and its extensions as imaplib drives them (imaplib has no
 /// ESEARCH helper: the replies are read from its untagged responses).
 /// After `IMAPS_PREAMBLE`.
-const REV2_SCRIPT: &str = r#"
-M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
-M.login(user, password)
-print("caps", " ".join(sorted(M.capabilities)))
-typ, data = M.enable("IMAP4rev2")
-print("enable", typ, M.untagged_responses.pop("ENABLED", [b"-"])[-1].decode())
-msg = b"From: Bob <bob@example.net>\r\nSubject: %s\r\n\r\nbody %s\r\n"
-for i, s in enumerate([b"apple", b"pear", b"apple pie"]):
-    M.append("INBOX", None, None, msg % (s, s))
-typ, data = M.select("INBOX")
-print("select", typ, data[0].decode(), M.untagged_responses.pop("LIST", None))
-def esearch(*args):
-    typ, data = M._simple_command(*args)
-    got = M.untagged_responses.pop("ESEARCH", [None])
-    return typ + " " + (got[-1].decode() if got[-1] else "-")
-print("esearch", esearch("SEARCH", "RETURN", "(MIN MAX COUNT ALL)", "SUBJECT", "apple"))
-print("plain", esearch("SEARCH", "SUBJECT", "pear"))
-print("save", esearch("UID", "SEARCH", "RETURN", "(SAVE)", "SUBJECT", "apple"))
-typ, data = M._simple_command("UID", "FETCH", "$", "(UID)")
-print("saved", typ, b" ".join(x for x in M.untagged_responses.pop("FETCH", [])).decode())
-M.create("Projects/Rust")
-M.subscribe("Projects/Rust")
-typ, data = M._simple_command("LIST", "(SUBSCRIBED)", '""', '("INBOX" "Projects/*")', "RETURN", "(CHILDREN STATUS (MESSAGES SIZE))")
-print("list", typ, b"|".join(M.untagged_responses.pop("LIST", [])).decode())
-print("liststatus", b"|".join(M.untagged_responses.pop("STATUS", [])).decode())
-# CONDSTORE/QRESYNC: remember the state, let another client change the
-# mailbox, resync with SELECT (QRESYNC …).
-M.unselect()
-print("qresync", M.enable("QRESYNC")[0], M.untagged_responses.pop("ENABLED", [b"-"])[-1].decode())
-M.select("INBOX")
-hms = M.untagged_responses.pop("HIGHESTMODSEQ", [b"0"])[-1].decode()
-uv = M.untagged_responses.pop("UIDVALIDITY", [b"0"])[-1].decode()
-N = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
-N.login(user, password)
-N.select("INBOX")
-N.store("2", "+FLAGS", "(\\Flagged)")
-N.store("1", "+FLAGS", "(\\Deleted)")
-N.expunge()
-N.logout()
-for k in ("FETCH", "VANISHED", "EXPUNGE"):
-    M.untagged_responses.pop(k, None)
-typ, data = M._simple_command("SELECT", "INBOX", "(QRESYNC (%s %s 1:3))" % (uv, hms))
-print("resync", typ, M.untagged_responses.pop("VANISHED", [b"-"])[-1].decode(), "|", b"|".join(M.untagged_responses.pop("FETCH", [])).decode())
-typ, data = M._simple_command("UID", "STORE", "2", "(UNCHANGEDSINCE %s)" % hms, "+FLAGS", "(\\Seen)")
-print("unchangedsince", typ, data[0].decode())
-imaplib.Commands["UNAUTHENTICATE"] = ("AUTH", "SELECTED")
-typ, data = M._simple_command("UNAUTHENTICATE")
-print("unauth", typ)
-M.state = "NONAUTH"
-typ, data = M._simple_command("CAPABILITY")
-print("caps2", M.untagged_responses.pop("CAPABILITY", [b""])[-1].decode())
-print("login2", M.login(user, password)[0])
-print("logout", M.logout()[0])
-"#;
+const REV2_SCRIPT: &str = include_str!("scripts/imap_clients_rev2_script.py");
 
 #[test]
 fn imaplib_speaks_imap4rev2() {
@@ -266,25 +155,7 @@ fn imaplib_speaks_imap4rev2() {
 /// CONDSTORE through PyPI `imapclient`, whose response parser is its own:
 /// HIGHESTMODSEQ on SELECT, FETCH CHANGEDSINCE, SEARCH MODSEQ.
 /// After `IMAPS_PREAMBLE`. Prints `step<TAB>value` lines.
-const CONDSTORE_SCRIPT: &str = r#"
-from imapclient import IMAPClient
-def out(k, v):
-    print(f"{k}\t{v}")
-c = IMAPClient("127.0.0.1", port=int(port), ssl=True, ssl_context=ctx, timeout=20)
-c.login(user, password)
-out("enable", c.enable("CONDSTORE"))
-for s in (b"one", b"two", b"three"):
-    c.append("INBOX", b"Subject: " + s + b"\r\n\r\nbody\r\n")
-sel = c.select_folder("INBOX")
-hms = sel[b"HIGHESTMODSEQ"]
-out("hms", hms > 0)
-c.add_flags([2], [b"\\Flagged"])
-changed = c.fetch([1, 2, 3], ["FLAGS"], modifiers=["CHANGEDSINCE %d" % hms])
-out("changed", sorted((uid, d[b"MODSEQ"][0] > hms, d[b"FLAGS"]) for uid, d in changed.items()))
-res = c.search(["MODSEQ", str(hms + 1)])
-out("search", (list(res), res.modseq > hms))
-out("logout", c.logout())
-"#;
+const CONDSTORE_SCRIPT: &str = include_str!("scripts/imap_clients_condstore_script.py");
 
 #[test]
 fn imapclient_condstore() {
@@ -310,27 +181,7 @@ fn imapclient_condstore() {
 /// UNAUTHENTICATE gives the user's connection slot back (`[limits.imap]
 /// per_user = 1`): a second login is refused until the first session
 /// leaves the authenticated state.
-const SLOT_SCRIPT: &str = r#"
-import imaplib, ssl, sys
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
-imaplib.Commands["UNAUTHENTICATE"] = ("AUTH", "SELECTED")
-def conn():
-    return imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
-A = conn()
-print("a", A.login(user, password)[0])
-B = conn()
-try:
-    B.login(user, password)
-    print("b accepted")
-except imaplib.IMAP4.abort as e:
-    print("b refused", e)
-print("unauth", A._simple_command("UNAUTHENTICATE")[0])
-C = conn()
-print("c", C.login(user, password)[0])
-C.logout()
-"#;
+const SLOT_SCRIPT: &str = include_str!("scripts/imap_clients_slot_script.py");
 
 #[test]
 fn unauthenticate_frees_the_user_slot() {
@@ -355,23 +206,7 @@ fn unauthenticate_frees_the_user_slot() {
 
 /// UTF8=ACCEPT as imaplib does it: after `enable("UTF8=ACCEPT")` it sends
 /// UTF-8 and expects UTF-8 mailbox names back.
-const UTF8_SCRIPT: &str = r#"
-import imaplib, ssl, sys
-port, cafile, user, password = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
-M = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=20)
-M.login(user, password)
-print("enable", M.enable("UTF8=ACCEPT")[0], M.utf8_enabled)
-print("create", M.create('"Größe/Übersicht"')[0])
-typ, data = M.list('""', '"Gr*"')
-print("list", typ, "|".join(d.decode("utf-8") for d in data))
-typ, data = M.status('"Größe/Übersicht"', "(MESSAGES)")
-print("status", typ, data[0].decode("utf-8"))
-typ, data = M.select('"Größe/Übersicht"')
-print("select", typ, data[0].decode())
-print("logout", M.logout()[0])
-"#;
+const UTF8_SCRIPT: &str = include_str!("scripts/imap_clients_utf8_script.py");
 
 #[test]
 fn imaplib_utf8_accept() {

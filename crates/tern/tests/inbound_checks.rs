@@ -183,15 +183,7 @@ fn forwarded_mail_carries_an_arc_seal_that_dkimpy_accepts() {
     std::fs::write(&p, &stored).unwrap();
     let v = Command::new("/usr/bin/python3")
         .arg("-c")
-        .arg(
-            r#"
-import sys, dkim
-msg = open(sys.argv[1], 'rb').read()
-txt = sys.argv[2].encode()
-cv, results, reason = dkim.arc_verify(msg, dnsfunc=lambda name, timeout=5: txt)
-print(cv.decode(), reason)
-"#,
-        )
+        .arg(include_str!("scripts/inbound_checks_arc_verify.py"))
         .arg(&p)
         .arg(&txt)
         .output()

@@ -175,16 +175,7 @@ fn reports(t: &Tern, rt: &tokio::runtime::Runtime, s: &Store) -> Vec<Vec<u8>> {
         .collect()
 }
 
-const READ_REPORT: &str = r#"
-import email, sys
-m = email.message_from_bytes(open(sys.argv[1], 'rb').read())
-assert m.get_content_type() == 'multipart/report', m.get_content_type()
-assert m.get_param('report-type') == 'delivery-status'
-status = [p for p in m.walk() if p.get_content_type() == 'message/delivery-status'][0]
-groups = status.get_payload()
-print(groups[0]['Original-Envelope-Id'])
-print(groups[1]['Final-Recipient'], '|', groups[1]['Action'], '|', groups[1]['Status'])
-"#;
+const READ_REPORT: &str = include_str!("scripts/queue_resilience_read_report.py");
 
 #[test]
 fn notify_delay_gets_one_delay_notice_once_the_message_is_late() {

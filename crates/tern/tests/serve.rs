@@ -205,18 +205,7 @@ fn embedded_default_runs_on_loopback_only() {
 
 /// The SHA-256 of the certificate a TLS server presents on `port`, or of
 /// the PEM file given instead.
-const FINGERPRINT: &str = r#"
-import hashlib, socket, ssl, sys
-if sys.argv[1] == "file":
-    der = ssl.PEM_cert_to_DER_cert(open(sys.argv[2]).read())
-else:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=10)) as s:
-        der = s.getpeercert(binary_form=True)
-print(hashlib.sha256(der).hexdigest())
-"#;
+const FINGERPRINT: &str = include_str!("scripts/serve_fingerprint.py");
 
 /// SIGHUP reloads the certificate (a renewed one is served to new
 /// connections) and does not stop the server, which still exits cleanly
@@ -310,26 +299,7 @@ fn json_logs_one_object_per_line_at_the_configured_level() {
 fn sigterm_says_bye_to_idling_clients_at_once() {
     let mut t = Tern::start_with(&["imaps"], "[server]\nshutdown_grace_secs = 60\n");
     t.add_user("alice@example.org", "pw");
-    let script = r#"
-import imaplib, os, signal, socket, ssl, sys, time
-port, cafile, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-ctx = ssl.create_default_context(cafile=cafile)
-ctx.check_hostname = False
-def login():
-    m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx, timeout=30)
-    m.login("alice@example.org", "pw")
-    m.select("INBOX")
-    return m
-idler, waiter = login(), login()
-tag = idler._new_tag().decode()
-idler.send(("%s IDLE\r\n" % tag).encode())
-assert idler.readline().startswith(b"+"), "IDLE accepted"
-os.kill(pid, signal.SIGTERM)
-start = time.monotonic()
-print("idle", idler.readline().decode().strip())
-print("waiting", waiter.sock.recv(4096).decode().strip())
-print("seconds", int(time.monotonic() - start))
-"#;
+    let script = include_str!("scripts/serve_idle_bye.py");
     let out = common::python(
         script,
         &[

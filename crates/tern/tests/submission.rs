@@ -143,17 +143,7 @@ fn submitted_mail_reaches_postfix_signed_and_dkimpy_verifies_it() {
         .step_by(2)
         .collect();
     let out = common::python(
-        r#"
-import smtplib, ssl, sys
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
-s.starttls(context=ctx)
-s.login('alice@example.org', 's3cret')
-msg = ('From: Alice <alice@example.org>\r\nTo: bob@remote.example\r\nBcc: hidden@remote.example\r\n'
-       'Subject: signed and sent\r\n\r\nHello Bob.\r\n')
-print(s.sendmail('alice@example.org', ['bob@remote.example'], msg))
-s.quit()
-"#,
+        include_str!("scripts/submission_send.py"),
         &[&t.port("submission").to_string()],
     );
     assert!(out.contains("{}"), "{out}");
@@ -178,14 +168,7 @@ s.quit()
     std::fs::write(&msg_path, text.replace('\n', "\r\n")).unwrap();
     let verify = Command::new("/usr/bin/python3")
         .arg("-c")
-        .arg(
-            r#"
-import sys, dkim
-msg = open(sys.argv[1], 'rb').read()
-txt = sys.argv[2].encode()
-print(dkim.verify(msg, dnsfunc=lambda name, timeout=5: txt))
-"#,
-        )
+        .arg(include_str!("scripts/submission_dkim_verify.py"))
         .arg(&msg_path)
         .arg(&txt)
         .output()

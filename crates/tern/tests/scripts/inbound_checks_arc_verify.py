@@ -1,0 +1,5 @@
+import sys, dkim
+msg = open(sys.argv[1], 'rb').read()
+txt = sys.argv[2].encode()
+cv, results, reason = dkim.arc_verify(msg, dnsfunc=lambda name, timeout=5: txt)
+print(cv.decode(), reason)
