@@ -453,42 +453,71 @@ async fn rfc3501_7_4_2_groups_in_the_envelope_hold_no_comment_addresses() {
 
 // ---- RFC 3516: BINARY with NUL ----
 
-#[tokio::test]
-async fn rfc3516_4_3_binary_content_with_nul_is_kept() {
-    let (_d, store, _account) = setup().await;
-    let mut c = logged_in(&store).await;
-    let m = b"From: a@example.org\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nab\0cd\r\n";
+/// APPEND with a literal8 and every FETCH reply up to the tagged one, as
+/// bytes (they hold NUL).
+async fn append8_and_fetch(c: &mut Client, m: &[u8], fetch: &str) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
     c.send(&format!("a APPEND INBOX ~{{{}}}\r\n", m.len()))
         .await;
     let r = c.line().await;
-    assert!(r.starts_with("+"), "{r}");
+    assert!(r.starts_with('+'), "{r}");
     c.w.write_all(m).await.unwrap();
     c.send("\r\n").await;
     let r = c.until("a").await;
     assert!(r.last().unwrap().starts_with("a OK"), "{r:?}");
     c.cmd("s", "SELECT INBOX").await;
-    c.send("b FETCH 1 (BINARY.PEEK[1] BODY.PEEK[1])\r\n").await;
-    let mut buf = vec![0u8; 0];
-    use tokio::io::AsyncReadExt;
+    c.send(&format!("b {fetch}\r\n")).await;
+    let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
-    loop {
+    while !buf
+        .windows(5)
+        .any(|w| w == b"b OK " || w == b"b NO " || w == b"b BAD")
+    {
         let n = tokio::time::timeout(Duration::from_secs(10), c.r.read(&mut chunk))
             .await
-            .unwrap()
+            .expect("reply in time")
             .unwrap();
-        assert!(n > 0);
+        assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&buf));
         buf.extend_from_slice(&chunk[..n]);
-        if buf.windows(5).any(|w| w == b"b OK ") || buf.windows(4).any(|w| w == b"b NO") {
-            break;
-        }
     }
+    buf
+}
+
+#[tokio::test]
+async fn rfc3516_4_3_binary_content_with_nul_is_kept() {
+    let (_d, store, _account) = setup().await;
+    let mut c = logged_in(&store).await;
+    let m = b"From: a@example.org\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nab\0cd\r\n";
+    let buf = append8_and_fetch(&mut c, m, "FETCH 1 (BINARY.PEEK[1] BODY.PEEK[1])").await;
     let s = String::from_utf8_lossy(&buf).into_owned();
-    assert!(buf.windows(9).any(|w| w == b"~{7}\r\nab\0"), "{s:?}");
     // BINARY is a literal8 (it holds NUL); BODY gives the stored bytes,
     // never an empty string.
     assert!(
         s.starts_with("* 1 FETCH (BINARY[1] ~{7}\r\nab\0cd\r\n BODY[1] {7}\r\nab\0cd\r\n)"),
         "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn rfc3516_4_3_a_binary_part_of_a_multipart_is_kept() {
+    let (_d, store, _account) = setup().await;
+    let mut c = logged_in(&store).await;
+    let m = b"From: a@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"foo\"\r\n\r\n--foo\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\nhello\0world\r\n--foo\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--foo--\r\n";
+    let buf = append8_and_fetch(
+        &mut c,
+        m,
+        "FETCH 1 (BODY.PEEK[1] BINARY.PEEK[1] BINARY.SIZE[1] BODY.PEEK[2])",
+    )
+    .await;
+    let s = String::from_utf8_lossy(&buf).into_owned();
+    assert!(
+        s.starts_with("* 1 FETCH (BODY[1] {11}\r\nhello\0world BINARY[1] ~{11}\r\nhello\0world BINARY.SIZE[1] 11 BODY[2] {6}\r\nsecond)"),
+        "{s:?}"
+    );
+    let r = c.cmd("c", "FETCH 1 BODY.PEEK[]").await;
+    assert!(
+        r[0].starts_with(&format!("* 1 FETCH (BODY[] {{{}}}", m.len())),
+        "{r:?}"
     );
 }
 
