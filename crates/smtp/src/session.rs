@@ -201,7 +201,13 @@ where
     /// of the session carries its id and the peer (the span).
     pub async fn run(self) {
         let id = format!("{:08x}", rand::random::<u32>());
-        let span = tracing::info_span!("smtp", session = %id, peer = %self.peer.ip);
+        // `user` is filled in at login, so later lines name the account too.
+        let span = tracing::info_span!(
+            "smtp",
+            session = %id,
+            peer = %self.peer.ip,
+            user = tracing::field::Empty
+        );
         self.serve().instrument(span).await
     }
 

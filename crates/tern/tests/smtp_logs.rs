@@ -18,17 +18,23 @@ const BIN: &str = env!("CARGO_BIN_EXE_tern");
 struct Logged {
     child: Child,
     smtp: String,
+    /// The submissions (implicit TLS) listener, when started.
+    submissions: String,
     logs: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Logged {
     fn start(dir: &Path, dns: &common::dns::DnsServer) -> Logged {
+        Logged::start_kinds(dir, dns, &["smtp"])
+    }
+
+    fn start_kinds(dir: &Path, dns: &common::dns::DnsServer, kinds: &[&str]) -> Logged {
         let extra = format!(
             "[log]\nformat = \"json\"\nlevel = \"info\"\n{}",
             dns.config()
         );
-        let cfg = common::write_config(dir, &["smtp"], &extra);
+        let cfg = common::write_config(dir, kinds, &extra);
         let run = |args: &[&str]| {
             let out = common::cli(&cfg, args);
             assert!(out.status.success(), "{args:?}: {out:?}");
@@ -52,10 +58,13 @@ impl Logged {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let mut smtp = String::new();
+        let (mut smtp, mut submissions) = (String::new(), String::new());
         for l in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(a) = l.strip_prefix("tern: smtp listening on ") {
                 smtp = a.to_string();
+            }
+            if let Some(a) = l.strip_prefix("tern: submissions listening on ") {
+                submissions = a.to_string();
             }
             if l == "tern: ready" {
                 break;
@@ -73,6 +82,7 @@ impl Logged {
         Logged {
             child,
             smtp,
+            submissions,
             logs,
             seen: Vec::new(),
         }
@@ -253,4 +263,47 @@ fn a_failed_starttls_handshake_is_logged_with_peer_and_reason() {
         "{line}"
     );
     assert!(line["span"]["session"].is_string(), "{line}");
+}
+
+const SUBMIT: &str = r#"
+import smtplib, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = smtplib.SMTP_SSL(host, int(port), timeout=20, context=ssl._create_unverified_context())
+s.login("alice@example.org", "pw-alice-123456")
+s.mail("alice@example.org")
+s.rcpt("someone@remote.example")
+code, text = s.data(b"From: alice@example.org\r\nTo: someone@remote.example\r\nSubject: hi\r\n\r\nhello\r\n")
+print("data", code, text.decode())
+s.quit()
+"#;
+
+/// The case from the field: a submitted message for a remote address has
+/// one id in the reply, in the SMTP transaction line (whose span names the
+/// user) and in the queue's delivery attempt.
+#[test]
+fn a_submitted_message_has_one_id_from_reply_to_queue() {
+    let d = tempfile::tempdir().unwrap();
+    let dns = common::dns::DnsServer::start(common::dns::Zone::default());
+    let mut t = Logged::start_kinds(d.path(), &dns, &["smtp", "submissions"]);
+    let out = common::python(SUBMIT, &[&t.submissions]);
+    let id = out
+        .lines()
+        .find_map(|l| l.split("queued as ").nth(1))
+        .unwrap_or_else(|| panic!("{out}"))
+        .trim()
+        .to_string();
+    let txn = t.wait_for(&["smtp transaction", &id]);
+    assert_eq!(txn["fields"]["queue_id"], id.as_str(), "{txn}");
+    assert!(
+        txn["spans"]
+            .to_string()
+            .contains("\"user\":\"alice@example.org\""),
+        "{txn}"
+    );
+    let attempt = t.wait_for(&["queue: delivery attempt", &id]);
+    assert_eq!(attempt["span"]["queue_id"], id.as_str(), "{attempt}");
+    assert_eq!(
+        attempt["fields"]["rcpt"], "someone@remote.example",
+        "{attempt}"
+    );
 }

@@ -122,8 +122,19 @@ impl Worker {
             rcpts: &rcpts,
             original: data,
         });
-        if let Err(e) = local::send_report(&self.store, &self.wake, &msg.sender, report).await {
-            tracing::warn!(error = %e, "queue: cannot send the delivery status notification");
+        let n = rcpts.len();
+        // RFC 3464 2.3.3: the action the report announces.
+        let kind = match action {
+            Action::Failed => "failed",
+            Action::Delayed => "delayed",
+        };
+        match local::send_report(&self.store, &self.wake, &msg.sender, report).await {
+            Ok(()) => {
+                tracing::info!(to = %msg.sender, action = kind, rcpts = n, "queue: delivery status notification sent")
+            }
+            Err(e) => {
+                tracing::warn!(to = %msg.sender, error = %e, "queue: cannot send the delivery status notification")
+            }
         }
     }
 }

@@ -115,6 +115,7 @@ where
                     reply(&mut self.out, &t);
                     return Step::Close;
                 }
+                tracing::Span::current().record("user", acc.name.as_str());
                 tracing::info!(user = %acc.name, "smtp submission login");
                 self.authed = Some((acc.id, acc.name));
                 reply(&mut self.out, R::AUTH_OK);
