@@ -1,5 +1,7 @@
-//! Inbound SMTP (the MX on port 25): sessions, the relay rules, tarpitting
-//! and greylisting, and durable local delivery.
+//! SMTP in: the MX on port 25 and submission on 587/465 (RFC 5321, RFC
+//! 6409). Sessions (`session` and its phases), every reply (`replies`), the
+//! relay rules, tarpitting and greylisting, and durable local delivery.
+//! Rule: `250` only after the store has committed (RFC 5321 6.1).
 
 pub mod address;
 pub mod deliver;
@@ -29,7 +31,8 @@ pub use tarpit::Tarpit;
 pub struct Shared {
     pub config: Arc<Config>,
     pub store: Store,
-    /// Where mail for aliases with remote targets goes.
+    /// Where mail for remote addresses goes (submission, and aliases with
+    /// remote targets).
     pub queue: Option<Queue>,
     pub tarpit: Tarpit,
     pub security: Security,
