@@ -42,7 +42,9 @@ fn check(out: &HashMap<String, String>) {
     assert_eq!(get("select-exists"), "3");
     assert_eq!(get("select-uidvalidity"), "True");
     assert_eq!(get("search-all"), "[1, 2, 3]");
-    assert_eq!(get("fetch-flags"), "(b'\\\\Flagged',)");
+    // The first session to select sees the message as recent (RFC 3501
+    // 2.3.2).
+    assert_eq!(get("fetch-flags"), "(b'\\\\Recent', b'\\\\Flagged')");
     assert_eq!(get("fetch-internaldate"), "2026-11-03T12:30:00+00:00");
     assert_eq!(get("fetch-size"), "True");
     assert_eq!(
@@ -64,15 +66,21 @@ fn check(out: &HashMap<String, String>) {
     );
     assert_eq!(get("fetch-text-has-boundary"), "True");
     // BODY.PEEK leaves \Seen alone; BODY[] sets it (RFC 3501 6.4.5).
-    assert_eq!(get("peek-left-unseen"), "(b'\\\\Flagged',)");
+    assert_eq!(get("peek-left-unseen"), "(b'\\\\Recent', b'\\\\Flagged')");
     assert_eq!(get("fetch-full"), "True");
-    assert_eq!(get("after-body-flags"), "(b'\\\\Flagged', b'\\\\Seen')");
+    assert_eq!(
+        get("after-body-flags"),
+        "(b'\\\\Recent', b'\\\\Flagged', b'\\\\Seen')"
+    );
     assert_eq!(get("search-subject"), "True");
     assert_eq!(get("search-seen"), "True");
     assert_eq!(get("search-unseen-flagged"), "[]");
-    assert_eq!(get("store-add"), "(b'$Work', b'\\\\Answered')");
-    assert_eq!(get("store-remove"), "(b'\\\\Answered',)");
-    assert_eq!(get("store-set"), "(b'\\\\Draft',)");
+    assert_eq!(
+        get("store-add"),
+        "(b'\\\\Recent', b'$Work', b'\\\\Answered')"
+    );
+    assert_eq!(get("store-remove"), "(b'\\\\Recent', b'\\\\Answered')");
+    assert_eq!(get("store-set"), "(b'\\\\Recent', b'\\\\Draft')");
     assert_eq!(get("after-move"), "True");
     assert_eq!(get("archive-status"), "1");
     assert_eq!(get("trash-status"), "1");
