@@ -112,19 +112,7 @@ impl Drop for Logged {
     }
 }
 
-const SEND: &str = r#"
-import smtplib, sys
-host, port = sys.argv[1].rsplit(":", 1)
-s = smtplib.SMTP(host, int(port), timeout=20)
-s.ehlo("client.example")
-s.mail("sender@elsewhere.example")
-print("nobody", s.rcpt("nobody@example.org")[0])
-s.rcpt("alice@example.org")
-s.rcpt("fwd@example.org")
-code, text = s.data(b"From: sender@elsewhere.example\r\nSubject: hi\r\n\r\nhello\r\n")
-print("data", code, text.decode())
-s.quit()
-"#;
+const SEND: &str = include_str!("scripts/smtp_logs_send.py");
 
 /// The id in "250 2.0.0 Ok: queued as <id>" is the queue_id of the SMTP
 /// transaction line and of the queue's delivery attempt; the refused
@@ -175,16 +163,7 @@ fn one_id_follows_a_message_and_refusals_are_logged() {
     }
 }
 
-const IDLE: &str = r#"
-import smtplib, sys, time
-host, port = sys.argv[1].rsplit(":", 1)
-s = smtplib.SMTP(host, int(port), timeout=30)
-s.ehlo("client.example")
-print("ready", flush=True)
-start = time.monotonic()
-code, text = s.getreply()
-print(code, text.decode(), round(time.monotonic() - start, 2), flush=True)
-"#;
+const IDLE: &str = include_str!("scripts/smtp_logs_idle.py");
 
 /// RFC 5321 3.8: on SIGTERM a client waiting between commands gets "421
 /// 4.3.2 … Service shutting down" at once, and the process exits without
@@ -230,21 +209,7 @@ fn sigterm_answers_an_idle_client_with_421_at_once() {
     let _ = py.wait();
 }
 
-const BAD_TLS: &str = r#"
-import socket, sys
-host, port = sys.argv[1].rsplit(":", 1)
-s = socket.create_connection((host, int(port)), timeout=20)
-f = s.makefile("rb")
-f.readline()
-s.sendall(b"EHLO client.example\r\n")
-while not f.readline().startswith(b"250 "):
-    pass
-s.sendall(b"STARTTLS\r\n")
-print(f.readline().decode().strip())
-s.sendall(b"this is not a TLS ClientHello\r\n" * 4)
-s.recv(1024)
-s.close()
-"#;
+const BAD_TLS: &str = include_str!("scripts/smtp_logs_bad_starttls.py");
 
 /// A STARTTLS handshake that fails is logged at info with the peer and the
 /// reason, in the session's span.
@@ -265,17 +230,7 @@ fn a_failed_starttls_handshake_is_logged_with_peer_and_reason() {
     assert!(line["span"]["session"].is_string(), "{line}");
 }
 
-const SUBMIT: &str = r#"
-import smtplib, ssl, sys
-host, port = sys.argv[1].rsplit(":", 1)
-s = smtplib.SMTP_SSL(host, int(port), timeout=20, context=ssl._create_unverified_context())
-s.login("alice@example.org", "pw-alice-123456")
-s.mail("alice@example.org")
-s.rcpt("someone@remote.example")
-code, text = s.data(b"From: alice@example.org\r\nTo: someone@remote.example\r\nSubject: hi\r\n\r\nhello\r\n")
-print("data", code, text.decode())
-s.quit()
-"#;
+const SUBMIT: &str = include_str!("scripts/smtp_logs_submit.py");
 
 /// The case from the field: a submitted message for a remote address has
 /// one id in the reply, in the SMTP transaction line (whose span names the

@@ -1,0 +1,11 @@
+import smtplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = smtplib.SMTP(host, int(port), timeout=20)
+s.ehlo("client.example")
+s.mail("sender@elsewhere.example")
+print("nobody", s.rcpt("nobody@example.org")[0])
+s.rcpt("alice@example.org")
+s.rcpt("fwd@example.org")
+code, text = s.data(b"From: sender@elsewhere.example\r\nSubject: hi\r\n\r\nhello\r\n")
+print("data", code, text.decode())
+s.quit()
