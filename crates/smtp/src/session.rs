@@ -29,7 +29,7 @@ use tracing::Instrument;
 
 use crate::Shared;
 use crate::deliver::Envelope;
-use crate::framing::{ChunkState, FrameError, check_chunk, take_line};
+use crate::framing::{ChunkState, FrameError, take_line};
 use crate::numbers::{self, Size};
 use crate::replies as R;
 use crate::spool::Spool;
@@ -314,106 +314,48 @@ where
         }
     }
 
-    /// Handle everything already buffered.
+    /// Handle everything already buffered: each step takes what its mode
+    /// reads (a command line, a message line, an AUTH response, BDAT
+    /// octets) and says whether to stop (`Some`) or go on.
     async fn process(&mut self) -> Step {
         loop {
-            match self.mode {
-                Mode::Command => {
-                    let line = match take_line(&mut self.inbuf, MAX_COMMAND) {
-                        Ok(Some(l)) => l,
-                        Ok(None) => return Step::NeedMore,
-                        Err(e) => return self.frame_error(e, "command"),
-                    };
-                    // Whatever follows in the buffer is the next command's start.
-                    self.wait_since = Instant::now();
-                    // Shutting down: no new command is started, even one
-                    // already pipelined behind a finished message.
-                    if self.shutdown.is_cancelled() {
-                        let t = R::hosted(R::SHUTTING_DOWN, self.hostname());
-                        reply(&mut self.out, &t);
-                        return Step::Close;
-                    }
-                    match self.command(&line).await {
-                        Step::NeedMore => {}
-                        other => return other,
-                    }
-                }
-                Mode::Data => {
-                    let max = self.shared.config.smtp.max_line_length;
-                    // RFC 5321 4.5.3.1.6: the limit does not count the dot
-                    // added for transparency, so a stuffed line may be one longer.
-                    let line = match take_line(&mut self.inbuf, max + 1) {
-                        Ok(Some(l)) => l,
-                        Ok(None) => return Step::NeedMore,
-                        Err(e) => return self.frame_error(e, "message"),
-                    };
-                    if line.len() > max && line.first() != Some(&b'.') {
-                        return self.frame_error(FrameError::TooLong, "message");
-                    }
-                    if line == b"." {
-                        self.mode = Mode::Command;
-                        self.finish().await;
-                        continue;
-                    }
-                    // RFC 5321 4.5.2: remove one leading dot.
-                    let content = line.strip_prefix(b".").unwrap_or(&line);
-                    self.append(content, true).await;
-                }
+            let stop = match self.mode {
+                Mode::Command => self.command_line().await,
+                Mode::Data => self.data_line().await,
                 Mode::AuthPlain | Mode::AuthLoginUser | Mode::AuthLoginPass => {
-                    let line = match take_line(&mut self.inbuf, 4096) {
-                        Ok(Some(l)) => l,
-                        Ok(None) => return Step::NeedMore,
-                        Err(e) => return self.frame_error(e, "authentication"),
-                    };
-                    let mode = self.mode;
-                    self.mode = Mode::Command;
-                    let text = String::from_utf8_lossy(&line).trim().to_string();
-                    match self.auth_response(mode, &text).await {
-                        Step::NeedMore => {}
-                        other => return other,
-                    }
+                    self.auth_line().await
                 }
                 Mode::Bdat {
                     remaining,
                     last,
                     discard,
-                } => {
-                    if remaining > 0 && self.inbuf.is_empty() {
-                        return Step::NeedMore;
-                    }
-                    let n = remaining.min(self.inbuf.len());
-                    let chunk: Vec<u8> = self.inbuf.drain(..n).collect();
-                    let max = self.shared.config.smtp.max_line_length;
-                    if !discard && let Some(t) = self.txn.as_mut() {
-                        if let Err(e) = check_chunk(&chunk, &mut t.chunk, max) {
-                            return self.frame_error(e, "message");
-                        }
-                        self.append(&chunk, false).await;
-                    }
-                    let remaining = remaining - n;
-                    if remaining > 0 {
-                        self.mode = Mode::Bdat {
-                            remaining,
-                            last,
-                            discard,
-                        };
-                        return Step::NeedMore;
-                    }
-                    self.mode = Mode::Command;
-                    if discard {
-                        continue;
-                    }
-                    if last {
-                        if self.txn.as_ref().is_some_and(|t| t.chunk.cr) {
-                            return self.frame_error(FrameError::BareLineEnding, "message");
-                        }
-                        self.finish().await;
-                    } else {
-                        let got = self.txn.as_ref().map_or(0, |t| t.data.len());
-                        reply(&mut self.out, &R::octets_received(got));
-                    }
-                }
+                } => self.bdat_octets(remaining, last, discard).await,
+            };
+            if let Some(step) = stop {
+                return step;
             }
+        }
+    }
+
+    /// One command line, unless shutdown has begun.
+    async fn command_line(&mut self) -> Option<Step> {
+        let line = match take_line(&mut self.inbuf, MAX_COMMAND) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Some(Step::NeedMore),
+            Err(e) => return Some(self.frame_error(e, "command")),
+        };
+        // Whatever follows in the buffer is the next command's start.
+        self.wait_since = Instant::now();
+        // Shutting down: no new command is started, even one already
+        // pipelined behind a finished message.
+        if self.shutdown.is_cancelled() {
+            let t = R::hosted(R::SHUTTING_DOWN, self.hostname());
+            reply(&mut self.out, &t);
+            return Some(Step::Close);
+        }
+        match self.command(&line).await {
+            Step::NeedMore => None,
+            other => Some(other),
         }
     }
 

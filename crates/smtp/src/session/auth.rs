@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Mode, Session, Step, reply};
+use crate::framing::take_line;
 use crate::replies as R;
 use crate::spool::{Body, Message};
 
@@ -15,6 +16,22 @@ impl<S> Session<'_, S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    /// One line answering an AUTH challenge (RFC 4954 4).
+    pub(super) async fn auth_line(&mut self) -> Option<Step> {
+        let line = match take_line(&mut self.inbuf, 4096) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Some(Step::NeedMore),
+            Err(e) => return Some(self.frame_error(e, "authentication")),
+        };
+        let mode = self.mode;
+        self.mode = Mode::Command;
+        let text = String::from_utf8_lossy(&line).trim().to_string();
+        match self.auth_response(mode, &text).await {
+            Step::NeedMore => None,
+            other => Some(other),
+        }
+    }
+
     /// AUTH (RFC 4954): PLAIN (RFC 4616, with an initial response or after
     /// R::AUTH_CONTINUE) and LOGIN, only on submission and only over TLS.
     pub(super) async fn auth(&mut self, mechanism: u64, initial: String) -> Step {

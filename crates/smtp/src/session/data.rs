@@ -9,6 +9,7 @@ use tracing::Instrument;
 
 use super::{MESSAGE_TIMEOUTS, Mode, Session, Step, Txn, reply};
 use crate::deliver::{self, Envelope};
+use crate::framing::{FrameError, check_chunk, take_line};
 use crate::replies as R;
 use crate::spool::{Body, HEADER_LIMIT, Message};
 
@@ -16,6 +17,76 @@ impl<S> Session<'_, S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    /// One line of DATA: the end of the message, or content with its
+    /// transparency dot removed.
+    pub(super) async fn data_line(&mut self) -> Option<Step> {
+        let max = self.shared.config.smtp.max_line_length;
+        // RFC 5321 4.5.3.1.6: the limit does not count the dot added for
+        // transparency, so a stuffed line may be one longer.
+        let line = match take_line(&mut self.inbuf, max + 1) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Some(Step::NeedMore),
+            Err(e) => return Some(self.frame_error(e, "message")),
+        };
+        if line.len() > max && line.first() != Some(&b'.') {
+            return Some(self.frame_error(FrameError::TooLong, "message"));
+        }
+        if line == b"." {
+            self.mode = Mode::Command;
+            self.finish().await;
+            return None;
+        }
+        // RFC 5321 4.5.2: remove one leading dot.
+        let content = line.strip_prefix(b".").unwrap_or(&line);
+        self.append(content, true).await;
+        None
+    }
+
+    /// The octets of a BDAT chunk as they arrive (RFC 3030 2); a refused
+    /// chunk is read and dropped (`discard`).
+    pub(super) async fn bdat_octets(
+        &mut self,
+        remaining: usize,
+        last: bool,
+        discard: bool,
+    ) -> Option<Step> {
+        if remaining > 0 && self.inbuf.is_empty() {
+            return Some(Step::NeedMore);
+        }
+        let n = remaining.min(self.inbuf.len());
+        let chunk: Vec<u8> = self.inbuf.drain(..n).collect();
+        let max = self.shared.config.smtp.max_line_length;
+        if !discard && let Some(t) = self.txn.as_mut() {
+            if let Err(e) = check_chunk(&chunk, &mut t.chunk, max) {
+                return Some(self.frame_error(e, "message"));
+            }
+            self.append(&chunk, false).await;
+        }
+        let remaining = remaining - n;
+        if remaining > 0 {
+            self.mode = Mode::Bdat {
+                remaining,
+                last,
+                discard,
+            };
+            return Some(Step::NeedMore);
+        }
+        self.mode = Mode::Command;
+        if discard {
+            return None;
+        }
+        if !last {
+            let got = self.txn.as_ref().map_or(0, |t| t.data.len());
+            reply(&mut self.out, &R::octets_received(got));
+            return None;
+        }
+        if self.txn.as_ref().is_some_and(|t| t.chunk.cr) {
+            return Some(self.frame_error(FrameError::BareLineEnding, "message"));
+        }
+        self.finish().await;
+        None
+    }
+
     pub(super) fn data(&mut self) -> Step {
         match self.txn.as_ref() {
             None => self.error(R::MAIL_BEFORE_DATA),
