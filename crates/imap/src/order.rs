@@ -4,10 +4,13 @@
 //! Pure functions over [`Info`]; the session supplies the messages and
 //! writes the replies.
 
-use crate::references::MAX_REFERENCES;
 use std::cmp::Ordering;
 
 use mail_parser::{Address, HeaderValue, Message};
+
+/// The references of a message that REFERENCES links, the last ones (the
+/// nearest ancestors). A References field can list thousands.
+pub const MAX_REFERENCES: usize = 256;
 
 /// What SORT and THREAD need of one message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

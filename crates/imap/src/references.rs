@@ -4,21 +4,17 @@
 //!
 //! The rule: no thread is built deeper than [`MAX_THREAD_DEPTH`] (the
 //! walks after linking recurse on the tree), and a message's references
-//! are at most [`MAX_REFERENCES`].
+//! are at most [`MAX_REFERENCES`](crate::order::MAX_REFERENCES).
 
 use std::collections::HashMap;
 
-use crate::order::{Info, Thread};
+use crate::order::{Info, MAX_REFERENCES, Thread};
 
 /// The deepest thread REFERENCES builds. Messages can chain replies (or
 /// one message list references) without end, and the steps after the
 /// first walk the tree recursively; tern departs from RFC 5256 here: a
 /// reply that would sit deeper starts a thread of its own.
 pub const MAX_THREAD_DEPTH: usize = 256;
-
-/// The references of a message that REFERENCES links, the last ones (the
-/// nearest ancestors). A References field can list thousands.
-pub const MAX_REFERENCES: usize = 256;
 
 /// A container of the REFERENCES algorithm (RFC 5256 4, after
 /// Zawinski): indexes into `Info` and into the container table.

@@ -15,7 +15,7 @@ use crate::order::Info;
 /// Bumped whenever the encoding or what is computed changes; an older
 /// summary is then computed again (3: sizes and envelopes inside a
 /// message/rfc822 part are read from the right bytes; 4: at most
-/// `mime_tree::MAX_PARTS` parts; 5: the last `references::MAX_REFERENCES`
+/// `mime_tree::MAX_PARTS` parts; 5: the last `order::MAX_REFERENCES`
 /// references; 6: a comment in a group is not an envelope address, and a
 /// group's name is its first address for SORT).
 const VERSION: u8 = 6;
