@@ -30,8 +30,10 @@ impl Logged {
     }
 
     fn start_kinds(dir: &Path, dns: &common::dns::DnsServer, kinds: &[&str]) -> Logged {
+        // A grace period far longer than any wait below: a session that
+        // waited it out could not pass the shutdown test.
         let extra = format!(
-            "[log]\nformat = \"json\"\nlevel = \"info\"\n{}",
+            "[server]\nshutdown_grace_secs = 120\n[log]\nformat = \"json\"\nlevel = \"info\"\n{}",
             dns.config()
         );
         let cfg = common::write_config(dir, kinds, &extra);
@@ -187,25 +189,17 @@ fn sigterm_answers_an_idle_client_with_421_at_once() {
     });
     let ready = rx.recv_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(ready, "ready");
-    let sent = Instant::now();
     common::signal(t.child.id(), "TERM");
-    let said = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    // Both bounds are far below the 120 s grace period: the idle client was
+    // answered and the server exited without waiting for it. (No tighter
+    // timing is asserted: the machine may be loaded.)
+    let said = rx.recv_timeout(Duration::from_secs(60)).unwrap();
     assert!(
         said.starts_with("421 4.3.2 mx.test.example Service shutting down"),
         "{said}"
     );
-    assert!(
-        sent.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        sent.elapsed()
-    );
-    let status = common::wait_bounded(&mut t.child, Duration::from_secs(5));
+    let status = common::wait_bounded(&mut t.child, Duration::from_secs(60));
     assert!(status.success(), "{status:?}");
-    assert!(
-        sent.elapsed() < Duration::from_secs(5),
-        "exit took {:?}",
-        sent.elapsed()
-    );
     let _ = py.wait();
 }
 
