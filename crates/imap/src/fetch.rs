@@ -369,8 +369,11 @@ impl Session {
                             out.extend_from_slice(format!("UID {}", m.uid).as_bytes())
                         }
                         MessageDataItemName::InternalDate => out.extend_from_slice(
-                            format!("INTERNALDATE {}", wire::internal_date(m.internal_date))
-                                .as_bytes(),
+                            format!(
+                                "INTERNALDATE {}",
+                                wire::internal_date(m.internal_date, m.internal_zone)
+                            )
+                            .as_bytes(),
                         ),
                         MessageDataItemName::Rfc822Size => {
                             out.extend_from_slice(format!("RFC822.SIZE {}", m.size).as_bytes())

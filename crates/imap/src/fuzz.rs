@@ -255,6 +255,7 @@ mod session {
                     bytes: m.into_bytes(),
                     flags: vec![],
                     internal_date: 1_704_103_200,
+                    internal_zone: 0,
                     summary: None,
                 }])
                 .await

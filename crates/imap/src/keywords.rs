@@ -77,6 +77,7 @@ mod tests {
             uid: 1,
             size: 1,
             internal_date: 0,
+            internal_zone: 0,
             flags: flags.iter().map(|f| f.to_string()).collect(),
             modseq: 1,
         }

@@ -281,9 +281,14 @@ impl Session {
                     }
                 };
                 let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+                // The date-time's own zone is kept: FETCH INTERNALDATE shows
+                // it and BEFORE/ON/SINCE compare in it (RFC 3501 6.4.4).
                 let date = date
-                    .map(|d| d.as_ref().timestamp())
-                    .unwrap_or_else(|| chrono::Utc::now().timestamp());
+                    .map(|d| {
+                        let d = d.as_ref();
+                        (d.timestamp(), d.offset().local_minus_utc() / 60)
+                    })
+                    .unwrap_or_else(|| (tern_common::time::now_secs() as i64, 0));
                 self.append(io, tag, account, &n, bytes, flags, date).await;
             }
             body => return self.selected_command(io, tag, body).await,
@@ -520,7 +525,7 @@ impl Session {
         name: &str,
         bytes: Vec<u8>,
         flags: Vec<String>,
-        date: i64,
+        (date, zone): (i64, i32),
     ) {
         if flags.len() > crate::selected::MAX_FLAGS {
             io.push_str(&format!("{tag} NO [LIMIT] too many flags on a message\r\n"));
@@ -547,6 +552,7 @@ impl Session {
             bytes,
             flags,
             internal_date: date,
+            internal_zone: zone,
             summary: summary.worth_keeping().then(|| summary.encode()),
         };
         match self.store.deliver(vec![msg]).await {

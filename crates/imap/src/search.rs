@@ -153,6 +153,11 @@ fn day(secs: i64) -> i64 {
     secs.div_euclid(86_400)
 }
 
+/// The day of a message's INTERNALDATE as written in its own zone.
+fn local_day(m: &tern_store::MessageMeta) -> i64 {
+    day(m.internal_date + i64::from(m.internal_zone) * 60)
+}
+
 fn date_day(d: &chrono::NaiveDate) -> i64 {
     d.and_hms_opt(0, 0, 0)
         .map(|t| day(t.and_utc().timestamp()))
@@ -264,9 +269,10 @@ impl Ctx<'_> {
             Old => !self.recent,
             Larger(n) => m.size > *n as u64,
             Smaller(n) => m.size < *n as u64,
-            Before(d) => day(m.internal_date) < date_day(d.as_ref()),
-            On(d) => day(m.internal_date) == date_day(d.as_ref()),
-            Since(d) => day(m.internal_date) >= date_day(d.as_ref()),
+            // RFC 3501 6.4.4: the INTERNALDATE's date in its own zone.
+            Before(d) => local_day(m) < date_day(d.as_ref()),
+            On(d) => local_day(m) == date_day(d.as_ref()),
+            Since(d) => local_day(m) >= date_day(d.as_ref()),
             SentBefore(d) => self.sent_day().is_some_and(|s| s < date_day(d.as_ref())),
             SentOn(d) => self.sent_day().is_some_and(|s| s == date_day(d.as_ref())),
             SentSince(d) => self.sent_day().is_some_and(|s| s >= date_day(d.as_ref())),

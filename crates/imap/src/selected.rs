@@ -637,6 +637,7 @@ mod tests {
                 uid,
                 size: 1,
                 internal_date: 0,
+                internal_zone: 0,
                 flags: Vec::new(),
                 modseq: 1,
             })

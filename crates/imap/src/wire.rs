@@ -84,10 +84,13 @@ pub fn flag_list(flags: &[String]) -> String {
     format!("({})", flags.join(" "))
 }
 
-/// RFC 9051 `date-time`: `"02-Jan-2006 15:04:05 +0000"`.
-pub fn internal_date(secs: i64) -> String {
-    let utc = FixedOffset::east_opt(0).and_then(|z| z.timestamp_opt(secs, 0).single());
-    match utc {
+/// RFC 9051 `date-time`: `"02-Jan-2006 15:04:05 +0000"`, in the zone
+/// `zone` (minutes east of UTC) the date was given in.
+pub fn internal_date(secs: i64, zone: i32) -> String {
+    let at = FixedOffset::east_opt(zone.saturating_mul(60))
+        .or_else(|| FixedOffset::east_opt(0))
+        .and_then(|z| z.timestamp_opt(secs, 0).single());
+    match at {
         Some(t) => format!("\"{}\"", t.format("%d-%b-%Y %H:%M:%S %z")),
         None => "\"01-Jan-1970 00:00:00 +0000\"".into(),
     }
@@ -105,7 +108,7 @@ mod tests {
         let mut o = Vec::new();
         string(&mut o, "é".as_bytes());
         assert_eq!(o, "{2}\r\né".as_bytes());
-        assert_eq!(internal_date(0), "\"01-Jan-1970 00:00:00 +0000\"");
+        assert_eq!(internal_date(0, 0), "\"01-Jan-1970 00:00:00 +0000\"");
         assert_eq!(sequence_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
         assert_eq!(sequence_set(&[]), "");
     }

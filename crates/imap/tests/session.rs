@@ -148,6 +148,7 @@ async fn deliver(store: &Store, account: i64, mailbox: &str, m: Vec<u8>) {
             bytes: m,
             flags: vec![],
             internal_date: 1_704_103_200,
+            internal_zone: 0,
             summary: None,
         }])
         .await

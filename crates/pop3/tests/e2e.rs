@@ -92,6 +92,7 @@ impl Env {
                 bytes: bytes.to_vec(),
                 flags: vec![],
                 internal_date: 1_700_000_000,
+                internal_zone: 0,
                 summary: None,
             }])
             .await

@@ -28,6 +28,7 @@ pub async fn send_report(
                         bytes,
                         flags: Vec::new(),
                         internal_date: now_secs(),
+                        internal_zone: 0,
                         summary: None,
                     }
                 })

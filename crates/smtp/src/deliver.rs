@@ -139,6 +139,7 @@ pub async fn deliver(
                 bytes,
                 flags: Vec::new(),
                 internal_date: now_secs(),
+                internal_zone: 0,
                 summary: None,
             });
         }

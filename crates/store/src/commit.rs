@@ -26,6 +26,7 @@ pub(crate) struct Prepared {
     pub size: i64,
     pub flags: String,
     pub internal_date: i64,
+    pub internal_zone: i32,
     /// Maildir file name (SQLite setup).
     pub file: Option<String>,
     /// The bytes themselves (PostgreSQL setup).
@@ -224,8 +225,8 @@ async fn insert_request(
             (None, None) => None,
         };
         sqlx::query(
-            "INSERT INTO messages (mailbox_id, uid, size, internal_date, flags, modseq, file, blob_id, summary) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO messages (mailbox_id, uid, size, internal_date, flags, modseq, file, blob_id, summary, internal_zone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(it.mailbox_id)
         .bind(uid)
@@ -236,6 +237,7 @@ async fn insert_request(
         .bind(it.file.as_deref())
         .bind(blob_id)
         .bind(it.summary.as_deref())
+        .bind(it.internal_zone as i64)
         .execute(&mut *conn)
         .await?;
         let d = Delivered {

@@ -227,6 +227,12 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO subscriptions (account_id, name)
         SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
     "#,
+    // 13: the zone of a message's INTERNALDATE, in minutes east of UTC: an
+    // APPEND names it, and BEFORE/ON/SINCE compare the date in that zone
+    // (RFC 3501 6.4.4). Mail received here is in UTC (0).
+    r#"
+    ALTER TABLE messages ADD COLUMN internal_zone BIGINT NOT NULL DEFAULT 0;
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

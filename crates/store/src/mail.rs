@@ -42,6 +42,8 @@ pub struct MessageMeta {
     pub size: u64,
     /// Seconds since the epoch.
     pub internal_date: i64,
+    /// The zone the INTERNALDATE was given in, minutes east of UTC.
+    pub internal_zone: i32,
     /// System flags (`\Seen` …) and keywords, sorted.
     pub flags: Vec<String>,
     pub modseq: u64,
@@ -61,6 +63,9 @@ pub struct NewMessage {
     pub bytes: Vec<u8>,
     pub flags: Vec<String>,
     pub internal_date: i64,
+    /// Minutes east of UTC of the INTERNALDATE (an APPEND's date-time); 0
+    /// for mail received here.
+    pub internal_zone: i32,
     /// What a protocol layer derived from the bytes, if it already has it
     /// (see [`Store::message_summary_set`]); kept with the message.
     pub summary: Option<Vec<u8>>,
@@ -96,14 +101,15 @@ pub(crate) fn join_flags(flags: &[String]) -> String {
     normalize_flags(flags).join(" ")
 }
 
-/// uid, size, internal_date, flags, modseq.
-type MetaRow = (i64, i64, i64, String, i64);
+/// uid, size, internal_date, flags, modseq, internal_zone.
+type MetaRow = (i64, i64, i64, String, i64, i64);
 
-fn meta_of_row((uid, size, internal_date, flags, modseq): MetaRow) -> MessageMeta {
+fn meta_of_row((uid, size, internal_date, flags, modseq, zone): MetaRow) -> MessageMeta {
     MessageMeta {
         uid: uid as u32,
         size: size as u64,
         internal_date,
+        internal_zone: zone as i32,
         flags: split_flags(&flags),
         modseq: modseq as u64,
     }
@@ -505,6 +511,7 @@ impl Store {
                     size,
                     flags: join_flags(&m.flags),
                     internal_date: m.internal_date,
+                    internal_zone: m.internal_zone,
                     file,
                     data,
                     large_object: None,
@@ -526,7 +533,7 @@ impl Store {
     /// Every message of a mailbox, by ascending UID.
     pub async fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageMeta>> {
         let rows: Vec<MetaRow> = sqlx::query_as(
-            "SELECT uid, size, internal_date, flags, modseq FROM messages WHERE mailbox_id = $1 ORDER BY uid",
+            "SELECT uid, size, internal_date, flags, modseq, internal_zone FROM messages WHERE mailbox_id = $1 ORDER BY uid",
         )
         .bind(mailbox)
         .fetch_all(self.pool())
@@ -542,7 +549,7 @@ impl Store {
         modseq: u64,
     ) -> Result<Vec<MessageMeta>> {
         let rows: Vec<MetaRow> = sqlx::query_as(
-            "SELECT uid, size, internal_date, flags, modseq FROM messages \
+            "SELECT uid, size, internal_date, flags, modseq, internal_zone FROM messages \
              WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
         )
         .bind(mailbox)
@@ -669,8 +676,8 @@ impl Store {
         let mut failed = Vec::new();
         let mut modseq = 0u64;
         for &uid in uids {
-            let Some((cur, cur_modseq, size, date)) = sqlx::query_as::<_, (String, i64, i64, i64)>(
-                "SELECT flags, modseq, size, internal_date FROM messages WHERE mailbox_id = $1 AND uid = $2",
+            let Some((cur, cur_modseq, size, date, zone)) = sqlx::query_as::<_, (String, i64, i64, i64, i64)>(
+                "SELECT flags, modseq, size, internal_date, internal_zone FROM messages WHERE mailbox_id = $1 AND uid = $2",
             )
             .bind(mailbox)
             .bind(uid as i64)
@@ -720,6 +727,7 @@ impl Store {
                     uid,
                     size: size as u64,
                     internal_date: date,
+                    internal_zone: zone as i32,
                     flags: new,
                     modseq,
                 },
@@ -863,6 +871,7 @@ impl Store {
                 bytes: self.message_bytes(from, m.uid).await?,
                 flags: m.flags.clone(),
                 internal_date: m.internal_date,
+                internal_zone: m.internal_zone,
                 summary: summaries.remove(&m.uid),
             });
             pairs_src.push(m.uid);

@@ -154,6 +154,7 @@ mod tests {
             uid,
             size: 10,
             internal_date: 0,
+            internal_zone: 0,
             flags: vec![flag.to_string()],
             modseq,
         }

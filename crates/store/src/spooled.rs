@@ -131,6 +131,7 @@ impl Store {
                     size,
                     flags: join_flags(&m.flags),
                     internal_date: m.internal_date,
+                    internal_zone: m.internal_zone,
                     file,
                     data: None,
                     large_object,

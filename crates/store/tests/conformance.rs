@@ -128,6 +128,7 @@ fn msg(account_id: i64, body: &str) -> NewMessage {
         bytes: format!("Subject: t\r\n\r\n{body}\r\n").into_bytes(),
         flags: vec![],
         internal_date: 1_700_000_000,
+        internal_zone: 0,
         summary: None,
     }
 }
@@ -178,6 +179,7 @@ conformance!(
     login_keys_name_the_account,
     messages_read_in_chunks,
     recent_messages_are_claimed_once,
+    internal_dates_keep_their_zone,
 );
 
 async fn domains(f: Fixture) {
@@ -1726,4 +1728,31 @@ async fn recent_messages_are_claimed_once(f: Fixture) {
         let winners: Vec<_> = got.iter().filter(|r| r.contains(&uid)).collect();
         assert_eq!(winners.len(), 1, "round {round}: {got:?}");
     }
+}
+
+/// An INTERNALDATE given with a zone (IMAP APPEND) comes back with it, and
+/// a copy keeps it (RFC 3501 6.4.4 compares dates in that zone).
+async fn internal_dates_keep_their_zone(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("a@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    let mut m = msg(a.id, "zoned");
+    m.internal_zone = -300;
+    s.deliver(vec![m, msg(a.id, "utc")]).await.unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let zones: Vec<i32> = s
+        .messages(inbox.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.internal_zone)
+        .collect();
+    assert_eq!(zones, vec![-300, 0]);
+    let kept = s.mailbox_create(a.id, "Kept", None).await.unwrap();
+    s.copy_messages(inbox.id, &[1], kept.id).await.unwrap();
+    let copied = s.messages(kept.id).await.unwrap();
+    assert_eq!(copied[0].internal_zone, -300);
 }

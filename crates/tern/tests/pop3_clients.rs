@@ -64,6 +64,7 @@ impl Pop3 {
                 bytes: bytes.to_vec(),
                 flags: vec![],
                 internal_date: 1_700_000_000,
+                internal_zone: 0,
                 summary: None,
             }])
             .await
