@@ -157,7 +157,7 @@ pub fn self_signed(
     use anyhow::Context;
     let cert = dir.join("self-signed.crt");
     let key = dir.join("self-signed.key");
-    if cert.exists() && key.exists() {
+    if cert.exists() && key.exists() && !made_by_an_older_tern(&cert) {
         return Ok((cert, key));
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -183,6 +183,20 @@ pub fn self_signed(
     write_private(&key, pair.serialize_pem().as_bytes())?;
     std::fs::write(&cert, made.pem()).with_context(|| format!("writing {}", cert.display()))?;
     Ok((cert, key))
+}
+
+/// Older tern made its certificate with rcgen's simple defaults: subject
+/// "rcgen self signed cert", no IP names, so a client dialling 127.0.0.1
+/// refused it. Such a certificate is made again (once) with the names
+/// above; one that does not load is left for the loader to report.
+fn made_by_an_older_tern(cert: &Path) -> bool {
+    const OLD_SUBJECT: &[u8] = b"rcgen self signed cert";
+    let Ok(certs) = CertificateDer::pem_file_iter(cert) else {
+        return false;
+    };
+    certs
+        .filter_map(Result::ok)
+        .any(|der| der.windows(OLD_SUBJECT.len()).any(|w| w == OLD_SUBJECT))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -270,6 +284,28 @@ mod tests {
                 "{name}: {result:?}"
             );
         }
+    }
+
+    /// A certificate an older tern made (rcgen's default subject, no IP
+    /// names) is replaced once by one with the loopback names; the new one
+    /// is then kept.
+    #[test]
+    fn an_old_self_signed_certificate_is_made_again() {
+        let d = tempfile::tempdir().unwrap();
+        let old = rcgen::generate_simple_self_signed(vec!["mx.example.org".to_string()]).unwrap();
+        std::fs::write(d.path().join("self-signed.crt"), old.cert.pem()).unwrap();
+        std::fs::write(
+            d.path().join("self-signed.key"),
+            old.signing_key.serialize_pem(),
+        )
+        .unwrap();
+        let (c, k) = self_signed(d.path(), "mx.example.org").unwrap();
+        let first = std::fs::read(&c).unwrap();
+        assert_ne!(first, old.cert.pem().into_bytes(), "replaced");
+        assert!(!made_by_an_older_tern(&c));
+        load_server_config(&c, &k).unwrap();
+        let (c2, _) = self_signed(d.path(), "mx.example.org").unwrap();
+        assert_eq!(std::fs::read(c2).unwrap(), first, "and then kept");
     }
 
     #[test]
