@@ -7,54 +7,12 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::Tern;
+use common::rss::{Sampler, rss_kib};
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "correct horse battery";
 const NO_TARPIT: &str = "[tarpit]\nenabled = false\n";
-
-/// VmRSS of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
-/// Samples the server's VmRSS until told to stop; returns the peak.
-struct Sampler {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: std::thread::JoinHandle<u64>,
-}
-
-impl Sampler {
-    fn start(pid: u32) -> Sampler {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let s2 = stop.clone();
-        let handle = std::thread::spawn(move || {
-            let mut peak = 0;
-            // Bounded: ten minutes of samples at most.
-            for _ in 0..12_000 {
-                peak = peak.max(rss_kib(pid));
-                if s2.load(std::sync::atomic::Ordering::SeqCst) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            peak
-        });
-        Sampler { stop, handle }
-    }
-
-    fn peak(self) -> u64 {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.handle.join().expect("sampler")
-    }
-}
 
 fn server(kinds: &[&str]) -> Tern {
     let t = Tern::start_with(kinds, NO_TARPIT);

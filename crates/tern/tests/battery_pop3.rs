@@ -5,31 +5,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::rss::{Sampler, rss_kib};
 use common::{Tern, python};
-
-/// VmRSS of a process in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
-}
-
-/// Sample a process's RSS every 50 ms until `stop`; returns the highest.
-fn sample_peak(pid: u32, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u64 {
-    let mut peak = 0;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
-        peak = peak.max(rss_kib(pid));
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    peak.max(rss_kib(pid))
-}
 
 const SEND: &str = include_str!("scripts/battery_pop3_send.py");
 
@@ -58,11 +37,7 @@ fn many_sessions_fetching_a_large_message_keep_memory_flat() {
     let pid = t.pid();
     std::thread::sleep(Duration::from_millis(500));
     let before = rss_kib(pid);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let stop = stop.clone();
-        std::thread::spawn(move || sample_peak(pid, stop))
-    };
+    let sampler = Sampler::start(pid);
     let port = t.port("pop3s").to_string();
     let ca = t.cert_path();
     let clients: Vec<_> = (0..8)
@@ -75,8 +50,7 @@ fn many_sessions_fetching_a_large_message_keep_memory_flat() {
         })
         .collect();
     let outs: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let peak = sampler.join().unwrap();
+    let peak = sampler.peak();
     for out in &outs {
         let got: Vec<&str> = out.split_whitespace().collect();
         assert_eq!(got[..2].join(" "), want, "byte-exact RETR");

@@ -8,6 +8,7 @@ pub mod dnssec;
 pub mod mta_sts;
 pub mod pg;
 pub mod postfix;
+pub mod rss;
 pub mod sink;
 
 /// A UDP socket and a TCP listener on the same loopback port. The port the
