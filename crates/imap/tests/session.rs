@@ -9,20 +9,6 @@ use tokio::io::AsyncWriteExt;
 mod common;
 use common::*;
 
-async fn logged_in(store: &Store) -> Client {
-    let mut c = connect(store, true).await;
-    let r = c.cmd("l", &format!("LOGIN {USER} \"{PASS}\"")).await;
-    assert!(r.last().unwrap().starts_with("l OK"), "{r:?}");
-    c
-}
-
-fn msg(subject: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: {subject}\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <{subject}@x>\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
-
 async fn deliver(store: &Store, account: i64, mailbox: &str, m: Vec<u8>) {
     store
         .deliver(vec![NewMessage {
