@@ -40,7 +40,8 @@ fn main() {
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (H. Hinnant's algorithm).
+/// (H. Hinnant's algorithm). A build script cannot use the crates it
+/// builds, so this is the one copy of `tern_common::time::civil` kept.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);

@@ -4,8 +4,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::io::Io;
-use crate::session::{Flow, Session, Wire, capabilities};
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
+use crate::session::{Flow, Session, capabilities};
+use crate::state::Login;
 
 const BAD_LOGIN: &str = "NO [AUTHENTICATIONFAILED] invalid user name or password";
 
@@ -116,8 +118,8 @@ impl Session {
             );
             return Flow::Close;
         }
-        self.events = Some(self.store.subscribe(account.id));
-        self.account = Some(account);
+        let events = self.store.subscribe(account.id);
+        self.state.log_in(Login::new(account, events));
         io.push_str(&format!(
             "{tag} OK [CAPABILITY {}] logged in\r\n",
             capabilities(self.tls, true, &self.opts)

@@ -3,9 +3,10 @@
 
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 
-use crate::io::Io;
-use crate::session::{Session, Wire};
-use crate::wire;
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
+use crate::protocol::wire;
+use crate::session::Session;
 
 /// A UID set as sorted, merged ranges: membership in `log(ranges)` steps
 /// (testing every range of the set for every expunged UID costs
@@ -53,7 +54,9 @@ impl Session {
         set: Option<&SequenceSet>,
         since: u64,
     ) {
-        let Some(sel) = &self.selected else { return };
+        let Some(sel) = self.state.selected() else {
+            return;
+        };
         let gone = match self.store.expunged_since(sel.mailbox.id, since).await {
             Ok(g) => g,
             Err(e) => {
@@ -86,13 +89,17 @@ impl Session {
         since: u64,
         known: Option<&SequenceSet>,
     ) {
-        let Some(sel) = &self.selected else { return };
+        let Some(sel) = self.state.selected() else {
+            return;
+        };
         if sel.mailbox.uidvalidity != uidvalidity {
             // Everything the client knows is void; it starts over.
             return;
         }
         self.vanished_earlier(io, known, since).await;
-        let Some(sel) = &self.selected else { return };
+        let Some(sel) = self.state.selected() else {
+            return;
+        };
         for (i, m) in sel.msgs.iter().enumerate() {
             if m.modseq > since {
                 io.push_str(&format!(

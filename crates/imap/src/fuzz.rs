@@ -6,7 +6,7 @@
 use imap_codec::CommandCodec;
 use imap_codec::decode::Decoder;
 
-use crate::preparse::{Pre, preparse};
+use crate::protocol::preparse::{Pre, preparse};
 
 /// The commands mutated, extension syntax included.
 pub const CORPUS: &[&str] = &[

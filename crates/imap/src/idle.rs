@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use crate::io::Io;
-use crate::session::{Flow, Session, Wire};
+use tokio::sync::broadcast;
+
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
+use crate::session::{Flow, Session};
 
 impl Session {
     pub(crate) async fn idle<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
@@ -15,6 +18,14 @@ impl Session {
     }
 
     async fn idle_wait<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
+        // A second receiver of the login's change events only wakes the
+        // wait; `sync` still reads the login's own. Taken before the first
+        // sync, so that a change between the two is not missed.
+        let mut wake = self
+            .state
+            .login()
+            .and_then(|l| l.events.as_ref())
+            .map(|rx| rx.resubscribe());
         self.sync(io, true).await;
         io.push(b"+ idling\r\n");
         // Bounded like any other wait (RFC 9051 5.4: autologout).
@@ -25,10 +36,14 @@ impl Session {
                 return Flow::Close;
             }
             let event = async {
-                match &mut self.events {
-                    Some(rx) => {
-                        let _ = rx.recv().await;
-                    }
+                match &mut wake {
+                    Some(rx) => match rx.recv().await {
+                        Err(broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await
+                        }
+                        // One wake for what has queued up.
+                        _ => while rx.try_recv().is_ok() {},
+                    },
                     None => std::future::pending::<()>().await,
                 }
             };
@@ -49,7 +64,7 @@ impl Session {
                     }
                 }
                 _ = event => {
-                    if let Some(sel) = &mut self.selected {
+                    if let Some(sel) = self.state.selected_mut() {
                         sel.dirty = true;
                     }
                     // Let a burst of changes settle into one report.

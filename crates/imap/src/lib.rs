@@ -1,27 +1,29 @@
 //! The IMAP server: IMAP4rev1 (RFC 3501) with the extensions listed in
 //! `session::capabilities`, over the store's mailboxes. Commands are parsed
-//! by `imap-codec`; framing, literals and limits are ours (`io.rs`).
+//! by `imap-codec`; framing, literals and limits are ours (`protocol/`).
 
+mod append;
 mod auth;
 mod binary;
 mod budget;
+mod client_names;
 mod condstore;
-mod deflate;
+mod enabled;
 mod fetch;
 mod gate;
 mod idle;
-mod io;
 mod keywords;
 mod list;
 mod mailboxes;
 mod mime;
 mod mime_tree;
-mod mutf7;
 mod names;
 mod pattern;
-mod preparse;
+mod protocol;
 mod quota;
 mod recent;
+mod replies;
+mod select;
 
 mod order;
 mod references;
@@ -30,8 +32,9 @@ mod selected;
 mod service;
 mod session;
 mod sort;
+mod state;
 mod summary;
-mod wire;
+mod view;
 
 #[cfg(test)]
 mod fuzz;

@@ -10,11 +10,12 @@ use imap_codec::imap_types::command::CommandBody;
 use imap_codec::imap_types::status::StatusDataItemName;
 use tern_store::Mailbox;
 
-use crate::io::Io;
-use crate::mailboxes::store_no;
 use crate::pattern::{MAX_PATTERN, Pattern, inbox_cased};
-use crate::preparse::{ListExt, strip_appendlimit};
-use crate::session::{Session, Wire};
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
+use crate::protocol::preparse::{ListExt, strip_appendlimit};
+use crate::replies::store_no;
+use crate::session::Session;
 
 /// STATUS items written by the client in `RETURN (STATUS (…))`, parsed by
 /// imap-codec as the items of a STATUS command; and whether APPENDLIMIT

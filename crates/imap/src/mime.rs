@@ -10,7 +10,7 @@ use mail_parser::{Address, HeaderName, HeaderValue, Message, MessagePart, MimeHe
 
 use crate::mime_tree::slice;
 pub use crate::mime_tree::{MAX_DEPTH, parse, raw_of};
-use crate::wire::{nstring, string};
+use crate::protocol::wire::{nstring, string};
 
 fn raw_header_value<'a>(msg: &'a Message<'_>, name: HeaderName<'_>) -> Option<&'a [u8]> {
     let h = msg.parts.first()?.headers.iter().find(|h| h.name == name)?;

@@ -7,9 +7,10 @@
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 
-use crate::io::Io;
-use crate::mailboxes::{name_of, raw_name};
-use crate::session::{Flow, Session, Wire};
+use crate::client_names::{name_of, raw_name};
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
+use crate::session::{Flow, Session};
 
 /// The name of every account's quota root.
 const ROOT: &str = "";

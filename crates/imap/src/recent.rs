@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use tern_store::MessageMeta;
 
-use crate::wire;
+use crate::protocol::wire;
 
 /// The most ranges a session keeps: one per claim that another session's
 /// claim interrupted; past it the oldest are forgotten (those messages

@@ -5,12 +5,13 @@ use imap_codec::imap_types::search::SearchKey;
 use tern_store::MessageMeta;
 
 use crate::budget::{BUSY, ReadError, read_message};
-use crate::io::Io;
 use crate::mime;
-use crate::preparse::SearchReturn;
-use crate::selected::Selected;
-use crate::session::{Flow, Session, Wire};
-use crate::wire;
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
+use crate::protocol::preparse::SearchReturn;
+use crate::protocol::wire;
+use crate::session::{Flow, Session};
+use crate::view::Selected;
 
 /// Whether any key in the tree (through AND, OR and NOT) satisfies `leaf`.
 fn any_key(k: &SearchKey<'_>, leaf: &dyn Fn(&SearchKey<'_>) -> bool) -> bool {
@@ -158,10 +159,11 @@ fn local_day(m: &tern_store::MessageMeta) -> i64 {
     day(m.internal_date + i64::from(m.internal_zone) * 60)
 }
 
+/// A SEARCH date as a day number. chrono is only how imap-codec hands the
+/// date over; the calendar is `tern_common::time`'s.
 fn date_day(d: &chrono::NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .map(|t| day(t.and_utc().timestamp()))
-        .unwrap_or(0)
+    use chrono::Datelike;
+    tern_common::time::days_from_civil(i64::from(d.year()), d.month(), d.day())
 }
 
 /// The sequence sets of a search resolved once, before the messages are
@@ -236,8 +238,14 @@ impl Ctx<'_> {
     /// though that instant is the 24th in UTC).
     fn sent_day(&self) -> Option<i64> {
         let d = self.parsed?.date()?;
-        let date = chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?;
-        Some(date_day(&date))
+        // mail-parser does not check the date: 30 February is no day.
+        let (month, mday) = (u32::from(d.month), u32::from(d.day));
+        if !(1..=12).contains(&month) {
+            return None;
+        }
+        let n = tern_common::time::days_from_civil(d.year.into(), month, mday);
+        let back = tern_common::time::civil(n.saturating_mul(86_400));
+        (back.month == month && back.day == mday).then_some(n)
     }
 
     fn eval(&self, k: &SearchKey<'_>) -> bool {
@@ -348,7 +356,7 @@ impl Session {
     /// The indexes into the selected mailbox of the messages that match;
     /// `None` when the memory budget had no room for a message in time.
     pub(crate) async fn matching(&self, key: &SearchKey<'_>) -> Option<Vec<usize>> {
-        let Some(sel) = &self.selected else {
+        let Some(sel) = self.state.selected() else {
             return Some(Vec::new());
         };
         let bytes = needs_bytes(key);
@@ -435,7 +443,7 @@ impl Session {
             if c != "UTF-8" && c != "US-ASCII" {
                 // RFC 5182 2.1: a failed SEARCH empties the saved result.
                 if self.ext.search_return.as_ref().is_some_and(|r| r.save)
-                    && let Some(sel) = &mut self.selected
+                    && let Some(sel) = self.state.selected_mut()
                 {
                     sel.saved.clear();
                 }
@@ -448,14 +456,14 @@ impl Session {
         // Search what is current (RFC 3501 7.4.1: EXPUNGE only during
         // UID SEARCH).
         self.sync(io, uid).await;
-        let Some(sel) = &self.selected else {
+        let Some(sel) = self.state.selected() else {
             return Flow::Continue;
         };
         let key = SearchKey::And(criteria);
         if refuse_costly(io, tag, &key) {
             // RFC 5182 2.1: a failed SEARCH empties the saved result.
             if self.ext.search_return.as_ref().is_some_and(|r| r.save)
-                && let Some(sel) = &mut self.selected
+                && let Some(sel) = self.state.selected_mut()
             {
                 sel.saved.clear();
             }
@@ -482,7 +490,7 @@ impl Session {
         let ret = match self.ext.search_return.take() {
             Some(r) => Some(r),
             // RFC 9051 6.4.4: under IMAP4rev2 a plain SEARCH is RETURN (ALL).
-            None if self.rev2 => Some(SearchReturn {
+            None if self.enabled().rev2 => Some(SearchReturn {
                 all: true,
                 ..SearchReturn::default()
             }),
@@ -503,7 +511,7 @@ impl Session {
             return Flow::Continue;
         };
         if ret.save
-            && let Some(sel) = &mut self.selected
+            && let Some(sel) = self.state.selected_mut()
         {
             // RFC 5182 2.4: with MIN and/or MAX alone only those are saved.
             let mut saved: Vec<u32> = if ret.all || ret.count || !(ret.min || ret.max) {

@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use imap_codec::imap_types::command::{CommandBody, StoreModifier};
 use imap_codec::imap_types::flag::{StoreResponse, StoreType};
-use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
-use tern_store::{FlagOp, Mailbox, MessageMeta, Store};
+use imap_codec::imap_types::sequence::SequenceSet;
+use tern_store::{FlagOp, MessageMeta};
 
-use crate::io::Io;
-use crate::keywords::Keywords;
-use crate::mailboxes::{name_of, raw_name};
-use crate::preparse::SAVED;
-use crate::recent::Recent;
-use crate::session::{Flow, Session, Wire};
-use crate::wire;
+use crate::client_names::{name_of, raw_name};
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
+use crate::protocol::wire;
+use crate::session::{Flow, Session};
+use crate::view::MAX_FLAGS;
 
 /// How STORE changes flags.
 pub(crate) struct StoreHow {
@@ -25,220 +24,6 @@ pub(crate) struct StoreHow {
     pub unchanged_since: Option<u64>,
 }
 
-pub(crate) struct Selected {
-    pub mailbox: Mailbox,
-    pub read_only: bool,
-    /// What the client knows: message sequence number = index + 1. Shared
-    /// with other sessions that know the same state of the mailbox (see
-    /// `Store::messages_shared`); changed copy-on-write.
-    pub msgs: Arc<Vec<MessageMeta>>,
-    /// A change event arrived since the last sync.
-    pub dirty: bool,
-    /// The saved search result, as UIDs (RFC 5182 2.1).
-    pub saved: Vec<u32>,
-    /// The command being executed wrote `$` (see `preparse::SAVED`).
-    pub use_saved: bool,
-    /// MODSEQ goes with every FETCH of flags (RFC 7162 3.1.4.1).
-    pub condstore: bool,
-    /// Expunges are reported as VANISHED (RFC 7162 3.2.10).
-    pub qresync: bool,
-    /// The messages that are \Recent in this session (RFC 3501 2.3.2).
-    pub recent: Recent,
-    /// The keywords FLAGS has named to the client (set by SELECT, which
-    /// sends the first FLAGS).
-    pub keywords: Keywords,
-}
-
-/// The most flags (system flags and keywords) one message may carry.
-pub const MAX_FLAGS: usize = 256;
-
-impl Selected {
-    pub fn new(mailbox: Mailbox, msgs: Arc<Vec<MessageMeta>>, read_only: bool) -> Selected {
-        Selected {
-            keywords: Keywords::default(),
-            recent: Recent::default(),
-            mailbox,
-            read_only,
-            msgs,
-            dirty: false,
-            saved: Vec::new(),
-            use_saved: false,
-            condstore: false,
-            qresync: false,
-        }
-    }
-
-    /// Tell the client what changed in the store since its view: expunges
-    /// (only when allowed), flag changes, new messages.
-    pub async fn sync<S: Wire>(
-        &mut self,
-        store: &Store,
-        io: &mut Io<S>,
-        expunges: bool,
-    ) -> tern_store::Result<()> {
-        let fresh = store.messages_shared(self.mailbox.id).await?;
-        self.dirty = false;
-        if Arc::ptr_eq(&fresh, &self.msgs) {
-            return Ok(());
-        }
-        let (gone, changed) = diff(&self.msgs, &fresh, self.condstore);
-        if !gone.is_empty() && expunges && self.qresync {
-            // RFC 7162 3.2.10: VANISHED instead of EXPUNGE.
-            let uids: Vec<u32> = gone.iter().map(|&i| self.msgs[i].uid).collect();
-            io.push_str(&format!("* VANISHED {}\r\n", wire::sequence_set(&uids)));
-        } else if !gone.is_empty() && expunges {
-            // Highest first, so that each number is valid when sent.
-            for &i in gone.iter().rev() {
-                io.push_str(&format!("* {} EXPUNGE\r\n", i + 1));
-            }
-        } else if !gone.is_empty() {
-            self.dirty = true; // expunges still to report
-        }
-        let last = self.msgs.last().map(|m| m.uid).unwrap_or(0);
-        let added = fresh.len() - fresh.partition_point(|m| m.uid <= last);
-        // RFC 3501 7.2.6: a keyword another session stored or appended is
-        // named in FLAGS before a FETCH shows it.
-        let touched = changed.iter().map(|&(_, f)| &fresh[f]);
-        if self
-            .keywords
-            .learn(touched.chain(&fresh[fresh.len() - added..]))
-        {
-            io.push_str(&self.keywords.lines(self.read_only));
-        }
-        // Flag changes are numbered as the client will know the messages
-        // after the expunges just sent.
-        let reported = if expunges { gone.len() } else { 0 };
-        for &(i, f) in &changed {
-            let seq = i + 1 - gone.partition_point(|&g| g < i).min(reported);
-            let m = &fresh[f];
-            let modseq = if self.condstore {
-                format!(" MODSEQ ({})", m.modseq)
-            } else {
-                String::new()
-            };
-            io.push_str(&format!(
-                "* {seq} FETCH (UID {} FLAGS {}{modseq})\r\n",
-                m.uid,
-                self.recent.flags(m)
-            ));
-        }
-        if added > 0 {
-            let known = self.msgs.len() - reported;
-            io.push_str(&format!("* {} EXISTS\r\n", known + added));
-            if self.recent.claims {
-                // RFC 3501 2.3.2: what arrives while the mailbox is
-                // selected is recent here, unless another session took it.
-                self.recent.add(store.recent_claim(self.mailbox.id).await?);
-                let n = self.recent.count(&fresh);
-                io.push_str(&format!("* {n} RECENT\r\n"));
-            }
-        }
-        if self.dirty {
-            // Expunges still to report: the view keeps those messages, in
-            // its own copy, with the others as the store has them now.
-            let mut own = Vec::with_capacity(self.msgs.len() + added);
-            let mut next = fresh.iter().peekable();
-            for m in self.msgs.iter() {
-                while next.next_if(|f| f.uid < m.uid).is_some() {}
-                match next.next_if(|f| f.uid == m.uid) {
-                    Some(f) => own.push(f.clone()),
-                    None => own.push(m.clone()),
-                }
-            }
-            own.extend(next.cloned());
-            self.msgs = Arc::new(own);
-        } else {
-            // The view is now the store's state: share its list.
-            self.msgs = fresh;
-        }
-        Ok(())
-    }
-
-    /// Indexes into `msgs` named by a sequence set, ascending, without
-    /// duplicates. Message numbers beyond the mailbox are an error
-    /// (RFC 9051 9, seq-number); UIDs that do not exist are ignored.
-    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, ()> {
-        let n = self.msgs.len();
-        if self.use_saved
-            && let [Sequence::Single(SeqOrUid::Value(v))] = set.0.as_ref()
-            && v.get() == SAVED
-        {
-            // RFC 5182 2.1: `$` is the saved result; messages expunged
-            // since are simply not in it any more.
-            return Ok((0..n)
-                .filter(|&i| self.saved.binary_search(&self.msgs[i].uid).is_ok())
-                .collect());
-        }
-        let max_uid = self.msgs.last().map(|m| m.uid).unwrap_or(0);
-        let val = |v: SeqOrUid| match v {
-            SeqOrUid::Value(v) => v.get(),
-            SeqOrUid::Asterisk if uid => max_uid,
-            SeqOrUid::Asterisk => n as u32,
-        };
-        // The ranges sorted and merged first: a set can repeat `1:*` as
-        // often as a command line allows, and marking each range would
-        // cost ranges × messages.
-        let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(set.0.as_ref().len());
-        for seq in set.0.as_ref() {
-            let (a, b) = match seq {
-                Sequence::Single(x) => (*x, *x),
-                Sequence::Range(x, y) => (*x, *y),
-            };
-            let (x, y) = (val(a), val(b));
-            let (lo, hi) = (x.min(y), x.max(y));
-            if !uid && (hi as usize > n || lo == 0) {
-                return Err(());
-            }
-            ranges.push((lo, hi));
-        }
-        ranges.sort_unstable();
-        let mut out = Vec::new();
-        let mut from = 0usize;
-        for (lo, hi) in ranges {
-            // Messages are ascending by UID, so a range is a slice.
-            let (start, end) = if uid {
-                (
-                    self.msgs.partition_point(|m| m.uid < lo),
-                    self.msgs.partition_point(|m| m.uid <= hi),
-                )
-            } else {
-                (lo as usize - 1, hi as usize)
-            };
-            for i in start.max(from)..end {
-                out.push(i);
-            }
-            from = from.max(end);
-        }
-        Ok(out)
-    }
-}
-
-/// How `new` differs from `old` (both ascending by UID): the indexes into
-/// `old` of the messages no longer there, and (index into `old`, index into
-/// `new`) of those whose flags — or, with CONDSTORE, MODSEQ — changed.
-fn diff(
-    old: &[MessageMeta],
-    new: &[MessageMeta],
-    condstore: bool,
-) -> (Vec<usize>, Vec<(usize, usize)>) {
-    let (mut gone, mut changed) = (Vec::new(), Vec::new());
-    let mut j = 0;
-    for (i, m) in old.iter().enumerate() {
-        while j < new.len() && new[j].uid < m.uid {
-            j += 1;
-        }
-        match new.get(j) {
-            Some(f) if f.uid == m.uid => {
-                if f.flags != m.flags || (condstore && f.modseq != m.modseq) {
-                    changed.push((i, j));
-                }
-            }
-            _ => gone.push(i),
-        }
-    }
-    (gone, changed)
-}
-
 impl Session {
     pub(crate) async fn selected_command<S: Wire>(
         &mut self,
@@ -246,7 +31,7 @@ impl Session {
         tag: &str,
         body: CommandBody<'_>,
     ) -> Flow {
-        if self.selected.is_none() {
+        if self.state.selected().is_none() {
             return self.bad(io, tag, "no mailbox selected");
         }
         match body {
@@ -255,7 +40,7 @@ impl Session {
                 io.push_str(&format!("{tag} OK CHECK completed\r\n"));
             }
             CommandBody::Close => {
-                if let Some(sel) = self.selected.take()
+                if let Some(sel) = self.state.unselect()
                     && !sel.read_only
                     && let Err(e) = self.store.expunge_deleted(sel.mailbox.id, None).await
                 {
@@ -264,7 +49,7 @@ impl Session {
                 io.push_str(&format!("{tag} OK CLOSE completed\r\n"));
             }
             CommandBody::Unselect => {
-                self.selected = None;
+                self.state.unselect();
                 io.push_str(&format!("{tag} OK UNSELECT completed\r\n"));
             }
             CommandBody::Expunge => return self.expunge(io, tag, None).await,
@@ -371,7 +156,7 @@ impl Session {
         set: &SequenceSet,
         uid: bool,
     ) -> Option<Vec<usize>> {
-        let r = self.selected.as_ref().map(|s| s.resolve(set, uid));
+        let r = self.state.selected().map(|s| s.resolve(set, uid));
         match r {
             Some(Ok(v)) => Some(v),
             _ => {
@@ -392,7 +177,7 @@ impl Session {
                 let Some(idx) = self.resolve(io, tag, set, true) else {
                     return Flow::Continue;
                 };
-                let sel = self.selected.as_ref();
+                let sel = self.state.selected();
                 Some(
                     idx.iter()
                         .filter_map(|&i| sel.map(|s| s.msgs[i].uid))
@@ -401,7 +186,7 @@ impl Session {
             }
             None => None,
         };
-        let Some(sel) = &self.selected else {
+        let Some(sel) = self.state.selected() else {
             return Flow::Continue;
         };
         if sel.read_only {
@@ -414,7 +199,7 @@ impl Session {
             io.push_str(&format!("{tag} NO [SERVERBUG] expunge failed\r\n"));
             return Flow::Continue;
         }
-        if let Some(sel) = &mut self.selected {
+        if let Some(sel) = self.state.selected_mut() {
             sel.dirty = true;
         }
         self.sync(io, true).await;
@@ -435,7 +220,8 @@ impl Session {
         let Some(idx) = self.resolve(io, tag, set, uid) else {
             return Flow::Continue;
         };
-        let Some(sel) = &mut self.selected else {
+        let condstore = self.enabled().condstore;
+        let Some(sel) = self.state.selected_mut() else {
             return Flow::Continue;
         };
         if sel.read_only {
@@ -503,7 +289,7 @@ impl Session {
             };
             // RFC 7162 3.1.3: with CONDSTORE, .SILENT still reports the new
             // MODSEQ of messages whose MODSEQ moved.
-            let report = !how.silent || (sel.condstore && was_changed);
+            let report = !how.silent || (condstore && was_changed);
             if report {
                 let u = if uid {
                     format!(" UID {}", m.uid)
@@ -515,7 +301,7 @@ impl Session {
                 } else {
                     format!(" FLAGS {}", sel.recent.flags(m))
                 };
-                let modseq = if sel.condstore {
+                let modseq = if condstore {
                     format!(" MODSEQ ({})", m.modseq)
                 } else {
                     String::new()
@@ -566,7 +352,7 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        let Some(sel) = &self.selected else {
+        let Some(sel) = self.state.selected() else {
             return Flow::Continue;
         };
         if mv && sel.read_only {
@@ -612,7 +398,7 @@ impl Session {
             if !code.is_empty() {
                 io.push_str(&format!("* OK {code}moved\r\n"));
             }
-            if let Some(sel) = &mut self.selected {
+            if let Some(sel) = self.state.selected_mut() {
                 sel.dirty = true;
             }
             self.sync(io, true).await;
@@ -622,71 +408,5 @@ impl Session {
             io.push_str(&format!("{tag} OK {code}COPY completed\r\n"));
         }
         Flow::Continue
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use imap_codec::imap_types::sequence::SequenceSet;
-
-    fn selected(uids: &[u32]) -> Selected {
-        let msgs = uids
-            .iter()
-            .map(|&uid| MessageMeta {
-                uid,
-                size: 1,
-                internal_date: 0,
-                internal_zone: 0,
-                flags: Vec::new(),
-                modseq: 1,
-            })
-            .collect();
-        let mailbox = Mailbox {
-            id: 1,
-            account_id: 1,
-            name: "INBOX".into(),
-            special_use: None,
-            uidvalidity: 1,
-            uidnext: 100,
-            highestmodseq: 1,
-            recent_uid: 100,
-        };
-        Selected::new(mailbox, Arc::new(msgs), false)
-    }
-
-    fn set(s: &str) -> SequenceSet {
-        SequenceSet::try_from(s).unwrap()
-    }
-
-    #[test]
-    fn sets_resolve_ascending_without_duplicates() {
-        let sel = selected(&[2, 3, 5, 8, 13]);
-        type Want = Result<Vec<usize>, ()>;
-        let cases: [(&str, bool, Want); 7] = [
-            ("1:*", false, Ok(vec![0, 1, 2, 3, 4])),
-            ("4,2,3:2,*", false, Ok(vec![1, 2, 3, 4])),
-            // Beyond the mailbox: an error for numbers...
-            ("6", false, Err(())),
-            // ...and nothing for UIDs.
-            ("100:200", true, Ok(vec![])),
-            ("3:8", true, Ok(vec![1, 2, 3])),
-            ("13:2,5", true, Ok(vec![0, 1, 2, 3, 4])),
-            ("*:9", true, Ok(vec![4])),
-        ];
-        for (s, uid, want) in cases {
-            assert_eq!(sel.resolve(&set(s), uid), want, "{s} uid={uid}");
-        }
-    }
-
-    #[test]
-    fn a_set_of_many_ranges_over_many_messages_resolves() {
-        // 20,000 × `1:*` over 100,000 messages: every range marked one by
-        // one would be 2·10⁹ steps.
-        let uids: Vec<u32> = (1..=100_000).collect();
-        let sel = selected(&uids);
-        let s = vec!["1:*"; 20_000].join(",");
-        assert_eq!(sel.resolve(&set(&s), true).map(|v| v.len()), Ok(100_000));
-        assert_eq!(sel.resolve(&set(&s), false).map(|v| v.len()), Ok(100_000));
     }
 }

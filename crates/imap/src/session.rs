@@ -1,7 +1,8 @@
 //! The session: not authenticated → authenticated → selected → logout
-//! (RFC 3501 3). `run` drives it over any byte stream; command groups live
-//! in `auth.rs`, `mailboxes.rs`, `selected.rs`, `fetch.rs`, `search.rs` and
-//! `idle.rs`.
+//! (RFC 3501 3), the states and what each carries in `state.rs`. `run`
+//! drives it over any byte stream; command groups live in `auth.rs`,
+//! `mailboxes.rs`, `select.rs`, `append.rs`, `selected.rs`, `fetch/`,
+//! `search.rs` and `idle.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,20 +10,18 @@ use std::time::Duration;
 use imap_codec::CommandCodec;
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::{Command, CommandBody};
-use tern_store::{Account, Change, Store};
-use tokio::io::{AsyncRead, AsyncWrite};
+use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
+use tern_store::Store;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::client_names::{name_of, raw_name};
+use crate::enabled::Enabled;
 use crate::gate::Gate;
-use crate::io::{Input, Io};
-use crate::preparse::{Extras, Pre, preparse};
-use crate::selected::Selected;
+use crate::protocol::io::{Input, Io, Wire};
+use crate::protocol::preparse::{Extras, Pre, preparse};
+use crate::state::State;
 use crate::summary::SummaryCache;
-
-/// A byte stream a session runs over.
-pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
 
 /// How a session behaves; one per service.
 #[derive(Debug, Clone)]
@@ -87,21 +86,11 @@ pub(crate) struct Session {
     pub tls: bool,
     pub peer: String,
     pub gate: Gate,
-    pub account: Option<Account>,
-    pub selected: Option<Selected>,
-    pub events: Option<broadcast::Receiver<Change>>,
+    pub state: State,
     pub auth_failures: u32,
     pub errors: u32,
     /// What the pre-parser took off the command being executed.
     pub ext: Extras,
-    /// ENABLE IMAP4rev2 was given (RFC 9051 6.3.1).
-    pub rev2: bool,
-    /// CONDSTORE is on: enabled, or a command used it (RFC 7162 3.1).
-    pub condstore: bool,
-    /// ENABLE QRESYNC was given (RFC 7162 3.2.3).
-    pub qresync: bool,
-    /// ENABLE UTF8=ACCEPT was given (RFC 6855 3).
-    pub utf8: bool,
 }
 
 /// RFC 9051 7.2.2 / RFC 3501 7.2.1: what works, and nothing else.
@@ -143,21 +132,24 @@ impl Session {
             tls,
             peer,
             gate,
-            account: None,
-            selected: None,
-            events: None,
+            state: State::NotAuthenticated,
             auth_failures: 0,
             errors: 0,
             ext: Extras::default(),
-            rev2: false,
-            condstore: false,
-            qresync: false,
-            utf8: false,
         }
     }
 
     pub(crate) fn account_id(&self) -> Option<i64> {
-        self.account.as_ref().map(|a| a.id)
+        self.state.login().map(|l| l.account.id)
+    }
+
+    pub(crate) fn authenticated(&self) -> bool {
+        self.state.login().is_some()
+    }
+
+    /// What the client enabled (nothing before login).
+    pub(crate) fn enabled(&self) -> Enabled {
+        self.state.enabled()
     }
 
     /// A BAD answer; too many of them end the session.
@@ -172,6 +164,30 @@ impl Session {
             return Flow::Continue;
         }
         self.bad(io, tag, "invalid mailbox name")
+    }
+
+    /// A mailbox name from a command, or the answer already given to one
+    /// that did not decode.
+    pub(crate) fn mailbox_name<S: Wire>(
+        &mut self,
+        io: &mut Io<S>,
+        tag: &str,
+        m: &ImapMailbox<'_>,
+    ) -> Result<String, Flow> {
+        match name_of(m, self.utf8_names()) {
+            Some(n) => Ok(n),
+            None => Err(self.bad_name(io, tag, raw_name(m))),
+        }
+    }
+
+    /// Mailbox names are UTF-8 under IMAP4rev2 and UTF8=ACCEPT.
+    pub(crate) fn utf8_names(&self) -> bool {
+        self.enabled().utf8_names()
+    }
+
+    /// A mailbox name as this session writes it.
+    pub(crate) fn name_out(&self, name: &str) -> Vec<u8> {
+        crate::client_names::name_out(name, self.utf8_names())
     }
 
     pub(crate) fn bad<S: Wire>(&mut self, io: &mut Io<S>, tag: &str, text: &str) -> Flow {
@@ -196,14 +212,14 @@ impl Session {
         };
         match CommandCodec::default().decode(&bytes) {
             Ok((&[], cmd)) => {
-                if let Some(sel) = &mut self.selected {
+                if let Some(sel) = self.state.selected_mut() {
                     sel.use_saved = ext.saved;
                 }
                 self.ext = ext;
                 self.execute(io, cmd).await
             }
             _ => {
-                let tag = crate::io::tag_of(&bytes).unwrap_or_else(|| "*".into());
+                let tag = crate::protocol::io::tag_of(&bytes).unwrap_or_else(|| "*".into());
                 self.bad(io, &tag, "syntax error in command")
             }
         }
@@ -212,17 +228,11 @@ impl Session {
     /// RFC 8437: back to the not-authenticated state; what was enabled is
     /// forgotten.
     fn unauthenticate<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
-        if self.account.is_none() {
+        if !self.authenticated() {
             return self.bad(io, tag, "not authenticated");
         }
-        self.account = None;
-        self.selected = None;
-        self.events = None;
+        self.state.log_out();
         self.gate.signed_out();
-        self.rev2 = false;
-        self.condstore = false;
-        self.qresync = false;
-        self.utf8 = false;
         io.push_str(&format!("{tag} OK UNAUTHENTICATE completed\r\n"));
         Flow::Continue
     }
@@ -235,7 +245,7 @@ impl Session {
             CommandBody::Capability => {
                 io.push_str(&format!(
                     "* CAPABILITY {}\r\n",
-                    capabilities(self.tls, self.account.is_some(), &self.opts)
+                    capabilities(self.tls, self.authenticated(), &self.opts)
                 ));
                 io.push_str(&format!("{tag} OK CAPABILITY completed\r\n"));
                 Flow::Continue
@@ -261,14 +271,14 @@ impl Session {
                 if self.tls {
                     return self.bad(io, tag, "TLS is already active");
                 }
-                if self.account.is_some() {
+                if self.authenticated() {
                     return self.bad(io, tag, "STARTTLS is only valid before login");
                 }
                 io.push_str(&format!("{tag} OK begin TLS negotiation now\r\n"));
                 Flow::StartTls
             }
             CommandBody::Login { username, password } => {
-                if self.account.is_some() {
+                if self.authenticated() {
                     return self.bad(io, tag, "already authenticated");
                 }
                 if !self.tls {
@@ -282,7 +292,7 @@ impl Session {
                 mechanism,
                 initial_response,
             } => {
-                if self.account.is_some() {
+                if self.authenticated() {
                     return self.bad(io, tag, "already authenticated");
                 }
                 if !self.tls {
@@ -293,7 +303,7 @@ impl Session {
             }
             CommandBody::Compress { .. } => {
                 // The only algorithm imap-codec parses is DEFLATE.
-                if self.account.is_none() {
+                if !self.authenticated() {
                     return self.bad(io, tag, "command not valid before login");
                 }
                 if io.is_compressed() {
@@ -309,7 +319,7 @@ impl Session {
                 let Some(account) = self.account_id() else {
                     return self.bad(io, tag, "command not valid before login");
                 };
-                self.authenticated(io, tag, account, body).await
+                self.authenticated_command(io, tag, account, body).await
             }
         }
     }
@@ -325,9 +335,8 @@ impl Session {
 
     /// A CONDSTORE-enabling command was used (RFC 7162 3.1).
     pub(crate) fn use_condstore(&mut self) {
-        self.condstore = true;
-        if let Some(sel) = &mut self.selected {
-            sel.condstore = true;
+        if let Some(l) = self.state.login_mut() {
+            l.enabled.condstore = true;
         }
     }
 
@@ -336,9 +345,9 @@ impl Session {
     /// [HIGHESTMODSEQ n]` (RFC 7162 3.1), as the client had no SELECT
     /// reply that carried it.
     pub(crate) fn condstore_used<S: Wire>(&mut self, io: &mut Io<S>) {
-        let was = self.condstore;
+        let was = self.enabled().condstore;
         self.use_condstore();
-        if let (false, Some(sel)) = (was, &self.selected) {
+        if let (false, Some(sel)) = (was, self.state.selected()) {
             let highest = sel.msgs.iter().map(|m| m.modseq).max().unwrap_or(0);
             // A mod-sequence is at least 1 (RFC 7162 3.1.2.1).
             let highest = highest.max(sel.mailbox.highestmodseq).max(1);
@@ -349,10 +358,10 @@ impl Session {
     /// Take in the store's change events; `true` when the selected mailbox
     /// may have changed.
     pub(crate) fn drain_events(&mut self) -> bool {
-        let Some(sel) = &mut self.selected else {
+        let State::Selected(login, sel) = &mut self.state else {
             return false;
         };
-        let Some(rx) = &mut self.events else {
+        let Some(rx) = &mut login.events else {
             return false;
         };
         loop {
@@ -363,7 +372,7 @@ impl Session {
                 Err(broadcast::error::TryRecvError::Empty) => break,
                 Err(broadcast::error::TryRecvError::Closed) => {
                     sel.dirty = true;
-                    self.events = None;
+                    login.events = None;
                     break;
                 }
             }
@@ -377,12 +386,10 @@ impl Session {
         if !self.drain_events() {
             return;
         }
-        let Some(sel) = &mut self.selected else {
+        let State::Selected(login, sel) = &mut self.state else {
             return;
         };
-        sel.condstore = self.condstore;
-        sel.qresync = self.qresync;
-        if let Err(e) = sel.sync(&self.store, io, expunges).await {
+        if let Err(e) = sel.sync(&self.store, io, expunges, login.enabled).await {
             tracing::warn!(peer = %self.peer, error = %e, "imap: mailbox sync failed");
         }
     }
@@ -421,8 +428,8 @@ pub async fn run<S, U>(
             return;
         }
         io.set_guard(!s.tls);
-        io.set_authenticated(s.account.is_some());
-        let wait = if s.account.is_some() {
+        io.set_authenticated(s.authenticated());
+        let wait = if s.authenticated() {
             opts.idle_timeout
         } else {
             opts.login_timeout

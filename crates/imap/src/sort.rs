@@ -7,11 +7,12 @@ use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
 use crate::budget::{BUSY, ReadError, read_message};
-use crate::io::Io;
 use crate::mime;
 use crate::order::{self, Info, Key};
+use crate::protocol::io::Io;
+use crate::protocol::io::Wire;
 use crate::references;
-use crate::session::{Flow, Session, Wire};
+use crate::session::{Flow, Session};
 
 /// RFC 5256 3: UTF-8 and US-ASCII are the charsets every server knows;
 /// any other is answered `NO [BADCHARSET]` (true when it was).
@@ -32,7 +33,7 @@ impl Session {
     /// the index are computed and kept.
     /// `None` when the memory budget had no room for a message in time.
     async fn infos(&self, idx: &[usize], uid: bool) -> Option<Vec<Info>> {
-        let Some(sel) = &self.selected else {
+        let Some(sel) = self.state.selected() else {
             return Some(Vec::new());
         };
         let mailbox = sel.mailbox.id;

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 7] = [
-    "common", "store", "pop3", "smtp", "queue", "mailauth", "tern",
+const ACYCLIC: [&str; 8] = [
+    "common", "store", "pop3", "smtp", "queue", "mailauth", "imap", "tern",
 ];
 
 type Module = Vec<String>;

@@ -1,7 +1,5 @@
 //! Writing IMAP data: strings (atom, quoted or literal), flag lists, dates.
 
-use chrono::{FixedOffset, TimeZone};
-
 /// An `nstring`/`astring` as a quoted string when it can be one, else a
 /// literal (RFC 9051 4.3).
 pub fn string(out: &mut Vec<u8>, s: &[u8]) {
@@ -87,13 +85,25 @@ pub fn flag_list(flags: &[String]) -> String {
 /// RFC 9051 `date-time`: `"02-Jan-2006 15:04:05 +0000"`, in the zone
 /// `zone` (minutes east of UTC) the date was given in.
 pub fn internal_date(secs: i64, zone: i32) -> String {
-    let at = FixedOffset::east_opt(zone.saturating_mul(60))
-        .or_else(|| FixedOffset::east_opt(0))
-        .and_then(|z| z.timestamp_opt(secs, 0).single());
-    match at {
-        Some(t) => format!("\"{}\"", t.format("%d-%b-%Y %H:%M:%S %z")),
-        None => "\"01-Jan-1970 00:00:00 +0000\"".into(),
+    // RFC 9051 9 `zone`: +hhmm; an offset of a day or more is not one.
+    let zone = if zone.abs() < 24 * 60 { zone } else { 0 };
+    let c = tern_common::time::civil(secs.saturating_add(i64::from(zone) * 60));
+    if !(0..=9999).contains(&c.year) {
+        return "\"01-Jan-1970 00:00:00 +0000\"".into();
     }
+    let sign = if zone < 0 { '-' } else { '+' };
+    let z = zone.unsigned_abs();
+    format!(
+        "\"{:02}-{}-{:04} {:02}:{:02}:{:02} {sign}{:02}{:02}\"",
+        c.day,
+        tern_common::time::MONTHS[c.month as usize - 1],
+        c.year,
+        c.hour,
+        c.minute,
+        c.second,
+        z / 60,
+        z % 60
+    )
 }
 
 #[cfg(test)]
@@ -109,6 +119,14 @@ mod tests {
         string(&mut o, "é".as_bytes());
         assert_eq!(o, "{2}\r\né".as_bytes());
         assert_eq!(internal_date(0, 0), "\"01-Jan-1970 00:00:00 +0000\"");
+        assert_eq!(
+            internal_date(1_704_103_200, -300),
+            "\"01-Jan-2024 05:00:00 -0500\""
+        );
+        assert_eq!(
+            internal_date(1_704_103_200, 330),
+            "\"01-Jan-2024 15:30:00 +0530\""
+        );
         assert_eq!(sequence_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
         assert_eq!(sequence_set(&[]), "");
     }

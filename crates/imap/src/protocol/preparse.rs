@@ -301,7 +301,7 @@ fn close_of(toks: &[Tok], i: usize) -> Option<usize> {
 }
 
 pub fn preparse(b: &[u8]) -> Pre {
-    let tag = crate::io::tag_of(b);
+    let tag = crate::protocol::io::tag_of(b);
     let Some(toks) = tokens(b) else {
         return Pre::Codec(b.to_vec(), Extras::default());
     };

@@ -14,7 +14,11 @@ use crate::budget::{Budget, Share};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::deflate::Deflate;
+use crate::protocol::deflate::Deflate;
+
+/// A byte stream a session runs over.
+pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
 
 /// What the framer read.
 #[derive(Debug, PartialEq, Eq)]
