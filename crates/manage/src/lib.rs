@@ -1,0 +1,58 @@
+//! The management layer: every operation an administrator performs —
+//! domains, users, aliases, send-as, DKIM keys, the queue, the audit log
+//! and the DNS records to publish — as one function, with one validation
+//! and one error type, called by both `tern …` (the CLI, always with
+//! `Scope::Admin`) and the JSON API (with the scope of the caller's token).
+//! No rule is written twice: the CLI and the API only parse their input
+//! and present the result.
+
+mod aliases;
+mod audit;
+mod dkim;
+mod dns;
+mod domains;
+mod error;
+mod page;
+mod password;
+mod queue;
+mod scope;
+mod users;
+
+pub use aliases::AliasInfo;
+pub use audit::{AuditEntry, AuditQuery};
+pub use dkim::{DkimInfo, default_selector};
+pub use dns::DnsRecord;
+pub use domains::{DomainCreated, DomainInfo};
+pub use error::{Code, Error, Result};
+pub use page::{MAX_LIMIT, Page, PageRequest};
+pub use password::random_password;
+pub use queue::{QueueInfo, QueueRcptInfo};
+pub use scope::Scope;
+pub use users::{NewPassword, NewUser, UserCreated, UserInfo};
+
+use std::sync::Arc;
+
+use tern_common::Config;
+use tern_store::Store;
+
+/// The operations, over one store and the configuration they describe
+/// (the DNS records name the configured host and listeners).
+#[derive(Clone)]
+pub struct Manager {
+    store: Store,
+    config: Arc<Config>,
+}
+
+impl Manager {
+    pub fn new(store: Store, config: Arc<Config>) -> Manager {
+        Manager { store, config }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

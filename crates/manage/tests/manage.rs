@@ -1,0 +1,303 @@
+//! The management layer against a real store (SQLite in a temporary
+//! directory): what each operation does, what it refuses and with which
+//! code and field, and what a domain scope may see.
+
+use std::sync::Arc;
+
+use tern_common::config::{ListenerKind, StoreConfig, StoreKind};
+use tern_manage::{Code, Manager, NewPassword, NewUser, PageRequest, Scope};
+use tern_store::Store;
+
+async fn manager(dir: &std::path::Path) -> Manager {
+    let store = Store::open(
+        &StoreConfig {
+            kind: StoreKind::Sqlite,
+            url: None,
+            max_connections: 2,
+        },
+        dir,
+    )
+    .await
+    .expect("store");
+    let mut config = tern_common::config::embedded_default(|_| true);
+    config.hostname = "mail.example.org".into();
+    Manager::new(store, Arc::new(config))
+}
+
+fn user(address: &str) -> NewUser {
+    NewUser {
+        address: address.into(),
+        password: Some("correct horse battery staple".into()),
+        ..NewUser::default()
+    }
+}
+
+#[tokio::test]
+async fn domains_and_users_are_managed_once_for_every_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path()).await;
+    let admin = Scope::Admin;
+    let made = m.domain_add(&admin, "Example.ORG", true).await.unwrap();
+    assert_eq!(made.name, "example.org");
+    assert_eq!(made.dkim.len(), 2, "RSA and Ed25519 keys");
+    assert!(
+        made.dkim
+            .iter()
+            .all(|r| r.kind == "TXT" && r.name.ends_with("._domainkey.example.org."))
+    );
+    m.domain_add(&admin, "example.com", false).await.unwrap();
+
+    // A duplicate is a conflict; a bad name names its field.
+    assert_eq!(
+        m.domain_add(&admin, "example.org", false)
+            .await
+            .unwrap_err()
+            .code,
+        Code::Conflict
+    );
+    let e = m
+        .domain_add(&admin, "not a domain", false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (Code::Invalid, Some("domain"))
+    );
+
+    // A generated password is returned once; a given one is not echoed.
+    let created = m
+        .user_add(
+            &admin,
+            &NewUser {
+                address: "ann@example.org".into(),
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    let pw = created.password.expect("a generated password");
+    assert!(
+        m.store()
+            .authenticate("ann@example.org", &pw)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        m.user_add(&admin, &user("bob@example.com"))
+            .await
+            .unwrap()
+            .password,
+        None
+    );
+    let weak = NewUser {
+        password: Some("1234".into()),
+        ..user("cy@example.org")
+    };
+    let e = m.user_add(&admin, &weak).await.unwrap_err();
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (Code::Invalid, Some("password"))
+    );
+    assert_eq!(
+        m.user_add(&admin, &user("ann@example.org"))
+            .await
+            .unwrap_err()
+            .code,
+        Code::Conflict
+    );
+
+    // A domain scope sees and changes its domain only.
+    let org = Scope::parse("domain:example.org").unwrap();
+    let domains = m.domain_list(&org, &PageRequest::default()).await.unwrap();
+    assert_eq!(
+        domains
+            .items
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>(),
+        ["example.org"]
+    );
+    let users = m
+        .user_list(&org, None, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        users
+            .items
+            .iter()
+            .map(|u| u.address.as_str())
+            .collect::<Vec<_>>(),
+        ["ann@example.org"]
+    );
+    assert_eq!(
+        m.user_get(&org, "bob@example.com").await.unwrap_err().code,
+        Code::Forbidden
+    );
+    assert_eq!(
+        m.user_add(&org, &user("eve@example.com"))
+            .await
+            .unwrap_err()
+            .code,
+        Code::Forbidden
+    );
+    assert_eq!(
+        m.domain_add(&org, "example.net", false)
+            .await
+            .unwrap_err()
+            .code,
+        Code::Forbidden
+    );
+    assert_eq!(
+        m.queue_list(&org, &PageRequest::default())
+            .await
+            .unwrap_err()
+            .code,
+        Code::Forbidden
+    );
+    m.user_add(&org, &user("dan@example.org")).await.unwrap();
+
+    // Password and quota.
+    let new = m
+        .user_set_password(&org, "dan@example.org", &NewPassword::default())
+        .await
+        .unwrap()
+        .expect("a generated password");
+    assert!(
+        m.store()
+            .authenticate("dan@example.org", &new)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let u = m
+        .user_set_quota(&org, "dan@example.org", 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(u.quota, 1 << 20);
+    assert_eq!(
+        m.user_get(&admin, "nobody@example.org")
+            .await
+            .unwrap_err()
+            .code,
+        Code::NotFound
+    );
+
+    // Aliases and send-as, in scope.
+    let a = m
+        .alias_add(
+            &org,
+            "team@example.org",
+            &["ann@example.org".into(), "dan@example.org".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.targets.len(), 2);
+    let e = m.alias_add(&org, "x@example.org", &[]).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("targets"));
+    m.send_as_add(&org, "ann@example.org", "team@example.org")
+        .await
+        .unwrap();
+    assert_eq!(
+        m.send_as_list(&org, "ann@example.org").await.unwrap(),
+        ["team@example.org"]
+    );
+
+    // Removing a domain with accounts is a conflict unless forced.
+    assert_eq!(
+        m.domain_remove(&admin, "example.com", false)
+            .await
+            .unwrap_err()
+            .code,
+        Code::Conflict
+    );
+    m.domain_remove(&admin, "example.com", true).await.unwrap();
+    assert_eq!(
+        m.domain_get(&admin, "example.com").await.unwrap_err().code,
+        Code::NotFound
+    );
+}
+
+#[tokio::test]
+async fn lists_come_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path()).await;
+    m.domain_add(&Scope::Admin, "example.org", false)
+        .await
+        .unwrap();
+    for i in 0..7 {
+        m.user_add(&Scope::Admin, &user(&format!("u{i}@example.org")))
+            .await
+            .unwrap();
+    }
+    let mut req = PageRequest {
+        limit: Some(3),
+        cursor: None,
+    };
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let p = m
+            .user_list(&Scope::Admin, Some("example.org"), &req)
+            .await
+            .unwrap();
+        assert!(p.items.len() <= 3);
+        seen.extend(p.items.into_iter().map(|u| u.address));
+        match p.next_cursor {
+            Some(c) => req.cursor = Some(c),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..7).map(|i| format!("u{i}@example.org")).collect();
+    assert_eq!(seen, want);
+}
+
+#[tokio::test]
+async fn dns_records_follow_the_configuration_and_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path()).await;
+    m.domain_add(&Scope::Admin, "example.org", true)
+        .await
+        .unwrap();
+    let records = m.dns_records(&Scope::Admin, "example.org").await.unwrap();
+    let find = |name: &str, kind: &str| {
+        records
+            .iter()
+            .filter(|r| r.name == name && r.kind == kind)
+            .map(|r| r.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find("example.org.", "MX"), ["10 mail.example.org."]);
+    assert_eq!(find("example.org.", "TXT"), ["\"v=spf1 mx -all\""]);
+    assert_eq!(find("_smtp._tls.example.org.", "TXT").len(), 1);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.name.contains("._domainkey."))
+            .count(),
+        2
+    );
+    // RFC 6186: the embedded default's IMAPS port; POP3S is offered too.
+    let imaps = m
+        .config()
+        .listeners
+        .iter()
+        .find(|l| l.kind == ListenerKind::Imaps)
+        .unwrap();
+    assert_eq!(
+        find("_imaps._tcp.example.org.", "SRV"),
+        [format!("0 1 {} mail.example.org.", imaps.port)]
+    );
+    assert_eq!(find("_submission._tcp.example.org.", "SRV").len(), 1);
+    let org = Scope::parse("domain:example.com").unwrap();
+    assert_eq!(
+        m.dns_records(&org, "example.org").await.unwrap_err().code,
+        Code::Forbidden
+    );
+    assert_eq!(
+        m.dns_records(&Scope::Admin, "example.net")
+            .await
+            .unwrap_err()
+            .code,
+        Code::NotFound
+    );
+}
