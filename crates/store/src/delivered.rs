@@ -1,6 +1,6 @@
 //! What a delivery reports for each message once its index row is
 //! committed: where it went and its UID and MODSEQ (RFC 9051 2.3.1.1,
-//! RFC 7162 3.1.1). Shared by the mail index (`mail.rs`) and the group
+//! RFC 7162 3.1.1). Shared by the mail index (`mail/deliver.rs`) and the group
 //! commit (`commit.rs`), which builds it; it depends on neither.
 
 use crate::{AccountId, MailboxId};
