@@ -42,7 +42,7 @@ impl Gate {
             Ok(()) => true,
             Err(l) => {
                 sec.audit(AuditEvent {
-                    kind: AuditKind::LoginLocked.name(),
+                    kind: AuditKind::LoginLocked,
                     protocol: self.protocol,
                     ip: Some(*ip),
                     account: Some(user.to_string()),
@@ -59,7 +59,7 @@ impl Gate {
             return fixed;
         };
         sec.audit(AuditEvent {
-            kind: AuditKind::LoginFailure.name(),
+            kind: AuditKind::LoginFailure,
             protocol: self.protocol,
             ip: Some(*ip),
             account: Some(user.to_string()),
@@ -84,7 +84,7 @@ impl Gate {
         sec.throttle.success(*ip, user);
         guard.authenticated(user).inspect_err(|level| {
             sec.audit(AuditEvent {
-                kind: AuditKind::Limit.name(),
+                kind: AuditKind::Limit,
                 protocol: self.protocol,
                 ip: Some(*ip),
                 account: Some(user.to_string()),

@@ -335,7 +335,7 @@ impl Server {
                             let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(words.as_bytes())).await;
                         }
                         security.audit(AuditEvent {
-                            kind: AuditKind::Limit.name(),
+                            kind: AuditKind::Limit,
                             protocol: Family::of(kind).name(),
                             ip: Some(peer.ip()),
                             account: None,

@@ -16,8 +16,8 @@ use crate::throttle::{AuthThrottle, AuthThrottleConfig};
 /// relay attempts, greylisting decisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
-    /// An `AuditKind` name (`AuditKind::Limit.name()`).
-    pub kind: &'static str,
+    /// What happened; stored and logged by its `name()`.
+    pub kind: AuditKind,
     pub protocol: &'static str,
     pub ip: Option<IpAddr>,
     pub account: Option<String>,
@@ -113,14 +113,16 @@ impl Security {
     pub fn audit(&self, event: AuditEvent) {
         tracing::warn!(
             target: "audit",
-            kind = event.kind,
+            kind = event.kind.name(),
             protocol = event.protocol,
             ip = %event.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
             account = event.account.as_deref().unwrap_or("-"),
             detail = %event.detail,
             "security event"
         );
-        self.metrics.count(Metric::AuditEvents { kind: event.kind });
+        self.metrics.count(Metric::AuditEvents {
+            kind: event.kind.name(),
+        });
         self.audit.record(event);
     }
 

@@ -26,7 +26,7 @@ impl AuditSink for Kept {
     fn record(&self, e: AuditEvent) {
         let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
         v.push((
-            e.kind.into(),
+            e.kind.name().into(),
             e.protocol.into(),
             e.account.unwrap_or_default(),
         ));

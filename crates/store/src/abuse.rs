@@ -80,7 +80,7 @@ impl Store {
     pub async fn audit_insert(&self, e: &AuditEvent) -> Result<()> {
         sqlx::query("INSERT INTO audit (at, kind, protocol, ip, account, detail) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(now_secs())
-            .bind(e.kind)
+            .bind(e.kind.name())
             .bind(e.protocol)
             .bind(e.ip.map(|i| i.to_string()))
             .bind(e.account.as_deref())

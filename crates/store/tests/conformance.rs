@@ -1129,19 +1129,21 @@ async fn change_events(f: Fixture) {
 }
 
 async fn audit_log(f: Fixture) {
-    use tern_common::security::AuditEvent;
+    use tern_common::security::{AuditEvent, AuditKind};
     let s = &f.store;
-    let ev = |kind: &'static str, detail: &str| AuditEvent {
+    let ev = |kind: AuditKind, detail: &str| AuditEvent {
         kind,
         protocol: "imap",
         ip: Some("127.0.0.2".parse().unwrap()),
         account: Some("a@example.org".into()),
         detail: detail.into(),
     };
-    s.audit_insert(&ev("login_failure", "bad password"))
+    s.audit_insert(&ev(AuditKind::LoginFailure, "bad password"))
         .await
         .unwrap();
-    s.audit_insert(&ev("limit", "ip limit")).await.unwrap();
+    s.audit_insert(&ev(AuditKind::Limit, "ip limit"))
+        .await
+        .unwrap();
     let all = s.audit_list(0, None, 100).await.unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].kind, "login_failure");

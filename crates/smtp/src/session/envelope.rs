@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use tern_common::security::AuditEvent;
+use tern_common::security::{AuditEvent, AuditKind};
 use tern_store::Resolution;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -203,7 +203,7 @@ where
     pub(super) async fn relay_denied(&mut self, rcpt: &str) -> Step {
         refused(rcpt, R::RELAY_DENIED);
         self.shared.security.audit(AuditEvent {
-            kind: "relay_attempt",
+            kind: AuditKind::RelayAttempt,
             protocol: "smtp",
             ip: Some(self.peer.ip),
             account: None,
@@ -247,7 +247,7 @@ where
             Ok(tern_store::Greylist::Pass) => None,
             Ok(tern_store::Greylist::Defer) => {
                 self.shared.security.audit(AuditEvent {
-                    kind: "greylist",
+                    kind: AuditKind::Greylist,
                     protocol: "smtp",
                     ip: Some(self.peer.ip),
                     account: None,
