@@ -1,10 +1,13 @@
-//! `tern domain|user|alias …`: directory administration against the store
-//! the configuration names. Bad input changes nothing and says what is wrong.
+//! `tern domain|user|alias|audit …`: directory administration through the
+//! management layer (`tern_manage`), which the JSON API shares; this file
+//! only reads the command line and prints. Bad input changes nothing and
+//! says what is wrong.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
-use tern_common::{Address, Config};
-use tern_store::StoreError;
+use tern_common::Config;
+use tern_manage::{AuditQuery, Manager, NewPassword, NewUser, PageRequest, Scope};
 
 use crate::cli::{
     AliasCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, UserCmd, format_time, parse_since,
@@ -12,42 +15,24 @@ use crate::cli::{
 };
 use crate::{Failure, open_store, usage};
 
-/// A refused request (duplicate, unknown, invalid, not empty) is the
-/// caller's to fix: exit 2. Anything else is a runtime failure: exit 1.
-fn store_err(e: StoreError) -> Failure {
-    match e {
-        StoreError::Other(e) => Failure::Runtime(format!("{e:#}")),
-        e => usage(e.to_string()),
+pub use tern_manage::random_password;
+
+/// The management layer over the configured store; the CLI acts as admin.
+pub async fn manager(config: &Config) -> Result<Manager, Failure> {
+    let store = open_store(config).await?;
+    Ok(Manager::new(store, Arc::new(config.clone())))
+}
+
+/// What the caller can fix is exit 2; a failing store or disk exit 1.
+pub fn fail(e: tern_manage::Error) -> Failure {
+    if e.code.is_callers() {
+        usage(e.to_string())
+    } else {
+        Failure::Runtime(e.to_string())
     }
 }
 
-fn address(s: &str) -> Result<Address, Failure> {
-    Address::parse(s).map_err(|e| usage(e.to_string()))
-}
-
-pub fn random_password() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..20)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-/// The password from -p, from --password-stdin, or none.
-/// The password given on the command line or standard input, if any,
-/// checked for strength (`tern_common::password`) unless `--allow-weak`.
-fn password_for(args: &PasswordArgs, login: &str) -> Result<Option<String>, Failure> {
-    let given = password_from(args)?;
-    if let Some(p) = &given
-        && !args.allow_weak
-    {
-        tern_common::password::check_new(p, login)
-            .map_err(|why| usage(format!("{why} (or pass --allow-weak)")))?;
-    }
-    Ok(given)
-}
-
+/// The password given with -p or on standard input, if any.
 fn password_from(args: &PasswordArgs) -> Result<Option<String>, Failure> {
     if let Some(p) = &args.password {
         return Ok(Some(p.clone()));
@@ -66,27 +51,37 @@ fn password_from(args: &PasswordArgs) -> Result<Option<String>, Failure> {
     Ok(None)
 }
 
-pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
-    // Validate input before touching the store.
-    if let DomainCmd::Add { domain, .. } | DomainCmd::Remove { domain, .. } = &cmd {
-        tern_common::normalize_domain(domain).map_err(|e| usage(e.to_string()))?;
+/// A refused password says how to insist.
+fn password_fail(e: tern_manage::Error) -> Failure {
+    if e.field.as_deref() == Some("password") && e.code == tern_manage::Code::Invalid {
+        return usage(format!("{} (or pass --allow-weak)", e.message));
     }
-    let store = open_store(config).await?;
+    fail(e)
+}
+
+pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
+    let m = manager(config).await?;
     match cmd {
         DomainCmd::Add { domain, no_dkim } => {
-            let d = store.domain_add(&domain).await.map_err(store_err)?;
-            println!("domain {d} added");
+            let made = m
+                .domain_add(&Scope::Admin, &domain, !no_dkim)
+                .await
+                .map_err(fail)?;
+            println!("domain {} added", made.name);
             if no_dkim {
                 return Ok(());
             }
-            let records = crate::dkim::keygen_defaults(&store, &d).await?;
             println!("DKIM keys made (RSA-2048 and Ed25519, both signing); publish:");
-            for (name, text) in records {
-                println!("  {name} TXT {}", crate::dkim::zone_strings(&text));
+            for r in made.dkim {
+                println!("  {}", r.zone_line());
             }
         }
         DomainCmd::List => {
-            for d in store.domain_list().await.map_err(store_err)? {
+            let all = m
+                .domain_list(&Scope::Admin, &PageRequest::all())
+                .await
+                .map_err(fail)?;
+            for d in all.items {
                 let ca = d
                     .catch_all
                     .map(|c| format!("  catch-all: {c}"))
@@ -95,10 +90,9 @@ pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
             }
         }
         DomainCmd::Remove { domain, force } => {
-            store
-                .domain_remove(&domain, force)
+            m.domain_remove(&Scope::Admin, &domain, force)
                 .await
-                .map_err(store_err)?;
+                .map_err(fail)?;
             println!("domain {domain} removed");
         }
     }
@@ -116,121 +110,116 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
             let email = email
                 .or(email_flag)
                 .ok_or_else(|| usage("an address is required"))?;
-            let a = address(&email)?;
             let quota = match quota {
-                Some(q) => parse_size(&q).map_err(usage)?,
-                None => 0,
+                Some(q) => Some(parse_size(&q).map_err(usage)?),
+                None => None,
             };
-            let given = password_for(&password, &email)?;
-            let store = open_store(config).await?;
-            let pw = given.clone().unwrap_or_else(random_password);
-            let acc = store.account_add(&a, &pw, quota).await.map_err(store_err)?;
-            println!("account {} added", acc.name);
-            if given.is_none() {
+            let new = NewUser {
+                address: email,
+                password: password_from(&password)?,
+                quota,
+                allow_weak: password.allow_weak,
+            };
+            let m = manager(config).await?;
+            let made = m
+                .user_add(&Scope::Admin, &new)
+                .await
+                .map_err(password_fail)?;
+            println!("account {} added", made.user.address);
+            if let Some(pw) = made.password {
                 println!("password: {pw}");
             }
         }
         UserCmd::List { domain } => {
-            let store = open_store(config).await?;
-            for a in store
-                .account_list(domain.as_deref())
+            let m = manager(config).await?;
+            let all = m
+                .user_list(&Scope::Admin, domain.as_deref(), &PageRequest::all())
                 .await
-                .map_err(store_err)?
-            {
-                let quota = if a.quota == 0 {
+                .map_err(fail)?;
+            for u in all.items {
+                let quota = if u.quota == 0 {
                     "unlimited".to_string()
                 } else {
-                    a.quota.to_string()
+                    u.quota.to_string()
                 };
                 println!(
                     "{}\tused {} of {quota}\t{}",
-                    a.name,
-                    a.used,
-                    a.addresses[1..].join(" ")
+                    u.address,
+                    u.used,
+                    u.aliases.join(" ")
                 );
             }
         }
         UserCmd::Passwd { email, password } => {
-            let a = address(&email)?;
-            let given = password_for(&password, &email)?;
-            let store = open_store(config).await?;
-            if store.account_get(&a).await.map_err(store_err)?.is_none() {
-                return Err(usage(format!("account {a} not found")));
-            }
-            let pw = given.clone().unwrap_or_else(random_password);
-            store
-                .account_set_password(&a, &pw)
+            let new = NewPassword {
+                password: password_from(&password)?,
+                allow_weak: password.allow_weak,
+            };
+            let m = manager(config).await?;
+            let made = m
+                .user_set_password(&Scope::Admin, &email, &new)
                 .await
-                .map_err(store_err)?;
-            println!("password of {a} changed");
-            if given.is_none() {
+                .map_err(password_fail)?;
+            println!("password of {email} changed");
+            if let Some(pw) = made {
                 println!("password: {pw}");
             }
         }
         UserCmd::SendAs(cmd) => {
-            let store = open_store(config).await?;
+            let m = manager(config).await?;
             match cmd {
-                SendAsCmd::Add { email, address: a } => {
-                    let (e, a) = (address(&email)?, address(&a)?);
-                    store.send_as_add(&e, &a).await.map_err(store_err)?;
-                    println!("{e} may send as {a}");
+                SendAsCmd::Add { email, address } => {
+                    m.send_as_add(&Scope::Admin, &email, &address)
+                        .await
+                        .map_err(fail)?;
+                    println!("{email} may send as {address}");
                 }
-                SendAsCmd::Remove { email, address: a } => {
-                    let (e, a) = (address(&email)?, address(&a)?);
-                    store.send_as_remove(&e, &a).await.map_err(store_err)?;
-                    println!("{e} may no longer send as {a}");
+                SendAsCmd::Remove { email, address } => {
+                    m.send_as_remove(&Scope::Admin, &email, &address)
+                        .await
+                        .map_err(fail)?;
+                    println!("{email} may no longer send as {address}");
                 }
                 SendAsCmd::List { email } => {
-                    for a in store
-                        .send_as_list(&address(&email)?)
-                        .await
-                        .map_err(store_err)?
-                    {
+                    for a in m.send_as_list(&Scope::Admin, &email).await.map_err(fail)? {
                         println!("{a}");
                     }
                 }
             }
         }
         UserCmd::Remove { email } => {
-            let a = address(&email)?;
-            let store = open_store(config).await?;
-            store.account_remove(&a).await.map_err(store_err)?;
-            println!("account {a} removed");
+            let m = manager(config).await?;
+            m.user_remove(&Scope::Admin, &email).await.map_err(fail)?;
+            println!("account {email} removed");
         }
     }
     Ok(())
 }
 
 pub async fn alias(config: &Config, cmd: AliasCmd) -> Result<(), Failure> {
+    let m = manager(config).await?;
     match cmd {
-        AliasCmd::Add {
-            address: a,
-            targets,
-        } => {
-            let a = address(&a)?;
-            let targets = targets
-                .iter()
-                .map(|t| address(t))
-                .collect::<Result<Vec<_>, _>>()?;
-            let store = open_store(config).await?;
-            store.alias_add(&a, &targets).await.map_err(store_err)?;
-            println!("alias {a} added");
+        AliasCmd::Add { address, targets } => {
+            let a = m
+                .alias_add(&Scope::Admin, &address, &targets)
+                .await
+                .map_err(fail)?;
+            println!("alias {} added", a.address);
         }
         AliasCmd::List { domain } => {
-            let store = open_store(config).await?;
-            for al in store
-                .alias_list(domain.as_deref())
+            let all = m
+                .alias_list(&Scope::Admin, domain.as_deref(), &PageRequest::all())
                 .await
-                .map_err(store_err)?
-            {
+                .map_err(fail)?;
+            for al in all.items {
                 println!("{}\t{}", al.address, al.targets.join(" "));
             }
         }
-        AliasCmd::Remove { address: a } => {
-            let a = address(&a)?;
-            let store = open_store(config).await?;
-            store.alias_remove(&a).await.map_err(store_err)?;
-            println!("alias {a} removed");
+        AliasCmd::Remove { address } => {
+            m.alias_remove(&Scope::Admin, &address)
+                .await
+                .map_err(fail)?;
+            println!("alias {address} removed");
         }
     }
     Ok(())
@@ -243,12 +232,9 @@ pub async fn audit(config: &Config, cmd: AuditCmd) -> Result<(), Failure> {
         Some(s) => parse_since(&s, now).map_err(usage)?,
         None => 0,
     };
-    let store = open_store(config).await?;
-    for r in store
-        .audit_list(since, kind.as_deref(), limit)
-        .await
-        .map_err(store_err)?
-    {
+    let m = manager(config).await?;
+    let q = AuditQuery { since, kind, limit };
+    for r in m.audit_list(&Scope::Admin, &q).await.map_err(fail)? {
         println!(
             "{}\t{}\t{}\t{}\t{}\t{}",
             format_time(r.at),

@@ -1,11 +1,12 @@
 //! `tern dkim keygen|list`.
 
-use tern_common::{Config, normalize_domain};
+use tern_common::Config;
+use tern_manage::Scope;
 use tern_queue::dkim::{Algorithm, generate, txt_record};
 use tern_store::{DkimKey, Store, StoreError};
 
 use crate::cli::DkimCmd;
-use crate::open_store;
+
 use crate::{Failure, usage};
 
 fn err(e: StoreError) -> Failure {
@@ -75,31 +76,32 @@ pub fn zone_strings(text: &str) -> String {
 }
 
 pub async fn run(config: &Config, cmd: DkimCmd) -> Result<(), Failure> {
+    let m = crate::admin::manager(config).await?;
     match cmd {
         DkimCmd::Keygen {
             domain,
             selector,
             algo,
         } => {
-            let domain = normalize_domain(&domain).map_err(|e| usage(e.to_string()))?;
-            let algo = Algorithm::parse(&algo)
-                .ok_or_else(|| usage(format!("unknown algorithm `{algo}` (ed25519 or rsa)")))?;
-            let store = open_store(config).await?;
-            let (name, text) = keygen(&store, &domain, selector, algo).await?;
+            let r = m
+                .dkim_generate(&Scope::Admin, &domain, selector.as_deref(), &algo)
+                .await
+                .map_err(crate::admin::fail)?;
             println!("DKIM key stored; publish this record:");
-            println!("{name} TXT {}", zone_strings(&text));
+            println!("{}", r.zone_line());
         }
         DkimCmd::List { domain } => {
-            let store = open_store(config).await?;
-            for k in store.dkim_keys(domain.as_deref()).await.map_err(err)? {
+            let keys = m
+                .dkim_list(&Scope::Admin, domain.as_deref())
+                .await
+                .map_err(crate::admin::fail)?;
+            for k in keys {
                 println!(
-                    "{}\t{}\t{}\t{}._domainkey.{}. TXT {}",
+                    "{}\t{}\t{}\t{}",
                     k.domain,
                     k.selector,
                     k.algorithm,
-                    k.selector,
-                    k.domain,
-                    zone_strings(&txt_record(&k.algorithm, &k.public_key))
+                    k.record.zone_line()
                 );
             }
         }

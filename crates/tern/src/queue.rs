@@ -1,64 +1,58 @@
-//! `tern queue list|show|retry|remove`.
+//! `tern queue list|show|retry|remove`, through the management layer.
 
 use tern_common::Config;
 use tern_common::time::iso8601;
+use tern_manage::{PageRequest, Scope};
 
+use crate::Failure;
+use crate::admin::{fail, manager};
 use crate::cli::QueueCmd;
-use crate::open_store;
-use crate::{Failure, usage};
-
-fn err(e: tern_store::StoreError) -> Failure {
-    match e {
-        tern_store::StoreError::Other(e) => Failure::Runtime(format!("{e:#}")),
-        e => usage(e.to_string()),
-    }
-}
 
 pub async fn run(config: &Config, cmd: QueueCmd) -> Result<(), Failure> {
-    let store = open_store(config).await?;
+    let m = manager(config).await?;
     match cmd {
         QueueCmd::List => {
-            for m in store.queue_list().await.map_err(err)? {
-                let pending: Vec<&str> = m
+            let all = m
+                .queue_list(&Scope::Admin, &PageRequest::all())
+                .await
+                .map_err(fail)?;
+            for q in all.items {
+                let pending: Vec<&str> = q
                     .recipients
                     .iter()
-                    .filter(|r| r.state == tern_store::RcptState::Pending)
+                    .filter(|r| r.state == "pending")
                     .map(|r| r.rcpt.as_str())
                     .collect();
-                let sender = if m.sender.is_empty() { "<>" } else { &m.sender };
+                let sender = if q.sender.is_empty() { "<>" } else { &q.sender };
                 println!(
                     "{}\t{}\t{} octets\tfrom {sender}\tto {}",
-                    m.id,
-                    iso8601(m.created),
-                    m.size,
+                    q.id,
+                    iso8601(q.created),
+                    q.size,
                     pending.join(" ")
                 );
             }
         }
         QueueCmd::Show { id } => {
-            let m = store
-                .queue_message(id)
-                .await
-                .map_err(err)?
-                .ok_or_else(|| usage(format!("queued message {id} not found")))?;
-            println!("id: {}", m.id);
-            println!("queued: {}", iso8601(m.created));
-            println!("from: <{}>", m.sender);
-            println!("size: {} octets", m.size);
-            if let Some(e) = &m.envid {
+            let q = m.queue_get(&Scope::Admin, id).await.map_err(fail)?;
+            println!("id: {}", q.id);
+            println!("queued: {}", iso8601(q.created));
+            println!("from: <{}>", q.sender);
+            println!("size: {} octets", q.size);
+            if let Some(e) = &q.envid {
                 println!("envid: {e}");
             }
-            if let Some(r) = &m.ret {
+            if let Some(r) = &q.ret {
                 println!("ret: {r}");
             }
-            if m.requiretls {
+            if q.requiretls {
                 println!("requiretls: yes");
             }
-            for r in &m.recipients {
+            for r in &q.recipients {
                 println!(
-                    "rcpt: {}\tstate: {:?}\tattempts: {}\tnext: {}\tlast: {}",
+                    "rcpt: {}\tstate: {}\tattempts: {}\tnext: {}\tlast: {}",
                     r.rcpt,
-                    r.state,
+                    capitalised(&r.state),
                     r.attempts,
                     iso8601(r.next_attempt),
                     if r.last_error.is_empty() {
@@ -70,24 +64,25 @@ pub async fn run(config: &Config, cmd: QueueCmd) -> Result<(), Failure> {
             }
         }
         QueueCmd::Retry { id, all } => {
-            let n = store
-                .queue_retry_now(if all { None } else { id })
-                .await
-                .map_err(err)?;
-            if n == 0 && !all {
-                return Err(usage(format!(
-                    "queued message {} has no pending recipient",
-                    id.unwrap_or(0)
-                )));
-            }
+            let id = if all { None } else { id };
+            let n = m.queue_retry(&Scope::Admin, id).await.map_err(fail)?;
             println!(
                 "{n} recipient(s) due now; a running tern picks them up within queue.poll_secs"
             );
         }
         QueueCmd::Remove { id } => {
-            store.queue_remove(id).await.map_err(err)?;
+            m.queue_remove(&Scope::Admin, id).await.map_err(fail)?;
             println!("queued message {id} removed");
         }
     }
     Ok(())
+}
+
+/// `pending` → `Pending`, as `tern queue show` has always written states.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
