@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::audit::AuditKind;
 use crate::limits::{ConnGuard, Level};
+use crate::metrics::{Metric, count};
 use crate::security::{AuditEvent, Security};
 
 pub struct Gate {
@@ -55,6 +56,7 @@ impl Gate {
 
     /// A failed attempt: how long to wait before answering.
     pub fn failure(&self, user: &str, fixed: Duration) -> Duration {
+        self.attempt("failure");
         let Some((sec, _, ip)) = &self.inner else {
             return fixed;
         };
@@ -68,6 +70,16 @@ impl Gate {
         sec.throttle.failure(*ip, user)
     }
 
+    /// Count one login attempt and how it ended (`tern_auth_attempts_total`);
+    /// a locked-out attempt ends in `failure` too (and in
+    /// `tern_auth_locked_total`).
+    fn attempt(&self, result: &'static str) {
+        count(Metric::AuthAttempts {
+            protocol: self.protocol,
+            result,
+        });
+    }
+
     /// The session went back to the not-authenticated state.
     pub fn signed_out(&mut self) {
         if let Some((_, guard, _)) = &mut self.inner {
@@ -78,6 +90,7 @@ impl Gate {
     /// A successful login: clear the failures and count the connection
     /// against the user's limits (per user+IP, then per user).
     pub fn success(&mut self, user: &str) -> Result<(), Level> {
+        self.attempt("success");
         let Some((sec, guard, ip)) = &mut self.inner else {
             return Ok(());
         };

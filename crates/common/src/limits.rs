@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::address::login_key;
 pub use crate::config::{Family, FamilyLimits, LimitsConfig};
-use crate::metrics::{Metric, Metrics};
+use crate::metrics::{Gauge, Metric, Metrics};
 use crate::rate::RateLimiter;
 
 /// The network a client address counts against: the address itself for
@@ -110,9 +110,9 @@ impl ConnLimiter {
     }
 
     fn refuse(&self, f: Family, level: Level) -> Level {
-        self.metrics.count(Metric::LimitRefused {
+        self.metrics.count(Metric::LimiterRefusals {
             protocol: f.name(),
-            level: level.name(),
+            layer: level.name(),
         });
         level
     }
@@ -134,6 +134,10 @@ impl ConnLimiter {
         self.metrics.count(Metric::Connections {
             protocol: family.name(),
         });
+        Gauge::ActiveConnections {
+            protocol: family.name(),
+        }
+        .increment();
         Ok(ConnGuard {
             limiter: self.clone(),
             family,
@@ -259,6 +263,11 @@ impl Drop for ConnGuard {
         for k in &self.keys {
             c.dec(k);
         }
+        drop(c);
+        Gauge::ActiveConnections {
+            protocol: self.family.name(),
+        }
+        .decrement();
     }
 }
 
@@ -413,10 +422,10 @@ mod tests {
         drop(c);
         assert!(b.authenticated("u").is_ok(), "user+IP is per IP");
         assert_eq!(
-            metrics.get("limit_refused_total{protocol=\"pop3\",level=\"ip\"}"),
+            metrics.get("tern_limiter_refusals_total{protocol=\"pop3\",layer=\"ip\"}"),
             1
         );
-        assert_eq!(metrics.get("connections_total{protocol=\"pop3\"}"), 3);
+        assert_eq!(metrics.get("tern_connections_total{protocol=\"pop3\"}"), 3);
         let mut d = l.admit(Family::Pop3, ip("10.0.0.3")).unwrap();
         let mut e = l.admit(Family::Pop3, ip("10.0.0.4")).unwrap();
         d.authenticated("v").unwrap();
@@ -424,10 +433,9 @@ mod tests {
         let _ = e.authenticated("v");
         let mut f = l.admit(Family::Pop3, ip("10.0.0.4")).err();
         assert_eq!(f.take(), Some(Level::Ip));
-        assert!(
-            metrics
-                .render()
-                .contains("tern_limit_refused_total{protocol=\"pop3\",level=\"ip\"} 2")
+        assert_eq!(
+            metrics.get("tern_limiter_refusals_total{protocol=\"pop3\",layer=\"ip\"}"),
+            2
         );
     }
 

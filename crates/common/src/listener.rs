@@ -37,6 +37,12 @@ impl Stream {
         matches!(self, Stream::Tls(_))
     }
 
+    /// The ALPN protocol the TLS handshake chose (RFC 7301), if any.
+    pub fn alpn(&self) -> Option<&[u8]> {
+        let Stream::Tls(s) = self else { return None };
+        s.get_ref().1.alpn_protocol()
+    }
+
     /// The negotiated protocol version and cipher suite, for trace headers.
     pub fn tls_info(&self) -> Option<TlsInfo> {
         let Stream::Tls(s) = self else { return None };
@@ -127,7 +133,13 @@ impl Tls {
         let tls = tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(tcp))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-        Ok(Stream::Tls(Box::new(tls)))
+        let stream = Stream::Tls(Box::new(tls));
+        if let Some(info) = stream.tls_info() {
+            crate::metrics::count(Metric::TlsHandshakes {
+                version: &info.version,
+            });
+        }
+        Ok(stream)
     }
 }
 
@@ -264,9 +276,9 @@ fn admit(
         .connections_per_ip
         .check(&crate::limits::ip_group(ip), 1)
     {
-        security.metrics.count(Metric::RateRefused {
+        security.metrics.count(Metric::LimiterRefusals {
             protocol: Family::of(kind).name(),
-            rate: "connections",
+            layer: "rate_connections",
         });
         return Err(Level::Ip);
     }

@@ -1,106 +1,273 @@
-//! Counters for every limit and decision, named in the Prometheus text
-//! style (`name{label="v"}`) so the metrics endpoint can expose them as is.
+//! Every number tern exports, by name: counters (`Metric`), gauges
+//! (`Gauge`) and histograms (`Histogram`), typed so that no call site spells
+//! a metric name. Values go to the `metrics` facade; `tern serve` installs
+//! the Prometheus recorder that `/metrics` renders (tern-http). Without a
+//! recorder (the CLI, unit tests) the facade drops them.
+//!
+//! `Metrics` also keeps its own counts, so that a test can read what one
+//! limiter or throttle counted without a global recorder.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Every counter tern keeps, by name; labels are the values that vary.
+/// Every counter tern keeps; labels are the values that vary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric<'a> {
     /// Connections admitted, per protocol family.
     Connections { protocol: &'a str },
-    /// Connections refused by a concurrency limit, and at which level.
-    LimitRefused { protocol: &'a str, level: &'a str },
-    /// Events refused by a rate limit (`connections`, `messages`,
-    /// `recipients`).
-    RateRefused { protocol: &'a str, rate: &'a str },
+    /// Connections or events refused by the limiter: a concurrency level
+    /// (`ip`, `global`, `user`, `user_ip`) or a rate (`rate_connections`,
+    /// `rate_messages`, `rate_recipients`).
+    LimiterRefusals { protocol: &'a str, layer: &'a str },
     /// Security events, per audit kind.
     AuditEvents { kind: &'a str },
     /// Logins locked out, per level (`ip` or `account`).
     AuthLocked { level: &'a str },
-    /// Failed logins.
-    AuthFailures,
+    /// Login attempts through the gate: `success`, `failure`, `locked`.
+    AuthAttempts { protocol: &'a str, result: &'a str },
     /// Replies delayed by the SMTP tarpit.
     SmtpTarpitDelays,
+    /// Messages accepted by SMTP (inbound or submission) and committed.
+    MessagesReceived,
+    /// Messages refused at the end of data, per reason.
+    MessagesRejected { reason: &'a str },
+    /// Recipients delivered by the outbound queue.
+    MessagesSent,
+    /// Recipients the outbound queue gave up on (a DSN follows).
+    MessagesBounced,
+    /// Deliveries refused because a mailbox was over its quota.
+    QuotaExceeded,
+    /// TLS handshakes completed by the server, per protocol version.
+    TlsHandshakes { version: &'a str },
 }
 
+/// The counters' names and help texts, for the exposition's `# HELP`.
+pub const COUNTERS: &[(&str, &str)] = &[
+    (
+        "tern_connections_total",
+        "Connections admitted, per protocol family.",
+    ),
+    (
+        "tern_limiter_refusals_total",
+        "Connections or events refused by a connection limit or a rate, per layer.",
+    ),
+    (
+        "tern_audit_events_total",
+        "Security events, per audit kind.",
+    ),
+    ("tern_auth_locked_total", "Logins locked out, per level."),
+    (
+        "tern_auth_attempts_total",
+        "Login attempts through the login gate, per protocol and result.",
+    ),
+    (
+        "tern_smtp_tarpit_delays_total",
+        "Replies delayed by the SMTP tarpit.",
+    ),
+    (
+        "tern_messages_received_total",
+        "Messages accepted by SMTP and committed to the store.",
+    ),
+    (
+        "tern_messages_rejected_total",
+        "Messages refused at the end of data, per reason.",
+    ),
+    (
+        "tern_messages_sent_total",
+        "Recipients delivered by the outbound queue.",
+    ),
+    (
+        "tern_messages_bounced_total",
+        "Recipients the outbound queue gave up on.",
+    ),
+    (
+        "tern_quota_exceeded_total",
+        "Deliveries refused because a mailbox was over its quota.",
+    ),
+    (
+        "tern_tls_handshakes_total",
+        "TLS handshakes completed by the server, per protocol version.",
+    ),
+];
+
 impl Metric<'_> {
-    /// The counter's name, without labels.
+    /// The exported name, without labels.
     pub fn name(&self) -> &'static str {
         match self {
-            Metric::Connections { .. } => "connections_total",
-            Metric::LimitRefused { .. } => "limit_refused_total",
-            Metric::RateRefused { .. } => "rate_refused_total",
-            Metric::AuditEvents { .. } => "audit_events_total",
-            Metric::AuthLocked { .. } => "auth_locked_total",
-            Metric::AuthFailures => "auth_failures_total",
-            Metric::SmtpTarpitDelays => "smtp_tarpit_delays_total",
+            Metric::Connections { .. } => "tern_connections_total",
+            Metric::LimiterRefusals { .. } => "tern_limiter_refusals_total",
+            Metric::AuditEvents { .. } => "tern_audit_events_total",
+            Metric::AuthLocked { .. } => "tern_auth_locked_total",
+            Metric::AuthAttempts { .. } => "tern_auth_attempts_total",
+            Metric::SmtpTarpitDelays => "tern_smtp_tarpit_delays_total",
+            Metric::MessagesReceived => "tern_messages_received_total",
+            Metric::MessagesRejected { .. } => "tern_messages_rejected_total",
+            Metric::MessagesSent => "tern_messages_sent_total",
+            Metric::MessagesBounced => "tern_messages_bounced_total",
+            Metric::QuotaExceeded => "tern_quota_exceeded_total",
+            Metric::TlsHandshakes { .. } => "tern_tls_handshakes_total",
         }
     }
 
-    /// The name with its labels, as `Metrics` keys the counter.
+    /// The labels, in the order they are written.
+    pub fn labels(&self) -> Vec<(&'static str, String)> {
+        let l = |k: &'static str, v: &str| (k, v.to_string());
+        match *self {
+            Metric::Connections { protocol } => vec![l("protocol", protocol)],
+            Metric::LimiterRefusals { protocol, layer } => {
+                vec![l("protocol", protocol), l("layer", layer)]
+            }
+            Metric::AuditEvents { kind } => vec![l("kind", kind)],
+            Metric::AuthLocked { level } => vec![l("level", level)],
+            Metric::AuthAttempts { protocol, result } => {
+                vec![l("protocol", protocol), l("result", result)]
+            }
+            Metric::MessagesRejected { reason } => vec![l("reason", reason)],
+            Metric::TlsHandshakes { version } => vec![l("version", version)],
+            Metric::SmtpTarpitDelays
+            | Metric::MessagesReceived
+            | Metric::MessagesSent
+            | Metric::MessagesBounced
+            | Metric::QuotaExceeded => Vec::new(),
+        }
+    }
+
+    /// The name with its labels, as the exposition writes it.
     pub fn key(&self) -> String {
-        let labels = match self {
-            Metric::Connections { protocol } => format!("protocol=\"{protocol}\""),
-            Metric::LimitRefused { protocol, level } => {
-                format!("protocol=\"{protocol}\",level=\"{level}\"")
-            }
-            Metric::RateRefused { protocol, rate } => {
-                format!("protocol=\"{protocol}\",rate=\"{rate}\"")
-            }
-            Metric::AuditEvents { kind } => format!("kind=\"{kind}\""),
-            Metric::AuthLocked { level } => format!("level=\"{level}\""),
-            Metric::AuthFailures | Metric::SmtpTarpitDelays => return self.name().to_string(),
-        };
-        format!("{}{{{labels}}}", self.name())
+        let labels = self.labels();
+        if labels.is_empty() {
+            return self.name().to_string();
+        }
+        let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        format!("{}{{{}}}", self.name(), inner.join(","))
     }
 }
 
+/// Count one event in the facade (the exported registry).
+pub fn count(metric: Metric<'_>) {
+    add(metric, 1);
+}
+
+/// Count `n` events in the facade.
+pub fn add(metric: Metric<'_>, n: u64) {
+    metrics::counter!(metric.name(), facade_labels(&metric.labels())).increment(n);
+}
+
+fn facade_labels(labels: &[(&'static str, String)]) -> Vec<metrics::Label> {
+    labels
+        .iter()
+        .map(|(k, v)| metrics::Label::new(*k, v.clone()))
+        .collect()
+}
+
+/// Values that go up and down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gauge<'a> {
+    /// Recipients waiting in the outbound queue.
+    QueueDepth,
+    /// Age in seconds of the oldest message waiting in the queue.
+    QueueOldestSeconds,
+    /// Connections open now, per protocol family.
+    ActiveConnections { protocol: &'a str },
+}
+
+/// The gauges' names and help texts.
+pub const GAUGES: &[(&str, &str)] = &[
+    (
+        "tern_queue_depth",
+        "Recipients waiting in the outbound queue.",
+    ),
+    (
+        "tern_queue_oldest_seconds",
+        "Age in seconds of the oldest message waiting in the outbound queue.",
+    ),
+    (
+        "tern_active_connections",
+        "Connections open now, per protocol family.",
+    ),
+];
+
+impl Gauge<'_> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Gauge::QueueDepth => "tern_queue_depth",
+            Gauge::QueueOldestSeconds => "tern_queue_oldest_seconds",
+            Gauge::ActiveConnections { .. } => "tern_active_connections",
+        }
+    }
+
+    fn labels(&self) -> Vec<(&'static str, String)> {
+        match *self {
+            Gauge::ActiveConnections { protocol } => vec![("protocol", protocol.to_string())],
+            Gauge::QueueDepth | Gauge::QueueOldestSeconds => Vec::new(),
+        }
+    }
+
+    pub fn set(&self, v: f64) {
+        metrics::gauge!(self.name(), facade_labels(&self.labels())).set(v);
+    }
+
+    pub fn increment(&self) {
+        metrics::gauge!(self.name(), facade_labels(&self.labels())).increment(1.0);
+    }
+
+    pub fn decrement(&self) {
+        metrics::gauge!(self.name(), facade_labels(&self.labels())).decrement(1.0);
+    }
+}
+
+/// Distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Histogram {
+    /// Seconds one outbound delivery attempt took (connect to last reply).
+    DeliveryDuration,
+}
+
+/// The histograms' names, help texts and bucket bounds.
+pub const HISTOGRAMS: &[(&str, &str, &[f64])] = &[(
+    "tern_delivery_duration_seconds",
+    "Seconds one outbound delivery attempt took, from connecting to the last reply.",
+    &[
+        0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    ],
+)];
+
+impl Histogram {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Histogram::DeliveryDuration => "tern_delivery_duration_seconds",
+        }
+    }
+
+    pub fn observe(&self, v: f64) {
+        metrics::histogram!(self.name()).record(v);
+    }
+}
+
+/// A handle that counts in the facade and keeps its own counts (tests read
+/// them with `get`).
 #[derive(Clone, Default)]
 pub struct Metrics {
     counters: Arc<Mutex<BTreeMap<String, Arc<AtomicU64>>>>,
 }
 
 impl Metrics {
-    fn counter(&self, name: &str) -> Arc<AtomicU64> {
+    fn counter(&self, key: &str) -> Arc<AtomicU64> {
         let mut m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry(name.to_string()).or_default().clone()
+        m.entry(key.to_string()).or_default().clone()
     }
 
     /// Count one `metric`.
     pub fn count(&self, metric: Metric<'_>) {
-        self.inc(&metric.key());
+        self.counter(&metric.key()).fetch_add(1, Ordering::Relaxed);
+        count(metric);
     }
 
-    pub fn inc(&self, name: &str) {
-        self.add(name, 1);
-    }
-
-    pub fn add(&self, name: &str, n: u64) {
-        self.counter(name).fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn get(&self, name: &str) -> u64 {
+    /// What this handle counted under `key` (`Metric::key`).
+    pub fn get(&self, key: &str) -> u64 {
         let m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(name).map(|c| c.load(Ordering::Relaxed)).unwrap_or(0)
-    }
-
-    /// Every counter, in name order.
-    pub fn snapshot(&self) -> Vec<(String, u64)> {
-        let m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        m.iter()
-            .map(|(k, v)| (k.clone(), v.load(Ordering::Relaxed)))
-            .collect()
-    }
-
-    /// The Prometheus text exposition of every counter.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (k, v) in self.snapshot() {
-            out.push_str(&format!("tern_{k} {v}\n"));
-        }
-        out
+        m.get(key).map(|c| c.load(Ordering::Relaxed)).unwrap_or(0)
     }
 }
 
@@ -108,47 +275,77 @@ impl Metrics {
 mod tests {
     use super::*;
 
-    #[test]
-    fn counts() {
-        let m = Metrics::default();
-        m.inc("a{x=\"1\"}");
-        m.add("a{x=\"1\"}", 2);
-        assert_eq!(m.get("a{x=\"1\"}"), 3);
-        assert_eq!(m.render(), "tern_a{x=\"1\"} 3\n");
-    }
-
-    /// The typed names key the counters exactly as the names written out.
+    /// The typed names key the counters exactly as the exposition writes
+    /// them.
     #[test]
     fn typed_names_keep_their_spelling() {
         for (metric, key) in [
             (
-                Metric::LimitRefused {
+                Metric::LimiterRefusals {
                     protocol: "pop3",
-                    level: "ip",
+                    layer: "ip",
                 },
-                "limit_refused_total{protocol=\"pop3\",level=\"ip\"}",
+                "tern_limiter_refusals_total{protocol=\"pop3\",layer=\"ip\"}",
             ),
             (
                 Metric::Connections { protocol: "pop3" },
-                "connections_total{protocol=\"pop3\"}",
+                "tern_connections_total{protocol=\"pop3\"}",
             ),
             (
-                Metric::RateRefused {
-                    protocol: "smtp",
-                    rate: "messages",
+                Metric::AuthAttempts {
+                    protocol: "imap",
+                    result: "failure",
                 },
-                "rate_refused_total{protocol=\"smtp\",rate=\"messages\"}",
+                "tern_auth_attempts_total{protocol=\"imap\",result=\"failure\"}",
             ),
-            (Metric::AuthFailures, "auth_failures_total"),
+            (Metric::MessagesSent, "tern_messages_sent_total"),
             (
                 Metric::AuthLocked { level: "ip" },
-                "auth_locked_total{level=\"ip\"}",
+                "tern_auth_locked_total{level=\"ip\"}",
             ),
         ] {
             assert_eq!(metric.key(), key);
         }
         let m = Metrics::default();
         m.count(Metric::SmtpTarpitDelays);
-        assert_eq!(m.get("smtp_tarpit_delays_total"), 1);
+        assert_eq!(m.get("tern_smtp_tarpit_delays_total"), 1);
+    }
+
+    /// Every counter the enum can name has a help text, and every name ends
+    /// in `_total` (the Prometheus convention promtool checks).
+    #[test]
+    fn every_counter_is_described() {
+        let all = [
+            Metric::Connections { protocol: "" },
+            Metric::LimiterRefusals {
+                protocol: "",
+                layer: "",
+            },
+            Metric::AuditEvents { kind: "" },
+            Metric::AuthLocked { level: "" },
+            Metric::AuthAttempts {
+                protocol: "",
+                result: "",
+            },
+            Metric::SmtpTarpitDelays,
+            Metric::MessagesReceived,
+            Metric::MessagesRejected { reason: "" },
+            Metric::MessagesSent,
+            Metric::MessagesBounced,
+            Metric::QuotaExceeded,
+            Metric::TlsHandshakes { version: "" },
+        ];
+        for m in all {
+            assert!(m.name().ends_with("_total"), "{}", m.name());
+            assert!(COUNTERS.iter().any(|(n, _)| *n == m.name()), "{}", m.name());
+        }
+        assert_eq!(all.len(), COUNTERS.len());
+        for g in [
+            Gauge::QueueDepth,
+            Gauge::QueueOldestSeconds,
+            Gauge::ActiveConnections { protocol: "" },
+        ] {
+            assert!(GAUGES.iter().any(|(n, _)| *n == g.name()), "{}", g.name());
+        }
     }
 }

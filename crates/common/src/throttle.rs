@@ -102,7 +102,6 @@ impl AuthThrottle {
     }
 
     pub fn failure_at(&self, ip: IpAddr, user: &str, now: Instant) -> Duration {
-        self.metrics.count(Metric::AuthFailures);
         let net = ip_group(ip);
         let name = login_key(user);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());

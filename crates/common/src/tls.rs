@@ -148,6 +148,19 @@ fn server_config_with(slot: Arc<CertSlot>) -> Result<Arc<rustls::ServerConfig>, 
     Ok(Arc::new(cfg))
 }
 
+/// The same configuration (the same hot-swappable certificate) offering
+/// `protocols` by ALPN (RFC 7301): HTTPS offers `h2` and `http/1.1`. The mail
+/// listeners keep a configuration without ALPN, so a mail client that
+/// offers its own protocol name is never refused.
+pub fn with_alpn(
+    config: &Arc<rustls::ServerConfig>,
+    protocols: &[&[u8]],
+) -> Arc<rustls::ServerConfig> {
+    let mut c = rustls::ServerConfig::clone(config);
+    c.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+    Arc::new(c)
+}
+
 /// The embedded default's certificate: made once under `dir` and reused, so
 /// clients that pinned it on first use keep trusting it.
 pub fn self_signed(

@@ -372,7 +372,10 @@ where
         if !delay.is_zero() {
             // Answer what came before without waiting, then the pause.
             let _ = self.flush().await;
-            self.shared.security.metrics.inc("smtp_tarpit_delays_total");
+            self.shared
+                .security
+                .metrics
+                .count(tern_common::metrics::Metric::SmtpTarpitDelays);
             tokio::time::sleep(delay).await;
         }
         self.error(text)

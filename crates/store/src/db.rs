@@ -233,6 +233,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN internal_zone BIGINT NOT NULL DEFAULT 0;
     "#,
+    // 14: the MTA-STS policy each hosted domain publishes (RFC 8461 3.2):
+    // MX patterns space-separated (empty: the server's hostname), and the
+    // id of the `_mta-sts` TXT record, new at every change.
+    r#"
+    CREATE TABLE mta_sts (
+        domain TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,
+        max_age BIGINT NOT NULL,
+        mx TEXT NOT NULL,
+        id TEXT NOT NULL,
+        updated BIGINT NOT NULL
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -216,6 +216,11 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // A domain added again later starts without the old MTA-STS policy.
+        sqlx::query("DELETE FROM mta_sts WHERE domain = $1")
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM domains WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -15,8 +15,10 @@ mod dkim;
 mod dmarc;
 mod events;
 mod hashing;
+mod health;
 mod lease;
 mod mail;
+mod mta_sts;
 mod queue;
 mod reader;
 mod sendas;
@@ -35,10 +37,12 @@ pub use directory::{Account, Alias, Domain, Resolution, Target};
 pub use dkim::DkimKey;
 pub use dmarc::DmarcRecord;
 pub use events::{Change, ChangeKind};
+pub use health::QueueStats;
 pub use lease::Lease;
 pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
 };
+pub use mta_sts::{MAX_AGE_LIMIT as MTA_STS_MAX_AGE, MtaSts};
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
 pub use reader::MessageReader;
 pub use spooled::SpooledBody;

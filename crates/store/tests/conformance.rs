@@ -180,6 +180,8 @@ conformance!(
     messages_read_in_chunks,
     recent_messages_are_claimed_once,
     internal_dates_keep_their_zone,
+    mta_sts_policies,
+    health_queries,
 );
 
 async fn domains(f: Fixture) {
@@ -1757,4 +1759,100 @@ async fn internal_dates_keep_their_zone(f: Fixture) {
     s.copy_messages(inbox.id, &[1], kept.id).await.unwrap();
     let copied = s.messages(kept.id).await.unwrap();
     assert_eq!(copied[0].internal_zone, -300);
+}
+
+/// A domain's MTA-STS policy: checked values, a new id at every change,
+/// gone with `--off` and with its domain (RFC 8461 3.1, 3.2).
+async fn mta_sts_policies(f: Fixture) {
+    let s = &f.store;
+    assert!(matches!(
+        s.mta_sts_set("example.org", "enforce", 86400, &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    s.domain_add("example.org").await.unwrap();
+    for (mode, age, mx) in [
+        ("none", 86400, vec![]),
+        ("enforce", 0, vec![]),
+        ("enforce", 31_557_601, vec![]),
+        ("enforce", 86400, vec!["bad host".to_string()]),
+    ] {
+        assert!(
+            matches!(
+                s.mta_sts_set("example.org", mode, age, &mx).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{mode} {age} {mx:?}"
+        );
+    }
+    let a = s
+        .mta_sts_set(
+            "Example.ORG",
+            "testing",
+            3600,
+            &["MX1.Example.org".into(), "*.mx.example.org".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.mx, vec!["mx1.example.org", "*.mx.example.org"]);
+    assert!(
+        !a.id.is_empty() && a.id.len() <= 32 && a.id.bytes().all(|b| b.is_ascii_alphanumeric())
+    );
+    assert_eq!(s.mta_sts_get("example.org").await.unwrap(), Some(a.clone()));
+    let b = s
+        .mta_sts_set("example.org", "enforce", 86400, &[])
+        .await
+        .unwrap();
+    assert_ne!(a.id, b.id, "a changed policy has a new id");
+    let got = s.mta_sts_get("example.org").await.unwrap().unwrap();
+    assert_eq!(
+        (got.mode.as_str(), got.max_age, got.mx.len()),
+        ("enforce", 86400, 0)
+    );
+    assert!(s.mta_sts_remove("example.org").await.unwrap());
+    assert!(!s.mta_sts_remove("example.org").await.unwrap());
+    assert_eq!(s.mta_sts_get("example.org").await.unwrap(), None);
+    s.mta_sts_set("example.org", "enforce", 86400, &[])
+        .await
+        .unwrap();
+    s.domain_remove("example.org", true).await.unwrap();
+    s.domain_add("example.org").await.unwrap();
+    assert_eq!(
+        s.mta_sts_get("example.org").await.unwrap(),
+        None,
+        "not inherited"
+    );
+}
+
+/// The health check's queries: a round trip, and the queue's depth and
+/// oldest pending message.
+async fn health_queries(f: Fixture) {
+    let s = &f.store;
+    s.ping().await.unwrap();
+    assert_eq!(
+        s.queue_stats().await.unwrap(),
+        tern_store::QueueStats::default()
+    );
+    s.queue_insert(&tern_store::QueueNew {
+        sender: "a@example.org".into(),
+        recipients: vec![
+            tern_store::QueueRcptNew {
+                rcpt: "b@remote.example".into(),
+                orcpt: None,
+                notify: String::new(),
+            },
+            tern_store::QueueRcptNew {
+                rcpt: "c@remote.example".into(),
+                orcpt: None,
+                notify: String::new(),
+            },
+        ],
+        data: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let q = s.queue_stats().await.unwrap();
+    assert_eq!(q.depth, 2);
+    let now = tern_common::time::now_secs();
+    assert!(q.oldest.is_some_and(|t| t <= now && t > now - 60), "{q:?}");
 }

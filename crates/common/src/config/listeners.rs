@@ -158,13 +158,13 @@ impl ListenerConfig {
         listeners
     }
 
-    /// The embedded default: every implemented kind but HTTPS, on
-    /// loopback, on unprivileged ports.
+    /// The embedded default: every implemented kind (HTTP on 8080 and
+    /// HTTPS on 8443 among them), on loopback, on unprivileged ports.
     pub(super) fn embedded(implemented: Implemented) -> Vec<ListenerConfig> {
         ListenerKind::ALL
             .iter()
             .copied()
-            .filter(|k| implemented(*k) && *k != ListenerKind::Https)
+            .filter(|k| implemented(*k))
             .map(|kind| ListenerConfig {
                 kind,
                 addr: IpAddr::from([127, 0, 0, 1]),

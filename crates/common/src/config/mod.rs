@@ -21,6 +21,7 @@ mod dns;
 mod errors;
 mod greylist;
 mod host;
+mod http;
 mod imap;
 mod limits;
 mod listeners;
@@ -44,6 +45,7 @@ pub use dns::DnsConfig;
 pub use errors::{ConfigError, ConfigErrors, Source};
 pub use greylist::GreylistConfig;
 pub use host::system_hostname;
+pub use http::HttpConfig;
 pub use imap::ImapConfig;
 pub use limits::{Family, FamilyLimits, LimitsConfig};
 pub use listeners::{Implemented, ListenerConfig, ListenerKind};
@@ -102,6 +104,8 @@ struct RawConfig {
     relay: Option<relay::RawRelay>,
     #[serde(default)]
     submission: submission::RawSubmission,
+    #[serde(default)]
+    http: http::RawHttp,
 }
 
 /// The validated configuration.
@@ -129,6 +133,7 @@ pub struct Config {
     pub queue: QueueConfig,
     pub relay: Option<RelayConfig>,
     pub submission: SubmissionConfig,
+    pub http: HttpConfig,
 }
 
 /// The embedded default, used when no configuration file exists at all.
@@ -155,6 +160,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         queue: QueueConfig::default(),
         relay: None,
         submission: SubmissionConfig::default(),
+        http: HttpConfig::default(),
     }
 }
 
@@ -203,6 +209,7 @@ pub fn parse(
         queue: QueueConfig::from_raw(&mut c, &raw.queue, base),
         relay: raw.relay.as_ref().map(|r| RelayConfig::from_raw(&mut c, r)),
         submission: SubmissionConfig::from_raw(&raw.submission),
+        http: HttpConfig::from_raw(&mut c, &raw.http),
     };
     if !c.errors.is_empty() {
         return Err(ConfigErrors {

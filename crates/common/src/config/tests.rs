@@ -327,3 +327,63 @@ fn readme_documents_every_key() {
     }
     assert!(missing.is_empty(), "keys missing from README: {missing:?}");
 }
+
+/// `[http]`: defaults (metrics for loopback only, no trusted proxy) and
+/// every bad value refused with its key.
+#[test]
+fn http_section_defaults_and_checks() {
+    let c = p("").unwrap();
+    assert!(c.http.metrics_allowed("127.0.0.1".parse().unwrap()));
+    assert!(c.http.metrics_allowed("::1".parse().unwrap()));
+    assert!(!c.http.metrics_allowed("127.0.0.2".parse().unwrap()));
+    assert!(!c.http.is_trusted_proxy("127.0.0.1".parse().unwrap()));
+    assert_eq!(c.http.public_url, None);
+    let c = p(
+        "[http]\ntrusted_proxies = [\"10.0.0.0/8\"]\nmetrics_allow = []\n\
+               public_url = \"https://mail.example.org/\"\nmax_body_kib = 64\n",
+    )
+    .unwrap();
+    assert!(c.http.is_trusted_proxy("10.1.2.3".parse().unwrap()));
+    assert!(!c.http.metrics_allowed("127.0.0.1".parse().unwrap()));
+    assert_eq!(
+        c.http.public_url.as_deref(),
+        Some("https://mail.example.org")
+    );
+    assert_eq!(c.http.max_body_kib, 64);
+    for (src, key) in [
+        (
+            "[http]\nheader_timeout_secs = 0\n",
+            "http.header_timeout_secs",
+        ),
+        ("[http]\nidle_timeout_secs = 0\n", "http.idle_timeout_secs"),
+        (
+            "[http]\nrequest_timeout_secs = 0\n",
+            "http.request_timeout_secs",
+        ),
+        ("[http]\nmax_body_kib = 0\n", "http.max_body_kib"),
+        (
+            "[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+            "http.trusted_proxies",
+        ),
+        ("[http]\nmetrics_allow = [\"nope\"]\n", "http.metrics_allow"),
+        ("[http]\npublic_url = \"ftp://x\"\n", "http.public_url"),
+        ("[http]\nmetrics_token = \"short\"\n", "http.metrics_token"),
+        ("[http]\nbody_limit = 1\n", "body_limit"),
+    ] {
+        let e = p(src).unwrap_err();
+        assert_eq!(e.errors[0].key, key, "{src}: {e:?}");
+    }
+}
+
+/// The embedded default serves HTTP on 8080 and HTTPS on 8443.
+#[test]
+fn embedded_default_runs_both_http_listeners() {
+    let c = embedded_default(all);
+    for (kind, port) in [(ListenerKind::Http, 8080), (ListenerKind::Https, 8443)] {
+        assert!(
+            c.listeners.iter().any(|l| l.kind == kind && l.port == port),
+            "{:?}",
+            c.listeners
+        );
+    }
+}

@@ -172,7 +172,10 @@ where
             self.shared
                 .security
                 .metrics
-                .inc("rate_refused_total{protocol=\"submission\",rate=\"messages\"}");
+                .count(tern_common::metrics::Metric::LimiterRefusals {
+                    protocol: "submission",
+                    layer: "rate_messages",
+                });
             return Some(self.error(R::MESSAGES_PER_ACCOUNT));
         }
         if sender.is_empty() {

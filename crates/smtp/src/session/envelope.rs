@@ -81,7 +81,10 @@ where
             self.shared
                 .security
                 .metrics
-                .inc("rate_refused_total{protocol=\"smtp\",rate=\"messages\"}");
+                .count(tern_common::metrics::Metric::LimiterRefusals {
+                    protocol: "smtp",
+                    layer: "rate_messages",
+                });
             return self.error(R::MESSAGES_PER_IP);
         }
         let ret = if from.flags & smtp_proto::MAIL_RET_FULL != 0 {
@@ -179,7 +182,10 @@ where
                 self.shared
                     .security
                     .metrics
-                    .inc("rate_refused_total{protocol=\"submission\",rate=\"recipients\"}");
+                    .count(tern_common::metrics::Metric::LimiterRefusals {
+                        protocol: "submission",
+                        layer: "rate_recipients",
+                    });
                 refused(&to.address, R::RECIPIENTS_PER_HOUR);
                 reply(&mut self.out, R::RECIPIENTS_PER_HOUR);
                 return Step::NeedMore;
