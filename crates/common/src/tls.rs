@@ -72,6 +72,13 @@ impl CertSlot {
     }
 }
 
+impl CertSlot {
+    /// The certificate and key served now (health reports its expiry).
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 impl rustls::server::ResolvesServerCert for CertSlot {
     fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(self.0.read().unwrap_or_else(|p| p.into_inner()).clone())

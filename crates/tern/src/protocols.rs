@@ -19,6 +19,8 @@ pub fn implemented(kind: ListenerKind) -> bool {
             | ListenerKind::Pop3s
             | ListenerKind::Imap
             | ListenerKind::Imaps
+            | ListenerKind::Http
+            | ListenerKind::Https
     )
 }
 
@@ -29,6 +31,7 @@ pub fn handler(
     config: &Arc<Config>,
     store: &Store,
     queue: &Queue,
+    http: &Arc<tern_http::Service>,
 ) -> anyhow::Result<Option<Arc<dyn Handler>>> {
     let (c, s) = (config.clone(), store.clone());
     Ok(match kind {
@@ -42,6 +45,7 @@ pub fn handler(
         )),
         ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(c, s))),
         ListenerKind::Imap | ListenerKind::Imaps => Some(Arc::new(tern_imap::Service::new(c, s))),
+        ListenerKind::Http | ListenerKind::Https => Some(http.clone()),
         _ => None,
     })
 }

@@ -81,7 +81,21 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     let (cert, key) = cert_paths(&config)?;
     let (server_tls, cert_slot) = tern_common::tls::load_reloadable(&cert, &key)
         .map_err(|e| Failure::Config(e.to_string()))?;
+    // HTTPS offers HTTP/2 and HTTP/1.1 by ALPN (RFC 9113 3.2) with the same
+    // certificate; the mail listeners offer no ALPN.
+    let https_tls = Tls::new(tern_common::tls::with_alpn(
+        &server_tls,
+        &[b"h2", b"http/1.1"],
+    ));
     let tls = Tls::new(server_tls);
+    // Counters count from here on; `/metrics` renders them.
+    let metrics = match tern_http::metrics::install() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics recorder not installed; /metrics is unavailable");
+            None
+        }
+    };
     let store = open_store(&config).await?;
     tidy_data_dir(&config.data_dir, &store).await?;
     let bound = bind_all(&config.listeners)
@@ -113,12 +127,32 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     let queue = tern_queue::Queue::start(config.clone(), store.clone())
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);
+    let listening = bound
+        .iter()
+        .map(|b| {
+            Ok(tern_http::Listening {
+                kind: b.config.kind,
+                addr: b.local_addr()?,
+            })
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let http = Arc::new(tern_http::Service::new(tern_http::AppState::new(
+        tern_http::Shared {
+            config: config.clone(),
+            store: store.clone(),
+            security: server.security().clone(),
+            listeners: listening,
+            metrics,
+            cert: Some(cert_slot.clone()),
+        },
+    )));
     for b in bound {
         let addr = b
             .local_addr()
             .map_err(|e| Failure::Runtime(e.to_string()))?;
         let kind = b.config.kind;
-        let handler = protocols::handler(kind, &config, &store, &queue)
+        let handler = protocols::handler(kind, &config, &store, &queue, &http)
             .map_err(|e| Failure::Runtime(format!("setting up {kind}: {e:#}")))?
             .ok_or_else(|| {
                 Failure::Config(format!(
@@ -126,7 +160,12 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
                 ))
             })?;
         say!("tern: {kind} listening on {addr}");
-        server.serve(b, tls.clone(), handler);
+        let tls = if kind == tern_common::ListenerKind::Https {
+            https_tls.clone()
+        } else {
+            tls.clone()
+        };
+        server.serve(b, tls, handler);
     }
     // Catch the signals before saying ready: a SIGTERM right after "ready"
     // must still shut down cleanly.

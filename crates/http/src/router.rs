@@ -1,0 +1,171 @@
+//! What each listener kind serves, and the layers every response passes.
+//!
+//! Both `http` and `https`: `/health`, `/health/detailed`, `/metrics` (to
+//! allowed clients), client autoconfiguration. `https` only: the MTA-STS
+//! policy (RFC 8461 3.3: fetched over HTTPS) and the API (`api::routes`
+//! under `/api/v1`). Anything else on plain `http` is redirected to
+//! `https` (308, RFC 9110 15.4.9), so no secret ever travels in clear.
+//!
+//! Every response: `X-Content-Type-Options: nosniff`, `Cache-Control:
+//! no-store` unless the handler chose otherwise, no CORS header at all
+//! (browsers then refuse cross-origin reads). Every request: a body limit
+//! (413, RFC 9110 15.5.14) and a time limit (408, RFC 9110 15.5.9).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::client::{ClientIp, ConnInfo, client_ip};
+use crate::state::AppState;
+use crate::{api, autoconfig, health, metrics, mta_sts};
+
+/// The router of one listener kind (`secure`: `https`).
+pub fn router(state: AppState, secure: bool) -> Router {
+    let limit = (state.config.http.max_body_kib as usize).saturating_mul(1024);
+    let mut r = Router::new()
+        .route("/health", get(health::basic))
+        .route("/health/detailed", get(health::detailed))
+        .route("/metrics", get(metrics::scrape))
+        .route(
+            "/.well-known/autoconfig/mail/config-v1.1.xml",
+            get(autoconfig::thunderbird),
+        )
+        .route("/mail/config-v1.1.xml", get(autoconfig::thunderbird))
+        .route(
+            "/autodiscover/autodiscover.xml",
+            post(autoconfig::autodiscover),
+        )
+        .route("/apple/mobileconfig", get(autoconfig::mobileconfig));
+    r = if secure {
+        r.route("/.well-known/mta-sts.txt", get(mta_sts::policy))
+            .nest("/api/v1", api::routes())
+            .fallback(not_found)
+    } else {
+        r.fallback(to_https)
+    };
+    r.layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// Plain `http`: the same path on `https`. The host is `public_url`'s,
+/// else the one the client asked for (a name, never an arbitrary string),
+/// else the server's hostname; the port is the `https` listener's.
+async fn to_https(State(state): State<AppState>, req: Request) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let base = match &state.config.http.public_url {
+        Some(u) if u.starts_with("https://") => u.clone(),
+        _ => {
+            let Some(port) = state
+                .listener(tern_common::ListenerKind::Https)
+                .map(|a| a.port())
+            else {
+                return not_found().await;
+            };
+            let host = request_host(&req).unwrap_or_else(|| state.config.hostname.clone());
+            if port == 443 {
+                format!("https://{host}")
+            } else {
+                format!("https://{host}:{port}")
+            }
+        }
+    };
+    Redirect::permanent(&format!("{base}{path}")).into_response()
+}
+
+/// The host name a request names (`Host`, or the HTTP/2 `:authority`),
+/// without its port, lower case; `None` unless it is a plain DNS name.
+pub(crate) fn request_host(req: &Request) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())?;
+    let host = match raw.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => raw,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then_some(host)
+}
+
+/// Client address, limits and security headers around every handler.
+async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let cfg = &state.config.http;
+    let Some(info) = req.extensions().get::<ConnInfo>().copied() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let ip = client_ip(info.peer.ip(), req.headers(), cfg);
+    req.extensions_mut().insert(ClientIp(ip));
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let limit = cfg.max_body_kib.saturating_mul(1024);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut res = if declared.is_some_and(|n| n > limit) {
+        // RFC 9110 15.5.14: refused before a byte of the body is read.
+        closing(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
+    } else {
+        let budget = Duration::from_secs(cfg.request_timeout_secs);
+        match tokio::time::timeout(budget, next.run(req)).await {
+            Ok(r) => r,
+            Err(_) => closing(StatusCode::REQUEST_TIMEOUT, "request took too long\n"),
+        }
+    };
+    secure_headers(&mut res);
+    tracing::info!(client = %ip, %method, path = %truncate(&path, 200), status = res.status().as_u16(), "http request");
+    res
+}
+
+/// An error after which the connection is closed (the body may be half
+/// read): `Connection: close` on HTTP/1.1 (RFC 9112 9.6).
+fn closing(status: StatusCode, text: &'static str) -> Response {
+    let mut r = (status, text).into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+fn secure_headers(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
