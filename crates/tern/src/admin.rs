@@ -95,6 +95,44 @@ pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
                 .map_err(fail)?;
             println!("domain {domain} removed");
         }
+        DomainCmd::MtaSts {
+            domain,
+            mode,
+            max_age,
+            mx,
+            off,
+        } => {
+            if off {
+                if !m.store().mta_sts_remove(&domain).await.map_err(|e| fail(e.into()))? {
+                    return Err(usage(format!(
+                        "domain {domain} publishes no MTA-STS policy"
+                    )));
+                }
+                println!("MTA-STS policy of {domain} removed; delete its _mta-sts TXT record");
+                return Ok(());
+            }
+            let mode = mode.unwrap_or_else(|| "testing".into());
+            let p = m
+                .store()
+                .mta_sts_set(&domain, &mode, max_age, &mx)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            let hosts = if p.mx.is_empty() {
+                config.hostname.clone()
+            } else {
+                p.mx.join(", ")
+            };
+            println!(
+                "MTA-STS policy of {}: mode {}, max_age {}, mx {hosts}",
+                p.domain, p.mode, p.max_age
+            );
+            println!("publish (the id is new with every change):");
+            println!("  {}", crate::records::mta_sts_txt(&p.domain, &p));
+            println!(
+                "  mta-sts.{}. CNAME {}.   (the https certificate must name it)",
+                p.domain, config.hostname
+            );
+        }
     }
     Ok(())
 }

@@ -166,6 +166,27 @@ pub enum DomainCmd {
         #[arg(long)]
         force: bool,
     },
+    /// Publish (or change, or with --off stop) the domain's MTA-STS policy
+    /// (RFC 8461), served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt;
+    /// prints the `_mta-sts` TXT record, whose id changes with the policy.
+    #[command(name = "mta-sts")]
+    MtaSts {
+        domain: String,
+        /// testing (report only) or enforce (senders refuse MX hosts
+        /// without valid TLS).
+        #[arg(long, value_parser = ["testing", "enforce"], required_unless_present = "off")]
+        mode: Option<String>,
+        /// How long senders keep the policy, in seconds (at most 31557600).
+        #[arg(long, default_value_t = 604_800)]
+        max_age: u64,
+        /// An MX host or `*.` pattern the policy allows (repeat for
+        /// several; default: this server's hostname).
+        #[arg(long = "mx")]
+        mx: Vec<String>,
+        /// Stop publishing the policy.
+        #[arg(long, conflicts_with_all = ["mode", "mx"])]
+        off: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,7 @@ mod logging;
 mod protocols;
 mod queue;
 mod quickstart;
+mod records;
 mod serve;
 mod verify;
 

@@ -75,6 +75,16 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
     } else {
         crate::dkim::keygen_defaults(&store, &domain).await?
     };
+    // MTA-STS in testing mode: senders report TLS problems but deliver
+    // anyway (RFC 8461 5); `tern domain mta-sts --mode enforce` once the
+    // certificate names mta-sts.DOMAIN.
+    let sts = match store.mta_sts_get(&domain).await {
+        Ok(Some(p)) => p,
+        _ => store
+            .mta_sts_set(&domain, "testing", 604_800, &[])
+            .await
+            .map_err(|e| Failure::Runtime(e.to_string()))?,
+    };
     store.close().await;
 
     let text = config_text(&hostname, &data_dir);
@@ -110,7 +120,14 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
     if dkim.is_empty() {
         println!("  (DKIM: the domain's existing keys; see `tern dkim list`)");
     }
+    for r in crate::records::service_records(&domain, &hostname, Some(&sts)) {
+        println!("  {r}");
+    }
     println!("  and a PTR record for the server's address pointing to {hostname}.");
+    println!(
+        "  (MTA-STS is in testing mode; `tern domain mta-sts {domain} --mode enforce` once the \
+         certificate also names mta-sts.{domain}, autoconfig.{domain} and autodiscover.{domain})"
+    );
     println!();
     println!(
         "Then place the TLS certificate for {hostname} at the [tls] paths in {} and run:",
@@ -151,7 +168,7 @@ key = "/etc/tern/privkey.pem"
         data = data_dir.display()
     );
     for kind in ListenerKind::ALL {
-        if protocols::implemented(kind) && kind != ListenerKind::Http {
+        if protocols::implemented(kind) {
             s.push_str(&format!(
                 "\n[[listeners]]\nkind = \"{kind}\"\naddr = \"::\"\nport = {}\n",
                 kind.standard_port()

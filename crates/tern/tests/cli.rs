@@ -388,6 +388,19 @@ fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
     assert!(s.contains("MX   10 mail.example.org."), "{s}");
     assert!(s.contains("v=spf1 mx -all"), "{s}");
     assert!(s.contains("_dmarc.example.org."), "{s}");
+    for r in [
+        "_mta-sts.example.org. TXT \"v=STSv1; id=",
+        "_smtp._tls.example.org. TXT \"v=TLSRPTv1; rua=mailto:postmaster@example.org\"",
+        "mta-sts.example.org. CNAME mail.example.org.",
+        "autoconfig.example.org. CNAME mail.example.org.",
+        "autodiscover.example.org. CNAME mail.example.org.",
+        "_imaps._tcp.example.org. SRV 0 1 993 mail.example.org.",
+        "_submissions._tcp.example.org. SRV 0 1 465 mail.example.org.",
+        "_submission._tcp.example.org. SRV 0 1 587 mail.example.org.",
+        "_pop3s._tcp.example.org. SRV 0 1 995 mail.example.org.",
+    ] {
+        assert!(s.contains(r), "quickstart prints {r}: {s}");
+    }
     // Both keys sign: RSA for every verifier, Ed25519 for those that know it.
     for k in ["k=rsa; p=MIIB", "k=ed25519; p="] {
         assert!(
@@ -406,6 +419,9 @@ fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
         "{text}"
     );
     assert!(text.contains("cert = \"/etc/tern/fullchain.pem\""));
+    for kind in ["http", "https"] {
+        assert!(text.contains(&format!("kind = \"{kind}\"")), "{text}");
+    }
 
     fails(&run(&[]), 2, "already exists");
     let again = ok(&run(&["--force"]));
@@ -640,5 +656,97 @@ fn weak_passwords_are_refused_with_a_reason() {
     assert!(
         tern_common::password::check_new(pw, "b@example.org").is_ok(),
         "{pw}"
+    );
+}
+
+/// `tern domain mta-sts`: publish, change (a new id each time), refuse bad
+/// values, and `--off`.
+#[test]
+fn domain_mta_sts_sets_changes_and_removes_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::write_config(dir.path(), &[], "");
+    ok(&cli(&cfg, &["domain", "add", "example.org", "--no-dkim"]));
+    let id = |s: &str| {
+        s.split("id=")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let a = ok(&cli(
+        &cfg,
+        &["domain", "mta-sts", "example.org", "--mode", "testing"],
+    ));
+    assert!(
+        a.contains("mode testing, max_age 604800, mx mx.test.example"),
+        "{a}"
+    );
+    assert!(
+        a.contains("_mta-sts.example.org. TXT \"v=STSv1; id="),
+        "{a}"
+    );
+    let b = ok(&cli(
+        &cfg,
+        &[
+            "domain",
+            "mta-sts",
+            "example.org",
+            "--mode",
+            "enforce",
+            "--max-age",
+            "86400",
+            "--mx",
+            "mx1.example.org",
+            "--mx",
+            "*.mx.example.org",
+        ],
+    ));
+    assert!(
+        b.contains("mode enforce, max_age 86400, mx mx1.example.org, *.mx.example.org"),
+        "{b}"
+    );
+    assert_ne!(id(&a), id(&b), "a changed policy has a new id");
+    fails(
+        &cli(
+            &cfg,
+            &["domain", "mta-sts", "example.org", "--mode", "none"],
+        ),
+        2,
+        "invalid value",
+    );
+    fails(
+        &cli(
+            &cfg,
+            &[
+                "domain",
+                "mta-sts",
+                "example.org",
+                "--mode",
+                "enforce",
+                "--max-age",
+                "99999999",
+            ],
+        ),
+        2,
+        "RFC 8461",
+    );
+    fails(
+        &cli(
+            &cfg,
+            &["domain", "mta-sts", "nowhere.example", "--mode", "enforce"],
+        ),
+        2,
+        "not found",
+    );
+    fails(
+        &cli(&cfg, &["domain", "mta-sts", "example.org"]),
+        2,
+        "--mode",
+    );
+    ok(&cli(&cfg, &["domain", "mta-sts", "example.org", "--off"]));
+    fails(
+        &cli(&cfg, &["domain", "mta-sts", "example.org", "--off"]),
+        2,
+        "no MTA-STS policy",
     );
 }
