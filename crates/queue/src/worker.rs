@@ -230,7 +230,10 @@ impl Worker {
         let data = self.store.queue_data(id).await?;
         let span = tracing::info_span!("queue", queue_id = %msgid::of(&data, id), %domain);
         async {
+            let started = std::time::Instant::now();
             let fates = self.attempt(&msg, domain, &rcpts, &data).await;
+            tern_common::metrics::Histogram::DeliveryDuration
+                .observe(started.elapsed().as_secs_f64());
             self.record(&msg, &rcpts, fates, &data).await?;
             self.store.queue_purge_done().await?;
             Ok(())

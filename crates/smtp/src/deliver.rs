@@ -171,6 +171,7 @@ pub async fn deliver(
             R::TEMP_FAILURE.to_string()
         }
     };
+    count_outcome(&reply);
     // RFC 8601: the verdict as the Authentication-Results field has it.
     let checks = verdict.map_or_else(|| "-".to_string(), |v| results(&v.header));
     if !remote.is_empty() {
@@ -189,6 +190,21 @@ pub async fn deliver(
         "smtp transaction"
     );
     reply
+}
+
+/// `tern_messages_received_total` for a message accepted (2xx), else
+/// `tern_messages_rejected_total` by reason for a permanent refusal.
+fn count_outcome(reply: &str) {
+    use tern_common::metrics::{Metric, count};
+    if reply.starts_with('2') {
+        count(Metric::MessagesReceived);
+    } else if reply.starts_with("552") {
+        count(Metric::MessagesRejected {
+            reason: "over_quota",
+        });
+    } else if reply.starts_with('5') {
+        count(Metric::MessagesRejected { reason: "delivery" });
+    }
 }
 
 /// The copies of a message whose body is in a spool file: copied file to

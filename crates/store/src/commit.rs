@@ -196,6 +196,8 @@ async fn insert_request(
             .execute(&mut *conn)
             .await?;
         if r.rows_affected() == 0 {
+            // Every delivery path (SMTP, IMAP APPEND) ends here: one count.
+            tern_common::metrics::count(tern_common::metrics::Metric::QuotaExceeded);
             return Err(StoreError::OverQuota {
                 account: it.account.clone(),
             });

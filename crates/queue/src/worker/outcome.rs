@@ -39,6 +39,7 @@ impl Worker {
             match fate {
                 Fate::Delivered(how) => {
                     tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "delivered", detail = %how, "queue: delivery attempt");
+                    tern_common::metrics::count(tern_common::metrics::Metric::MessagesSent);
                     self.store
                         .queue_update(r.id, RcptState::Delivered, 0, &how, r.delay_notified)
                         .await?;
@@ -79,6 +80,8 @@ impl Worker {
                 }
             }
         }
+        use tern_common::metrics::{Metric, add};
+        add(Metric::MessagesBounced, failed.len() as u64);
         self.notify_sender(msg, Action::Failed, failed, data).await;
         self.notify_sender(msg, Action::Delayed, delayed, data)
             .await;

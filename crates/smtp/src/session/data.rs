@@ -181,6 +181,7 @@ where
             Ok(Some(m)) => m,
             Ok(None) => {
                 let text = R::header_too_big(HEADER_LIMIT);
+                rejected("header_too_big");
                 tracing::info!(ip = %self.peer.ip, from = %t.env.sender, result = %text, "smtp message refused");
                 reply(&mut self.out, &text);
                 return;
@@ -202,6 +203,9 @@ where
                     verdict = Some(outcome);
                 }
                 Err(line) => {
+                    if line.starts_with('5') {
+                        rejected("checks");
+                    }
                     reply(&mut self.out, &line);
                     return;
                 }
@@ -210,6 +214,9 @@ where
         if let Some((account, _)) = self.authed.clone()
             && let Err(text) = self.prepare_submission(account, &mut msg).await
         {
+            if text.starts_with('5') {
+                rejected("submission_policy");
+            }
             reply(&mut self.out, &text);
             return;
         }
@@ -265,4 +272,9 @@ where
             _ => Ok(outcome),
         }
     }
+}
+
+/// One message refused for good at the end of data.
+fn rejected(reason: &'static str) {
+    tern_common::metrics::count(tern_common::metrics::Metric::MessagesRejected { reason });
 }
