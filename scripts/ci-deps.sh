@@ -8,7 +8,7 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 # Debian packages the tests drive: PostgreSQL for the store suite, real
 # clients nobody here wrote for the end-to-end tests.
-PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd)
+PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus)
 
 missing=()
 for p in "${PKGS[@]}"; do
