@@ -1,6 +1,8 @@
 //! MTA-STS (RFC 8461) end to end: a test CA, a policy served over HTTPS on
 //! loopback, the in-process DNS server publishing `_mta-sts`, and Postfix
-//! as the MX with a certificate that does or does not chain to the CA.
+//! as the MX with a certificate that does or does not chain to the CA; and
+//! tern hosting its own domain's policy, fetched by curl and by another
+//! tern delivering to it.
 
 mod common;
 
@@ -178,4 +180,134 @@ fn enforce_with_an_unlisted_mx_defers() {
         "version: STSv1\nmode: enforce\nmx: *.elsewhere.example\nmax_age: 86400\n",
     );
     deferred_not_sent(&s, None);
+}
+
+/// A leaf for several names signed by the CA: (cert PEM, key PEM).
+fn leaf_for(ca: &Ca, names: &[&str]) -> (String, String) {
+    let mut p =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    // rcgen's default subject is what tern takes for its own old
+    // self-signed certificate (and makes again): name the host instead.
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, names[0]);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = p.signed_by(&key, &ca.issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// `curl -s` with these arguments: (status line's code, body).
+fn curl(args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "60",
+            "-w",
+            "\n%{http_code} %{content_type}",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let status = match status {
+        s if s.starts_with("000") => format!(
+            "{s} {:?} {} {args:?}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        s => s.to_string(),
+    };
+    (status, body.to_string())
+}
+
+/// tern publishes `remote.example`'s policy (`tern domain mta-sts`); curl
+/// fetches it by Host, and a second tern, delivering to the first, finds
+/// the `_mta-sts` record, fetches the policy from the first tern's https
+/// listener, and delivers over verified TLS (RFC 8461 3.3, 4.2).
+#[test]
+fn a_policy_tern_hosts_is_fetched_by_curl_and_by_another_tern() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca();
+    let ca_file = write(dir.path(), "ca.pem", &ca.cert.pem());
+    let (cert, key) = leaf_for(&ca, &["mx.remote.example", "mta-sts.remote.example"]);
+    let receiver = Tern::start_with_cert(&["smtp", "https"], "", Some((&cert, &key)));
+    receiver.add_user("bob@remote.example", "correct horse battery");
+    let out = receiver.cli(&[
+        "domain",
+        "mta-sts",
+        "remote.example",
+        "--mode",
+        "enforce",
+        "--mx",
+        "mx.remote.example",
+        "--max-age",
+        "86400",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let txt = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("_mta-sts.remote.example. TXT "))
+        .unwrap_or_else(|| panic!("{printed}"))
+        .trim_matches('"')
+        .to_string();
+    let https = receiver.port("https");
+    let policy = "version: STSv1\r\nmode: enforce\r\nmx: mx.remote.example\r\nmax_age: 86400\r\n";
+
+    // curl, trusting only the test CA, by name.
+    let resolve = format!("mta-sts.remote.example:{https}:127.0.0.1");
+    let url = format!("https://mta-sts.remote.example:{https}/.well-known/mta-sts.txt");
+    let (status, body) = curl(&["--cacert", &ca_file, "--resolve", &resolve, &url]);
+    assert_eq!(status, "200 text/plain; charset=utf-8");
+    assert_eq!(body, policy);
+    // By Host header; a host that is not mta-sts. of a hosted domain: 404.
+    let local = format!("https://127.0.0.1:{https}/.well-known/mta-sts.txt");
+    let (status, body) = curl(&["-k", "-H", "Host: mta-sts.remote.example", &local]);
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("200 text/plain; charset=utf-8", policy)
+    );
+    for host in ["mta-sts.elsewhere.example", "remote.example"] {
+        let (status, _) = curl(&["-k", "-H", &format!("Host: {host}"), &local]);
+        assert!(status.starts_with("404"), "{host}: {status}");
+    }
+
+    // The sending tern: DNS says where, its queue fetches the policy from
+    // the receiver's https port and trusts the test CA.
+    let zone = Zone::default()
+        .mx("remote.example", 10, "mx.remote.example")
+        .a("mx.remote.example", "127.0.0.1")
+        .txt("_mta-sts.remote.example", &txt)
+        .a("mta-sts.remote.example", "127.0.0.1");
+    let dns = DnsServer::start(zone);
+    let cfg = format!(
+        "{}[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {}\nmta_sts_port = {https}\ntls_ca_file = \"{ca_file}\"\n",
+        dns.config(),
+        receiver.port("smtp")
+    );
+    let sender = Tern::start_with(&[], &cfg);
+    let (rt, store, id) = enqueue(&sender.data_dir());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let m = rt.block_on(store.queue_message(id)).unwrap();
+        let done = m
+            .as_ref()
+            .is_none_or(|m| m.recipients[0].state == tern_store::RcptState::Delivered);
+        let r = rt.block_on(store.tls_results(0)).unwrap();
+        if done && r.iter().any(|x| x.policy == "sts" && x.outcome == "tls") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not delivered under the policy: {m:?} {r:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -76,7 +76,19 @@ impl Tern {
     }
 
     pub fn start_with(kinds: &[&str], extra: &str) -> Tern {
+        Tern::start_with_cert(kinds, extra, None)
+    }
+
+    /// `start_with`, serving this certificate and key (PEM) instead of a
+    /// self-signed one.
+    pub fn start_with_cert(kinds: &[&str], extra: &str, cert: Option<(&str, &str)>) -> Tern {
         let dir = tempfile::tempdir().expect("tempdir");
+        if let Some((c, k)) = cert {
+            let tls = dir.path().join("tls");
+            std::fs::create_dir_all(&tls).expect("tls dir");
+            std::fs::write(tls.join("self-signed.crt"), c).expect("cert");
+            std::fs::write(tls.join("self-signed.key"), k).expect("key");
+        }
         let (dns, extra) = if extra.contains("[dns]") {
             (None, extra.to_string())
         } else {
