@@ -21,7 +21,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tern_common::{Address, ListenerKind, normalize_domain};
 
-use crate::router::request_host;
+use crate::client::request_host;
 use crate::state::AppState;
 use crate::xml::escape;
 

@@ -2,6 +2,7 @@
 //! proxy (`[http] trusted_proxies`), in which case the rightmost address in
 //! `X-Forwarded-For` that is not itself a trusted proxy. Addresses a client
 //! wrote to the left of that are never believed: anyone can send the header.
+//! And the host a request names, for routing by name (MTA-STS, autoconfig).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -45,6 +46,27 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, cfg: &HttpConfig) -> IpAddr 
         }
     }
     client
+}
+
+/// The host name a request names (`Host`, or the HTTP/2 `:authority`),
+/// without its port, lower case; `None` unless it is a plain DNS name.
+pub fn request_host(req: &axum::extract::Request) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())?;
+    let host = match raw.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => raw,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then_some(host)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tern_store::MtaSts;
 
-use crate::router::request_host;
+use crate::client::request_host;
 use crate::state::AppState;
 
 pub async fn policy(State(state): State<AppState>, req: Request) -> Response {

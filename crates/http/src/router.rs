@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::client::{ClientIp, ConnInfo, client_ip};
+use crate::client::{ClientIp, ConnInfo, client_ip, request_host};
 use crate::state::AppState;
 use crate::{api, autoconfig, health, metrics, mta_sts};
 
@@ -84,27 +84,6 @@ async fn to_https(State(state): State<AppState>, req: Request) -> Response {
         }
     };
     Redirect::permanent(&format!("{base}{path}")).into_response()
-}
-
-/// The host name a request names (`Host`, or the HTTP/2 `:authority`),
-/// without its port, lower case; `None` unless it is a plain DNS name.
-pub(crate) fn request_host(req: &Request) -> Option<String> {
-    let raw = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().host())?;
-    let host = match raw.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => raw,
-    };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    ok.then_some(host)
 }
 
 /// Client address, limits and security headers around every handler.

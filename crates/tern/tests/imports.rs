@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 9] = [
-    "common", "store", "pop3", "smtp", "queue", "mailauth", "imap", "manage", "tern",
+const ACYCLIC: [&str; 10] = [
+    "common", "store", "pop3", "smtp", "queue", "mailauth", "imap", "manage", "tern", "http",
 ];
 
 type Module = Vec<String>;

@@ -200,6 +200,14 @@ fn embedded_default_runs_on_loopback_only() {
         listening.iter().any(|l| l.ends_with("127.0.0.1:2110")),
         "pop3 on 2110: {lines:?}"
     );
+    for (kind, port) in [("http", 8080), ("https", 8443)] {
+        assert!(
+            listening
+                .iter()
+                .any(|l| *l == &format!("tern: {kind} listening on 127.0.0.1:{port}")),
+            "{kind} on {port}: {lines:?}"
+        );
+    }
     assert!(d.path().join("tern-data/tls/self-signed.crt").exists());
 }
 
