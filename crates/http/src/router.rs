@@ -24,6 +24,9 @@ use crate::client::{ClientIp, ConnInfo, client_ip, request_host};
 use crate::state::AppState;
 use crate::{api, autoconfig, health, metrics, mta_sts};
 
+/// The largest Autodiscover request read.
+const POX_LIMIT: usize = 16 * 1024;
+
 /// The router of one listener kind (`secure`: `https`).
 pub fn router(state: AppState, secure: bool) -> Router {
     let limit = (state.config.http.max_body_kib as usize).saturating_mul(1024);
@@ -38,7 +41,9 @@ pub fn router(state: AppState, secure: bool) -> Router {
         .route("/mail/config-v1.1.xml", get(autoconfig::thunderbird))
         .route(
             "/autodiscover/autodiscover.xml",
-            post(autoconfig::autodiscover),
+            // A POX request is a few hundred bytes, and nobody has logged
+            // in: a small bound whatever `max_body_kib` allows the API.
+            post(autoconfig::autodiscover).layer(DefaultBodyLimit::max(limit.min(POX_LIMIT))),
         )
         .route("/apple/mobileconfig", get(autoconfig::mobileconfig));
     r = if secure {
@@ -113,7 +118,15 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         }
     };
     secure_headers(&mut res);
-    tracing::info!(client = %ip, %method, path = %truncate(&path, 200), status = res.status().as_u16(), "http request");
+    // Probes poll health and metrics every few seconds: those lines are
+    // debug, every other request one info line.
+    let status = res.status().as_u16();
+    let path = truncate(&path, 200);
+    if path.starts_with("/health") || path == "/metrics" {
+        tracing::debug!(client = %ip, %method, path, status, "http request");
+    } else {
+        tracing::info!(client = %ip, %method, path, status, "http request");
+    }
     res
 }
 

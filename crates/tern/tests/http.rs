@@ -105,6 +105,19 @@ fn health_security_headers_http2_and_the_redirect() {
     let (status, h, _) = curl(&["-k", &https_url(&t, "/nothing-here")]);
     assert_eq!(status, 404);
     assert_eq!(header(&h, "x-content-type-options"), Some("nosniff"));
+    // Autodiscover reads at most 16 KiB before anyone logs in, whatever
+    // max_body_kib allows (1 MiB here).
+    let big = t.dir.path().join("pox.xml");
+    std::fs::write(&big, vec![b'x'; 20 * 1024]).unwrap();
+    let (status, _, _) = curl(&[
+        "-k",
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &format!("@{}", big.display()),
+        &https_url(&t, "/autodiscover/autodiscover.xml"),
+    ]);
+    assert_eq!(status, 413);
 }
 
 /// Is the server's end of `s` closed? (A read that times out: still open.)
