@@ -461,3 +461,43 @@ fn detailed_health_follows_postgres_going_down_and_coming_back() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], "ok", "{body}");
 }
+
+/// Send one keep-alive request on `s` and read its response head.
+fn one_request(s: &mut TcpStream) -> String {
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        let _ = closed(s, &mut seen);
+        if String::from_utf8_lossy(&seen).contains("{\"status\":\"ok\"}") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// A kept-alive connection with nothing to do is closed after
+/// `idle_timeout_secs`; at SIGTERM an idle one is closed and tern exits.
+#[test]
+fn idle_connections_are_closed_and_shutdown_is_clean() {
+    let mut t = Tern::start_with(&["http"], "[http]\nidle_timeout_secs = 2\n");
+    let mut s = TcpStream::connect(t.addr("http")).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(one_request(&mut s).starts_with("HTTP/1.1 200"));
+    let mut seen = Vec::new();
+    // Bounded: a minute of 300 ms reads, far beyond 2 s.
+    let cut = (0..200).any(|_| closed(&mut s, &mut seen));
+    assert!(cut, "an idle keep-alive connection stayed open");
+
+    let mut s = TcpStream::connect(t.addr("http")).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(one_request(&mut s).starts_with("HTTP/1.1 200"));
+    assert!(
+        t.stop().success(),
+        "tern exits cleanly with an HTTP connection open"
+    );
+    let mut seen = Vec::new();
+    assert!((0..200).any(|_| closed(&mut s, &mut seen)));
+}
