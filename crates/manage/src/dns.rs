@@ -62,8 +62,9 @@ const SRV: [(&str, ListenerKind); 4] = [
 
 impl Manager {
     /// Every record to publish for a domain in the caller's scope: MX,
-    /// SPF, DMARC, DKIM, TLS-RPT, the client SRV records, and the
-    /// autoconfig names when tern serves HTTP.
+    /// SPF, DMARC, DKIM, TLS-RPT, MTA-STS when the domain publishes a
+    /// policy, the client SRV records, and the autoconfig names when tern
+    /// serves HTTP.
     pub async fn dns_records(&self, scope: &Scope, domain: &str) -> Result<Vec<DnsRecord>> {
         let domain = self.known_domain(scope, domain).await?;
         let host = format!("{}.", self.config.hostname.trim_end_matches('.'));
@@ -84,6 +85,15 @@ impl Manager {
             &format!("_smtp._tls.{d}"),
             &format!("v=TLSRPTv1; rua=mailto:postmaster@{domain}"),
         ));
+        // RFC 8461 3.1: the policy's id, when the domain publishes one
+        // (`tern domain mta-sts`); its host name is served by https.
+        if let Some(p) = self.store.mta_sts_get(&domain).await? {
+            out.push(DnsRecord::txt(
+                &format!("_mta-sts.{d}"),
+                &format!("v=STSv1; id={}", p.id),
+            ));
+            out.push(DnsRecord::new(&format!("mta-sts.{d}"), "CNAME", &host));
+        }
         out.extend(self.srv_records(&d, &host));
         let http = self
             .config

@@ -288,6 +288,26 @@ async fn dns_records_follow_the_configuration_and_the_keys() {
         [format!("0 1 {} mail.example.org.", imaps.port)]
     );
     assert_eq!(find("_submission._tcp.example.org.", "SRV").len(), 1);
+    // MTA-STS only once the domain publishes a policy; its id follows it.
+    assert!(find("_mta-sts.example.org.", "TXT").is_empty());
+    let p = m
+        .store()
+        .mta_sts_set("example.org", "enforce", 86400, &[])
+        .await
+        .unwrap();
+    let records = m.dns_records(&Scope::Admin, "example.org").await.unwrap();
+    let sts: Vec<String> = records
+        .iter()
+        .filter(|r| r.name == "_mta-sts.example.org." || r.name == "mta-sts.example.org.")
+        .map(|r| r.zone_line())
+        .collect();
+    assert_eq!(
+        sts,
+        [
+            format!("_mta-sts.example.org. TXT \"v=STSv1; id={}\"", p.id),
+            "mta-sts.example.org. CNAME mail.example.org.".to_string()
+        ]
+    );
     let org = Scope::parse("domain:example.com").unwrap();
     assert_eq!(
         m.dns_records(&org, "example.org").await.unwrap_err().code,

@@ -2,8 +2,11 @@
 //! MX/SPF/DKIM/DMARC: MTA-STS (RFC 8461 3.1) and TLS reporting (RFC 8460
 //! 3), the host names clients and senders look up (`mta-sts.`,
 //! `autoconfig.`, `autodiscover.`), and the RFC 6186 SRV records (with RFC
-//! 8314 5.1's `_submissions`). One place, so that quickstart and
-//! `tern domain mta-sts` print the same text.
+//! 8314 5.1's `_submissions`), at the standard ports quickstart writes.
+//! Quickstart and `tern domain mta-sts` print them from here; the API's
+//! `tern_manage::Manager::dns_records` makes the same set from the running
+//! configuration (when quickstart moves onto the management layer, this
+//! file goes).
 
 use tern_store::MtaSts;
 
