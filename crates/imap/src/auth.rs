@@ -97,7 +97,7 @@ impl Session {
             return self.failed(io, tag, &key).await;
         }
         let account = match self.store.authenticate(user, pass).await {
-            Ok(Some(a)) => a,
+            Ok(Some(login)) => login.account,
             Ok(None) => {
                 tracing::info!(peer = %self.peer, user = %key, "imap login failed");
                 return self.failed(io, tag, &key).await;

@@ -96,9 +96,9 @@ impl Maildrop for StoreDrop {
             .authenticate(user, password)
             .await
             .map_err(|e| DropError::Temp(format!("authenticating: {e:#}")))?;
-        Ok(account.map(|a| Principal {
-            id: a.id,
-            name: a.name,
+        Ok(account.map(|l| Principal {
+            id: l.account.id,
+            name: l.account.name,
         }))
     }
 

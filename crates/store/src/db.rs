@@ -246,6 +246,36 @@ const MIGRATIONS: &[&str] = &[
         updated BIGINT NOT NULL
     );
     "#,
+    // 15: API tokens and app passwords. Only hashes of their secrets are
+    // kept: SHA-256 of a token's 256-bit random secret (high entropy, so a
+    // fast hash is enough), argon2id of an app password. A token is scoped
+    // to every domain (admin) or to one, by its id, and goes with it; an
+    // app password goes with its account. `selector` is an app password's
+    // first group, not secret: it picks the one hash a login verifies.
+    r#"
+    CREATE TABLE api_tokens (
+        id {pk},
+        name TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL CHECK (scope IN ('admin', 'domain')),
+        domain_id BIGINT REFERENCES domains(id) ON DELETE CASCADE,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created BIGINT NOT NULL,
+        expires BIGINT,
+        last_used BIGINT,
+        CHECK ((scope = 'admin') = (domain_id IS NULL))
+    );
+    CREATE TABLE app_passwords (
+        id {pk},
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        selector TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        last_used BIGINT,
+        UNIQUE (account_id, name),
+        UNIQUE (account_id, selector)
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

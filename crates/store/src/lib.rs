@@ -1,10 +1,12 @@
 //! The store: directory (domains, accounts, addresses, aliases,
-//! credentials), mail index (mailboxes, UIDs, flags, MODSEQ, expunges),
-//! message blobs and change events — on SQLite + Maildir by default, or on
+//! credentials: passwords, app passwords, API tokens), mail index
+//! (mailboxes, UIDs, flags, MODSEQ, expunges), message blobs and change
+//! events — on SQLite + Maildir by default, or on
 //! PostgreSQL for several nodes. Both backends run the same SQL through one
 //! code path; see `db.rs` for where the dialects differ.
 
 mod abuse;
+mod app_passwords;
 mod blob;
 mod commit;
 pub mod datadir;
@@ -17,13 +19,16 @@ mod events;
 mod hashing;
 mod health;
 mod lease;
+mod login;
 mod mail;
 mod mta_sts;
+mod password;
 mod queue;
 mod reader;
 mod sendas;
 mod snapshot;
 mod spooled;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +37,7 @@ use sqlx::AnyPool;
 use tern_common::config::{StoreConfig, StoreKind};
 
 pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
+pub use app_passwords::{AppPassword, CreatedAppPassword, MAX_APP_PASSWORDS};
 pub use db::Backend;
 pub use directory::{Account, Alias, Domain, Resolution, Target};
 pub use dkim::DkimKey;
@@ -39,6 +45,7 @@ pub use dmarc::DmarcRecord;
 pub use events::{Change, ChangeKind};
 pub use health::QueueStats;
 pub use lease::Lease;
+pub use login::{Credential, Login};
 pub use mail::{
     Delivered, FlagOp, Mailbox, MailboxSel, MessageMeta, NewMessage, SPECIAL_MAILBOXES,
 };
@@ -46,6 +53,7 @@ pub use mta_sts::{MAX_AGE_LIMIT as MTA_STS_MAX_AGE, MtaSts};
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
 pub use reader::MessageReader;
 pub use spooled::SpooledBody;
+pub use tokens::{ApiToken, CreatedToken, TokenScope};
 
 pub type AccountId = i64;
 pub type MailboxId = i64;

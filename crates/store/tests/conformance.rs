@@ -11,6 +11,10 @@ use tern_common::Address;
 use tern_common::config::{StoreConfig, StoreKind};
 use tern_store::{ChangeKind, FlagOp, MailboxSel, NewMessage, Resolution, Store, StoreError};
 
+#[path = "conformance/credentials.rs"]
+mod credentials;
+use credentials::{api_tokens, app_passwords};
+
 fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
 }
@@ -182,6 +186,8 @@ conformance!(
     internal_dates_keep_their_zone,
     mta_sts_policies,
     health_queries,
+    api_tokens,
+    app_passwords,
 );
 
 async fn domains(f: Fixture) {
@@ -269,8 +275,8 @@ async fn accounts_and_credentials(f: Fixture) {
         s.authenticate("ALICE@example.org", "s3cret")
             .await
             .unwrap()
-            .map(|a| a.id),
-        Some(a.id)
+            .map(|l| (l.account.id, l.credential)),
+        Some((a.id, tern_store::Credential::Password))
     );
     assert!(
         s.authenticate("alice@example.org", "wrong")

@@ -124,7 +124,8 @@ where
             return self.login_failed(user).await;
         }
         match self.shared.store.authenticate(user, pass).await {
-            Ok(Some(acc)) => {
+            Ok(Some(login)) => {
+                let acc = login.account;
                 // The gate moves the rate token from the IP to user+IP, so
                 // one looping device does not lock out its NAT.
                 if self.gate.success(&acc.name).is_err() {
