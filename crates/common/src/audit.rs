@@ -15,15 +15,20 @@ pub enum AuditKind {
     RelayAttempt,
     /// A greylisting decision.
     Greylist,
+    /// A login with an app password (the detail names it): which device
+    /// opened a session. A login with the account's own password is not
+    /// recorded.
+    AppPasswordLogin,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 5] = [
+    pub const ALL: [AuditKind; 6] = [
         AuditKind::LoginFailure,
         AuditKind::LoginLocked,
         AuditKind::Limit,
         AuditKind::RelayAttempt,
         AuditKind::Greylist,
+        AuditKind::AppPasswordLogin,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,7 +38,14 @@ impl AuditKind {
             AuditKind::Limit => "limit",
             AuditKind::RelayAttempt => "relay_attempt",
             AuditKind::Greylist => "greylist",
+            AuditKind::AppPasswordLogin => "app_password_login",
         }
+    }
+
+    /// Something that went as it should, kept for the record: logged at
+    /// info, not as a warning.
+    pub fn is_routine(self) -> bool {
+        matches!(self, AuditKind::AppPasswordLogin)
     }
 }
 

@@ -87,22 +87,94 @@ impl Gate {
         }
     }
 
-    /// A successful login: clear the failures and count the connection
-    /// against the user's limits (per user+IP, then per user).
+    /// A successful login with the account's password: clear the failures
+    /// and count the connection against the user's limits (per user+IP,
+    /// then per user).
     pub fn success(&mut self, user: &str) -> Result<(), Level> {
+        self.success_with(user, None)
+    }
+
+    /// A successful login with the account's password (`app_password`
+    /// `None`) or with the app password so named, which the audit log
+    /// records once the limits let the session in.
+    pub fn success_with(&mut self, user: &str, app_password: Option<&str>) -> Result<(), Level> {
         self.attempt("success");
         let Some((sec, guard, ip)) = &mut self.inner else {
             return Ok(());
         };
         sec.throttle.success(*ip, user);
-        guard.authenticated(user).inspect_err(|level| {
-            sec.audit(AuditEvent {
-                kind: AuditKind::Limit,
-                protocol: self.protocol,
-                ip: Some(*ip),
-                account: Some(user.to_string()),
-                detail: format!("login refused: {} limit", level.name()),
-            });
-        })
+        let event = |kind, detail| AuditEvent {
+            kind,
+            protocol: self.protocol,
+            ip: Some(*ip),
+            account: Some(user.to_string()),
+            detail,
+        };
+        if let Err(level) = guard.authenticated(user) {
+            sec.audit(event(
+                AuditKind::Limit,
+                format!("login refused: {} limit", level.name()),
+            ));
+            return Err(level);
+        }
+        if let Some(name) = app_password {
+            sec.audit(event(
+                AuditKind::AppPasswordLogin,
+                format!("logged in with app password {name:?}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::config::{AuthThrottleConfig, RateConfig};
+    use crate::limits::{Family, LimitsConfig};
+    use crate::security::AuditSink;
+
+    /// Keeps every audit event.
+    #[derive(Default, Clone)]
+    struct Kept(Arc<Mutex<Vec<AuditEvent>>>);
+
+    impl AuditSink for Kept {
+        fn record(&self, e: AuditEvent) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+        }
+    }
+
+    fn gate(kept: &Kept) -> Gate {
+        let sec = Security::new(
+            LimitsConfig::default(),
+            &RateConfig::default(),
+            AuthThrottleConfig::default(),
+            Arc::new(kept.clone()),
+        );
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        let guard = sec.limiter.admit(Family::Imap, ip).unwrap();
+        Gate::new(sec, guard, ip, "imap")
+    }
+
+    #[test]
+    fn an_app_password_login_is_audited_by_name_and_a_password_login_is_not() {
+        let kept = Kept::default();
+        gate(&kept).success("a@example.org").unwrap();
+        assert!(kept.0.lock().unwrap().is_empty());
+        gate(&kept)
+            .success_with("a@example.org", Some("phone"))
+            .unwrap();
+        let events = kept.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let e = &events[0];
+        assert_eq!(e.kind, AuditKind::AppPasswordLogin);
+        assert_eq!(e.kind.name(), "app_password_login");
+        assert_eq!(
+            (e.protocol, e.account.as_deref()),
+            ("imap", Some("a@example.org"))
+        );
+        assert!(e.detail.contains("\"phone\""), "{}", e.detail);
     }
 }

@@ -111,15 +111,31 @@ impl Security {
 
     /// Record a security event in the log, the counters and the audit sink.
     pub fn audit(&self, event: AuditEvent) {
-        tracing::warn!(
-            target: "audit",
-            kind = event.kind.name(),
-            protocol = event.protocol,
-            ip = %event.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
-            account = event.account.as_deref().unwrap_or("-"),
-            detail = %event.detail,
-            "security event"
-        );
+        let ip = event
+            .ip
+            .map_or_else(|| "-".to_string(), |ip| ip.to_string());
+        let account = event.account.as_deref().unwrap_or("-");
+        if event.kind.is_routine() {
+            tracing::info!(
+                target: "audit",
+                kind = event.kind.name(),
+                protocol = event.protocol,
+                ip = %ip,
+                account,
+                detail = %event.detail,
+                "security event"
+            );
+        } else {
+            tracing::warn!(
+                target: "audit",
+                kind = event.kind.name(),
+                protocol = event.protocol,
+                ip = %ip,
+                account,
+                detail = %event.detail,
+                "security event"
+            );
+        }
         self.metrics.count(Metric::AuditEvents {
             kind: event.kind.name(),
         });

@@ -96,8 +96,8 @@ impl Session {
         if !self.gate.check(&key) {
             return self.failed(io, tag, &key).await;
         }
-        let account = match self.store.authenticate(user, pass).await {
-            Ok(Some(login)) => login.account,
+        let (account, credential) = match self.store.authenticate(user, pass).await {
+            Ok(Some(login)) => (login.account, login.credential),
             Ok(None) => {
                 tracing::info!(peer = %self.peer, user = %key, "imap login failed");
                 return self.failed(io, tag, &key).await;
@@ -110,7 +110,8 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        if self.gate.success(&account.name).is_err() {
+        let app_password = credential.app_password();
+        if self.gate.success_with(&account.name, app_password).is_err() {
             // The connection limits' refusal: untagged BYE, then close
             // (RFC 9051 7.1.5 UNAVAILABLE).
             io.push_str(

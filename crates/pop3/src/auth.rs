@@ -216,7 +216,12 @@ impl<M: Maildrop> Session<M> {
                 return Flow::Continue;
             }
         };
-        if self.gate.success(&principal.name).is_err() {
+        let app_password = principal.app_password.as_deref();
+        if self
+            .gate
+            .success_with(&principal.name, app_password)
+            .is_err()
+        {
             reply_line(
                 io,
                 "-ERR [SYS/TEMP] too many connections for this account; try again later",

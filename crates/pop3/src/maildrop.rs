@@ -9,6 +9,9 @@ use std::future::Future;
 pub struct Principal {
     pub id: i64,
     pub name: String,
+    /// The app password that logged in, by name; `None` for the account's
+    /// own password.
+    pub app_password: Option<String>,
 }
 
 /// One message of the maildrop as seen at login.

@@ -110,6 +110,7 @@ impl Maildrop for MemoryDrop {
             .map(|a| Principal {
                 id: a.id,
                 name: user.to_string(),
+                app_password: None,
             }))
     }
 

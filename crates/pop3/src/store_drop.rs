@@ -97,6 +97,7 @@ impl Maildrop for StoreDrop {
             .await
             .map_err(|e| DropError::Temp(format!("authenticating: {e:#}")))?;
         Ok(account.map(|l| Principal {
+            app_password: l.credential.app_password().map(str::to_string),
             id: l.account.id,
             name: l.account.name,
         }))

@@ -120,7 +120,7 @@ pub enum AuditCmd {
         /// Only events newer than this: a duration such as 30m, 2h, 7d, or seconds since the epoch.
         #[arg(long, value_name = "T")]
         since: Option<String>,
-        /// Only events of this kind (login_failure, login_locked, limit, relay_attempt, greylist, …).
+        /// Only events of this kind (login_failure, login_locked, limit, relay_attempt, greylist, app_password_login).
         #[arg(long, value_name = "K")]
         kind: Option<String>,
         /// At most this many events.

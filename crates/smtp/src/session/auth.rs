@@ -125,10 +125,10 @@ where
         }
         match self.shared.store.authenticate(user, pass).await {
             Ok(Some(login)) => {
-                let acc = login.account;
+                let (acc, app_password) = (login.account, login.credential.app_password());
                 // The gate moves the rate token from the IP to user+IP, so
                 // one looping device does not lock out its NAT.
-                if self.gate.success(&acc.name).is_err() {
+                if self.gate.success_with(&acc.name, app_password).is_err() {
                     let t = R::hosted(R::TOO_MANY_CONNECTIONS, self.hostname());
                     reply(&mut self.out, &t);
                     return Step::Close;
