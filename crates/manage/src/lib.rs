@@ -1,12 +1,13 @@
 //! The management layer: every operation an administrator performs —
-//! domains, users, aliases, send-as, DKIM keys, the queue, the audit log
-//! and the DNS records to publish — as one function, with one validation
-//! and one error type, called by both `tern …` (the CLI, always with
+//! domains, users, aliases, send-as, app passwords, API tokens, DKIM keys,
+//! the queue, the audit log and the DNS records to publish — as one
+//! function, with one validation and one error type, called by both `tern …` (the CLI, always with
 //! `Scope::Admin`) and the JSON API (with the scope of the caller's token).
 //! No rule is written twice: the CLI and the API only parse their input
 //! and present the result.
 
 mod aliases;
+mod app_passwords;
 mod audit;
 mod dkim;
 mod dns;
@@ -16,9 +17,11 @@ mod page;
 mod password;
 mod queue;
 mod scope;
+mod tokens;
 mod users;
 
 pub use aliases::AliasInfo;
+pub use app_passwords::{AppPasswordCreated, AppPasswordInfo};
 pub use audit::{AuditEntry, AuditQuery};
 pub use dkim::{DkimInfo, default_selector};
 pub use dns::DnsRecord;
@@ -28,6 +31,7 @@ pub use page::{MAX_LIMIT, Page, PageRequest};
 pub use password::random_password;
 pub use queue::{QueueInfo, QueueRcptInfo};
 pub use scope::Scope;
+pub use tokens::{MAX_TOKEN_DAYS, NewToken, TokenCreated, TokenInfo};
 pub use users::{NewPassword, NewUser, UserCreated, UserInfo};
 
 use std::sync::Arc;

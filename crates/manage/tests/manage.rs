@@ -321,3 +321,136 @@ async fn dns_records_follow_the_configuration_and_the_keys() {
         Code::NotFound
     );
 }
+
+#[tokio::test]
+async fn tokens_are_admin_business_and_answer_their_scope() {
+    use tern_manage::NewToken;
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path()).await;
+    let admin = Scope::Admin;
+    m.domain_add(&admin, "example.org", false).await.unwrap();
+    let new = |name: &str, scope: Option<&str>, days: Option<u32>| NewToken {
+        name: name.into(),
+        scope: scope.map(str::to_string),
+        expires_days: days,
+    };
+    let made = m
+        .token_create(
+            &admin,
+            &new("grafana", Some("domain:Example.ORG"), Some(30)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.token.scope, "domain:example.org");
+    assert!(made.token.expires.is_some());
+    // What the secret may do is the token's scope; a wrong one, nothing.
+    let (info, scope) = m.token_scope(&made.secret).await.unwrap().unwrap();
+    assert_eq!(
+        (info.name.as_str(), scope),
+        ("grafana", Scope::Domain("example.org".into()))
+    );
+    assert!(info.last_used.is_some(), "its use is recorded");
+    assert_eq!(m.token_scope("tern_nope").await.unwrap(), None);
+
+    // Refusals, each with its code and field.
+    let org = Scope::Domain("example.org".into());
+    let e = m
+        .token_create(&org, &new("x", None, None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::Forbidden, "a domain token makes no tokens");
+    assert_eq!(m.token_list(&org).await.unwrap_err().code, Code::Forbidden);
+    let e = m
+        .token_create(&admin, &new("x", Some("domain:nope.example"), None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (Code::NotFound, Some("scope"))
+    );
+    let e = m
+        .token_create(&admin, &new("x", Some("root"), None))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (Code::Invalid, Some("scope")));
+    let e = m
+        .token_create(&admin, &new("x", None, Some(0)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (Code::Invalid, Some("expires_days"))
+    );
+    let e = m
+        .token_create(&admin, &new("grafana", None, None))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (Code::Conflict, Some("name")));
+
+    let listed = m.token_list(&admin).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    m.token_revoke(&admin, "grafana").await.unwrap();
+    assert_eq!(m.token_scope(&made.secret).await.unwrap(), None);
+    let e = m.token_revoke(&admin, "grafana").await.unwrap_err();
+    assert_eq!(e.code, Code::NotFound);
+}
+
+#[tokio::test]
+async fn app_passwords_are_managed_in_the_accounts_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(dir.path()).await;
+    let admin = Scope::Admin;
+    m.domain_add(&admin, "example.org", false).await.unwrap();
+    m.domain_add(&admin, "example.com", false).await.unwrap();
+    m.user_add(&admin, &user("ann@example.org")).await.unwrap();
+    m.user_add(&admin, &user("bob@example.com")).await.unwrap();
+    let org = Scope::Domain("example.org".into());
+    let made = m
+        .app_password_add(&org, "ann@example.org", "phone")
+        .await
+        .unwrap();
+    assert_eq!(made.app_password.name, "phone");
+    let login = m
+        .store()
+        .authenticate("ann@example.org", &made.password)
+        .await
+        .unwrap()
+        .expect("the app password logs in");
+    assert_eq!(login.credential.app_password(), Some("phone"));
+    let list = m.app_password_list(&org, "ann@example.org").await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].last_used.is_some());
+
+    // Another domain's account, an unknown one, a name taken.
+    let e = m
+        .app_password_add(&org, "bob@example.com", "phone")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::Forbidden);
+    let e = m
+        .app_password_list(&admin, "nobody@example.org")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::NotFound);
+    let e = m
+        .app_password_add(&admin, "ann@example.org", "phone")
+        .await
+        .unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (Code::Conflict, Some("name")));
+
+    m.app_password_revoke(&org, "ann@example.org", "phone")
+        .await
+        .unwrap();
+    assert!(
+        m.store()
+            .authenticate("ann@example.org", &made.password)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let e = m
+        .app_password_revoke(&org, "ann@example.org", "phone")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::NotFound);
+}

@@ -10,8 +10,8 @@ use tern_common::Config;
 use tern_manage::{AuditQuery, Manager, NewPassword, NewUser, PageRequest, Scope};
 
 use crate::cli::{
-    AliasCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, UserCmd, format_time, parse_since,
-    parse_size,
+    AliasCmd, AppPasswordCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, UserCmd, format_time,
+    format_when, parse_since, parse_size,
 };
 use crate::{Failure, open_store, usage};
 
@@ -103,7 +103,12 @@ pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
             off,
         } => {
             if off {
-                if !m.store().mta_sts_remove(&domain).await.map_err(|e| fail(e.into()))? {
+                if !m
+                    .store()
+                    .mta_sts_remove(&domain)
+                    .await
+                    .map_err(|e| fail(e.into()))?
+                {
                     return Err(usage(format!(
                         "domain {domain} publishes no MTA-STS policy"
                     )));
@@ -225,10 +230,49 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
                 }
             }
         }
+        UserCmd::AppPassword(cmd) => app_password(config, cmd).await?,
         UserCmd::Remove { email } => {
             let m = manager(config).await?;
             m.user_remove(&Scope::Admin, &email).await.map_err(fail)?;
             println!("account {email} removed");
+        }
+    }
+    Ok(())
+}
+
+/// `tern user app-password …`: the password of one device is printed
+/// once, when it is made.
+async fn app_password(config: &Config, cmd: AppPasswordCmd) -> Result<(), Failure> {
+    let m = manager(config).await?;
+    let admin = Scope::Admin;
+    match cmd {
+        AppPasswordCmd::Add { email, name } => {
+            let made = m
+                .app_password_add(&admin, &email, &name)
+                .await
+                .map_err(fail)?;
+            println!(
+                "app password {:?} added for {email}",
+                made.app_password.name
+            );
+            println!("password: {}", made.password);
+            println!("This password will not be shown again: tern keeps only its hash.");
+        }
+        AppPasswordCmd::List { email } => {
+            for p in m.app_password_list(&admin, &email).await.map_err(fail)? {
+                println!(
+                    "{}\tcreated {}\tlast used {}",
+                    p.name,
+                    format_time(p.created),
+                    format_when(p.last_used)
+                );
+            }
+        }
+        AppPasswordCmd::Revoke { email, name } => {
+            m.app_password_revoke(&admin, &email, &name)
+                .await
+                .map_err(fail)?;
+            println!("app password {:?} of {email} revoked", name.trim());
         }
     }
     Ok(())

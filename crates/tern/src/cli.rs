@@ -50,6 +50,9 @@ pub enum Command {
     /// Read the security audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// API tokens (for the HTTP API): create, list, revoke.
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Inspect and steer the outbound queue.
     #[command(subcommand)]
     Queue(QueueCmd),
@@ -234,6 +237,48 @@ pub enum UserCmd {
     /// Shared addresses the account may also send as (submission).
     #[command(subcommand)]
     SendAs(SendAsCmd),
+    /// Per-device passwords that log in beside the account's own
+    /// (IMAP, POP3, submission), each revocable on its own.
+    #[command(subcommand)]
+    AppPassword(AppPasswordCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppPasswordCmd {
+    /// Make an app password for EMAIL's device NAME and print it (once).
+    Add {
+        email: String,
+        /// The device it is for (unique in the account), e.g. phone.
+        #[arg(long)]
+        name: String,
+    },
+    /// EMAIL's app passwords: name, when made, when last used (never the passwords).
+    List { email: String },
+    /// Revoke EMAIL's app password NAME: it logs in no more.
+    Revoke { email: String, name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Make an API token and print its secret (once: only its hash is kept).
+    Create {
+        /// A name to know it by (unique; not only digits).
+        #[arg(long)]
+        name: String,
+        /// admin (every domain) or domain:DOMAIN (that domain only).
+        #[arg(long, default_value = "admin", value_name = "SCOPE")]
+        scope: String,
+        /// It stops working after this many days (default: never).
+        #[arg(long, value_name = "N")]
+        expires_days: Option<u32>,
+    },
+    /// List API tokens: id, name, scope, dates (never their secrets).
+    List,
+    /// Revoke a token: it works no more.
+    Revoke {
+        #[arg(value_name = "NAME-or-ID")]
+        token: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -284,6 +329,11 @@ pub fn parse_since(s: &str, now: i64) -> Result<i64, String> {
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format_time(t: i64) -> String {
     tern_common::time::iso8601(t)
+}
+
+/// `never`, or the time (`format_time`).
+pub fn format_when(t: Option<i64>) -> String {
+    t.map_or_else(|| "never".to_string(), format_time)
 }
 
 /// Parse sizes such as `1048576`, `500K`, `500M`, `2G`, `1.5GB`.
@@ -347,5 +397,24 @@ mod tests {
             })
         ));
         assert!(Cli::try_parse_from(["tern", "user", "add"]).is_err());
+        let c = Cli::try_parse_from([
+            "tern",
+            "user",
+            "app-password",
+            "add",
+            "a@b.org",
+            "--name",
+            "phone",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Command::User(UserCmd::AppPassword(AppPasswordCmd::Add { .. }))
+        ));
+        let c = Cli::try_parse_from(["tern", "token", "create", "--name", "ci"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Token(TokenCmd::Create { scope, expires_days: None, .. }) if scope == "admin"
+        ));
     }
 }

@@ -10,6 +10,7 @@ mod queue;
 mod quickstart;
 mod records;
 mod serve;
+mod tokens;
 mod verify;
 
 use std::process::ExitCode;
@@ -142,6 +143,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::User(c) => admin::user(&existing(load()?)?, c).await,
         Command::Alias(c) => admin::alias(&existing(load()?)?, c).await,
         Command::Audit(c) => admin::audit(&existing(load()?)?, c).await,
+        Command::Token(c) => tokens::run(&existing(load()?)?, c).await,
         Command::Queue(c) => queue::run(&existing(load()?)?, c).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,

@@ -41,7 +41,7 @@ pub(crate) async fn api_tokens(f: Fixture) {
     let dom = s
         .token_create(
             "grafana",
-            &TokenScope::parse("domain:Example.ORG").unwrap(),
+            &TokenScope::Domain("example.org".into()),
             Some(now + day),
         )
         .await
