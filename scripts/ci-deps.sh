@@ -26,11 +26,14 @@ fi
 
 # PyPI clients the end-to-end tests drive, into the `python3` on PATH (the
 # pyenv interpreter; Debian's Python modules stay with /usr/bin/python3).
-PIP_PKGS=(imapclient)
-for p in "${PIP_PKGS[@]}"; do
-  if ! python3 -c "import $p" 2>/dev/null; then
-    echo "ci-deps: pip installing $p"
-    python3 -m pip install --quiet --disable-pip-version-check "$p"
+# Each entry is `module` or `module:package` when the names differ.
+PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator)
+for entry in "${PIP_PKGS[@]}"; do
+  module="${entry%%:*}"
+  package="${entry#*:}"
+  if ! python3 -c "import $module" 2>/dev/null; then
+    echo "ci-deps: pip installing $package"
+    python3 -m pip install --quiet --disable-pip-version-check "$package"
   fi
 done
 

@@ -12,7 +12,9 @@ use crate::metrics::{Metric, count};
 use crate::security::{AuditEvent, Security};
 
 pub struct Gate {
-    inner: Option<(Security, ConnGuard, IpAddr)>,
+    /// The connection's guard is absent for per-request logins (HTTP),
+    /// where one connection may carry many users' requests.
+    inner: Option<(Security, Option<ConnGuard>, IpAddr)>,
     /// The protocol named in audit records ("pop3", "imap", …).
     protocol: &'static str,
 }
@@ -28,7 +30,17 @@ impl Gate {
 
     pub fn new(security: Security, guard: ConnGuard, ip: IpAddr, protocol: &'static str) -> Gate {
         Gate {
-            inner: Some((security, guard, ip)),
+            inner: Some((security, Some(guard), ip)),
+            protocol,
+        }
+    }
+
+    /// Throttling and audit for one request's credentials, without the
+    /// per-user connection limits (which count connections, and an HTTP
+    /// connection is not any one user's).
+    pub fn per_request(security: Security, ip: IpAddr, protocol: &'static str) -> Gate {
+        Gate {
+            inner: Some((security, None, ip)),
             protocol,
         }
     }
@@ -82,7 +94,7 @@ impl Gate {
 
     /// The session went back to the not-authenticated state.
     pub fn signed_out(&mut self) {
-        if let Some((_, guard, _)) = &mut self.inner {
+        if let Some((_, Some(guard), _)) = &mut self.inner {
             guard.signed_out();
         }
     }
@@ -110,7 +122,10 @@ impl Gate {
             account: Some(user.to_string()),
             detail,
         };
-        if let Err(level) = guard.authenticated(user) {
+        // No guard for a per-request login: no connection to count.
+        if let Some(guard) = guard
+            && let Err(level) = guard.authenticated(user)
+        {
             sec.audit(event(
                 AuditKind::Limit,
                 format!("login refused: {} limit", level.name()),

@@ -107,14 +107,15 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let api = path.starts_with("/api/");
     let mut res = if declared.is_some_and(|n| n > limit) {
         // RFC 9110 15.5.14: refused before a byte of the body is read.
-        closing(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
+        closing(StatusCode::PAYLOAD_TOO_LARGE, "request body too large", api)
     } else {
         let budget = Duration::from_secs(cfg.request_timeout_secs);
         match tokio::time::timeout(budget, next.run(req)).await {
             Ok(r) => r,
-            Err(_) => closing(StatusCode::REQUEST_TIMEOUT, "request took too long\n"),
+            Err(_) => closing(StatusCode::REQUEST_TIMEOUT, "request took too long", api),
         }
     };
     secure_headers(&mut res);
@@ -131,9 +132,26 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
 }
 
 /// An error after which the connection is closed (the body may be half
-/// read): `Connection: close` on HTTP/1.1 (RFC 9112 9.6).
-fn closing(status: StatusCode, text: &'static str) -> Response {
-    let mut r = (status, text).into_response();
+/// read): `Connection: close` on HTTP/1.1 (RFC 9112 9.6). Under `/api/`
+/// it is the API's JSON error.
+fn closing(status: StatusCode, text: &'static str, api: bool) -> Response {
+    let mut r = if api {
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "timeout"
+        };
+        let body = api::ErrorResponse {
+            error: api::ErrorBody {
+                code: code.into(),
+                message: text.into(),
+                field: None,
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    } else {
+        (status, format!("{text}\n")).into_response()
+    };
     r.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r

@@ -87,11 +87,8 @@ impl Manager {
         ));
         // RFC 8461 3.1: the policy's id, when the domain publishes one
         // (`tern domain mta-sts`); its host name is served by https.
-        if let Some(p) = self.store.mta_sts_get(&domain).await? {
-            out.push(DnsRecord::txt(
-                &format!("_mta-sts.{d}"),
-                &format!("v=STSv1; id={}", p.id),
-            ));
+        if let Some(p) = self.mta_sts_get(scope, &domain).await? {
+            out.push(p.record);
             out.push(DnsRecord::new(&format!("mta-sts.{d}"), "CNAME", &host));
         }
         out.extend(self.srv_records(&d, &host));

@@ -7,7 +7,7 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use tern_common::Config;
-use tern_manage::{AuditQuery, Manager, NewPassword, NewUser, PageRequest, Scope};
+use tern_manage::{AuditQuery, Manager, MtaStsPolicy, NewPassword, NewUser, PageRequest, Scope};
 
 use crate::cli::{
     AliasCmd, AppPasswordCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, UserCmd, format_time,
@@ -103,36 +103,30 @@ pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
             off,
         } => {
             if off {
-                if !m
-                    .store()
-                    .mta_sts_remove(&domain)
+                m.mta_sts_remove(&Scope::Admin, &domain)
                     .await
-                    .map_err(|e| fail(e.into()))?
-                {
-                    return Err(usage(format!(
-                        "domain {domain} publishes no MTA-STS policy"
-                    )));
-                }
+                    .map_err(fail)?;
                 println!("MTA-STS policy of {domain} removed; delete its _mta-sts TXT record");
                 return Ok(());
             }
-            let mode = mode.unwrap_or_else(|| "testing".into());
-            let p = m
-                .store()
-                .mta_sts_set(&domain, &mode, max_age, &mx)
-                .await
-                .map_err(|e| fail(e.into()))?;
-            let hosts = if p.mx.is_empty() {
-                config.hostname.clone()
-            } else {
-                p.mx.join(", ")
+            let policy = MtaStsPolicy {
+                mode: mode.unwrap_or_else(|| "testing".into()),
+                max_age,
+                mx,
             };
+            let p = m
+                .mta_sts_set(&Scope::Admin, &domain, &policy)
+                .await
+                .map_err(fail)?;
             println!(
-                "MTA-STS policy of {}: mode {}, max_age {}, mx {hosts}",
-                p.domain, p.mode, p.max_age
+                "MTA-STS policy of {}: mode {}, max_age {}, mx {}",
+                p.domain,
+                p.mode,
+                p.max_age,
+                p.mx.join(", ")
             );
             println!("publish (the id is new with every change):");
-            println!("  {}", crate::records::mta_sts_txt(&p.domain, &p));
+            println!("  {}", p.record.zone_line());
             println!(
                 "  mta-sts.{}. CNAME {}.   (the https certificate must name it)",
                 p.domain, config.hostname
