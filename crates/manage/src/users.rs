@@ -22,6 +22,8 @@ pub struct UserInfo {
     pub used: u64,
     /// The other addresses that deliver to the account.
     pub aliases: Vec<String>,
+    /// It cannot log in (its mail is still delivered).
+    pub disabled: bool,
 }
 
 impl From<Account> for UserInfo {
@@ -31,6 +33,7 @@ impl From<Account> for UserInfo {
             quota: a.quota,
             used: a.used,
             aliases: a.addresses.into_iter().skip(1).collect(),
+            disabled: a.disabled,
         }
     }
 }
@@ -138,6 +141,19 @@ impl Manager {
     ) -> Result<UserInfo> {
         let a = scoped_address(scope, "address", address)?;
         self.store.account_set_quota(&a, quota).await?;
+        self.account(&a).await.map(UserInfo::from)
+    }
+
+    /// Disable (or enable) an account's logins; sessions already open run
+    /// on until they end.
+    pub async fn user_set_disabled(
+        &self,
+        scope: &Scope,
+        address: &str,
+        disabled: bool,
+    ) -> Result<UserInfo> {
+        let a = scoped_address(scope, "address", address)?;
+        self.store.account_set_disabled(&a, disabled).await?;
         self.account(&a).await.map(UserInfo::from)
     }
 

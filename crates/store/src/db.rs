@@ -276,6 +276,11 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (account_id, selector)
     );
     "#,
+    // 16: a disabled account logs in nowhere (password or app password);
+    // its mail is still delivered.
+    r#"
+    ALTER TABLE accounts ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0;
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -25,6 +25,8 @@ pub struct Account {
     pub used: u64,
     /// Every address that delivers to the account, the primary one first.
     pub addresses: Vec<String>,
+    /// It may not log in (its mail is still delivered).
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,10 +291,11 @@ impl Store {
 
     /// The account with this id, its usage as of now.
     pub async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
-        let Some(row) = sqlx::query("SELECT id, name, quota, used FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT id, name, quota, used, disabled FROM accounts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
         else {
             return Ok(None);
         };
@@ -316,14 +319,16 @@ impl Store {
             quota: row.try_get::<i64, _>(2)?.max(0) as u64,
             used: row.try_get::<i64, _>(3)?.max(0) as u64,
             addresses,
+            disabled: row.try_get::<i64, _>(4)? != 0,
         })
     }
 
     pub async fn account_get(&self, address: &Address) -> Result<Option<Account>> {
-        let Some(row) = sqlx::query("SELECT id, name, quota, used FROM accounts WHERE name = $1")
-            .bind(address.to_string())
-            .fetch_optional(self.pool())
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT id, name, quota, used, disabled FROM accounts WHERE name = $1")
+                .bind(address.to_string())
+                .fetch_optional(self.pool())
+                .await?
         else {
             return Ok(None);
         };
@@ -339,14 +344,14 @@ impl Store {
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("domain {d}")))?;
                 sqlx::query(
-                    "SELECT id, name, quota, used FROM accounts WHERE domain_id = $1 ORDER BY name",
+                    "SELECT id, name, quota, used, disabled FROM accounts WHERE domain_id = $1 ORDER BY name",
                 )
                 .bind(id)
                 .fetch_all(self.pool())
                 .await?
             }
             None => {
-                sqlx::query("SELECT id, name, quota, used FROM accounts ORDER BY name")
+                sqlx::query("SELECT id, name, quota, used, disabled FROM accounts ORDER BY name")
                     .fetch_all(self.pool())
                     .await?
             }
@@ -364,6 +369,20 @@ impl Store {
         let secret = crate::hashing::run(move || hash_password(&pw)).await??;
         let r = sqlx::query("UPDATE accounts SET secret = $1 WHERE name = $2")
             .bind(secret)
+            .bind(address.to_string())
+            .execute(self.pool())
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("account {address}")));
+        }
+        Ok(())
+    }
+
+    /// Disable (or enable again) an account: a disabled one logs in
+    /// nowhere; sessions it already opened run on until they end.
+    pub async fn account_set_disabled(&self, address: &Address, disabled: bool) -> Result<()> {
+        let r = sqlx::query("UPDATE accounts SET disabled = $1 WHERE name = $2")
+            .bind(i64::from(disabled))
             .bind(address.to_string())
             .execute(self.pool())
             .await?;

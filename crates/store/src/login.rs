@@ -52,7 +52,8 @@ pub struct Login {
 impl Store {
     /// Check a login: `user` is any address of an account, `password` its
     /// password or one of its app passwords (recorded as used). Unknown
-    /// users cost as much as a wrong password, and get the same `None`.
+    /// users cost as much as a wrong password, and get the same `None`; so
+    /// does a disabled account, after the same verification.
     pub async fn authenticate(&self, user: &str, password: &str) -> Result<Option<Login>> {
         let row = match Address::parse(user) {
             Ok(a) => {
@@ -79,10 +80,14 @@ impl Store {
         let (true, Some(id)) = (ok, id) else {
             return Ok(None);
         };
-        Ok(self.account_by_id(id).await?.map(|account| Login {
-            account,
-            credential: Credential::Password,
-        }))
+        Ok(self
+            .account_by_id(id)
+            .await?
+            .filter(|a| !a.disabled)
+            .map(|account| Login {
+                account,
+                credential: Credential::Password,
+            }))
     }
 
     /// A login with the app password `typed` (canonical) of `account`, if
@@ -108,12 +113,16 @@ impl Store {
             // The login stands; only its trace is late.
             tracing::warn!(error = %e, app_password = c.id, "cannot record an app password's use");
         }
-        Ok(self.account_by_id(account).await?.map(|account| Login {
-            account,
-            credential: Credential::App {
-                id: c.id,
-                name: c.name,
-            },
-        }))
+        Ok(self
+            .account_by_id(account)
+            .await?
+            .filter(|a| !a.disabled)
+            .map(|account| Login {
+                account,
+                credential: Credential::App {
+                    id: c.id,
+                    name: c.name,
+                },
+            }))
     }
 }

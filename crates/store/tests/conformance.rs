@@ -13,7 +13,7 @@ use tern_store::{ChangeKind, FlagOp, MailboxSel, NewMessage, Resolution, Store, 
 
 #[path = "conformance/credentials.rs"]
 mod credentials;
-use credentials::{api_tokens, app_passwords};
+use credentials::{api_tokens, app_passwords, disabled_accounts};
 
 fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
@@ -188,6 +188,7 @@ conformance!(
     health_queries,
     api_tokens,
     app_passwords,
+    disabled_accounts,
 );
 
 async fn domains(f: Fixture) {

@@ -179,8 +179,9 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
                 } else {
                     u.quota.to_string()
                 };
+                let disabled = if u.disabled { "\tdisabled" } else { "" };
                 println!(
-                    "{}\tused {} of {quota}\t{}",
+                    "{}\tused {} of {quota}\t{}{disabled}",
                     u.address,
                     u.used,
                     u.aliases.join(" ")
@@ -225,6 +226,20 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
             }
         }
         UserCmd::AppPassword(cmd) => app_password(config, cmd).await?,
+        UserCmd::Disable { email } => {
+            let m = manager(config).await?;
+            m.user_set_disabled(&Scope::Admin, &email, true)
+                .await
+                .map_err(fail)?;
+            println!("account {email} disabled: it cannot log in; its mail is still delivered");
+        }
+        UserCmd::Enable { email } => {
+            let m = manager(config).await?;
+            m.user_set_disabled(&Scope::Admin, &email, false)
+                .await
+                .map_err(fail)?;
+            println!("account {email} enabled");
+        }
         UserCmd::Remove { email } => {
             let m = manager(config).await?;
             m.user_remove(&Scope::Admin, &email).await.map_err(fail)?;

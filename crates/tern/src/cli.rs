@@ -234,6 +234,11 @@ pub enum UserCmd {
     },
     /// Remove an account and its mail.
     Remove { email: String },
+    /// Stop an account from logging in (password and app passwords); its
+    /// mail is still delivered.
+    Disable { email: String },
+    /// Let a disabled account log in again.
+    Enable { email: String },
     /// Shared addresses the account may also send as (submission).
     #[command(subcommand)]
     SendAs(SendAsCmd),

@@ -77,8 +77,21 @@ fn the_api_manages_what_the_cli_manages() {
         users.contains("ann@example.org\tused 0 of 2097152"),
         "{users}"
     );
-    assert!(users.contains("cy@example.org"), "{users}");
+    assert!(
+        users
+            .lines()
+            .any(|l| l.starts_with("cy@example.org") && l.ends_with("\tdisabled")),
+        "{users}"
+    );
+    ok(&t, &["user", "enable", "cy@example.org"]);
+    let users = ok(&t, &["user", "list", "--domain", "example.org"]);
+    assert!(!users.contains("disabled"), "{users}");
+    ok(&t, &["user", "disable", "dan@other.example"]);
     let users = ok(&t, &["user", "list", "--domain", "other.example"]);
+    assert!(
+        users.contains("dan@other.example\tused 0 of unlimited\t\tdisabled"),
+        "{users}"
+    );
     assert!(users.contains("eve@other.example"), "{users}");
     let aliases = ok(&t, &["alias", "list"]);
     assert!(

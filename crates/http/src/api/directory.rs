@@ -405,3 +405,37 @@ pub async fn remove_mta_sts(
     manager(&s).mta_sts_remove(&c.scope, &domain).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(post, path = "/users/{address}/disable", tag = "users",
+    params(("address" = String, Path)), security(("token" = [])),
+    responses((status = 200, description = "Done: it logs in nowhere; its mail is still delivered", body = UserInfo),
+        (status = 403, description = "Outside the caller's scope", body = ErrorResponse),
+        (status = 404, description = "No such thing (in the caller's scope)", body = ErrorResponse)))]
+pub async fn disable_user(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(address): Path<String>,
+) -> Result<Json<UserInfo>> {
+    let u = manager(&s)
+        .user_set_disabled(&c.scope, &address, true)
+        .await?;
+    tracing::info!(token = %c.token, user = %address, "api: user disabled");
+    Ok(Json(u))
+}
+
+#[utoipa::path(post, path = "/users/{address}/enable", tag = "users",
+    params(("address" = String, Path)), security(("token" = [])),
+    responses((status = 200, description = "Done", body = UserInfo),
+        (status = 403, description = "Outside the caller's scope", body = ErrorResponse),
+        (status = 404, description = "No such thing (in the caller's scope)", body = ErrorResponse)))]
+pub async fn enable_user(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(address): Path<String>,
+) -> Result<Json<UserInfo>> {
+    let u = manager(&s)
+        .user_set_disabled(&c.scope, &address, false)
+        .await?;
+    tracing::info!(token = %c.token, user = %address, "api: user enabled");
+    Ok(Json(u))
+}

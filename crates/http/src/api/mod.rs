@@ -79,6 +79,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(directory::get_user, directory::remove_user))
         .routes(routes!(directory::set_password))
         .routes(routes!(directory::set_quota))
+        .routes(routes!(directory::disable_user))
+        .routes(routes!(directory::enable_user))
         .routes(routes!(directory::list_send_as, directory::add_send_as))
         .routes(routes!(directory::remove_send_as))
         .routes(routes!(directory::list_aliases, directory::add_alias))

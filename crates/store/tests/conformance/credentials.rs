@@ -245,3 +245,51 @@ pub(crate) async fn app_passwords(f: Fixture) {
     assert!(s.app_password_list(alice.id).await.unwrap().is_empty());
     assert_eq!(s.app_password_list(bob.id).await.unwrap().len(), 1);
 }
+
+/// A disabled account logs in with neither its password nor an app
+/// password, still receives mail, and logs in again once enabled.
+pub(crate) async fn disabled_accounts(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = addr("dora@example.org");
+    let dora = s.account_add(&a, "s3cret", 0).await.unwrap();
+    assert!(!dora.disabled);
+    let app = s.app_password_add(dora.id, "phone").await.unwrap();
+    s.account_set_disabled(&a, true).await.unwrap();
+    assert!(s.account_get(&a).await.unwrap().unwrap().disabled);
+    assert!(
+        s.authenticate("dora@example.org", "s3cret")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.authenticate("dora@example.org", &app.password)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Mail still arrives.
+    assert!(matches!(
+        s.resolve(&a).await.unwrap(),
+        tern_store::Resolution::Local { .. }
+    ));
+    s.account_set_disabled(&a, false).await.unwrap();
+    assert!(
+        s.authenticate("dora@example.org", "s3cret")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.authenticate("dora@example.org", &app.password)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        s.account_set_disabled(&addr("nobody@example.org"), true)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}

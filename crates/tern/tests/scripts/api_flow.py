@@ -106,6 +106,18 @@ s, _, b = call("POST", "/aliases", admin, {"address": "team@example.org", "targe
 assert s == 201, b
 s, _, records = call("GET", "/domains/example.org/dns", admin)
 assert {"name": "example.org.", "type": "MX", "value": "10 mx.test.example."} in records, records
+# A disabled user logs in nowhere, mail still arrives; enabled again, it does.
+s, _, b = call("POST", "/users/cy@example.org/disable", admin)
+assert s == 200 and b["disabled"] is True, b
+s, _, b = call("POST", "/users", admin, {"address": "dee@example.org", "password": PASSWORD})
+assert s == 201 and b["user"]["disabled"] is False, b
+s, _, b = call("POST", "/users/dee@example.org/disable", admin)
+assert not imap_login("dee@example.org", PASSWORD), "a disabled account cannot log in"
+s, _, b = call("POST", "/users/dee@example.org/enable", admin)
+assert s == 200 and b["disabled"] is False and imap_login("dee@example.org", PASSWORD), b
+error(call("POST", "/users/dee@other.example/disable", scoped), 404, "not_found")
+error(call("POST", "/users/dee@example.org/disable", scoped), 403, "forbidden")
+
 # MTA-STS: published, refused when wrong, withdrawn.
 s, _, b = call("PUT", "/domains/example.org/mta-sts", admin, {"mode": "enforce", "max_age": 86400})
 assert s == 200 and b["mode"] == "enforce" and b["mx"] == ["mx.test.example"], b
