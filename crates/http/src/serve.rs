@@ -139,24 +139,7 @@ async fn serve(state: AppState, router: Router, conn: Conn) {
         }
     });
 
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(cfg.header_timeout_secs))
-        .max_buf_size(MAX_HEADER_BYTES)
-        .max_headers(MAX_HEADERS);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(MAX_STREAMS)
-        .max_header_list_size(MAX_HEADER_BYTES as u32);
-    // ALPN decides on TLS (RFC 9113 3.2); plain HTTP is HTTP/1.1 only.
-    let builder = if h2 {
-        builder.http2_only()
-    } else {
-        builder.http1_only()
-    };
+    let builder = builder(&state.config.http, h2);
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
@@ -192,6 +175,28 @@ async fn serve(state: AppState, router: Router, conn: Conn) {
         }
     }
     drop(guard);
+}
+
+/// hyper's connection builder with tern's bounds and header time-out. ALPN
+/// decides on TLS (RFC 9113 3.2); plain HTTP is HTTP/1.1 only.
+fn builder(cfg: &tern_common::config::HttpConfig, h2: bool) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(cfg.header_timeout_secs))
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(MAX_HEADER_BYTES as u32);
+    if h2 {
+        builder.http2_only()
+    } else {
+        builder.http1_only()
+    }
 }
 
 /// Paths that clients spell in any case (Outlook's Autodiscover) are
