@@ -292,7 +292,7 @@ fn a_policy_tern_hosts_is_fetched_by_curl_and_by_another_tern() {
         dns.config(),
         receiver.port("smtp")
     );
-    let sender = Tern::start_with(&[], &cfg);
+    let sender = Tern::start_with(&["http"], &cfg);
     let (rt, store, id) = enqueue(&sender.data_dir());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -310,4 +310,48 @@ fn a_policy_tern_hosts_is_fetched_by_curl_and_by_another_tern() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Both sides counted it: sent (with the attempt's duration) and
+    // received; promtool accepts the histogram.
+    let metrics = |url: String| curl(&["-k", &url]).1;
+    let sent = metrics(format!("http://127.0.0.1:{}/metrics", sender.port("http")));
+    for line in [
+        "tern_messages_sent_total 1",
+        "tern_delivery_duration_seconds_count 1",
+    ] {
+        assert!(sent.lines().any(|l| l == line), "{line}:\n{sent}");
+    }
+    let (ok, said) = promtool(&sent);
+    assert!(ok, "promtool: {said}\n{sent}");
+    let received = metrics(format!("https://127.0.0.1:{https}/metrics"));
+    assert!(
+        received
+            .lines()
+            .any(|l| l == "tern_messages_received_total 1"),
+        "{received}"
+    );
+}
+
+/// `promtool check metrics` on `text`: (accepted, what it said).
+fn promtool(text: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
 }
