@@ -292,6 +292,10 @@ fn metrics_pass_promtool_and_move_after_a_delivery_and_a_failed_login() {
     for (key, more) in [
         ("tern_messages_received_total", 1.0),
         (
+            "tern_messages_rejected_total{reason=\"header_too_big\"}",
+            1.0,
+        ),
+        (
             "tern_auth_attempts_total{protocol=\"imap\",result=\"failure\"}",
             1.0,
         ),

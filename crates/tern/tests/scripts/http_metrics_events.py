@@ -1,5 +1,6 @@
-# The events /metrics must count: one message received over SMTP, and one
-# failed IMAP login (a wrong password over implicit TLS).
+# The events /metrics must count: one message received over SMTP, one
+# refused for its header section (over 256 KiB), and one failed IMAP login
+# (a wrong password over implicit TLS).
 # argv: smtp port, imaps port.
 import imaplib
 import smtplib
@@ -18,6 +19,13 @@ s.ehlo()
 refused = s.sendmail("sender@remote.example", ["alice@example.org"],
                      b"From: sender@remote.example\r\nTo: alice@example.org\r\nSubject: m\r\n\r\nhi\r\n")
 assert refused == {}, refused
+pad = "".join("X-Pad-%d: %s\r\n" % (i, "p" * 900) for i in range(350))
+try:
+    s.sendmail("sender@remote.example", ["alice@example.org"],
+               ("From: sender@remote.example\r\n" + pad + "\r\nbody\r\n").encode())
+    raise SystemExit("FAIL: a 300 KiB header section was accepted")
+except smtplib.SMTPDataError as e:
+    assert e.smtp_code // 100 == 5, e
 s.quit()
 
 m = imaplib.IMAP4_SSL("127.0.0.1", imaps_port, ssl_context=ctx, timeout=60)
