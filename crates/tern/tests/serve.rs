@@ -220,8 +220,9 @@ const FINGERPRINT: &str = include_str!("scripts/serve_fingerprint.py");
 /// on SIGTERM afterwards.
 #[test]
 fn sighup_reloads_the_certificate_and_keeps_serving() {
-    let mut t = common::Tern::start(&["imaps"]);
+    let mut t = common::Tern::start(&["imaps", "https"]);
     let port = t.port("imaps").to_string();
+    let https = t.port("https").to_string();
     let served = || {
         common::python(FINGERPRINT, &["port", &port])
             .trim()
@@ -246,6 +247,22 @@ fn sighup_reloads_the_certificate_and_keeps_serving() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // HTTPS shares the certificate slot: the renewed one there too, and
+    // the detailed health reports it.
+    assert_eq!(
+        common::python(FINGERPRINT, &["port", &https]).trim(),
+        want,
+        "https serves the renewed certificate"
+    );
+    let health = Command::new("curl")
+        .args(["-sk", &format!("https://127.0.0.1:{https}/health/detailed")])
+        .output()
+        .unwrap();
+    let health = String::from_utf8_lossy(&health.stdout);
+    assert!(
+        health.contains("\"subject\":\"CN=renewed.example\""),
+        "{health}"
+    );
     assert!(
         t.stop().success(),
         "SIGTERM after SIGHUP still exits cleanly"
