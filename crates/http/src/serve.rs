@@ -151,7 +151,14 @@ async fn serve(state: AppState, router: Router, conn: Conn) {
     let drain = Duration::from_secs(cfg.request_timeout_secs);
     let mut closing: Option<tokio::time::Instant> = None;
     loop {
-        let check = tokio::time::sleep(Duration::from_millis(500).min(idle));
+        // Wake when the connection would have been idle for `idle` (or the
+        // drain ends), not on a fixed tick: many quiet connections cost no
+        // wake-ups.
+        let wait = match closing {
+            Some(c) => c.saturating_duration_since(tokio::time::Instant::now()),
+            None => idle.saturating_sub(activity.idle_for()),
+        };
+        let check = tokio::time::sleep(wait.max(Duration::from_millis(100)));
         tokio::select! {
             r = connection.as_mut() => {
                 if let Err(e) = r {
