@@ -68,6 +68,13 @@ impl Manager {
             .await
     }
 
+    /// Give a domain in the caller's scope the default pair of keys (see
+    /// `dkim_defaults`); the records to publish.
+    pub async fn dkim_add_defaults(&self, scope: &Scope, domain: &str) -> Result<Vec<DnsRecord>> {
+        let domain = self.known_domain(scope, domain).await?;
+        self.dkim_defaults(&domain).await
+    }
+
     /// The keys a new domain gets: RSA-2048, which every verifier knows
     /// (large mailbox providers do not verify Ed25519 yet), and Ed25519
     /// (RFC 8463), both signing every message.

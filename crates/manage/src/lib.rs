@@ -25,7 +25,7 @@ pub use aliases::AliasInfo;
 pub use app_passwords::{AppPasswordCreated, AppPasswordInfo};
 pub use audit::{AuditEntry, AuditQuery};
 pub use dkim::{DkimInfo, default_selector};
-pub use dns::DnsRecord;
+pub use dns::{DnsRecord, zone_strings};
 pub use domains::{DomainCreated, DomainInfo};
 pub use error::{Code, Error, Result};
 pub use mta_sts::{MAX_AGE_LIMIT, MtaStsInfo, MtaStsPolicy};

@@ -15,8 +15,6 @@ use crate::cli::{
 };
 use crate::{Failure, open_store, usage};
 
-pub use tern_manage::random_password;
-
 /// The management layer over the configured store; the CLI acts as admin.
 pub async fn manager(config: &Config) -> Result<Manager, Failure> {
     let store = open_store(config).await?;

@@ -525,7 +525,7 @@ async fn domain_checks(
                     } else {
                         format!("the record at {name} is not this key")
                     },
-                    format!("publish `{name}. TXT {}`", crate::dkim::zone_strings(&want)),
+                    format!("publish `{name}. TXT {}`", tern_manage::zone_strings(&want)),
                 )
             });
         }

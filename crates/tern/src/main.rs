@@ -8,7 +8,6 @@ mod logging;
 mod protocols;
 mod queue;
 mod quickstart;
-mod records;
 mod serve;
 mod tokens;
 mod verify;
