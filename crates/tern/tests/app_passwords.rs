@@ -239,7 +239,8 @@ fn token_commands_show_a_secret_once_and_revoke_it() {
         .unwrap_or_else(|| panic!("no id in {out}"))
         .to_string();
 
-    // Refused: a name taken, a domain not ours, a scope that is neither.
+    // Refused: a name taken, a domain not ours, a scope that is neither,
+    // a token that expires at once.
     refused(
         &cli(&cfg, &["token", "create", "--name", "ci"]),
         "token \"ci\" already exists",
@@ -260,7 +261,14 @@ fn token_commands_show_a_secret_once_and_revoke_it() {
     );
     refused(
         &cli(&cfg, &["token", "create", "--name", "x", "--scope", "root"]),
-        "invalid scope",
+        "is not a scope",
+    );
+    refused(
+        &cli(
+            &cfg,
+            &["token", "create", "--name", "x", "--expires-days", "0"],
+        ),
+        "expires_days: between 1 and 36500",
     );
 
     // Listed without secrets; the database holds none either.
