@@ -82,12 +82,6 @@ pub struct Password {
     pub password: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DomainFilter {
-    pub domain: Option<String>,
-}
-
 #[utoipa::path(get, path = "/domains", tag = "domains", params(PageQuery),
     security(("token" = [])),
     responses((status = 200, description = "Done", body = Page<DomainInfo>), (status = 401, description = "No valid credential", body = ErrorResponse)))]
@@ -245,14 +239,16 @@ pub async fn set_quota(
 }
 
 #[utoipa::path(get, path = "/users/{address}/send-as", tag = "users",
-    params(("address" = String, Path)), security(("token" = [])),
-    responses((status = 200, description = "Done", body = Vec<String>), (status = 403, description = "Outside the caller's scope", body = ErrorResponse)))]
+    params(("address" = String, Path), PageQuery), security(("token" = [])),
+    responses((status = 200, description = "Done", body = Page<String>), (status = 403, description = "Outside the caller's scope", body = ErrorResponse)))]
 pub async fn list_send_as(
     State(s): State<AppState>,
     c: Caller,
     Path(address): Path<String>,
-) -> Result<Json<Vec<String>>> {
-    Ok(Json(manager(&s).send_as_list(&c.scope, &address).await?))
+    Params(q): Params<PageQuery>,
+) -> Result<Json<Page<String>>> {
+    let all = manager(&s).send_as_list(&c.scope, &address).await?;
+    Ok(Json(q.request().page(all, |a| a.clone())?))
 }
 
 #[utoipa::path(post, path = "/users/{address}/send-as", tag = "users",
@@ -328,17 +324,20 @@ pub async fn remove_alias(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/dkim", tag = "dkim", params(DomainFilter),
+#[utoipa::path(get, path = "/dkim", tag = "dkim", params(DomainPageQuery),
     security(("token" = [])),
-    responses((status = 200, description = "Done", body = Vec<DkimInfo>), (status = 403, description = "Outside the caller's scope", body = ErrorResponse)))]
+    responses((status = 200, description = "Done", body = Page<DkimInfo>), (status = 403, description = "Outside the caller's scope", body = ErrorResponse)))]
 pub async fn list_dkim(
     State(s): State<AppState>,
     c: Caller,
-    Params(q): Params<DomainFilter>,
-) -> Result<Json<Vec<DkimInfo>>> {
-    Ok(Json(
-        manager(&s).dkim_list(&c.scope, q.domain.as_deref()).await?,
-    ))
+    Params(q): Params<DomainPageQuery>,
+) -> Result<Json<Page<DkimInfo>>> {
+    let all = manager(&s).dkim_list(&c.scope, q.domain.as_deref()).await?;
+    // Domain and selector, apart by a byte neither can hold.
+    let page = q
+        .request()
+        .page(all, |k| format!("{}\u{0}{}", k.domain, k.selector))?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(post, path = "/dkim", tag = "dkim", request_body = NewDkimKey,

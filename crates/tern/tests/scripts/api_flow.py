@@ -118,6 +118,13 @@ assert s == 200 and b["disabled"] is False and imap_login("dee@example.org", PAS
 error(call("POST", "/users/dee@other.example/disable", scoped), 404, "not_found")
 error(call("POST", "/users/dee@example.org/disable", scoped), 403, "forbidden")
 
+# DKIM: a key made through the API, listed in a page, published in dns.
+s, _, r = call("POST", "/dkim", admin, {"domain": "example.org", "selector": "api1"})
+assert s == 201 and r["name"] == "api1._domainkey.example.org." and "k=ed25519" in r["value"], r
+error(call("POST", "/dkim", admin, {"domain": "example.org", "algorithm": "dsa"}), 422, "invalid", "algorithm")
+s, _, b = call("GET", "/dkim?domain=example.org&limit=10", admin)
+assert [k["selector"] for k in b["items"]] == ["api1"] and b["items"][0]["record"] == r, b
+
 # MTA-STS: published, refused when wrong, withdrawn.
 s, _, b = call("PUT", "/domains/example.org/mta-sts", admin, {"mode": "enforce", "max_age": 86400})
 assert s == 200 and b["mode"] == "enforce" and b["mx"] == ["mx.test.example"], b
