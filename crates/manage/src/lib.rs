@@ -18,6 +18,7 @@ mod page;
 mod password;
 mod queue;
 mod scope;
+mod srs;
 mod tokens;
 mod users;
 

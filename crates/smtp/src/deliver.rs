@@ -236,6 +236,17 @@ async fn forward(
         tracing::error!(queue_id = %id, "smtp cannot forward: no queue on this listener");
         return R::TEMP_FAILURE.to_string();
     };
+    let alias_domain = remote
+        .first()
+        .map(|(_, r)| r.address.domain().to_string())
+        .unwrap_or_default();
+    let sender = match srs_sender(shared, &env.sender, &alias_domain).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(queue_id = %id, error = %e, "smtp cannot rewrite the sender (SRS)");
+            return R::TEMP_FAILURE.to_string();
+        }
+    };
     // The queue keeps whole messages: read within the server's budget,
     // which is held until the queue has the message.
     let mut whole = match msg.whole(trace.as_bytes()).await {
@@ -247,25 +258,21 @@ async fn forward(
     };
     let mut bytes = std::mem::take(&mut whole.bytes);
     // RFC 8617: seal what we verified, with the forwarding domain's key, so
-    // the next hop can trust our verdict even though SPF will now fail.
-    if let (Some(checker), Some(outcome)) = (&shared.checker, verdict) {
-        let domain = remote
-            .first()
-            .map(|(_, r)| r.address.domain().to_string())
-            .unwrap_or_default();
-        if let Ok(keys) = shared.store.dkim_keys(Some(&domain)).await
-            && let Some(key) = tern_mailauth::seal_key(&keys)
-        {
-            match checker.arc_seal(&bytes, outcome, key).await {
-                Ok(sealed) => bytes = sealed,
-                Err(e) => {
-                    tracing::warn!(queue_id = %id, error = %e, "smtp ARC sealing failed; forwarding unsealed")
-                }
+    // the next hop can trust our verdict (SRS keeps its SPF check passing
+    // for us; ARC carries the original's).
+    if let (Some(checker), Some(outcome)) = (&shared.checker, verdict)
+        && let Ok(keys) = shared.store.dkim_keys(Some(&alias_domain)).await
+        && let Some(key) = tern_mailauth::seal_key(&keys)
+    {
+        match checker.arc_seal(&bytes, outcome, key).await {
+            Ok(sealed) => bytes = sealed,
+            Err(e) => {
+                tracing::warn!(queue_id = %id, error = %e, "smtp ARC sealing failed; forwarding unsealed")
             }
         }
     }
     let q = QueueNew {
-        sender: env.sender.clone(),
+        sender,
         recipients: remote
             .iter()
             .map(|(a, r)| QueueRcptNew {
@@ -291,6 +298,27 @@ async fn forward(
             R::TEMP_FAILURE.to_string()
         }
     }
+}
+
+/// The envelope sender of a forwarded copy: rewritten with SRS (store
+/// `srs.rs`) so that the next hop's SPF check passes for this server,
+/// unless it is the null sender or of a domain hosted here (whose SPF
+/// already names this server).
+async fn srs_sender(
+    shared: &Shared,
+    sender: &str,
+    alias_domain: &str,
+) -> tern_store::Result<String> {
+    let Some((_, domain)) = sender.rsplit_once('@') else {
+        return Ok(sender.to_string());
+    };
+    if shared.store.is_local_domain(domain).await? {
+        return Ok(sender.to_string());
+    }
+    let srs = shared.store.srs().await?;
+    Ok(srs
+        .forward(sender, alias_domain, tern_common::time::now_secs())
+        .unwrap_or_else(|| sender.to_string()))
 }
 
 /// Junk when the checks say so and the account still has a Junk mailbox.

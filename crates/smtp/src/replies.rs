@@ -74,6 +74,9 @@ pub const AUTH_FAILED: &str = "535 5.7.8 Authentication credentials invalid";
 pub const ENCRYPTION_REQUIRED: &str =
     "538 5.7.11 Encryption required for requested authentication mechanism";
 pub const NO_SUCH_USER: &str = "550 5.1.1 No such user here";
+/// A bounce to an SRS address this server did not write, or wrote too
+/// long ago (store `srs.rs`).
+pub const BAD_SRS: &str = "550 5.1.1 Invalid or expired SRS address";
 pub const RELAY_DENIED: &str = "550 5.7.1 Relaying denied";
 pub const BAD_SENDER: &str = "553 5.1.7 Bad sender address";
 /// RFC 6531 3.4.

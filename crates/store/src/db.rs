@@ -281,6 +281,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE accounts ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0;
     "#,
+    // 17: the SRS secrets (srs.rs): the newest signs, the recent ones
+    // still verify bounces on their way.
+    r#"
+    CREATE TABLE srs_secrets (
+        id {pk},
+        secret TEXT NOT NULL,
+        created BIGINT NOT NULL
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -28,6 +28,7 @@ mod reader;
 mod sendas;
 mod snapshot;
 mod spooled;
+mod srs;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +54,7 @@ pub use mta_sts::{MAX_AGE_LIMIT as MTA_STS_MAX_AGE, MtaSts};
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
 pub use reader::MessageReader;
 pub use spooled::SpooledBody;
+pub use srs::{MAX_AGE_DAYS as SRS_MAX_AGE_DAYS, Srs, SrsError, is_srs};
 pub use tokens::{ApiToken, CreatedToken, TokenScope};
 
 pub type AccountId = i64;

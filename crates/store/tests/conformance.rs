@@ -13,7 +13,7 @@ use tern_store::{ChangeKind, FlagOp, MailboxSel, NewMessage, Resolution, Store, 
 
 #[path = "conformance/credentials.rs"]
 mod credentials;
-use credentials::{api_tokens, app_passwords, disabled_accounts};
+use credentials::{api_tokens, app_passwords, disabled_accounts, srs_secrets};
 
 fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
@@ -189,6 +189,7 @@ conformance!(
     api_tokens,
     app_passwords,
     disabled_accounts,
+    srs_secrets,
 );
 
 async fn domains(f: Fixture) {

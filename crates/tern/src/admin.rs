@@ -10,8 +10,8 @@ use tern_common::Config;
 use tern_manage::{AuditQuery, Manager, MtaStsPolicy, NewPassword, NewUser, PageRequest, Scope};
 
 use crate::cli::{
-    AliasCmd, AppPasswordCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, UserCmd, format_time,
-    format_when, parse_since, parse_size,
+    AliasCmd, AppPasswordCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, SrsCmd, UserCmd,
+    format_time, format_when, parse_since, parse_size,
 };
 use crate::{Failure, open_store, usage};
 
@@ -334,5 +334,13 @@ pub async fn audit(config: &Config, cmd: AuditCmd) -> Result<(), Failure> {
             r.detail
         );
     }
+    Ok(())
+}
+
+pub async fn srs(config: &Config, cmd: SrsCmd) -> Result<(), Failure> {
+    let SrsCmd::Secret { rotate } = cmd;
+    let m = manager(config).await?;
+    let secret = m.srs_secret(&Scope::Admin, rotate).await.map_err(fail)?;
+    println!("{secret}");
     Ok(())
 }

@@ -56,6 +56,9 @@ pub enum Command {
     /// Inspect and steer the outbound queue.
     #[command(subcommand)]
     Queue(QueueCmd),
+    /// The Sender Rewriting Scheme for forwarded mail.
+    #[command(subcommand)]
+    Srs(SrsCmd),
     /// DKIM signing keys.
     #[command(subcommand)]
     Dkim(DkimCmd),
@@ -96,6 +99,17 @@ pub enum DkimCmd {
     List {
         #[arg(short = 'd', long = "domain")]
         domain: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SrsCmd {
+    /// Print the secret SRS addresses are signed with (to share with
+    /// Mail::SRS or postsrsd on other hosts); --rotate makes a new one,
+    /// while the previous ones still verify bounces for 21 days.
+    Secret {
+        #[arg(long)]
+        rotate: bool,
     },
 }
 

@@ -144,6 +144,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(c) => admin::audit(&existing(load()?)?, c).await,
         Command::Token(c) => tokens::run(&existing(load()?)?, c).await,
         Command::Queue(c) => queue::run(&existing(load()?)?, c).await,
+        Command::Srs(c) => admin::srs(&existing(load()?)?, c).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,
         Command::Doctor { domain, json } => {

@@ -134,40 +134,58 @@ where
             let d = d.to_string();
             async move { store.is_local_domain(&d).await }
         };
-        let addr = match address::classify(&to.address) {
-            Rcpt::Mailbox(a) => a,
-            Rcpt::Undeliverable { domain } => {
-                return match is_ours(&domain).await {
-                    Ok(true) => {
-                        refused(&to.address, R::NO_SUCH_USER);
-                        self.bad(R::NO_SUCH_USER).await
-                    }
-                    Ok(false) => self.relay_denied(&to.address).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "smtp local domain lookup failed");
-                        refused(&to.address, R::TEMP_FAILURE);
-                        self.error(R::TEMP_FAILURE)
-                    }
+        // A bounce to an address tern wrote with SRS goes on to the
+        // sender it stands for.
+        let (addr, accounts, remote) = match self.srs_rcpt(&to.address).await {
+            Some(Ok(orig)) => (orig.clone(), Vec::new(), vec![orig]),
+            Some(Err(r)) => {
+                refused(&to.address, r);
+                return if r.starts_with('4') {
+                    self.error(r)
+                } else {
+                    self.bad(r).await
                 };
             }
-            Rcpt::Literal => return self.relay_denied(&to.address).await,
-            Rcpt::Invalid => {
-                refused(&to.address, R::BAD_RECIPIENT_SYNTAX);
-                return self.bad(R::BAD_RECIPIENT_SYNTAX).await;
-            }
-        };
-        let (accounts, remote) = match self.shared.store.resolve(&addr).await {
-            Ok(Resolution::Local { accounts, remote }) => (accounts, remote),
-            Ok(Resolution::UnknownUser) => {
-                refused(&to.address, R::NO_SUCH_USER);
-                return self.bad(R::NO_SUCH_USER).await;
-            }
-            Ok(Resolution::NotLocal) if self.authed.is_some() => (Vec::new(), vec![addr.clone()]),
-            Ok(Resolution::NotLocal) => return self.relay_denied(&to.address).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "smtp recipient lookup failed");
-                refused(&to.address, R::TEMP_FAILURE);
-                return self.error(R::TEMP_FAILURE);
+            None => {
+                let addr = match address::classify(&to.address) {
+                    Rcpt::Mailbox(a) => a,
+                    Rcpt::Undeliverable { domain } => {
+                        return match is_ours(&domain).await {
+                            Ok(true) => {
+                                refused(&to.address, R::NO_SUCH_USER);
+                                self.bad(R::NO_SUCH_USER).await
+                            }
+                            Ok(false) => self.relay_denied(&to.address).await,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "smtp local domain lookup failed");
+                                refused(&to.address, R::TEMP_FAILURE);
+                                self.error(R::TEMP_FAILURE)
+                            }
+                        };
+                    }
+                    Rcpt::Literal => return self.relay_denied(&to.address).await,
+                    Rcpt::Invalid => {
+                        refused(&to.address, R::BAD_RECIPIENT_SYNTAX);
+                        return self.bad(R::BAD_RECIPIENT_SYNTAX).await;
+                    }
+                };
+                let (accounts, remote) = match self.shared.store.resolve(&addr).await {
+                    Ok(Resolution::Local { accounts, remote }) => (accounts, remote),
+                    Ok(Resolution::UnknownUser) => {
+                        refused(&to.address, R::NO_SUCH_USER);
+                        return self.bad(R::NO_SUCH_USER).await;
+                    }
+                    Ok(Resolution::NotLocal) if self.authed.is_some() => {
+                        (Vec::new(), vec![addr.clone()])
+                    }
+                    Ok(Resolution::NotLocal) => return self.relay_denied(&to.address).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "smtp recipient lookup failed");
+                        refused(&to.address, R::TEMP_FAILURE);
+                        return self.error(R::TEMP_FAILURE);
+                    }
+                };
+                (addr, accounts, remote)
             }
         };
         if let Some((_, name)) = &self.authed {
@@ -204,6 +222,40 @@ where
         }
         reply(&mut self.out, R::RECIPIENT_OK);
         Step::NeedMore
+    }
+
+    /// `None` unless `path` is an SRS address of a domain here (RFC 5321
+    /// 4.5.5 bounces to a forwarded message's rewritten sender); else the
+    /// original sender it reverses to, or the refusal: forged, expired or
+    /// malformed is a 550, a store that cannot answer a 451.
+    async fn srs_rcpt(&self, path: &str) -> Option<Result<tern_common::Address, &'static str>> {
+        let (local, domain) = path.trim().rsplit_once('@')?;
+        if !tern_store::is_srs(local) {
+            return None;
+        }
+        let domain = tern_common::normalize_domain(domain).ok()?;
+        match self.shared.store.is_local_domain(&domain).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "smtp local domain lookup failed");
+                return Some(Err(R::TEMP_FAILURE));
+            }
+        }
+        let srs = match self.shared.store.srs().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "smtp cannot read the SRS secrets");
+                return Some(Err(R::TEMP_FAILURE));
+            }
+        };
+        match srs.reverse(local, tern_common::time::now_secs()) {
+            Ok(orig) => Some(tern_common::Address::parse(&orig).map_err(|_| R::BAD_SRS)),
+            Err(e) => {
+                tracing::info!(rcpt = %path, reason = %e, "smtp SRS bounce refused");
+                Some(Err(R::BAD_SRS))
+            }
+        }
     }
 
     pub(super) async fn relay_denied(&mut self, rcpt: &str) -> Step {

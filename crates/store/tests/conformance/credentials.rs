@@ -293,3 +293,31 @@ pub(crate) async fn disabled_accounts(f: Fixture) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// The SRS secret is made once, shared by every caller (every node), and
+/// a rotation keeps the previous one verifying.
+pub(crate) async fn srs_secrets(f: Fixture) {
+    let s = &f.store;
+    let first = s.srs_secret().await.unwrap();
+    assert_eq!(s.srs_secret().await.unwrap(), first);
+    let now = now_secs();
+    let addr = s
+        .srs()
+        .await
+        .unwrap()
+        .forward("carol@remote.example", "example.org", now)
+        .unwrap();
+    let local = addr.rsplit_once('@').unwrap().0.to_string();
+    let second = s.srs_rotate().await.unwrap();
+    assert_ne!(second, first);
+    assert_eq!(s.srs_secret().await.unwrap(), second);
+    let srs = s.srs().await.unwrap();
+    assert_eq!(
+        srs.reverse(&local, now).as_deref(),
+        Ok("carol@remote.example")
+    );
+    let fresh = srs
+        .forward("carol@remote.example", "example.org", now)
+        .unwrap();
+    assert_ne!(fresh, addr, "new addresses are signed with the new secret");
+}
