@@ -11,29 +11,14 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use common::checks::{fails, ok};
 use common::{Tern, cli, python};
 
 const LOGINS: &str = include_str!("scripts/app_passwords_login.py");
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The command fails with exit 2 (a refused request) and says `needle`.
 fn refused(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(
-        err.contains(needle),
-        "stderr {err:?} should mention {needle:?}"
-    );
+    fails(out, 2, needle)
 }
 
 /// The value after `label: ` on its line of `out`.

@@ -3,30 +3,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
+use common::checks::{fails, ok};
 use common::cli;
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The command fails with `code` and says `needle` on stderr.
-fn fails(out: &Output, code: i32, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert!(
-        err.contains(needle),
-        "stderr {err:?} should mention {needle:?}"
-    );
-}
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();

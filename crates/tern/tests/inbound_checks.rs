@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -27,29 +25,10 @@ fn zone() -> Zone {
         .a("mx.remote.example", "127.0.0.1")
 }
 
-/// One SMTP transaction; the reply to the end of DATA.
+/// One SMTP transaction from `mail.sender.example`; the reply to the end
+/// of DATA.
 fn send(port: u16, from: &str, to: &str, body: &str) -> String {
-    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut r = BufReader::new(s);
-    let read = |r: &mut BufReader<TcpStream>| loop {
-        let mut l = String::new();
-        r.read_line(&mut l).unwrap();
-        if l.as_bytes().get(3) != Some(&b'-') {
-            return l;
-        }
-    };
-    read(&mut r);
-    let cmds =
-        format!("EHLO mail.sender.example\r\nMAIL FROM:<{from}>\r\nRCPT TO:<{to}>\r\nDATA\r\n");
-    r.get_mut().write_all(cmds.as_bytes()).unwrap();
-    for _ in 0..4 {
-        read(&mut r);
-    }
-    r.get_mut()
-        .write_all(format!("{body}\r\n.\r\nQUIT\r\n").as_bytes())
-        .unwrap();
-    read(&mut r)
+    common::smtp::send(port, "mail.sender.example", from, to, body)
 }
 
 fn mailbox(data: &Path, user: &str, name: &str) -> Vec<String> {

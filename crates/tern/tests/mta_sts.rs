@@ -320,7 +320,7 @@ fn a_policy_tern_hosts_is_fetched_by_curl_and_by_another_tern() {
     ] {
         assert!(sent.lines().any(|l| l == line), "{line}:\n{sent}");
     }
-    let (ok, said) = promtool(&sent);
+    let (ok, said) = common::checks::promtool(&sent);
     assert!(ok, "promtool: {said}\n{sent}");
     let received = metrics(format!("https://127.0.0.1:{https}/metrics"));
     assert!(
@@ -329,29 +329,4 @@ fn a_policy_tern_hosts_is_fetched_by_curl_and_by_another_tern() {
             .any(|l| l == "tern_messages_received_total 1"),
         "{received}"
     );
-}
-
-/// `promtool check metrics` on `text`: (accepted, what it said).
-fn promtool(text: &str) -> (bool, String) {
-    use std::io::Write;
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), said)
 }

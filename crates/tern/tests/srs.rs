@@ -7,51 +7,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Tern;
 use common::dns::{DnsServer, Zone};
-
-/// The replies to EHLO, MAIL, RCPT and (when RCPT was accepted) the end
-/// of DATA: the last one.
-fn send(port: u16, from: &str, to: &str, body: &str) -> String {
-    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut r = BufReader::new(s);
-    let read = |r: &mut BufReader<TcpStream>| loop {
-        let mut l = String::new();
-        r.read_line(&mut l).unwrap();
-        if l.as_bytes().get(3) != Some(&b'-') {
-            return l;
-        }
-    };
-    read(&mut r);
-    for cmd in [
-        "EHLO mx.remote.example".to_string(),
-        format!("MAIL FROM:<{from}>"),
-    ] {
-        r.get_mut()
-            .write_all(format!("{cmd}\r\n").as_bytes())
-            .unwrap();
-        read(&mut r);
-    }
-    r.get_mut()
-        .write_all(format!("RCPT TO:<{to}>\r\n").as_bytes())
-        .unwrap();
-    let rcpt = read(&mut r);
-    if !rcpt.starts_with("250") {
-        return rcpt;
-    }
-    r.get_mut().write_all(b"DATA\r\n").unwrap();
-    read(&mut r);
-    r.get_mut()
-        .write_all(format!("{body}\r\n.\r\nQUIT\r\n").as_bytes())
-        .unwrap();
-    read(&mut r)
-}
+use common::smtp::send;
 
 /// Mail::SRS's command line with tern's secret.
 fn mail_srs(secret: &str, args: &[&str]) -> String {
@@ -122,6 +83,7 @@ fn forwarded_mail_gets_an_srs_sender_that_mail_srs_reverses_and_bounces_come_bac
     // same secret reverses it.
     let r = send(
         t.port("smtp"),
+        "mx.remote.example",
         "carol@remote.example",
         "fwd@example.org",
         "From: carol@remote.example\r\nTo: fwd@example.org\r\nSubject: fwd\r\n\r\nhello",
@@ -147,7 +109,7 @@ fn forwarded_mail_gets_an_srs_sender_that_mail_srs_reverses_and_bounces_come_bac
     );
     assert!(theirs.starts_with("SRS0="), "{theirs}");
     let bounce = "From: MAILER-DAEMON@remote.example\r\nSubject: Undelivered\r\n\r\nbounced";
-    let r = send(t.port("smtp"), "", &theirs, bounce);
+    let r = send(t.port("smtp"), "mx.remote.example", "", &theirs, bounce);
     assert!(r.starts_with("250"), "{r}");
     let second = nth_message(&pf, 1);
     assert!(second.contains("dave@remote.example"), "{second}");
@@ -155,13 +117,13 @@ fn forwarded_mail_gets_an_srs_sender_that_mail_srs_reverses_and_bounces_come_bac
 
     // Forged, or not an address of ours to reverse: 550 5.1.1.
     let forged = srs_addr.replacen("SRS0=", "SRS0=Zz", 1);
-    let r = send(t.port("smtp"), "", &forged, bounce);
+    let r = send(t.port("smtp"), "mx.remote.example", "", &forged, bounce);
     assert!(r.starts_with("550 5.1.1"), "{r}");
     let other = mail_srs(
         "another secret",
         &["--forward", "--alias=example.org", "eve@remote.example"],
     );
-    let r = send(t.port("smtp"), "", &other, bounce);
+    let r = send(t.port("smtp"), "mx.remote.example", "", &other, bounce);
     assert!(r.starts_with("550 5.1.1"), "{r}");
 
     // A rotation: new addresses use the new secret, old ones still work.
@@ -169,7 +131,7 @@ fn forwarded_mail_gets_an_srs_sender_that_mail_srs_reverses_and_bounces_come_bac
         .trim()
         .to_string();
     assert_ne!(rotated, secret);
-    let r = send(t.port("smtp"), "", &srs_addr, bounce);
+    let r = send(t.port("smtp"), "mx.remote.example", "", &srs_addr, bounce);
     assert!(r.starts_with("250"), "the old secret still verifies: {r}");
     let third = nth_message(&pf, 2);
     assert!(third.contains("carol@remote.example"), "{third}");

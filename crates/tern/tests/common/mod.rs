@@ -3,6 +3,7 @@
 //! file that uses it does `mod common;`. The process is stopped on drop.
 #![allow(dead_code)]
 
+pub mod checks;
 pub mod dns;
 pub mod dnssec;
 pub mod mta_sts;
@@ -10,6 +11,7 @@ pub mod pg;
 pub mod postfix;
 pub mod rss;
 pub mod sink;
+pub mod smtp;
 
 /// A UDP socket and a TCP listener on the same loopback port. The port the
 /// system picks for UDP may be taken on TCP (by any other connection), so
