@@ -7,6 +7,7 @@
 
 mod abuse;
 mod app_passwords;
+pub mod backup;
 mod blob;
 mod commit;
 pub mod datadir;

@@ -59,6 +59,16 @@ pub enum Command {
     /// The Sender Rewriting Scheme for forwarded mail.
     #[command(subcommand)]
     Srs(SrsCmd),
+    /// Back the store up while the server runs: `tern backup DEST`, or
+    /// check a backup: `tern backup verify SRC`.
+    Backup(BackupArgs),
+    /// Restore a backup into the configured (empty) data dir.
+    Restore {
+        src: std::path::PathBuf,
+        /// Overwrite a data dir that already holds a store.
+        #[arg(long)]
+        force: bool,
+    },
     /// DKIM signing keys.
     #[command(subcommand)]
     Dkim(DkimCmd),
@@ -100,6 +110,21 @@ pub enum DkimCmd {
         #[arg(short = 'd', long = "domain")]
         domain: Option<String>,
     },
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub cmd: Option<BackupCmd>,
+    /// A new or empty directory to write the backup into.
+    pub dest: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCmd {
+    /// Check every file of a backup against its manifest.
+    Verify { src: std::path::PathBuf },
 }
 
 #[derive(Subcommand, Debug)]

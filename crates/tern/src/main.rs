@@ -1,6 +1,7 @@
 //! The tern binary: command line and the wiring of `serve`.
 
 mod admin;
+mod backup;
 mod cli;
 mod dkim;
 mod doctor;
@@ -145,6 +146,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token(c) => tokens::run(&existing(load()?)?, c).await,
         Command::Queue(c) => queue::run(&existing(load()?)?, c).await,
         Command::Srs(c) => admin::srs(&existing(load()?)?, c).await,
+        Command::Backup(b) => backup::backup(&existing(load()?)?, b).await,
+        Command::Restore { src, force } => backup::restore(&load()?, &src, force).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,
         Command::Doctor { domain, json } => {

@@ -1,0 +1,102 @@
+//! `tern backup DEST`, `tern backup verify SRC`, `tern restore SRC`: the
+//! store's online backup (`tern_store::backup`) with progress on stderr.
+
+use std::path::Path;
+
+use tern_common::Config;
+use tern_store::backup;
+
+use crate::cli::{BackupArgs, BackupCmd};
+use crate::{Failure, open_store, usage};
+
+fn fail(e: tern_store::StoreError) -> Failure {
+    match e {
+        tern_store::StoreError::Other(e) => Failure::Runtime(format!("{e:#}")),
+        tern_store::StoreError::Invalid(m) => usage(m),
+        e => Failure::Runtime(e.to_string()),
+    }
+}
+
+/// Progress as plain lines on stderr, at every tenth of the way (a log or
+/// a terminal reads them alike).
+fn progress(what: &'static str) -> impl FnMut(u64, u64) {
+    let mut shown = 0;
+    move |done, total| {
+        let tenth = (done * 10).checked_div(total).unwrap_or(10);
+        if tenth > shown || done == total {
+            shown = tenth;
+            eprintln!("{what}: {done}/{total} files");
+        }
+    }
+}
+
+pub async fn backup(config: &Config, args: BackupArgs) -> Result<(), Failure> {
+    match (args.cmd, args.dest) {
+        (Some(BackupCmd::Verify { src }), _) => verify(&src).await,
+        (None, Some(dest)) => {
+            let store = open_store(config).await?;
+            let m = store
+                .backup(&dest, progress("copying"))
+                .await
+                .map_err(fail)?;
+            println!(
+                "backup of {} accounts, {} mailboxes, {} messages ({} files) in {}",
+                m.accounts,
+                m.mailboxes,
+                m.messages,
+                m.files.len(),
+                dest.display()
+            );
+            if m.expunged_meanwhile > 0 {
+                println!(
+                    "{} message(s) expunged while the backup ran are not in it",
+                    m.expunged_meanwhile
+                );
+            }
+            Ok(())
+        }
+        (None, None) => Err(usage("tern backup DEST, or tern backup verify SRC")),
+    }
+}
+
+async fn verify(src: &Path) -> Result<(), Failure> {
+    let m = backup::read_manifest(src).map_err(fail)?;
+    let damage = backup::verify(src, &m, progress("checking"))
+        .await
+        .map_err(fail)?;
+    if damage.is_empty() {
+        println!(
+            "backup ok: {} messages, {} files as the manifest lists them",
+            m.messages,
+            m.files.len()
+        );
+        return Ok(());
+    }
+    for d in &damage {
+        println!("damaged: {d}");
+    }
+    Err(Failure::Runtime(format!(
+        "the backup in {} is damaged ({} problem(s))",
+        src.display(),
+        damage.len()
+    )))
+}
+
+pub async fn restore(config: &Config, src: &Path, force: bool) -> Result<(), Failure> {
+    if config.store.kind != tern_common::config::StoreKind::Sqlite {
+        return Err(usage(
+            "the configured store is PostgreSQL: restore it with pg_restore (see README)",
+        ));
+    }
+    let m = backup::restore(src, &config.data_dir, force, progress("restoring"))
+        .await
+        .map_err(fail)?;
+    println!(
+        "restored {} accounts, {} mailboxes, {} messages into {} (verified)",
+        m.accounts,
+        m.mailboxes,
+        m.messages,
+        config.data_dir.display()
+    );
+    Ok(())
+}
