@@ -40,6 +40,7 @@ use tern_common::config::{StoreConfig, StoreKind};
 
 pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
 pub use app_passwords::{AppPassword, CreatedAppPassword, MAX_APP_PASSWORDS};
+pub use blob::{create_private, private_dir_all};
 pub use db::Backend;
 pub use directory::{Account, Alias, Domain, Resolution, Target};
 pub use dkim::DkimKey;

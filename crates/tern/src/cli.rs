@@ -62,6 +62,24 @@ pub enum Command {
     /// Back the store up while the server runs: `tern backup DEST`, or
     /// check a backup: `tern backup verify SRC`.
     Backup(BackupArgs),
+    /// Bring mail in from an mbox file or a Maildir++ tree.
+    Import {
+        user: String,
+        #[arg(value_enum)]
+        format: ImportFormat,
+        path: std::path::PathBuf,
+        /// Into this mailbox (mbox; default INBOX), or under it (Maildir).
+        #[arg(long)]
+        mailbox: Option<String>,
+    },
+    /// Write an account's mail out as a Maildir++ tree or mbox files (one
+    /// per mailbox) into a new or empty directory.
+    Export {
+        user: String,
+        #[arg(value_enum)]
+        format: ExportFormat,
+        dest: std::path::PathBuf,
+    },
     /// Restore a backup into the configured (empty) data dir.
     Restore {
         src: std::path::PathBuf,
@@ -110,6 +128,18 @@ pub enum DkimCmd {
         #[arg(short = 'd', long = "domain")]
         domain: Option<String>,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ImportFormat {
+    Mbox,
+    Maildir,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ExportFormat {
+    Maildir,
+    Mbox,
 }
 
 #[derive(clap::Args, Debug)]

@@ -6,6 +6,7 @@ mod cli;
 mod dkim;
 mod doctor;
 mod logging;
+mod mailio;
 mod protocols;
 mod queue;
 mod quickstart;
@@ -147,6 +148,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Queue(c) => queue::run(&existing(load()?)?, c).await,
         Command::Srs(c) => admin::srs(&existing(load()?)?, c).await,
         Command::Backup(b) => backup::backup(&existing(load()?)?, b).await,
+        Command::Import {
+            user,
+            format,
+            path,
+            mailbox,
+        } => mailio::import(&existing(load()?)?, &user, format, &path, mailbox).await,
+        Command::Export { user, format, dest } => {
+            mailio::export(&existing(load()?)?, &user, format, &dest).await
+        }
         Command::Restore { src, force } => backup::restore(&load()?, &src, force).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,
