@@ -127,12 +127,24 @@ async fn named_files(c: &mut AnyConnection) -> Result<Vec<(i64, PathBuf)>> {
 
 impl Store {
     /// Back the store up into `dest` (new or empty) while it serves;
-    /// `progress` is told (done, total) as files are copied.
+    /// `progress` is told (done, total) as files are copied. With
+    /// `previous` (an earlier backup), a file that backup already holds is
+    /// hard-linked from it (message files never change), or copied when it
+    /// is on another file system: only new mail costs space.
     pub async fn backup(
         &self,
         dest: &Path,
+        previous: Option<&Path>,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<Manifest> {
+        let earlier: std::collections::HashMap<String, BackupFile> = match previous {
+            Some(p) => read_manifest(p)?
+                .files
+                .into_iter()
+                .map(|f| (f.path.clone(), f))
+                .collect(),
+            None => Default::default(),
+        };
         if self.backend() != Backend::Sqlite {
             return Err(StoreError::Invalid(
                 "this store is on PostgreSQL: back it up with pg_dump (see README)".into(),
@@ -164,11 +176,25 @@ impl Store {
             if let Some(parent) = to.parent() {
                 private_dir_all(parent)?;
             }
+            let key = rel.display().to_string();
+            if let (Some(prev), Some(p)) = (earlier.get(&key), previous)
+                && std::fs::hard_link(p.join(&rel), &to).is_ok()
+            {
+                // Still in the store? Then it is the same immutable file.
+                if from.exists() {
+                    listed.push(prev.clone());
+                } else {
+                    std::fs::remove_file(&to)?;
+                    gone.push(id);
+                }
+                progress(n as u64 + 1, total);
+                continue;
+            }
             match copy_private(&from, &to) {
                 Ok(()) => {
                     let (size, sha256) = sha256_file(&to)?;
                     listed.push(BackupFile {
-                        path: rel.display().to_string(),
+                        path: key,
                         size,
                         sha256,
                     });

@@ -36,7 +36,7 @@ pub async fn backup(config: &Config, args: BackupArgs) -> Result<(), Failure> {
         (None, Some(dest)) => {
             let store = open_store(config).await?;
             let m = store
-                .backup(&dest, progress("copying"))
+                .backup(&dest, args.incremental.as_deref(), progress("copying"))
                 .await
                 .map_err(fail)?;
             println!(

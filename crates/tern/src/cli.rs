@@ -149,6 +149,9 @@ pub struct BackupArgs {
     pub cmd: Option<BackupCmd>,
     /// A new or empty directory to write the backup into.
     pub dest: Option<std::path::PathBuf>,
+    /// An earlier backup: files it already holds are hard-linked from it.
+    #[arg(long, value_name = "PREVIOUS")]
+    pub incremental: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -59,6 +59,24 @@ fn a_backup_taken_while_mail_arrives_restores_the_same_mailbox() {
     sender.join().unwrap();
     assert!(out.contains("backup of 1 accounts"), "{out}");
     ok(&t.cli(&["backup", "verify", dest.to_str().unwrap()]));
+    // An incremental backup links what the first one holds.
+    let next = t.dir.path().join("backup2");
+    ok(&t.cli(&[
+        "backup",
+        next.to_str().unwrap(),
+        "--incremental",
+        dest.to_str().unwrap(),
+    ]));
+    ok(&t.cli(&["backup", "verify", next.to_str().unwrap()]));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(next.join("manifest.json")).unwrap()).unwrap();
+    let first = m["files"][0]["path"].as_str().unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(next.join(first)).unwrap().ino(),
+        std::fs::metadata(dest.join(first)).unwrap().ino(),
+        "hard-linked, not copied"
+    );
 
     // Restore into an empty data dir, and serve from it.
     t.stop();
@@ -90,10 +108,7 @@ fn a_backup_taken_while_mail_arrives_restores_the_same_mailbox() {
     }
     assert!(after.len() <= 1 + 29 + 20);
 
-    // A damaged file is found.
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dest.join("manifest.json")).unwrap()).unwrap();
-    let first = m["files"][0]["path"].as_str().unwrap();
+    // A damaged file is found (the hard link shares it: both see it).
     std::fs::write(dest.join(first), b"rotted").unwrap();
     let bad = t.cli(&["backup", "verify", dest.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
