@@ -39,6 +39,14 @@ fn a_backup_taken_while_mail_arrives_restores_the_same_mailbox() {
         .map(str::to_string)
         .collect();
     assert_eq!(before.len(), 1 + 29, "{before:?}");
+    // What a QRESYNC client caches: UIDVALIDITY and the highest MODSEQ.
+    let uidvalidity = before[0].split_whitespace().nth(1).unwrap().to_string();
+    let highest = before[1..]
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        .max()
+        .unwrap()
+        .to_string();
 
     // The backup runs while more mail arrives.
     let dest = t.dir.path().join("backup");
@@ -107,6 +115,43 @@ fn a_backup_taken_while_mail_arrives_restores_the_same_mailbox() {
         );
     }
     assert!(after.len() <= 1 + 29 + 20);
+    // The QRESYNC client resyncs without refetching: nothing it knew is
+    // reported changed or vanished; only mail that arrived during the
+    // backup (new UIDs) is news.
+    let known: BTreeSet<String> = before[1..]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let news = t.imaps_script(
+        include_str!("scripts/backup_qresync.py"),
+        "alice@example.org",
+        pw,
+        &[&uidvalidity, &highest],
+    );
+    for line in news.lines() {
+        if let Some(set) = line
+            .rsplit(' ')
+            .next()
+            .filter(|_| line.starts_with("VANISHED"))
+        {
+            // Only what the client did not have (the message expunged
+            // before it cached the mailbox) may be reported gone.
+            for part in set.split(',') {
+                let (a, b) = part.split_once(':').unwrap_or((part, part));
+                let (a, b): (u32, u32) = (a.parse().unwrap(), b.parse().unwrap());
+                for uid in a.min(b)..=a.max(b) {
+                    assert!(!known.contains(&uid.to_string()), "{line}");
+                }
+            }
+            continue;
+        }
+        let uid = line
+            .split("UID ")
+            .nth(1)
+            .and_then(|r| r.split([' ', ')']).next())
+            .unwrap_or("");
+        assert!(!known.contains(uid), "a known message was reported: {line}");
+    }
 
     // A damaged file is found (the hard link shares it: both see it).
     std::fs::write(dest.join(first), b"rotted").unwrap();
