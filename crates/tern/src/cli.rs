@@ -71,6 +71,10 @@ pub enum Command {
         /// Into this mailbox (mbox; default INBOX), or under it (Maildir).
         #[arg(long)]
         mailbox: Option<String>,
+        /// Skip a message whose Message-ID and size are already in its
+        /// mailbox (run an interrupted import again with it to resume).
+        #[arg(long)]
+        dedup: bool,
     },
     /// Write an account's mail out as a Maildir++ tree or mbox files (one
     /// per mailbox) into a new or empty directory.

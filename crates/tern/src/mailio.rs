@@ -11,7 +11,9 @@
 //!   become \Draft, \Flagged, $Forwarded, \Answered, \Seen, \Deleted.
 //!
 //! Messages go into the store in batches through `Store::deliver` (files
-//! fsynced, one commit per batch). On export, a mailbox's name becomes a
+//! fsynced, one commit per batch). With `--dedup`, a message whose
+//! Message-ID and size are already in its mailbox is skipped: an import
+//! that was interrupted is run again with `--dedup` and resumes. On export, a mailbox's name becomes a
 //! folder or file name only after every character outside `[A-Za-z0-9_-]`
 //! and space is percent-encoded: a name never becomes a path on its own.
 
@@ -106,6 +108,35 @@ fn safe_name(name: &str) -> String {
     out
 }
 
+/// A message's identity for deduplication: its Message-ID and size.
+type Identity = (String, usize);
+
+/// The Message-ID field's value of a message (first 64 KiB of header).
+fn message_id(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(head.len());
+    let text = String::from_utf8_lossy(&head[..end]);
+    let mut lines = text.split("\r\n").peekable();
+    while let Some(l) = lines.next() {
+        // `get`: a header name with multi-byte characters is no panic.
+        if let (Some(name), Some(value)) = (l.get(..11), l.get(11..))
+            && name.eq_ignore_ascii_case("message-id:")
+        {
+            let mut v = value.trim().to_string();
+            // A folded value continues on indented lines.
+            while let Some(next) = lines.peek().filter(|n| n.starts_with([' ', '\t'])) {
+                v.push_str(next.trim());
+                lines.next();
+            }
+            return (!v.is_empty()).then_some(v);
+        }
+    }
+    None
+}
+
 /// Where imported messages go, batched.
 struct Sink<'a> {
     store: &'a Store,
@@ -113,6 +144,9 @@ struct Sink<'a> {
     batch: Vec<NewMessage>,
     bytes: usize,
     count: u64,
+    /// With `--dedup`: per mailbox, the identities already there.
+    dedup: Option<std::collections::HashMap<String, std::collections::HashSet<Identity>>>,
+    skipped: u64,
 }
 
 impl Sink<'_> {
@@ -121,6 +155,55 @@ impl Sink<'_> {
             Ok(_) | Err(StoreError::Duplicate(_)) => Ok(()),
             Err(e) => Err(usage(format!("mailbox {name:?}: {e}"))),
         }
+    }
+
+    /// The identities of the messages in `mailbox` now.
+    async fn identities(
+        &self,
+        mailbox: &str,
+    ) -> Result<std::collections::HashSet<Identity>, Failure> {
+        let mut out = std::collections::HashSet::new();
+        let Some(mb) = self
+            .store
+            .mailbox_get(self.account, mailbox)
+            .await
+            .map_err(runtime)?
+        else {
+            return Ok(out);
+        };
+        for m in self.store.messages(mb.id).await.map_err(runtime)? {
+            let bytes = self
+                .store
+                .message_bytes(mb.id, m.uid)
+                .await
+                .map_err(runtime)?;
+            if let Some(id) = message_id(&bytes) {
+                out.insert((id, bytes.len()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Is this message already in `mailbox` (`--dedup`)? Remembers it.
+    async fn seen(&mut self, mailbox: &str, bytes: &[u8]) -> Result<bool, Failure> {
+        if self.dedup.is_none() {
+            return Ok(false);
+        }
+        let Some(id) = message_id(bytes) else {
+            return Ok(false);
+        };
+        let known = self.dedup.as_ref().is_some_and(|d| d.contains_key(mailbox));
+        if !known {
+            let ids = self.identities(mailbox).await?;
+            if let Some(d) = self.dedup.as_mut() {
+                d.insert(mailbox.to_string(), ids);
+            }
+        }
+        Ok(self
+            .dedup
+            .as_mut()
+            .and_then(|d| d.get_mut(mailbox))
+            .is_some_and(|set| !set.insert((id, bytes.len()))))
     }
 
     async fn push(
@@ -135,6 +218,10 @@ impl Sink<'_> {
                 "skipped a message of {} bytes (over {MAX_MESSAGE})",
                 bytes.len()
             );
+            return Ok(());
+        }
+        if self.seen(mailbox, &bytes).await? {
+            self.skipped += 1;
             return Ok(());
         }
         self.bytes += bytes.len();
@@ -185,6 +272,7 @@ pub async fn import(
     format: ImportFormat,
     path: &Path,
     mailbox: Option<String>,
+    dedup: bool,
 ) -> Result<(), Failure> {
     let store = open_store(config).await?;
     let account = account_of(&store, user).await?;
@@ -194,6 +282,8 @@ pub async fn import(
         batch: Vec::new(),
         bytes: 0,
         count: 0,
+        dedup: dedup.then(Default::default),
+        skipped: 0,
     };
     match format {
         ImportFormat::Mbox => {
@@ -205,6 +295,12 @@ pub async fn import(
     }
     sink.flush().await?;
     println!("imported {} messages into {user}", sink.count);
+    if sink.skipped > 0 {
+        println!(
+            "{} already there (same Message-ID and size) skipped",
+            sink.skipped
+        );
+    }
     Ok(())
 }
 
@@ -426,5 +522,11 @@ mod tests {
         assert_eq!(safe_name("Archive/2020"), "Archive.2020");
         assert_eq!(safe_name("../x"), "%2E%2E.x");
         assert_eq!(safe_name("Été"), "%C3%89t%C3%A9");
+        assert_eq!(
+            message_id(b"Subject: x\r\nMessage-ID:\r\n <a@b>\r\n\r\nbody").as_deref(),
+            Some("<a@b>")
+        );
+        assert_eq!(message_id(b"Subject: x\r\n\r\nMessage-ID: <no>"), None);
+        assert_eq!(message_id("Messagé-IDxx: y\r\n\r\n".as_bytes()), None);
     }
 }

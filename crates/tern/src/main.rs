@@ -153,7 +153,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             format,
             path,
             mailbox,
-        } => mailio::import(&existing(load()?)?, &user, format, &path, mailbox).await,
+            dedup,
+        } => mailio::import(&existing(load()?)?, &user, format, &path, mailbox, dedup).await,
         Command::Export { user, format, dest } => {
             mailio::export(&existing(load()?)?, &user, format, &dest).await
         }
