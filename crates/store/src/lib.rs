@@ -22,6 +22,7 @@ mod health;
 mod lease;
 mod login;
 mod mail;
+pub mod migrate;
 mod mta_sts;
 mod password;
 mod queue;

@@ -1,5 +1,7 @@
 //! `tern backup DEST`, `tern backup verify SRC`, `tern restore SRC`: the
-//! store's online backup (`tern_store::backup`) with progress on stderr.
+//! store's online backup (`tern_store::backup`) with progress on stderr;
+//! `tern migrate --to …`: the whole store onto the other backend
+//! (`tern_store::migrate`).
 
 use std::path::Path;
 
@@ -98,5 +100,55 @@ pub async fn restore(config: &Config, src: &Path, force: bool) -> Result<(), Fai
         m.messages,
         config.data_dir.display()
     );
+    Ok(())
+}
+
+pub async fn migrate(config: &Config, to: &str) -> Result<(), Failure> {
+    use tern_common::config::{StoreConfig, StoreKind};
+    let source = open_store(config).await?;
+    let (target_cfg, data_dir, hint) =
+        if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+            if config.store.kind == StoreKind::Postgres {
+                return Err(usage("the store is on PostgreSQL already"));
+            }
+            let cfg = StoreConfig {
+                kind: StoreKind::Postgres,
+                url: Some(to.to_string()),
+                max_connections: 4,
+            };
+            let hint = format!("[store]\nkind = \"postgres\"\nurl = \"{to}\"");
+            (cfg, config.data_dir.clone(), hint)
+        } else {
+            if config.store.kind == StoreKind::Sqlite {
+                return Err(usage("the store is on SQLite already"));
+            }
+            let dir = std::path::absolute(to).map_err(|e| usage(format!("{to}: {e}")))?;
+            if dir.join(backup::DB_FILE).exists() {
+                return Err(usage(format!("{} already holds a store", dir.display())));
+            }
+            let cfg = StoreConfig {
+                kind: StoreKind::Sqlite,
+                url: None,
+                max_connections: 2,
+            };
+            let hint = format!(
+                "data_dir = \"{}\"\n[store]\nkind = \"sqlite\"",
+                dir.display()
+            );
+            (cfg, dir, hint)
+        };
+    let target = tern_store::Store::open(&target_cfg, &data_dir)
+        .await
+        .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
+    let copied = source
+        .copy_into(&target, |table, n| eprintln!("copied {table}: {n} rows"))
+        .await
+        .map_err(fail)?;
+    target.close().await;
+    println!(
+        "copied {} tables, {} rows ({} messages); the source is unchanged",
+        copied.tables, copied.rows, copied.messages
+    );
+    println!("to serve from the copy, change the configuration to:\n{hint}");
     Ok(())
 }

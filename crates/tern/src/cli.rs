@@ -84,6 +84,13 @@ pub enum Command {
         format: ExportFormat,
         dest: std::path::PathBuf,
     },
+    /// Copy the whole store (server stopped) to the other backend: to
+    /// PostgreSQL (`--to postgres://…`, an empty database) or to SQLite +
+    /// Maildir (`--to DIR`, a new data dir). The source is left as it is.
+    Migrate {
+        #[arg(long)]
+        to: String,
+    },
     /// Restore a backup into the configured (empty) data dir.
     Restore {
         src: std::path::PathBuf,

@@ -158,6 +158,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Export { user, format, dest } => {
             mailio::export(&existing(load()?)?, &user, format, &dest).await
         }
+        Command::Migrate { to } => backup::migrate(&existing(load()?)?, &to).await,
         Command::Restore { src, force } => backup::restore(&load()?, &src, force).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,

@@ -1,5 +1,5 @@
 # The INBOX as an IMAP client sees it: UIDVALIDITY, then per message its
-# UID, flags, MODSEQ and the SHA-256 of its bytes. With args[0] == "mark",
+# UID, MODSEQ, flags (without \Recent) and the SHA-256 of its bytes. With args[0] == "mark",
 # first flag messages 1:10, and delete and expunge the last one.
 import hashlib, re
 m = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
@@ -23,7 +23,8 @@ for item in data:
     head, body = item
     head = head.decode()
     uid = re.search(r"UID (\d+)", head).group(1)
-    flags = " ".join(sorted(re.search(r"FLAGS \(([^)]*)\)", head).group(1).split()))
+    # \Recent belongs to a session (RFC 3501 2.3.2), not to the message.
+    flags = " ".join(sorted(f for f in re.search(r"FLAGS \(([^)]*)\)", head).group(1).split() if f != "\\Recent"))
     modseq = re.search(r"MODSEQ \((\d+)\)", head).group(1)
     print(uid, modseq, flags or "-", hashlib.sha256(body).hexdigest())
 m.logout()
