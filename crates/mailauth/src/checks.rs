@@ -175,9 +175,7 @@ impl Checker {
                 "Authentication-Results: {}; dmarc=permerror reason=\"{n} From fields\"\r\n",
                 self.hostname
             ),
-            disposition: Disposition::Reject(format!(
-                "550 5.7.1 The message has {n} From fields; RFC 5322 3.6 allows one"
-            )),
+            disposition: Disposition::Reject(crate::fields::repeated_reply(n, "From")),
             report: None,
             envelope: None,
         })

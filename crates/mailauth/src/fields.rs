@@ -10,6 +10,14 @@
 //! The rule: an identity decision never trusts "the" From of a parser; it
 //! takes [`single`] and refuses when there is more than one.
 
+/// The one refusal of a message with `n` `name` fields where RFC 5322
+/// 3.6 allows one: the same words on port 25 (DMARC has no single author,
+/// RFC 7489 6.6.1) and on submission. 5.6.0: the message's content, not a
+/// policy, is at fault (RFC 3463 3.7).
+pub fn repeated_reply(n: usize, name: &str) -> String {
+    format!("550 5.6.0 The message has {n} {name} fields; RFC 5322 3.6 allows one")
+}
+
 /// The header section: everything before the first empty line (RFC 5322
 /// 2.1), or the whole message when there is none.
 pub fn header_section(msg: &[u8]) -> &[u8] {

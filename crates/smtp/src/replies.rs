@@ -166,7 +166,7 @@ pub fn framing(e: FrameError, what: &str) -> String {
 
 /// RFC 5322 3.6: a message has exactly one From and at most one Sender.
 pub fn repeated_field(n: usize, name: &str) -> String {
-    format!("550 5.6.0 The message has {n} {name} fields; RFC 5322 3.6 allows one")
+    tern_mailauth::fields::repeated_reply(n, name)
 }
 
 /// RFC 5322 3.4: From and Sender hold mailboxes (Sender exactly one).
