@@ -123,7 +123,9 @@ impl From<StoreError> for Error {
                 message: m,
                 field: None,
             },
-            StoreError::OverQuota { .. } => Error::conflict(e.to_string()),
+            StoreError::OverQuota { .. } | StoreError::Active(_) | StoreError::Limit(..) => {
+                Error::conflict(e.to_string())
+            }
             StoreError::Other(e) => Error::unavailable(format!("{e:#}")),
         }
     }

@@ -290,6 +290,23 @@ const MIGRATIONS: &[&str] = &[
         created BIGINT NOT NULL
     );
     "#,
+    // 18: Sieve scripts (RFC 5228) by account and name, at most one active
+    // per account (the partial index holds it across nodes). The text is
+    // UTF-8 without NUL, as RFC 5804 sends it.
+    r#"
+    CREATE TABLE sieve_scripts (
+        id {pk},
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        content TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        active BIGINT NOT NULL DEFAULT 0,
+        created BIGINT NOT NULL,
+        updated BIGINT NOT NULL,
+        UNIQUE (account_id, name)
+    );
+    CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(account_id) WHERE active = 1;
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -1,7 +1,7 @@
 //! The store: directory (domains, accounts, addresses, aliases,
 //! credentials: passwords, app passwords, API tokens), mail index
-//! (mailboxes, UIDs, flags, MODSEQ, expunges), message blobs and change
-//! events — on SQLite + Maildir by default, or on
+//! (mailboxes, UIDs, flags, MODSEQ, expunges), message blobs, Sieve
+//! scripts and change events — on SQLite + Maildir by default, or on
 //! PostgreSQL for several nodes. Both backends run the same SQL through one
 //! code path; see `db.rs` for where the dialects differ.
 
@@ -28,6 +28,7 @@ mod password;
 mod queue;
 mod reader;
 mod sendas;
+mod sieve;
 mod snapshot;
 mod spooled;
 mod srs;
@@ -56,6 +57,10 @@ pub use mail::{
 pub use mta_sts::{MAX_AGE_LIMIT as MTA_STS_MAX_AGE, MtaSts};
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
 pub use reader::MessageReader;
+pub use sieve::{
+    MAX_SIEVE_NAME_CHARS, MAX_SIEVE_SCRIPT_SIZE, MAX_SIEVE_SCRIPTS, SieveLimit, SieveScript,
+    SieveScriptInfo, check_sieve_name,
+};
 pub use spooled::SpooledBody;
 pub use srs::{MAX_AGE_DAYS as SRS_MAX_AGE_DAYS, Srs, SrsError, is_srs};
 pub use tokens::{ApiToken, CreatedToken, TokenScope};
@@ -75,6 +80,12 @@ pub enum StoreError {
     DomainNotEmpty { domain: String, accounts: i64 },
     #[error("mailbox of {account} is over its quota")]
     OverQuota { account: String },
+    /// A Sieve script limit (how many, how large).
+    #[error("{1}")]
+    Limit(SieveLimit, String),
+    /// The active Sieve script cannot be deleted (RFC 5804 2.10).
+    #[error("{0} is active; deactivate it first")]
+    Active(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

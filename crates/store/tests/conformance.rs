@@ -14,6 +14,9 @@ use tern_store::{ChangeKind, FlagOp, MailboxSel, NewMessage, Resolution, Store, 
 #[path = "conformance/credentials.rs"]
 mod credentials;
 use credentials::{api_tokens, app_passwords, disabled_accounts, srs_secrets};
+#[path = "conformance/sieve.rs"]
+mod sieve;
+use sieve::sieve_scripts;
 
 fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
@@ -190,6 +193,7 @@ conformance!(
     app_passwords,
     disabled_accounts,
     srs_secrets,
+    sieve_scripts,
 );
 
 async fn domains(f: Fixture) {
