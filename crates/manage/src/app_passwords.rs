@@ -39,7 +39,8 @@ pub struct AppPasswordCreated {
 }
 
 impl Manager {
-    async fn account_id(&self, scope: &Scope, user: &str) -> Result<i64> {
+    /// The id of `user`'s account, in `scope`.
+    pub(crate) async fn account_id(&self, scope: &Scope, user: &str) -> Result<i64> {
         let a = scoped_address(scope, "address", user)?;
         let acc = self
             .store

@@ -1,5 +1,6 @@
 //! The management layer: every operation an administrator performs —
-//! domains, users, aliases, send-as, app passwords, API tokens, DKIM keys,
+//! domains, users, aliases, send-as, app passwords, Sieve scripts, API
+//! tokens, DKIM keys,
 //! the queue, the audit log and the DNS records to publish — as one
 //! function, with one validation and one error type, called by both `tern …` (the CLI, always with
 //! `Scope::Admin`) and the JSON API (with the scope of the caller's token).
@@ -18,6 +19,7 @@ mod page;
 mod password;
 mod queue;
 mod scope;
+mod sieve;
 mod srs;
 mod tokens;
 mod users;
@@ -34,6 +36,7 @@ pub use page::{MAX_LIMIT, Page, PageRequest};
 pub use password::random_password;
 pub use queue::{QueueInfo, QueueRcptInfo};
 pub use scope::Scope;
+pub use sieve::{PutError, ScriptError, SieveInfo, check_script, put_script, sieve_extensions};
 pub use tokens::{MAX_TOKEN_DAYS, NewToken, TokenCreated, TokenInfo};
 pub use users::{NewPassword, NewUser, UserCreated, UserInfo};
 

@@ -103,6 +103,42 @@ pub enum Command {
     Dkim(DkimCmd),
     /// Print the Authentication-Results header tern would add to a message.
     Verify(Verify),
+    /// An account's Sieve scripts: list, get, put, activate, deactivate,
+    /// remove, rename, check. Scripts are compiled when put; they do not
+    /// run at delivery yet.
+    #[command(subcommand)]
+    Sieve(SieveCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SieveCmd {
+    /// USER's scripts: name, active or not, size, last update.
+    List { user: String },
+    /// Print USER's script NAME.
+    Get { user: String, name: String },
+    /// Compile FILE (default: standard input) and store it as USER's script
+    /// NAME, replacing one of that name; refused with the line and column
+    /// of the first error.
+    Put {
+        user: String,
+        name: String,
+        file: Option<PathBuf>,
+    },
+    /// Make NAME USER's active script (the only one).
+    Activate { user: String, name: String },
+    /// Leave USER without an active script.
+    Deactivate { user: String },
+    /// Delete USER's script NAME (not the active one).
+    Remove { user: String, name: String },
+    /// Rename USER's script NAME to NEW_NAME.
+    Rename {
+        user: String,
+        name: String,
+        new_name: String,
+    },
+    /// Compile FILE (default: standard input) for USER without storing it:
+    /// "ok", or the line and column of the first error.
+    Check { user: String, file: Option<PathBuf> },
 }
 
 /// Run the inbound checks (SPF, DKIM, DMARC, ARC, iprev) on a message file

@@ -11,6 +11,7 @@ mod protocols;
 mod queue;
 mod quickstart;
 mod serve;
+mod sieve;
 mod tokens;
 mod verify;
 
@@ -161,6 +162,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Migrate { to } => backup::migrate(&existing(load()?)?, &to).await,
         Command::Restore { src, force } => backup::restore(&load()?, &src, force).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
+        Command::Sieve(c) => sieve::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,
         Command::Doctor { domain, json } => {
             let config = match load() {
