@@ -21,6 +21,7 @@ pub fn implemented(kind: ListenerKind) -> bool {
             | ListenerKind::Imaps
             | ListenerKind::Http
             | ListenerKind::Https
+            | ListenerKind::Managesieve
     )
 }
 
@@ -46,6 +47,6 @@ pub fn handler(
         ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(c, s))),
         ListenerKind::Imap | ListenerKind::Imaps => Some(Arc::new(tern_imap::Service::new(c, s))),
         ListenerKind::Http | ListenerKind::Https => Some(http.clone()),
-        _ => None,
+        ListenerKind::Managesieve => Some(Arc::new(tern_managesieve::Service::new(c, s))),
     })
 }

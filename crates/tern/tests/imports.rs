@@ -13,8 +13,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 10] = [
-    "common", "store", "pop3", "smtp", "queue", "mailauth", "imap", "manage", "tern", "http",
+const ACYCLIC: [&str; 11] = [
+    "common",
+    "store",
+    "pop3",
+    "smtp",
+    "queue",
+    "mailauth",
+    "imap",
+    "manage",
+    "tern",
+    "http",
+    "managesieve",
 ];
 
 type Module = Vec<String>;
