@@ -109,7 +109,8 @@ pub fn check_script(script: &[u8]) -> std::result::Result<String, ScriptError> {
     match compiler().compile(script) {
         Ok(_) => Ok(text.to_string()),
         Err(e) => {
-            // sieve-rs counts lines from 1 and columns from 0.
+            // sieve-rs counts lines and columns from 1 (the column of the
+            // token at fault).
             let full = e.to_string();
             let message = match full.rfind(" at line ") {
                 Some(i) => full[..i].to_string(),
@@ -117,7 +118,7 @@ pub fn check_script(script: &[u8]) -> std::result::Result<String, ScriptError> {
             };
             Err(ScriptError {
                 line: e.line_num().max(1),
-                column: e.line_pos() + 1,
+                column: e.line_pos().max(1),
                 message,
             })
         }
@@ -263,7 +264,7 @@ mod tests {
                    }\r\n";
         assert!(check_script(ok).is_ok(), "{:?}", check_script(ok));
         let e = check_script(b"keep;\nif true {\n  fileinto \"x\";\n}\n").unwrap_err();
-        assert_eq!(e.line, 3, "{e:?}");
+        assert_eq!((e.line, e.column), (3, 3), "{e:?}");
         assert!(e.message.contains("fileinto"), "{e:?}");
         let e = check_script(b"keep;\n\nif true { keep;\n").unwrap_err();
         assert!(e.line >= 3, "{e:?}");
