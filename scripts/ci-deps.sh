@@ -9,7 +9,7 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 # Debian packages the tests drive: PostgreSQL for the store suite, real
 # clients nobody here wrote for the end-to-end tests, promtool (prometheus)
 # to check /metrics.
-PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs)
+PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs sieve-connect)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -27,7 +27,7 @@ fi
 # PyPI clients the end-to-end tests drive, into the `python3` on PATH (the
 # pyenv interpreter; Debian's Python modules stay with /usr/bin/python3).
 # Each entry is `module` or `module:package` when the names differ.
-PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator)
+PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib)
 for entry in "${PIP_PKGS[@]}"; do
   module="${entry%%:*}"
   package="${entry#*:}"
