@@ -20,6 +20,7 @@ mod password;
 mod queue;
 mod scope;
 mod sieve;
+mod sieve_require;
 mod srs;
 mod tokens;
 mod users;

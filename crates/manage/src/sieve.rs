@@ -6,7 +6,8 @@
 //! script is judged by one compiler, one way, whoever uploads it.
 //!
 //! Compiling is sieve-rs's (0.7.3) with tern's limits: a script of at most
-//! `MAX_SIEVE_SCRIPT_SIZE` bytes, 15 nested blocks and tests, 6 includes.
+//! `MAX_SIEVE_SCRIPT_SIZE` bytes, 15 nested blocks and tests, 6 includes;
+//! and only the extensions `sieve_extensions` lists (`sieve_require.rs`).
 
 use serde::Serialize;
 use tern_store::{AccountId, MAX_SIEVE_SCRIPT_SIZE, SieveScriptInfo, Store, StoreError};
@@ -15,6 +16,7 @@ use utoipa::ToSchema;
 use crate::Manager;
 use crate::error::{Error, Result};
 use crate::scope::Scope;
+use crate::sieve_require::required;
 
 /// Why a script does not compile, and where (1-based; a column counts
 /// characters from the start of the line).
@@ -107,7 +109,22 @@ pub fn check_script(script: &[u8]) -> std::result::Result<String, ScriptError> {
         });
     }
     match compiler().compile(script) {
-        Ok(_) => Ok(text.to_string()),
+        Ok(_) => {
+            // RFC 5228 3.2: an extension tern does not offer fails the
+            // script, where sieve-rs would take it.
+            let known = sieve_extensions();
+            match required(text)
+                .into_iter()
+                .find(|r| !known.contains(&r.name))
+            {
+                Some(r) => Err(ScriptError {
+                    line: r.line,
+                    column: r.column,
+                    message: format!("Unsupported extension {:?}", r.name),
+                }),
+                None => Ok(text.to_string()),
+            }
+        }
         Err(e) => {
             // sieve-rs counts lines and columns from 1 (the column of the
             // token at fault).
