@@ -39,6 +39,11 @@ fn plain(user: &str, pass: &str) -> String {
 
 impl Client {
     async fn start(opts: Options) -> Client {
+        Client::start_until(opts, CancellationToken::new()).await
+    }
+
+    /// `start`, the server shutting down when `shutdown` is cancelled.
+    async fn start_until(opts: Options, shutdown: CancellationToken) -> Client {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite_for_tests(dir.path()).await.unwrap();
         store.domain_add("example.org").await.unwrap();
@@ -55,7 +60,7 @@ impl Client {
                 b,
                 false,
                 &FAKE_TLS,
-                CancellationToken::new(),
+                shutdown,
                 "test".into(),
             )
             .await;
@@ -323,4 +328,48 @@ async fn hostile_input_before_login() {
     c.response().await;
     let r = c.response().await;
     assert!(r.starts_with("BYE "), "{r}");
+}
+
+#[tokio::test]
+async fn the_script_limits_answer_with_their_codes() {
+    let mut c = Client::fast().await;
+    c.login().await;
+    for i in 0..tern_store::MAX_SIEVE_SCRIPTS {
+        assert_eq!(
+            c.cmd(&format!("PUTSCRIPT \"s{i}\" \"keep;\"\r\n")).await,
+            "OK\r\n"
+        );
+    }
+    let r = c.cmd("PUTSCRIPT \"one more\" \"keep;\"\r\n").await;
+    assert!(r.starts_with("NO (QUOTA/MAXSCRIPTS)"), "{r}");
+    let r = c.cmd("HAVESPACE \"one more\" 5\r\n").await;
+    assert!(r.starts_with("NO (QUOTA/MAXSCRIPTS)"), "{r}");
+    // Replacing one adds none.
+    assert_eq!(c.cmd("HAVESPACE \"s0\" 5\r\n").await, "OK\r\n");
+    assert_eq!(c.cmd("PUTSCRIPT \"s0\" \"stop;\"\r\n").await, "OK\r\n");
+    // Names as RFC 5804 1.6 allows them.
+    assert_eq!(c.cmd("DELETESCRIPT \"s1\"\r\n").await, "OK\r\n");
+    let r = c.cmd("PUTSCRIPT \"\" \"keep;\"\r\n").await;
+    assert!(r.starts_with("NO \"invalid script name"), "{r}");
+    let r = c.cmd("PUTSCRIPT {3+}\r\na\tb \"keep;\"\r\n").await;
+    assert!(r.starts_with("NO \"invalid script name"), "{r}");
+}
+
+#[tokio::test]
+async fn idle_sessions_and_shutdown_end_with_bye() {
+    let mut c = Client::start(Options {
+        idle_timeout: Duration::from_millis(300),
+        auth_failure_delay: Duration::from_millis(1),
+        ..Options::default()
+    })
+    .await;
+    c.login().await;
+    let r = c.response().await;
+    assert_eq!(r, "BYE \"idle for too long\"\r\n");
+    let shutdown = CancellationToken::new();
+    let mut c = Client::start_until(Options::default(), shutdown.clone()).await;
+    c.response().await;
+    shutdown.cancel();
+    let r = c.response().await;
+    assert_eq!(r, "BYE (TRYLATER) \"server shutting down\"\r\n");
 }
