@@ -51,13 +51,14 @@ pub fn zone_strings(text: &str) -> String {
         .join(" ")
 }
 
-/// RFC 6186 3: the services a mail client looks up, and the listener kind
-/// that offers each.
-const SRV: [(&str, ListenerKind); 4] = [
+/// RFC 6186 3 (and RFC 5804 1.8 for ManageSieve): the services a mail
+/// client looks up, and the listener kind that offers each.
+const SRV: [(&str, ListenerKind); 5] = [
     ("_imaps._tcp", ListenerKind::Imaps),
     ("_submissions._tcp", ListenerKind::Submissions),
     ("_submission._tcp", ListenerKind::Submission),
     ("_pop3s._tcp", ListenerKind::Pop3s),
+    ("_sieve._tcp", ListenerKind::Managesieve),
 ];
 
 impl Manager {

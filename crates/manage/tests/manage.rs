@@ -288,6 +288,8 @@ async fn dns_records_follow_the_configuration_and_the_keys() {
         [format!("0 1 {} mail.example.org.", imaps.port)]
     );
     assert_eq!(find("_submission._tcp.example.org.", "SRV").len(), 1);
+    // RFC 5804 1.8: ManageSieve's.
+    assert_eq!(find("_sieve._tcp.example.org.", "SRV").len(), 1);
     // MTA-STS only once the domain publishes a policy; its id follows it.
     assert!(find("_mta-sts.example.org.", "TXT").is_empty());
     let p = m

@@ -377,6 +377,7 @@ fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
         "_submissions._tcp.example.org. SRV 0 1 465 mail.example.org.",
         "_submission._tcp.example.org. SRV 0 1 587 mail.example.org.",
         "_pop3s._tcp.example.org. SRV 0 1 995 mail.example.org.",
+        "_sieve._tcp.example.org. SRV 0 1 4190 mail.example.org.",
     ] {
         assert!(s.contains(r), "quickstart prints {r}: {s}");
     }
