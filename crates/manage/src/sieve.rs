@@ -108,8 +108,18 @@ pub fn check_script(script: &[u8]) -> std::result::Result<String, ScriptError> {
             message: "a script has no NUL characters".into(),
         });
     }
-    match compiler().compile(script) {
-        Ok(_) => {
+    // Uploads are hostile input: should the compiler panic on one, the
+    // script is refused, and the session or command goes on.
+    let compiled = std::panic::catch_unwind(|| compiler().compile(script).map(|_| ()));
+    let Ok(compiled) = compiled else {
+        return Err(ScriptError {
+            line: 1,
+            column: 1,
+            message: "the compiler failed on this script".into(),
+        });
+    };
+    match compiled {
+        Ok(()) => {
             // RFC 5228 3.2: an extension tern does not offer fails the
             // script, where sieve-rs would take it.
             let known = sieve_extensions();
