@@ -37,7 +37,10 @@ pub use page::{MAX_LIMIT, Page, PageRequest};
 pub use password::random_password;
 pub use queue::{QueueInfo, QueueRcptInfo};
 pub use scope::Scope;
-pub use sieve::{PutError, ScriptError, SieveInfo, check_script, put_script, sieve_extensions};
+pub use sieve::{
+    PutError, ScriptError, SieveInfo, check_script, check_script_blocking, put_script,
+    sieve_extensions,
+};
 pub use tokens::{MAX_TOKEN_DAYS, NewToken, TokenCreated, TokenInfo};
 pub use users::{NewPassword, NewUser, UserCreated, UserInfo};
 

@@ -152,6 +152,21 @@ pub fn check_script(script: &[u8]) -> std::result::Result<String, ScriptError> {
     }
 }
 
+/// `check_script` on the blocking pool: a large script takes a while to
+/// compile (tens of milliseconds for 64 KiB of regexes), which an async
+/// worker serving other sessions must not spend.
+pub async fn check_script_blocking(script: &[u8]) -> std::result::Result<String, ScriptError> {
+    let owned = script.to_vec();
+    match tokio::task::spawn_blocking(move || check_script(&owned)).await {
+        Ok(r) => r,
+        Err(_) => Err(ScriptError {
+            line: 1,
+            column: 1,
+            message: "the compiler failed on this script".into(),
+        }),
+    }
+}
+
 /// The 1-based line and column just after `before`.
 fn position(before: &[u8]) -> (usize, usize) {
     let text = String::from_utf8_lossy(before);
@@ -177,7 +192,9 @@ pub async fn put_script(
             .await
             .map_err(PutError::Store)?;
     }
-    let text = check_script(script).map_err(PutError::Script)?;
+    let text = check_script_blocking(script)
+        .await
+        .map_err(PutError::Script)?;
     store
         .sieve_put(account, name, &text)
         .await
@@ -272,7 +289,8 @@ impl Manager {
     /// Whether `script` would compile for `user`, without storing it.
     pub async fn sieve_check(&self, scope: &Scope, user: &str, script: &[u8]) -> Result<()> {
         self.account_id(scope, user).await?;
-        check_script(script)
+        check_script_blocking(script)
+            .await
             .map(|_| ())
             .map_err(|e| Error::invalid("script", e.to_string()))
     }

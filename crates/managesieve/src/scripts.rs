@@ -4,7 +4,7 @@
 //! GETSCRIPT, DELETESCRIPT (not the active script: ACTIVE),
 //! RENAMESCRIPT, CHECKSCRIPT, on the account's scripts in the store.
 
-use tern_manage::{PutError, check_script, put_script};
+use tern_manage::{PutError, check_script_blocking, put_script};
 use tern_store::{AccountId, SieveLimit, StoreError};
 
 use crate::auth::text;
@@ -75,7 +75,7 @@ impl Session {
                 let Some(body) = octets(rest.first()) else {
                     return self.error("CHECKSCRIPT takes a script");
                 };
-                match check_script(body) {
+                match check_script_blocking(body).await {
                     Ok(_) => self.ok(""),
                     Err(e) => self.no(None, &e.to_string()),
                 }
