@@ -7,7 +7,9 @@
 //! has at most `MAX_SIEVE_SCRIPTS`; names are 1 to `MAX_SIEVE_NAME_CHARS`
 //! characters without control characters (RFC 5804 1.6). "At most one
 //! active" is held twice: by the transactions here and by a partial unique
-//! index, so two nodes activating at once cannot both win.
+//! index, so two nodes activating at once cannot both win. Writers of one
+//! account's scripts take its row first (`lock_account`), so they go one at
+//! a time on PostgreSQL too.
 
 use sqlx::Row;
 use tern_common::time::now_secs;
@@ -81,6 +83,28 @@ fn check_size(len: usize) -> Result<()> {
 }
 
 impl Store {
+    /// Take the account's row for the rest of the transaction, so that
+    /// writers of one account's scripts go one at a time (the count limit,
+    /// "one active"); whether the account exists. SQLite's `BEGIN
+    /// IMMEDIATE` already serialises every writer; PostgreSQL's READ
+    /// COMMITTED needs the row lock. Only the account row is taken, so no
+    /// cycle forms with writers that lock a mailbox and then its account.
+    async fn lock_account(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        account: AccountId,
+    ) -> Result<bool> {
+        let sql = match self.backend() {
+            crate::Backend::Postgres => "SELECT id FROM accounts WHERE id = $1 FOR UPDATE",
+            crate::Backend::Sqlite => "SELECT id FROM accounts WHERE id = $1",
+        };
+        let id: Option<i64> = sqlx::query_scalar(sql)
+            .bind(account)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(id.is_some())
+    }
+
     /// Whether the account could put a script of `size` bytes named
     /// `name` now (ManageSieve HAVESPACE, RFC 5804 2.3): replacing one of
     /// that name never adds a script.
@@ -166,11 +190,7 @@ impl Store {
         }
         let now = now_secs();
         let mut tx = self.write_tx().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1")
-            .bind(account)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
+        if !self.lock_account(&mut tx, account).await? {
             return Err(StoreError::NotFound(format!("account #{account}")));
         }
         let r = sqlx::query(
@@ -215,6 +235,7 @@ impl Store {
     /// Make `name` the account's active script, and no other.
     pub async fn sieve_activate(&self, account: AccountId, name: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        self.lock_account(&mut tx, account).await?;
         let id: Option<i64> =
             sqlx::query_scalar("SELECT id FROM sieve_scripts WHERE account_id = $1 AND name = $2")
                 .bind(account)
@@ -241,6 +262,7 @@ impl Store {
     /// one that was active, if any.
     pub async fn sieve_deactivate(&self, account: AccountId) -> Result<Option<String>> {
         let mut tx = self.write_tx().await?;
+        self.lock_account(&mut tx, account).await?;
         let was: Option<String> = sqlx::query_scalar(
             "SELECT name FROM sieve_scripts WHERE account_id = $1 AND active = 1",
         )
@@ -259,6 +281,7 @@ impl Store {
     /// (`StoreError::Active`, RFC 5804 2.10): deactivate it first.
     pub async fn sieve_remove(&self, account: AccountId, name: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        self.lock_account(&mut tx, account).await?;
         let active: Option<i64> = sqlx::query_scalar(
             "SELECT active FROM sieve_scripts WHERE account_id = $1 AND name = $2",
         )
@@ -285,6 +308,7 @@ impl Store {
     pub async fn sieve_rename(&self, account: AccountId, from: &str, to: &str) -> Result<()> {
         check_sieve_name(to)?;
         let mut tx = self.write_tx().await?;
+        self.lock_account(&mut tx, account).await?;
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sieve_scripts WHERE account_id = $1 AND (name = $2 OR name = $3)",
         )

@@ -141,6 +141,46 @@ pub(crate) async fn sieve_scripts(f: Fixture) {
         Err(StoreError::NotFound(_))
     ));
 
+    // Activations racing each other leave exactly one script active.
+    let names: Vec<String> = (1..9).map(|i| format!("s{i}")).collect();
+    let racers: Vec<_> = names
+        .iter()
+        .map(|n| {
+            let (s, n) = (s.clone(), n.clone());
+            tokio::spawn(async move { s.sieve_activate(bob, &n).await })
+        })
+        .collect();
+    for r in racers {
+        r.await.unwrap().unwrap();
+    }
+    let active = s
+        .sieve_list(bob)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.active)
+        .count();
+    assert_eq!(active, 1);
+    // Puts racing at the count limit: as many win as there is room for.
+    s.sieve_remove(bob, "exact").await.unwrap();
+    s.sieve_remove(bob, "s20").await.unwrap();
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move { s.sieve_put(bob, &format!("n{i}"), "keep;").await })
+        })
+        .collect();
+    let mut won = 0;
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::Limit(SieveLimit::Scripts, _)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 2);
+    assert_eq!(s.sieve_list(bob).await.unwrap().len(), MAX_SIEVE_SCRIPTS);
+
     // Scripts go with their account.
     s.account_remove(&addr("bob@example.org")).await.unwrap();
     assert!(s.sieve_list(bob).await.unwrap().is_empty());
