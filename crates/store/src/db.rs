@@ -307,6 +307,40 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(account_id) WHERE active = 1;
     "#,
+    // 19: ACME (RFC 8555). The account's credentials (its private key) per
+    // CA directory; per set of names (sorted, space-separated) the served
+    // certificate and key and the state of its renewal — the order being
+    // worked on (resumed after a crash), the last error, the next attempt
+    // and a renewal asked for by `tern cert renew` (1, or 2: forced) — so
+    // every node on one PostgreSQL serves the same certificate; and the
+    // http-01 answers (RFC 8555 8.3) that any node may be asked for.
+    r#"
+    CREATE TABLE acme_accounts (
+        directory TEXT PRIMARY KEY,
+        credentials TEXT NOT NULL,
+        created BIGINT NOT NULL
+    );
+    CREATE TABLE acme_certs (
+        names TEXT PRIMARY KEY,
+        cert_pem TEXT,
+        key_pem TEXT,
+        issuer TEXT,
+        not_before BIGINT,
+        not_after BIGINT,
+        issued BIGINT,
+        order_url TEXT,
+        last_attempt BIGINT,
+        last_error TEXT,
+        failures BIGINT NOT NULL DEFAULT 0,
+        next_attempt BIGINT NOT NULL DEFAULT 0,
+        renew_requested BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE acme_http_tokens (
+        token TEXT PRIMARY KEY,
+        key_auth TEXT NOT NULL,
+        expires BIGINT NOT NULL
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

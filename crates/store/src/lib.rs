@@ -6,6 +6,7 @@
 //! code path; see `db.rs` for where the dialects differ.
 
 mod abuse;
+mod acme;
 mod app_passwords;
 pub mod backup;
 mod blob;
@@ -41,6 +42,7 @@ use sqlx::AnyPool;
 use tern_common::config::{StoreConfig, StoreKind};
 
 pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
+pub use acme::{AcmeCert, Issued as AcmeIssued};
 pub use app_passwords::{AppPassword, CreatedAppPassword, MAX_APP_PASSWORDS};
 pub use blob::{create_private, private_dir_all};
 pub use db::Backend;
