@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod audit;
+pub mod challenge;
 pub mod config;
 pub mod gate;
 pub mod limits;

@@ -16,7 +16,6 @@ use futures_util::FutureExt;
 use tokio::io::AsyncWriteExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -112,16 +111,27 @@ impl AsyncWrite for Stream {
 /// Turns a plain stream into a TLS one (implicit TLS and STARTTLS).
 #[derive(Clone)]
 pub struct Tls {
-    acceptor: TlsAcceptor,
+    config: Arc<rustls::ServerConfig>,
+    /// For a ClientHello offering `acme-tls/1` (RFC 8737), while ACME
+    /// validates by tls-alpn-01 on this listener.
+    challenge: Option<Arc<rustls::ServerConfig>>,
     handshake_timeout: Duration,
 }
 
 impl Tls {
     pub fn new(config: Arc<rustls::ServerConfig>) -> Tls {
         Tls {
-            acceptor: TlsAcceptor::from(config),
+            config,
+            challenge: None,
             handshake_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// Also answer tls-alpn-01 validation handshakes with `challenge`
+    /// (`crate::challenge::challenge_config`).
+    pub fn with_challenge(mut self, challenge: Arc<rustls::ServerConfig>) -> Tls {
+        self.challenge = Some(challenge);
+        self
     }
 
     /// Run the server handshake. A stream that is already TLS is an error:
@@ -130,7 +140,19 @@ impl Tls {
         let Stream::Plain(tcp) = stream else {
             return Err(io::Error::other("TLS is already active"));
         };
-        let tls = tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(tcp))
+        let handshake = async {
+            // The ClientHello first, to choose the configuration: the
+            // challenge one only for a hello that offers acme-tls/1.
+            let start =
+                tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
+                    .await?;
+            let config = match &self.challenge {
+                Some(c) if crate::challenge::offers_acme_alpn(&start.client_hello()) => c.clone(),
+                _ => self.config.clone(),
+            };
+            start.into_stream(config).await
+        };
+        let tls = tokio::time::timeout(self.handshake_timeout, handshake)
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
         let stream = Stream::Tls(Box::new(tls));
@@ -366,6 +388,14 @@ impl Server {
                     let run = async move {
                         let stream = if kind.implicit_tls() {
                             match tls.upgrade(Stream::Plain(tcp)).await {
+                                // RFC 8737 4: a validation handshake carries
+                                // no data; it is over once the CA saw the
+                                // certificate.
+                                Ok(mut s) if s.alpn() == Some(crate::challenge::ACME_TLS_ALPN) => {
+                                    tracing::info!(listener = %kind, %peer, "acme tls-alpn-01 validation handshake answered");
+                                    let _ = tokio::time::timeout(Duration::from_secs(5), s.shutdown()).await;
+                                    return;
+                                }
                                 Ok(s) => s,
                                 Err(e) => {
                                     tracing::info!(listener = %kind, %peer, error = %e, "TLS handshake failed");

@@ -40,6 +40,8 @@ pub enum Metric<'a> {
     QuotaExceeded,
     /// TLS handshakes completed by the server, per protocol version.
     TlsHandshakes { version: &'a str },
+    /// ACME orders finished, per result (`issued`, `failed`).
+    AcmeOrders { result: &'a str },
 }
 
 /// The counters' names and help texts, for the exposition's `# HELP`.
@@ -89,6 +91,10 @@ pub const COUNTERS: &[(&str, &str)] = &[
         "tern_tls_handshakes_total",
         "TLS handshakes completed by the server, per protocol version.",
     ),
+    (
+        "tern_acme_orders_total",
+        "ACME certificate orders finished, per result (issued, failed).",
+    ),
 ];
 
 impl Metric<'_> {
@@ -107,6 +113,7 @@ impl Metric<'_> {
             Metric::MessagesBounced => "tern_messages_bounced_total",
             Metric::QuotaExceeded => "tern_quota_exceeded_total",
             Metric::TlsHandshakes { .. } => "tern_tls_handshakes_total",
+            Metric::AcmeOrders { .. } => "tern_acme_orders_total",
         }
     }
 
@@ -125,6 +132,7 @@ impl Metric<'_> {
             }
             Metric::MessagesRejected { reason } => vec![l("reason", reason)],
             Metric::TlsHandshakes { version } => vec![l("version", version)],
+            Metric::AcmeOrders { result } => vec![l("result", result)],
             Metric::SmtpTarpitDelays
             | Metric::MessagesReceived
             | Metric::MessagesSent
@@ -170,6 +178,11 @@ pub enum Gauge<'a> {
     QueueOldestSeconds,
     /// Connections open now, per protocol family.
     ActiveConnections { protocol: &'a str },
+    /// 1 while the last attempt to obtain or renew the ACME certificate
+    /// failed (the current certificate is still served), else 0.
+    AcmeRenewalFailing,
+    /// Unix time the served ACME certificate expires.
+    AcmeCertExpiry,
 }
 
 /// The gauges' names and help texts.
@@ -186,6 +199,14 @@ pub const GAUGES: &[(&str, &str)] = &[
         "tern_active_connections",
         "Connections open now, per protocol family.",
     ),
+    (
+        "tern_acme_renewal_failing",
+        "1 while the last attempt to obtain or renew the ACME certificate failed, else 0.",
+    ),
+    (
+        "tern_acme_certificate_expiry_seconds",
+        "Unix time at which the served ACME certificate expires.",
+    ),
 ];
 
 impl Gauge<'_> {
@@ -194,13 +215,18 @@ impl Gauge<'_> {
             Gauge::QueueDepth => "tern_queue_depth",
             Gauge::QueueOldestSeconds => "tern_queue_oldest_seconds",
             Gauge::ActiveConnections { .. } => "tern_active_connections",
+            Gauge::AcmeRenewalFailing => "tern_acme_renewal_failing",
+            Gauge::AcmeCertExpiry => "tern_acme_certificate_expiry_seconds",
         }
     }
 
     fn labels(&self) -> Vec<(&'static str, String)> {
         match *self {
             Gauge::ActiveConnections { protocol } => vec![("protocol", protocol.to_string())],
-            Gauge::QueueDepth | Gauge::QueueOldestSeconds => Vec::new(),
+            Gauge::QueueDepth
+            | Gauge::QueueOldestSeconds
+            | Gauge::AcmeRenewalFailing
+            | Gauge::AcmeCertExpiry => Vec::new(),
         }
     }
 
@@ -334,6 +360,7 @@ mod tests {
             Metric::MessagesBounced,
             Metric::QuotaExceeded,
             Metric::TlsHandshakes { version: "" },
+            Metric::AcmeOrders { result: "" },
         ];
         for m in all {
             assert!(m.name().ends_with("_total"), "{}", m.name());
@@ -344,6 +371,8 @@ mod tests {
             Gauge::QueueDepth,
             Gauge::QueueOldestSeconds,
             Gauge::ActiveConnections { protocol: "" },
+            Gauge::AcmeRenewalFailing,
+            Gauge::AcmeCertExpiry,
         ] {
             assert!(GAUGES.iter().any(|(n, _)| *n == g.name()), "{}", g.name());
         }

@@ -3,7 +3,7 @@
 //! certificate of the embedded default.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::crypto::aws_lc_rs;
 use rustls::pki_types::pem::PemObject;
@@ -52,40 +52,113 @@ pub fn load_reloadable(
     cert: &Path,
     key: &Path,
 ) -> Result<(Arc<rustls::ServerConfig>, Arc<CertSlot>), TlsLoadError> {
-    let slot = Arc::new(CertSlot(std::sync::RwLock::new(Arc::new(
-        certified_from_files(cert, key)?,
-    ))));
+    let slot = Arc::new(CertSlot::new(certified_from_files(cert, key)?, false));
     Ok((server_config_with(slot.clone())?, slot))
 }
 
-/// The server's certificate and key, replaceable while running.
+/// The certificates every TLS listener serves, replaceable while running:
+/// the `[tls]` pair (or the self-signed one) and the certificate an ACME
+/// CA issued with the names it covers. Every listener's configuration
+/// holds this one slot, so a certificate put here serves the next
+/// handshake on all of them; open connections keep the one they began
+/// with.
 #[derive(Debug)]
-pub struct CertSlot(std::sync::RwLock<Arc<CertifiedKey>>);
+pub struct CertSlot {
+    file: RwLock<Arc<CertifiedKey>>,
+    issued: RwLock<Option<Issued>>,
+    /// There is no `[tls]` pair, only a temporary self-signed one: the
+    /// issued certificate serves every name, and a handshake without SNI.
+    issued_first: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Issued {
+    names: Vec<String>,
+    key: Arc<CertifiedKey>,
+}
 
 impl CertSlot {
+    /// `issued_first`: the file pair is only a stand-in until an issued
+    /// certificate arrives (`[acme]` without `[tls]`).
+    pub fn new(file: CertifiedKey, issued_first: bool) -> CertSlot {
+        CertSlot {
+            file: RwLock::new(Arc::new(file)),
+            issued: RwLock::new(None),
+            issued_first,
+        }
+    }
+
     /// Load a new chain and key (checked as at start) and serve them from
     /// the next handshake on; on error the current ones stay.
     pub fn replace_from(&self, cert: &Path, key: &Path) -> Result<(), TlsLoadError> {
         let new = Arc::new(certified_from_files(cert, key)?);
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = new;
+        *self.file.write().unwrap_or_else(|p| p.into_inner()) = new;
         Ok(())
     }
-}
 
-impl CertSlot {
-    /// The certificate and key served now (health reports its expiry).
+    /// Serve an issued certificate for `names` from the next handshake on.
+    pub fn set_issued(&self, names: Vec<String>, key: CertifiedKey) {
+        *self.issued.write().unwrap_or_else(|p| p.into_inner()) = Some(Issued {
+            names,
+            key: Arc::new(key),
+        });
+    }
+
+    /// The issued certificate served now, if any.
+    pub fn issued(&self) -> Option<Arc<CertifiedKey>> {
+        let g = self.issued.read().unwrap_or_else(|p| p.into_inner());
+        g.as_ref().map(|i| i.key.clone())
+    }
+
+    /// The certificate a handshake naming `sni` (or none) gets.
+    pub fn for_name(&self, sni: Option<&str>) -> Arc<CertifiedKey> {
+        let issued = self.issued.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = issued.as_ref() {
+            let named = sni.is_some_and(|n| i.names.iter().any(|m| m.eq_ignore_ascii_case(n)));
+            if named || self.issued_first {
+                return i.key.clone();
+            }
+        }
+        self.file.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The certificate served now to a handshake without SNI (health
+    /// reports its expiry).
     pub fn current(&self) -> Arc<CertifiedKey> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.for_name(None)
     }
 }
 
 impl rustls::server::ResolvesServerCert for CertSlot {
-    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.read().unwrap_or_else(|p| p.into_inner()).clone())
+    fn resolve(&self, hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.for_name(hello.server_name()))
     }
 }
 
-fn certified_from_files(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsLoadError> {
+/// A chain and key in PEM (as the store keeps an issued certificate),
+/// checked to belong together.
+pub fn certified_from_pem(cert_pem: &str, key_pem: &str) -> Result<CertifiedKey, TlsLoadError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsLoadError {
+            part: Part::Cert,
+            message: format!("not valid PEM: {e:?}"),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsLoadError {
+            part: Part::Cert,
+            message: "no certificate".into(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| TlsLoadError {
+        part: Part::Key,
+        message: format!("no usable private key: {e:?}"),
+    })?;
+    certified_from(chain, key)
+}
+
+/// A chain and key from PEM files, checked to belong together.
+pub fn certified_from_files(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsLoadError> {
     let cert_err = |m: String| TlsLoadError {
         part: Part::Cert,
         message: m,
@@ -118,13 +191,12 @@ pub fn server_config_from(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
-    let slot = CertSlot(std::sync::RwLock::new(Arc::new(certified_from(
-        chain, key,
-    )?)));
+    let slot = CertSlot::new(certified_from(chain, key)?, false);
     server_config_with(Arc::new(slot))
 }
 
-fn certified_from(
+/// A chain and key checked to belong together.
+pub fn certified_from(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<CertifiedKey, TlsLoadError> {
@@ -143,7 +215,8 @@ fn certified_from(
     Ok(certified)
 }
 
-fn server_config_with(slot: Arc<CertSlot>) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
+/// A server configuration on aws-lc-rs whose certificates come from `slot`.
+pub fn server_config_with(slot: Arc<CertSlot>) -> Result<Arc<rustls::ServerConfig>, TlsLoadError> {
     let cfg = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsLoadError {

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod acme;
 mod auth_throttle;
 mod check;
 mod checks;
@@ -39,6 +40,7 @@ mod tarpit;
 mod tests;
 mod tls;
 
+pub use acme::{AcmeConfig, Challenge as AcmeChallenge, LETS_ENCRYPT};
 pub use auth_throttle::AuthThrottleConfig;
 pub use checks::{ChecksConfig, TempVerdict, Verdict, in_network, parse_network};
 pub use dns::DnsConfig;
@@ -73,6 +75,7 @@ struct RawConfig {
     #[serde(default)]
     store: store::RawStore,
     tls: Option<tls::RawTls>,
+    acme: Option<acme::RawAcme>,
     #[serde(default)]
     listeners: Vec<listeners::RawListener>,
     #[serde(default)]
@@ -117,6 +120,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// `None` in the embedded default: a self-signed certificate is made.
     pub tls: Option<TlsConfig>,
+    /// `[acme]`: certificates from an ACME CA; `None`: only `[tls]`.
+    pub acme: Option<AcmeConfig>,
     pub listeners: Vec<ListenerConfig>,
     pub server: ServerConfig,
     pub log: LogConfig,
@@ -144,6 +149,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         data_dir: PathBuf::from("tern-data"),
         store: StoreConfig::default(),
         tls: None,
+        acme: None,
         listeners: ListenerConfig::embedded(implemented),
         server: ServerConfig::default(),
         log: LogConfig::default(),
@@ -186,13 +192,19 @@ pub fn parse(
         .as_ref()
         .map(|t| TlsConfig::from_raw(&mut c, t, base));
     let listeners = ListenerConfig::all(&mut c, &raw.listeners, implemented);
-    TlsConfig::required(&mut c, &tls, &listeners);
+    let acme = raw
+        .acme
+        .as_ref()
+        .map(|a| AcmeConfig::from_raw(&mut c, a, base));
+    TlsConfig::required(&mut c, &tls, acme.is_some(), &listeners);
+    AcmeConfig::listener_check(&mut c, &acme, &listeners);
     let config = Config {
         source: source.clone(),
         hostname,
         data_dir,
         store,
         tls,
+        acme,
         listeners,
         server: ServerConfig::from_raw(&mut c, &raw.server),
         log: LogConfig::from_raw(&mut c, &raw.log),

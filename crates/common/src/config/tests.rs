@@ -387,3 +387,64 @@ fn embedded_default_runs_both_http_listeners() {
         );
     }
 }
+
+/// `[acme]`: defaults (Let's Encrypt, tls-alpn-01, names worked out at run
+/// time), no `[tls]` needed, and every bad value refused with its key.
+#[test]
+fn acme_section_defaults_and_checks() {
+    let https = "[[listeners]]\nkind = \"https\"\nport = 0\n";
+    let c = p(&format!(
+        "[acme]\ncontact = [\"Postmaster@Example.org\"]\n{https}"
+    ))
+    .unwrap();
+    let a = c.acme.unwrap();
+    assert_eq!(a.directory, LETS_ENCRYPT);
+    assert_eq!(a.challenge, AcmeChallenge::TlsAlpn01);
+    assert_eq!(a.contact, vec!["mailto:postmaster@example.org".to_string()]);
+    assert!(a.names.is_empty() && a.renew_before_days.is_none());
+    assert!(c.tls.is_none(), "[acme] stands in for [tls]");
+    let c = p(&format!(
+        "[acme]\nchallenge = \"http-01\"\nnames = [\"MX.Example.org\", \"mx.example.org\"]\n\
+         renew_before_days = 30\n[[listeners]]\nkind = \"http\"\nport = 0\n{https}"
+    ))
+    .unwrap();
+    let a = c.acme.unwrap();
+    assert_eq!(a.names, vec!["mx.example.org".to_string()]);
+    assert_eq!(a.renew_before_days, Some(30));
+    for (src, key) in [
+        // The directory is fetched over HTTPS only (RFC 8555 6.1).
+        ("directory = \"http://ca.example/dir\"", "acme.directory"),
+        ("challenge = \"dns-01\"", "acme.challenge"),
+        ("names = [\"*.example.org\"]", "acme.names"),
+        ("names = []", "acme.names"),
+        ("contact = [\"not an address\"]", "acme.contact"),
+        ("renew_before_days = 0", "acme.renew_before_days"),
+        ("ca_root = \"/nonexistent/root.pem\"", "acme.ca_root"),
+        // http-01 needs an http listener, and only https is configured.
+        ("challenge = \"http-01\"", "acme.challenge"),
+    ] {
+        let e = p(&format!("[acme]\n{src}\n{https}")).unwrap_err();
+        assert_eq!(e.errors[0].key, key, "{src}: {e:?}");
+    }
+    // tls-alpn-01 is answered on https.
+    let e = p("[acme]\n[[listeners]]\nkind = \"imaps\"\nport = 0\n").unwrap_err();
+    assert_eq!(e.errors[0].key, "acme.challenge", "{e:?}");
+}
+
+#[test]
+fn tls_watch_secs_defaults_to_a_minute() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, k) = crate::tls::self_signed(d.path(), "mx.example.org").unwrap();
+    let src = |extra: &str| {
+        format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\n{extra}",
+            c.display(),
+            k.display()
+        )
+    };
+    assert_eq!(p(&src("")).unwrap().tls.unwrap().watch_secs, 60);
+    assert_eq!(
+        p(&src("watch_secs = 0\n")).unwrap().tls.unwrap().watch_secs,
+        0
+    );
+}
