@@ -1,7 +1,8 @@
 //! `/health`: 200 while the process serves. `/health/detailed`: each
 //! component checked now — a store round trip, free space under
 //! `data_dir`, the outbound queue, the bound listeners, the days left on
-//! the served certificate — and 503 naming every component that failed.
+//! the served certificate, the last ACME attempt — and 503 naming every
+//! component that failed.
 
 use std::path::Path;
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     let disk = check("disk", disk(&state.config.data_dir).await);
     let queue = check("queue", queue(&state).await);
     let certificate = check("certificate", certificate(&state));
+    let acme = check("acme", acme(&state).await);
     let listeners: Vec<Value> = state
         .listeners
         .iter()
@@ -54,6 +56,7 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
         "queue": queue,
         "listeners": listeners,
         "certificate": certificate,
+        "acme": acme,
     });
     (status, Json(body)).into_response()
 }
@@ -152,4 +155,37 @@ fn certificate(state: &AppState) -> (bool, Value) {
         }
         Err(e) => (false, json!({ "status": "fail", "error": e.to_string() })),
     }
+}
+
+/// With `[acme]`: the last attempt to obtain or renew a certificate (any
+/// node's, from the store). A failed one fails this component while the
+/// current certificate is still served.
+async fn acme(state: &AppState) -> (bool, Value) {
+    if state.config.acme.is_none() {
+        return (true, json!({ "status": "ok", "configured": false }));
+    }
+    let rows = match tokio::time::timeout(CHECK_TIME, state.store.acme_cert_list()).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return (false, json!({ "status": "fail", "error": e.to_string() })),
+        Err(_) => {
+            return (
+                false,
+                json!({ "status": "fail", "error": "no answer within 5 s" }),
+            );
+        }
+    };
+    let Some(last) = rows.iter().max_by_key(|r| r.last_attempt.unwrap_or(0)) else {
+        return (true, json!({ "status": "ok", "certificates": 0 }));
+    };
+    let ok = last.last_error.is_none();
+    (
+        ok,
+        json!({
+            "status": if ok { "ok" } else { "fail" },
+            "names": last.names,
+            "not_after": last.not_after.map(tern_common::time::iso8601),
+            "last_error": last.last_error,
+            "failures": last.failures,
+        }),
+    )
 }

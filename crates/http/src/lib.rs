@@ -7,9 +7,11 @@
 //! runs TLS; `serve.rs` speaks HTTP on the stream with hyper under tern's
 //! own time-outs; `router.rs` decides what each listener kind serves. The
 //! one rule: plain `http` serves nothing that needs a secret or changes
-//! state — health, metrics to allowed clients, autoconfig, and redirects.
+//! state — health, metrics to allowed clients, autoconfig, ACME http-01
+//! answers, and redirects.
 //! The JSON API (`/api/v1`) plugs in at `api::routes`, on `https` only.
 
+mod acme;
 pub mod api;
 mod autoconfig;
 pub mod client;

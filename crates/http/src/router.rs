@@ -1,7 +1,8 @@
 //! What each listener kind serves, and the layers every response passes.
 //!
 //! Both `http` and `https`: `/health`, `/health/detailed`, `/metrics` (to
-//! allowed clients), client autoconfiguration. `https` only: the MTA-STS
+//! allowed clients), client autoconfiguration. `http` only: ACME http-01
+//! answers (RFC 8555 8.3). `https` only: the MTA-STS
 //! policy (RFC 8461 3.3: fetched over HTTPS) and the API (`api::routes`
 //! under `/api/v1`). Anything else on plain `http` is redirected to
 //! `https` (308, RFC 9110 15.4.9), so no secret ever travels in clear.
@@ -22,7 +23,7 @@ use axum::routing::{get, post};
 
 use crate::client::{ClientIp, ConnInfo, client_ip, request_host};
 use crate::state::AppState;
-use crate::{api, autoconfig, health, metrics, mta_sts};
+use crate::{acme, api, autoconfig, health, metrics, mta_sts};
 
 /// The largest Autodiscover request read.
 const POX_LIMIT: usize = 16 * 1024;
@@ -51,7 +52,9 @@ pub fn router(state: AppState, secure: bool) -> Router {
             .nest("/api/v1", api::routes())
             .fallback(not_found)
     } else {
-        r.fallback(to_https)
+        // RFC 8555 8.3: the CA asks on port 80, plain HTTP.
+        r.route("/.well-known/acme-challenge/{token}", get(acme::http01))
+            .fallback(to_https)
     };
     r.layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), guard))

@@ -7,6 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use tern_common::challenge::Challenges;
 use tern_common::config::{Config, ListenerKind};
 use tern_common::security::Security;
 use tern_common::tls::CertSlot;
@@ -31,6 +32,9 @@ pub struct Shared {
     pub metrics: Option<PrometheusHandle>,
     /// The certificate the TLS listeners serve now (`None`: no TLS).
     pub cert: Option<Arc<CertSlot>>,
+    /// This node's open ACME challenges (`None`: no `[acme]`); http-01
+    /// answers come from here, else from the store.
+    pub challenges: Option<Arc<Challenges>>,
 }
 
 /// Cheap to clone: one `Arc`.

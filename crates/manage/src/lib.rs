@@ -1,6 +1,6 @@
 //! The management layer: every operation an administrator performs —
 //! domains, users, aliases, send-as, app passwords, Sieve scripts, API
-//! tokens, DKIM keys,
+//! tokens, DKIM keys, ACME certificates,
 //! the queue, the audit log and the DNS records to publish — as one
 //! function, with one validation and one error type, called by both `tern …` (the CLI, always with
 //! `Scope::Admin`) and the JSON API (with the scope of the caller's token).
@@ -10,6 +10,7 @@
 mod aliases;
 mod app_passwords;
 mod audit;
+mod certs;
 mod dkim;
 mod dns;
 mod domains;
@@ -28,6 +29,7 @@ mod users;
 pub use aliases::AliasInfo;
 pub use app_passwords::{AppPasswordCreated, AppPasswordInfo};
 pub use audit::{AuditEntry, AuditQuery};
+pub use certs::CertInfo;
 pub use dkim::{DkimInfo, default_selector};
 pub use dns::{DnsRecord, zone_strings};
 pub use domains::{DomainCreated, DomainInfo};

@@ -101,6 +101,9 @@ pub enum Command {
     /// DKIM signing keys.
     #[command(subcommand)]
     Dkim(DkimCmd),
+    /// Certificates from ACME: status, renewal.
+    #[command(subcommand)]
+    Cert(CertCmd),
     /// Print the Authentication-Results header tern would add to a message.
     Verify(Verify),
     /// An account's Sieve scripts: list, get, put, activate, deactivate,
@@ -215,6 +218,22 @@ pub enum SrsCmd {
     Secret {
         #[arg(long)]
         rotate: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertCmd {
+    /// Each certificate: names, issuer, expiry, next renewal, last error.
+    Status {
+        /// One JSON array of objects.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the running server to renew now (a due certificate, waiving any
+    /// backoff; every one with --force).
+    Renew {
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod backup;
+mod certs;
 mod cli;
 mod dkim;
 mod doctor;
@@ -163,6 +164,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore { src, force } => backup::restore(&load()?, &src, force).await,
         Command::Dkim(c) => dkim::run(&existing(load()?)?, c).await,
         Command::Sieve(c) => sieve::run(&existing(load()?)?, c).await,
+        Command::Cert(c) => certs::run(&existing(load()?)?, c).await,
         Command::Verify(v) => verify::run(&load()?, v).await,
         Command::Doctor { domain, json } => {
             let config = match load() {

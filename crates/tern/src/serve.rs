@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tern_common::config::{Config, Source};
+use tern_common::challenge::Challenges;
+use tern_common::config::{AcmeChallenge, Config, Source};
 use tern_common::listener::{Server, Tls, bind_all};
 use tern_common::security::Security;
+use tern_common::tls::CertSlot;
 
 use crate::Failure;
 use crate::logging::LogHandle;
@@ -79,14 +81,30 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
         );
     }
     let (cert, key) = cert_paths(&config)?;
-    let (server_tls, cert_slot) = tern_common::tls::load_reloadable(&cert, &key)
+    let file = tern_common::tls::certified_from_files(&cert, &key)
         .map_err(|e| Failure::Config(e.to_string()))?;
+    // With [acme] and no [tls], the self-signed pair only stands in until
+    // the CA's certificate arrives; then that one serves every name.
+    let issued_first = config.tls.is_none() && config.acme.is_some();
+    let cert_slot = Arc::new(CertSlot::new(file, issued_first));
+    let server_tls = tern_common::tls::server_config_with(cert_slot.clone())
+        .map_err(|e| Failure::Config(e.to_string()))?;
+    let challenges = config.acme.as_ref().map(|_| Challenges::new());
     // HTTPS offers HTTP/2 and HTTP/1.1 by ALPN (RFC 9113 3.2) with the same
-    // certificate; the mail listeners offer no ALPN.
-    let https_tls = Tls::new(tern_common::tls::with_alpn(
+    // certificate; the mail listeners offer no ALPN. With tls-alpn-01, a
+    // ClientHello offering acme-tls/1 on https gets the challenge
+    // certificate instead (RFC 8737 3).
+    let mut https_tls = Tls::new(tern_common::tls::with_alpn(
         &server_tls,
         &[b"h2", b"http/1.1"],
     ));
+    if let (Some(acme), Some(ch)) = (&config.acme, &challenges)
+        && acme.challenge == AcmeChallenge::TlsAlpn01
+    {
+        let c = tern_common::challenge::challenge_config(ch.clone())
+            .map_err(|e| Failure::Runtime(format!("acme challenge TLS: {e}")))?;
+        https_tls = https_tls.with_challenge(c);
+    }
     let tls = Tls::new(server_tls);
     // Counters count from here on; `/metrics` renders them.
     let metrics = match tern_http::metrics::install() {
@@ -127,6 +145,19 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     let queue = tern_queue::Queue::start(config.clone(), store.clone())
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);
+    if let Some(acme) = tern_acme::Acme::new(
+        config.clone(),
+        store.clone(),
+        cert_slot.clone(),
+        challenges.clone().unwrap_or_default(),
+    ) {
+        acme.start(server.shutdown_token()).await;
+    }
+    if let Some(t) = &config.tls
+        && t.watch_secs > 0
+    {
+        spawn_tls_watch(t.clone(), cert_slot.clone(), server.shutdown_token());
+    }
     let listening = bound
         .iter()
         .map(|b| {
@@ -145,6 +176,7 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
             listeners: listening,
             metrics,
             cert: Some(cert_slot.clone()),
+            challenges: challenges.clone(),
         },
     )));
     for b in bound {
@@ -285,6 +317,53 @@ fn spawn_upkeep(security: Security, store: tern_store::Store, config: Arc<Config
                 {
                     tracing::warn!(error = %e, "greylist clean-up failed");
                 }
+            }
+        }
+    });
+}
+
+/// The size and modification time of the `[tls]` files: a change in
+/// either means a new pair to load.
+fn fingerprint(t: &tern_common::config::TlsConfig) -> Option<[(u64, std::time::SystemTime); 2]> {
+    let one = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).ok()?;
+        Some((m.len(), m.modified().ok()?))
+    };
+    Some([one(&t.cert)?, one(&t.key)?])
+}
+
+/// Every `watch_secs`: load the `[tls]` pair again when its files
+/// changed. A pair that does not load or does not match is refused with
+/// a log line and the current certificate stays; it is tried again at
+/// its next change.
+fn spawn_tls_watch(
+    t: tern_common::config::TlsConfig,
+    slot: Arc<CertSlot>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    tokio::spawn(async move {
+        let mut seen = fingerprint(&t);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_secs(t.watch_secs)) => {}
+            }
+            let now = fingerprint(&t);
+            if now == seen {
+                continue;
+            }
+            // A writer may be half-way through: wait a moment for it.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            seen = fingerprint(&t);
+            match slot.replace_from(&t.cert, &t.key) {
+                Ok(()) => {
+                    tracing::info!(cert = %t.cert.display(), "tls: changed certificate loaded")
+                }
+                Err(e) => tracing::error!(
+                    cert = %t.cert.display(),
+                    error = %e,
+                    "tls: changed certificate not loaded; the old one stays"
+                ),
             }
         }
     });

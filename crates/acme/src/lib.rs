@@ -1,0 +1,240 @@
+//! Certificates from an ACME CA (RFC 8555) for every TLS listener, kept
+//! in the store and renewed in the background.
+//!
+//! Every node runs `Acme::run`: every few seconds it serves what the store
+//! holds for the configured names (a certificate another node obtained
+//! reaches this node's listeners the same way), and when the certificate
+//! is missing, due (`renew_before_days`, else two thirds of its lifetime)
+//! or asked for (`tern cert renew`), the one node holding the store lease
+//! `acme` orders (`order.rs`). A failure keeps the current certificate,
+//! is logged, kept in the store (`tern cert status`, `/health/detailed`),
+//! raises `tern_acme_renewal_failing`, and is retried with a doubling
+//! backoff.
+//!
+//! The rule: the store is the only source of a served ACME certificate;
+//! a node never serves one it did not first write there.
+
+mod order;
+pub mod schedule;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_common::challenge::Challenges;
+use tern_common::config::{AcmeConfig, Config, ListenerKind};
+use tern_common::metrics::{Gauge, Metric};
+use tern_common::time::now_secs;
+use tern_common::tls::CertSlot;
+use tern_store::{AcmeCert, AcmeIssued, Store};
+use tokio_util::sync::CancellationToken;
+
+pub use order::alpn_cert;
+
+/// How often each node looks at the store.
+const POLL: Duration = Duration::from_secs(3);
+/// The lease only one node at a time orders under; renewed while held.
+const LEASE: &str = "acme";
+const LEASE_TTL: Duration = Duration::from_secs(300);
+
+/// The background certificate service of one node.
+pub struct Acme {
+    config: Arc<Config>,
+    acme: AcmeConfig,
+    store: Store,
+    slot: Arc<CertSlot>,
+    challenges: Arc<Challenges>,
+    /// The (names, issued time) served now.
+    served: Option<(String, i64)>,
+}
+
+impl Acme {
+    /// `None` without an `[acme]` section.
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        slot: Arc<CertSlot>,
+        challenges: Arc<Challenges>,
+    ) -> Option<Acme> {
+        let acme = config.acme.clone()?;
+        Some(Acme {
+            config,
+            acme,
+            store,
+            slot,
+            challenges,
+            served: None,
+        })
+    }
+
+    /// Serve what the store holds now (before the listeners accept), then
+    /// keep at it in the background until `shutdown`.
+    pub async fn start(mut self, shutdown: CancellationToken) {
+        if let Err(e) = self.serve_stored().await {
+            tracing::warn!(error = %format!("{e:#}"), "acme: reading the store failed");
+        }
+        if self.served.is_none() {
+            tracing::warn!(
+                "acme: no certificate yet; serving a temporary self-signed one until the CA issues one"
+            );
+        }
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.tick().await {
+                    tracing::warn!(error = %format!("{e:#}"), "acme: check failed");
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
+        });
+    }
+
+    /// The names to cover: the configured ones, else the hostname,
+    /// `mta-sts.<domain>` for each domain publishing MTA-STS (RFC 8461
+    /// 3.3) and `autoconfig.<domain>` for each domain while `https` serves
+    /// autoconfiguration. Sorted: the store's key.
+    async fn names(&self) -> anyhow::Result<Vec<String>> {
+        let mut names = if self.acme.names.is_empty() {
+            let mut n = vec![self.config.hostname.to_ascii_lowercase()];
+            let https = self
+                .config
+                .listeners
+                .iter()
+                .any(|l| l.kind == ListenerKind::Https);
+            for d in self.store.domain_list().await? {
+                if self.store.mta_sts_get(&d.name).await?.is_some() {
+                    n.push(format!("mta-sts.{}", d.name));
+                }
+                if https {
+                    n.push(format!("autoconfig.{}", d.name));
+                }
+            }
+            n
+        } else {
+            self.acme.names.clone()
+        };
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    async fn tick(&mut self) -> anyhow::Result<()> {
+        let names = self.names().await?;
+        let key = names.join(" ");
+        let row = self.store.acme_cert_get(&key).await?;
+        if let Some(r) = &row {
+            self.serve(r);
+        }
+        let now = now_secs();
+        if !schedule::due(row.as_ref(), now, self.acme.renew_before_days) {
+            return Ok(());
+        }
+        let Some(lease) = self.store.lease_try(LEASE, LEASE_TTL).await? else {
+            return Ok(());
+        };
+        // Another node may have finished just before the lease was free.
+        let row = self.store.acme_cert_get(&key).await?;
+        if schedule::due(row.as_ref(), now_secs(), self.acme.renew_before_days) {
+            self.attempt(&key, &names, row.as_ref()).await?;
+        }
+        lease.release().await;
+        Ok(())
+    }
+
+    async fn attempt(
+        &mut self,
+        key: &str,
+        names: &[String],
+        row: Option<&AcmeCert>,
+    ) -> anyhow::Result<()> {
+        let ctx = order::Ctx {
+            store: &self.store,
+            acme: &self.acme,
+            challenges: &self.challenges,
+        };
+        tracing::info!(names = %key, "acme: ordering a certificate");
+        match order::obtain(&ctx, key, names).await {
+            Ok(got) => {
+                let info = schedule::leaf_info(&got.cert_pem)?;
+                // Checked before it is stored: a chain that does not load
+                // must never reach the other nodes.
+                tern_common::tls::certified_from_pem(&got.cert_pem, &got.key_pem)?;
+                let issued = AcmeIssued {
+                    cert_pem: &got.cert_pem,
+                    key_pem: &got.key_pem,
+                    issuer: &info.issuer,
+                    not_before: info.not_before,
+                    not_after: info.not_after,
+                };
+                self.store.acme_cert_issued(key, &issued).await?;
+                tern_common::metrics::count(Metric::AcmeOrders { result: "issued" });
+                tracing::info!(
+                    names = %key,
+                    issuer = %info.issuer,
+                    not_after = %tern_common::time::iso8601(info.not_after),
+                    "acme: certificate issued"
+                );
+                if let Some(r) = self.store.acme_cert_get(key).await? {
+                    self.serve(&r);
+                }
+            }
+            Err(e) => {
+                let failures = row.map_or(0, |r| r.failures);
+                let next = now_secs() + schedule::backoff_secs(failures);
+                let error = format!("{e:#}");
+                self.store.acme_cert_failed(key, &error, next).await?;
+                tern_common::metrics::count(Metric::AcmeOrders { result: "failed" });
+                Gauge::AcmeRenewalFailing.set(1.0);
+                tracing::error!(
+                    names = %key,
+                    error = %error,
+                    retry_at = %tern_common::time::iso8601(next),
+                    "acme: obtaining a certificate failed; the current one stays"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// At start: the newest certificate the store has (for any names), so
+    /// a node that restarts serves at once.
+    async fn serve_stored(&mut self) -> anyhow::Result<()> {
+        let names = self.names().await?.join(" ");
+        let rows = self.store.acme_cert_list().await?;
+        let best = rows
+            .iter()
+            .find(|r| r.names == names && r.cert_pem.is_some())
+            .or_else(|| rows.iter().find(|r| r.cert_pem.is_some()));
+        if let Some(r) = best {
+            self.serve(r);
+        }
+        Ok(())
+    }
+
+    /// Put the row's certificate in the slot unless it is served already.
+    fn serve(&mut self, row: &AcmeCert) {
+        Gauge::AcmeRenewalFailing.set(if row.last_error.is_some() { 1.0 } else { 0.0 });
+        let (Some(cert), Some(key), Some(issued)) = (&row.cert_pem, &row.key_pem, row.issued)
+        else {
+            return;
+        };
+        if self.served.as_ref() == Some(&(row.names.clone(), issued)) {
+            return;
+        }
+        match tern_common::tls::certified_from_pem(cert, key) {
+            Ok(ck) => {
+                let names = row.names.split(' ').map(str::to_string).collect();
+                self.slot.set_issued(names, ck);
+                self.served = Some((row.names.clone(), issued));
+                if let Some(t) = row.not_after {
+                    Gauge::AcmeCertExpiry.set(t as f64);
+                }
+                tracing::info!(names = %row.names, "acme: serving the stored certificate");
+            }
+            Err(e) => {
+                tracing::error!(names = %row.names, error = %e, "acme: the stored certificate does not load")
+            }
+        }
+    }
+}
