@@ -7,6 +7,7 @@ pub mod checks;
 pub mod dns;
 pub mod dnssec;
 pub mod mta_sts;
+pub mod pebble;
 pub mod pg;
 pub mod postfix;
 pub mod rss;
@@ -106,6 +107,25 @@ impl Tern {
             addrs: HashMap::new(),
             stdout: Vec::new(),
             _dns: dns,
+        };
+        t.launch();
+        t
+    }
+
+    /// Start tern on a configuration the test writes whole (`write` gets
+    /// the temp dir and returns the file's text): one without `[tls]`, or
+    /// with listeners on ports chosen in advance.
+    pub fn start_config(write: impl FnOnce(&Path) -> String) -> Tern {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("tern.toml");
+        std::fs::write(&config, write(dir.path())).expect("write config");
+        let mut t = Tern {
+            child: None,
+            dir,
+            config,
+            addrs: HashMap::new(),
+            stdout: Vec::new(),
+            _dns: None,
         };
         t.launch();
         t

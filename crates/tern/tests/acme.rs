@@ -1,0 +1,372 @@
+//! Certificates from ACME with pebble as the CA, validating for real
+//! (tls-alpn-01 on tern's `https` listener, http-01 on its `http`
+//! listener), then verified by clients tern did not write — imaplib,
+//! smtplib with STARTTLS, http.client — against pebble's root for the
+//! hostname; a forced renewal served to new connections while an old one
+//! goes on; the CA gone (the certificate stays, the error is shown by
+//! `tern cert status`, `/health/detailed` and `/metrics`) and back; and a
+//! replaced `[tls]` file loaded without a restart, a broken one refused.
+//! Every wait is a poll with a generous deadline.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Tern;
+use common::dns::{DnsServer, Zone};
+use common::pebble::{Pebble, free_port};
+
+const HOST: &str = "mx.test.example";
+const DEADLINE: Duration = Duration::from_secs(180);
+
+struct Setup {
+    tern: Tern,
+    pebble: Pebble,
+    http: u16,
+    https: u16,
+    _dns: DnsServer,
+}
+
+/// Pebble, and tern with `[acme]` for `HOST` by `challenge`; with
+/// `tls_file`, a self-signed `[tls]` pair too (served for other names).
+fn setup(challenge: &str, tls_file: bool) -> Setup {
+    let dns = DnsServer::start(Zone::default().a(HOST, "127.0.0.1"));
+    let (http, https) = (free_port(), free_port());
+    let pebble = Pebble::start(http, https, dns.addr);
+    let (directory, root, dns_cfg) = (pebble.directory(), pebble.https_root(), dns.config());
+    let tern = Tern::start_config(|dir| {
+        let mut s = format!(
+            "hostname = \"{HOST}\"\ndata_dir = \"{}\"\n",
+            dir.join("data").display()
+        );
+        if tls_file {
+            let (c, k) = tern_common::tls::self_signed(&dir.join("tls"), HOST).expect("cert");
+            s += &format!(
+                "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+                c.display(),
+                k.display()
+            );
+        }
+        s += &format!(
+            "[acme]\ndirectory = \"{directory}\"\nca_root = \"{}\"\n\
+             contact = [\"postmaster@test.example\"]\nchallenge = \"{challenge}\"\n",
+            root.display()
+        );
+        for (kind, port) in [("imaps", 0), ("smtp", 0), ("http", http), ("https", https)] {
+            s +=
+                &format!("[[listeners]]\nkind = \"{kind}\"\naddr = \"127.0.0.1\"\nport = {port}\n");
+        }
+        s + &dns_cfg
+    });
+    Setup {
+        tern,
+        pebble,
+        http,
+        https,
+        _dns: dns,
+    }
+}
+
+/// `tern cert status --json`.
+fn status(t: &Tern) -> serde_json::Value {
+    let out = t.cli(&["cert", "status", "--json"]);
+    assert!(
+        out.status.success(),
+        "cert status: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// Wait until the store holds a certificate issued after `after` with no
+/// error; its `issued` time.
+fn wait_issued(s: &Setup, after: i64) -> i64 {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let st = status(&s.tern);
+        let issued = st[0]["issued"].as_i64().unwrap_or(0);
+        if issued > after && st[0].get("last_error").is_none() {
+            return issued;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no certificate: {st}\npebble: {}",
+            s.pebble.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The verifying clients: the leaf each was served, after each checked the
+/// chain against `root` for `HOST`.
+fn clients(s: &Setup, root: &Path) -> serde_json::Value {
+    let out = common::python(
+        include_str!("scripts/acme_clients.py"),
+        &[
+            root.to_str().expect("path"),
+            HOST,
+            &s.tern.port("imaps").to_string(),
+            &s.tern.port("smtp").to_string(),
+            &s.https.to_string(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["imaps"], v["smtp"], "{v}");
+    assert_eq!(v["imaps"], v["https"], "{v}");
+    v
+}
+
+/// The SHA-256 of the leaf a handshake naming `sni` is served, unverified.
+fn leaf_fp(port: u16, sni: &str) -> String {
+    common::python(
+        "import hashlib, socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1])), 30), server_hostname=sys.argv[2])
+print(hashlib.sha256(s.getpeercert(True)).hexdigest())",
+        &[&port.to_string(), sni],
+    )
+    .trim()
+    .to_string()
+}
+
+fn curl(url: &str) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-w", "\n%{http_code}", url])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// An IMAPS connection verified against `root`, kept open.
+struct Imaps(rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>);
+
+impl Imaps {
+    fn open(port: u16, root: &Path) -> Imaps {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(root).expect("root") {
+            roots.add(c.expect("pem")).expect("root");
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(HOST).expect("name");
+        let conn = rustls::ClientConnection::new(Arc::new(cfg), name).expect("client");
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut s = Imaps(rustls::StreamOwned::new(conn, tcp));
+        let greeting = s.line();
+        assert!(greeting.starts_with("* OK"), "{greeting}");
+        s
+    }
+
+    fn line(&mut self) -> String {
+        let mut out = Vec::new();
+        let mut b = [0u8; 1];
+        while !out.ends_with(b"\r\n") && out.len() < 4096 {
+            self.0.read_exact(&mut b).expect("read");
+            out.push(b[0]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn noop(&mut self) -> String {
+        self.0.write_all(b"a1 NOOP\r\n").expect("write");
+        self.0.flush().expect("flush");
+        self.line()
+    }
+}
+
+/// tls-alpn-01 (RFC 8737) with pebble validating on tern's `https`
+/// listener; all three clients verify the chain; then a forced renewal
+/// is served to new connections while one opened before it goes on.
+#[test]
+fn tls_alpn_01_certificate_then_renewal_without_restart() {
+    let s = setup("tls-alpn-01", true);
+    let first = wait_issued(&s, 0);
+    let root = s.pebble.issuing_root();
+    let v = clients(&s, &root);
+    let fp1 = v["imaps"].as_str().expect("fp").to_string();
+    // A name the certificate does not cover gets the [tls] pair.
+    assert_ne!(leaf_fp(s.tern.port("imaps"), "other.example"), fp1);
+
+    let mut old = Imaps::open(s.tern.port("imaps"), &root);
+    let out = s.tern.cli(&["cert", "renew", "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_issued(&s, first);
+    let deadline = Instant::now() + DEADLINE;
+    while leaf_fp(s.tern.port("imaps"), HOST) == fp1 {
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate is not served"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let v = clients(&s, &root);
+    assert_ne!(v["imaps"].as_str(), Some(fp1.as_str()), "{v}");
+    let reply = old.noop();
+    assert!(reply.starts_with("a1 OK"), "the old connection: {reply}");
+}
+
+/// http-01 (RFC 8555 8.3) on tern's `http` listener, with no `[tls]` at
+/// all; then the CA goes away: the certificate stays, and the failure is
+/// in `tern cert status`, `/health/detailed` and `/metrics`; a new CA on
+/// the same address (which knows no account) issues the next one.
+#[test]
+fn http_01_certificate_then_ca_unreachable_and_back() {
+    let mut s = setup("http-01", false);
+    let first = wait_issued(&s, 0);
+    let root = s.pebble.issuing_root();
+    let fp1 = clients(&s, &root)["imaps"]
+        .as_str()
+        .expect("fp")
+        .to_string();
+
+    s.pebble.kill();
+    let out = s.tern.cli(&["cert", "renew", "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + DEADLINE;
+    while status(&s.tern)[0].get("last_error").is_none() {
+        assert!(Instant::now() < deadline, "no error recorded");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let text = s.tern.cli(&["cert", "status"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("last error: ") && !text.contains("last error: -"),
+        "{text}"
+    );
+    let (code, body) = curl(&format!("http://127.0.0.1:{}/health/detailed", s.http));
+    assert_eq!(code, 503, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        health["failing"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x == "acme")),
+        "{health}"
+    );
+    assert!(health["acme"]["last_error"].is_string(), "{health}");
+    let (_, metrics) = curl(&format!("http://127.0.0.1:{}/metrics", s.http));
+    assert!(metrics.contains("tern_acme_renewal_failing 1"), "{metrics}");
+    assert!(
+        metrics.contains("tern_acme_orders_total{result=\"failed\"}"),
+        "{metrics}"
+    );
+    assert_eq!(clients(&s, &root)["imaps"].as_str(), Some(fp1.as_str()));
+
+    s.pebble.launch();
+    let out = s.tern.cli(&["cert", "renew"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_issued(&s, first);
+    let root2 = s.pebble.issuing_root();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let fp = leaf_fp(s.tern.port("imaps"), HOST);
+        if fp != fp1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate is not served"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    clients(&s, &root2);
+    let (code, body) = curl(&format!("http://127.0.0.1:{}/health/detailed", s.http));
+    assert_eq!(code, 200, "{body}");
+    let (_, metrics) = curl(&format!("http://127.0.0.1:{}/metrics", s.http));
+    assert!(metrics.contains("tern_acme_renewal_failing 0"), "{metrics}");
+}
+
+/// A self-signed pair for `HOST` (cert PEM, key PEM) and its leaf's SHA-256.
+fn pair() -> (String, String, String) {
+    use aws_lc_rs::digest;
+    let c = rcgen::generate_simple_self_signed(vec![HOST.to_string()]).expect("cert");
+    let fp = digest::digest(&digest::SHA256, c.cert.der());
+    let hex: String = fp.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    (c.cert.pem(), c.signing_key.serialize_pem(), hex)
+}
+
+/// Write a file whole (rename), as a certificate tool does.
+fn put(path: &Path, text: &str) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+fn wait_fp(port: u16, want: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    while leaf_fp(port, HOST) != want {
+        assert!(Instant::now() < deadline, "certificate {want} not served");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `[tls]` files replaced on disk are served without a restart — found by
+/// the periodic check and by SIGHUP — and a broken replacement is refused
+/// while the certificate served before stays.
+#[test]
+fn a_replaced_tls_file_is_served_without_restart_and_a_broken_one_refused() {
+    let (c1, k1, fp1) = pair();
+    let t = Tern::start_config(|dir| {
+        std::fs::write(dir.join("c.pem"), &c1).expect("cert");
+        std::fs::write(dir.join("k.pem"), &k1).expect("key");
+        format!(
+            "hostname = \"{HOST}\"\ndata_dir = \"{}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n\
+             watch_secs = 1\n[[listeners]]\nkind = \"imaps\"\naddr = \"127.0.0.1\"\nport = 0\n",
+            dir.join("data").display(),
+            dir.join("c.pem").display(),
+            dir.join("k.pem").display()
+        )
+    });
+    let (cert, key) = (t.dir.path().join("c.pem"), t.dir.path().join("k.pem"));
+    let port = t.port("imaps");
+    assert_eq!(leaf_fp(port, HOST), fp1);
+
+    // The periodic check.
+    let (c2, k2, fp2) = pair();
+    put(&key, &k2);
+    put(&cert, &c2);
+    wait_fp(port, &fp2);
+
+    // Broken: a certificate that does not match its key, then garbage.
+    let (c3, _, _) = pair();
+    put(&cert, &c3);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(leaf_fp(port, HOST), fp2, "a mismatched pair is refused");
+    put(&cert, "not a certificate");
+    common::signal(t.pid(), "HUP");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(leaf_fp(port, HOST), fp2, "garbage is refused");
+
+    // SIGHUP loads a good pair at once.
+    let (c4, k4, fp4) = pair();
+    put(&key, &k4);
+    put(&cert, &c4);
+    common::signal(t.pid(), "HUP");
+    wait_fp(port, &fp4);
+}
