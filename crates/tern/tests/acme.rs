@@ -4,8 +4,10 @@
 //! smtplib with STARTTLS, http.client — against pebble's root for the
 //! hostname; a forced renewal served to new connections while an old one
 //! goes on; the CA gone (the certificate stays, the error is shown by
-//! `tern cert status`, `/health/detailed` and `/metrics`) and back; and a
-//! replaced `[tls]` file loaded without a restart, a broken one refused.
+//! `tern cert status`, `/health/detailed` and `/metrics`) and back; two
+//! nodes on one PostgreSQL ordering once and serving the same certificate;
+//! and a replaced `[tls]` file loaded without a restart, a broken one
+//! refused.
 //! Every wait is a poll with a generous deadline.
 
 mod common;
@@ -36,11 +38,41 @@ fn setup(challenge: &str, tls_file: bool) -> Setup {
     let dns = DnsServer::start(Zone::default().a(HOST, "127.0.0.1"));
     let (http, https) = (free_port(), free_port());
     let pebble = Pebble::start(http, https, dns.addr);
+    let n = Node {
+        challenge,
+        tls_file,
+        http,
+        https,
+        store: "",
+    };
+    let tern = node(&pebble, &dns, &n);
+    Setup {
+        tern,
+        pebble,
+        http,
+        https,
+        _dns: dns,
+    }
+}
+
+/// One tern node's ACME set-up.
+struct Node<'a> {
+    challenge: &'a str,
+    tls_file: bool,
+    http: u16,
+    https: u16,
+    /// A `[store]` section, or "" for SQLite.
+    store: &'a str,
+}
+
+fn node(pebble: &Pebble, dns: &DnsServer, n: &Node<'_>) -> Tern {
     let (directory, root, dns_cfg) = (pebble.directory(), pebble.https_root(), dns.config());
-    let tern = Tern::start_config(|dir| {
+    let (challenge, tls_file, http, https) = (n.challenge, n.tls_file, n.http, n.https);
+    Tern::start_config(|dir| {
         let mut s = format!(
-            "hostname = \"{HOST}\"\ndata_dir = \"{}\"\n",
-            dir.join("data").display()
+            "hostname = \"{HOST}\"\ndata_dir = \"{}\"\n{}",
+            dir.join("data").display(),
+            n.store
         );
         if tls_file {
             let (c, k) = tern_common::tls::self_signed(&dir.join("tls"), HOST).expect("cert");
@@ -60,14 +92,7 @@ fn setup(challenge: &str, tls_file: bool) -> Setup {
                 &format!("[[listeners]]\nkind = \"{kind}\"\naddr = \"127.0.0.1\"\nport = {port}\n");
         }
         s + &dns_cfg
-    });
-    Setup {
-        tern,
-        pebble,
-        http,
-        https,
-        _dns: dns,
-    }
+    })
 }
 
 /// `tern cert status --json`.
@@ -84,9 +109,13 @@ fn status(t: &Tern) -> serde_json::Value {
 /// Wait until the store holds a certificate issued after `after` with no
 /// error; its `issued` time.
 fn wait_issued(s: &Setup, after: i64) -> i64 {
+    wait_issued_on(&s.tern, &s.pebble, after)
+}
+
+fn wait_issued_on(tern: &Tern, pebble: &Pebble, after: i64) -> i64 {
     let deadline = Instant::now() + DEADLINE;
     loop {
-        let st = status(&s.tern);
+        let st = status(tern);
         let issued = st[0]["issued"].as_i64().unwrap_or(0);
         if issued > after && st[0].get("last_error").is_none() {
             return issued;
@@ -94,7 +123,7 @@ fn wait_issued(s: &Setup, after: i64) -> i64 {
         assert!(
             Instant::now() < deadline,
             "no certificate: {st}\npebble: {}",
-            s.pebble.log()
+            pebble.log()
         );
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -103,14 +132,18 @@ fn wait_issued(s: &Setup, after: i64) -> i64 {
 /// The verifying clients: the leaf each was served, after each checked the
 /// chain against `root` for `HOST`.
 fn clients(s: &Setup, root: &Path) -> serde_json::Value {
+    clients_of(&s.tern, s.https, root)
+}
+
+fn clients_of(tern: &Tern, https: u16, root: &Path) -> serde_json::Value {
     let out = common::python(
         include_str!("scripts/acme_clients.py"),
         &[
             root.to_str().expect("path"),
             HOST,
-            &s.tern.port("imaps").to_string(),
-            &s.tern.port("smtp").to_string(),
-            &s.https.to_string(),
+            &tern.port("imaps").to_string(),
+            &tern.port("smtp").to_string(),
+            &https.to_string(),
         ],
     );
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
@@ -322,7 +355,7 @@ fn wait_fp(port: u16, want: &str) {
     let deadline = Instant::now() + DEADLINE;
     while leaf_fp(port, HOST) != want {
         assert!(Instant::now() < deadline, "certificate {want} not served");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_secs(1));
     }
 }
 
@@ -369,4 +402,54 @@ fn a_replaced_tls_file_is_served_without_restart_and_a_broken_one_refused() {
     put(&cert, &c4);
     common::signal(t.pid(), "HUP");
     wait_fp(port, &fp4);
+}
+
+/// Two nodes on one PostgreSQL: one order between them (the store lease),
+/// and both serve the certificate it brought, verified by the clients.
+/// The CA's http-01 requests go to a third node without `[acme]`, which
+/// answers from the store whichever node ordered.
+#[test]
+fn two_nodes_on_one_postgresql_order_once_and_serve_the_same_certificate() {
+    let db = common::pg::PgDb::create();
+    let store = db.config();
+    let dns = DnsServer::start(Zone::default().a(HOST, "127.0.0.1"));
+    let (http, https) = (free_port(), free_port());
+    let pebble = Pebble::start(http, https, dns.addr);
+    let dns_cfg = dns.config();
+    let _answering = Tern::start_config(|dir| {
+        format!(
+            "hostname = \"{HOST}\"\ndata_dir = \"{}\"\n{store}\
+             [[listeners]]\nkind = \"http\"\naddr = \"127.0.0.1\"\nport = {http}\n{dns_cfg}",
+            dir.join("data").display()
+        )
+    });
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let https = free_port();
+        let n = Node {
+            challenge: "http-01",
+            tls_file: false,
+            http: free_port(),
+            https,
+            store: &store,
+        };
+        nodes.push((node(&pebble, &dns, &n), https));
+    }
+    wait_issued_on(&nodes[0].0, &pebble, 0);
+    let root = pebble.issuing_root();
+    // The node that did not order picks the certificate up from the store
+    // at its next look; until then each serves its own self-signed one.
+    let deadline = Instant::now() + DEADLINE;
+    while leaf_fp(nodes[0].0.port("imaps"), HOST) != leaf_fp(nodes[1].0.port("imaps"), HOST) {
+        assert!(
+            Instant::now() < deadline,
+            "the nodes serve different certificates"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    for (t, https) in &nodes {
+        clients_of(t, *https, &root);
+    }
+    let orders = pebble.log().matches("Added order").count();
+    assert_eq!(orders, 1, "{}", pebble.log());
 }
