@@ -28,7 +28,32 @@ use tern_common::tls::CertSlot;
 use tern_store::{AcmeCert, AcmeIssued, Store};
 use tokio_util::sync::CancellationToken;
 
-pub use order::alpn_cert;
+/// Finds a tls-alpn-01 challenge another node opened, in the store.
+pub struct StoreLookup(pub Store);
+
+impl tern_common::challenge::Lookup for StoreLookup {
+    fn alpn_digest(
+        &self,
+        name: &str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Vec<u8>>> + Send + '_>> {
+        let key = order::alpn_key(name);
+        Box::pin(async move {
+            let hex = self.0.acme_answer_get(&key).await.ok()??;
+            unhex(&hex)
+        })
+    }
+}
+
+/// A SHA-256 digest from its hex form; `None` for anything else.
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
 
 /// How often each node looks at the store.
 const POLL: Duration = Duration::from_secs(3);

@@ -15,8 +15,7 @@ use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, Order,
     OrderStatus, RetryPolicy,
 };
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tern_common::challenge::Challenges;
+use tern_common::challenge::{Challenges, alpn_cert};
 use tern_common::config::{AcmeChallenge, AcmeConfig};
 use tern_store::Store;
 
@@ -24,8 +23,17 @@ use tern_store::Store;
 const CA_PATIENCE: Duration = Duration::from_secs(120);
 /// The longest one order may take, from account to chain.
 const ORDER_LIMIT: Duration = Duration::from_secs(600);
-/// How long an http-01 answer stays in the store.
-const TOKEN_TTL_SECS: i64 = 3600;
+/// How long a challenge's answer stays in the store.
+const ANSWER_TTL_SECS: i64 = 3600;
+
+/// Where the store keeps a tls-alpn-01 digest (`StoreLookup` reads it).
+pub fn alpn_key(name: &str) -> String {
+    format!("tls-alpn-01:{}", name.to_ascii_lowercase())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// What an order brings home.
 pub struct Obtained {
@@ -189,10 +197,14 @@ impl Answered {
     async fn withdraw(self, ctx: &Ctx<'_>) {
         for name in &self.alpn {
             ctx.challenges.remove_alpn(name);
+            let _ = ctx.store.acme_answer_remove(&alpn_key(name)).await;
         }
         for token in &self.http {
             ctx.challenges.remove_http(token);
-            let _ = ctx.store.acme_token_remove(token).await;
+            let _ = ctx
+                .store
+                .acme_answer_remove(&format!("http-01:{token}"))
+                .await;
         }
     }
 }
@@ -221,15 +233,20 @@ async fn answer_all(
         let ka = ch.key_authorization();
         match ctx.acme.challenge {
             AcmeChallenge::TlsAlpn01 => {
+                let digest = ka.digest();
                 ctx.challenges
-                    .put_alpn(&name, alpn_cert(&name, ka.digest().as_ref())?);
+                    .put_alpn(&name, alpn_cert(&name, digest.as_ref())?);
+                // For the other nodes, should the CA ask one of them.
+                ctx.store
+                    .acme_answer_put(&alpn_key(&name), &hex(digest.as_ref()), ANSWER_TTL_SECS)
+                    .await?;
                 answered.alpn.push(name.clone());
             }
             AcmeChallenge::Http01 => {
                 let token = ch.token.clone();
                 ctx.challenges.put_http(&token, ka.as_str());
                 ctx.store
-                    .acme_token_put(&token, ka.as_str(), TOKEN_TTL_SECS)
+                    .acme_answer_put(&format!("http-01:{token}"), ka.as_str(), ANSWER_TTL_SECS)
                     .await?;
                 answered.http.push(token);
             }
@@ -262,27 +279,6 @@ async fn why_invalid(order: &mut Order) -> String {
     } else {
         out.join("; ")
     }
-}
-
-/// RFC 8737 3: a self-signed certificate for `name` alone with the
-/// critical acmeIdentifier extension holding the SHA-256 digest of the
-/// key authorization.
-pub fn alpn_cert(name: &str, digest: &[u8]) -> anyhow::Result<rustls::sign::CertifiedKey> {
-    let mut params = rcgen::CertificateParams::new(vec![name.to_string()])?;
-    params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(digest)];
-    let pair = rcgen::KeyPair::generate()?;
-    let cert = params.self_signed(&pair)?;
-    let key = PrivateKeyDer::Pkcs8(pair.serialize_der().into());
-    // Not `certified_from`: its check that key and certificate match parses
-    // the certificate with webpki, which refuses the critical extension
-    // this certificate exists for. Both were made just above.
-    let signing = rustls::crypto::aws_lc_rs::default_provider()
-        .key_provider
-        .load_private_key(key)?;
-    Ok(rustls::sign::CertifiedKey::new(
-        vec![CertificateDer::from(cert.der().to_vec())],
-        signing,
-    ))
 }
 
 /// A fresh key (ECDSA P-256) and a CSR naming `names` (RFC 8555 7.4: the

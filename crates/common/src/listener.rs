@@ -114,7 +114,7 @@ pub struct Tls {
     config: Arc<rustls::ServerConfig>,
     /// For a ClientHello offering `acme-tls/1` (RFC 8737), while ACME
     /// validates by tls-alpn-01 on this listener.
-    challenge: Option<Arc<rustls::ServerConfig>>,
+    challenge: Option<crate::challenge::ChallengeTls>,
     handshake_timeout: Duration,
 }
 
@@ -127,9 +127,8 @@ impl Tls {
         }
     }
 
-    /// Also answer tls-alpn-01 validation handshakes with `challenge`
-    /// (`crate::challenge::challenge_config`).
-    pub fn with_challenge(mut self, challenge: Arc<rustls::ServerConfig>) -> Tls {
+    /// Also answer tls-alpn-01 validation handshakes.
+    pub fn with_challenge(mut self, challenge: crate::challenge::ChallengeTls) -> Tls {
         self.challenge = Some(challenge);
         self
     }
@@ -146,8 +145,13 @@ impl Tls {
             let start =
                 tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
                     .await?;
-            let config = match &self.challenge {
-                Some(c) if crate::challenge::offers_acme_alpn(&start.client_hello()) => c.clone(),
+            let acme = {
+                let hello = start.client_hello();
+                crate::challenge::offers_acme_alpn(&hello)
+                    .then(|| hello.server_name().map(str::to_string))
+            };
+            let config = match (&self.challenge, acme) {
+                (Some(c), Some(sni)) => c.config_for(sni.as_deref()).await,
                 _ => self.config.clone(),
             };
             start.into_stream(config).await

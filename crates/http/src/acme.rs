@@ -27,7 +27,11 @@ pub async fn http01(State(state): State<AppState>, Path(token): Path<String>) ->
     let local = state.challenges.as_ref().and_then(|c| c.http(&token));
     let answer = match local {
         Some(a) => Some(a),
-        None => match state.store.acme_token_get(&token).await {
+        None => match state
+            .store
+            .acme_answer_get(&format!("http-01:{token}"))
+            .await
+        {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(error = %e, "http acme challenge lookup failed");

@@ -1,8 +1,8 @@
 //! What ACME (RFC 8555) keeps in the store, so that every node sharing it
 //! serves the same certificate: the account's credentials per CA
 //! directory, the certificate and key per set of names with the state of
-//! its renewal, and the http-01 answers (RFC 8555 8.3) any node may be
-//! asked for. The rule: a certificate row is written only by the node
+//! its renewal, and the answers to open challenges any node may be asked
+//! for (http-01, RFC 8555 8.3; tls-alpn-01, RFC 8737 3). The rule: a certificate row is written only by the node
 //! holding the ACME lease; every node reads it.
 
 use sqlx::Row;
@@ -216,40 +216,42 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Publish an http-01 answer (RFC 8555 8.3) for `ttl_secs`.
-    pub async fn acme_token_put(&self, token: &str, key_auth: &str, ttl_secs: i64) -> Result<()> {
+    /// Publish a challenge's answer for `ttl_secs`: under `http-01:<token>`
+    /// the key authorization (RFC 8555 8.3), under `tls-alpn-01:<name>` the
+    /// hex SHA-256 digest of it (RFC 8737 3).
+    pub async fn acme_answer_put(&self, key: &str, answer: &str, ttl_secs: i64) -> Result<()> {
         let now = now_secs();
-        sqlx::query("DELETE FROM acme_http_tokens WHERE expires < $1")
+        sqlx::query("DELETE FROM acme_answers WHERE expires < $1")
             .bind(now)
             .execute(self.pool())
             .await?;
         sqlx::query(
-            "INSERT INTO acme_http_tokens (token, key_auth, expires) VALUES ($1, $2, $3) \
-             ON CONFLICT (token) DO UPDATE SET key_auth = $2, expires = $3",
+            "INSERT INTO acme_answers (key, answer, expires) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET answer = $2, expires = $3",
         )
-        .bind(token)
-        .bind(key_auth)
+        .bind(key)
+        .bind(answer)
         .bind(now + ttl_secs)
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    /// The http-01 answer for `token`, unless expired.
-    pub async fn acme_token_get(&self, token: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT key_auth FROM acme_http_tokens WHERE token = $1 AND expires >= $2",
+    /// The answer published under `key`, unless expired.
+    pub async fn acme_answer_get(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT answer FROM acme_answers WHERE key = $1 AND expires >= $2")
+                .bind(key)
+                .bind(now_secs())
+                .fetch_optional(self.pool())
+                .await?,
         )
-        .bind(token)
-        .bind(now_secs())
-        .fetch_optional(self.pool())
-        .await?)
     }
 
-    /// Withdraw an http-01 answer once its challenge is over.
-    pub async fn acme_token_remove(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM acme_http_tokens WHERE token = $1")
-            .bind(token)
+    /// Withdraw an answer once its challenge is over.
+    pub async fn acme_answer_remove(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM acme_answers WHERE key = $1")
+            .bind(key)
             .execute(self.pool())
             .await?;
         Ok(())
@@ -286,19 +288,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_first_account_written_wins_and_tokens_expire() {
+    async fn the_first_account_written_wins_and_answers_expire() {
         let d = tempfile::tempdir().unwrap();
         let s = Store::open_sqlite_for_tests(d.path()).await.unwrap();
         assert_eq!(s.acme_account_put("u", "one").await.unwrap(), "one");
         assert_eq!(s.acme_account_put("u", "two").await.unwrap(), "one");
-        s.acme_token_put("t", "t.ka", 60).await.unwrap();
+        s.acme_answer_put("http-01:t", "t.ka", 60).await.unwrap();
         assert_eq!(
-            s.acme_token_get("t").await.unwrap().as_deref(),
+            s.acme_answer_get("http-01:t").await.unwrap().as_deref(),
             Some("t.ka")
         );
-        s.acme_token_put("old", "x", -1).await.unwrap();
-        assert_eq!(s.acme_token_get("old").await.unwrap(), None);
-        s.acme_token_remove("t").await.unwrap();
-        assert_eq!(s.acme_token_get("t").await.unwrap(), None);
+        s.acme_answer_put("http-01:old", "x", -1).await.unwrap();
+        assert_eq!(s.acme_answer_get("http-01:old").await.unwrap(), None);
+        s.acme_answer_remove("http-01:t").await.unwrap();
+        assert_eq!(s.acme_answer_get("http-01:t").await.unwrap(), None);
     }
 }

@@ -313,7 +313,9 @@ const MIGRATIONS: &[&str] = &[
     // worked on (resumed after a crash), the last error, the next attempt
     // and a renewal asked for by `tern cert renew` (1, or 2: forced) — so
     // every node on one PostgreSQL serves the same certificate; and the
-    // http-01 answers (RFC 8555 8.3) that any node may be asked for.
+    // answers to open challenges that any node may be asked for: an
+    // http-01 key authorization by token (RFC 8555 8.3), a tls-alpn-01
+    // digest by name (RFC 8737 3).
     r#"
     CREATE TABLE acme_accounts (
         directory TEXT PRIMARY KEY,
@@ -335,9 +337,9 @@ const MIGRATIONS: &[&str] = &[
         next_attempt BIGINT NOT NULL DEFAULT 0,
         renew_requested BIGINT NOT NULL DEFAULT 0
     );
-    CREATE TABLE acme_http_tokens (
-        token TEXT PRIMARY KEY,
-        key_auth TEXT NOT NULL,
+    CREATE TABLE acme_answers (
+        key TEXT PRIMARY KEY,
+        answer TEXT NOT NULL,
         expires BIGINT NOT NULL
     );
     "#,

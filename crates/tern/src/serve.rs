@@ -93,18 +93,11 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     // HTTPS offers HTTP/2 and HTTP/1.1 by ALPN (RFC 9113 3.2) with the same
     // certificate; the mail listeners offer no ALPN. With tls-alpn-01, a
     // ClientHello offering acme-tls/1 on https gets the challenge
-    // certificate instead (RFC 8737 3).
+    // certificate instead (RFC 8737 3), once the store is open.
     let mut https_tls = Tls::new(tern_common::tls::with_alpn(
         &server_tls,
         &[b"h2", b"http/1.1"],
     ));
-    if let (Some(acme), Some(ch)) = (&config.acme, &challenges)
-        && acme.challenge == AcmeChallenge::TlsAlpn01
-    {
-        let c = tern_common::challenge::challenge_config(ch.clone())
-            .map_err(|e| Failure::Runtime(format!("acme challenge TLS: {e}")))?;
-        https_tls = https_tls.with_challenge(c);
-    }
     let tls = Tls::new(server_tls);
     // Counters count from here on; `/metrics` renders them.
     let metrics = match tern_http::metrics::install() {
@@ -116,6 +109,17 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     };
     let store = open_store(&config).await?;
     tidy_data_dir(&config.data_dir, &store).await?;
+    if let (Some(acme), Some(ch)) = (&config.acme, &challenges)
+        && acme.challenge == AcmeChallenge::TlsAlpn01
+    {
+        // Another node's challenge is found in the store (the CA may ask
+        // any node behind the name).
+        let lookup: Arc<dyn tern_common::challenge::Lookup> =
+            Arc::new(tern_acme::StoreLookup(store.clone()));
+        let c = tern_common::challenge::ChallengeTls::new(ch.clone(), Some(lookup))
+            .map_err(|e| Failure::Runtime(format!("acme challenge TLS: {e}")))?;
+        https_tls = https_tls.with_challenge(c);
+    }
     let bound = bind_all(&config.listeners)
         .await
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;

@@ -409,7 +409,18 @@ fn a_replaced_tls_file_is_served_without_restart_and_a_broken_one_refused() {
 /// The CA's http-01 requests go to a third node without `[acme]`, which
 /// answers from the store whichever node ordered.
 #[test]
-fn two_nodes_on_one_postgresql_order_once_and_serve_the_same_certificate() {
+fn two_nodes_on_one_postgresql_order_once_by_http_01() {
+    two_nodes("http-01");
+}
+
+/// The same by tls-alpn-01, the CA connecting to the first node whichever
+/// node ordered (the other's challenge is found in the store).
+#[test]
+fn two_nodes_on_one_postgresql_order_once_by_tls_alpn_01() {
+    two_nodes("tls-alpn-01");
+}
+
+fn two_nodes(challenge: &str) {
     let db = common::pg::PgDb::create();
     let store = db.config();
     let dns = DnsServer::start(Zone::default().a(HOST, "127.0.0.1"));
@@ -424,10 +435,10 @@ fn two_nodes_on_one_postgresql_order_once_and_serve_the_same_certificate() {
         )
     });
     let mut nodes = Vec::new();
-    for _ in 0..2 {
-        let https = free_port();
+    for i in 0..2 {
+        let https = if i == 0 { https } else { free_port() };
         let n = Node {
-            challenge: "http-01",
+            challenge,
             tls_file: false,
             http: free_port(),
             https,
