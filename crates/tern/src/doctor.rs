@@ -215,6 +215,15 @@ fn listeners(config: &Config) -> Vec<Check> {
 
 fn certificate(config: &Config) -> Vec<Check> {
     let Some(tls) = &config.tls else {
+        if let Some(acme) = &config.acme {
+            return vec![pass(
+                "certificate",
+                format!(
+                    "from the ACME CA at {} (`tern cert status` shows it and its renewal)",
+                    acme.directory
+                ),
+            )];
+        }
         return vec![pass(
             "certificate",
             "the embedded default's self-signed certificate (clients will warn)",

@@ -6,8 +6,8 @@
 //! goes on; the CA gone (the certificate stays, the error is shown by
 //! `tern cert status`, `/health/detailed` and `/metrics`) and back; two
 //! nodes on one PostgreSQL ordering once and serving the same certificate;
-//! and a replaced `[tls]` file loaded without a restart, a broken one
-//! refused.
+//! the default names following the domains; and a replaced `[tls]` file
+//! loaded without a restart, a broken one refused.
 //! Every wait is a poll with a generous deadline.
 
 mod common;
@@ -24,6 +24,14 @@ use common::pebble::{Pebble, free_port};
 const HOST: &str = "mx.test.example";
 const DEADLINE: Duration = Duration::from_secs(180);
 
+/// The names tern may ask a certificate for, all at 127.0.0.1.
+fn zone() -> Zone {
+    Zone::default()
+        .a(HOST, "127.0.0.1")
+        .a("mta-sts.test.example", "127.0.0.1")
+        .a("autoconfig.test.example", "127.0.0.1")
+}
+
 struct Setup {
     tern: Tern,
     pebble: Pebble,
@@ -35,7 +43,7 @@ struct Setup {
 /// Pebble, and tern with `[acme]` for `HOST` by `challenge`; with
 /// `tls_file`, a self-signed `[tls]` pair too (served for other names).
 fn setup(challenge: &str, tls_file: bool) -> Setup {
-    let dns = DnsServer::start(Zone::default().a(HOST, "127.0.0.1"));
+    let dns = DnsServer::start(zone());
     let (http, https) = (free_port(), free_port());
     let pebble = Pebble::start(http, https, dns.addr);
     let n = Node {
@@ -136,11 +144,15 @@ fn clients(s: &Setup, root: &Path) -> serde_json::Value {
 }
 
 fn clients_of(tern: &Tern, https: u16, root: &Path) -> serde_json::Value {
+    clients_for(tern, https, root, HOST)
+}
+
+fn clients_for(tern: &Tern, https: u16, root: &Path, host: &str) -> serde_json::Value {
     let out = common::python(
         include_str!("scripts/acme_clients.py"),
         &[
             root.to_str().expect("path"),
-            HOST,
+            host,
             &tern.port("imaps").to_string(),
             &tern.port("smtp").to_string(),
             &https.to_string(),
@@ -463,4 +475,53 @@ fn two_nodes(challenge: &str) {
     }
     let orders = pebble.log().matches("Added order").count();
     assert_eq!(orders, 1, "{}", pebble.log());
+}
+
+/// The default names follow the domains: a domain publishing MTA-STS adds
+/// `mta-sts.<domain>`, and with `https` serving autoconfiguration every
+/// domain adds `autoconfig.<domain>`; the new set is ordered at once and
+/// served for each of its names.
+#[test]
+fn the_default_names_follow_the_domains() {
+    let s = setup("http-01", false);
+    let first = wait_issued(&s, 0);
+    assert_eq!(status(&s.tern)[0]["names"], serde_json::json!([HOST]));
+    let old = leaf_fp(s.tern.port("imaps"), HOST);
+    for args in [
+        &["domain", "add", "test.example", "--no-dkim"][..],
+        &["domain", "mta-sts", "test.example", "--mode", "testing"][..],
+    ] {
+        let out = s.tern.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let want = serde_json::json!(["autoconfig.test.example", "mta-sts.test.example", HOST]);
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let st = status(&s.tern);
+        if st[0]["names"] == want && st[0]["issued"].as_i64().unwrap_or(0) >= first {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{st}\npebble: {}",
+            s.pebble.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let root = s.pebble.issuing_root();
+    let deadline = Instant::now() + DEADLINE;
+    while leaf_fp(s.tern.port("imaps"), HOST) == old {
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate is not served"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    for host in ["mta-sts.test.example", "autoconfig.test.example", HOST] {
+        clients_for(&s.tern, s.https, &root, host);
+    }
 }
