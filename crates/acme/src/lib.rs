@@ -57,9 +57,11 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// How often each node looks at the store.
 const POLL: Duration = Duration::from_secs(3);
-/// The lease only one node at a time orders under; renewed while held.
+/// The lease only one node at a time orders under; renewed while held
+/// (every third of its time-to-live), so a node that dies mid-order holds
+/// it up to a minute, after which any node resumes the order.
 const LEASE: &str = "acme";
-const LEASE_TTL: Duration = Duration::from_secs(300);
+const LEASE_TTL: Duration = Duration::from_secs(60);
 
 /// The background certificate service of one node.
 pub struct Acme {

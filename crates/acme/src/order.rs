@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use instant_acme::{
-    Account, AuthorizationStatus, ChallengeType, Identifier, NewAccount, NewOrder, Order,
-    OrderStatus, RetryPolicy,
+    Account, AuthorizationStatus, ChallengeStatus, ChallengeType, Identifier, NewAccount, NewOrder,
+    Order, OrderStatus, RetryPolicy,
 };
 use tern_common::challenge::{Challenges, alpn_cert};
 use tern_common::config::{AcmeChallenge, AcmeConfig};
@@ -251,7 +251,11 @@ async fn answer_all(
                 answered.http.push(token);
             }
         }
-        ch.set_ready().await?;
+        // A resumed order may have asked already: the CA is validating,
+        // and asking again is an error (RFC 8555 7.5.1).
+        if ch.status == ChallengeStatus::Pending {
+            ch.set_ready().await?;
+        }
         tracing::info!(name = %name, challenge = ctx.acme.challenge.name(), "acme challenge ready");
     }
     Ok(())

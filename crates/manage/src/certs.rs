@@ -31,6 +31,10 @@ pub struct CertInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub failures: i64,
+    /// The order being worked on (its URL at the CA), resumed after a
+    /// restart while the CA still holds it open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
     /// A renewal asked for and not yet done: `renew` or `force`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested: Option<String>,
@@ -55,6 +59,7 @@ impl Manager {
                     .then_some(r.next_attempt),
                 last_error: r.last_error,
                 failures: r.failures,
+                order: r.order_url,
                 requested: match r.renew_requested {
                     1 => Some("renew".into()),
                     2 => Some("force".into()),

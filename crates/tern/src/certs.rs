@@ -36,6 +36,9 @@ pub async fn run(config: &Config, cmd: CertCmd) -> Result<(), Failure> {
                 if let Some(r) = &c.requested {
                     println!("  requested: {r}");
                 }
+                if let Some(o) = &c.order {
+                    println!("  order in progress: {o}");
+                }
                 println!("  last error: {}", c.last_error.as_deref().unwrap_or("-"));
             }
         }

@@ -6,7 +6,8 @@
 //! goes on; the CA gone (the certificate stays, the error is shown by
 //! `tern cert status`, `/health/detailed` and `/metrics`) and back; two
 //! nodes on one PostgreSQL ordering once and serving the same certificate;
-//! the default names following the domains; and a replaced `[tls]` file
+//! the default names following the domains; an order resumed after a
+//! crash; and a replaced `[tls]` file
 //! loaded without a restart, a broken one refused.
 //! Every wait is a poll with a generous deadline.
 
@@ -43,9 +44,13 @@ struct Setup {
 /// Pebble, and tern with `[acme]` for `HOST` by `challenge`; with
 /// `tls_file`, a self-signed `[tls]` pair too (served for other names).
 fn setup(challenge: &str, tls_file: bool) -> Setup {
+    setup_with(challenge, tls_file, true)
+}
+
+fn setup_with(challenge: &str, tls_file: bool, nosleep: bool) -> Setup {
     let dns = DnsServer::start(zone());
     let (http, https) = (free_port(), free_port());
-    let pebble = Pebble::start(http, https, dns.addr);
+    let pebble = Pebble::start_with(http, https, dns.addr, nosleep);
     let n = Node {
         challenge,
         tls_file,
@@ -524,4 +529,24 @@ fn the_default_names_follow_the_domains() {
     for host in ["mta-sts.test.example", "autoconfig.test.example", HOST] {
         clients_for(&s.tern, s.https, &root, host);
     }
+}
+
+/// A crash in the middle of an order: the restarted node resumes the same
+/// order (the CA, sleeping before it validates, still holds it open), and
+/// no second order is placed. The answer is in the store, so the CA's
+/// request finds it whether it comes before or after the restart.
+#[test]
+fn an_order_interrupted_by_a_crash_is_resumed_not_duplicated() {
+    let mut s = setup_with("http-01", false, false);
+    let deadline = Instant::now() + DEADLINE;
+    while status(&s.tern)[0].get("order").is_none() {
+        assert!(Instant::now() < deadline, "no order placed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.tern.kill();
+    s.tern.launch();
+    wait_issued(&s, 0);
+    let orders = s.pebble.log().matches("Added order").count();
+    assert_eq!(orders, 1, "{}", s.pebble.log());
+    clients(&s, &s.pebble.issuing_root());
 }

@@ -18,6 +18,8 @@ pub struct Pebble {
     http_port: u16,
     tls_port: u16,
     dns: SocketAddr,
+    /// `PEBBLE_VA_NOSLEEP=1`: validate at once (else after 0 to 15 s).
+    nosleep: bool,
 }
 
 /// A loopback port free now (the caller binds it soon after).
@@ -33,6 +35,12 @@ impl Pebble {
     /// Start pebble; validation connects to `http_port` (http-01) and
     /// `tls_port` (tls-alpn-01) on the address `dns` gives for a name.
     pub fn start(http_port: u16, tls_port: u16, dns: SocketAddr) -> Pebble {
+        Pebble::start_with(http_port, tls_port, dns, true)
+    }
+
+    /// `start`; without `nosleep`, pebble waits 0 to 15 s before each
+    /// validation, as a real CA may (a test can crash tern meanwhile).
+    pub fn start_with(http_port: u16, tls_port: u16, dns: SocketAddr, nosleep: bool) -> Pebble {
         let dir = tempfile::tempdir().expect("tempdir");
         write_https_material(dir.path());
         let mut p = Pebble {
@@ -43,6 +51,7 @@ impl Pebble {
             http_port,
             tls_port,
             dns,
+            nosleep,
         };
         p.launch();
         p
@@ -64,12 +73,15 @@ impl Pebble {
         let cfg_path = self.dir.path().join("pebble.json");
         std::fs::write(&cfg_path, cfg).expect("pebble config");
         let log = std::fs::File::create(self.dir.path().join("pebble.log")).expect("log");
-        let child = Command::new("pebble")
+        let mut cmd = Command::new("pebble");
+        if self.nosleep {
+            cmd.env("PEBBLE_VA_NOSLEEP", "1");
+        }
+        let child = cmd
             .arg("-config")
             .arg(&cfg_path)
             .arg("-dnsserver")
             .arg(self.dns.to_string())
-            .env("PEBBLE_VA_NOSLEEP", "1")
             // Every nonce accepted, no reuse of authorizations: each order
             // is validated for real, and the tests do not depend on luck.
             .env("PEBBLE_WFE_NONCEREJECT", "0")
