@@ -1,6 +1,6 @@
 //! When to order: a missing certificate at once, a present one at its
 //! renewal time (`renew_before_days` before expiry, else at two thirds of
-//! its lifetime), or at once when an operator forced it (`tern cert renew
+//! its lifetime, never before a third of it), or at once when an operator forced it (`tern cert renew
 //! --force`, kept until it succeeds); never before the backoff of a
 //! failure has run out, which `tern cert renew` waives. Pure functions of
 //! the row and the time, so every rule is tested without a CA.
@@ -93,6 +93,13 @@ mod tests {
         assert!(due(Some(&c), 60 * 86_400, None));
         assert!(!due(Some(&c), 59 * 86_400, Some(30)));
         assert!(due(Some(&c), 60 * 86_400, Some(30)));
+    }
+
+    #[test]
+    fn a_window_longer_than_the_lifetime_waits_a_third_of_it() {
+        let c = issued(0, 90 * 86_400);
+        assert!(!due(Some(&c), 30 * 86_400 - 1, Some(365)));
+        assert!(due(Some(&c), 30 * 86_400, Some(365)));
     }
 
     #[test]

@@ -36,14 +36,18 @@ pub struct AcmeCert {
 
 impl AcmeCert {
     /// When its certificate is to be renewed: `renew_before_days` before
-    /// expiry, else at two thirds of its lifetime; `None`: no certificate.
+    /// expiry, else at two thirds of its lifetime; never before a third of
+    /// it (a `renew_before_days` longer than a CA's certificates live must
+    /// not order again and again). `None`: no certificate.
     pub fn renew_at(&self, renew_before_days: Option<u64>) -> Option<i64> {
         self.cert_pem.as_ref()?;
         let (nb, na) = (self.not_before?, self.not_after?);
-        Some(match renew_before_days {
+        let life = (na - nb).max(0);
+        let at = match renew_before_days {
             Some(d) => na.saturating_sub((d as i64).saturating_mul(86_400)),
-            None => nb + (na - nb).max(0) / 3 * 2,
-        })
+            None => nb + life / 3 * 2,
+        };
+        Some(at.max(nb + life / 3))
     }
 }
 

@@ -2,8 +2,8 @@
 //! (tls-alpn-01 on tern's `https` listener, http-01 on its `http`
 //! listener), then verified by clients tern did not write — imaplib,
 //! smtplib with STARTTLS, http.client — against pebble's root for the
-//! hostname; a forced renewal served to new connections while an old one
-//! goes on; the CA gone (the certificate stays, the error is shown by
+//! hostname; a forced renewal, and one of a short-lived certificate by
+//! itself, served to new connections while an old one goes on; the CA gone (the certificate stays, the error is shown by
 //! `tern cert status`, `/health/detailed` and `/metrics`) and back; two
 //! nodes on one PostgreSQL ordering once and serving the same certificate;
 //! the default names following the domains; an order resumed after a
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::Tern;
 use common::dns::{DnsServer, Zone};
-use common::pebble::{Pebble, free_port};
+use common::pebble::{Opts, Pebble, free_port};
 
 const HOST: &str = "mx.test.example";
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -44,13 +44,13 @@ struct Setup {
 /// Pebble, and tern with `[acme]` for `HOST` by `challenge`; with
 /// `tls_file`, a self-signed `[tls]` pair too (served for other names).
 fn setup(challenge: &str, tls_file: bool) -> Setup {
-    setup_with(challenge, tls_file, true)
+    setup_with(challenge, tls_file, Opts::default())
 }
 
-fn setup_with(challenge: &str, tls_file: bool, nosleep: bool) -> Setup {
+fn setup_with(challenge: &str, tls_file: bool, opts: Opts) -> Setup {
     let dns = DnsServer::start(zone());
     let (http, https) = (free_port(), free_port());
-    let pebble = Pebble::start_with(http, https, dns.addr, nosleep);
+    let pebble = Pebble::start_with(http, https, dns.addr, opts);
     let n = Node {
         challenge,
         tls_file,
@@ -537,7 +537,11 @@ fn the_default_names_follow_the_domains() {
 /// request finds it whether it comes before or after the restart.
 #[test]
 fn an_order_interrupted_by_a_crash_is_resumed_not_duplicated() {
-    let mut s = setup_with("http-01", false, false);
+    let opts = Opts {
+        nosleep: false,
+        ..Opts::default()
+    };
+    let mut s = setup_with("http-01", false, opts);
     let deadline = Instant::now() + DEADLINE;
     while status(&s.tern)[0].get("order").is_none() {
         assert!(Instant::now() < deadline, "no order placed");
@@ -549,4 +553,37 @@ fn an_order_interrupted_by_a_crash_is_resumed_not_duplicated() {
     let orders = s.pebble.log().matches("Added order").count();
     assert_eq!(orders, 1, "{}", s.pebble.log());
     clients(&s, &s.pebble.issuing_root());
+}
+
+/// A short-lived certificate (pebble issuing for 40 seconds) is renewed by
+/// itself at two thirds of its lifetime: the next one is served to new
+/// connections, one opened before goes on, nothing is restarted.
+#[test]
+fn a_short_lived_certificate_is_renewed_by_itself() {
+    let opts = Opts {
+        validity_secs: Some(40),
+        ..Opts::default()
+    };
+    let s = setup_with("tls-alpn-01", false, opts);
+    let first = wait_issued(&s, 0);
+    let root = s.pebble.issuing_root();
+    let fp1 = clients(&s, &root)["imaps"]
+        .as_str()
+        .expect("fp")
+        .to_string();
+    let mut old = Imaps::open(s.tern.port("imaps"), &root);
+    wait_issued(&s, first);
+    let deadline = Instant::now() + DEADLINE;
+    while leaf_fp(s.tern.port("imaps"), HOST) == fp1 {
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate is not served"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let reply = old.noop();
+    assert!(reply.starts_with("a1 OK"), "the old connection: {reply}");
+    let pid = s.tern.pid();
+    clients(&s, &root);
+    assert_eq!(s.tern.pid(), pid);
 }

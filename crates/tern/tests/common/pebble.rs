@@ -18,8 +18,26 @@ pub struct Pebble {
     http_port: u16,
     tls_port: u16,
     dns: SocketAddr,
-    /// `PEBBLE_VA_NOSLEEP=1`: validate at once (else after 0 to 15 s).
-    nosleep: bool,
+    opts: Opts,
+}
+
+/// How pebble behaves.
+#[derive(Clone, Copy)]
+pub struct Opts {
+    /// `PEBBLE_VA_NOSLEEP=1`: validate at once (else after 0 to 15 s, as a
+    /// real CA may: a test can crash tern meanwhile).
+    pub nosleep: bool,
+    /// How long its certificates live (pebble's default: five years).
+    pub validity_secs: Option<u64>,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            nosleep: true,
+            validity_secs: None,
+        }
+    }
 }
 
 /// A loopback port free now (the caller binds it soon after).
@@ -35,12 +53,10 @@ impl Pebble {
     /// Start pebble; validation connects to `http_port` (http-01) and
     /// `tls_port` (tls-alpn-01) on the address `dns` gives for a name.
     pub fn start(http_port: u16, tls_port: u16, dns: SocketAddr) -> Pebble {
-        Pebble::start_with(http_port, tls_port, dns, true)
+        Pebble::start_with(http_port, tls_port, dns, Opts::default())
     }
 
-    /// `start`; without `nosleep`, pebble waits 0 to 15 s before each
-    /// validation, as a real CA may (a test can crash tern meanwhile).
-    pub fn start_with(http_port: u16, tls_port: u16, dns: SocketAddr, nosleep: bool) -> Pebble {
+    pub fn start_with(http_port: u16, tls_port: u16, dns: SocketAddr, opts: Opts) -> Pebble {
         let dir = tempfile::tempdir().expect("tempdir");
         write_https_material(dir.path());
         let mut p = Pebble {
@@ -51,7 +67,7 @@ impl Pebble {
             http_port,
             tls_port,
             dns,
-            nosleep,
+            opts,
         };
         p.launch();
         p
@@ -62,19 +78,23 @@ impl Pebble {
         let cfg = format!(
             r#"{{"pebble": {{"listenAddress": "127.0.0.1:{}", "managementListenAddress": "127.0.0.1:{}",
                "certificate": "{}", "privateKey": "{}", "httpPort": {}, "tlsPort": {},
-               "ocspResponderURL": "", "externalAccountBindingRequired": false}}}}"#,
+               "ocspResponderURL": "", "externalAccountBindingRequired": false{}}}}}"#,
             self.port,
             self.mgmt,
             self.dir.path().join("cert.pem").display(),
             self.dir.path().join("key.pem").display(),
             self.http_port,
             self.tls_port,
+            self.opts
+                .validity_secs
+                .map(|v| format!(", \"certificateValidityPeriod\": {v}"))
+                .unwrap_or_default(),
         );
         let cfg_path = self.dir.path().join("pebble.json");
         std::fs::write(&cfg_path, cfg).expect("pebble config");
         let log = std::fs::File::create(self.dir.path().join("pebble.log")).expect("log");
         let mut cmd = Command::new("pebble");
-        if self.nosleep {
+        if self.opts.nosleep {
             cmd.env("PEBBLE_VA_NOSLEEP", "1");
         }
         let child = cmd
