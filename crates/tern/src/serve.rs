@@ -255,6 +255,9 @@ fn reload(running: &Config, slot: &tern_common::tls::CertSlot, log: &LogHandle) 
             "reload: listeners or data_dir changed; they take effect at the next restart"
         );
     }
+    if new.acme != running.acme {
+        tracing::warn!("reload: [acme] changed; it takes effect at the next restart");
+    }
     say!("tern: reloaded");
 }
 

@@ -1,8 +1,8 @@
 //! `[acme]`: certificates from an ACME CA (RFC 8555) for every TLS
 //! listener. The CA's directory URL, contacts, the challenge (RFC 8737
 //! tls-alpn-01 or RFC 8555 8.3 http-01), the names (default: worked out
-//! at run time from the hostname and the domains), an extra root for a
-//! test CA's own HTTPS, and when to renew. Every value is checked here:
+//! at run time from the hostname and the domains), the root a test CA's
+//! own HTTPS is checked against, and when to renew. Every value is checked here:
 //! a typo must not become a certificate for the wrong name.
 
 use std::path::{Path, PathBuf};
@@ -49,7 +49,8 @@ pub struct AcmeConfig {
     /// `autoconfig.<domain>` for each domain when `https` serves
     /// autoconfiguration), worked out when ordering.
     pub names: Vec<String>,
-    /// An extra root certificate (PEM) trusted for the CA's own HTTPS.
+    /// The one root certificate (PEM) the CA's own HTTPS is checked
+    /// against (a test CA); `None`: the system's roots.
     pub ca_root: Option<PathBuf>,
     /// Renew this many days before expiry; `None`: at two thirds of the
     /// certificate's lifetime.
@@ -172,7 +173,7 @@ impl AcmeConfig {
     }
 }
 
-/// The extra root must be one loadable certificate.
+/// The root must be one loadable certificate.
 fn check_root(path: &Path) -> Result<(), String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
