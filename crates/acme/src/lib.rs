@@ -208,7 +208,14 @@ impl Acme {
             }
             Err(e) => {
                 let failures = row.map_or(0, |r| r.failures);
-                let next = now_secs() + schedule::backoff_secs(failures);
+                let wait = schedule::backoff_secs(failures);
+                // RFC 8555 6.6: a rate limit is not lifted by asking again soon.
+                let wait = if order::rate_limited(&e) {
+                    wait.max(schedule::RATE_LIMIT_BACKOFF)
+                } else {
+                    wait
+                };
+                let next = now_secs() + wait;
                 let error = format!("{e:#}");
                 self.store.acme_cert_failed(key, &error, next).await?;
                 tern_common::metrics::count(Metric::AcmeOrders { result: "failed" });

@@ -147,12 +147,21 @@ async fn account(ctx: &Ctx<'_>) -> anyhow::Result<Account> {
         .await?)
 }
 
+/// RFC 8555 6.7: the CA refused for its rate limits.
+pub fn rate_limited(e: &anyhow::Error) -> bool {
+    problem_type(e) == Some("urn:ietf:params:acme:error:rateLimited")
+}
+
+fn problem_type(e: &anyhow::Error) -> Option<&str> {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<instant_acme::Error>() {
+            Some(instant_acme::Error::Api(p)) => p.r#type.as_deref(),
+            _ => None,
+        })
+}
+
 fn unknown_account(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<instant_acme::Error>(),
-        Some(instant_acme::Error::Api(p))
-            if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:accountDoesNotExist")
-    )
+    problem_type(e) == Some("urn:ietf:params:acme:error:accountDoesNotExist")
 }
 
 /// The order left pending or ready by an earlier attempt, else a new one.
@@ -293,4 +302,24 @@ fn csr(names: &[String]) -> anyhow::Result<(String, Vec<u8>)> {
     let pair = rcgen::KeyPair::generate()?;
     let csr = params.serialize_request(&pair)?;
     Ok((pair.serialize_pem(), csr.der().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: &str) -> anyhow::Error {
+        let p: instant_acme::Problem =
+            serde_json::from_str(&format!(r#"{{"type": "{kind}", "status": 429}}"#)).unwrap();
+        anyhow::Error::new(instant_acme::Error::Api(p)).context("new order")
+    }
+
+    #[test]
+    fn problem_types_are_read_through_the_context() {
+        let rl = problem("urn:ietf:params:acme:error:rateLimited");
+        assert!(rate_limited(&rl) && !unknown_account(&rl));
+        let gone = problem("urn:ietf:params:acme:error:accountDoesNotExist");
+        assert!(unknown_account(&gone) && !rate_limited(&gone));
+        assert!(!rate_limited(&anyhow::anyhow!("connection refused")));
+    }
 }

@@ -10,6 +10,8 @@ use tern_store::AcmeCert;
 /// The first retry after a failure; doubled per failure up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: i64 = 60;
 const MAX_BACKOFF: i64 = 6 * 3600;
+/// The least wait after the CA said its rate limit was reached.
+pub const RATE_LIMIT_BACKOFF: i64 = 3600;
 
 /// Whether to order now.
 pub fn due(row: Option<&AcmeCert>, now: i64, renew_before_days: Option<u64>) -> bool {
