@@ -129,12 +129,12 @@ impl Acme {
                 .listeners
                 .iter()
                 .any(|l| l.kind == ListenerKind::Https);
-            for d in self.store.domain_list().await? {
-                if self.store.mta_sts_get(&d.name).await?.is_some() {
-                    n.push(format!("mta-sts.{}", d.name));
+            for (domain, mta_sts) in self.store.domains_with_mta_sts().await? {
+                if mta_sts {
+                    n.push(format!("mta-sts.{domain}"));
                 }
                 if https {
-                    n.push(format!("autoconfig.{}", d.name));
+                    n.push(format!("autoconfig.{domain}"));
                 }
             }
             n

@@ -110,6 +110,18 @@ impl Store {
     }
 
     /// The policy of a hosted domain, if it publishes one.
+    /// Every hosted domain and whether it publishes a policy, in one query
+    /// (the ACME names, looked at every few seconds).
+    pub async fn domains_with_mta_sts(&self) -> Result<Vec<(String, bool)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT d.name, CASE WHEN m.domain IS NULL THEN 0 ELSE 1 END FROM domains d \
+             LEFT JOIN mta_sts m ON m.domain = d.name ORDER BY d.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(d, m)| (d, m != 0)).collect())
+    }
+
     pub async fn mta_sts_get(&self, domain: &str) -> Result<Option<MtaSts>> {
         let Ok(domain) = normalize_domain(domain) else {
             return Ok(None);

@@ -1815,6 +1815,10 @@ async fn mta_sts_policies(f: Fixture) {
         .await
         .unwrap();
     assert_ne!(a.id, b.id, "a changed policy has a new id");
+    assert_eq!(
+        s.domains_with_mta_sts().await.unwrap(),
+        vec![("example.org".to_string(), true)]
+    );
     let got = s.mta_sts_get("example.org").await.unwrap().unwrap();
     assert_eq!(
         (got.mode.as_str(), got.max_age, got.mx.len()),
@@ -1831,6 +1835,11 @@ async fn mta_sts_policies(f: Fixture) {
     assert_eq!(
         s.mta_sts_get("example.org").await.unwrap(),
         None,
+        "not inherited"
+    );
+    assert_eq!(
+        s.domains_with_mta_sts().await.unwrap(),
+        vec![("example.org".to_string(), false)],
         "not inherited"
     );
 }
