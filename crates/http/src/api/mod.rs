@@ -37,8 +37,8 @@ pub use error::{ApiError, ErrorBody, ErrorResponse};
 #[openapi(
     info(
         title = "tern management API",
-        description = "Domains, users, aliases, DKIM keys, the queue and the audit log of a tern \
-                       mail server. Management endpoints take `Authorization: Bearer <token>` \
+        description = "Domains, users, aliases, DKIM keys, the queue, the audit log and the ACME \
+                       certificates of a tern mail server. Management endpoints take `Authorization: Bearer <token>` \
                        (`tern token create`); `/me` takes the user's own address and password \
                        (HTTP Basic). Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
@@ -91,6 +91,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::get_queued, ops::remove_queued))
         .routes(routes!(ops::retry_queued))
         .routes(routes!(ops::list_audit))
+        .routes(routes!(ops::list_certs))
+        .routes(routes!(ops::renew_certs))
         .routes(routes!(me::whoami))
         .routes(routes!(me::change_password))
         .routes(routes!(me::list_app_passwords, me::add_app_password))

@@ -1,11 +1,11 @@
-//! The queue and the audit log: server-wide, admin tokens only (the
-//! management layer refuses a domain scope with 403).
+//! The queue, the audit log and the ACME certificates: server-wide, admin
+//! tokens only (the management layer refuses a domain scope with 403).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tern_manage::{AuditEntry, AuditQuery, Page, QueueInfo};
+use tern_manage::{AuditEntry, AuditQuery, CertInfo, Page, QueueInfo};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
@@ -20,6 +20,20 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub struct Retried {
     /// Recipients made due now.
     pub recipients: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenewRequested {
+    /// Sets of names the running server(s) were asked to renew.
+    pub certificates: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RenewParams {
+    /// Renew even a certificate that is not due.
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -104,4 +118,23 @@ pub async fn list_audit(
         limit: q.limit.unwrap_or(1000),
     };
     Ok(Json(manager(&s).audit_list(&c.scope, &q).await?))
+}
+
+#[utoipa::path(get, path = "/certs", tag = "certs", security(("token" = [])),
+    responses((status = 200, description = "Done", body = Vec<CertInfo>), (status = 403, description = "Outside the caller's scope", body = ErrorResponse)))]
+pub async fn list_certs(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<CertInfo>>> {
+    Ok(Json(manager(&s).cert_status(&c.scope).await?))
+}
+
+#[utoipa::path(post, path = "/certs/renew", tag = "certs", params(RenewParams),
+    security(("token" = [])),
+    responses((status = 200, description = "Done", body = RenewRequested), (status = 403, description = "Outside the caller's scope", body = ErrorResponse), (status = 422, description = "No [acme] section", body = ErrorResponse)))]
+pub async fn renew_certs(
+    State(s): State<AppState>,
+    c: Caller,
+    Params(q): Params<RenewParams>,
+) -> Result<Json<RenewRequested>> {
+    let certificates = manager(&s).cert_renew(&c.scope, q.force).await?;
+    tracing::info!(token = %c.token, force = q.force, "api: certificate renewal asked");
+    Ok(Json(RenewRequested { certificates }))
 }
