@@ -72,6 +72,8 @@ pub struct Acme {
     challenges: Arc<Challenges>,
     /// The (names, issued time) served now.
     served: Option<(String, i64)>,
+    /// The last stored certificate that did not load.
+    refused: Option<(String, i64)>,
 }
 
 impl Acme {
@@ -90,6 +92,7 @@ impl Acme {
             slot,
             challenges,
             served: None,
+            refused: None,
         })
     }
 
@@ -253,7 +256,8 @@ impl Acme {
         else {
             return;
         };
-        if self.served.as_ref() == Some(&(row.names.clone(), issued)) {
+        let this = Some((row.names.clone(), issued));
+        if self.served == this || self.refused == this {
             return;
         }
         match tern_common::tls::certified_from_pem(cert, key) {
@@ -267,6 +271,8 @@ impl Acme {
                 tracing::info!(names = %row.names, "acme: serving the stored certificate");
             }
             Err(e) => {
+                // Said once per certificate, not at every look.
+                self.refused = this;
                 tracing::error!(names = %row.names, error = %e, "acme: the stored certificate does not load")
             }
         }
