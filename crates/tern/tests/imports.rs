@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 11] = [
+const ACYCLIC: [&str; 12] = [
     "common",
     "store",
     "pop3",
@@ -25,6 +25,7 @@ const ACYCLIC: [&str; 11] = [
     "tern",
     "http",
     "managesieve",
+    "acme",
 ];
 
 type Module = Vec<String>;
@@ -228,8 +229,14 @@ fn find_cycle(arrows: &BTreeMap<Module, BTreeSet<Module>>) -> Option<Vec<Module>
 fn crates_have_no_import_cycles() {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for name in ACYCLIC {
-        let arrows = arrows(&crates.join(name).join("src"));
-        assert!(arrows.len() > 3, "{name}: no arrows found: {arrows:?}");
+        let src = crates.join(name).join("src");
+        let arrows = arrows(&src);
+        // The scanner must see arrows in any crate of some size (a crate
+        // of three modules, like acme, may well have none).
+        assert!(
+            arrows.len() > 3 || modules(&src).len() <= 3,
+            "{name}: no arrows found: {arrows:?}"
+        );
         if let Some(cycle) = find_cycle(&arrows) {
             let names: Vec<String> = cycle.iter().map(|m| m.join("::")).collect();
             panic!("{name}: import cycle {}", names.join(" → "));
