@@ -299,7 +299,7 @@ mod tests {
             Ok("alice@orig.example")
         );
         assert_eq!(
-            s.reverse("SRS0=XXXX=JT=orig.example=alice", NOW),
+            s.reverse("SRS0=q9Zz=JT=orig.example=alice", NOW),
             Err(SrsError::Forged)
         );
         assert_eq!(s.reverse(local, NOW + 30 * DAY), Err(SrsError::Expired));
