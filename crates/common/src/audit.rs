@@ -19,16 +19,21 @@ pub enum AuditKind {
     /// opened a session. A login with the account's own password is not
     /// recorded.
     AppPasswordLogin,
+    /// An account's Sieve script failed at delivery (runtime error or
+    /// limit); the detail names the script, its line when known, and the
+    /// error. The message was kept in INBOX.
+    SieveFailure,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 6] = [
+    pub const ALL: [AuditKind; 7] = [
         AuditKind::LoginFailure,
         AuditKind::LoginLocked,
         AuditKind::Limit,
         AuditKind::RelayAttempt,
         AuditKind::Greylist,
         AuditKind::AppPasswordLogin,
+        AuditKind::SieveFailure,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +44,7 @@ impl AuditKind {
             AuditKind::RelayAttempt => "relay_attempt",
             AuditKind::Greylist => "greylist",
             AuditKind::AppPasswordLogin => "app_password_login",
+            AuditKind::SieveFailure => "sieve_failure",
         }
     }
 

@@ -21,7 +21,6 @@ mod password;
 mod queue;
 mod scope;
 mod sieve;
-mod sieve_require;
 mod srs;
 mod tokens;
 mod users;
@@ -39,10 +38,8 @@ pub use page::{MAX_LIMIT, Page, PageRequest};
 pub use password::random_password;
 pub use queue::{QueueInfo, QueueRcptInfo};
 pub use scope::Scope;
-pub use sieve::{
-    PutError, ScriptError, SieveInfo, check_script, check_script_blocking, put_script,
-    sieve_extensions,
-};
+pub use sieve::{PutError, SieveInfo, put_script};
+pub use tern_filter::{ScriptError, check_script, check_script_blocking, sieve_extensions};
 pub use tokens::{MAX_TOKEN_DAYS, NewToken, TokenCreated, TokenInfo};
 pub use users::{NewPassword, NewUser, UserCreated, UserInfo};
 

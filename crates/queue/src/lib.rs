@@ -53,6 +53,15 @@ impl Queue {
         Ok(id)
     }
 
+    /// Send an automatic message (a Sieve vacation reply or notification,
+    /// a refusal notice) from the null sender, so it can never bounce back:
+    /// into the mailbox when `to` is local, through the queue otherwise;
+    /// DKIM-signed with the keys of its From domain, like submitted mail.
+    pub async fn send_auto(&self, to: &str, message: Vec<u8>) -> anyhow::Result<()> {
+        let message = dkim::sign(&self.store, message).await?;
+        local::send_report(&self.store, &self.wake, to, message).await
+    }
+
     /// Wake the workers (after `tern queue retry`, say).
     pub fn wake(&self) {
         self.wake.notify_one();

@@ -2,50 +2,17 @@
 //! account, durable before the reply, forwarding for aliases with remote
 //! targets.
 
-use std::net::IpAddr;
+use std::sync::Arc;
 
 use tern_common::Address;
-use tern_common::listener::TlsInfo;
 use tern_common::time::{now_secs, rfc5322_date};
 use tern_store::{MailboxSel, NewMessage, QueueNew, QueueRcptNew, StoreError, Target};
 
 use crate::Shared;
 use crate::replies as R;
 use crate::spool::{Body, Message, SpoolFile};
-
-/// An accepted recipient and what it resolved to.
-#[derive(Debug, Clone)]
-pub struct Accepted {
-    pub address: Address,
-    pub orcpt: Option<String>,
-    pub notify: String,
-    pub accounts: Vec<Target>,
-    pub remote: Vec<Address>,
-}
-
-/// The transaction's envelope (RFC 3461 parameters kept with it).
-#[derive(Debug, Clone, Default)]
-pub struct Envelope {
-    /// Empty for the null sender.
-    pub sender: String,
-    pub smtputf8: bool,
-    pub eightbit: bool,
-    pub requiretls: bool,
-    pub ret: Option<String>,
-    pub envid: Option<String>,
-    pub rcpts: Vec<Accepted>,
-}
-
-pub struct SessionInfo {
-    pub helo: String,
-    pub esmtp: bool,
-    pub ip: IpAddr,
-    pub tls: Option<TlsInfo>,
-    /// Submission by an authenticated user (RFC 3848 ESMTPA/ESMTPSA).
-    pub authenticated: bool,
-    /// Leave the client's address out of Received (submission privacy).
-    pub hide_ip: bool,
-}
+use crate::transaction::srs_sender;
+pub use crate::transaction::{Accepted, Envelope, SessionInfo};
 
 /// RFC 5321 4.4 trace field, with the protocol names of RFC 3848/6531.
 pub fn received(
@@ -95,9 +62,12 @@ pub fn received(
 /// goes out only after the store has fsynced and committed every copy.
 /// Each copy is its own trace fields, the header and the body; a spooled
 /// body goes from the spool file to each Maildir file without passing
-/// through memory (`Store::deliver_spooled`).
+/// through memory (`Store::deliver_spooled`) — unless a Sieve script
+/// edited the message (editheader), when every copy is written from
+/// memory. An account with an active Sieve script gets what its script
+/// decides (`sieve.rs`); the others get the keep.
 /// `verdict` is what the inbound checks found (port 25): a Junk disposition
-/// files local copies in Junk, and forwarded copies get an ARC seal.
+/// files the keep in Junk, and forwarded copies get an ARC seal.
 pub async fn deliver(
     shared: &Shared,
     s: &SessionInfo,
@@ -110,38 +80,14 @@ pub async fn deliver(
     let host = &shared.config.hostname;
     let single = (env.rcpts.len() == 1).then(|| env.rcpts[0].address.to_string());
     let trace = received(host, s, env, id, single.as_deref());
-    let mut copies = Vec::new();
-    let mut folders: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut remote: Vec<(Address, &Accepted)> = Vec::new();
+    let mut targets: Vec<(&Accepted, &Target)> = Vec::new();
     for r in &env.rcpts {
         for t in &r.accounts {
-            if !seen.insert(t.account_id) {
-                continue;
+            if seen.insert(t.account_id) {
+                targets.push((r, t));
             }
-            let mut bytes = format!(
-                "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
-                env.sender, r.address
-            )
-            .into_bytes();
-            bytes.extend_from_slice(trace.as_bytes());
-            bytes.extend_from_slice(&msg.head);
-            if let Body::Memory(b) = &msg.body {
-                bytes.extend_from_slice(b);
-            }
-            let folder = target_mailbox(shared, t.account_id, junk).await;
-            if !folders.contains(&folder) {
-                folders.push(folder.clone());
-            }
-            copies.push(NewMessage {
-                account_id: t.account_id,
-                mailbox: MailboxSel::Name(folder),
-                bytes,
-                flags: Vec::new(),
-                internal_date: now_secs(),
-                internal_zone: 0,
-                summary: None,
-            });
         }
         for a in &r.remote {
             if !remote.iter().any(|(x, _)| x == a) {
@@ -149,20 +95,107 @@ pub async fn deliver(
             }
         }
     }
+    let mut decided = match decide(shared, s, env, &msg, &trace, &targets, id).await {
+        Ok(d) => d,
+        Err(reply) => return reply,
+    };
+    let whole: &[u8] = decided.whole.as_ref().map_or(&[], |w| w.bytes.as_slice());
+    let in_memory = decided.edited && matches!(msg.body, Body::File(_));
+    let mut copies = Vec::new();
+    let mut folders: Vec<String> = Vec::new();
+    let keep_folder = |account| target_mailbox(shared, account, junk);
+    for d in &decided.accounts {
+        if d.outcome.reject.is_some() {
+            continue;
+        }
+        let keep = keep_folder(d.target.account_id).await;
+        for f in &d.outcome.files {
+            let folder = crate::sieve::folder(shared, d.target.account_id, f, &keep, id).await;
+            let mut bytes = format!(
+                "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
+                env.sender, d.rcpt.address
+            )
+            .into_bytes();
+            if f.message != 0 || in_memory {
+                bytes.extend_from_slice(d.outcome.message(f.message, whole));
+            } else {
+                bytes.extend_from_slice(trace.as_bytes());
+                bytes.extend_from_slice(&msg.head);
+                if let Body::Memory(b) = &msg.body {
+                    bytes.extend_from_slice(b);
+                }
+            }
+            if !folders.contains(&folder) {
+                folders.push(folder.clone());
+            }
+            copies.push(NewMessage {
+                account_id: d.target.account_id,
+                mailbox: MailboxSel::Name(folder),
+                bytes,
+                flags: crate::sieve::flags(&f.flags),
+                internal_date: now_secs(),
+                internal_zone: 0,
+                summary: None,
+            });
+        }
+    }
+    let refused: Vec<&crate::sieve::Decided<'_>> = decided
+        .accounts
+        .iter()
+        .filter(|d| d.outcome.reject.is_some())
+        .collect();
     let rcpts: Vec<String> = env.rcpts.iter().map(|r| r.address.to_string()).collect();
     let tls = s.tls.as_ref().map(|t| t.version.as_str()).unwrap_or("none");
     let size = msg.len();
+    // RFC 5429 2.1: refused by every recipient's script, with nothing
+    // stored or forwarded: the refusal is the SMTP reply.
+    let refusal = (!refused.is_empty()
+        && refused.len() == decided.accounts.len()
+        && copies.is_empty()
+        && remote.is_empty())
+    .then(|| {
+        let reason = refused[0]
+            .outcome
+            .reject
+            .as_ref()
+            .map_or("", |r| r.reason.as_str());
+        R::sieve_refused(&crate::sieve::one_line(reason))
+    });
     let result = match &msg.body {
         _ if copies.is_empty() => Ok(Vec::new()),
         Body::Memory(_) => shared.store.deliver(copies).await,
+        _ if in_memory => shared.store.deliver(copies).await,
         Body::File(f) => deliver_file(shared, copies, f).await,
     };
     let reply = match result {
+        _ if refusal.is_some() => refusal.unwrap_or_default(),
         Ok(_) => {
-            if !remote.is_empty() {
-                forward(shared, env, &trace, &msg, &remote, verdict, id).await
-            } else {
-                R::queued(id)
+            let sent = crate::sieve::carry_out(shared, env, &decided.accounts, whole, id).await;
+            match sent {
+                Err(e) => {
+                    tracing::error!(queue_id = %id, error = %e, "smtp: a Sieve redirect failed");
+                    R::TEMP_FAILURE.to_string()
+                }
+                Ok(()) => {
+                    for d in &refused {
+                        let reason = d.outcome.reject.as_ref().map_or("", |r| r.reason.as_str());
+                        crate::sieve::bounce_refusal(
+                            shared,
+                            env,
+                            d.rcpt,
+                            reason,
+                            head_of(whole, &msg.head),
+                            id,
+                        )
+                        .await;
+                    }
+                    if !remote.is_empty() {
+                        let read = decided.whole.take();
+                        forward(shared, env, &trace, &msg, read, &remote, verdict, id).await
+                    } else {
+                        R::queued(id)
+                    }
+                }
             }
         }
         Err(StoreError::OverQuota { account }) => R::mailbox_full(&account),
@@ -177,6 +210,17 @@ pub async fn deliver(
     if !remote.is_empty() {
         folders.push("queue".into());
     }
+    for d in &decided.accounts {
+        if d.outcome.reject.is_some() {
+            folders.push("refused".into());
+        } else if d.outcome.files.is_empty() {
+            folders.push("discarded".into());
+        }
+        if !d.outcome.sends.is_empty() {
+            folders.push("sent".into());
+        }
+    }
+    folders.dedup();
     tracing::info!(
         queue_id = %id,
         from = %env.sender,
@@ -190,6 +234,81 @@ pub async fn deliver(
         "smtp transaction"
     );
     reply
+}
+
+/// The original's header section for a refusal notice: from the whole
+/// message when Sieve read it, else the header as received.
+fn head_of<'a>(whole: &'a [u8], head: &'a [u8]) -> &'a [u8] {
+    if whole.is_empty() { head } else { whole }
+}
+
+/// What every account's script decided, and the whole message when any
+/// script read it (held within the server's budget until delivery ends).
+struct Decisions<'a> {
+    accounts: Vec<crate::sieve::Decided<'a>>,
+    /// Our trace field and the message, as the scripts read it.
+    whole: Option<crate::spool::Whole>,
+    /// Some script stored a version of its own (editheader).
+    edited: bool,
+}
+
+/// Run the active script of every account that has one; the keep for the
+/// others. An error reading the scripts or the message is the 451 to send.
+async fn decide<'a>(
+    shared: &Shared,
+    s: &SessionInfo,
+    env: &Envelope,
+    msg: &Message,
+    trace: &str,
+    targets: &[(&'a Accepted, &'a Target)],
+    id: &str,
+) -> Result<Decisions<'a>, String> {
+    let mut scripts = Vec::with_capacity(targets.len());
+    for (_, t) in targets {
+        match shared.store.sieve_active(t.account_id).await {
+            Ok(sc) => scripts.push(sc),
+            Err(e) => {
+                tracing::error!(queue_id = %id, error = %e, "smtp cannot read Sieve scripts");
+                return Err(R::TEMP_FAILURE.to_string());
+            }
+        }
+    }
+    let mut out = Decisions {
+        accounts: Vec::with_capacity(targets.len()),
+        whole: None,
+        edited: false,
+    };
+    // Read once, within the server's budget for whole messages; the
+    // scripts share it on the blocking pool, and it goes back into the
+    // `Whole` (with its share of the budget) when they are done.
+    let mut shared_bytes = None;
+    if scripts.iter().any(Option::is_some) {
+        let mut w = msg.whole(trace.as_bytes()).await.map_err(|e| {
+            tracing::error!(queue_id = %id, error = %e, "smtp cannot read the message for Sieve");
+            R::TEMP_FAILURE.to_string()
+        })?;
+        shared_bytes = Some(Arc::new(std::mem::take(&mut w.bytes)));
+        out.whole = Some(w);
+    }
+    for ((r, t), script) in targets.iter().zip(scripts) {
+        let mut outcome = match (script, &shared_bytes) {
+            (Some(sc), Some(whole)) => {
+                crate::sieve::run(shared, s, env, r, t, sc, whole.clone(), id).await
+            }
+            _ => tern_filter::Outcome::keep(),
+        };
+        crate::sieve::vet(shared, s, &msg.head, r, t, &mut outcome, id).await;
+        out.edited |= outcome.files.iter().any(|f| f.message != 0);
+        out.accounts.push(crate::sieve::Decided {
+            rcpt: r,
+            target: t,
+            outcome,
+        });
+    }
+    if let (Some(w), Some(bytes)) = (out.whole.as_mut(), shared_bytes) {
+        w.bytes = Arc::try_unwrap(bytes).unwrap_or_else(|b| b.as_ref().clone());
+    }
+    Ok(out)
 }
 
 /// `tern_messages_received_total` for a message accepted (2xx), else
@@ -223,11 +342,13 @@ async fn deliver_file(
 }
 
 /// Aliases with remote targets: the message goes to the outbound queue.
+#[allow(clippy::too_many_arguments)]
 async fn forward(
     shared: &Shared,
     env: &Envelope,
     trace: &str,
     msg: &Message,
+    read: Option<crate::spool::Whole>,
     remote: &[(Address, &Accepted)],
     verdict: Option<&tern_mailauth::Outcome>,
     id: &str,
@@ -249,7 +370,11 @@ async fn forward(
     };
     // The queue keeps whole messages: read within the server's budget,
     // which is held until the queue has the message.
-    let mut whole = match msg.whole(trace.as_bytes()).await {
+    let read = match read {
+        Some(w) => Ok(w),
+        None => msg.whole(trace.as_bytes()).await,
+    };
+    let mut whole = match read {
         Ok(w) => w,
         Err(e) => {
             tracing::error!(queue_id = %id, error = %e, "smtp cannot read the spooled message to queue");
@@ -298,27 +423,6 @@ async fn forward(
             R::TEMP_FAILURE.to_string()
         }
     }
-}
-
-/// The envelope sender of a forwarded copy: rewritten with SRS (store
-/// `srs.rs`) so that the next hop's SPF check passes for this server,
-/// unless it is the null sender or of a domain hosted here (whose SPF
-/// already names this server).
-async fn srs_sender(
-    shared: &Shared,
-    sender: &str,
-    alias_domain: &str,
-) -> tern_store::Result<String> {
-    let Some((_, domain)) = sender.rsplit_once('@') else {
-        return Ok(sender.to_string());
-    };
-    if shared.store.is_local_domain(domain).await? {
-        return Ok(sender.to_string());
-    }
-    let srs = shared.store.srs().await?;
-    Ok(srs
-        .forward(sender, alias_domain, tern_common::time::now_secs())
-        .unwrap_or_else(|| sender.to_string()))
 }
 
 /// Junk when the checks say so and the account still has a Junk mailbox.

@@ -9,9 +9,11 @@ pub mod framing;
 pub mod numbers;
 pub mod replies;
 pub mod session;
+mod sieve;
 pub mod spool;
 pub mod submit;
 pub mod tarpit;
+mod transaction;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +27,7 @@ use tern_queue::Queue;
 use tern_store::Store;
 
 pub use session::{NoTls, Peer, Session, Upgrade};
+pub use sieve::filter as sieve_filter;
 pub use tarpit::Tarpit;
 
 /// What every session of the service shares.
@@ -40,6 +43,8 @@ pub struct Shared {
     pub submission: bool,
     /// SPF, DKIM, DMARC, ARC and iprev for mail from the internet (port 25).
     pub checker: Option<tern_mailauth::Checker>,
+    /// Sieve with the `[sieve]` settings (`sieve.rs`).
+    pub filter: Arc<tern_filter::Filter>,
 }
 
 /// The session handler of the `smtp` (MX), `submission` and `submissions`
@@ -56,6 +61,7 @@ impl Service {
         spool::sweep(&store.spool_dir(), std::time::SystemTime::now());
         let tarpit = Tarpit::new(config.tarpit.clone());
         let checker = tern_mailauth::Checker::new(&config)?;
+        let filter = sieve::filter(&config);
         Ok(Service {
             shared: Box::new(move |security| Shared {
                 config: config.clone(),
@@ -65,6 +71,7 @@ impl Service {
                 security,
                 submission: false,
                 checker: Some(checker.clone()),
+                filter: filter.clone(),
             }),
         })
     }
@@ -78,6 +85,7 @@ impl Service {
             ..config.tarpit.clone()
         };
         let tarpit = Tarpit::new(off);
+        let filter = sieve::filter(&config);
         Service {
             shared: Box::new(move |security| Shared {
                 config: config.clone(),
@@ -87,6 +95,7 @@ impl Service {
                 security,
                 submission: true,
                 checker: None,
+                filter: filter.clone(),
             }),
         }
     }

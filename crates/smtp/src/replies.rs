@@ -124,6 +124,12 @@ pub fn chunk_too_big(max: u64) -> String {
     format!("552 5.3.4 BDAT chunk exceeds the message size limit of {max} octets; closing")
 }
 
+/// Refused by the recipient's Sieve script (RFC 5429 2.1 `reject` /
+/// `ereject`), with its reason as one printable line.
+pub fn sieve_refused(reason: &str) -> String {
+    format!("550 5.7.1 {reason}")
+}
+
 /// The recipient's mailbox is over its quota (RFC 3463 5.2.2).
 pub fn mailbox_full(account: &str) -> String {
     format!("552 5.2.2 Mailbox of {account} is full")

@@ -134,6 +134,7 @@ async fn shared(dir: &Path) -> Arc<Shared> {
         .await
         .unwrap();
     Arc::new(Shared {
+        filter: tern_smtp::sieve_filter(&cfg),
         tarpit: Tarpit::new(cfg.tarpit.clone()),
         config: Arc::new(cfg),
         store,

@@ -91,6 +91,7 @@ async fn submission(dir: &Path, kept: &Kept) -> Arc<Shared> {
         Arc::new(kept.clone()),
     );
     Arc::new(Shared {
+        filter: tern_smtp::sieve_filter(&cfg),
         tarpit: Tarpit::new(cfg.tarpit.clone()),
         config: Arc::new(cfg),
         store,

@@ -58,6 +58,7 @@ async fn env_with(extra: &str) -> Env {
         .await
         .unwrap();
     let shared = Arc::new(Shared {
+        filter: tern_smtp::sieve_filter(&cfg),
         tarpit: Tarpit::new(cfg.tarpit.clone()),
         config: Arc::new(cfg),
         store: store.clone(),
@@ -131,6 +132,7 @@ async fn submit(env: &Env, input: &[u8], tls: bool) -> String {
         security: Security::permissive_for_tests(),
         submission: true,
         checker: None,
+        filter: env.shared.filter.clone(),
     });
     let (mut client, server) = tokio::io::duplex(1 << 20);
     let task = tokio::spawn(async move {

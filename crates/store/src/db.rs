@@ -343,6 +343,17 @@ const MIGRATIONS: &[&str] = &[
         expires BIGINT NOT NULL
     );
     "#,
+    // 20: what Sieve remembers per account between deliveries: the ids
+    // of RFC 7352 `duplicate` and vacation's per-sender windows (RFC 5230
+    // 4.2), as SHA-256 digests (the ids hold addresses), until they expire.
+    r#"
+    CREATE TABLE sieve_seen (
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        digest TEXT NOT NULL,
+        expires BIGINT NOT NULL,
+        PRIMARY KEY (account_id, digest)
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -356,6 +356,63 @@ fn unique(e: sqlx::Error, name: &str) -> StoreError {
     }
 }
 
+/// The digest an id is kept as: ids hold senders' addresses.
+fn seen_digest(id: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Whether Sieve recorded `id` for the account and it has not expired
+    /// at `now` (RFC 7352 `duplicate`; vacation's window per sender).
+    pub async fn sieve_seen(&self, account: AccountId, id: &str, now: i64) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT expires FROM sieve_seen WHERE account_id = $1 AND digest = $2 AND expires > $3",
+        )
+        .bind(account)
+        .bind(seen_digest(id))
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Record `id` for the account until `now + expiry_secs`. An id still
+    /// recorded keeps its window unless `refresh` (RFC 7352 3.2 `:last`)
+    /// starts it again. Expired ids of the account go at the same time.
+    pub async fn sieve_remember(
+        &self,
+        account: AccountId,
+        id: &str,
+        expiry_secs: u64,
+        refresh: bool,
+        now: i64,
+    ) -> Result<()> {
+        let expires = now.saturating_add(i64::try_from(expiry_secs).unwrap_or(i64::MAX / 2));
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM sieve_seen WHERE account_id = $1 AND expires <= $2")
+            .bind(account)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let sql = if refresh {
+            "INSERT INTO sieve_seen (account_id, digest, expires) VALUES ($1, $2, $3) \
+             ON CONFLICT (account_id, digest) DO UPDATE SET expires = excluded.expires"
+        } else {
+            "INSERT INTO sieve_seen (account_id, digest, expires) VALUES ($1, $2, $3) \
+             ON CONFLICT (account_id, digest) DO NOTHING"
+        };
+        sqlx::query(sql)
+            .bind(account)
+            .bind(seen_digest(id))
+            .bind(expires)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

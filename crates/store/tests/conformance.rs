@@ -16,7 +16,7 @@ mod credentials;
 use credentials::{api_tokens, app_passwords, disabled_accounts, srs_secrets};
 #[path = "conformance/sieve.rs"]
 mod sieve;
-use sieve::sieve_scripts;
+use sieve::{sieve_scripts, sieve_seen_ids};
 
 fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
@@ -194,6 +194,7 @@ conformance!(
     disabled_accounts,
     srs_secrets,
     sieve_scripts,
+    sieve_seen_ids,
 );
 
 async fn domains(f: Fixture) {

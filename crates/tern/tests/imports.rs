@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 12] = [
+const ACYCLIC: [&str; 13] = [
     "common",
     "store",
     "pop3",
@@ -25,6 +25,7 @@ const ACYCLIC: [&str; 12] = [
     "tern",
     "http",
     "managesieve",
+    "filter",
     "acme",
 ];
 
@@ -233,8 +234,9 @@ fn crates_have_no_import_cycles() {
         let arrows = arrows(&src);
         // The scanner must see arrows in any crate of some size (a crate
         // of three modules, like acme, may well have none).
+        let edges: usize = arrows.values().map(|to| to.len()).sum();
         assert!(
-            arrows.len() > 3 || modules(&src).len() <= 3,
+            edges >= 3 || modules(&src).len() <= 3,
             "{name}: no arrows found: {arrows:?}"
         );
         if let Some(cycle) = find_cycle(&arrows) {

@@ -32,6 +32,7 @@ mod queue;
 mod rate;
 mod relay;
 mod server;
+mod sieve;
 mod smtp;
 mod store;
 mod submission;
@@ -57,6 +58,7 @@ pub use queue::QueueConfig;
 pub use rate::RateConfig;
 pub use relay::{RelayConfig, RelayTls};
 pub use server::ServerConfig;
+pub use sieve::SieveConfig;
 pub use smtp::SmtpConfig;
 pub use store::{StoreConfig, StoreKind};
 pub use submission::SubmissionConfig;
@@ -109,6 +111,8 @@ struct RawConfig {
     submission: submission::RawSubmission,
     #[serde(default)]
     http: http::RawHttp,
+    #[serde(default)]
+    sieve: sieve::RawSieve,
 }
 
 /// The validated configuration.
@@ -139,6 +143,7 @@ pub struct Config {
     pub relay: Option<RelayConfig>,
     pub submission: SubmissionConfig,
     pub http: HttpConfig,
+    pub sieve: SieveConfig,
 }
 
 /// The embedded default, used when no configuration file exists at all.
@@ -167,6 +172,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         relay: None,
         submission: SubmissionConfig::default(),
         http: HttpConfig::default(),
+        sieve: SieveConfig::default(),
     }
 }
 
@@ -222,6 +228,7 @@ pub fn parse(
         relay: raw.relay.as_ref().map(|r| RelayConfig::from_raw(&mut c, r)),
         submission: SubmissionConfig::from_raw(&raw.submission),
         http: HttpConfig::from_raw(&mut c, &raw.http),
+        sieve: SieveConfig::from_raw(&mut c, &raw.sieve, base),
     };
     if !c.errors.is_empty() {
         return Err(ConfigErrors {

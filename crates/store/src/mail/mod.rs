@@ -16,6 +16,6 @@ mod read;
 
 pub use crate::delivered::Delivered;
 pub use deliver::{MailboxSel, NewMessage};
-pub use mailbox::{Mailbox, SPECIAL_MAILBOXES};
+pub use mailbox::{Mailbox, SPECIAL_MAILBOXES, canonical_mailbox_name};
 pub(crate) use meta::join_flags;
 pub use meta::{FlagOp, MessageMeta};

@@ -185,3 +185,68 @@ pub(crate) async fn sieve_scripts(f: Fixture) {
     s.account_remove(&addr("bob@example.org")).await.unwrap();
     assert!(s.sieve_list(bob).await.unwrap().is_empty());
 }
+
+/// What Sieve remembers between deliveries (RFC 7352 `duplicate`, vacation
+/// windows): per account, until it expires; `:last` moves the window.
+pub(crate) async fn sieve_seen_ids(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let alice = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap()
+        .id;
+    let bob = s
+        .account_add(&addr("bob@example.org"), "pw", 0)
+        .await
+        .unwrap()
+        .id;
+    let t = 1_000_000;
+    assert!(!s.sieve_seen(alice, "_vbob@x.example", t).await.unwrap());
+    s.sieve_remember(alice, "_vbob@x.example", 100, false, t)
+        .await
+        .unwrap();
+    assert!(
+        s.sieve_seen(alice, "_vbob@x.example", t + 99)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.sieve_seen(alice, "_vbob@x.example", t + 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.sieve_seen(bob, "_vbob@x.example", t).await.unwrap(),
+        "ids are per account"
+    );
+    // Without :last a second record keeps the first window...
+    s.sieve_remember(alice, "_vbob@x.example", 100, false, t + 50)
+        .await
+        .unwrap();
+    assert!(
+        !s.sieve_seen(alice, "_vbob@x.example", t + 120)
+            .await
+            .unwrap()
+    );
+    // ...with it the window starts again.
+    s.sieve_remember(alice, "<m1@x>", 100, false, t)
+        .await
+        .unwrap();
+    s.sieve_remember(alice, "<m1@x>", 100, true, t + 50)
+        .await
+        .unwrap();
+    assert!(s.sieve_seen(alice, "<m1@x>", t + 120).await.unwrap());
+    // An expired id is recorded anew.
+    s.sieve_remember(alice, "_vbob@x.example", 10, false, t + 500)
+        .await
+        .unwrap();
+    assert!(
+        s.sieve_seen(alice, "_vbob@x.example", t + 505)
+            .await
+            .unwrap()
+    );
+    // Gone with the account.
+    s.account_remove(&addr("alice@example.org")).await.unwrap();
+    assert!(!s.sieve_seen(alice, "<m1@x>", t + 120).await.unwrap());
+}
