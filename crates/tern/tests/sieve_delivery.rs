@@ -352,3 +352,51 @@ fn a_loop_or_a_script_over_its_limit_keeps_the_message_with_an_audit_record() {
         r.pf.log()
     );
 }
+
+#[test]
+fn a_refusal_among_other_recipients_is_a_notice_to_the_sender_and_aliases_run_the_script() {
+    let r = remote("");
+    r.t.add_user("bob@example.org", "pw");
+    assert!(
+        r.t.cli(&["alias", "add", "team@example.org", "alice@example.org"])
+            .status
+            .success()
+    );
+    upload(
+        &r.t,
+        "refuse",
+        "require \"reject\";\r\nreject \"Not here.\";\r\n",
+    );
+    let port = r.t.port("smtp");
+    let msg = "From: carol@remote.example\r\nTo: team@example.org\r\nSubject: to the team\r\n\r\nhello\r\n";
+    // Through the alias, alice's script refuses: the reply says so.
+    let reply = send(
+        port,
+        "mx.remote.example",
+        "carol@remote.example",
+        "team@example.org",
+        msg,
+    );
+    assert!(reply.starts_with("550 5.7.1 Not here."), "{reply}");
+    // With bob too, bob gets the message and carol a notice.
+    let out = python(
+        "import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=30)
+s.ehlo('mx.remote.example')
+print(s.sendmail('carol@remote.example', ['alice@example.org', 'bob@example.org'], sys.argv[2].encode()))
+s.quit()
+",
+        &[&port.to_string(), msg],
+    );
+    assert_eq!(out.trim(), "{}", "accepted for both");
+    let notices = settled(&r, 1, |m| m.contains("Delivered-To: carol@remote.example"));
+    let n = &notices[0];
+    assert_eq!(header(n, "Return-Path"), Some("<>"), "{n}");
+    assert!(
+        n.contains("Status: 5.7.1") && n.contains("Not here.") && n.contains("alice@example.org"),
+        "{n}"
+    );
+    let bob = r.t.imaps_script(READ, "bob@example.org", "pw", &[]);
+    assert_eq!(bob.trim(), "INBOX|-|to the team|-");
+    assert!(mailboxes(&r.t).is_empty(), "alice refused it");
+}

@@ -448,3 +448,37 @@ fn tls_watch_secs_defaults_to_a_minute() {
         0
     );
 }
+
+#[test]
+fn sieve_section() {
+    let c = p("").unwrap();
+    assert_eq!(c.sieve, SieveConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!(
+        "[sieve]\nglobal_dir = \"{}\"\nmax_instructions = 500\nmax_redirects = 2\nmax_hops = 10\n",
+        dir.path().display()
+    );
+    let c = p(&src).unwrap();
+    assert_eq!(c.sieve.global_dir.as_deref(), Some(dir.path()));
+    assert_eq!(
+        (
+            c.sieve.max_instructions,
+            c.sieve.max_redirects,
+            c.sieve.max_hops
+        ),
+        (500, 2, 10)
+    );
+    for (src, key) in [
+        (
+            "[sieve]\nglobal_dir = \"/nonexistent/sieve\"\n",
+            "sieve.global_dir",
+        ),
+        ("[sieve]\nmax_redirects = 0\n", "sieve.max_redirects"),
+        ("[sieve]\nmax_redirects = 100\n", "sieve.max_redirects"),
+        ("[sieve]\nmax_instructions = 0\n", "sieve.max_instructions"),
+    ] {
+        let e = p(src).unwrap_err();
+        assert_eq!(e.errors[0].key, key, "{src}: {e:?}");
+        assert_eq!(e.errors[0].line, Some(2), "{src}: {e:?}");
+    }
+}
