@@ -8,8 +8,9 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 # Debian packages the tests drive: PostgreSQL for the store suite, real
 # clients nobody here wrote for the end-to-end tests, promtool (prometheus)
-# to check /metrics, pebble (pebble, pebble-challtestsrv) as the ACME CA.
-PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs sieve-connect pebble)
+# to check /metrics, pebble (pebble, pebble-challtestsrv) as the ACME CA,
+# dovecot-sieve for Pigeonhole's sieve-test (crates/filter/tests/pigeonhole.rs).
+PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs sieve-connect pebble dovecot-sieve)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -214,8 +214,8 @@ impl Outcome {
         }
         self.sends = sends;
         if self.reject.is_some() {
-            // sieve-rs cancels the keep on reject; a fileinto before it
-            // stays (RFC 5429 2.1 allows either; both are stored).
+            // A refusal is the only fate (`run.rs` fails a script that
+            // also keeps or files, RFC 5429 2.1).
             self.discarded = false;
         }
     }

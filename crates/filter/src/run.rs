@@ -358,6 +358,15 @@ impl Filter {
         }
         // The messages the actions name: 0 is the message as delivered;
         // others were made by editheader, vacation or enotify.
+        // RFC 5429 2.1: reject does not go with keep or fileinto; like
+        // Pigeonhole, such a script fails, and the message is kept.
+        if out.reject.is_some() && !out.files.is_empty() {
+            return Outcome::fallback(RunError::new(
+                name,
+                None,
+                "reject cannot be combined with keep or fileinto (RFC 5429 2.1)",
+            ));
+        }
         out.messages = created;
         // RFC 3834 2 / RFC 5230 4.5, read here from every field however
         // sieve-rs parsed them: automatic and list mail gets no reply.

@@ -101,7 +101,8 @@ pub async fn deliver(
     };
     let whole: &[u8] = decided.whole.as_ref().map_or(&[], |w| w.bytes.as_slice());
     let in_memory = decided.edited && matches!(msg.body, Body::File(_));
-    let mut copies = Vec::new();
+    let mut copies: Vec<NewMessage> = Vec::new();
+    let mut placed: Vec<(tern_store::AccountId, String, usize)> = Vec::new();
     let mut folders: Vec<String> = Vec::new();
     let keep_folder = |account| target_mailbox(shared, account, junk);
     for d in &decided.accounts {
@@ -111,6 +112,19 @@ pub async fn deliver(
         let keep = keep_folder(d.target.account_id).await;
         for f in &d.outcome.files {
             let folder = crate::sieve::folder(shared, d.target.account_id, f, &keep, id).await;
+            // One copy per mailbox and version (RFC 5228 4.1): `fileinto
+            // "INBOX"; keep;`, or a mailbox that fell back to INBOX.
+            let flags = crate::sieve::flags(&f.flags);
+            let key = (d.target.account_id, folder.clone(), f.message);
+            if let Some(i) = placed.iter().position(|k| *k == key) {
+                for flag in flags {
+                    if !copies[i].flags.contains(&flag) {
+                        copies[i].flags.push(flag);
+                    }
+                }
+                continue;
+            }
+            placed.push(key);
             let mut bytes = format!(
                 "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
                 env.sender, d.rcpt.address
@@ -132,7 +146,7 @@ pub async fn deliver(
                 account_id: d.target.account_id,
                 mailbox: MailboxSel::Name(folder),
                 bytes,
-                flags: crate::sieve::flags(&f.flags),
+                flags,
                 internal_date: now_secs(),
                 internal_zone: 0,
                 summary: None,

@@ -1,0 +1,3 @@
+# RFC 5232 3: the implicit keep takes the flags set.
+require "imap4flags";
+setflag ["\\Seen", "$Later"];

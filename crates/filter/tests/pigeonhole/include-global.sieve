@@ -1,0 +1,4 @@
+# RFC 6609: a global script.
+# message: list.eml
+require "include";
+include :global "spam";

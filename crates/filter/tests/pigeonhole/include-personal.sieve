@@ -1,0 +1,4 @@
+# RFC 6609: a personal script, with return.
+# message: list.eml
+require "include";
+include :personal "lists";

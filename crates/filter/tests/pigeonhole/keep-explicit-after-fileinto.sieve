@@ -1,0 +1,4 @@
+# An explicit keep after fileinto: both copies.
+require "fileinto";
+fileinto "Food";
+keep;

@@ -1,0 +1,6 @@
+require ["fileinto", "include"];
+if header :contains "list-id" "rust-users" {
+  fileinto "Rust";
+  return;
+}
+fileinto "Wrong";

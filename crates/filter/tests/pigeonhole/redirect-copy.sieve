@@ -1,0 +1,3 @@
+# RFC 3894: redirect :copy does not.
+require "copy";
+redirect :copy "carol@c.example";
