@@ -229,7 +229,11 @@ pub fn refusal(kind: ListenerKind, hostname: &str) -> Option<String> {
                 .into(),
         ),
         ListenerKind::Managesieve => Some("BYE (TRYLATER) \"Too many connections\"\r\n".into()),
-        ListenerKind::Submissions | ListenerKind::Imaps | ListenerKind::Pop3s | ListenerKind::Https => None,
+        ListenerKind::Submissions
+        | ListenerKind::Imaps
+        | ListenerKind::Pop3s
+        | ListenerKind::Https
+        | ListenerKind::Managesieves => None,
     }
 }
 

@@ -22,6 +22,7 @@ pub fn implemented(kind: ListenerKind) -> bool {
             | ListenerKind::Http
             | ListenerKind::Https
             | ListenerKind::Managesieve
+            | ListenerKind::Managesieves
     )
 }
 
@@ -47,6 +48,8 @@ pub fn handler(
         ListenerKind::Pop3 | ListenerKind::Pop3s => Some(Arc::new(tern_pop3::Service::new(c, s))),
         ListenerKind::Imap | ListenerKind::Imaps => Some(Arc::new(tern_imap::Service::new(c, s))),
         ListenerKind::Http | ListenerKind::Https => Some(http.clone()),
-        ListenerKind::Managesieve => Some(Arc::new(tern_managesieve::Service::new(c, s))),
+        ListenerKind::Managesieve | ListenerKind::Managesieves => {
+            Some(Arc::new(tern_managesieve::Service::new(c, s)))
+        }
     })
 }

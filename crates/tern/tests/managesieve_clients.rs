@@ -177,3 +177,62 @@ fn sieve_connect_uploads_activates_downloads_and_deletes() {
     // A wrong password is refused.
     assert!(!sieve_connect(&t, "wrong", &["--list"]).status.success());
 }
+
+/// sievelib over a `managesieves` listener (TLS from the first byte):
+/// no STARTTLS is offered, credentials are taken at once, scripts are
+/// stored; a client speaking plain text gets no ManageSieve greeting.
+#[test]
+fn sievelib_over_implicit_tls() {
+    let t = Tern::start(&["managesieves"]);
+    t.add_user("alice@example.org", "the main password");
+    let port = t.port("managesieves").to_string();
+    let cert = t.cert_path();
+    let out = python(
+        "import sys, ssl
+from sievelib import managesieve
+port, cafile, user, password = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+managesieve.ssllib.create_default_context = lambda *a, **k: ctx
+c = managesieve.Client('127.0.0.1', int(port))
+print('login', c.connect(user, password, ssl=True, authmech='PLAIN'))
+print('starttls offered', c.has_tls_support())
+print('put', c.putscript('main', 'keep;\\r\\n'))
+print('activate', c.setactive('main'))
+print('list', c.listscripts())
+c.logout()
+",
+        &[
+            &port,
+            cert.to_str().expect("utf-8 path"),
+            "alice@example.org",
+            "the main password",
+        ],
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "login True",
+            "starttls offered False",
+            "put True",
+            "activate True",
+            "list ('main', [])",
+        ],
+        "{out}"
+    );
+    // Plain text on that port: the server waits for a TLS hello and sends
+    // no greeting; the client's garbage ends the connection.
+    let plain = python(
+        "import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)
+s.sendall(b'CAPABILITY\\r\\n')
+try:
+    data = s.recv(100)
+except socket.timeout:
+    data = b'timeout'
+print(repr(data[:4]))
+",
+        &[&port],
+    );
+    assert!(!plain.contains("IMPL"), "{plain}");
+}

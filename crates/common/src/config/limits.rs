@@ -28,7 +28,7 @@ impl Family {
             ListenerKind::Imap | ListenerKind::Imaps => Family::Imap,
             ListenerKind::Pop3 | ListenerKind::Pop3s => Family::Pop3,
             ListenerKind::Http | ListenerKind::Https => Family::Http,
-            ListenerKind::Managesieve => Family::ManageSieve,
+            ListenerKind::Managesieve | ListenerKind::Managesieves => Family::ManageSieve,
         }
     }
 

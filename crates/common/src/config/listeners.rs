@@ -22,9 +22,15 @@ pub enum ListenerKind {
     Http,
     Https,
     Managesieve,
+    /// ManageSieve over TLS from the first byte. RFC 5804 defines STARTTLS
+    /// only and no port is assigned, so it is never a default and its
+    /// `port` must be written.
+    Managesieves,
 }
 
 impl ListenerKind {
+    /// The kinds with a standard port: those the embedded default and
+    /// quickstart open. (`managesieves` is only ever configured.)
     pub const ALL: [ListenerKind; 10] = [
         ListenerKind::Smtp,
         ListenerKind::Submission,
@@ -50,10 +56,12 @@ impl ListenerKind {
             ListenerKind::Http => "http",
             ListenerKind::Https => "https",
             ListenerKind::Managesieve => "managesieve",
+            ListenerKind::Managesieves => "managesieves",
         }
     }
 
-    /// The standard port of the protocol (used when `port` is absent).
+    /// The standard port of the protocol (used when `port` is absent); 0
+    /// for a kind that has none (`port` is then required).
     pub fn standard_port(self) -> u16 {
         match self {
             ListenerKind::Smtp => 25,
@@ -66,6 +74,7 @@ impl ListenerKind {
             ListenerKind::Http => 80,
             ListenerKind::Https => 443,
             ListenerKind::Managesieve => 4190,
+            ListenerKind::Managesieves => 0,
         }
     }
 
@@ -81,7 +90,7 @@ impl ListenerKind {
             ListenerKind::Pop3s => 2995,
             ListenerKind::Http => 8080,
             ListenerKind::Https => 8443,
-            ListenerKind::Managesieve => 4190,
+            ListenerKind::Managesieve | ListenerKind::Managesieves => 4190,
         }
     }
 
@@ -93,6 +102,7 @@ impl ListenerKind {
                 | ListenerKind::Imaps
                 | ListenerKind::Pop3s
                 | ListenerKind::Https
+                | ListenerKind::Managesieves
         )
     }
 }
@@ -136,6 +146,12 @@ impl ListenerConfig {
                 c.err(
                     &format!("listeners[{i}].kind"),
                     format!("\"{}\" is not available in this build of tern", l.kind),
+                );
+            }
+            if l.port.is_none() && l.kind.standard_port() == 0 {
+                c.err(
+                    &format!("listeners[{i}].port"),
+                    format!("\"{}\" has no standard port: write one", l.kind),
                 );
             }
             let lc = ListenerConfig {

@@ -482,3 +482,17 @@ fn sieve_section() {
         assert_eq!(e.errors[0].line, Some(2), "{src}: {e:?}");
     }
 }
+
+#[test]
+fn managesieves_needs_a_port() {
+    let e = p("[tls]\ncert = \"/c\"\nkey = \"/k\"\n[[listeners]]\nkind = \"managesieves\"\n")
+        .unwrap_err();
+    assert!(
+        e.errors
+            .iter()
+            .any(|e| e.key == "listeners[0].port" && e.message.contains("no standard port")),
+        "{e:?}"
+    );
+    assert!(ListenerKind::Managesieves.implicit_tls());
+    assert!(!ListenerKind::ALL.contains(&ListenerKind::Managesieves));
+}
