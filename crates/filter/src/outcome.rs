@@ -96,13 +96,11 @@ impl RunError {
             RuntimeError::CapabilityNotSupported(c) => {
                 (None, format!("extension {c} not supported"))
             }
-            RuntimeError::InvalidInstruction(i) => {
-                let dbg = format!("{i:?}");
-                (
-                    number_after(&dbg, "line_num: "),
-                    format!("invalid instruction {dbg}"),
-                )
-            }
+            RuntimeError::InvalidInstruction(i) => (
+                Some(i.line_num()),
+                format!("invalid instruction {}", i.name()),
+            ),
+            RuntimeError::TooManyRedirects => (None, "too many redirects".to_string()),
         };
         RunError {
             script: script.to_string(),
@@ -129,12 +127,6 @@ fn error_line(text: &str, m: &str) -> Option<usize> {
             t.starts_with("error") && (m.is_empty() || t.contains(m))
         })
         .map(|i| i + 1)
-}
-
-fn number_after(s: &str, marker: &str) -> Option<usize> {
-    let rest = &s[s.find(marker)? + marker.len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 /// Everything one run decided.
@@ -229,13 +221,6 @@ mod tests {
     fn an_error_command_is_found_by_its_message() {
         let text = "require \"ihave\";\r\nif true {\r\n  error \"no way\";\r\n}\r\n";
         assert_eq!(error_line(text, "no way"), Some(3));
-        assert_eq!(
-            number_after(
-                "Invalid { name: \"x\", line_num: 12, line_pos: 3 }",
-                "line_num: "
-            ),
-            Some(12)
-        );
     }
 
     #[test]

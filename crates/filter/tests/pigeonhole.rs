@@ -32,8 +32,6 @@
 //!   (a loop) and keeps the message; Pigeonhole lists the redirect.
 //! - an empty group (`To: undisclosed-recipients:;`): Pigeonhole takes it
 //!   for one address (`address :all` is the whole text), sieve-rs for none.
-//! - more redirects than `max_redirects`: sieve-rs drops the extra ones,
-//!   Pigeonhole fails the script.
 //! - `spamtest`/`virustest`: sieve-test has no verdict to give without
 //!   a configured header, tern none at all; both compile, neither means
 //!   anything here.

@@ -574,6 +574,7 @@ impl Display for RuntimeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RuntimeError::TooManyIncludes => write!(f, ""),
+            RuntimeError::TooManyRedirects => write!(f, "Too many redirects"),
             RuntimeError::InvalidInstruction(value) => write!(
                 f,
                 "Script executed invalid instruction {:?} at line {}, column {}.",

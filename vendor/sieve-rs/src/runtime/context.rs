@@ -221,6 +221,13 @@ impl<'x> Context<'x> {
                         }
                     }
                     Instruction::Redirect(redirect) => {
+                        // tern: a redirect past the limit fails the script
+                        // (so the message is kept) instead of being skipped
+                        // after earlier redirects cancelled the keep.
+                        if self.num_redirects >= self.runtime.max_redirects {
+                            self.finish_loop();
+                            return Some(Err(RuntimeError::TooManyRedirects));
+                        }
                         redirect.exec(self);
                         if let Some(event) = self.queued_events.next() {
                             return Some(Ok(event));

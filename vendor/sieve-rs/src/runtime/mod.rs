@@ -45,6 +45,8 @@ pub enum Variable {
 #[derive(Debug)]
 pub enum RuntimeError {
     TooManyIncludes,
+    /// tern: a `redirect` past the runtime's limit.
+    TooManyRedirects,
     InvalidInstruction(Invalid),
     ScriptErrorMessage(String),
     CapabilityNotAllowed(Capability),
