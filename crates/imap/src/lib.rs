@@ -40,6 +40,7 @@ mod view;
 mod fuzz;
 
 pub use gate::Gate;
+pub use protocol::mutf7::{decode as mutf7_decode, encode as mutf7_encode};
 pub use service::Service;
 pub use session::{Options, Upgrade, run};
 pub use summary::SummaryCache;

@@ -9,6 +9,7 @@ use tern_common::Config;
 use tern_store::backup;
 
 use crate::cli::{BackupArgs, BackupCmd};
+use crate::progress::Progress;
 use crate::{Failure, open_store, usage};
 
 fn fail(e: tern_store::StoreError) -> Failure {
@@ -19,15 +20,17 @@ fn fail(e: tern_store::StoreError) -> Failure {
     }
 }
 
-/// Progress as plain lines on stderr, at every tenth of the way (a log or
-/// a terminal reads them alike).
+/// Progress of the files copied or checked (`progress.rs`: a bar on a
+/// terminal, plain lines otherwise), made when the total is first told.
 fn progress(what: &'static str) -> impl FnMut(u64, u64) {
-    let mut shown = 0;
+    let mut shown: Option<Progress> = None;
+    let mut last = 0;
     move |done, total| {
-        let tenth = (done * 10).checked_div(total).unwrap_or(10);
-        if tenth > shown || done == total {
-            shown = tenth;
-            eprintln!("{what}: {done}/{total} files");
+        let p = shown.get_or_insert_with(|| Progress::new(what, "files", Some(total)));
+        p.add(done.saturating_sub(last));
+        last = done;
+        if done >= total {
+            p.finish();
         }
     }
 }

@@ -1,7 +1,10 @@
-//! Import and export end to end: an mbox (mboxrd quoting included) and a
-//! Maildir++ tree with folders and flags come in, as imaplib then sees;
-//! what is exported as Maildir++ or mbox and imported again into another
-//! account is the same mail, flags and bytes.
+//! Import and export end to end: an mbox (mboxrd quoting included), an
+//! mboxcl2 file (bodies by Content-Length, From lines unquoted) and a
+//! Maildir++ tree with folders, flags and Dovecot keywords come in, as
+//! imaplib then sees; what is exported as Maildir++ or mbox and imported
+//! again into another account is the same mail, flags and bytes. An
+//! import of 10,000 messages killed halfway resumes with `--dedup` and
+//! ends with each message once.
 
 mod common;
 
@@ -42,7 +45,7 @@ fn maildir(root: &Path) {
         ),
         (
             "cur",
-            "1700000001.M2.host:2,FR",
+            "1700000001.M2.host:2,FRb",
             "Subject: flagged\r\n\r\nflagged\r\n",
         ),
         ("new", "1700000002.M3.host", "Subject: new\r\n\r\nnew\r\n"),
@@ -50,6 +53,12 @@ fn maildir(root: &Path) {
             ".Archive.2020/cur",
             "1600000000.M4.host:2,S",
             "Subject: old\r\n\r\nold\r\n",
+        ),
+        // Dovecot names folders in modified UTF-7: this is "Entwürfe".
+        (
+            ".Entw&APw-rfe/cur",
+            "1600000001.M5.host:2,D",
+            "Subject: draft\r\n\r\ndraft\r\n",
         ),
     ] {
         let d = root.join(dir);
@@ -59,6 +68,8 @@ fn maildir(root: &Path) {
     for sub in ["tmp", "new", ".Archive.2020/new", ".Archive.2020/tmp"] {
         std::fs::create_dir_all(root.join(sub)).unwrap();
     }
+    // Dovecot's keyword letters: b is keyword 1.
+    std::fs::write(root.join("dovecot-keywords"), "0 $Label1\n1 Work\n").unwrap();
 }
 
 #[test]
@@ -91,7 +102,33 @@ fn mbox_and_maildir_come_in_and_go_out_unchanged() {
         "maildir",
         md.to_str().unwrap(),
     ]));
-    assert!(out.contains("imported 4 messages"), "{out}");
+    assert!(out.contains("imported 5 messages"), "{out}");
+
+    // mboxcl2: bodies by Content-Length, a From line in one unquoted.
+    let cl2 = work.join("cl2.mbox");
+    std::fs::write(
+        &cl2,
+        "From a@example.net Tue Nov 14 22:13:20 2023\nSubject: cl2 one\nContent-Length: 20\n\n\
+         From the start\nbody\n\nFrom a@example.net Tue Nov 14 22:13:21 2023\n\
+         Subject: cl2 two\nContent-Length: 2\n\nx\n",
+    )
+    .unwrap();
+    let out = ok(&t.cli(&[
+        "import",
+        "alice@example.org",
+        "mbox",
+        cl2.to_str().unwrap(),
+        "--mailbox",
+        "Cl2",
+    ]));
+    assert!(out.contains("imported 2 messages"), "{out}");
+    let two = t.imaps_script(
+        "m = imaplib.IMAP4_SSL('127.0.0.1', int(port), ssl_context=ctx)\nm.login(user, password)\nm.select('Cl2')\nprint(m.fetch('1', '(BODY.PEEK[TEXT])')[1][0][1].decode())\n",
+        "alice@example.org",
+        PW,
+        &[],
+    );
+    assert_eq!(two, "From the start\r\nbody\r\n\n", "{two:?}");
 
     let alice = view(&t, "alice@example.org");
     assert_eq!(alice.iter().filter(|l| l.starts_with("Old|")).count(), 2000);
@@ -104,8 +141,14 @@ fn mbox_and_maildir_come_in_and_go_out_unchanged() {
     };
     let mut inbox = flags_of("INBOX|");
     inbox.sort();
-    assert_eq!(inbox, ["-", "\\Answered \\Flagged", "\\Seen"], "{alice:?}");
+    assert_eq!(
+        inbox,
+        ["-", "Work \\Answered \\Flagged", "\\Seen"],
+        "{alice:?}"
+    );
     assert_eq!(flags_of("Archive/2020|"), ["\\Seen"], "{alice:?}");
+    // imaplib speaks IMAP4rev1: the name comes in modified UTF-7.
+    assert_eq!(flags_of("Entw&APw-rfe|"), ["\\Draft"], "{alice:?}");
     // mboxrd: the quoted From line lost its `>`.
     let one = t.imaps_script(
         "m = imaplib.IMAP4_SSL('127.0.0.1', int(port), ssl_context=ctx)\nm.login(user, password)\nm.select('Old')\nprint(m.fetch('1', '(BODY.PEEK[TEXT])')[1][0][1].decode())\n",
@@ -158,4 +201,82 @@ fn mbox_and_maildir_come_in_and_go_out_unchanged() {
             .collect::<Vec<_>>()
     };
     assert_eq!(strip(&view(&t, "carol@example.org")), strip(&alice));
+}
+
+/// The number of messages in `mailbox` and how many distinct bodies.
+fn count(t: &Tern, user: &str, mailbox: &str) -> (usize, usize) {
+    let out = t.imaps_script(
+        "import hashlib
+m = imaplib.IMAP4_SSL('127.0.0.1', int(port), ssl_context=ctx)
+m.login(user, password)
+typ, n = m.select(args[0], readonly=True)
+seen = set()
+if int(n[0]):
+    typ, data = m.fetch('1:*', '(BODY.PEEK[])')
+    for item in data:
+        if isinstance(item, tuple):
+            seen.add(hashlib.sha256(item[1]).hexdigest())
+print(int(n[0]), len(seen))
+",
+        user,
+        PW,
+        &[mailbox],
+    );
+    let mut f = out.split_whitespace().map(|v| v.parse::<usize>().unwrap());
+    (f.next().unwrap(), f.next().unwrap())
+}
+
+#[test]
+fn an_import_killed_halfway_resumes_with_dedup_and_ends_with_each_message_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let t = Tern::start(&["imaps"]);
+    t.add_user("alice@example.org", PW);
+    let mb = t.dir.path().join("big.mbox");
+    mbox(&mb, 10_000);
+    let args = [
+        "--config",
+        t.config.to_str().unwrap(),
+        "import",
+        "alice@example.org",
+        "mbox",
+        mb.to_str().unwrap(),
+        "--mailbox",
+        "Big",
+    ];
+    let mut child = Command::new(common::BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Progress comes as plain lines (stderr is no terminal), one at each
+    // tenth: kill at the third, mid-import.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let mut tenths = 0;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("import: ") {
+            tenths += 1;
+            if tenths == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(tenths, 3, "no progress lines");
+    child.kill().unwrap();
+    let status = common::wait_bounded(&mut child, std::time::Duration::from_secs(10));
+    assert!(!status.success(), "killed before it finished");
+    let (part, _) = count(&t, "alice@example.org", "Big");
+    assert!(part > 0 && part < 10_000, "{part} imported before the kill");
+
+    // Again, with --dedup: what is there is skipped, the rest comes in.
+    let mut again: Vec<&str> = args[2..].to_vec();
+    again.push("--dedup");
+    let out = ok(&t.cli(&again));
+    assert!(out.contains("already there"), "{out}");
+    assert_eq!(count(&t, "alice@example.org", "Big"), (10_000, 10_000));
 }

@@ -2,35 +2,40 @@
 //! USER maildir|mbox DEST`: mail brought in from, and taken out to, the two
 //! formats every mail program reads.
 //!
-//! - mbox: messages separated by `From ` lines (mboxo and mboxrd: a body
-//!   line `>From ` or `>>From ` loses one `>` on import, RFC 4155 and the
-//!   mboxrd convention, and gains one on export); read a line at a time,
-//!   so a multi-gigabyte file needs memory for one message only.
+//! - mbox (`mbox.rs`): mboxo, mboxrd and mboxcl2 in, mboxrd out; one
+//!   message in memory at a time, so a multi-gigabyte file costs little.
 //! - Maildir++: `cur/` and `new/` of the root (INBOX) and of each `.Folder`
 //!   (`.Archive.2020` is `Archive/2020`); the `:2,` flags D, F, P, R, S, T
-//!   become \Draft, \Flagged, $Forwarded, \Answered, \Seen, \Deleted.
+//!   become \Draft, \Flagged, $Forwarded, \Answered, \Seen, \Deleted, and
+//!   the letters a–z the keywords Dovecot lists in the folder's
+//!   `dovecot-keywords` (written the same way on export).
+//!
+//! Long jobs show progress (`progress.rs`).
 //!
 //! Messages go into the store in batches through `Store::deliver` (files
 //! fsynced, one commit per batch). With `--dedup`, a message whose
 //! Message-ID and size are already in its mailbox is skipped: an import
 //! that was interrupted is run again with `--dedup` and resumes. On export, a mailbox's name becomes a
-//! folder or file name only after every character outside `[A-Za-z0-9_-]`
-//! and space is percent-encoded: a name never becomes a path on its own.
+//! folder or file name only in modified UTF-7 with every other character
+//! outside `[A-Za-z0-9_-&+,]` and space percent-encoded: a name never
+//! becomes a path on its own.
 
-use std::io::{BufRead, BufReader, Write};
+mod mbox;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tern_common::{Address, Config};
 use tern_store::{MailboxSel, NewMessage, Store, StoreError};
 
 use crate::cli::{ExportFormat, ImportFormat};
+use crate::progress::Progress;
 use crate::{Failure, open_store, usage};
+use mbox::MAX_MESSAGE;
 
 /// Messages per commit, and the bytes one batch may hold.
 const BATCH: usize = 200;
 const BATCH_BYTES: usize = 32 << 20;
-/// The largest message imported (what SMTP would accept by default too).
-const MAX_MESSAGE: usize = 64 << 20;
 
 fn runtime(e: impl std::fmt::Display) -> Failure {
     Failure::Runtime(e.to_string())
@@ -46,66 +51,116 @@ const MAILDIR_FLAGS: [(char, &str); 6] = [
     ('T', "\\Deleted"),
 ];
 
-/// The flags of a Maildir file name (`…:2,FS`).
-fn flags_of(name: &str) -> Vec<String> {
+/// The flags of a Maildir file name (`…:2,FSab`): the system letters, and
+/// the lower-case letters as the folder's keywords (`dovecot-keywords`:
+/// a is its keyword 0, b its keyword 1, …).
+fn flags_of(name: &str, keywords: &[Option<String>]) -> Vec<String> {
     let Some((_, info)) = name.rsplit_once(":2,") else {
         return Vec::new();
     };
-    MAILDIR_FLAGS
+    let mut flags: Vec<String> = MAILDIR_FLAGS
         .iter()
         .filter(|(c, _)| info.contains(*c))
         .map(|(_, f)| f.to_string())
-        .collect()
+        .collect();
+    for c in info.chars().filter(char::is_ascii_lowercase) {
+        if let Some(Some(k)) = keywords.get((c as u8 - b'a') as usize)
+            && !flags.contains(k)
+        {
+            flags.push(k.clone());
+        }
+    }
+    flags
 }
 
-/// The `:2,` suffix for flags (letters in ASCII order, as Maildir wants).
-fn info_of(flags: &[String]) -> String {
-    let letters: String = MAILDIR_FLAGS
+/// A folder's `dovecot-keywords` (`0 $Label1` per line), by index; none
+/// when the file is missing. Names that are not IMAP atoms are left out.
+fn keywords_in(dir: &Path) -> Vec<Option<String>> {
+    let Ok(text) = std::fs::read_to_string(dir.join("dovecot-keywords")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Option<String>> = vec![None; 26];
+    for line in text.lines() {
+        if let Some((i, name)) = line.split_once(' ')
+            && let Ok(i) = i.trim().parse::<usize>()
+            && i < 26
+            && !name.is_empty()
+            && name.len() <= 128
+            && name.bytes().all(|b| {
+                b.is_ascii_graphic()
+                    && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+            })
+        {
+            out[i] = Some(name.to_string());
+        }
+    }
+    out
+}
+
+/// The keywords a folder's messages carry, as `dovecot-keywords` lists
+/// them for export (at most 26: the letters a–z).
+fn keyword_table(flags: &[&[String]]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in flags.iter().flat_map(|f| f.iter()) {
+        if !f.starts_with('\\')
+            && !f.eq_ignore_ascii_case("$Forwarded")
+            && !out.contains(f)
+            && out.len() < 26
+        {
+            out.push(f.clone());
+        }
+    }
+    out
+}
+
+/// The `:2,` suffix for flags (letters in ASCII order, as Maildir wants),
+/// keywords as their letters in `keywords`.
+fn info_of(flags: &[String], keywords: &[String]) -> String {
+    let mut letters: String = MAILDIR_FLAGS
         .iter()
         .filter(|(_, f)| flags.iter().any(|x| x.eq_ignore_ascii_case(f)))
         .map(|(c, _)| *c)
         .collect();
+    for (i, k) in keywords.iter().enumerate() {
+        if flags.contains(k) {
+            letters.push((b'a' + i as u8) as char);
+        }
+    }
     format!(":2,{letters}")
 }
 
-/// The date of an mbox `From ` line (`From sender Tue Nov 14 22:13:20
-/// 2023`, asctime form, UTC), if it has one.
-fn from_line_date(line: &str) -> Option<i64> {
-    let f: Vec<&str> = line.split_whitespace().collect();
-    if f.len() < 7 {
-        return None;
-    }
-    let (mon, day, time, year) = (f[3], f[4], f[5], f[6]);
-    let month = tern_common::time::MONTHS.iter().position(|m| *m == mon)? as u32 + 1;
-    let day: u32 = day.parse().ok()?;
-    let year: i64 = year.parse().ok()?;
-    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, s) = (
-        hms.next()??,
-        hms.next()??,
-        hms.next().flatten().unwrap_or(0),
-    );
-    let days = tern_common::time::days_from_civil(year, month, day);
-    Some(days * 86_400 + h * 3600 + m * 60 + s)
-}
-
-/// A mailbox name as a file or folder name: `/` → `.` (Maildir++'s
-/// separator), everything unsafe percent-encoded.
+/// A mailbox name as a Maildir++ folder or mbox file name: each level in
+/// modified UTF-7 (as Dovecot names its folders), `/` → `.` (Maildir++'s
+/// separator), anything else unsafe percent-encoded — a name never
+/// becomes a path on its own.
 fn safe_name(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        match c {
-            '/' => out.push('.'),
-            c if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ' => out.push(c),
-            c => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
+    let mut levels = Vec::new();
+    for level in name.split('/') {
+        let mut out = String::new();
+        for c in tern_imap::mutf7_encode(level).chars() {
+            match c {
+                c if c.is_ascii_alphanumeric() || "_- &+,".contains(c) => out.push(c),
+                c => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("%{b:02X}"));
+                    }
                 }
             }
         }
+        levels.push(out);
     }
-    out
+    levels.join(".")
+}
+
+/// A Maildir++ folder name (`Archive.2020`, `Entw&APw-rfe`) as a mailbox
+/// name: levels by `.`, each decoded from modified UTF-7 when it is that.
+fn folder_name(folder: &str) -> String {
+    folder
+        .split('.')
+        .map(|l| tern_imap::mutf7_decode(l).unwrap_or_else(|| l.to_string()))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A message's identity for deduplication: its Message-ID and size.
@@ -251,7 +306,6 @@ impl Sink<'_> {
             .map_err(runtime)?;
         self.bytes = 0;
         self.count += n;
-        eprintln!("imported {} messages", self.count);
         Ok(())
     }
 }
@@ -306,47 +360,26 @@ pub async fn import(
 
 async fn import_mbox(sink: &mut Sink<'_>, path: &Path, mailbox: &str) -> Result<(), Failure> {
     let file = std::fs::File::open(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
-    let mut r = BufReader::new(file);
-    let mut line = Vec::new();
-    let mut msg: Option<(Vec<u8>, i64)> = None;
-    let now = tern_common::time::now_secs();
-    loop {
-        line.clear();
-        let n = r
-            .read_until(b'\n', &mut line)
-            .map_err(|e| runtime(format!("{}: {e}", path.display())))?;
-        if n == 0 || line.starts_with(b"From ") {
-            if let Some((mut bytes, date)) = msg.take() {
-                // The blank line before the next From line separates
-                // messages; it is not the message's.
-                if bytes.ends_with(b"\r\n\r\n") {
-                    bytes.truncate(bytes.len() - 2);
-                }
-                sink.push(mailbox, bytes, Vec::new(), date).await?;
-            }
-            if n == 0 {
-                return Ok(());
-            }
-            let date = from_line_date(&String::from_utf8_lossy(&line)).unwrap_or(now);
-            msg = Some((Vec::new(), date));
-            continue;
+    let size = file.metadata().map(|m| m.len()).ok();
+    let mut progress = Progress::new("import", "bytes", size);
+    let mut r = mbox::Reader::new(file, tern_common::time::now_secs());
+    let mut seen = 0;
+    // Reading is blocking file I/O, a message at a time: the command has
+    // this runtime to itself.
+    while let Some(m) = r
+        .next_message()
+        .map_err(|e| runtime(format!("{}: {e}", path.display())))?
+    {
+        if m.truncated {
+            eprintln!("skipped a message over {MAX_MESSAGE} bytes");
+        } else {
+            sink.push(mailbox, m.bytes, Vec::new(), m.date).await?;
         }
-        let Some((bytes, _)) = msg.as_mut() else {
-            // Text before the first From line is not a message.
-            continue;
-        };
-        // mboxrd: one `>` comes off a quoted From line.
-        let body = match line.iter().position(|&b| b != b'>') {
-            Some(i) if i > 0 && line[i..].starts_with(b"From ") => &line[1..],
-            _ => &line[..],
-        };
-        let text = body.strip_suffix(b"\n").unwrap_or(body);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if bytes.len() + text.len() <= MAX_MESSAGE + 2 {
-            bytes.extend_from_slice(text);
-            bytes.extend_from_slice(b"\r\n");
-        }
+        progress.add(r.consumed - seen);
+        seen = r.consumed;
     }
+    progress.finish();
+    Ok(())
 }
 
 /// Maildir++ folders under `root`: ("INBOX" or the folder's name, dir).
@@ -360,7 +393,7 @@ fn maildir_folders(root: &Path) -> Result<Vec<(String, PathBuf)>, Failure> {
             && !folder.starts_with('.')
             && e.path().join("cur").is_dir()
         {
-            out.push((folder.replace('.', "/"), e.path()));
+            out.push((folder_name(folder), e.path()));
         }
     }
     out.sort();
@@ -372,13 +405,9 @@ async fn import_maildir(
     root: &Path,
     into: Option<&str>,
 ) -> Result<(), Failure> {
-    for (folder, dir) in maildir_folders(root)? {
-        let target = match into {
-            Some(prefix) if folder == "INBOX" => prefix.to_string(),
-            Some(prefix) => format!("{prefix}/{folder}"),
-            None => folder,
-        };
-        sink.mailbox(&target).await?;
+    let folders = maildir_folders(root)?;
+    let mut listed = Vec::new();
+    for (folder, dir) in folders {
         let mut files = Vec::new();
         for sub in ["cur", "new"] {
             if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
@@ -386,7 +415,20 @@ async fn import_maildir(
             }
         }
         files.sort();
+        listed.push((folder, dir, files));
+    }
+    let total = listed.iter().map(|(_, _, f)| f.len() as u64).sum();
+    let mut progress = Progress::new("import", "messages", Some(total));
+    for (folder, dir, files) in listed {
+        let keywords = keywords_in(&dir);
+        let target = match into {
+            Some(prefix) if folder == "INBOX" => prefix.to_string(),
+            Some(prefix) => format!("{prefix}/{folder}"),
+            None => folder,
+        };
+        sink.mailbox(&target).await?;
         for f in files {
+            progress.add(1);
             let meta = std::fs::metadata(&f).map_err(runtime)?;
             if !meta.is_file() {
                 continue;
@@ -402,9 +444,11 @@ async fn import_maildir(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            sink.push(&target, bytes, flags_of(&name), date).await?;
+            sink.push(&target, bytes, flags_of(&name, &keywords), date)
+                .await?;
         }
     }
+    progress.finish();
     Ok(())
 }
 
@@ -421,8 +465,14 @@ pub async fn export(
     }
     tern_store::private_dir_all(dest).map_err(runtime)?;
     let mut total = 0u64;
+    let mut boxes = Vec::new();
     for mb in store.mailbox_list(account).await.map_err(runtime)? {
         let msgs = store.messages(mb.id).await.map_err(runtime)?;
+        boxes.push((mb, msgs));
+    }
+    let count = boxes.iter().map(|(_, m)| m.len() as u64).sum();
+    let mut progress = Progress::new("export", "messages", Some(count));
+    for (mb, msgs) in boxes {
         match format {
             ExportFormat::Maildir => {
                 let dir = if mb.name == "INBOX" {
@@ -433,6 +483,18 @@ pub async fn export(
                 for sub in ["tmp", "new", "cur"] {
                     tern_store::private_dir_all(&dir.join(sub)).map_err(runtime)?;
                 }
+                let all: Vec<&[String]> = msgs.iter().map(|m| m.flags.as_slice()).collect();
+                let keywords = keyword_table(&all);
+                if !keywords.is_empty() {
+                    let text: String = keywords
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| format!("{i} {k}\n"))
+                        .collect();
+                    let mut f = tern_store::create_private(&dir.join("dovecot-keywords"))
+                        .map_err(runtime)?;
+                    f.write_all(text.as_bytes()).map_err(runtime)?;
+                }
                 for m in &msgs {
                     let bytes = store.message_bytes(mb.id, m.uid).await.map_err(runtime)?;
                     let name = format!(
@@ -440,12 +502,13 @@ pub async fn export(
                         m.internal_date,
                         mb.id,
                         m.uid,
-                        info_of(&m.flags)
+                        info_of(&m.flags, &keywords)
                     );
                     let mut f =
                         tern_store::create_private(&dir.join("cur").join(name)).map_err(runtime)?;
                     f.write_all(&bytes).map_err(runtime)?;
                     total += 1;
+                    progress.add(1);
                 }
             }
             ExportFormat::Mbox => {
@@ -454,50 +517,20 @@ pub async fn export(
                 let mut w = std::io::BufWriter::new(f);
                 for m in &msgs {
                     let bytes = store.message_bytes(mb.id, m.uid).await.map_err(runtime)?;
-                    write_mbox_message(&mut w, &bytes, m.internal_date).map_err(runtime)?;
+                    mbox::write_message(&mut w, &bytes, m.internal_date).map_err(runtime)?;
                     total += 1;
+                    progress.add(1);
                 }
                 w.flush().map_err(runtime)?;
             }
         }
     }
+    progress.finish();
     println!(
         "exported {total} messages of {user} into {}",
         dest.display()
     );
     Ok(())
-}
-
-/// One mboxrd message: the `From ` line, every `>*From ` line quoted
-/// once more, a blank line after.
-fn write_mbox_message(w: &mut impl Write, bytes: &[u8], date: i64) -> std::io::Result<()> {
-    let c = tern_common::time::civil(date);
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    writeln!(
-        w,
-        "From MAILER-DAEMON {} {} {:2} {:02}:{:02}:{:02} {}",
-        DAYS[c.weekday as usize],
-        tern_common::time::MONTHS[c.month as usize - 1],
-        c.day,
-        c.hour,
-        c.minute,
-        c.second,
-        c.year
-    )?;
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        let text = line.strip_suffix(b"\n").unwrap_or(line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        let quoted = text
-            .iter()
-            .position(|&b| b != b'>')
-            .is_some_and(|i| text[i..].starts_with(b"From "));
-        if quoted {
-            w.write_all(b">")?;
-        }
-        w.write_all(text)?;
-        w.write_all(b"\n")?;
-    }
-    w.write_all(b"\n")
 }
 
 #[cfg(test)]
@@ -506,22 +539,26 @@ mod tests {
 
     #[test]
     fn maildir_flags_both_ways() {
-        let f = flags_of("1700000000.M1.host:2,FRS");
+        let f = flags_of("1700000000.M1.host:2,FRS", &[]);
         assert_eq!(f, ["\\Flagged", "\\Answered", "\\Seen"]);
-        assert_eq!(info_of(&f), ":2,FRS");
-        assert!(flags_of("1700000000.M1.host").is_empty());
+        assert_eq!(info_of(&f, &[]), ":2,FRS");
+        assert!(flags_of("1700000000.M1.host", &[]).is_empty());
+        // Dovecot's keyword letters, both ways.
+        let kw = vec![Some("$Label1".to_string()), None, Some("Work".to_string())];
+        let f = flags_of("1.M1.host:2,Sac", &kw);
+        assert_eq!(f, ["\\Seen", "$Label1", "Work"]);
+        let table = keyword_table(&[&f]);
+        assert_eq!(table, ["$Label1", "Work"]);
+        assert_eq!(info_of(&f, &table), ":2,Sab");
     }
 
     #[test]
     fn from_lines_and_names() {
-        assert_eq!(
-            from_line_date("From a@b.example Tue Nov 14 22:13:20 2023"),
-            Some(1_700_000_000)
-        );
-        assert_eq!(from_line_date("From a@b.example"), None);
         assert_eq!(safe_name("Archive/2020"), "Archive.2020");
         assert_eq!(safe_name("../x"), "%2E%2E.x");
-        assert_eq!(safe_name("Été"), "%C3%89t%C3%A9");
+        assert_eq!(safe_name("Été"), "&AMk-t&AOk-");
+        assert_eq!(folder_name("&AMk-t&AOk-.Sub"), "Été/Sub");
+        assert_eq!(folder_name(&safe_name("Entwürfe/2024")), "Entwürfe/2024");
         assert_eq!(
             message_id(b"Subject: x\r\nMessage-ID:\r\n <a@b>\r\n\r\nbody").as_deref(),
             Some("<a@b>")
