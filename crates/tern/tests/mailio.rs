@@ -203,27 +203,32 @@ fn mbox_and_maildir_come_in_and_go_out_unchanged() {
     assert_eq!(strip(&view(&t, "carol@example.org")), strip(&alice));
 }
 
-/// The number of messages in `mailbox` and how many distinct bodies.
-fn count(t: &Tern, user: &str, mailbox: &str) -> (usize, usize) {
+/// The number of messages in `mailbox` and the digests of their bodies.
+fn digests(t: &Tern, user: &str, mailbox: &str) -> (usize, std::collections::BTreeSet<String>) {
     let out = t.imaps_script(
         "import hashlib
 m = imaplib.IMAP4_SSL('127.0.0.1', int(port), ssl_context=ctx)
 m.login(user, password)
 typ, n = m.select(args[0], readonly=True)
-seen = set()
+print(int(n[0]))
 if int(n[0]):
     typ, data = m.fetch('1:*', '(BODY.PEEK[])')
     for item in data:
         if isinstance(item, tuple):
-            seen.add(hashlib.sha256(item[1]).hexdigest())
-print(int(n[0]), len(seen))
+            print(hashlib.sha256(item[1]).hexdigest())
 ",
         user,
         PW,
         &[mailbox],
     );
-    let mut f = out.split_whitespace().map(|v| v.parse::<usize>().unwrap());
-    (f.next().unwrap(), f.next().unwrap())
+    let mut lines = out.lines();
+    let n = lines.next().unwrap().parse().unwrap();
+    (n, lines.map(str::to_string).collect())
+}
+
+fn count(t: &Tern, user: &str, mailbox: &str) -> (usize, usize) {
+    let (n, set) = digests(t, user, mailbox);
+    (n, set.len())
 }
 
 #[test]
@@ -278,5 +283,27 @@ fn an_import_killed_halfway_resumes_with_dedup_and_ends_with_each_message_once()
     again.push("--dedup");
     let out = ok(&t.cli(&again));
     assert!(out.contains("already there"), "{out}");
-    assert_eq!(count(&t, "alice@example.org", "Big"), (10_000, 10_000));
+    let (n, alice) = digests(&t, "alice@example.org", "Big");
+    assert_eq!((n, alice.len()), (10_000, 10_000));
+
+    // Out as mbox and in again as bob's: the same 10,000 messages.
+    t.add_user("bob@example.org", PW);
+    let out_dir = t.dir.path().join("export");
+    ok(&t.cli(&[
+        "export",
+        "alice@example.org",
+        "mbox",
+        out_dir.to_str().unwrap(),
+    ]));
+    ok(&t.cli(&[
+        "import",
+        "bob@example.org",
+        "mbox",
+        out_dir.join("Big.mbox").to_str().unwrap(),
+        "--mailbox",
+        "Big",
+    ]));
+    let (n, bob) = digests(&t, "bob@example.org", "Big");
+    assert_eq!(n, 10_000);
+    assert_eq!(bob, alice, "the same bytes");
 }
