@@ -229,7 +229,8 @@ fn autodiscover_xml(email: &str, hostname: &str, servers: &[Server]) -> String {
 
 /// Apple: a configuration profile with one `com.apple.mail.managed`
 /// payload (IMAP on its implicit-TLS port, SMTP on 465; STARTTLS ports
-/// when those are all there is).
+/// when those are all there is), and CalDAV and CardDAV account payloads
+/// when tern serves https.
 pub async fn mobileconfig(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -258,8 +259,9 @@ pub async fn mobileconfig(
         )
             .into_response();
     };
+    let dav = state.listener(ListenerKind::Https).map(|a| a.port());
     let mut r = xml_response(
-        profile(&addr.to_string(), &state.config.hostname, imap, smtp),
+        profile(&addr.to_string(), &state.config.hostname, imap, smtp, dav),
         "application/x-apple-aspen-config",
     );
     r.headers_mut().insert(
@@ -269,7 +271,45 @@ pub async fn mobileconfig(
     r
 }
 
-fn profile(email: &str, hostname: &str, imap: Server, smtp: Server) -> String {
+/// The CalDAV and CardDAV account payloads (Apple's `com.apple.caldav.account`
+/// and `com.apple.carddav.account`), pointing at the account's principal.
+fn dav_payloads(email: &str, hostname: &str, id: &str, port: u16) -> String {
+    let (e, h) = (escape(email), escape(hostname));
+    let principal = escape(&format!(
+        "/dav/principals/{}/",
+        email
+            .replace('%', "%25")
+            .replace('@', "%40")
+            .replace('+', "%2B")
+    ));
+    let mut out = String::new();
+    for (prefix, kind, name) in [
+        ("CalDAV", "caldav", "Calendar"),
+        ("CardDAV", "carddav", "Contacts"),
+    ] {
+        let uuid = uuid_from(&format!("{kind} {hostname} {email}"));
+        out.push_str(&format!(
+            r#"    <dict>
+      <key>{prefix}AccountDescription</key><string>{e}</string>
+      <key>{prefix}HostName</key><string>{h}</string>
+      <key>{prefix}Port</key><integer>{port}</integer>
+      <key>{prefix}PrincipalURL</key><string>{principal}</string>
+      <key>{prefix}UseSSL</key><true/>
+      <key>{prefix}Username</key><string>{e}</string>
+      <key>PayloadDescription</key><string>{name} account {e}</string>
+      <key>PayloadDisplayName</key><string>{name}: {e}</string>
+      <key>PayloadIdentifier</key><string>{id}.{kind}.account</string>
+      <key>PayloadType</key><string>com.apple.{kind}.account</string>
+      <key>PayloadUUID</key><string>{uuid}</string>
+      <key>PayloadVersion</key><integer>1</integer>
+    </dict>
+"#
+        ));
+    }
+    out
+}
+
+fn profile(email: &str, hostname: &str, imap: Server, smtp: Server, dav: Option<u16>) -> String {
     let (e, h) = (escape(email), escape(hostname));
     let reverse: Vec<&str> = hostname.rsplit('.').collect();
     let id = escape(&reverse.join("."));
@@ -309,7 +349,7 @@ fn profile(email: &str, hostname: &str, imap: Server, smtp: Server) -> String {
       <key>PreventMove</key><false/>
       <key>SMIMEEnabled</key><false/>
     </dict>
-  </array>
+{dav}  </array>
   <key>PayloadDescription</key><string>Mail settings for {e}</string>
   <key>PayloadDisplayName</key><string>Mail: {e}</string>
   <key>PayloadIdentifier</key><string>{id}.mail</string>
@@ -320,6 +360,12 @@ fn profile(email: &str, hostname: &str, imap: Server, smtp: Server) -> String {
 </dict>
 </plist>
 "#,
+        dav = dav.map_or_else(String::new, |p| dav_payloads(
+            email,
+            hostname,
+            &reverse.join("."),
+            p
+        )),
         ip = imap.port,
         // Apple's UseSSL covers STARTTLS too: the account then upgrades.
         is = b(true),

@@ -19,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::client::{ClientIp, ConnInfo, client_ip, request_host};
 use crate::state::AppState;
@@ -48,8 +48,17 @@ pub fn router(state: AppState, secure: bool) -> Router {
         )
         .route("/apple/mobileconfig", get(autoconfig::mobileconfig));
     r = if secure {
+        let dav = tern_dav::router(tern_dav::DavState {
+            config: state.config.clone(),
+            store: state.store.clone(),
+            security: state.security.clone(),
+        });
         r.route("/.well-known/mta-sts.txt", get(mta_sts::policy))
             .nest("/api/v1", api::routes())
+            // RFC 6764 5: the well-known URIs lead to the DAV root.
+            .route("/.well-known/caldav", any(dav_root))
+            .route("/.well-known/carddav", any(dav_root))
+            .nest_service("/dav", dav)
             .fallback(not_found)
     } else {
         // RFC 8555 8.3: the CA asks on port 80, plain HTTP.
@@ -59,6 +68,11 @@ pub fn router(state: AppState, secure: bool) -> Router {
     r.layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// RFC 6764 5: a temporary redirect to where CalDAV and CardDAV live.
+async fn dav_root() -> Response {
+    Redirect::temporary(tern_dav::ROOT).into_response()
 }
 
 async fn not_found() -> Response {
@@ -102,6 +116,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
     };
     let ip = client_ip(info.peer.ip(), req.headers(), cfg);
     req.extensions_mut().insert(ClientIp(ip));
+    req.extensions_mut().insert(tern_dav::ClientIp(ip));
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let limit = cfg.max_body_kib.saturating_mul(1024);

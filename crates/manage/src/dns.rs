@@ -51,14 +51,17 @@ pub fn zone_strings(text: &str) -> String {
         .join(" ")
 }
 
-/// RFC 6186 3 (and RFC 5804 1.8 for ManageSieve): the services a mail
-/// client looks up, and the listener kind that offers each.
-const SRV: [(&str, ListenerKind); 5] = [
+/// RFC 6186 3 (RFC 5804 1.8 for ManageSieve, RFC 6764 3 for CalDAV and
+/// CardDAV): the services a client looks up, and the listener kind that
+/// offers each.
+const SRV: [(&str, ListenerKind); 7] = [
     ("_imaps._tcp", ListenerKind::Imaps),
     ("_submissions._tcp", ListenerKind::Submissions),
     ("_submission._tcp", ListenerKind::Submission),
     ("_pop3s._tcp", ListenerKind::Pop3s),
     ("_sieve._tcp", ListenerKind::Managesieve),
+    ("_caldavs._tcp", ListenerKind::Https),
+    ("_carddavs._tcp", ListenerKind::Https),
 ];
 
 impl Manager {
@@ -93,6 +96,17 @@ impl Manager {
             out.push(DnsRecord::new(&format!("mta-sts.{d}"), "CNAME", &host));
         }
         out.extend(self.srv_records(&d, &host));
+        // RFC 6764 4: where on that host the DAV services start.
+        if self
+            .config
+            .listeners
+            .iter()
+            .any(|l| l.kind == ListenerKind::Https)
+        {
+            for service in ["_caldavs._tcp", "_carddavs._tcp"] {
+                out.push(DnsRecord::txt(&format!("{service}.{d}"), "path=/dav/"));
+            }
+        }
         let http = self
             .config
             .listeners

@@ -123,9 +123,11 @@ impl From<StoreError> for Error {
                 message: m,
                 field: None,
             },
-            StoreError::OverQuota { .. } | StoreError::Active(_) | StoreError::Limit(..) => {
-                Error::conflict(e.to_string())
-            }
+            StoreError::OverQuota { .. }
+            | StoreError::Active(_)
+            | StoreError::Limit(..)
+            | StoreError::DavPreconditionFailed
+            | StoreError::DavUidConflict(_) => Error::conflict(e.to_string()),
             StoreError::Other(e) => Error::unavailable(format!("{e:#}")),
         }
     }

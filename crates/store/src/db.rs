@@ -354,6 +354,60 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, digest)
     );
     "#,
+    // 21: CalDAV (RFC 4791) and CardDAV (RFC 6352), in `dav.rs`.
+    // Collections per account, kind ('cal' or 'card') and name (the path
+    // segment the client chose, UTF-8); `components` space-separated
+    // ('VEVENT VTODO'; empty for address books); `sync` the collection's
+    // modification sequence, one up per change to a member: its CTag and
+    // its sync token (RFC 6578). Members keep their bytes exactly as PUT
+    // (counted in `accounts.used`), with what queries need: the UID, unique
+    // in the collection (RFC 4791 5.3.2.1, RFC 6352 6.3.2.1), the component
+    // (NULL for vCards) and the span a time-range query tests (seconds
+    // since the epoch; NULL is unbounded on that side). `dav_changes` holds
+    // each member name's latest change, deletions included (tombstones),
+    // for sync-collection; every change has its own modseq, so a truncated
+    // answer never splits one.
+    r#"
+    CREATE TABLE dav_collections (
+        id {pk},
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('cal', 'card')),
+        name TEXT NOT NULL,
+        display_name TEXT,
+        description TEXT,
+        color TEXT,
+        timezone TEXT,
+        components TEXT NOT NULL DEFAULT '',
+        sync BIGINT NOT NULL DEFAULT 0,
+        created BIGINT NOT NULL,
+        UNIQUE (account_id, kind, name)
+    );
+    CREATE TABLE dav_resources (
+        id {pk},
+        collection_id BIGINT NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        content {blob} NOT NULL,
+        size BIGINT NOT NULL,
+        component TEXT,
+        first_start BIGINT,
+        last_end BIGINT,
+        modseq BIGINT NOT NULL,
+        updated BIGINT NOT NULL,
+        UNIQUE (collection_id, name),
+        UNIQUE (collection_id, uid)
+    );
+    CREATE INDEX dav_resources_span ON dav_resources(collection_id, first_start, last_end);
+    CREATE TABLE dav_changes (
+        collection_id BIGINT NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
+        modseq BIGINT NOT NULL,
+        name TEXT NOT NULL,
+        deleted BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (collection_id, name)
+    );
+    CREATE UNIQUE INDEX dav_changes_modseq ON dav_changes(collection_id, modseq);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

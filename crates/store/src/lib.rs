@@ -1,9 +1,10 @@
 //! The store: directory (domains, accounts, addresses, aliases,
 //! credentials: passwords, app passwords, API tokens), mail index
 //! (mailboxes, UIDs, flags, MODSEQ, expunges), message blobs, Sieve
-//! scripts and change events — on SQLite + Maildir by default, or on
-//! PostgreSQL for several nodes. Both backends run the same SQL through one
-//! code path; see `db.rs` for where the dialects differ.
+//! scripts, calendars and address books (`dav.rs`) and change events — on
+//! SQLite + Maildir by default, or on PostgreSQL for several nodes. Both
+//! backends run the same SQL through one code path; see `db.rs` for where
+//! the dialects differ.
 
 mod abuse;
 mod acme;
@@ -12,6 +13,7 @@ pub mod backup;
 mod blob;
 mod commit;
 pub mod datadir;
+mod dav;
 pub mod db;
 mod delivered;
 mod directory;
@@ -45,6 +47,10 @@ pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
 pub use acme::{AcmeCert, Issued as AcmeIssued};
 pub use app_passwords::{AppPassword, CreatedAppPassword, MAX_APP_PASSWORDS};
 pub use blob::{create_private, private_dir_all};
+pub use dav::{
+    DavChange, DavChanges, DavCollection, DavCollectionId, DavCondition, DavKind, DavProps, DavPut,
+    DavResource, MAX_DAV_RESOURCE, check_dav_name,
+};
 pub use db::Backend;
 pub use directory::{Account, Alias, Domain, Resolution, Target};
 pub use dkim::DkimKey;
@@ -89,6 +95,14 @@ pub enum StoreError {
     /// The active Sieve script cannot be deleted (RFC 5804 2.10).
     #[error("{0} is active; deactivate it first")]
     Active(String),
+    /// A DAV write's `If-Match`/`If-None-Match` (or MOVE/COPY's
+    /// `Overwrite: F`) does not hold (RFC 7232 4.2: 412).
+    #[error("the resource is not in the state the request's condition names")]
+    DavPreconditionFailed,
+    /// Another member of the collection has the UID (RFC 4791 5.3.2.1,
+    /// RFC 6352 6.3.2.1 `no-uid-conflict`); it names that member.
+    #[error("the member {0:?} of the collection already has this UID")]
+    DavUidConflict(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

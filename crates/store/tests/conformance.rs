@@ -17,6 +17,12 @@ use credentials::{api_tokens, app_passwords, disabled_accounts, srs_secrets};
 #[path = "conformance/sieve.rs"]
 mod sieve;
 use sieve::{sieve_scripts, sieve_seen_ids};
+#[path = "conformance/dav.rs"]
+mod dav;
+use dav::{
+    dav_account_removal_cascades, dav_collections, dav_concurrent_writers, dav_move_and_copy,
+    dav_quota, dav_resources_and_conditions, dav_sync_changes, dav_time_ranges,
+};
 
 fn addr(s: &str) -> Address {
     Address::parse(s).unwrap()
@@ -195,6 +201,14 @@ conformance!(
     srs_secrets,
     sieve_scripts,
     sieve_seen_ids,
+    dav_collections,
+    dav_resources_and_conditions,
+    dav_quota,
+    dav_sync_changes,
+    dav_move_and_copy,
+    dav_time_ranges,
+    dav_concurrent_writers,
+    dav_account_removal_cascades,
 );
 
 async fn domains(f: Fixture) {

@@ -378,6 +378,9 @@ fn quickstart_writes_config_creates_postmaster_and_refuses_to_overwrite() {
         "_submission._tcp.example.org. SRV 0 1 587 mail.example.org.",
         "_pop3s._tcp.example.org. SRV 0 1 995 mail.example.org.",
         "_sieve._tcp.example.org. SRV 0 1 4190 mail.example.org.",
+        "_caldavs._tcp.example.org. SRV 0 1 443 mail.example.org.",
+        "_carddavs._tcp.example.org. SRV 0 1 443 mail.example.org.",
+        "_caldavs._tcp.example.org. TXT \"path=/dav/\"",
     ] {
         assert!(s.contains(r), "quickstart prints {r}: {s}");
     }

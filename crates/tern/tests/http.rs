@@ -371,6 +371,7 @@ fn autoconfig_autodiscover_and_apple_profiles_follow_the_listeners() {
         "pop3s",
         "submission",
         "submissions",
+        "https",
     ] {
         args.push(format!("{k}={}", t.port(k)));
     }

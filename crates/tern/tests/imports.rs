@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 13] = [
+const ACYCLIC: [&str; 14] = [
     "common",
     "store",
     "pop3",
@@ -26,6 +26,7 @@ const ACYCLIC: [&str; 13] = [
     "http",
     "managesieve",
     "filter",
+    "dav",
     "acme",
 ];
 

@@ -120,6 +120,13 @@ check(mail["OutgoingMailServerHostName"] == hostname, "outgoing host")
 check(mail["OutgoingMailServerPortNumber"] == ports["submissions"], "outgoing port")
 check(mail["OutgoingMailServerUseSSL"] is True, "outgoing SSL")
 check(len(mail["PayloadUUID"]) == 36 and profile["PayloadUUID"] != mail["PayloadUUID"], "UUIDs")
+# CalDAV and CardDAV accounts on the https listener, at the principal.
+cal, card = profile["PayloadContent"][1], profile["PayloadContent"][2]
+check(cal["PayloadType"] == "com.apple.caldav.account", "caldav payload")
+check(card["PayloadType"] == "com.apple.carddav.account", "carddav payload")
+check(cal["CalDAVHostName"] == hostname and cal["CalDAVPort"] == ports["https"], "caldav host and port")
+check(cal["CalDAVPrincipalURL"] == "/dav/principals/alice%40example.org/", cal["CalDAVPrincipalURL"])
+check(card["CardDAVUsername"] == "alice@example.org" and card["CardDAVUseSSL"] is True, "carddav account")
 status, _, _ = get("/apple/mobileconfig?email=a%40elsewhere.example", secure=True)
 check(status == 404, f"mobileconfig unknown domain: {status}")
 print("ok")
