@@ -148,6 +148,85 @@ pub fn overlaps(bytes: &[u8], component: &str, start: Option<i64>, end: Option<i
     hit || (limit_hit && end.is_none())
 }
 
+/// The busy periods of a calendar object within [start, end) for a
+/// free-busy query (RFC 4791 7.10): every VEVENT instance that is neither
+/// `TRANSP:TRANSPARENT` nor `STATUS:CANCELLED`, clipped to the range.
+pub fn busy(bytes: &[u8], start: i64, end: i64) -> Vec<(i64, i64)> {
+    let Ok(t) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let Ok(ical) = ICalendar::parse(t) else {
+        return Vec::new();
+    };
+    let expanded = ical.expand_dates(Tz::UTC, MAX_INSTANCES);
+    let mut out = Vec::new();
+    for e in &expanded.events {
+        let Some(c) = ical.components.get(e.comp_id as usize) else {
+            continue;
+        };
+        if c.component_type != ICalendarComponentType::VEvent {
+            continue;
+        }
+        let text_of = |name: &str| {
+            c.entries.iter().find_map(|entry| {
+                entry
+                    .name
+                    .as_str()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| entry.values.first().and_then(|v| v.as_text()))
+                    .flatten()
+            })
+        };
+        if text_of("TRANSP").is_some_and(|v| v.eq_ignore_ascii_case("TRANSPARENT"))
+            || text_of("STATUS").is_some_and(|v| v.eq_ignore_ascii_case("CANCELLED"))
+        {
+            continue;
+        }
+        let s = e.start.timestamp();
+        let en = match &e.end {
+            calcard::icalendar::dates::TimeOrDelta::Time(t) => t.timestamp(),
+            calcard::icalendar::dates::TimeOrDelta::Delta(d) => s + d.num_seconds(),
+        };
+        let (s, en) = (s.max(start), en.min(end));
+        if s < en {
+            out.push((s, en));
+        }
+    }
+    out
+}
+
+/// The values of parameter `param` on every instance of property `name`
+/// (for a param-filter, RFC 4791 9.7.3, RFC 6352 10.5.2).
+pub fn param_values(bytes: &[u8], name: &str, param: &str) -> Vec<String> {
+    let Ok(t) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let unfolded = t
+        .replace("\r\n ", "")
+        .replace("\r\n\t", "")
+        .replace("\n ", "");
+    let mut out = Vec::new();
+    for l in unfolded.lines() {
+        let Some((head, _)) = l.split_once(':') else {
+            continue;
+        };
+        let mut parts = head.split(';');
+        let prop = parts.next().unwrap_or("");
+        let prop = prop.rsplit('.').next().unwrap_or(prop);
+        if !prop.eq_ignore_ascii_case(name) {
+            continue;
+        }
+        for p in parts {
+            if let Some((k, v)) = p.split_once('=')
+                && k.eq_ignore_ascii_case(param)
+            {
+                out.extend(v.split(',').map(|x| x.trim_matches('"').to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// Check and index a vCard (RFC 6352 5.1: one vCard, with a UID).
 pub fn vcard(bytes: &[u8]) -> Result<Indexed, Refused> {
     let card = VCard::parse(text(bytes)?).map_err(|_| Refused::Invalid("not a vCard".into()))?;

@@ -155,6 +155,7 @@ pub fn value(
                 DavKind::Calendar => {
                     reports.push((CALDAV, "calendar-multiget"));
                     reports.push((CALDAV, "calendar-query"));
+                    reports.push((CALDAV, "free-busy-query"));
                 }
                 DavKind::AddressBook => {
                     reports.push((CARDDAV, "addressbook-multiget"));

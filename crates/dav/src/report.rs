@@ -3,10 +3,11 @@
 //! `addressbook-multiget` (RFC 4791 7.9, RFC 6352 8.7), `calendar-query`
 //! (RFC 4791 7.8: component, property and time-range filters; recurring
 //! events expanded) and `addressbook-query` (RFC 6352 8.6: property
-//! filters with text-match, `i;unicode-casemap` and `i;octet`).
+//! filters with text-match, `i;unicode-casemap` and `i;octet`) and
+//! `free-busy-query` (RFC 4791 7.10).
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tern_store::{DavCollection, DavKind, DavResource};
 
 use crate::methods::Ctx;
@@ -51,6 +52,9 @@ pub async fn report(ctx: &Ctx<'_>, req: &Request) -> Response {
         }
         Some((CARDDAV, "addressbook-query")) if kind == DavKind::AddressBook => {
             query(ctx, &coll, &root, &names).await
+        }
+        Some((CALDAV, "free-busy-query")) if kind == DavKind::Calendar => {
+            free_busy(ctx, &coll, &root).await
         }
         _ => condition(StatusCode::FORBIDDEN, DAV, "supported-report", ""),
     }
@@ -233,14 +237,34 @@ fn prop_filter(f: &Node, ns: &str, content: &[u8]) -> bool {
     if values.is_empty() {
         return false;
     }
-    let matches: Vec<bool> = f
+    let mut matches: Vec<bool> = f
         .all(ns, "text-match")
         .map(|m| text_match(m, &values))
         .collect();
+    for pf in f.all(ns, "param-filter") {
+        let Some(param) = pf.attr("name") else {
+            continue;
+        };
+        let pv = data::param_values(content, name, param);
+        matches.push(if pf.child(ns, "is-not-defined").is_some() {
+            pv.is_empty()
+        } else {
+            !pv.is_empty()
+                && pf
+                    .child(ns, "text-match")
+                    .is_none_or(|m| text_match(m, &pv))
+        });
+    }
     if matches.is_empty() {
         return true;
     }
-    if f.attr("test") == Some("allof") {
+    // RFC 4791 9.7.2: a CalDAV prop-filter's tests all hold; RFC 6352
+    // 10.5: CardDAV's `test` says, `anyof` by default.
+    let all = match f.attr("test") {
+        Some(t) => t == "allof",
+        None => ns == CALDAV,
+    };
+    if all {
         matches.iter().all(|x| *x)
     } else {
         matches.iter().any(|x| *x)
@@ -381,6 +405,78 @@ async fn query(ctx: &Ctx<'_>, coll: &DavCollection, root: &Node, names: &[Name])
     multistatus(&out, "")
 }
 
+/// Seconds as an iCalendar UTC date-time.
+fn utc_text(secs: i64) -> String {
+    let c = tern_common::time::civil(secs);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// RFC 4791 7.10: the busy time of the calendar in the range, as one
+/// VFREEBUSY (periods merged, in order).
+async fn free_busy(ctx: &Ctx<'_>, coll: &DavCollection, root: &Node) -> Response {
+    let range = root.child(CALDAV, "time-range");
+    let start = range.and_then(|r| r.attr("start")).and_then(utc);
+    let end = range.and_then(|r| r.attr("end")).and_then(utc);
+    let (Some(start), Some(end)) = (start, end) else {
+        return condition(StatusCode::FORBIDDEN, CALDAV, "valid-filter", "");
+    };
+    if end <= start {
+        return condition(StatusCode::FORBIDDEN, CALDAV, "valid-filter", "");
+    }
+    let store = &ctx.state.store;
+    let candidates = match store.dav_in_range(coll.id, Some(start), Some(end)).await {
+        Ok(c) => c,
+        Err(e) => return store_error(e),
+    };
+    let mut periods = Vec::new();
+    for r in candidates
+        .iter()
+        .filter(|r| r.component.as_deref() == Some("VEVENT"))
+        .take(MAX_RESULTS)
+    {
+        match store.dav_resource_content(coll.id, &r.name).await {
+            Ok(Some((_, b))) => periods.extend(data::busy(&b, start, end)),
+            Ok(None) => {}
+            Err(e) => return store_error(e),
+        }
+    }
+    periods.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::new();
+    for (s, e) in periods {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    let mut body = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tern//CalDAV//EN\r\nBEGIN:VFREEBUSY\r\n\
+         DTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\n",
+        utc_text(tern_common::time::now_secs()),
+        utc_text(start),
+        utc_text(end)
+    );
+    for (s, e) in merged {
+        body.push_str(&format!(
+            "FREEBUSY;FBTYPE=BUSY:{}/{}\r\n",
+            utc_text(s),
+            utc_text(e)
+        ));
+    }
+    body.push_str("END:VFREEBUSY\r\nEND:VCALENDAR\r\n");
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/calendar; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,5 +487,6 @@ mod tests {
         assert_eq!(utc("20240301T100000Z"), Some(1_709_287_200));
         assert_eq!(utc("20240301T100000"), None);
         assert_eq!(utc("2024-03-01"), None);
+        assert_eq!(utc_text(1_709_287_200), "20240301T100000Z");
     }
 }

@@ -41,6 +41,8 @@ fn python_caldav_discovers_writes_searches_and_syncs() {
         "the all-day one ['allday-1']",
         "the moved one ['weekly-1']",
         "in June []",
+        "busy ['20240304T080000Z/20240304T083000Z', '20240305T100000Z/20240305T110000Z']",
+        "param-filter ['weekly-1.ics']",
         "update 204",
         "stale update 412",
         "after Dentist (moved)",

@@ -120,6 +120,16 @@ print("the all-day one", uids(datetime.datetime(2024, 4, 1, 12, 0, tzinfo=utc), 
 print("the moved one", uids(datetime.datetime(2024, 3, 12, tzinfo=utc), datetime.datetime(2024, 3, 13, tzinfo=utc)))
 print("in June", uids(datetime.datetime(2024, 6, 1, tzinfo=utc), datetime.datetime(2024, 6, 30, tzinfo=utc)))
 
+# Free-busy (RFC 4791 7.10): the dentist and two standups that week.
+fb = cal.freebusy_request(datetime.datetime(2024, 3, 4, tzinfo=utc), datetime.datetime(2024, 3, 11, tzinfo=utc))
+print("busy", sorted(l.split(":", 1)[1] for l in fb.data.splitlines() if l.startswith("FREEBUSY")))
+# A property filter with a parameter filter: the event whose DTSTART names
+# a time zone.
+q = """<?xml version="1.0"?><c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>
+<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="DTSTART"><c:param-filter name="TZID"><c:text-match>europe/berlin</c:text-match></c:param-filter></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"""
+r = client.report(str(cal.url), q, depth=1)
+print("param-filter", sorted(h.rsplit("/", 1)[1] for h in __import__("re").findall(r"<d:href>([^<]*)</d:href>", r.raw)))
+
 # Update with the ETag it has, then with a stale one.
 ev = cal.event_by_uid("single-1")
 old = ev.props.get("{DAV:}getetag") if hasattr(ev, "props") else None
