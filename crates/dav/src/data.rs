@@ -12,6 +12,13 @@ use calcard::common::timezone::Tz;
 use calcard::icalendar::{ICalendar, ICalendarComponentType};
 use calcard::vcard::VCard;
 
+/// Run parsing and expansion on the blocking pool: a 1 MiB calendar with
+/// thousands of instances is CPU that an async worker serving other
+/// connections must not spend. `None` if the task failed.
+pub async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
 /// Instances expanded to find a span or to test a time range.
 const MAX_INSTANCES: usize = 3_000;
 

@@ -32,6 +32,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{HeaderMap, Method};
+
 use axum::response::Response;
 use axum::routing::any;
 use tern_common::config::Config;
@@ -67,26 +68,34 @@ pub(crate) struct Request {
     pub body: Bytes,
 }
 
+/// The largest request body read: a resource at the limit and the XML
+/// around it (a REPORT or PROPFIND is far smaller).
+const MAX_BODY: usize = tern_store::MAX_DAV_RESOURCE + 64 * 1024;
+
 async fn dispatch(
     State(state): State<DavState>,
     ip: Option<Extension<ClientIp>>,
-    method: Method,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Response {
-    let req = Request {
-        method,
-        uri: uri.path().to_string(),
-        headers,
-        body,
-    };
-    if req.method == Method::OPTIONS {
+    let (parts, body) = request.into_parts();
+    if parts.method == Method::OPTIONS {
         return methods::options();
     }
-    let account = match auth::login(&state, ip.map(|e| e.0.0), &req.headers).await {
+    // Who asks comes first: before login, no body is read at all.
+    let account = match auth::login(&state, ip.map(|e| e.0.0), &parts.headers).await {
         Ok(a) => a,
         Err(r) => return r,
+    };
+    let body: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return response::status(axum::http::StatusCode::PAYLOAD_TOO_LARGE),
+    };
+    let req = Request {
+        method: parts.method,
+        uri: uri.path().to_string(),
+        headers: parts.headers,
+        body,
     };
     let Some(target) = path::Target::parse(&req.uri) else {
         return response::status(axum::http::StatusCode::NOT_FOUND);

@@ -161,17 +161,20 @@ pub async fn put(ctx: &Ctx<'_>, req: &Request) -> Response {
     if req.body.len() > MAX_DAV_RESOURCE {
         return condition(StatusCode::FORBIDDEN, ns, "max-resource-size", "");
     }
-    let indexed = match kind {
-        DavKind::Calendar => data::calendar(&req.body, &coll.components),
-        DavKind::AddressBook => data::vcard(&req.body),
-    };
+    let (body, comps, k) = (req.body.clone(), coll.components.clone(), *kind);
+    let indexed = data::off_thread(move || match k {
+        DavKind::Calendar => data::calendar(&body, &comps),
+        DavKind::AddressBook => data::vcard(&body),
+    })
+    .await;
     let indexed = match indexed {
-        Ok(i) => i,
-        Err(Refused::Invalid(why)) => {
+        None => return status(StatusCode::SERVICE_UNAVAILABLE),
+        Some(Ok(i)) => i,
+        Some(Err(Refused::Invalid(why))) => {
             tracing::debug!(why, "dav: PUT refused");
             return condition(StatusCode::FORBIDDEN, ns, valid, "");
         }
-        Err(Refused::Component(_)) => {
+        Some(Err(Refused::Component(_))) => {
             return condition(
                 StatusCode::FORBIDDEN,
                 CALDAV,

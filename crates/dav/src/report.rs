@@ -360,15 +360,28 @@ async fn query(ctx: &Ctx<'_>, coll: &DavCollection, root: &Node, names: &[Name])
         } else {
             None
         };
+        // Expanding recurrences is CPU: on the blocking pool.
+        let (content, in_range) = match (
+            cal.as_ref().and_then(|f| f.range),
+            cal.as_ref().and_then(|f| f.component.clone()),
+            content,
+        ) {
+            (Some((s, e)), Some(c), Some(b)) => {
+                match data::off_thread(move || {
+                    let hit = data::overlaps(&b, &c, s, e);
+                    (b, hit)
+                })
+                .await
+                {
+                    Some((b, hit)) => (Some(b), hit),
+                    None => return status(StatusCode::SERVICE_UNAVAILABLE),
+                }
+            }
+            (_, _, content) => (content, true),
+        };
         let bytes = content.as_deref().unwrap_or(&[]);
         let keep = match (&cal, card_filter) {
-            (Some(f), _) => {
-                let in_range = match (f.range, &f.component) {
-                    (Some((s, e)), Some(c)) => data::overlaps(bytes, c, s, e),
-                    _ => true,
-                };
-                in_range && f.props.iter().all(|p| prop_filter(p, CALDAV, bytes))
-            }
+            (Some(f), _) => in_range && f.props.iter().all(|p| prop_filter(p, CALDAV, bytes)),
             (None, Some(filter)) => {
                 let results: Vec<bool> = filter
                     .all(CARDDAV, "prop-filter")
@@ -438,7 +451,10 @@ async fn free_busy(ctx: &Ctx<'_>, coll: &DavCollection, root: &Node) -> Response
         .take(MAX_RESULTS)
     {
         match store.dav_resource_content(coll.id, &r.name).await {
-            Ok(Some((_, b))) => periods.extend(data::busy(&b, start, end)),
+            Ok(Some((_, b))) => match data::off_thread(move || data::busy(&b, start, end)).await {
+                Some(p) => periods.extend(p),
+                None => return status(StatusCode::SERVICE_UNAVAILABLE),
+            },
             Ok(None) => {}
             Err(e) => return store_error(e),
         }
