@@ -28,7 +28,7 @@ fi
 # PyPI clients the end-to-end tests drive, into the `python3` on PATH (the
 # pyenv interpreter; Debian's Python modules stay with /usr/bin/python3).
 # Each entry is `module` or `module:package` when the names differ.
-PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib)
+PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib vdirsyncer khal khard)
 for entry in "${PIP_PKGS[@]}"; do
   module="${entry%%:*}"
   package="${entry#*:}"

@@ -47,7 +47,23 @@ pub struct DavState {
     pub config: Arc<Config>,
     pub store: Store,
     pub security: Security,
+    /// Accounts whose default collections this process has seen exist.
+    ready: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
 }
+
+impl DavState {
+    pub fn new(config: Arc<Config>, store: Store, security: Security) -> DavState {
+        DavState {
+            config,
+            store,
+            security,
+            ready: Arc::default(),
+        }
+    }
+}
+
+/// Accounts remembered as ready at most (then the set starts again).
+const READY_MAX: usize = 100_000;
 
 /// The client's address, as the HTTP layer worked it out (trusted
 /// proxies included); the login gate throttles by it.
@@ -112,8 +128,19 @@ async fn dispatch(
         account: &account,
         target,
     };
-    if let Err(e) = ctx.ensure_defaults().await {
-        return response::store_error(e);
+    // The default collections exist from the first request on; checked
+    // once per account and process.
+    let known = state.ready.lock().is_ok_and(|r| r.contains(&account.id));
+    if !known {
+        if let Err(e) = ctx.ensure_defaults().await {
+            return response::store_error(e);
+        }
+        if let Ok(mut r) = state.ready.lock() {
+            if r.len() >= READY_MAX {
+                r.clear();
+            }
+            r.insert(account.id);
+        }
     }
     match req.method.as_str() {
         "PROPFIND" => propfind::propfind(&ctx, &req).await,

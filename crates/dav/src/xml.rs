@@ -175,11 +175,15 @@ fn close(stack: &mut Vec<Node>) -> Result<(), Malformed> {
     Ok(())
 }
 
-/// Escape text for an element's content or an attribute value.
+/// Escape text for an element's content or an attribute value. A CR is
+/// written as `&#13;`: XML 1.0 2.11 has every parser turn a literal CRLF
+/// into LF, and iCalendar and vCard lines end in CRLF (RFC 5545 3.1, RFC
+/// 6350 3.2) — `calendar-data` must reach the client as it was PUT.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            '\r' => out.push_str("&#13;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -257,6 +261,7 @@ mod tests {
         assert!(parse("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>").is_err());
         assert!(parse("<a><b></a>").is_err());
         assert!(parse("").is_err());
+        assert_eq!(escape("a\r\nb"), "a&#13;\nb");
         assert_eq!(
             element(&Name::new("urn:x", "p<"), "v"),
             "<x:p&lt; xmlns:x=\"urn:x\">v</x:p&lt;>"

@@ -48,11 +48,11 @@ pub fn router(state: AppState, secure: bool) -> Router {
         )
         .route("/apple/mobileconfig", get(autoconfig::mobileconfig));
     r = if secure {
-        let dav = tern_dav::router(tern_dav::DavState {
-            config: state.config.clone(),
-            store: state.store.clone(),
-            security: state.security.clone(),
-        });
+        let dav = tern_dav::router(tern_dav::DavState::new(
+            state.config.clone(),
+            state.store.clone(),
+            state.security.clone(),
+        ));
         r.route("/.well-known/mta-sts.txt", get(mta_sts::policy))
             .nest("/api/v1", api::routes())
             // RFC 6764 5: the well-known URIs lead to the DAV root.

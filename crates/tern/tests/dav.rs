@@ -101,3 +101,49 @@ fn the_protocol_request_by_request() {
     let got: Vec<&str> = out.lines().collect();
     assert_eq!(got, want, "{out}");
 }
+
+/// RFC 6578: a sync token still works after the server restarts, and
+/// names exactly what changed since.
+#[test]
+fn sync_tokens_survive_a_restart() {
+    let mut t = Tern::start(&["https"]);
+    t.add_user("jo@example.org", "correct horse battery staple");
+    let script = "import base64, http.client, re, ssl, sys
+port, cafile, step = sys.argv[1], sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+auth = 'Basic ' + base64.b64encode(b'jo@example.org:correct horse battery staple').decode()
+book = '/dav/addressbooks/jo%40example.org/default/'
+def req(method, path, body=b'', headers=None):
+    c = http.client.HTTPSConnection('127.0.0.1', int(port), context=ctx, timeout=30)
+    h = dict(headers or {}, Authorization=auth)
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    return r.status, r.read()
+card = lambda uid: ('BEGIN:VCARD\\r\\nVERSION:3.0\\r\\nFN:%s\\r\\nUID:%s\\r\\nEND:VCARD\\r\\n' % (uid, uid)).encode()
+sync = '<d:sync-collection xmlns:d=\"DAV:\"><d:sync-token>%s</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>'
+if step == 'before':
+    req('PROPFIND', '/dav/addressbooks/jo%40example.org/', headers={'Depth': '0'})
+    req('PUT', book + 'a.vcf', card('a'))
+    s, d = req('REPORT', book, (sync % '').encode())
+    print(re.search(rb'<d:sync-token>([^<]*)</d:sync-token>', d).group(1).decode())
+else:
+    token = sys.argv[4]
+    req('PUT', book + 'b.vcf', card('b'))
+    s, d = req('REPORT', book, (sync % token).encode())
+    print(s, [h.decode().rsplit('/', 1)[1] for h in re.findall(rb'<d:href>([^<]*)</d:href>', d)])
+";
+    let cert = t.cert_path();
+    let cert = cert.to_str().unwrap().to_string();
+    let token = common::python(script, &[&t.port("https").to_string(), &cert, "before"])
+        .trim()
+        .to_string();
+    assert!(token.starts_with("data:,tern-sync-"), "{token}");
+    t.stop();
+    t.launch();
+    let out = common::python(
+        script,
+        &[&t.port("https").to_string(), &cert, "after", &token],
+    );
+    assert_eq!(out.trim(), "207 ['b.vcf']", "only what changed since");
+}
