@@ -61,6 +61,20 @@ fn the_protocol_request_by_request() {
     let t = Tern::start(&["https"]);
     t.add_user("jo+dav@example.org", "correct horse battery staple");
     t.add_user("sam@example.org", "another secret here");
+    let app = String::from_utf8_lossy(
+        &t.cli(&[
+            "user",
+            "app-password",
+            "add",
+            "jo+dav@example.org",
+            "--name",
+            "phone",
+        ])
+        .stdout,
+    )
+    .lines()
+    .find_map(|l| l.strip_prefix("password: ").map(str::to_string))
+    .expect("an app password");
     let port = t.port("https").to_string();
     let cert = t.cert_path();
     let out = common::python(
@@ -71,10 +85,13 @@ fn the_protocol_request_by_request() {
             "jo+dav@example.org",
             "correct horse battery staple",
             "sam@example.org",
+            &app,
         ],
     );
     let want = [
         "no credentials 401 Basic realm=\"tern\", charset=\"UTF-8\"",
+        "app password 207",
+        "wrong password 401",
         "options 200 1, 3, calendar-access, addressbook, extended-mkcol",
         "depth infinity 403 True",
         "another user's home 404",

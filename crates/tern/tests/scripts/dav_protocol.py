@@ -3,7 +3,7 @@
 # vCards kept byte for byte, preconditions, addressbook-query,
 # sync-collection with a limit, MOVE and COPY. One line per check.
 import base64, http.client, re, ssl, sys
-port, cafile, user, password, other = sys.argv[1:6]
+port, cafile, user, password, other, app_password = sys.argv[1:7]
 ctx = ssl.create_default_context(cafile=cafile)
 ctx.check_hostname = False
 auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
@@ -28,6 +28,12 @@ book = home + "default/"
 
 s, r, _ = req("PROPFIND", "/dav/", creds=False, headers={"Depth": "0"})
 print("no credentials", s, r.getheader("WWW-Authenticate"))
+c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=30)
+c.request("PROPFIND", "/dav/", headers={"Depth": "0", "Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, app_password)).encode()).decode()})
+print("app password", c.getresponse().status)
+c.close()
+s, r, _ = req("PROPFIND", "/dav/", creds=False, headers={"Depth": "0", "Authorization": "Basic " + base64.b64encode(("%s:wrong" % user).encode()).decode()})
+print("wrong password", s)
 s, r, _ = req("OPTIONS", "/dav/", creds=False)
 print("options", s, r.getheader("DAV"))
 s, r, d = req("PROPFIND", home, headers={"Depth": "infinity"})
