@@ -11,6 +11,7 @@ pub mod listener;
 pub mod metrics;
 pub mod password;
 pub mod rate;
+pub mod sasl;
 pub mod security;
 pub mod throttle;
 pub mod time;

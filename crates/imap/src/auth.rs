@@ -11,21 +11,10 @@ use crate::state::Login;
 
 const BAD_LOGIN: &str = "NO [AUTHENTICATIONFAILED] invalid user name or password";
 
-/// `[authzid] NUL authcid NUL passwd`; an authzid other than the authcid
-/// is refused (no proxy login).
+/// `[authzid] NUL authcid NUL passwd` (`tern_common::sasl`); an authzid
+/// other than the authcid is refused (no proxy login).
 pub(crate) fn decode_plain(b64: &[u8]) -> Option<(String, String)> {
-    let raw = STANDARD.decode(b64).ok()?;
-    let mut it = raw.split(|&b| b == 0);
-    let authz = it.next()?;
-    let authc = std::str::from_utf8(it.next()?).ok()?;
-    let pass = std::str::from_utf8(it.next()?).ok()?;
-    if it.next().is_some() || authc.is_empty() {
-        return None;
-    }
-    if !authz.is_empty() && authz != authc.as_bytes() {
-        return None;
-    }
-    Some((authc.to_string(), pass.to_string()))
+    tern_common::sasl::decode_plain(b64).map(|p| (p.authcid, p.password))
 }
 
 impl Session {

@@ -5,8 +5,8 @@
 
 use crate::framing::Arg;
 use crate::reply::{response, string};
-use crate::sasl::{decode_plain, decode_text};
 use crate::state::{Flow, Sasl, Session, State, User};
+use tern_common::sasl::{decode_plain, decode_text};
 
 const BAD_LOGIN: &str = "invalid user name or password";
 

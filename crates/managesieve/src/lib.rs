@@ -14,7 +14,6 @@ mod auth;
 mod framing;
 mod options;
 mod reply;
-mod sasl;
 mod scripts;
 mod service;
 mod session;

@@ -7,9 +7,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::lines::LineIo;
 use crate::maildrop::Maildrop;
-use crate::sasl::decode_plain;
 use crate::state::{Flow, Session, State, Txn, reply_line};
 use crate::transaction::sys_err;
+use tern_common::sasl::decode_plain;
 
 const TLS_REQUIRED: &str = "-ERR [AUTH] TLS required; use STLS first";
 const BAD_LOGIN: &str = "-ERR [AUTH] invalid user name or password";

@@ -10,7 +10,6 @@ mod lock;
 pub mod maildrop;
 pub mod memory;
 mod options;
-mod sasl;
 mod service;
 mod session;
 mod state;
