@@ -315,4 +315,74 @@ mod tests {
         assert!(vcard(b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jo\r\nEND:VCARD\r\n").is_err());
         assert_eq!(property_values(card.as_bytes(), "email"), ["jo@x.example"]);
     }
+
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+
+    const LINES: &[&str] = &[
+        "BEGIN:VCALENDAR\r\n",
+        "END:VCALENDAR\r\n",
+        "VERSION:2.0\r\n",
+        "BEGIN:VEVENT\r\n",
+        "END:VEVENT\r\n",
+        "BEGIN:VTODO\r\n",
+        "END:VTODO\r\n",
+        "BEGIN:VTIMEZONE\r\nTZID:X\r\nEND:VTIMEZONE\r\n",
+        "UID:a\r\n",
+        "UID:b\r\n",
+        "DTSTART:20240101T000000Z\r\n",
+        "DTSTART;TZID=Europe/Berlin:20240331T023000\r\n",
+        "DTSTART;VALUE=DATE:20240229\r\n",
+        "DTEND:20231231T000000Z\r\n",
+        "DURATION:-P1D\r\n",
+        "RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30\r\n",
+        "RRULE:FREQ=DAILY;COUNT=100000\r\n",
+        "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n",
+        "RRULE:FREQ=WEEKLY;INTERVAL=0\r\n",
+        "EXDATE:20240102T000000Z\r\n",
+        "RDATE;VALUE=PERIOD:20240105T000000Z/PT1H\r\n",
+        "RECURRENCE-ID:20240103T000000Z\r\n",
+        "TRANSP:TRANSPARENT\r\n",
+        " folded\r\n",
+        "X-Y;A=\"b:c\":d\r\n",
+        "BEGIN:VCARD\r\n",
+        "END:VCARD\r\n",
+        "VERSION:3.0\r\n",
+        "FN:Jo\r\n",
+        "item1.EMAIL;TYPE=INTERNET:jo@x.example\r\n",
+        "garbage",
+        "\r\n",
+        ":",
+        ";",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 1500,
+            rng_seed: RngSeed::Fixed(20_261_130),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Seeded fuzzing on stable: any mix of lines is checked, indexed,
+        /// expanded and filtered without a panic, and an accepted object
+        /// has a span that is not inverted.
+        #[test]
+        fn any_calendar_or_card_is_checked_without_panic(
+            lines in proptest::collection::vec(proptest::sample::select(LINES), 0..40)
+        ) {
+            let text = lines.concat();
+            let all = vec!["VEVENT".to_string(), "VTODO".to_string(), "VJOURNAL".to_string()];
+            if let Ok(i) = calendar(text.as_bytes(), &all)
+                && let (Some(s), Some(e)) = (i.first_start, i.last_end)
+            {
+                prop_assert!(s <= e);
+            }
+            let _ = vcard(text.as_bytes());
+            let _ = overlaps(text.as_bytes(), "VEVENT", Some(0), Some(2_000_000_000));
+            let _ = busy(text.as_bytes(), 1_700_000_000, 1_800_000_000);
+            let _ = property_values(text.as_bytes(), "EMAIL");
+            let _ = param_values(text.as_bytes(), "DTSTART", "TZID");
+        }
+    }
 }

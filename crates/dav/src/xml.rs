@@ -267,4 +267,68 @@ mod tests {
             "<x:p&lt; xmlns:x=\"urn:x\">v</x:p&lt;>"
         );
     }
+
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+
+    /// Pieces of DAV bodies, and what breaks them.
+    const PIECES: &[&str] = &[
+        "<?xml version=\"1.0\"?>",
+        "<d:propfind xmlns:d=\"DAV:\">",
+        "</d:propfind>",
+        "<d:prop>",
+        "</d:prop>",
+        "<d:getetag/>",
+        "<c:calendar-data xmlns:c=\"urn:ietf:params:xml:ns:caldav\"/>",
+        "<x:a xmlns:x=\"urn:x\" y=\"&quot;\">",
+        "</x:a>",
+        "<d:href>/dav/a%20b</d:href>",
+        "&amp;",
+        "&#13;",
+        "&#x0;",
+        "&nope;",
+        "<![CDATA[",
+        "]]>",
+        "<!DOCTYPE d [<!ENTITY e \"x\">]>",
+        "<!-- c -->",
+        "<?pi x?>",
+        "text ",
+        "<",
+        ">",
+        "\"",
+        "=",
+        "/",
+        "\u{0}",
+        "é",
+        "<a:b xmlns:a=\"\">",
+        "<undeclared:x/>",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 3000,
+            rng_seed: RngSeed::Fixed(20_261_130),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Seeded fuzzing on stable: any mix of pieces parses or is
+        /// refused, never panics; what parses respects the bounds.
+        #[test]
+        fn any_body_parses_or_is_refused(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..300)
+        ) {
+            let body: String = pieces.concat();
+            if let Ok(root) = parse(&body) {
+                let mut stack = vec![(&root, 1usize)];
+                let mut count = 0;
+                while let Some((n, depth)) = stack.pop() {
+                    count += 1;
+                    prop_assert!(depth <= MAX_DEPTH + 1);
+                    stack.extend(n.children.iter().map(|c| (c, depth + 1)));
+                }
+                prop_assert!(count <= MAX_NODES);
+            }
+        }
+    }
 }
