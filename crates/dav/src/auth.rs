@@ -4,8 +4,12 @@
 //! login. A request without credentials gets 401 and the challenge, as
 //! clients that probe first expect.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::hmac;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +24,75 @@ use crate::DavState;
 const CHALLENGE: &str = "Basic realm=\"tern\", charset=\"UTF-8\"";
 const FAILURE_DELAY: Duration = Duration::from_millis(500);
 const MAX_DELAY: Duration = Duration::from_secs(5);
+/// How long a verified login is taken again without the hash.
+const CACHE_TTL: Duration = Duration::from_secs(60);
+/// Logins remembered at most (then the cache starts again).
+const CACHE_MAX: usize = 10_000;
+
+/// Recently verified credentials. A DAV client sends dozens of requests
+/// per sync, each with its Basic credentials; an argon2id check (some 40
+/// ms of a core) for every one would be most of the server's work. A
+/// login verified in the last `CACHE_TTL` is taken again without the
+/// hash: the key is an HMAC of user and password under a key made at
+/// start (no password is kept), and a changed password, a new app
+/// password or a disabled account takes effect within `CACHE_TTL`.
+pub struct LoginCache {
+    key: hmac::Key,
+    seen: Mutex<HashMap<Vec<u8>, (Account, Instant)>>,
+}
+
+impl Default for LoginCache {
+    fn default() -> LoginCache {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng)
+            .unwrap_or_else(|_| hmac::Key::new(hmac::HMAC_SHA256, &rand_fallback()));
+        LoginCache {
+            key,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// A key from the clock and the process id, should the system's random
+/// source fail (it does not on Linux).
+fn rand_fallback() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    out[..16].copy_from_slice(&t.to_le_bytes());
+    out[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    out
+}
+
+impl LoginCache {
+    fn tag(&self, user: &str, pass: &str) -> Vec<u8> {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(user.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(pass.as_bytes());
+        ctx.sign().as_ref().to_vec()
+    }
+
+    fn get(&self, tag: &[u8]) -> Option<Account> {
+        let seen = self.seen.lock().ok()?;
+        let (account, at) = seen.get(tag)?;
+        (at.elapsed() < CACHE_TTL).then(|| account.clone())
+    }
+
+    fn put(&self, tag: Vec<u8>, account: &Account) {
+        if let Ok(mut seen) = self.seen.lock() {
+            if seen.len() >= CACHE_MAX {
+                seen.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+                if seen.len() >= CACHE_MAX {
+                    seen.clear();
+                }
+            }
+            seen.insert(tag, (account.clone(), Instant::now()));
+        }
+    }
+}
 
 fn unauthorized() -> Response {
     (
@@ -59,11 +132,16 @@ pub async fn login(
         )
             .into_response());
     }
+    let tag = state.logins.tag(user, pass);
+    if let Some(account) = state.logins.get(&tag) {
+        return Ok(account);
+    }
     match state.store.authenticate(user, pass).await {
         Ok(Some(login)) => {
             if gate.success(&login.account.name).is_err() {
                 return Err(StatusCode::TOO_MANY_REQUESTS.into_response());
             }
+            state.logins.put(tag, &login.account);
             Ok(login.account)
         }
         Ok(None) => {

@@ -49,6 +49,8 @@ pub struct DavState {
     pub security: Security,
     /// Accounts whose default collections this process has seen exist.
     ready: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+    /// Logins verified in the last minute (`auth.rs`).
+    logins: Arc<auth::LoginCache>,
 }
 
 impl DavState {
@@ -58,6 +60,7 @@ impl DavState {
             store,
             security,
             ready: Arc::default(),
+            logins: Arc::default(),
         }
     }
 }
