@@ -28,6 +28,11 @@ pub async fn report(ctx: &Ctx<'_>, req: &Request) -> Response {
         Ok(r) => r,
         Err(_) => return status(StatusCode::BAD_REQUEST),
     };
+    if !matches!(ctx.target, Target::Collection(..)) {
+        // RFC 3253 3.6: no report is offered on a principal, a home or a
+        // member (expand-property and the principal searches are not).
+        return condition(StatusCode::FORBIDDEN, DAV, "supported-report", "");
+    }
     let coll = match ctx.collection().await {
         Ok(Some(c)) => c,
         Ok(None) => return status(StatusCode::NOT_FOUND),

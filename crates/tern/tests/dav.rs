@@ -96,6 +96,7 @@ fn the_protocol_request_by_request() {
         "depth infinity 403 True",
         "another user's home 404",
         "home members 207 ['/dav/addressbooks/jo%2Bdav%40example.org/', '/dav/addressbooks/jo%2Bdav%40example.org/default/']",
+        "report on a home 403 True",
         "vcard apple.vcf 201 200 True True",
         "vcard google.vcf 201 200 True True",
         "vcard ada lovelace.vcf 201 200 True True",

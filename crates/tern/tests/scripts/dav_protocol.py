@@ -43,6 +43,8 @@ print("another user's home", s)
 s, r, d = req("PROPFIND", home, """<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:prop><d:resourcetype/><d:displayname/><card:supported-address-data/><d:sync-token/></d:prop></d:propfind>""", {"Depth": "1"})
 hrefs = re.findall(rb"<d:href>([^<]*)</d:href>", d)
 print("home members", s, [h.decode() for h in hrefs])
+s, r, d = req("REPORT", home, """<?xml version="1.0"?><d:expand-property xmlns:d="DAV:"/>""", {"Depth": "0"})
+print("report on a home", s, b"supported-report" in d)
 
 # Apple Contacts writes odd parameters; they come back as they went in.
 APPLE = ("BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.0//EN\r\nN:Appleseed;Johnny;;;\r\n"
