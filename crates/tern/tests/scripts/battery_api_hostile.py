@@ -1,0 +1,55 @@
+# Hostile JSON API requests, one line per case: "case: status".
+import http.client, json, ssl, sys, time
+port, cafile, token = sys.argv[1:4]
+ctx = ssl.create_default_context(cafile=cafile)
+ctx.check_hostname = False
+
+def call(method, path, body=None, tok=token, headers=None):
+    c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=60)
+    h = {"Content-Type": "application/json"}
+    if tok:
+        h["Authorization"] = "Bearer " + tok
+    h.update(headers or {})
+    if isinstance(body, str):
+        body = body.encode()
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+    except (ssl.SSLError, ConnectionError, http.client.HTTPException):
+        return "closed", b""
+    finally:
+        c.close()
+    return r.status, data
+
+def case(name, status_and_body, want_field=False):
+    status, body = status_and_body
+    shape = ""
+    if status not in ("closed",) and status >= 400 and body:
+        try:
+            err = json.loads(body)["error"]
+            shape = " error" if "code" in err and "message" in err else " badshape"
+        except Exception:
+            shape = " notjson"
+    print("%s: %s%s" % (name, status, shape))
+
+# Nesting: serde_json's recursion limit refuses it, not the stack.
+case("deep arrays", call("POST", "/api/v1/domains", "[" * 100000 + "]" * 100000))
+case("deep objects", call("POST", "/api/v1/domains", '{"a":' * 50000 + "1" + "}" * 50000))
+# Huge counts and sizes (the body limit is 4 KiB in this test).
+case("huge array", call("POST", "/api/v1/domains", "[" + ",".join(["1"] * 100000) + "]"))
+case("huge string", call("POST", "/api/v1/domains", json.dumps({"name": "a" * 200000})))
+case("huge number", call("POST", "/api/v1/domains", '{"name": "x.example", "n": 1' + "0" * 3000 + "}"))
+case("wrong types", call("POST", "/api/v1/users", json.dumps({"address": 5, "password": ["x"]})))
+case("duplicate keys", call("POST", "/api/v1/domains", '{"name": "a.example", "name": "b.example"}'))
+case("not utf-8", call("POST", "/api/v1/domains", b'{"name": "\xff\xfe.example"}'))
+case("nul in a name", call("POST", "/api/v1/domains", json.dumps({"name": "a\u0000b.example"})))
+# Invisible and look-alike characters in names: refused, never stored.
+case("zero-width in a domain", call("POST", "/api/v1/domains", json.dumps({"name": "exa\u200bmple.org"})))
+case("cyrillic look-alike user", call("POST", "/api/v1/users", json.dumps({"address": "\u0430lice@example.org", "password": "long enough password here"})))
+case("path traversal in a path", call("GET", "/api/v1/users/..%2F..%2Fetc%2Fpasswd"))
+case("query limit far too large", call("GET", "/api/v1/users?limit=99999999999999999999"))
+case("cursor garbage", call("GET", "/api/v1/users?cursor=%00%ff" + "A" * 3000))
+case("no token", call("GET", "/api/v1/users", tok=None))
+case("token garbage", call("GET", "/api/v1/users", tok="tern_" + "x" * 5000))
+case("still served", call("GET", "/api/v1/domains"))
