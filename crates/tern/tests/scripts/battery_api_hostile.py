@@ -22,8 +22,14 @@ def call(method, path, body=None, tok=token, headers=None):
         c.close()
     return r.status, data
 
-def case(name, status_and_body, want_field=False):
+def case(name, status_and_body, too_large=False):
     status, body = status_and_body
+    if too_large:
+        # 413 before the body is read; the server may close while the
+        # client still sends, which the client sees as the connection
+        # ending.
+        print("%s: %s" % (name, "refused" if status in (413, "closed") else status))
+        return
     shape = ""
     if status not in ("closed",) and status >= 400 and body:
         try:
@@ -34,11 +40,12 @@ def case(name, status_and_body, want_field=False):
     print("%s: %s%s" % (name, status, shape))
 
 # Nesting: serde_json's recursion limit refuses it, not the stack.
-case("deep arrays", call("POST", "/api/v1/domains", "[" * 100000 + "]" * 100000))
-case("deep objects", call("POST", "/api/v1/domains", '{"a":' * 50000 + "1" + "}" * 50000))
+case("deep arrays", call("POST", "/api/v1/domains", "[" * 100000 + "]" * 100000), too_large=True)
+case("deep objects", call("POST", "/api/v1/domains", '{"a":' * 50000 + "1" + "}" * 50000), too_large=True)
+case("deep arrays within the limit", call("POST", "/api/v1/domains", "[" * 2000 + "]" * 2000))
 # Huge counts and sizes (the body limit is 4 KiB in this test).
-case("huge array", call("POST", "/api/v1/domains", "[" + ",".join(["1"] * 100000) + "]"))
-case("huge string", call("POST", "/api/v1/domains", json.dumps({"name": "a" * 200000})))
+case("huge array", call("POST", "/api/v1/domains", "[" + ",".join(["1"] * 100000) + "]"), too_large=True)
+case("huge string", call("POST", "/api/v1/domains", json.dumps({"name": "a" * 200000})), too_large=True)
 case("huge number", call("POST", "/api/v1/domains", '{"name": "x.example", "n": 1' + "0" * 3000 + "}"))
 case("wrong types", call("POST", "/api/v1/users", json.dumps({"address": 5, "password": ["x"]})))
 case("duplicate keys", call("POST", "/api/v1/domains", '{"name": "a.example", "name": "b.example"}'))
