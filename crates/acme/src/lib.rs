@@ -74,6 +74,17 @@ pub struct Acme {
     served: Option<(String, i64)>,
     /// The last stored certificate that did not load.
     refused: Option<(String, i64)>,
+    /// The CA's renewal window for the certificate served (RFC 9773):
+    /// which certificate (its expiry), the moment picked in the window,
+    /// and when to ask again.
+    ari: Option<Ari>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ari {
+    not_after: i64,
+    pick: Option<i64>,
+    ask_at: i64,
 }
 
 impl Acme {
@@ -93,6 +104,7 @@ impl Acme {
             challenges,
             served: None,
             refused: None,
+            ari: None,
         })
     }
 
@@ -157,19 +169,72 @@ impl Acme {
             self.serve(r);
         }
         let now = now_secs();
-        if !schedule::due(row.as_ref(), now, self.acme.renew_before_days) {
+        let ari = self.ari_due(row.as_ref(), now).await;
+        if !ari && !schedule::due(row.as_ref(), now, self.acme.renew_before_days) {
             return Ok(());
         }
         let Some(lease) = self.store.lease_try(LEASE, LEASE_TTL).await? else {
             return Ok(());
         };
-        // Another node may have finished just before the lease was free.
         let row = self.store.acme_cert_get(&key).await?;
-        if schedule::due(row.as_ref(), now_secs(), self.acme.renew_before_days) {
-            self.attempt(&key, &names, row.as_ref()).await?;
+        let replaces = row
+            .as_ref()
+            .filter(|_| ari)
+            .and_then(|r| r.cert_pem.clone());
+        if ari && row.as_ref().is_some_and(|r| now_secs() >= r.next_attempt)
+            || schedule::due(row.as_ref(), now_secs(), self.acme.renew_before_days)
+        {
+            self.attempt(&key, &names, row.as_ref(), replaces.as_deref())
+                .await?;
         }
         lease.release().await;
         Ok(())
+    }
+
+    /// Whether the CA's renewal window (RFC 9773) says to renew the
+    /// stored certificate now. Asked once per certificate and then as
+    /// often as the CA's Retry-After allows; a CA without renewal
+    /// information, or an error, leaves the schedule to `schedule::due`.
+    async fn ari_due(&mut self, row: Option<&AcmeCert>, now: i64) -> bool {
+        let Some((pem, not_after)) = row.and_then(|r| Some((r.cert_pem.as_deref()?, r.not_after?)))
+        else {
+            return false;
+        };
+        let known = self.ari.filter(|a| a.not_after == not_after);
+        if let Some(a) = known
+            && now < a.ask_at
+        {
+            return a.pick.is_some_and(|p| now >= p);
+        }
+        let ctx = order::Ctx {
+            store: &self.store,
+            acme: &self.acme,
+            challenges: &self.challenges,
+        };
+        let (pick, ask_at) = match order::renewal_window(&ctx, pem).await {
+            Ok(Some(w)) => {
+                let pick = schedule::ari_pick(w.start, w.end, rand::random::<f64>());
+                tracing::info!(
+                    window_start = %tern_common::time::iso8601(w.start),
+                    window_end = %tern_common::time::iso8601(w.end),
+                    renew_at = %tern_common::time::iso8601(pick),
+                    "acme: the CA's renewal window"
+                );
+                (Some(pick), now + schedule::ari_ask_again(w.ask_again))
+            }
+            // No ARI at this CA: ask again in a day (it may start to).
+            Ok(None) => (None, now + 86_400),
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "acme: no renewal window");
+                (None, now + 3_600)
+            }
+        };
+        self.ari = Some(Ari {
+            not_after,
+            pick,
+            ask_at,
+        });
+        pick.is_some_and(|p| now >= p)
     }
 
     async fn attempt(
@@ -177,6 +242,7 @@ impl Acme {
         key: &str,
         names: &[String],
         row: Option<&AcmeCert>,
+        replaces: Option<&str>,
     ) -> anyhow::Result<()> {
         let ctx = order::Ctx {
             store: &self.store,
@@ -184,7 +250,7 @@ impl Acme {
             challenges: &self.challenges,
         };
         tracing::info!(names = %key, "acme: ordering a certificate");
-        match order::obtain(&ctx, key, names).await {
+        match order::obtain(&ctx, key, names, replaces).await {
             Ok(got) => {
                 let info = schedule::leaf_info(&got.cert_pem)?;
                 // Checked before it is stored: a chain that does not load

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use instant_acme::{
-    Account, AuthorizationStatus, ChallengeStatus, ChallengeType, Identifier, NewAccount, NewOrder,
-    Order, OrderStatus, RetryPolicy,
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeStatus, ChallengeType,
+    Identifier, NewAccount, NewOrder, Order, OrderStatus, RetryPolicy,
 };
+use rustls::pki_types::CertificateDer;
 use tern_common::challenge::{Challenges, alpn_cert};
 use tern_common::config::{AcmeChallenge, AcmeConfig};
 use tern_store::Store;
@@ -49,8 +50,15 @@ pub struct Ctx<'a> {
 
 /// Obtain a certificate for `names` (stored under `key`), within
 /// `ORDER_LIMIT` whatever the CA does.
-pub async fn obtain(ctx: &Ctx<'_>, key: &str, names: &[String]) -> anyhow::Result<Obtained> {
-    match tokio::time::timeout(ORDER_LIMIT, obtain_once(ctx, key, names)).await {
+/// `replaces`: the certificate being renewed because the CA's renewal
+/// window said so (RFC 9773 5), named in the new order.
+pub async fn obtain(
+    ctx: &Ctx<'_>,
+    key: &str,
+    names: &[String],
+    replaces: Option<&str>,
+) -> anyhow::Result<Obtained> {
+    match tokio::time::timeout(ORDER_LIMIT, obtain_once(ctx, key, names, replaces)).await {
         Ok(r) => r,
         Err(_) => {
             let _ = ctx.store.acme_cert_order(key, None).await;
@@ -59,9 +67,14 @@ pub async fn obtain(ctx: &Ctx<'_>, key: &str, names: &[String]) -> anyhow::Resul
     }
 }
 
-async fn obtain_once(ctx: &Ctx<'_>, key: &str, names: &[String]) -> anyhow::Result<Obtained> {
+async fn obtain_once(
+    ctx: &Ctx<'_>,
+    key: &str,
+    names: &[String],
+    replaces: Option<&str>,
+) -> anyhow::Result<Obtained> {
     let acc = account(ctx).await?;
-    let mut order = match open_order(ctx, &acc, key, names).await {
+    let mut order = match open_order(ctx, &acc, key, names, replaces).await {
         // RFC 8555 7.3.1: the CA no longer knows the stored account (a
         // test CA restarted, an account deactivated elsewhere): make a
         // new one, once.
@@ -69,7 +82,7 @@ async fn obtain_once(ctx: &Ctx<'_>, key: &str, names: &[String]) -> anyhow::Resu
             tracing::warn!("acme: the CA does not know the stored account; making a new one");
             ctx.store.acme_account_remove(&ctx.acme.directory).await?;
             let acc = account(ctx).await?;
-            open_order(ctx, &acc, key, names).await?
+            open_order(ctx, &acc, key, names, None).await?
         }
         r => r?,
     };
@@ -112,6 +125,42 @@ async fn authorize_and_finalize(
         .await
         .context("waiting for the certificate")?;
     Ok(Obtained { cert_pem, key_pem })
+}
+
+/// The first certificate of a PEM chain, as DER.
+fn leaf_der(chain_pem: &str) -> Option<CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+        .next()?
+        .ok()
+}
+
+/// The renewal window the CA suggests for a certificate (RFC 9773 4.2),
+/// as seconds, and when to ask again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub start: i64,
+    pub end: i64,
+    pub ask_again: Duration,
+}
+
+/// RFC 9773: the CA's renewal window for the leaf of `cert_pem`; `None`
+/// when the CA offers no renewal information.
+pub async fn renewal_window(ctx: &Ctx<'_>, cert_pem: &str) -> anyhow::Result<Option<Window>> {
+    let Some(der) = leaf_der(cert_pem) else {
+        bail!("the stored chain holds no certificate");
+    };
+    let id = CertificateIdentifier::try_from(&der).map_err(|e| anyhow::anyhow!(e))?;
+    let acc = account(ctx).await?;
+    match acc.renewal_info(&id).await {
+        Ok((info, ask_again)) => Ok(Some(Window {
+            start: info.suggested_window.start.unix_timestamp(),
+            end: info.suggested_window.end.unix_timestamp(),
+            ask_again,
+        })),
+        Err(instant_acme::Error::Unsupported(_)) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context("asking the CA for its renewal window")),
+    }
 }
 
 /// The account at the configured CA: from the store, or made and stored.
@@ -170,6 +219,7 @@ async fn open_order(
     account: &Account,
     key: &str,
     names: &[String],
+    replaces: Option<&str>,
 ) -> anyhow::Result<Order> {
     let left = ctx
         .store
@@ -186,10 +236,34 @@ async fn open_order(
         tracing::info!(order = %url, "acme order left over is done with");
     }
     let ids: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
-    let order = account
-        .new_order(&NewOrder::new(&ids))
-        .await
-        .context("new order")?;
+    let leaf = replaces.and_then(leaf_der);
+    let id = leaf
+        .as_ref()
+        .and_then(|der| CertificateIdentifier::try_from(der).ok());
+    let order = match id {
+        // RFC 9773 5: the order names the certificate it replaces.
+        Some(id) => match account.new_order(&NewOrder::new(&ids).replaces(id)).await {
+            Ok(o) => o,
+            // A CA must echo `replaces` (RFC 9773 5); one that offers
+            // renewal information but does not gets a plain order.
+            Err(instant_acme::Error::Other(m))
+                if m.to_string().starts_with("replaces field mismatch") =>
+            {
+                tracing::warn!(
+                    "acme: the CA did not carry `replaces` (RFC 9773 5); ordering without it"
+                );
+                account
+                    .new_order(&NewOrder::new(&ids))
+                    .await
+                    .context("new order")?
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("new order")),
+        },
+        None => account
+            .new_order(&NewOrder::new(&ids))
+            .await
+            .context("new order")?,
+    };
     ctx.store.acme_cert_order(key, Some(order.url())).await?;
     tracing::info!(order = order.url(), names = %key, "acme order placed");
     Ok(order)

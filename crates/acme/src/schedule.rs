@@ -30,6 +30,24 @@ pub fn due(row: Option<&AcmeCert>, now: i64, renew_before_days: Option<u64>) -> 
     }
 }
 
+/// RFC 9773 4.2: the moment to renew within the CA's suggested window, a
+/// uniformly random point of it (`r` in [0, 1)), so that clients spread
+/// out; a window that has started is due at once for whoever picks a
+/// point in the past.
+pub fn ari_pick(start: i64, end: i64, r: f64) -> i64 {
+    if end <= start {
+        return start;
+    }
+    let span = (end - start) as f64;
+    start + (span * r.clamp(0.0, 1.0)) as i64
+}
+
+/// How long to wait before asking the CA for its window again (RFC 9773
+/// 4.3.2: its Retry-After, within a minute and a day).
+pub fn ari_ask_again(hint: std::time::Duration) -> i64 {
+    (hint.as_secs() as i64).clamp(60, 86_400)
+}
+
 /// Seconds to wait after `failures` earlier failures (this one not
 /// counted): 60, 120, 240, … up to six hours.
 pub fn backoff_secs(failures: i64) -> i64 {
@@ -65,6 +83,23 @@ pub fn leaf_info(chain_pem: &str) -> anyhow::Result<LeafInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ari_moment_lies_within_the_window() {
+        assert_eq!(ari_pick(100, 200, 0.0), 100);
+        assert_eq!(ari_pick(100, 200, 0.5), 150);
+        assert!(ari_pick(100, 200, 0.999_999) < 200);
+        assert_eq!(ari_pick(100, 50, 0.7), 100, "an empty window is its start");
+        assert_eq!(ari_ask_again(std::time::Duration::from_secs(1)), 60);
+        assert_eq!(
+            ari_ask_again(std::time::Duration::from_secs(21_600)),
+            21_600
+        );
+        assert_eq!(
+            ari_ask_again(std::time::Duration::from_secs(1 << 40)),
+            86_400
+        );
+    }
 
     fn issued(nb: i64, na: i64) -> AcmeCert {
         AcmeCert {

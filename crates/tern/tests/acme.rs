@@ -57,6 +57,7 @@ fn setup_with(challenge: &str, tls_file: bool, opts: Opts) -> Setup {
         http,
         https,
         store: "",
+        directory: None,
     };
     let tern = node(&pebble, &dns, &n);
     Setup {
@@ -76,10 +77,15 @@ struct Node<'a> {
     https: u16,
     /// A `[store]` section, or "" for SQLite.
     store: &'a str,
+    /// Another directory URL than pebble's own (a proxy in front of it).
+    directory: Option<&'a str>,
 }
 
 fn node(pebble: &Pebble, dns: &DnsServer, n: &Node<'_>) -> Tern {
-    let (directory, root, dns_cfg) = (pebble.directory(), pebble.https_root(), dns.config());
+    let directory = n
+        .directory
+        .map_or_else(|| pebble.directory(), str::to_string);
+    let (root, dns_cfg) = (pebble.https_root(), dns.config());
     let (challenge, tls_file, http, https) = (n.challenge, n.tls_file, n.http, n.https);
     Tern::start_config(|dir| {
         let mut s = format!(
@@ -483,6 +489,7 @@ fn two_nodes(challenge: &str) {
             http: free_port(),
             https,
             store: &store,
+            directory: None,
         };
         nodes.push((node(&pebble, &dns, &n), https));
     }
@@ -615,4 +622,87 @@ fn a_short_lived_certificate_is_renewed_by_itself() {
     let pid = s.tern.pid();
     clients(&s, &root);
     assert_eq!(s.tern.pid(), pid);
+}
+
+/// RFC 9773: a CA that offers renewal information gets asked about the
+/// served certificate; a window already open renews it at once (the
+/// order names the certificate it replaces), and the new certificate's
+/// window, a month away, does not renew it again. Pebble 2.4.0 has no
+/// renewal information: a proxy in front of it adds it
+/// (`scripts/acme_ari_proxy.py`).
+#[test]
+fn the_cas_renewal_window_renews_the_certificate() {
+    let dns = DnsServer::start(zone());
+    let (http, https) = (free_port(), free_port());
+    let pebble = Pebble::start_with(http, https, dns.addr, Opts::default());
+    let proxy_port = free_port();
+    let log = pebble.https_root().with_file_name("ari.log");
+    let dir = pebble.https_root();
+    let dir = dir.parent().expect("pebble dir");
+    let mut proxy = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(include_str!("scripts/acme_ari_proxy.py"))
+        .args([
+            &proxy_port.to_string(),
+            &pebble.directory(),
+            pebble.https_root().to_str().expect("path"),
+            dir.join("cert.pem").to_str().expect("path"),
+            dir.join("key.pem").to_str().expect("path"),
+            log.to_str().expect("path"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("python3");
+    // Readiness is its own line, once it listens.
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(proxy.stdout.take().expect("stdout")),
+        &mut ready,
+    )
+    .expect("proxy");
+    assert_eq!(ready.trim(), "ready");
+    let url = format!("https://127.0.0.1:{proxy_port}/dir");
+    let n = Node {
+        challenge: "tls-alpn-01",
+        tls_file: false,
+        http,
+        https,
+        store: "",
+        directory: Some(&url),
+    };
+    let tern = node(&pebble, &dns, &n);
+    let first = wait_issued_on(&tern, &pebble, 0);
+    // The window of the first certificate is open: renewed without asking.
+    let second = wait_issued_on(&tern, &pebble, first);
+    assert!(second >= first);
+    let asked = |_: ()| -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    // The new certificate is asked about too, and its window is far.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let ids = asked(());
+        let mut distinct = ids.clone();
+        distinct.dedup();
+        if distinct.len() >= 2 {
+            assert_ne!(distinct[0], distinct[1], "{ids:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the CA was asked about {ids:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let st = status(&tern);
+    assert_eq!(
+        st[0]["issued"].as_i64(),
+        Some(second),
+        "no renewal for a window a month away: {st}"
+    );
+    let _ = proxy.kill();
+    let _ = proxy.wait();
 }
