@@ -101,58 +101,8 @@ pub async fn deliver(
     };
     let whole: &[u8] = decided.whole.as_ref().map_or(&[], |w| w.bytes.as_slice());
     let in_memory = decided.edited && matches!(msg.body, Body::File(_));
-    let mut copies: Vec<NewMessage> = Vec::new();
-    let mut placed: Vec<(tern_store::AccountId, String, usize)> = Vec::new();
-    let mut folders: Vec<String> = Vec::new();
-    let keep_folder = |account| target_mailbox(shared, account, junk);
-    for d in &decided.accounts {
-        if d.outcome.reject.is_some() {
-            continue;
-        }
-        let keep = keep_folder(d.target.account_id).await;
-        for f in &d.outcome.files {
-            let folder = crate::sieve::folder(shared, d.target.account_id, f, &keep, id).await;
-            // One copy per mailbox and version (RFC 5228 4.1): `fileinto
-            // "INBOX"; keep;`, or a mailbox that fell back to INBOX.
-            let flags = crate::sieve::flags(&f.flags);
-            let key = (d.target.account_id, folder.clone(), f.message);
-            if let Some(i) = placed.iter().position(|k| *k == key) {
-                for flag in flags {
-                    if !copies[i].flags.contains(&flag) {
-                        copies[i].flags.push(flag);
-                    }
-                }
-                continue;
-            }
-            placed.push(key);
-            let mut bytes = format!(
-                "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
-                env.sender, d.rcpt.address
-            )
-            .into_bytes();
-            if f.message != 0 || in_memory {
-                bytes.extend_from_slice(d.outcome.message(f.message, whole));
-            } else {
-                bytes.extend_from_slice(trace.as_bytes());
-                bytes.extend_from_slice(&msg.head);
-                if let Body::Memory(b) = &msg.body {
-                    bytes.extend_from_slice(b);
-                }
-            }
-            if !folders.contains(&folder) {
-                folders.push(folder.clone());
-            }
-            copies.push(NewMessage {
-                account_id: d.target.account_id,
-                mailbox: MailboxSel::Name(folder),
-                bytes,
-                flags,
-                internal_date: now_secs(),
-                internal_zone: 0,
-                summary: None,
-            });
-        }
-    }
+    let (copies, mut folders) =
+        copies(shared, env, &decided, &msg, &trace, junk, in_memory, id).await;
     let refused: Vec<&crate::sieve::Decided<'_>> = decided
         .accounts
         .iter()
@@ -248,6 +198,78 @@ pub async fn deliver(
         "smtp transaction"
     );
     reply
+}
+
+/// The copies to store: each account's decision (the keep, or what its
+/// script filed), one per mailbox and version, with the folders they go
+/// to for the log line. A copy is its own trace fields and the message —
+/// the spooled body is added by the store, unless the copy is a version a
+/// script made or everything is written from memory (`in_memory`).
+#[allow(clippy::too_many_arguments)]
+async fn copies(
+    shared: &Shared,
+    env: &Envelope,
+    decided: &Decisions<'_>,
+    msg: &Message,
+    trace: &str,
+    junk: bool,
+    in_memory: bool,
+    id: &str,
+) -> (Vec<NewMessage>, Vec<String>) {
+    let whole: &[u8] = decided.whole.as_ref().map_or(&[], |w| w.bytes.as_slice());
+    let mut copies: Vec<NewMessage> = Vec::new();
+    let mut placed: Vec<(tern_store::AccountId, String, usize)> = Vec::new();
+    let mut folders: Vec<String> = Vec::new();
+    let keep_folder = |account| target_mailbox(shared, account, junk);
+    for d in &decided.accounts {
+        if d.outcome.reject.is_some() {
+            continue;
+        }
+        let keep = keep_folder(d.target.account_id).await;
+        for f in &d.outcome.files {
+            let folder = crate::sieve::folder(shared, d.target.account_id, f, &keep, id).await;
+            // One copy per mailbox and version (RFC 5228 4.1): `fileinto
+            // "INBOX"; keep;`, or a mailbox that fell back to INBOX.
+            let flags = crate::sieve::flags(&f.flags);
+            let key = (d.target.account_id, folder.clone(), f.message);
+            if let Some(i) = placed.iter().position(|k| *k == key) {
+                for flag in flags {
+                    if !copies[i].flags.contains(&flag) {
+                        copies[i].flags.push(flag);
+                    }
+                }
+                continue;
+            }
+            placed.push(key);
+            let mut bytes = format!(
+                "Return-Path: <{}>\r\nDelivered-To: {}\r\n",
+                env.sender, d.rcpt.address
+            )
+            .into_bytes();
+            if f.message != 0 || in_memory {
+                bytes.extend_from_slice(d.outcome.message(f.message, whole));
+            } else {
+                bytes.extend_from_slice(trace.as_bytes());
+                bytes.extend_from_slice(&msg.head);
+                if let Body::Memory(b) = &msg.body {
+                    bytes.extend_from_slice(b);
+                }
+            }
+            if !folders.contains(&folder) {
+                folders.push(folder.clone());
+            }
+            copies.push(NewMessage {
+                account_id: d.target.account_id,
+                mailbox: MailboxSel::Name(folder),
+                bytes,
+                flags,
+                internal_date: now_secs(),
+                internal_zone: 0,
+                summary: None,
+            });
+        }
+    }
+    (copies, folders)
 }
 
 /// The original's header section for a refusal notice: from the whole
