@@ -27,8 +27,9 @@ fi
 
 # PyPI clients the end-to-end tests drive, into the `python3` on PATH (the
 # pyenv interpreter; Debian's Python modules stay with /usr/bin/python3).
-# Each entry is `module` or `module:package` when the names differ.
-PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib vdirsyncer khal khard)
+# Each entry is `module` or `module:package` (a name or a pinned spec):
+# the DAV clients are pinned to the versions the tests were written against.
+PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib vdirsyncer:vdirsyncer==0.21.0 khal:khal==0.14.1 khard:khard==0.22.0 caldav:caldav==3.6.0)
 for entry in "${PIP_PKGS[@]}"; do
   module="${entry%%:*}"
   package="${entry#*:}"

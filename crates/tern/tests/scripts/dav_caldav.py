@@ -10,7 +10,6 @@ port, cafile, user, password = sys.argv[1:5]
 real = socket.getaddrinfo
 socket.getaddrinfo = lambda host, *a, **k: real("127.0.0.1" if host == "mx.test.example" else host, *a, **k)
 import caldav
-from caldav.lib.error import PutError, DAVError
 
 base = "https://mx.test.example:%s" % port
 client = caldav.DAVClient(url=base + "/.well-known/caldav", username=user, password=password, ssl_verify_cert=cafile)
