@@ -91,6 +91,17 @@ fn run_to(
 }
 
 /// `script` on the plain message, the default settings, an empty account.
+/// `script` with the default settings, on a plain message, for `host`.
+fn run_on(script: &str, host: &mut FakeHost) -> Outcome {
+    run_with(
+        &Filter::new(Settings::default()),
+        script,
+        &message(""),
+        SENDER,
+        host,
+    )
+}
+
 fn run(script: &str) -> Outcome {
     run_with(
         &Filter::new(Settings::default()),
@@ -214,13 +225,7 @@ fn mailboxexists_sees_the_account_and_what_create_will_make() {
                   if mailboxexists \"Missing\" { fileinto \"Wrong\"; }\r\n";
     let mut host = FakeHost::default();
     host.mailboxes.insert("Archive".into());
-    let o = run_with(
-        &Filter::new(Settings::default()),
-        script,
-        &message(""),
-        SENDER,
-        &mut host,
-    );
+    let o = run_on(script, &mut host);
     let names: Vec<_> = o.files.iter().map(|f| f.mailbox.as_deref()).collect();
     assert_eq!(
         names,
@@ -303,13 +308,7 @@ fn specialuse_exists_asks_the_host() {
                   if specialuse_exists \"\\\\Archive\" { fileinto \"HasArchive\"; }\r\n";
     let mut host = FakeHost::default();
     host.special_uses.insert("\\Junk".into());
-    let o = run_with(
-        &Filter::new(Settings::default()),
-        script,
-        &message(""),
-        SENDER,
-        &mut host,
-    );
+    let o = run_on(script, &mut host);
     let names: Vec<_> = o.files.iter().map(|f| f.mailbox.as_deref()).collect();
     assert_eq!(names, [Some("HasJunk")], "{o:#?}");
 }
@@ -457,13 +456,7 @@ const VACATION: &str = "require \"vacation\";\r\nvacation :days 3 \"I am away un
 #[test]
 fn vacation_replies_to_the_envelope_sender_and_remembers_it() {
     let mut host = FakeHost::default();
-    let o = run_with(
-        &Filter::new(Settings::default()),
-        VACATION,
-        &message(""),
-        SENDER,
-        &mut host,
-    );
+    let o = run_on(VACATION, &mut host);
     assert!(o.error.is_none(), "{o:#?}");
     // RFC 5230 4.6: vacation does not cancel the keep.
     assert_eq!(o.files, [keep(&[])], "{o:#?}");
@@ -636,13 +629,7 @@ fn duplicate_last_records_the_id_again() {
         "require \"duplicate\";\r\nif duplicate :last :uniqueid \"k\" :seconds 60 { discard; }\r\n";
     let mut host = FakeHost::default();
     host.seen.insert("k".into());
-    let o = run_with(
-        &Filter::new(Settings::default()),
-        script,
-        &message(""),
-        SENDER,
-        &mut host,
-    );
+    let o = run_on(script, &mut host);
     assert!(o.discarded, "{o:#?}");
     assert_eq!(o.remember.len(), 1, "{o:#?}");
     assert!(o.remember[0].refresh, "{o:#?}");
@@ -659,13 +646,7 @@ fn include_personal_runs_the_accounts_script() {
         "require \"fileinto\";\r\nfileinto \"From-Lists\";\r\n".into(),
     );
     let script = "require \"include\";\r\ninclude :personal \"lists\";\r\n";
-    let o = run_with(
-        &Filter::new(Settings::default()),
-        script,
-        &message(""),
-        SENDER,
-        &mut host,
-    );
+    let o = run_on(script, &mut host);
     assert!(o.error.is_none(), "{o:#?}");
     assert_eq!(o.files, [file(Some("From-Lists"), &[])], "{o:#?}");
 }
