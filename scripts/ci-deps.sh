@@ -9,8 +9,10 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 # Debian packages the tests drive: PostgreSQL for the store suite, real
 # clients nobody here wrote for the end-to-end tests, promtool (prometheus)
 # to check /metrics, pebble (pebble, pebble-challtestsrv) as the ACME CA,
-# dovecot-sieve for Pigeonhole's sieve-test (crates/filter/tests/pigeonhole.rs).
-PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs sieve-connect pebble dovecot-sieve)
+# dovecot-sieve for Pigeonhole's sieve-test (crates/filter/tests/pigeonhole.rs),
+# chromium for the web admin's browser test (driven by Playwright; no
+# browser is downloaded).
+PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs sieve-connect pebble dovecot-sieve chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -28,8 +30,10 @@ fi
 # PyPI clients the end-to-end tests drive, into the `python3` on PATH (the
 # pyenv interpreter; Debian's Python modules stay with /usr/bin/python3).
 # Each entry is `module` or `module:package` (a name or a pinned spec):
-# the DAV clients are pinned to the versions the tests were written against.
-PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib vdirsyncer:vdirsyncer==0.21.0 khal:khal==0.14.1 khard:khard==0.22.0 caldav:caldav==3.6.0)
+# the DAV clients are pinned to the versions the tests were written against;
+# Playwright drives Debian's chromium (its own browsers are never installed),
+# pyotp computes TOTP codes, requests posts the admin's forms.
+PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib vdirsyncer:vdirsyncer==0.21.0 khal:khal==0.14.1 khard:khard==0.22.0 caldav:caldav==3.6.0 playwright:playwright==1.65.2 pyotp:pyotp==2.12.1 requests:requests)
 for entry in "${PIP_PKGS[@]}"; do
   module="${entry%%:*}"
   package="${entry#*:}"

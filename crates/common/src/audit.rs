@@ -16,9 +16,14 @@ pub enum AuditKind {
     /// A greylisting decision.
     Greylist,
     /// A login with an app password (the detail names it): which device
-    /// opened a session. A login with the account's own password is not
-    /// recorded.
+    /// opened a session.
     AppPasswordLogin,
+    /// A login with the account's own password (on the web, with the
+    /// second factor when the account has one): the account's recent
+    /// logins the self-service page shows.
+    Login,
+    /// A wrong TOTP or recovery code after a right password (web).
+    SecondFactorFailure,
     /// An account's Sieve script failed at delivery (runtime error or
     /// limit); the detail names the script, its line when known, and the
     /// error. The message was kept in INBOX.
@@ -26,7 +31,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 7] = [
+    pub const ALL: [AuditKind; 9] = [
         AuditKind::LoginFailure,
         AuditKind::LoginLocked,
         AuditKind::Limit,
@@ -34,6 +39,8 @@ impl AuditKind {
         AuditKind::Greylist,
         AuditKind::AppPasswordLogin,
         AuditKind::SieveFailure,
+        AuditKind::Login,
+        AuditKind::SecondFactorFailure,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,13 +52,15 @@ impl AuditKind {
             AuditKind::Greylist => "greylist",
             AuditKind::AppPasswordLogin => "app_password_login",
             AuditKind::SieveFailure => "sieve_failure",
+            AuditKind::Login => "login",
+            AuditKind::SecondFactorFailure => "second_factor_failure",
         }
     }
 
     /// Something that went as it should, kept for the record: logged at
     /// info, not as a warning.
     pub fn is_routine(self) -> bool {
-        matches!(self, AuditKind::AppPasswordLogin)
+        matches!(self, AuditKind::AppPasswordLogin | AuditKind::Login)
     }
 }
 

@@ -66,6 +66,24 @@ impl Gate {
         }
     }
 
+    /// A wrong second factor after a right password: throttled like a
+    /// wrong password (the same growing delays and locks), audited as
+    /// its own kind.
+    pub fn second_factor_failure(&self, user: &str, fixed: Duration) -> Duration {
+        self.attempt("failure");
+        let Some((sec, _, ip)) = &self.inner else {
+            return fixed;
+        };
+        sec.audit(AuditEvent {
+            kind: AuditKind::SecondFactorFailure,
+            protocol: self.protocol,
+            ip: Some(*ip),
+            account: Some(user.to_string()),
+            detail: "invalid TOTP or recovery code".into(),
+        });
+        sec.throttle.failure(*ip, user)
+    }
+
     /// A failed attempt: how long to wait before answering.
     pub fn failure(&self, user: &str, fixed: Duration) -> Duration {
         self.attempt("failure");
@@ -132,12 +150,16 @@ impl Gate {
             ));
             return Err(level);
         }
-        if let Some(name) = app_password {
-            sec.audit(event(
+        sec.audit(match app_password {
+            Some(name) => event(
                 AuditKind::AppPasswordLogin,
                 format!("logged in with app password {name:?}"),
-            ));
-        }
+            ),
+            None => event(
+                AuditKind::Login,
+                "logged in with the account's password".into(),
+            ),
+        });
         Ok(())
     }
 }
@@ -174,10 +196,16 @@ mod tests {
     }
 
     #[test]
-    fn an_app_password_login_is_audited_by_name_and_a_password_login_is_not() {
+    fn an_app_password_login_is_audited_by_name_and_a_password_login_as_a_login() {
         let kept = Kept::default();
         gate(&kept).success("a@example.org").unwrap();
-        assert!(kept.0.lock().unwrap().is_empty());
+        {
+            let mut events = kept.0.lock().unwrap();
+            assert_eq!(events.len(), 1, "{events:?}");
+            assert_eq!(events[0].kind, AuditKind::Login);
+            assert_eq!(events[0].kind.name(), "login");
+            events.clear();
+        }
         gate(&kept)
             .success_with("a@example.org", Some("phone"))
             .unwrap();

@@ -147,6 +147,14 @@ impl ConnLimiter {
         })
     }
 
+    /// Open connections on this node, every kind (the admin dashboard).
+    pub fn open_total(&self) -> u32 {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&Key::Global)
+    }
+
     /// Open connections counted for `ip` in `family` (for tests and metrics).
     pub fn open_for_ip(&self, family: Family, ip: IpAddr) -> u32 {
         self.counts

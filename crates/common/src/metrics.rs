@@ -159,7 +159,63 @@ pub fn count(metric: Metric<'_>) {
 
 /// Count `n` events in the facade.
 pub fn add(metric: Metric<'_>, n: u64) {
+    if let Some(t) = tally::slot(&metric) {
+        t.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
     metrics::counter!(metric.name(), facade_labels(&metric.labels())).increment(n);
+}
+
+/// The messages counted since the last `take`, for the day's counts the
+/// web admin's dashboard shows (the store's `daily_tally`, summed over
+/// nodes). The counters above are since start; these are handed to the
+/// store every few seconds by `tern serve` and start again from zero.
+pub mod tally {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::Metric;
+
+    static RECEIVED: AtomicU64 = AtomicU64::new(0);
+    static SENT: AtomicU64 = AtomicU64::new(0);
+    static BOUNCED: AtomicU64 = AtomicU64::new(0);
+
+    /// The kinds, by the name the store keeps.
+    pub const KINDS: [&str; 3] = ["received", "sent", "bounced"];
+
+    pub(super) fn slot(m: &Metric<'_>) -> Option<&'static AtomicU64> {
+        match m {
+            Metric::MessagesReceived => Some(&RECEIVED),
+            Metric::MessagesSent => Some(&SENT),
+            Metric::MessagesBounced => Some(&BOUNCED),
+            _ => None,
+        }
+    }
+
+    fn by_name(kind: &str) -> Option<&'static AtomicU64> {
+        match kind {
+            "received" => Some(&RECEIVED),
+            "sent" => Some(&SENT),
+            "bounced" => Some(&BOUNCED),
+            _ => None,
+        }
+    }
+
+    /// What was counted since the last call, by kind; the counts restart.
+    pub fn take() -> Vec<(&'static str, u64)> {
+        KINDS
+            .iter()
+            .filter_map(|k| {
+                let n = by_name(k)?.swap(0, Ordering::Relaxed);
+                (n > 0).then_some((*k, n))
+            })
+            .collect()
+    }
+
+    /// Give back counts the store could not take (tried again next time).
+    pub fn give_back(kind: &str, n: u64) {
+        if let Some(t) = by_name(kind) {
+            t.fetch_add(n, Ordering::Relaxed);
+        }
+    }
 }
 
 fn facade_labels(labels: &[(&'static str, String)]) -> Vec<metrics::Label> {

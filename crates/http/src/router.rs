@@ -4,11 +4,14 @@
 //! allowed clients), client autoconfiguration. `http` only: ACME http-01
 //! answers (RFC 8555 8.3). `https` only: the MTA-STS
 //! policy (RFC 8461 3.3: fetched over HTTPS) and the API (`api::routes`
-//! under `/api/v1`). Anything else on plain `http` is redirected to
+//! under `/api/v1`). The web admin and self-service pages (`tern_admin`,
+//! `/admin` and `/account`) on `https`, and on `http` to loopback peers
+//! only. Anything else on plain `http` is redirected to
 //! `https` (308, RFC 9110 15.4.9), so no secret ever travels in clear.
 //!
 //! Every response: `X-Content-Type-Options: nosniff`, `Cache-Control:
-//! no-store` unless the handler chose otherwise, no CORS header at all
+//! no-store` and `Referrer-Policy: no-referrer` unless the handler chose
+//! otherwise (the admin pages say `same-origin`), no CORS header at all
 //! (browsers then refuse cross-origin reads). Every request: a body limit
 //! (413, RFC 9110 15.5.14) and a time limit (408, RFC 9110 15.5.9).
 
@@ -47,6 +50,24 @@ pub fn router(state: AppState, secure: bool) -> Router {
             post(autoconfig::autodiscover).layer(DefaultBodyLimit::max(limit.min(POX_LIMIT))),
         )
         .route("/apple/mobileconfig", get(autoconfig::mobileconfig));
+    if state.config.admin.enabled {
+        let admin = tern_admin::router(tern_admin::AdminState::new(
+            state.config.clone(),
+            state.store.clone(),
+            state.security.clone(),
+            state.cert.clone(),
+        ));
+        // The admin pages on plain http only for loopback peers (an SSH
+        // tunnel); anyone else is sent to https like every other path.
+        let admin = if secure {
+            admin
+        } else {
+            admin.layer(middleware::from_fn_with_state(state.clone(), loopback_only))
+        };
+        for path in ["/admin", "/admin/{*rest}", "/account", "/account/{*rest}"] {
+            r = r.route_service(path, admin.clone());
+        }
+    }
     r = if secure {
         let dav = tern_dav::router(tern_dav::DavState::new(
             state.config.clone(),
@@ -68,6 +89,15 @@ pub fn router(state: AppState, secure: bool) -> Router {
     r.layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// Plain `http` serves the admin pages to loopback peers only (the
+/// connection's own peer, not a forwarded address): others go to https.
+async fn loopback_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match req.extensions().get::<ConnInfo>() {
+        Some(info) if info.peer.ip().is_loopback() => next.run(req).await,
+        _ => to_https(State(state), req).await,
+    }
 }
 
 /// RFC 6764 5: a temporary redirect to where CalDAV and CardDAV live.
@@ -117,6 +147,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let ip = client_ip(info.peer.ip(), req.headers(), cfg);
     req.extensions_mut().insert(ClientIp(ip));
     req.extensions_mut().insert(tern_dav::ClientIp(ip));
+    req.extensions_mut().insert(tern_admin::ClientIp(ip));
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let limit = cfg.max_body_kib.saturating_mul(1024);
@@ -182,10 +213,12 @@ fn secure_headers(res: &mut Response) {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

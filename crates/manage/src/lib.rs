@@ -13,6 +13,7 @@ mod audit;
 mod certs;
 mod dkim;
 mod dns;
+mod dns_check;
 mod domains;
 mod error;
 mod mta_sts;
@@ -24,13 +25,15 @@ mod sieve;
 mod srs;
 mod tokens;
 mod users;
+mod web;
 
 pub use aliases::AliasInfo;
 pub use app_passwords::{AppPasswordCreated, AppPasswordInfo};
-pub use audit::{AuditEntry, AuditQuery};
+pub use audit::{AuditEntry, AuditQuery, AuditSearch, MAX_AUDIT};
 pub use certs::CertInfo;
 pub use dkim::{DkimInfo, default_selector};
 pub use dns::{DnsRecord, zone_strings};
+pub use dns_check::RecordCheck;
 pub use domains::{DomainCreated, DomainInfo};
 pub use error::{Code, Error, Result};
 pub use mta_sts::{MAX_AGE_LIMIT, MtaStsInfo, MtaStsPolicy};
@@ -42,6 +45,7 @@ pub use sieve::{PutError, SieveInfo, put_script};
 pub use tern_filter::{ScriptError, check_script, check_script_blocking, sieve_extensions};
 pub use tokens::{MAX_TOKEN_DAYS, NewToken, TokenCreated, TokenInfo};
 pub use users::{NewPassword, NewUser, UserCreated, UserInfo};
+pub use web::{Enrolment, Figures, Lifetimes, LoginRecord, Opened, RECOVERY_CODES, SecondFactor};
 
 use std::sync::Arc;
 

@@ -24,6 +24,8 @@ pub struct UserInfo {
     pub aliases: Vec<String>,
     /// It cannot log in (its mail is still delivered).
     pub disabled: bool,
+    /// It may use the web admin.
+    pub admin: bool,
 }
 
 impl From<Account> for UserInfo {
@@ -34,6 +36,7 @@ impl From<Account> for UserInfo {
             used: a.used,
             aliases: a.addresses.into_iter().skip(1).collect(),
             disabled: a.disabled,
+            admin: a.admin,
         }
     }
 }
@@ -126,9 +129,11 @@ impl Manager {
         new: &NewPassword,
     ) -> Result<Option<String>> {
         let a = scoped_address(scope, "address", address)?;
-        self.account(&a).await?;
+        let acc = self.account(&a).await?;
         let (pw, made) = choose(new.password.as_deref(), address, new.allow_weak)?;
         self.store.account_set_password(&a, &pw).await?;
+        // Whoever knew the old password is signed out of the web pages.
+        self.store.web_sessions_end_all(acc.id).await?;
         Ok(made.then_some(pw))
     }
 
@@ -154,7 +159,11 @@ impl Manager {
     ) -> Result<UserInfo> {
         let a = scoped_address(scope, "address", address)?;
         self.store.account_set_disabled(&a, disabled).await?;
-        self.account(&a).await.map(UserInfo::from)
+        let acc = self.account(&a).await?;
+        if disabled {
+            self.store.web_sessions_end_all(acc.id).await?;
+        }
+        Ok(acc.into())
     }
 
     pub async fn user_remove(&self, scope: &Scope, address: &str) -> Result<()> {

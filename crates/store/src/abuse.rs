@@ -32,6 +32,20 @@ pub struct GreylistPolicy {
     pub pass_ttl: i64,
 }
 
+/// Which audit records to read, newest first: every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Seconds since the epoch (inclusive); 0 is from the start.
+    pub since: i64,
+    /// Seconds since the epoch (exclusive).
+    pub until: Option<i64>,
+    /// Any of these kinds; empty is every kind.
+    pub kinds: Vec<String>,
+    pub account: Option<String>,
+    pub ip: Option<String>,
+    pub limit: i64,
+}
+
 type AuditRow = (i64, String, String, Option<String>, Option<String>, String);
 
 /// What greylisting says about a triplet.
@@ -108,6 +122,40 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         Ok(rows
+            .into_iter()
+            .map(|(at, kind, protocol, ip, account, detail)| AuditRecord {
+                at,
+                kind,
+                protocol,
+                ip,
+                account,
+                detail,
+            })
+            .collect())
+    }
+
+    /// The records `f` selects, newest first.
+    pub async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let mut sql = String::from(
+            "SELECT at, kind, protocol, ip, account, detail FROM audit \
+             WHERE at >= $1 AND at < $2 AND ($3 = '' OR account = $3) AND ($4 = '' OR ip = $4)",
+        );
+        if !f.kinds.is_empty() {
+            let marks: Vec<String> = (0..f.kinds.len()).map(|i| format!("${}", i + 6)).collect();
+            sql.push_str(&format!(" AND kind IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT $5");
+        let mut q = sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql))
+            .bind(f.since)
+            .bind(f.until.unwrap_or(i64::MAX))
+            .bind(f.account.as_deref().unwrap_or(""))
+            .bind(f.ip.as_deref().unwrap_or(""))
+            .bind(f.limit);
+        for k in &f.kinds {
+            q = q.bind(k.as_str());
+        }
+        Ok(q.fetch_all(self.pool())
+            .await?
             .into_iter()
             .map(|(at, kind, protocol, ip, account, detail)| AuditRecord {
                 at,

@@ -408,6 +408,43 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX dav_changes_modseq ON dav_changes(collection_id, modseq);
     "#,
+    // 22: the web admin and self-service pages: the admin role, TOTP
+    // second factors with their hashed recovery codes, browser sessions
+    // (a digest of the cookie, never the cookie), and the day's message
+    // counts the dashboard shows.
+    r#"
+    ALTER TABLE accounts ADD COLUMN admin BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE totp (
+        account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        secret TEXT NOT NULL DEFAULT '',
+        pending TEXT NOT NULL DEFAULT '',
+        last_step BIGINT NOT NULL DEFAULT 0,
+        created BIGINT NOT NULL
+    );
+    CREATE TABLE recovery_codes (
+        id {pk},
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        digest TEXT NOT NULL,
+        used BIGINT
+    );
+    CREATE INDEX recovery_codes_account ON recovery_codes(account_id);
+    CREATE TABLE web_sessions (
+        digest TEXT PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        stage BIGINT NOT NULL,
+        created BIGINT NOT NULL,
+        seen BIGINT NOT NULL,
+        ip TEXT NOT NULL
+    );
+    CREATE INDEX web_sessions_account ON web_sessions(account_id);
+    CREATE TABLE daily_tally (
+        day BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (day, kind)
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -27,6 +27,8 @@ pub struct Account {
     pub addresses: Vec<String>,
     /// It may not log in (its mail is still delivered).
     pub disabled: bool,
+    /// It may use the web admin (`/admin`).
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,11 +293,12 @@ impl Store {
 
     /// The account with this id, its usage as of now.
     pub async fn account_by_id(&self, id: i64) -> Result<Option<Account>> {
-        let Some(row) =
-            sqlx::query("SELECT id, name, quota, used, disabled FROM accounts WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?
+        let Some(row) = sqlx::query(
+            "SELECT id, name, quota, used, disabled, admin FROM accounts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
         else {
             return Ok(None);
         };
@@ -320,15 +323,17 @@ impl Store {
             used: row.try_get::<i64, _>(3)?.max(0) as u64,
             addresses,
             disabled: row.try_get::<i64, _>(4)? != 0,
+            admin: row.try_get::<i64, _>(5)? != 0,
         })
     }
 
     pub async fn account_get(&self, address: &Address) -> Result<Option<Account>> {
-        let Some(row) =
-            sqlx::query("SELECT id, name, quota, used, disabled FROM accounts WHERE name = $1")
-                .bind(address.to_string())
-                .fetch_optional(self.pool())
-                .await?
+        let Some(row) = sqlx::query(
+            "SELECT id, name, quota, used, disabled, admin FROM accounts WHERE name = $1",
+        )
+        .bind(address.to_string())
+        .fetch_optional(self.pool())
+        .await?
         else {
             return Ok(None);
         };
@@ -344,16 +349,18 @@ impl Store {
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("domain {d}")))?;
                 sqlx::query(
-                    "SELECT id, name, quota, used, disabled FROM accounts WHERE domain_id = $1 ORDER BY name",
+                    "SELECT id, name, quota, used, disabled, admin FROM accounts WHERE domain_id = $1 ORDER BY name",
                 )
                 .bind(id)
                 .fetch_all(self.pool())
                 .await?
             }
             None => {
-                sqlx::query("SELECT id, name, quota, used, disabled FROM accounts ORDER BY name")
-                    .fetch_all(self.pool())
-                    .await?
+                sqlx::query(
+                    "SELECT id, name, quota, used, disabled, admin FROM accounts ORDER BY name",
+                )
+                .fetch_all(self.pool())
+                .await?
             }
         };
         let mut out = Vec::with_capacity(rows.len());
@@ -383,6 +390,19 @@ impl Store {
     pub async fn account_set_disabled(&self, address: &Address, disabled: bool) -> Result<()> {
         let r = sqlx::query("UPDATE accounts SET disabled = $1 WHERE name = $2")
             .bind(i64::from(disabled))
+            .bind(address.to_string())
+            .execute(self.pool())
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("account {address}")));
+        }
+        Ok(())
+    }
+
+    /// Give (or take away) the admin role: the web admin's pages.
+    pub async fn account_set_admin(&self, address: &Address, admin: bool) -> Result<()> {
+        let r = sqlx::query("UPDATE accounts SET admin = $1 WHERE name = $2")
+            .bind(i64::from(admin))
             .bind(address.to_string())
             .execute(self.pool())
             .await?;

@@ -36,6 +36,7 @@ mod snapshot;
 mod spooled;
 mod srs;
 mod tokens;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,7 +44,7 @@ use std::sync::Arc;
 use sqlx::AnyPool;
 use tern_common::config::{StoreConfig, StoreKind};
 
-pub use abuse::{AuditRecord, Greylist, GreylistPolicy, StoreAudit};
+pub use abuse::{AuditFilter, AuditRecord, Greylist, GreylistPolicy, StoreAudit};
 pub use acme::{AcmeCert, Issued as AcmeIssued};
 pub use app_passwords::{AppPassword, CreatedAppPassword, MAX_APP_PASSWORDS};
 pub use blob::{create_private, private_dir_all};
@@ -73,6 +74,7 @@ pub use sieve::{
 pub use spooled::SpooledBody;
 pub use srs::{MAX_AGE_DAYS as SRS_MAX_AGE_DAYS, Srs, SrsError, is_srs};
 pub use tokens::{ApiToken, CreatedToken, TokenScope};
+pub use web::{Stage, Totp, WebSession};
 
 pub type AccountId = i64;
 pub type MailboxId = i64;

@@ -79,7 +79,7 @@ fn new_secret() -> String {
 }
 
 /// The SHA-256 of a secret, in hex: what the store keeps and looks up.
-fn secret_hash(secret: &str) -> String {
+pub(crate) fn secret_hash(secret: &str) -> String {
     digest::digest(&digest::SHA256, secret.as_bytes())
         .as_ref()
         .iter()

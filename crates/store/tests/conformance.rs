@@ -17,6 +17,9 @@ use credentials::{api_tokens, app_passwords, disabled_accounts, srs_secrets};
 #[path = "conformance/sieve.rs"]
 mod sieve;
 use sieve::{sieve_scripts, sieve_seen_ids};
+#[path = "conformance/web.rs"]
+mod web;
+use web::{daily_tally, web_admin_role_and_second_factor, web_sessions};
 #[path = "conformance/dav.rs"]
 mod dav;
 use dav::{
@@ -209,6 +212,9 @@ conformance!(
     dav_time_ranges,
     dav_concurrent_writers,
     dav_account_removal_cascades,
+    web_admin_role_and_second_factor,
+    web_sessions,
+    daily_tally,
 );
 
 async fn domains(f: Fixture) {

@@ -231,6 +231,23 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
                 .map_err(fail)?;
             println!("account {email} disabled: it cannot log in; its mail is still delivered");
         }
+        UserCmd::Admin { email, state } => {
+            let m = manager(config).await?;
+            let on = state == "on";
+            m.user_set_admin(&Scope::Admin, &email, on)
+                .await
+                .map_err(fail)?;
+            if on {
+                println!("account {email} is an admin: it may sign in at /admin");
+            } else {
+                println!("account {email} is no longer an admin");
+            }
+        }
+        UserCmd::ResetTotp { email } => {
+            let m = manager(config).await?;
+            m.totp_remove(&Scope::Admin, &email).await.map_err(fail)?;
+            println!("account {email} has no second factor now; it may enrol again at /account");
+        }
         UserCmd::Enable { email } => {
             let m = manager(config).await?;
             m.user_set_disabled(&Scope::Admin, &email, false)

@@ -261,7 +261,7 @@ pub enum AuditCmd {
         /// Only events newer than this: a duration such as 30m, 2h, 7d, or seconds since the epoch.
         #[arg(long, value_name = "T")]
         since: Option<String>,
-        /// Only events of this kind (login_failure, login_locked, limit, relay_attempt, greylist, app_password_login).
+        /// Only events of this kind (login_failure, login_locked, limit, relay_attempt, greylist, app_password_login, login, second_factor_failure, sieve_failure).
         #[arg(long, value_name = "K")]
         kind: Option<String>,
         /// At most this many events.
@@ -377,6 +377,16 @@ pub enum UserCmd {
     Disable { email: String },
     /// Let a disabled account log in again.
     Enable { email: String },
+    /// Give (on) or take away (off) the admin role: the web admin at
+    /// /admin. Taking it away ends the account's web sessions.
+    Admin {
+        email: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Remove the account's TOTP second factor (for a user who lost the
+    /// device and the recovery codes); they enrol again at /account.
+    ResetTotp { email: String },
     /// Shared addresses the account may also send as (submission).
     #[command(subcommand)]
     SendAs(SendAsCmd),

@@ -72,6 +72,10 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
         Err(e) if e.code == Code::Conflict && q.force => None,
         Err(e) => return Err(fail(e)),
     };
+    // The postmaster runs the web admin (/admin).
+    m.user_set_admin(&admin, &postmaster, true)
+        .await
+        .map_err(fail)?;
     if m.dkim_list(&admin, Some(&domain))
         .await
         .map_err(fail)?
@@ -113,6 +117,7 @@ pub async fn run(q: Quickstart) -> Result<(), Failure> {
         Some(pw) => {
             println!("account {postmaster} created with password: {pw}");
             println!("  (shown once; change it with `tern user passwd {postmaster}`)");
+            println!("  it is an admin: sign in at https://{hostname}/admin");
         }
         None => println!("account {postmaster} already existed; its password is unchanged"),
     }

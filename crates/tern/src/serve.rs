@@ -146,6 +146,7 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
         Arc::new(tern_store::StoreAudit::start(store.clone())),
     );
     spawn_upkeep(security.clone(), store.clone(), config.clone());
+    spawn_tally(store.clone());
     let queue = tern_queue::Queue::start(config.clone(), store.clone())
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);
@@ -315,6 +316,14 @@ fn spawn_upkeep(security: Security, store: tern_store::Store, config: Arc<Config
         loop {
             tick.tick().await;
             security.prune();
+            let now = tern_common::time::now_secs();
+            let web = &config.admin;
+            if let Err(e) = store
+                .web_sessions_expire(now - web.idle_secs as i64, now - web.max_secs as i64)
+                .await
+            {
+                tracing::warn!(error = %e, "web session clean-up failed");
+            }
             n += 1;
             if n.is_multiple_of(60) {
                 let now = tern_common::time::now_secs();
@@ -323,6 +332,25 @@ fn spawn_upkeep(security: Security, store: tern_store::Store, config: Arc<Config
                     .await
                 {
                     tracing::warn!(error = %e, "greylist clean-up failed");
+                }
+            }
+        }
+    });
+}
+
+/// Every 10 seconds: add the messages counted since to the day's counts
+/// in the store (what the web admin's dashboard shows). Counts the store
+/// cannot take now are kept for the next round.
+fn spawn_tally(store: tern_store::Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            let day = tern_common::time::now_secs().div_euclid(86_400);
+            for (kind, n) in tern_common::metrics::tally::take() {
+                if let Err(e) = store.tally_add(day, kind, n as i64).await {
+                    tracing::warn!(error = %e, "cannot store the day's message counts");
+                    tern_common::metrics::tally::give_back(kind, n);
                 }
             }
         }

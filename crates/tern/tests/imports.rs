@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 14] = [
+const ACYCLIC: [&str; 15] = [
     "common",
     "store",
     "pop3",
@@ -28,6 +28,7 @@ const ACYCLIC: [&str; 14] = [
     "filter",
     "dav",
     "acme",
+    "admin",
 ];
 
 type Module = Vec<String>;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 mod acme;
+mod admin;
 mod auth_throttle;
 mod check;
 mod checks;
@@ -42,6 +43,7 @@ mod tests;
 mod tls;
 
 pub use acme::{AcmeConfig, Challenge as AcmeChallenge, LETS_ENCRYPT};
+pub use admin::AdminConfig;
 pub use auth_throttle::AuthThrottleConfig;
 pub use checks::{ChecksConfig, TempVerdict, Verdict, in_network, parse_network};
 pub use dns::DnsConfig;
@@ -97,6 +99,8 @@ struct RawConfig {
     #[serde(default)]
     auth_throttle: auth_throttle::RawAuthThrottle,
     #[serde(default)]
+    admin: admin::RawAdmin,
+    #[serde(default)]
     greylist: greylist::RawGreylist,
     #[serde(default)]
     tarpit: tarpit::RawTarpit,
@@ -135,6 +139,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub rate: RateConfig,
     pub auth_throttle: AuthThrottleConfig,
+    pub admin: AdminConfig,
     pub greylist: GreylistConfig,
     pub tarpit: TarpitConfig,
     pub dns: DnsConfig,
@@ -164,6 +169,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         limits: LimitsConfig::default(),
         rate: RateConfig::default(),
         auth_throttle: AuthThrottleConfig::default(),
+        admin: AdminConfig::default(),
         greylist: GreylistConfig::default(),
         tarpit: TarpitConfig::default(),
         dns: DnsConfig::default(),
@@ -217,6 +223,7 @@ pub fn parse(
         limits: LimitsConfig::from_raw(&raw.limits),
         rate: RateConfig::from_raw(&mut c, &raw.rate),
         auth_throttle: AuthThrottleConfig::from_raw(&mut c, &raw.auth_throttle),
+        admin: AdminConfig::from_raw(&mut c, &raw.admin),
         greylist: GreylistConfig::from_raw(&mut c, &raw.greylist),
         tarpit: TarpitConfig::from_raw(&mut c, &raw.tarpit),
         smtp: SmtpConfig::from_raw(&mut c, &raw.smtp),

@@ -5,8 +5,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
@@ -15,6 +15,7 @@ use hickory_proto::rr::{Name, RData, Record};
 
 pub struct DnsServer {
     pub addr: SocketAddr,
+    zone: Arc<Mutex<Zone>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -117,22 +118,36 @@ impl DnsServer {
         let addr = sock.local_addr().expect("addr");
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
+        let zone = Arc::new(Mutex::new(zone));
+        let served = zone.clone();
         let thread = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while !s2.load(Ordering::Relaxed) {
                 let Ok((n, from)) = sock.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(resp) = zone.answer(&buf[..n]) {
+                let resp = served
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .answer(&buf[..n]);
+                if let Some(resp) = resp {
                     let _ = sock.send_to(&resp, from);
                 }
             }
         });
         DnsServer {
             addr,
+            zone,
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// Change what the server answers from now on (a record published
+    /// while the test runs).
+    pub fn update(&self, f: impl FnOnce(Zone) -> Zone) {
+        let mut z = self.zone.lock().unwrap_or_else(|p| p.into_inner());
+        *z = f(std::mem::take(&mut *z));
     }
 
     /// The `[dns]` section that points tern at this server. It signs

@@ -1,0 +1,167 @@
+//! What the web admin keeps, on both backends: the admin role, a TOTP
+//! enrolment that leaves the active secret in force until confirmed, a
+//! time step and a recovery code each good once (also when two stores race
+//! for them), browser sessions found by cookie but stored as digests, and
+//! the day's message counts added up across nodes.
+
+use tern_store::{Stage, Store};
+
+use super::{Fixture, addr};
+
+async fn account(s: &Store, name: &str) -> tern_store::Account {
+    s.account_add(&addr(name), "Some-Strong-Pass-1", 0)
+        .await
+        .unwrap()
+}
+
+pub(crate) async fn web_admin_role_and_second_factor(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = account(s, "a@example.org").await;
+    assert!(!a.admin);
+    s.account_set_admin(&addr("a@example.org"), true)
+        .await
+        .unwrap();
+    assert!(
+        s.account_get(&addr("a@example.org"))
+            .await
+            .unwrap()
+            .unwrap()
+            .admin
+    );
+    assert!(
+        s.account_set_admin(&addr("nobody@example.org"), true)
+            .await
+            .is_err()
+    );
+
+    // Enrolment: pending until confirmed; a second enrolment replaces it.
+    assert_eq!(s.totp_get(a.id).await.unwrap(), tern_store::Totp::default());
+    s.totp_set_pending(a.id, "FIRSTSECRET").await.unwrap();
+    s.totp_set_pending(a.id, "SECONDSECRET").await.unwrap();
+    let t = s.totp_get(a.id).await.unwrap();
+    assert_eq!(
+        (t.secret, t.pending.as_deref()),
+        (None, Some("SECONDSECRET"))
+    );
+    assert!(
+        !s.totp_confirm(a.id, "FIRSTSECRET", 10, &[]).await.unwrap(),
+        "stale"
+    );
+    let codes: Vec<String> = (0..3).map(|i| format!("code{i}-abcde")).collect();
+    assert!(
+        s.totp_confirm(a.id, "SECONDSECRET", 10, &codes)
+            .await
+            .unwrap()
+    );
+    let t = s.totp_get(a.id).await.unwrap();
+    assert_eq!(
+        (t.secret.as_deref(), t.pending),
+        (Some("SECONDSECRET"), None)
+    );
+    // Re-enrolling keeps the active secret until the new one is confirmed.
+    s.totp_set_pending(a.id, "THIRDSECRET").await.unwrap();
+    assert_eq!(
+        s.totp_get(a.id).await.unwrap().secret.as_deref(),
+        Some("SECONDSECRET")
+    );
+
+    // A step is good once, and never an earlier one.
+    assert!(
+        !s.totp_take_step(a.id, 10).await.unwrap(),
+        "the enrolment's step"
+    );
+    assert!(s.totp_take_step(a.id, 11).await.unwrap());
+    assert!(!s.totp_take_step(a.id, 11).await.unwrap());
+    assert!(!s.totp_take_step(a.id, 9).await.unwrap());
+    // Two racers for one step: exactly one wins.
+    let (x, y) = tokio::join!(s.totp_take_step(a.id, 12), s.totp_take_step(a.id, 12));
+    assert_eq!(u8::from(x.unwrap()) + u8::from(y.unwrap()), 1);
+
+    // Recovery codes: kept as digests, each good once.
+    assert_eq!(s.recovery_left(a.id).await.unwrap(), 3);
+    assert!(s.recovery_take(a.id, "code1-abcde").await.unwrap());
+    assert!(!s.recovery_take(a.id, "code1-abcde").await.unwrap());
+    assert!(!s.recovery_take(a.id, "nope").await.unwrap());
+    assert_eq!(s.recovery_left(a.id).await.unwrap(), 2);
+    let b = account(s, "b@example.org").await;
+    assert!(
+        !s.recovery_take(b.id, "code0-abcde").await.unwrap(),
+        "another account's"
+    );
+    assert!(
+        !s.totp_take_step(b.id, 99).await.unwrap(),
+        "no secret, no step"
+    );
+
+    s.totp_remove(a.id).await.unwrap();
+    assert_eq!(s.totp_get(a.id).await.unwrap(), tern_store::Totp::default());
+    assert_eq!(s.recovery_left(a.id).await.unwrap(), 0);
+}
+
+pub(crate) async fn web_sessions(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = account(s, "a@example.org").await;
+    let cookie = "ab".repeat(32);
+    s.web_session_create(&cookie, a.id, "csrf1", Stage::Password, "192.0.2.1")
+        .await
+        .unwrap();
+    let w = s.web_session_get(&cookie).await.unwrap().unwrap();
+    assert_eq!(
+        (w.account_id, w.csrf.as_str(), w.stage),
+        (a.id, "csrf1", Stage::Password)
+    );
+    assert!(s.web_session_get(&"cd".repeat(32)).await.unwrap().is_none());
+    let other = "ef".repeat(32);
+    s.web_session_create(&other, a.id, "csrf2", Stage::Full, "192.0.2.1")
+        .await
+        .unwrap();
+    s.web_session_touch(&other, w.seen + 100).await.unwrap();
+    assert_eq!(
+        s.web_session_get(&other).await.unwrap().unwrap().seen,
+        w.seen + 100
+    );
+    // Expiry: idle before a time, or opened before another.
+    assert_eq!(s.web_sessions_expire(w.seen + 1, 0).await.unwrap(), 1);
+    assert!(s.web_session_get(&cookie).await.unwrap().is_none());
+    assert!(s.web_session_get(&other).await.unwrap().is_some());
+    // Logout everywhere; an account's removal takes its sessions.
+    s.web_session_create(&cookie, a.id, "c", Stage::Full, "")
+        .await
+        .unwrap();
+    assert_eq!(s.web_sessions_end_all(a.id).await.unwrap(), 2);
+    s.web_session_create(&cookie, a.id, "c", Stage::Full, "")
+        .await
+        .unwrap();
+    s.web_session_delete(&cookie).await.unwrap();
+    assert!(s.web_session_get(&cookie).await.unwrap().is_none());
+    s.web_session_create(&cookie, a.id, "c", Stage::Full, "")
+        .await
+        .unwrap();
+    s.account_remove(&addr("a@example.org")).await.unwrap();
+    assert!(s.web_session_get(&cookie).await.unwrap().is_none());
+}
+
+pub(crate) async fn daily_tally(f: Fixture) {
+    let s = &f.store;
+    s.tally_add(20_000, "received", 3).await.unwrap();
+    s.tally_add(20_000, "received", 4).await.unwrap();
+    s.tally_add(20_000, "sent", 1).await.unwrap();
+    s.tally_add(20_001, "received", 9).await.unwrap();
+    assert_eq!(
+        s.tally_get(20_000).await.unwrap(),
+        vec![("received".to_string(), 7), ("sent".to_string(), 1)]
+    );
+    // Two nodes adding at once lose nothing.
+    let (x, y) = tokio::join!(
+        s.tally_add(20_002, "sent", 5),
+        s.tally_add(20_002, "sent", 6)
+    );
+    x.unwrap();
+    y.unwrap();
+    assert_eq!(
+        s.tally_get(20_002).await.unwrap(),
+        vec![("sent".to_string(), 11)]
+    );
+}
