@@ -368,7 +368,30 @@ where
 
     /// Delay the reply to a bad command or recipient (tarpit), count the error.
     async fn bad(&mut self, text: &str) -> Step {
-        let delay = self.shared.tarpit.bad(self.peer.ip);
+        let base = self.shared.config.tarpit.base_for(None);
+        self.bad_with(text, base).await
+    }
+
+    /// `bad` for an unknown recipient at a local domain, whose own
+    /// tarpitting setting decides (a store that cannot say: the
+    /// configuration's).
+    async fn bad_recipient(&mut self, text: &str, domain: &str) -> Step {
+        let own = match self.shared.store.domain_policy(domain).await {
+            Ok(p) => p.and_then(|p| p.tarpit_ms),
+            Err(e) => {
+                tracing::warn!(error = %e, "smtp domain policy lookup failed");
+                None
+            }
+        };
+        let base = self.shared.config.tarpit.base_for(own);
+        self.bad_with(text, base).await
+    }
+
+    async fn bad_with(&mut self, text: &str, base_ms: Option<u64>) -> Step {
+        let delay = self
+            .shared
+            .tarpit
+            .bad_with(self.peer.ip, std::time::Instant::now(), base_ms);
         if !delay.is_zero() {
             // Answer what came before without waiting, then the pause.
             let _ = self.flush().await;

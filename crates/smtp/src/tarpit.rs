@@ -34,9 +34,16 @@ impl Tarpit {
     }
 
     pub fn bad_at(&self, ip: IpAddr, now: Instant) -> Duration {
-        if !self.cfg.enabled {
+        self.bad_with(ip, now, self.cfg.base_for(None))
+    }
+
+    /// `bad_at` with the first step's delay `base_ms` (a recipient
+    /// domain's own setting, `TarpitConfig::base_for`); `None`: no tarpit,
+    /// nothing counted.
+    pub fn bad_with(&self, ip: IpAddr, now: Instant, base_ms: Option<u64>) -> Duration {
+        let Some(base_ms) = base_ms else {
             return Duration::ZERO;
-        }
+        };
         let reset = Duration::from_secs(self.cfg.reset_after_secs);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.len() >= MAX_TRACKED {
@@ -60,10 +67,7 @@ impl Tarpit {
         if n <= 1 {
             return Duration::ZERO;
         }
-        let ms = self
-            .cfg
-            .base_delay_ms
-            .saturating_mul(1u64 << (n - 2).min(30));
+        let ms = base_ms.saturating_mul(1u64 << (n - 2).min(30));
         Duration::from_millis(ms).min(Duration::from_secs(self.cfg.max_delay_secs))
     }
 
@@ -75,6 +79,30 @@ impl Tarpit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_may_turn_it_off_or_change_its_step() {
+        let t = Tarpit::new(TarpitConfig {
+            enabled: true,
+            base_delay_ms: 1000,
+            max_delay_secs: 30,
+            reset_after_secs: 3600,
+        });
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let now = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(t.bad_with(ip, now, None), Duration::ZERO, "off");
+        }
+        assert_eq!(t.tracked(), 0, "nothing counted while off");
+        assert_eq!(t.bad_with(ip, now, Some(10)), Duration::ZERO);
+        assert_eq!(t.bad_with(ip, now, Some(10)), Duration::from_millis(10));
+        assert_eq!(t.bad_with(ip, now, Some(10)), Duration::from_millis(20));
+        assert_eq!(
+            t.bad_at(ip, now),
+            Duration::from_millis(4000),
+            "the configured step"
+        );
+    }
 
     #[test]
     fn grows_caps_and_resets() {

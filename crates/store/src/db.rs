@@ -445,6 +445,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (day, kind)
     );
     "#,
+    // 23: greylisting and tarpitting per domain, set from the web admin or
+    // the CLI: NULL follows the configuration, 0 is off, more is on with
+    // that delay (seconds for greylisting, milliseconds for the tarpit's
+    // first step).
+    r#"
+    ALTER TABLE domains ADD COLUMN greylist_secs BIGINT;
+    ALTER TABLE domains ADD COLUMN tarpit_ms BIGINT;
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -15,6 +15,16 @@ pub struct Domain {
     pub accounts: i64,
 }
 
+/// A domain's own greylisting and tarpitting, over the configuration's:
+/// `None` follows `[greylist]`/`[tarpit]`, `Some(0)` is off, more is on
+/// with that delay (greylisting in seconds, the tarpit's first step in
+/// milliseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DomainPolicy {
+    pub greylist_secs: Option<u64>,
+    pub tarpit_ms: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub id: AccountId,
@@ -110,6 +120,37 @@ impl Store {
             return Ok(false);
         };
         Ok(self.domain_id(&name).await?.is_some())
+    }
+
+    /// A local domain's own policy; `None` for a domain not here.
+    pub async fn domain_policy(&self, name: &str) -> Result<Option<DomainPolicy>> {
+        let Ok(name) = normalize_domain(name) else {
+            return Ok(None);
+        };
+        let row: Option<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT greylist_secs, tarpit_ms FROM domains WHERE name = $1")
+                .bind(&name)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(g, t)| DomainPolicy {
+            greylist_secs: g.map(|v| v.max(0) as u64),
+            tarpit_ms: t.map(|v| v.max(0) as u64),
+        }))
+    }
+
+    pub async fn domain_set_policy(&self, name: &str, p: &DomainPolicy) -> Result<()> {
+        let name = normalize_domain(name).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let r =
+            sqlx::query("UPDATE domains SET greylist_secs = $1, tarpit_ms = $2 WHERE name = $3")
+                .bind(p.greylist_secs.map(|v| v.min(i64::MAX as u64) as i64))
+                .bind(p.tarpit_ms.map(|v| v.min(i64::MAX as u64) as i64))
+                .bind(&name)
+                .execute(self.pool())
+                .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("domain {name}")));
+        }
+        Ok(())
     }
 
     /// Remove a domain. With accounts still in it, refuses unless `force`,

@@ -53,7 +53,7 @@ pub use dav::{
     DavResource, MAX_DAV_RESOURCE, check_dav_name,
 };
 pub use db::Backend;
-pub use directory::{Account, Alias, Domain, Resolution, Target};
+pub use directory::{Account, Alias, Domain, DomainPolicy, Resolution, Target};
 pub use dkim::DkimKey;
 pub use dmarc::DmarcRecord;
 pub use events::{Change, ChangeKind};

@@ -7,7 +7,9 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use tern_common::Config;
-use tern_manage::{AuditQuery, Manager, MtaStsPolicy, NewPassword, NewUser, PageRequest, Scope};
+use tern_manage::{
+    AuditQuery, Manager, MtaStsPolicy, NewPassword, NewUser, PageRequest, Scope, Setting,
+};
 
 use crate::cli::{
     AliasCmd, AppPasswordCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, SrsCmd, UserCmd,
@@ -92,6 +94,54 @@ pub async fn domain(config: &Config, cmd: DomainCmd) -> Result<(), Failure> {
                 .await
                 .map_err(fail)?;
             println!("domain {domain} removed");
+        }
+        DomainCmd::Policy {
+            domain,
+            greylist,
+            greylist_delay,
+            tarpit,
+            tarpit_delay_ms,
+        } => {
+            let m = manager(config).await?;
+            let g = greylist
+                .map(|s| Setting::parse(&s, greylist_delay, "greylist"))
+                .transpose()
+                .map_err(fail)?;
+            let t = tarpit
+                .map(|s| Setting::parse(&s, tarpit_delay_ms, "tarpit"))
+                .transpose()
+                .map_err(fail)?;
+            let p = if g.is_some() || t.is_some() {
+                m.domain_set_policy(&Scope::Admin, &domain, g, t).await
+            } else {
+                m.domain_policy(&Scope::Admin, &domain).await
+            }
+            .map_err(fail)?;
+            let whose = |own: bool| {
+                if own {
+                    "this domain's setting"
+                } else {
+                    "the configuration"
+                }
+            };
+            if p.greylisting {
+                println!(
+                    "greylisting: on, {} s ({})",
+                    p.greylist_delay_secs,
+                    whose(p.greylist_own)
+                );
+            } else {
+                println!("greylisting: off ({})", whose(p.greylist_own));
+            }
+            if p.tarpitting {
+                println!(
+                    "tarpitting: on, from {} ms ({})",
+                    p.tarpit_delay_ms,
+                    whose(p.tarpit_own)
+                );
+            } else {
+                println!("tarpitting: off ({})", whose(p.tarpit_own));
+            }
         }
         DomainCmd::MtaSts {
             domain,

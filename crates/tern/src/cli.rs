@@ -328,6 +328,21 @@ pub enum DomainCmd {
         #[arg(long, conflicts_with_all = ["mode", "mx"])]
         off: bool,
     },
+    /// Show (or with flags change) the domain's own greylisting and
+    /// tarpitting; `default` follows [greylist]/[tarpit].
+    Policy {
+        domain: String,
+        #[arg(long, value_parser = ["default", "on", "off"])]
+        greylist: Option<String>,
+        /// Seconds a first-time sender waits (with --greylist on).
+        #[arg(long, value_name = "SECS")]
+        greylist_delay: Option<u64>,
+        #[arg(long, value_parser = ["default", "on", "off"])]
+        tarpit: Option<String>,
+        /// The first tarpit step for unknown recipients, in ms (with --tarpit on).
+        #[arg(long, value_name = "MS")]
+        tarpit_delay_ms: Option<u64>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -336,6 +336,76 @@ fn greylisting_defers_first_sight_and_passes_the_retry() {
 }
 
 #[test]
+fn a_domains_own_setting_turns_greylisting_and_tarpitting_on_or_off() {
+    let t = Tern::start_with(
+        &["smtp"],
+        "[tarpit]\nbase_delay_ms = 500\nmax_delay_secs = 3\n",
+    );
+    t.add_user("alice@example.org", "pw");
+    t.add_user("bob@other.example", "pw");
+    let policy = |args: &[&str]| {
+        let mut a = vec!["domain", "policy"];
+        a.extend_from_slice(args);
+        let out = t.cli(&a);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(policy(&["example.org"]).contains("greylisting: off (the configuration)"));
+    let shown = policy(&["example.org", "--greylist", "on", "--greylist-delay", "60"]);
+    assert!(
+        shown.contains("greylisting: on, 60 s (this domain's setting)"),
+        "{shown}"
+    );
+    let port = t.port("smtp");
+    let rcpt = |to: &str| {
+        let mut c = Raw::connect(port);
+        c.cmd("EHLO g.example");
+        c.cmd("MAIL FROM:<list@remote.example>");
+        let r = c.cmd(&format!("RCPT TO:<{to}>"));
+        c.cmd("QUIT");
+        r
+    };
+    assert!(
+        rcpt("alice@example.org").starts_with("451 4.7.1"),
+        "greylisted"
+    );
+    assert!(
+        rcpt("bob@other.example").starts_with("250"),
+        "another domain"
+    );
+    policy(&["example.org", "--greylist", "default"]);
+    assert!(
+        rcpt("alice@example.org").starts_with("250"),
+        "back to the config"
+    );
+    // Tarpitting off for one domain: guesses there are answered at once;
+    // the configured tarpit still holds for the other.
+    policy(&["other.example", "--tarpit", "off"]);
+    let guesses = |domain: &str| {
+        let mut c = Raw::connect(port);
+        c.cmd("EHLO d.example");
+        c.cmd("MAIL FROM:<x@remote.example>");
+        let start = Instant::now();
+        for i in 0..5 {
+            let r = c.cmd(&format!("RCPT TO:<guess{i}@{domain}>"));
+            assert!(r.starts_with("550 5.1.1"), "{r}");
+        }
+        start.elapsed()
+    };
+    // Tarpitted, five guesses cost 0 + 0.5 + 1 + 2 + 3 s at least.
+    assert!(guesses("example.org") >= Duration::from_millis(6500));
+    let quick = guesses("other.example");
+    assert!(
+        quick < Duration::from_millis(4000),
+        "not tarpitted (a wide margin for a loaded machine): {quick:?}"
+    );
+}
+
+#[test]
 fn tarpit_slows_dictionary_attacks() {
     let t = Tern::start_with(
         &["smtp"],

@@ -7,7 +7,9 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tern_manage::{DkimInfo, DomainInfo, PageRequest, RecordCheck, Scope};
+use tern_manage::{
+    DkimInfo, DomainInfo, DomainPolicyInfo, PageRequest, RecordCheck, Scope, Setting,
+};
 
 use super::refusal;
 use crate::AdminState;
@@ -70,10 +72,7 @@ struct View {
     name: String,
     keys: Vec<KeyRow>,
     checks: Vec<RecordCheck>,
-    greylisting: bool,
-    greylist_delay: u64,
-    tarpit: bool,
-    tarpit_delay_ms: u64,
+    policy: DomainPolicyInfo,
 }
 
 async fn view_page(
@@ -81,6 +80,7 @@ async fn view_page(
     who: &Signed,
     name: &str,
     notice: &str,
+    error: &str,
 ) -> Result<Response, PageError> {
     let m = &state.manager;
     let info = m.domain_get(&Scope::Admin, name).await?;
@@ -91,15 +91,13 @@ async fn view_page(
         .map(KeyRow::from)
         .collect();
     let checks = m.dns_check(&Scope::Admin, &info.name).await?;
-    let cfg = &state.config;
+    let policy = m.domain_policy(&Scope::Admin, &info.name).await?;
     Ok(View {
         c: who
             .chrome(&format!("Domain {}", info.name), "domains")
-            .notice(notice),
-        greylisting: cfg.greylist.domains.contains(&info.name),
-        greylist_delay: cfg.greylist.delay_secs,
-        tarpit: cfg.tarpit.enabled,
-        tarpit_delay_ms: cfg.tarpit.base_delay_ms,
+            .notice(notice)
+            .error(error),
+        policy,
         name: info.name,
         keys,
         checks,
@@ -118,7 +116,7 @@ pub async fn view(
     Admin(who): Admin,
     Query(q): Query<Named>,
 ) -> Result<Response, PageError> {
-    view_page(&state, &who, &q.name, "").await
+    view_page(&state, &who, &q.name, "", "").await
 }
 
 #[derive(Deserialize)]
@@ -144,6 +142,7 @@ pub async fn add(
                 &p.who,
                 &made.name,
                 "Domain added. Publish the records below.",
+                "",
             )
             .await
         }
@@ -177,8 +176,72 @@ pub async fn dkim(
         &p.who,
         &p.form.name,
         "New DKIM key made: publish its record.",
+        "",
     )
     .await
+}
+
+#[derive(Deserialize)]
+pub struct PolicyForm {
+    #[serde(default)]
+    name: String,
+    /// `default`, `on` or `off`.
+    #[serde(default)]
+    greylist: String,
+    #[serde(default)]
+    greylist_delay: String,
+    #[serde(default)]
+    tarpit: String,
+    #[serde(default)]
+    tarpit_delay_ms: String,
+}
+
+/// A delay field: empty is none, anything else a whole number.
+fn number(s: &str, what: &str) -> Result<Option<u64>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|_| format!("the {what} is a whole number, not {s:?}"))
+}
+
+pub async fn policy(
+    State(state): State<AdminState>,
+    p: AdminPosted<PolicyForm>,
+) -> Result<Response, PageError> {
+    let f = &p.form;
+    let parsed = number(&f.greylist_delay, "greylisting delay")
+        .and_then(|g| number(&f.tarpit_delay_ms, "tarpit delay").map(|t| (g, t)));
+    let (g, t) = match parsed {
+        Ok(v) => v,
+        Err(e) => return view_page(&state, &p.who, &f.name, "", &e).await,
+    };
+    let settings = Setting::parse(&f.greylist, g, "greylist")
+        .and_then(|g| Setting::parse(&f.tarpit, t, "tarpit").map(|t| (g, t)));
+    let result = match settings {
+        Ok((g, t)) => {
+            state
+                .manager
+                .domain_set_policy(&Scope::Admin, &f.name, Some(g), Some(t))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => {
+            view_page(
+                &state,
+                &p.who,
+                &f.name,
+                "Greylisting and tarpitting saved.",
+                "",
+            )
+            .await
+        }
+        Err(e) => view_page(&state, &p.who, &f.name, "", &refusal(e)?).await,
+    }
 }
 
 #[derive(Template, WebTemplate)]

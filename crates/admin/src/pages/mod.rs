@@ -25,6 +25,7 @@ pub fn routes() -> Router<AdminState> {
         .route("/admin/domains/view", get(domains::view))
         .route("/admin/domains/dkim", post(domains::dkim))
         .route("/admin/domains/remove", post(domains::remove))
+        .route("/admin/domains/policy", post(domains::policy))
         .route("/admin/users", get(users::list).post(users::add))
         .route("/admin/users/view", get(users::view))
         .route("/admin/users/password", post(users::password))

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tern_manage::{PageRequest, QueueInfo, Scope};
 
@@ -103,6 +103,9 @@ struct View {
 pub struct Id {
     #[serde(default)]
     id: i64,
+    /// After a retry (Post/Redirect/Get): how many recipients it woke.
+    #[serde(default)]
+    retried: Option<u64>,
 }
 
 async fn view_page(
@@ -143,9 +146,15 @@ pub async fn view(
     Admin(who): Admin,
     Query(q): Query<Id>,
 ) -> Result<Response, PageError> {
-    view_page(&state, &who, q.id, "").await
+    let notice = q
+        .retried
+        .map(|n| format!("{n} recipient(s) will be tried now."))
+        .unwrap_or_default();
+    view_page(&state, &who, q.id, &notice).await
 }
 
+/// Retry now, then back to the message's page by a redirect, so that
+/// reloading it does not retry again.
 pub async fn retry(
     State(state): State<AdminState>,
     p: AdminPosted<Id>,
@@ -155,15 +164,10 @@ pub async fn retry(
         .queue_retry(&Scope::Admin, Some(p.form.id))
         .await
     {
-        Ok(n) => {
-            view_page(
-                &state,
-                &p.who,
-                p.form.id,
-                &format!("{n} recipient(s) will be tried now."),
-            )
-            .await
-        }
+        Ok(n) => Ok(
+            Redirect::to(&format!("/admin/queue/view?id={}&retried={n}", p.form.id))
+                .into_response(),
+        ),
         Err(e) => list_page(&state, &p.who, "", &refusal(e)?).await,
     }
 }

@@ -30,6 +30,23 @@ impl Default for GreylistConfig {
     }
 }
 
+impl GreylistConfig {
+    /// The delay greylisting applies to mail for `domain` (normalised),
+    /// given the domain's own setting from the store (`None`: none; `0`:
+    /// off): `None` when it is off for that domain.
+    pub fn delay_for(&self, domain: &str, own: Option<u64>) -> Option<u64> {
+        match own {
+            Some(0) => None,
+            Some(d) => Some(d),
+            None => self
+                .domains
+                .iter()
+                .any(|d| d == domain)
+                .then_some(self.delay_secs),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGreylist {

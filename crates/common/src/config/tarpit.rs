@@ -28,6 +28,18 @@ impl Default for TarpitConfig {
     }
 }
 
+impl TarpitConfig {
+    /// The first step's delay for bad recipients at a domain with its own
+    /// setting `own` (`None`: none; `0`: off): `None` when it is off.
+    pub fn base_for(&self, own: Option<u64>) -> Option<u64> {
+        match own {
+            Some(0) => None,
+            Some(ms) => Some(ms),
+            None => self.enabled.then_some(self.base_delay_ms),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarpit {

@@ -496,3 +496,25 @@ fn managesieves_needs_a_port() {
     assert!(ListenerKind::Managesieves.implicit_tls());
     assert!(!ListenerKind::ALL.contains(&ListenerKind::Managesieves));
 }
+
+#[test]
+fn a_domain_setting_overrides_greylisting_and_tarpitting() {
+    let c = p(
+        "[greylist]\ndomains = [\"example.org\"]\ndelay_secs = 60\n[tarpit]\nbase_delay_ms = 700\n",
+    )
+    .unwrap();
+    assert_eq!(c.greylist.delay_for("example.org", None), Some(60));
+    assert_eq!(c.greylist.delay_for("other.example", None), None);
+    assert_eq!(c.greylist.delay_for("example.org", Some(0)), None);
+    assert_eq!(c.greylist.delay_for("other.example", Some(90)), Some(90));
+    assert_eq!(c.tarpit.base_for(None), Some(700));
+    assert_eq!(c.tarpit.base_for(Some(0)), None);
+    assert_eq!(c.tarpit.base_for(Some(50)), Some(50));
+    let off = p("[tarpit]\nenabled = false\n").unwrap();
+    assert_eq!(off.tarpit.base_for(None), None);
+    assert_eq!(
+        off.tarpit.base_for(Some(50)),
+        Some(50),
+        "a domain may turn it on"
+    );
+}

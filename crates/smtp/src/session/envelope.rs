@@ -153,7 +153,7 @@ where
                         return match is_ours(&domain).await {
                             Ok(true) => {
                                 refused(&to.address, R::NO_SUCH_USER);
-                                self.bad(R::NO_SUCH_USER).await
+                                self.bad_recipient(R::NO_SUCH_USER, &domain).await
                             }
                             Ok(false) => self.relay_denied(&to.address).await,
                             Err(e) => {
@@ -173,7 +173,8 @@ where
                     Ok(Resolution::Local { accounts, remote }) => (accounts, remote),
                     Ok(Resolution::UnknownUser) => {
                         refused(&to.address, R::NO_SUCH_USER);
-                        return self.bad(R::NO_SUCH_USER).await;
+                        let domain = addr.domain().to_string();
+                        return self.bad_recipient(R::NO_SUCH_USER, &domain).await;
                     }
                     Ok(Resolution::NotLocal) if self.authed.is_some() => {
                         (Vec::new(), vec![addr.clone()])
@@ -270,14 +271,21 @@ where
         self.bad(R::RELAY_DENIED).await
     }
 
-    /// Greylisting for the recipient's domain, when it asked for it.
+    /// Greylisting for the recipient's domain, when it asked for it (its
+    /// own setting in the store, else `[greylist] domains`).
     pub(super) async fn greylist(&mut self, rcpt: &tern_common::Address) -> Option<Step> {
-        let g = &self.shared.config.greylist;
-        if !g.domains.iter().any(|d| d == rcpt.domain())
-            || self.shared.config.checks.is_trusted(self.peer.ip)
-        {
+        if self.shared.config.checks.is_trusted(self.peer.ip) {
             return None;
         }
+        let own = match self.shared.store.domain_policy(rcpt.domain()).await {
+            Ok(p) => p.and_then(|p| p.greylist_secs),
+            Err(e) => {
+                tracing::warn!(error = %e, "smtp domain policy lookup failed");
+                None
+            }
+        };
+        let g = &self.shared.config.greylist;
+        let delay = g.delay_for(rcpt.domain(), own)?;
         let net = match self.peer.ip {
             IpAddr::V4(v4) => {
                 let o = v4.octets();
@@ -291,7 +299,7 @@ where
             .map(|t| t.env.sender.clone())
             .unwrap_or_default();
         let policy = tern_store::GreylistPolicy {
-            delay: g.delay_secs as i64,
+            delay: delay.min(i64::MAX as u64) as i64,
             retry_window: g.retry_window_secs as i64,
             pass_ttl: (g.pass_ttl_days * 86400) as i64,
         };

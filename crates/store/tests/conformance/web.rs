@@ -165,3 +165,25 @@ pub(crate) async fn daily_tally(f: Fixture) {
         vec![("sent".to_string(), 11)]
     );
 }
+
+pub(crate) async fn domain_policies(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let none = tern_store::DomainPolicy::default();
+    assert_eq!(s.domain_policy("example.org").await.unwrap(), Some(none));
+    assert_eq!(
+        s.domain_policy("Example.ORG").await.unwrap(),
+        Some(none),
+        "normalised"
+    );
+    assert_eq!(s.domain_policy("nowhere.example").await.unwrap(), None);
+    let p = tern_store::DomainPolicy {
+        greylist_secs: Some(120),
+        tarpit_ms: Some(0),
+    };
+    s.domain_set_policy("example.org", &p).await.unwrap();
+    assert_eq!(s.domain_policy("example.org").await.unwrap(), Some(p));
+    s.domain_set_policy("example.org", &none).await.unwrap();
+    assert_eq!(s.domain_policy("example.org").await.unwrap(), Some(none));
+    assert!(s.domain_set_policy("nowhere.example", &p).await.is_err());
+}

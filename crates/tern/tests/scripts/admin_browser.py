@@ -157,6 +157,13 @@ with sync_playwright() as p:
         row = dkim_rows.nth(i)
         assert "dns-ok" in row.get_attribute("class"), row.inner_html()
         assert "✓" in row.inner_text()
+    # Greylisting on for this domain alone, with its own delay.
+    page.select_option("select[name=greylist]", "on")
+    page.fill("input[name=greylist_delay]", "120")
+    page.click("form[action='/admin/domains/policy'] button")
+    policy = page.inner_text("#policy")
+    assert "Greylisting: on, first-time senders wait 120 s" in policy, policy
+    assert "Tarpitting: on" in policy and "(as configured)" in policy, policy
     shoot(page, "domain")
     page.goto(f"{BASE}/admin/domains")
     shoot(page, "domains")
