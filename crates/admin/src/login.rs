@@ -298,7 +298,22 @@ pub async fn logout_all(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, rng_seed: proptest::test_runner::RngSeed::Fixed(21), ..ProptestConfig::default() })]
+
+        /// Whatever `next` says, the destination is one of our own pages.
+        #[test]
+        fn any_next_leads_to_our_own_pages(next in "\\PC{0,80}", admin: bool) {
+            let to = safe_next(&next, admin);
+            prop_assert!(to.starts_with("/admin") || to.starts_with("/account"), "{to}");
+            prop_assert!(!to.contains("//") && !to.contains('\\'), "{to}");
+            prop_assert!(to.bytes().all(|b| b.is_ascii_graphic()), "{to}");
+        }
+    }
 
     #[test]
     fn after_login_only_our_own_pages_are_a_destination() {

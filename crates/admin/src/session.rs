@@ -284,8 +284,46 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for AdminPosted<T> {
 #[cfg(test)]
 mod tests {
     use axum::http::Request;
+    use proptest::prelude::*;
 
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, rng_seed: proptest::test_runner::RngSeed::Fixed(21), ..ProptestConfig::default() })]
+
+        /// Hostile header values: no panic, and an `Origin` that is not
+        /// exactly this host is refused.
+        #[test]
+        fn hostile_origins_and_cookies_are_read_safely(
+            origin in proptest::collection::vec(any::<u8>(), 0..64),
+            site in "\\PC{0,20}",
+            cookie_header in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let mut b = Request::builder().method("POST").uri("/admin").header("host", "mail.example.org");
+            if let Ok(v) = HeaderValue::from_bytes(&origin) {
+                b = b.header("origin", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&site) {
+                b = b.header("sec-fetch-site", v);
+            }
+            if let Ok(v) = HeaderValue::from_bytes(&cookie_header) {
+                b = b.header("cookie", v);
+            }
+            let p = b.body(()).unwrap().into_parts().0;
+            let ok = same_origin(&p);
+            let o = p.headers.get(header::ORIGIN).map(|v| v.as_bytes().to_vec());
+            if let Some(o) = o
+                && o != b"null"
+                && o != b"https://mail.example.org"
+                && o != b"http://mail.example.org"
+                && !o.eq_ignore_ascii_case(b"https://mail.example.org")
+                && !o.eq_ignore_ascii_case(b"http://mail.example.org")
+            {
+                prop_assert!(!ok, "{:?}", String::from_utf8_lossy(&o));
+            }
+            let _ = cookie(&p.headers);
+        }
+    }
 
     fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
         let mut b = Request::builder().method(method).uri("/admin/users");

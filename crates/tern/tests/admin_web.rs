@@ -23,6 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::dns::{DnsServer, Zone};
+use common::pg::PgDb;
 use common::sink::Reserved;
 use common::{BIN, Tern};
 
@@ -250,6 +251,39 @@ fn sign_in(t: &Tern, jar: &Path, user: &str, password: &str) {
         .output()
         .expect("curl");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "303");
+}
+
+#[test]
+fn a_session_survives_a_restart_and_works_on_another_node() {
+    // Two nodes on one PostgreSQL database: a session is the store's, not
+    // a process's.
+    let db = PgDb::create();
+    let mut a = Tern::start_with(&["https"], &db.config());
+    let b = Tern::start_with(&["https"], &db.config());
+    a.add_user("root@example.org", "Root-Strong-Pass-1!");
+    assert!(
+        a.cli(&["user", "admin", "root@example.org", "on"])
+            .status
+            .success()
+    );
+    let jar = a.dir.path().join("jar");
+    sign_in(&a, &jar, "root@example.org", "Root-Strong-Pass-1!");
+    assert_eq!(status(&a, &jar, "/admin"), "200");
+    assert_eq!(status(&b, &jar, "/admin"), "200", "the other node knows it");
+    a.stop();
+    a.launch();
+    assert_eq!(status(&a, &jar, "/admin"), "200", "after a restart");
+    // A new password ends it on every node.
+    let out = a.cli(&[
+        "user",
+        "passwd",
+        "root@example.org",
+        "-p",
+        "Another-Strong-Pass-2!",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(status(&a, &jar, "/admin"), "303");
+    assert_eq!(status(&b, &jar, "/admin"), "303");
 }
 
 /// The status of a GET of `path` with the jar's cookie.
