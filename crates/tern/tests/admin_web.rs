@@ -90,7 +90,7 @@ fn the_admin_works_in_a_real_browser() {
     );
     let mut password = String::new();
     let mut t = Tern::start_config(|dir| {
-        let (cfg, pw) = quickstart(dir, &["https", "imaps", "submission"], &extra);
+        let (cfg, pw) = quickstart(dir, &["https", "http", "imaps", "submission"], &extra);
         password = pw;
         cfg
     });
@@ -108,6 +108,7 @@ fn the_admin_works_in_a_real_browser() {
         .arg(t.port("imaps").to_string())
         .arg(t.port("submission").to_string())
         .arg(&shots)
+        .arg(format!("http://127.0.0.1:{}", t.port("http")))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -151,6 +152,7 @@ fn the_admin_works_in_a_real_browser() {
         "user added, imap login ok",
         "sieve ok",
         "dashboard counts ok",
+        "plain http on loopback ok",
         "done",
     ] {
         assert!(printed.iter().any(|l| l == step), "{step}: {printed:?}");

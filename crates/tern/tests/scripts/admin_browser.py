@@ -23,7 +23,7 @@ import time
 import pyotp
 from playwright.sync_api import sync_playwright
 
-BASE, ADMIN, ADMIN_PW, IMAPS, SUBMISSION, SHOTS = sys.argv[1:7]
+BASE, ADMIN, ADMIN_PW, IMAPS, SUBMISSION, SHOTS, PLAIN = sys.argv[1:8]
 os.makedirs(SHOTS, exist_ok=True)
 TLS = ssl.create_default_context()
 TLS.check_hostname = False
@@ -297,6 +297,23 @@ with sync_playwright() as p:
     logins = page.locator("h2:has-text('Recent logins') + table").inner_text()
     assert "web" in logins and "127.0.0.1" in logins, logins
     shoot(page, "account-after")
+
+    # --- Through an SSH tunnel the pages come over plain http from
+    # loopback: the browser keeps the Secure cookie for 127.0.0.1 (a
+    # potentially trustworthy origin) and the whole sign-in works.
+    tunnel = browser.new_context(viewport=DESKTOP).new_page()
+    tunnel.goto(f"{PLAIN}/admin")
+    assert "/account/login" in tunnel.url, tunnel.url
+    tunnel.fill("input[name=user]", ADMIN)
+    tunnel.fill("input[name=password]", ADMIN_PW)
+    tunnel.click("button[type=submit]")
+    tunnel.wait_for_url(re.compile(r".*/account/login/code.*"))
+    tunnel.fill("input[name=code]", codes[2])
+    tunnel.click("main button[type=submit]")
+    tunnel.wait_for_load_state()
+    assert tunnel.url == f"{PLAIN}/admin", tunnel.url
+    assert tunnel.inner_text("h1") == "Dashboard"
+    say("plain http on loopback ok")
 
     browser.close()
     say("done")
