@@ -16,7 +16,8 @@ mod keywords;
 mod list;
 mod mailboxes;
 mod mime;
-mod mime_tree;
+/// The safe MIME tree lives in `tern-mime`, shared with the spam filter.
+use tern_mime as mime_tree;
 mod names;
 mod pattern;
 mod protocol;

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 15] = [
+const ACYCLIC: [&str; 16] = [
     "common",
     "store",
     "pop3",
@@ -29,6 +29,7 @@ const ACYCLIC: [&str; 15] = [
     "dav",
     "acme",
     "admin",
+    "mime",
 ];
 
 type Module = Vec<String>;
