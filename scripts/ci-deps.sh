@@ -11,8 +11,9 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 # to check /metrics, pebble (pebble, pebble-challtestsrv) as the ACME CA,
 # dovecot-sieve for Pigeonhole's sieve-test (crates/filter/tests/pigeonhole.rs),
 # chromium for the web admin's browser test (driven by Playwright; no
-# browser is downloaded).
-PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs sieve-connect pebble dovecot-sieve chromium)
+# browser is downloaded), rspamd and redis-server (its Bayes store) for the
+# spam filter's tests (crates/tern/tests/spam_rspamd.rs).
+PKGS=(postgresql postgresql-client swaks python3 python3-dkim python3-authres fetchmail isync postfix curl openssl systemd prometheus srs sieve-connect pebble dovecot-sieve chromium rspamd redis-server)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -42,6 +42,11 @@ pub enum Metric<'a> {
     TlsHandshakes { version: &'a str },
     /// ACME orders finished, per result (`issued`, `failed`).
     AcmeOrders { result: &'a str },
+    /// Spam verdicts, per source (`rspamd`, `classifier`) and verdict
+    /// (`reject`, `defer`, `junk`, `ham`, `unsure`).
+    SpamVerdicts { source: &'a str, verdict: &'a str },
+    /// rspamd could not be asked (down, slow, a bad answer).
+    RspamdFailures,
 }
 
 /// The counters' names and help texts, for the exposition's `# HELP`.
@@ -95,6 +100,14 @@ pub const COUNTERS: &[(&str, &str)] = &[
         "tern_acme_orders_total",
         "ACME certificate orders finished, per result (issued, failed).",
     ),
+    (
+        "tern_spam_verdicts_total",
+        "Spam verdicts, per source (rspamd, classifier) and verdict.",
+    ),
+    (
+        "tern_spam_rspamd_failures_total",
+        "Messages rspamd could not be asked about.",
+    ),
 ];
 
 impl Metric<'_> {
@@ -114,6 +127,8 @@ impl Metric<'_> {
             Metric::QuotaExceeded => "tern_quota_exceeded_total",
             Metric::TlsHandshakes { .. } => "tern_tls_handshakes_total",
             Metric::AcmeOrders { .. } => "tern_acme_orders_total",
+            Metric::SpamVerdicts { .. } => "tern_spam_verdicts_total",
+            Metric::RspamdFailures => "tern_spam_rspamd_failures_total",
         }
     }
 
@@ -133,7 +148,11 @@ impl Metric<'_> {
             Metric::MessagesRejected { reason } => vec![l("reason", reason)],
             Metric::TlsHandshakes { version } => vec![l("version", version)],
             Metric::AcmeOrders { result } => vec![l("result", result)],
+            Metric::SpamVerdicts { source, verdict } => {
+                vec![l("source", source), l("verdict", verdict)]
+            }
             Metric::SmtpTarpitDelays
+            | Metric::RspamdFailures
             | Metric::MessagesReceived
             | Metric::MessagesSent
             | Metric::MessagesBounced
@@ -417,6 +436,11 @@ mod tests {
             Metric::QuotaExceeded,
             Metric::TlsHandshakes { version: "" },
             Metric::AcmeOrders { result: "" },
+            Metric::SpamVerdicts {
+                source: "",
+                verdict: "",
+            },
+            Metric::RspamdFailures,
         ];
         for m in all {
             assert!(m.name().ends_with("_total"), "{}", m.name());

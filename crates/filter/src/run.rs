@@ -36,6 +36,9 @@ pub struct Delivery<'a> {
     /// The client's address and name, for `environment`.
     pub remote_ip: &'a str,
     pub remote_host: &'a str,
+    /// The probability (0..=1) that the message is spam, when a spam
+    /// check judged it: what `spamtest` (RFC 5235) reports.
+    pub spam: Option<f64>,
 }
 
 /// What the running script asks of the server.
@@ -193,6 +196,17 @@ impl Filter {
             .with_envelope(Envelope::From, d.sender)
             .with_envelope(Envelope::To, d.recipient)
             .with_user_address(d.user);
+        // RFC 5235 3.1: 1 is certainly not spam, 10 certainly spam, 2..9
+        // between; no test ran: 0.
+        if let Some(p) = d.spam {
+            ctx.set_spam_status(if p <= 0.05 {
+                sieve::SpamStatus::Ham
+            } else if p >= 0.95 {
+                sieve::SpamStatus::Spam
+            } else {
+                sieve::SpamStatus::MaybeSpam(p)
+            });
+        }
         for (part, value) in [
             (Envelope::Orcpt, d.orcpt),
             (Envelope::Notify, d.notify),

@@ -882,3 +882,37 @@ fn spamtest_runs_with_the_status_unknown() {
     assert!(o.error.is_none(), "{o:#?}");
     assert_eq!(o.files, [file(Some("Untested"), &[])], "{o:#?}");
 }
+
+/// RFC 5235 `spamtest`: the spam figure tern hands in (the classifier's
+/// probability, or rspamd's score over its threshold) on the 1..10 scale;
+/// 0 when no test judged the message.
+#[test]
+fn spamtest_sees_the_spam_figure() {
+    let script = r#"require ["spamtest", "relational", "comparator-i;ascii-numeric", "fileinto"];
+if spamtest :value "eq" :comparator "i;ascii-numeric" "0" { fileinto "Untested"; stop; }
+if spamtest :value "ge" :comparator "i;ascii-numeric" "9" { fileinto "Spam"; stop; }
+if spamtest :value "le" :comparator "i;ascii-numeric" "1" { fileinto "Clean"; stop; }
+fileinto "Unsure";
+"#;
+    let filter = Filter::new(Settings::default());
+    let msg = message("");
+    let mut host = FakeHost::default();
+    for (spam, want) in [
+        (None, "Untested"),
+        (Some(0.99), "Spam"),
+        (Some(0.01), "Clean"),
+        (Some(0.5), "Unsure"),
+    ] {
+        let d = Delivery {
+            message: &msg,
+            sender: SENDER,
+            recipient: USER,
+            user: USER,
+            spam,
+            ..Default::default()
+        };
+        let o = filter.run("main", script, &d, &mut host);
+        let to: Vec<_> = o.files.iter().map(|f| f.mailbox.clone()).collect();
+        assert_eq!(to, vec![Some(want.to_string())], "{spam:?}: {o:?}");
+    }
+}

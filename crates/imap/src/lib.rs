@@ -33,6 +33,7 @@ mod selected;
 mod service;
 mod session;
 mod sort;
+pub mod spam;
 mod state;
 mod summary;
 mod view;

@@ -270,6 +270,24 @@ impl Session {
         if sel.keywords.learn(changed.iter().map(|(_, m)| m)) {
             io.push_str(&sel.keywords.lines(sel.read_only));
         }
+        // Flagging or answering a message outside Junk says it is wanted:
+        // ham for the spam filter (`spam.rs`).
+        let marks = flags
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case("\\Flagged") || f.eq_ignore_ascii_case("\\Answered"));
+        let in_junk = sel
+            .mailbox
+            .special_use
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case("\\Junk"));
+        if marks
+            && !in_junk
+            && how.op != FlagOp::Remove
+            && let Some(t) = &self.opts.trainer
+        {
+            let uids: Vec<u32> = changed.iter().map(|(u, _)| *u).collect();
+            t.learn(sel.mailbox.account_id, sel.mailbox.id, uids, false);
+        }
         let changed: HashMap<u32, MessageMeta> = changed.into_iter().collect();
         let failed: std::collections::HashSet<u32> = failed.into_iter().collect();
         let mut modified = Vec::new();
@@ -380,6 +398,22 @@ impl Session {
                 return Flow::Continue;
             }
         };
+        // Into Junk: spam; out of it: ham (`spam.rs`).
+        if let Some(t) = &self.opts.trainer
+            && let Some(spam) = crate::spam::lesson(
+                self.state
+                    .selected()
+                    .and_then(|s| s.mailbox.special_use.as_deref()),
+                target.special_use.as_deref(),
+            )
+        {
+            t.learn(
+                account,
+                target.id,
+                pairs.iter().map(|p| p.1).collect(),
+                spam,
+            );
+        }
         // RFC 4315 3: COPYUID uidvalidity source-uids dest-uids.
         let code = if pairs.is_empty() {
             String::new()

@@ -23,7 +23,7 @@ impl Service {
     pub fn new(config: Arc<Config>, store: Store) -> Service {
         let c = &config.imap;
         Service {
-            store,
+            store: store.clone(),
             opts: Arc::new(Options {
                 hostname: config.hostname.clone(),
                 max_line: c.max_line_length,
@@ -35,6 +35,7 @@ impl Service {
                 max_errors: c.max_errors,
                 summaries: Arc::new(SummaryCache::new(c.summary_cache_mib << 20)),
                 budget: crate::budget::Budget::new(c.memory_budget_mib.saturating_mul(1 << 20)),
+                trainer: crate::spam::Trainer::new(&config, store.clone()),
             }),
         }
     }

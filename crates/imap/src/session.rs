@@ -46,6 +46,9 @@ pub struct Options {
     pub summaries: Arc<SummaryCache>,
     /// The message bytes all logged-in sessions may hold at once.
     pub budget: crate::budget::Budget,
+    /// What moves into and out of Junk teach the spam filter (`spam.rs`);
+    /// `None`: nothing is learned.
+    pub trainer: Option<Arc<crate::spam::Trainer>>,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             max_errors: 50,
             summaries: Arc::new(SummaryCache::new(32 << 20)),
             budget: crate::budget::Budget::new(256 << 20),
+            trainer: None,
         }
     }
 }

@@ -67,16 +67,21 @@ pub fn received(
 /// memory. An account with an active Sieve script gets what its script
 /// decides (`sieve.rs`); the others get the keep.
 /// `verdict` is what the inbound checks found (port 25): a Junk disposition
-/// files the keep in Junk, and forwarded copies get an ARC seal.
+/// files the keep in Junk, and forwarded copies get an ARC seal. `rspamd`
+/// is what rspamd said (its `add header` files in Junk too); each account's
+/// classifier probability (`spam.rs`) decides for that account's copy.
 pub async fn deliver(
     shared: &Shared,
     s: &SessionInfo,
     env: &Envelope,
     msg: Message,
     verdict: Option<&tern_mailauth::Outcome>,
+    rspamd: Option<crate::spam::RspamdSaid>,
     id: &str,
 ) -> String {
-    let junk = verdict.is_some_and(|v| matches!(v.disposition, tern_mailauth::Disposition::Junk));
+    let junk_all = verdict
+        .is_some_and(|v| matches!(v.disposition, tern_mailauth::Disposition::Junk))
+        || rspamd.is_some_and(|r| r.junk);
     let host = &shared.config.hostname;
     let single = (env.rcpts.len() == 1).then(|| env.rcpts[0].address.to_string());
     let trace = received(host, s, env, id, single.as_deref());
@@ -95,14 +100,28 @@ pub async fn deliver(
             }
         }
     }
-    let mut decided = match decide(shared, s, env, &msg, &trace, &targets, id).await {
+    // Mail from the internet only: a user's own submissions are theirs.
+    let spam = if s.authenticated {
+        Spam::default()
+    } else {
+        let accounts: Vec<i64> = targets.iter().map(|(_, t)| t.account_id).collect();
+        let results = verdict.map(|v| results(&v.header)).unwrap_or_default();
+        let classified = crate::spam::classify(shared, &msg, &accounts, &results, id).await;
+        Spam::new(
+            classified,
+            rspamd,
+            junk_all,
+            shared.config.spam.junk_threshold,
+        )
+    };
+    let mut decided = match decide(shared, s, env, &msg, &trace, &targets, &spam, id).await {
         Ok(d) => d,
         Err(reply) => return reply,
     };
     let whole: &[u8] = decided.whole.as_ref().map_or(&[], |w| w.bytes.as_slice());
     let in_memory = decided.edited && matches!(msg.body, Body::File(_));
     let (copies, mut folders) =
-        copies(shared, env, &decided, &msg, &trace, junk, in_memory, id).await;
+        copies(shared, env, &decided, &msg, &trace, &spam, in_memory, id).await;
     let refused: Vec<&crate::sieve::Decided<'_>> = decided
         .accounts
         .iter()
@@ -212,7 +231,7 @@ async fn copies(
     decided: &Decisions<'_>,
     msg: &Message,
     trace: &str,
-    junk: bool,
+    spam: &Spam,
     in_memory: bool,
     id: &str,
 ) -> (Vec<NewMessage>, Vec<String>) {
@@ -220,7 +239,7 @@ async fn copies(
     let mut copies: Vec<NewMessage> = Vec::new();
     let mut placed: Vec<(tern_store::AccountId, String, usize)> = Vec::new();
     let mut folders: Vec<String> = Vec::new();
-    let keep_folder = |account| target_mailbox(shared, account, junk);
+    let keep_folder = |account| target_mailbox(shared, account, spam.junk(account));
     for d in &decided.accounts {
         if d.outcome.reject.is_some() {
             continue;
@@ -246,6 +265,7 @@ async fn copies(
                 env.sender, d.rcpt.address
             )
             .into_bytes();
+            bytes.extend_from_slice(&spam.fields(d.target.account_id));
             if f.message != 0 || in_memory {
                 bytes.extend_from_slice(d.outcome.message(f.message, whole));
             } else {
@@ -278,6 +298,65 @@ fn head_of<'a>(whole: &'a [u8], head: &'a [u8]) -> &'a [u8] {
     if whole.is_empty() { head } else { whole }
 }
 
+/// The spam verdicts of one message: which accounts' copies go to Junk,
+/// and the figure each account's copy carries (and Sieve's `spamtest`).
+#[derive(Debug, Default)]
+struct Spam {
+    /// The classifier's probability, per account it could judge for.
+    classified: std::collections::HashMap<i64, f64>,
+    rspamd: Option<crate::spam::RspamdSaid>,
+    /// The checks or rspamd filed it in Junk for everyone.
+    junk_all: bool,
+    threshold: f64,
+}
+
+impl Spam {
+    fn new(
+        classified: std::collections::HashMap<i64, f64>,
+        rspamd: Option<crate::spam::RspamdSaid>,
+        junk_all: bool,
+        threshold: f64,
+    ) -> Spam {
+        Spam {
+            classified,
+            rspamd,
+            junk_all,
+            threshold,
+        }
+    }
+
+    fn junk(&self, account: i64) -> bool {
+        self.junk_all
+            || self
+                .classified
+                .get(&account)
+                .is_some_and(|p| *p >= self.threshold)
+    }
+
+    /// The account's figure: the classifier's, else rspamd's score over
+    /// its threshold (capped at 1).
+    fn probability(&self, account: i64) -> Option<f64> {
+        self.classified.get(&account).copied().or_else(|| {
+            self.rspamd
+                .filter(|r| r.required > 0.0)
+                .map(|r| (r.score / r.required).clamp(0.0, 1.0))
+        })
+    }
+
+    /// The classifier's `X-Spam-Status` for the account's copy (rspamd's
+    /// is in the header for every copy already).
+    fn fields(&self, account: i64) -> Vec<u8> {
+        match self.classified.get(&account) {
+            Some(p) => tern_spam::headers::fields(
+                *p >= self.threshold,
+                *p,
+                &format!("required={:.2} tern-classifier", self.threshold),
+            ),
+            None => Vec::new(),
+        }
+    }
+}
+
 /// What every account's script decided, and the whole message when any
 /// script read it (held within the server's budget until delivery ends).
 struct Decisions<'a> {
@@ -290,6 +369,7 @@ struct Decisions<'a> {
 
 /// Run the active script of every account that has one; the keep for the
 /// others. An error reading the scripts or the message is the 451 to send.
+#[allow(clippy::too_many_arguments)]
 async fn decide<'a>(
     shared: &Shared,
     s: &SessionInfo,
@@ -297,6 +377,7 @@ async fn decide<'a>(
     msg: &Message,
     trace: &str,
     targets: &[(&'a Accepted, &'a Target)],
+    spam: &Spam,
     id: &str,
 ) -> Result<Decisions<'a>, String> {
     let mut scripts = Vec::with_capacity(targets.len());
@@ -329,7 +410,8 @@ async fn decide<'a>(
     for ((r, t), script) in targets.iter().zip(scripts) {
         let mut outcome = match (script, &shared_bytes) {
             (Some(sc), Some(whole)) => {
-                crate::sieve::run(shared, s, env, r, t, sc, whole.clone(), id).await
+                let p = spam.probability(t.account_id);
+                crate::sieve::run(shared, s, env, r, t, sc, whole.clone(), p, id).await
             }
             _ => tern_filter::Outcome::keep(),
         };

@@ -10,6 +10,7 @@ pub mod numbers;
 pub mod replies;
 pub mod session;
 mod sieve;
+mod spam;
 pub mod spool;
 pub mod submit;
 pub mod tarpit;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub checker: Option<tern_mailauth::Checker>,
     /// Sieve with the `[sieve]` settings (`sieve.rs`).
     pub filter: Arc<tern_filter::Filter>,
+    /// rspamd, when `[spam] rspamd_url` is set (`spam.rs`).
+    pub rspamd: Option<tern_spam::Rspamd>,
 }
 
 /// The session handler of the `smtp` (MX), `submission` and `submissions`
@@ -62,6 +65,7 @@ impl Service {
         let tarpit = Tarpit::new(config.tarpit.clone());
         let checker = tern_mailauth::Checker::new(&config)?;
         let filter = sieve::filter(&config);
+        let rspamd = spam::rspamd(&config);
         Ok(Service {
             shared: Box::new(move |security| Shared {
                 config: config.clone(),
@@ -72,6 +76,7 @@ impl Service {
                 submission: false,
                 checker: Some(checker.clone()),
                 filter: filter.clone(),
+                rspamd: rspamd.clone(),
             }),
         })
     }
@@ -86,6 +91,12 @@ impl Service {
         };
         let tarpit = Tarpit::new(off);
         let filter = sieve::filter(&config);
+        // A compromised account's spam, when asked for.
+        let rspamd = if config.spam.check_submissions {
+            spam::rspamd(&config)
+        } else {
+            None
+        };
         Service {
             shared: Box::new(move |security| Shared {
                 config: config.clone(),
@@ -96,6 +107,7 @@ impl Service {
                 submission: true,
                 checker: None,
                 filter: filter.clone(),
+                rspamd: rspamd.clone(),
             }),
         }
     }

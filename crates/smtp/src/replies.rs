@@ -41,6 +41,11 @@ pub const RECIPIENTS_PER_HOUR: &str = "450 4.7.1 Too many recipients this hour; 
 pub const MESSAGES_PER_IP: &str = "451 4.7.0 Too many messages from your address; try again later";
 pub const MESSAGES_PER_ACCOUNT: &str = "451 4.7.0 Too many messages; try again later";
 pub const GREYLISTED: &str = "451 4.7.1 Greylisted, please try again later";
+/// rspamd's `reject` (RFC 3463 5.7.1: delivery not authorized).
+pub const SPAM_REJECTED: &str = "550 5.7.1 Message refused as spam";
+/// rspamd's `soft reject` or `greylist`, or rspamd not answering with
+/// `rspamd_failure = "tempfail"`.
+pub const SPAM_TEMPFAIL: &str = "451 4.7.1 Message deferred by the spam filter, try again later";
 pub const AUTH_UNAVAILABLE: &str = "454 4.7.0 Temporary authentication failure";
 
 pub const UNRECOGNIZED: &str = "500 5.5.2 Command unrecognized";

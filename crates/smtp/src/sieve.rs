@@ -99,6 +99,7 @@ pub(crate) async fn run(
     target: &Target,
     script: tern_store::SieveScript,
     message: Arc<Vec<u8>>,
+    spam: Option<f64>,
     id: &str,
 ) -> Outcome {
     let mailboxes = match shared.store.mailbox_list(target.account_id).await {
@@ -138,6 +139,7 @@ pub(crate) async fn run(
             user: &user,
             remote_ip: &ip,
             remote_host: &helo,
+            spam,
         };
         filter.run(&script.name, &script.content, &d, &mut host)
     })

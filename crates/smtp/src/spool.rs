@@ -329,6 +329,29 @@ impl Message {
         self.len() == 0
     }
 
+    /// The message's first `max` octets (the header section first), read
+    /// on the blocking pool when the body is spooled: what the spam
+    /// classifier reads.
+    pub async fn prefix(&self, max: usize) -> io::Result<Vec<u8>> {
+        let mut out = self.head[..self.head.len().min(max)].to_vec();
+        let left = max.saturating_sub(out.len());
+        match &self.body {
+            Body::Memory(b) => out.extend_from_slice(&b[..b.len().min(left)]),
+            Body::File(f) => {
+                let (path, offset, len) = (f.path().to_path_buf(), f.offset, f.len);
+                out = tokio::task::spawn_blocking(move || {
+                    let mut file = File::open(&path)?;
+                    file.seek(SeekFrom::Start(offset))?;
+                    file.take(len.min(left as u64)).read_to_end(&mut out)?;
+                    Ok::<_, io::Error>(out)
+                })
+                .await
+                .map_err(io::Error::other)??;
+            }
+        }
+        Ok(out)
+    }
+
     /// `prefix` and the whole message in memory, for what cannot be
     /// streamed (the outbound queue keeps messages whole). A
     /// spooled body waits for the server-wide budget (`WHOLE`) first and

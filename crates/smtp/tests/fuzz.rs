@@ -135,6 +135,7 @@ async fn shared(dir: &Path) -> Arc<Shared> {
         .unwrap();
     Arc::new(Shared {
         filter: tern_smtp::sieve_filter(&cfg),
+        rspamd: None,
         tarpit: Tarpit::new(cfg.tarpit.clone()),
         config: Arc::new(cfg),
         store,

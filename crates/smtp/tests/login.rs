@@ -92,6 +92,7 @@ async fn submission(dir: &Path, kept: &Kept) -> Arc<Shared> {
     );
     Arc::new(Shared {
         filter: tern_smtp::sieve_filter(&cfg),
+        rspamd: None,
         tarpit: Tarpit::new(cfg.tarpit.clone()),
         config: Arc::new(cfg),
         store,

@@ -59,6 +59,7 @@ async fn env_with(extra: &str) -> Env {
         .unwrap();
     let shared = Arc::new(Shared {
         filter: tern_smtp::sieve_filter(&cfg),
+        rspamd: None,
         tarpit: Tarpit::new(cfg.tarpit.clone()),
         config: Arc::new(cfg),
         store: store.clone(),
@@ -133,6 +134,7 @@ async fn submit(env: &Env, input: &[u8], tls: bool) -> String {
         submission: true,
         checker: None,
         filter: env.shared.filter.clone(),
+        rspamd: None,
     });
     let (mut client, server) = tokio::io::duplex(1 << 20);
     let task = tokio::spawn(async move {

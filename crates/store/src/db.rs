@@ -453,6 +453,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE domains ADD COLUMN greylist_secs BIGINT;
     ALTER TABLE domains ADD COLUMN tarpit_ms BIGINT;
     "#,
+    // 24: the spam classifier's models: token counts per account (scope =
+    // the account's id) and for everyone (scope 0), how many messages each
+    // model learned, and what each account trained each message as (so a
+    // message moved back and forth counts once, as its last move says).
+    r#"
+    CREATE TABLE spam_tokens (
+        scope BIGINT NOT NULL,
+        token BIGINT NOT NULL,
+        spam BIGINT NOT NULL DEFAULT 0,
+        ham BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (scope, token)
+    );
+    CREATE TABLE spam_totals (
+        scope BIGINT PRIMARY KEY,
+        spam BIGINT NOT NULL DEFAULT 0,
+        ham BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE spam_trained (
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        msg_key TEXT NOT NULL,
+        spam BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, msg_key)
+    );
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -492,6 +492,7 @@ impl Store {
             sqlx::query(sql).bind(acc.id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.spam_forget(acc.id).await?;
         crate::blob::remove_account_dir(self.data_dir(), acc.id);
         Ok(())
     }

@@ -19,7 +19,9 @@ mod sieve;
 use sieve::{sieve_scripts, sieve_seen_ids};
 #[path = "conformance/web.rs"]
 mod web;
-use web::{daily_tally, domain_policies, web_admin_role_and_second_factor, web_sessions};
+use web::{
+    daily_tally, domain_policies, spam_models, web_admin_role_and_second_factor, web_sessions,
+};
 #[path = "conformance/dav.rs"]
 mod dav;
 use dav::{
@@ -216,6 +218,7 @@ conformance!(
     web_sessions,
     daily_tally,
     domain_policies,
+    spam_models,
 );
 
 async fn domains(f: Fixture) {

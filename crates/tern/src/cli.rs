@@ -62,6 +62,9 @@ pub enum Command {
     /// Back the store up while the server runs: `tern backup DEST`, or
     /// check a backup: `tern backup verify SRC`.
     Backup(BackupArgs),
+    /// The spam classifier: bulk training and what it has learned.
+    #[command(subcommand)]
+    Spam(SpamCmd),
     /// Bring mail in from an mbox file or a Maildir++ tree.
     Import {
         user: String,
@@ -409,6 +412,22 @@ pub enum UserCmd {
     /// (IMAP, POP3, submission), each revocable on its own.
     #[command(subcommand)]
     AppPassword(AppPasswordCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SpamCmd {
+    /// Teach USER's classifier (and the global one) that the messages of an
+    /// mbox file or a Maildir++ tree are spam (--spam) or ham (--ham).
+    Train {
+        user: String,
+        #[arg(long, required_unless_present = "ham", conflicts_with = "ham")]
+        spam: bool,
+        #[arg(long)]
+        ham: bool,
+        path: std::path::PathBuf,
+    },
+    /// How many messages USER's model and the global one have learned.
+    Status { user: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -14,6 +14,7 @@ mod queue;
 mod quickstart;
 mod serve;
 mod sieve;
+mod spam;
 mod tokens;
 mod verify;
 
@@ -151,6 +152,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Queue(c) => queue::run(&existing(load()?)?, c).await,
         Command::Srs(c) => admin::srs(&existing(load()?)?, c).await,
         Command::Backup(b) => backup::backup(&existing(load()?)?, b).await,
+        Command::Spam(c) => spam::run(&existing(load()?)?, c).await,
         Command::Import {
             user,
             format,

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 16] = [
+const ACYCLIC: [&str; 17] = [
     "common",
     "store",
     "pop3",
@@ -30,6 +30,7 @@ const ACYCLIC: [&str; 16] = [
     "acme",
     "admin",
     "mime",
+    "spam",
 ];
 
 type Module = Vec<String>;

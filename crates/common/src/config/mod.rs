@@ -35,6 +35,7 @@ mod relay;
 mod server;
 mod sieve;
 mod smtp;
+mod spam;
 mod store;
 mod submission;
 mod tarpit;
@@ -62,6 +63,7 @@ pub use relay::{RelayConfig, RelayTls};
 pub use server::ServerConfig;
 pub use sieve::SieveConfig;
 pub use smtp::SmtpConfig;
+pub use spam::{RspamdFailure, SpamConfig};
 pub use store::{StoreConfig, StoreKind};
 pub use submission::SubmissionConfig;
 pub use tarpit::TarpitConfig;
@@ -105,6 +107,8 @@ struct RawConfig {
     #[serde(default)]
     tarpit: tarpit::RawTarpit,
     #[serde(default)]
+    spam: spam::RawSpam,
+    #[serde(default)]
     dns: dns::RawDns,
     #[serde(default)]
     checks: checks::RawChecks,
@@ -142,6 +146,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub greylist: GreylistConfig,
     pub tarpit: TarpitConfig,
+    pub spam: SpamConfig,
     pub dns: DnsConfig,
     pub checks: ChecksConfig,
     pub queue: QueueConfig,
@@ -172,6 +177,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         admin: AdminConfig::default(),
         greylist: GreylistConfig::default(),
         tarpit: TarpitConfig::default(),
+        spam: SpamConfig::default(),
         dns: DnsConfig::default(),
         checks: ChecksConfig::default(),
         queue: QueueConfig::default(),
@@ -226,6 +232,7 @@ pub fn parse(
         admin: AdminConfig::from_raw(&mut c, &raw.admin),
         greylist: GreylistConfig::from_raw(&mut c, &raw.greylist),
         tarpit: TarpitConfig::from_raw(&mut c, &raw.tarpit),
+        spam: SpamConfig::from_raw(&mut c, &raw.spam),
         smtp: SmtpConfig::from_raw(&mut c, &raw.smtp),
         pop3: Pop3Config::from_raw(&mut c, &raw.pop3),
         imap: ImapConfig::from_raw(&mut c, &raw.imap),

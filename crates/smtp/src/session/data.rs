@@ -211,6 +211,11 @@ where
                 }
             }
         }
+        if self.authed.is_none() {
+            // After DKIM has read them: the spam fields a sender wrote go,
+            // every instance (`tern_spam::headers`).
+            msg.head = tern_spam::headers::strip(&msg.head);
+        }
         if let Some((account, _)) = self.authed.clone()
             && let Err(text) = self.prepare_submission(account, &mut msg).await
         {
@@ -220,6 +225,25 @@ where
             reply(&mut self.out, &text);
             return;
         }
+        let helo = self.helo.clone().unwrap_or_default();
+        let user = self.authed.as_ref().map(|(_, name)| name.clone());
+        let from = crate::spam::Sender {
+            ip: self.peer.ip,
+            helo: &helo,
+            user: user.as_deref(),
+        };
+        let rspamd = match crate::spam::ask_rspamd(&self.shared, &from, &t.env, &mut msg, id).await
+        {
+            Ok(r) => r,
+            Err(line) => {
+                if line.starts_with('5') {
+                    rejected("spam");
+                }
+                tracing::info!(from = %t.env.sender, result = %line, "smtp message refused by the spam filter");
+                reply(&mut self.out, &line);
+                return;
+            }
+        };
         let session = deliver::SessionInfo {
             helo: self.helo.clone().unwrap_or_default(),
             esmtp: self.esmtp,
@@ -229,7 +253,16 @@ where
             hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
         };
         let started = Instant::now();
-        let r = deliver::deliver(&self.shared, &session, &t.env, msg, verdict.as_ref(), id).await;
+        let r = deliver::deliver(
+            &self.shared,
+            &session,
+            &t.env,
+            msg,
+            verdict.as_ref(),
+            rspamd,
+            id,
+        )
+        .await;
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "smtp delivery"

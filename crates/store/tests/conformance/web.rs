@@ -187,3 +187,63 @@ pub(crate) async fn domain_policies(f: Fixture) {
     assert_eq!(s.domain_policy("example.org").await.unwrap(), Some(none));
     assert!(s.domain_set_policy("nowhere.example", &p).await.is_err());
 }
+
+pub(crate) async fn spam_models(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = account(s, "a@example.org").await;
+    let b = account(s, "b@example.org").await;
+    // Nothing learned: empty models, and no token is read.
+    let (own, global) = s.spam_models(a.id, &[1, 2, 3]).await.unwrap();
+    assert_eq!((own.totals, global.totals), ((0, 0), (0, 0)));
+    // Tokens as the hashes are: the full u64 range, sign bit included.
+    let big = u64::MAX - 7;
+    assert!(
+        s.spam_train(a.id, "id:<1>", true, &[1, 2, big])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.spam_train(a.id, "id:<1>", true, &[1, 2, big])
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(s.spam_train(a.id, "id:<2>", false, &[2, 3]).await.unwrap());
+    assert!(s.spam_train(b.id, "id:<1>", false, &[1]).await.unwrap());
+    let (own, global) = s.spam_models(a.id, &[1, 2, 3, big, 99]).await.unwrap();
+    assert_eq!(own.totals, (1, 1));
+    assert_eq!(own.tokens.get(&1), Some(&(1, 0)));
+    assert_eq!(own.tokens.get(&2), Some(&(1, 1)));
+    assert_eq!(own.tokens.get(&big), Some(&(1, 0)));
+    assert_eq!(own.tokens.get(&99), None);
+    assert_eq!(global.totals, (1, 2), "every account's decisions");
+    assert_eq!(global.tokens.get(&1), Some(&(1, 1)));
+    // Trained the other way: it counts once, as the last move says.
+    assert!(
+        s.spam_train(a.id, "id:<1>", false, &[1, 2, big])
+            .await
+            .unwrap()
+    );
+    let (own, global) = s.spam_models(a.id, &[1, 2, big]).await.unwrap();
+    assert_eq!(own.totals, (0, 2));
+    assert_eq!(own.tokens.get(&1), Some(&(0, 1)));
+    assert_eq!(own.tokens.get(&2), Some(&(0, 2)));
+    assert_eq!(global.totals, (0, 3));
+    // Many tokens (more than one statement's worth), and two trainers at
+    // once lose nothing.
+    let many: Vec<u64> = (1000..2500).collect();
+    let (x, y) = tokio::join!(
+        s.spam_train(a.id, "id:<3>", true, &many),
+        s.spam_train(b.id, "id:<3>", true, &many)
+    );
+    assert!(x.unwrap() && y.unwrap());
+    let (own, global) = s.spam_models(a.id, &many).await.unwrap();
+    assert_eq!(own.tokens.len(), many.len());
+    assert!(global.tokens.values().all(|c| *c == (2, 0)));
+    // An account's removal takes its model; the global one keeps it.
+    s.account_remove(&addr("a@example.org")).await.unwrap();
+    let (own, global) = s.spam_models(a.id, &many).await.unwrap();
+    assert_eq!(own.totals, (0, 0));
+    assert_eq!(global.totals, (2, 3));
+}

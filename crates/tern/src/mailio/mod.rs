@@ -20,7 +20,7 @@
 //! outside `[A-Za-z0-9_-&+,]` and space percent-encoded: a name never
 //! becomes a path on its own.
 
-mod mbox;
+pub mod mbox;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@ pub mod mta_sts;
 pub mod pebble;
 pub mod pg;
 pub mod postfix;
+pub mod rspamd;
 pub mod rss;
 pub mod sink;
 pub mod smtp;

@@ -1,0 +1,200 @@
+//! rspamd (Debian's, on loopback, `common/rspamd.rs`) as tern's content
+//! filter: its `reject` is a 550 at the end of DATA, `add header` and
+//! `rewrite subject` file into Junk with tern's `X-Spam-Status`, `no
+//! action` delivers to INBOX; a message moved into Junk over IMAP is
+//! learned by rspamd's controller (its `/stat` counts it). rspamd down or
+//! silent: the mail is still delivered and counted in
+//! `tern_spam_rspamd_failures_total`, or deferred with `rspamd_failure =
+//! "tempfail"`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::rspamd::{PASSWORD, Rspamd, gtube};
+use common::sink::Reserved;
+use common::smtp::send;
+use common::{Tern, python};
+
+const USER: &str = "kim@example.org";
+const PW: &str = "correct horse battery";
+
+fn message(subject: &str, line: &str) -> String {
+    format!(
+        "From: sender@remote.example\r\nTo: {USER}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@remote.example>\r\n\r\n{line}\r\n"
+    )
+}
+
+/// The subjects in each mailbox, as `BOX: subject` lines, and the
+/// `X-Spam-Status` field of each message.
+const LIST: &str = r#"
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+for box in ["INBOX", "Junk"]:
+    typ, count = imap.select(box)
+    if int(count[0]) == 0:
+        continue
+    typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT X-SPAM-STATUS)])")
+    for part in data:
+        if isinstance(part, tuple):
+            for line in part[1].decode().split("\r\n"):
+                if line:
+                    print(box + ": " + line)
+imap.logout()
+"#;
+
+/// Move the message with this subject from INBOX to Junk.
+const TO_JUNK: &str = r#"
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+imap.select("INBOX")
+typ, data = imap.uid("SEARCH", "SUBJECT", args[0])
+uids = data[0].split()
+assert uids, data
+typ, _ = imap.uid("MOVE", uids[0], "Junk")
+assert typ == "OK"
+imap.logout()
+print("moved")
+"#;
+
+#[test]
+fn rspamd_decides_at_the_end_of_data_and_learns_from_junk_moves() {
+    let rspamd = Rspamd::start();
+    let t = Tern::start_with(
+        &["smtp", "imaps"],
+        &format!(
+            "[spam]\nclassifier = false\nrspamd_url = \"{}\"\nrspamd_controller_url = \"{}\"\nrspamd_password = \"{PASSWORD}\"\n",
+            rspamd.url(),
+            rspamd.controller_url()
+        ),
+    );
+    t.add_user(USER, PW);
+    let port = t.port("smtp");
+    let r = send(
+        port,
+        "mx.remote.example",
+        "sender@remote.example",
+        USER,
+        &message("gtube", &gtube("reject")),
+    );
+    assert!(r.starts_with("550 5.7.1"), "{r}");
+    for (subject, action) in [
+        ("header", "add header"),
+        ("rewrite", "rewrite subject"),
+        ("clean", "no action"),
+    ] {
+        let r = send(
+            port,
+            "mx.remote.example",
+            "sender@remote.example",
+            USER,
+            &message(subject, &gtube(action)),
+        );
+        assert!(r.starts_with("250"), "{action}: {r}");
+    }
+    // A forged field does not survive: rspamd's verdict is the only one.
+    let forged = format!(
+        "X-Spam-Status: No, score=-50\r\n{}",
+        message("forged", &gtube("add header"))
+    );
+    assert!(
+        send(
+            port,
+            "mx.remote.example",
+            "sender@remote.example",
+            USER,
+            &forged
+        )
+        .starts_with("250")
+    );
+    let boxes = t.imaps_script(LIST, USER, PW, &[]);
+    for want in [
+        "Junk: Subject: header",
+        "Junk: Subject: rewrite",
+        "INBOX: Subject: clean",
+        "Junk: Subject: forged",
+    ] {
+        assert!(boxes.lines().any(|l| l == want), "{want}:\n{boxes}");
+    }
+    assert!(!boxes.contains("gtube"), "refused, never stored:\n{boxes}");
+    assert!(boxes.contains("X-Spam-Status: Yes, score=6.00"), "{boxes}");
+    assert!(boxes.contains("X-Spam-Status: No, score=0.00"), "{boxes}");
+    assert!(!boxes.contains("score=-50"), "{boxes}");
+    // Moving a message into Junk teaches rspamd (an ordinary one: rspamd
+    // learns nothing from its test patterns).
+    let text = "Please find the minutes of the garden committee meeting below. \
+                We discussed the new compost bins, the watering rota for the summer, \
+                the budget for seeds and tools, and the open day in September. \
+                Volunteers are welcome to sign up for the stall and the tours.";
+    let r = send(
+        port,
+        "mx.remote.example",
+        "sender@remote.example",
+        USER,
+        &message("learnme", text),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    let before = rspamd.learned();
+    assert_eq!(
+        t.imaps_script(TO_JUNK, USER, PW, &["learnme"]).trim(),
+        "moved"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rspamd.learned() <= before {
+        assert!(
+            Instant::now() < deadline,
+            "rspamd learned nothing: {}",
+            rspamd.stat()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `tern_spam_rspamd_failures_total` from `/metrics`.
+fn failures(t: &Tern) -> u64 {
+    let out = python(
+        "import sys, urllib.request\nprint(urllib.request.urlopen('http://127.0.0.1:%s/metrics' % sys.argv[1]).read().decode())",
+        &[&t.port("http").to_string()],
+    );
+    out.lines()
+        .find_map(|l| l.strip_prefix("tern_spam_rspamd_failures_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0) as u64
+}
+
+#[test]
+fn rspamd_down_or_silent_delivers_or_defers_as_configured() {
+    // Nobody listens on one port; the other accepts and never answers.
+    let down = Reserved::new();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    for (port, failure) in [
+        (down.port, "deliver"),
+        (silent_port, "deliver"),
+        (down.port, "tempfail"),
+    ] {
+        let t = Tern::start_with(
+            &["smtp", "imaps", "http"],
+            &format!(
+                "[spam]\nrspamd_url = \"http://127.0.0.1:{port}\"\nrspamd_timeout_secs = 1\nrspamd_failure = \"{failure}\"\n"
+            ),
+        );
+        t.add_user(USER, PW);
+        let r = send(
+            t.port("smtp"),
+            "mx.remote.example",
+            "sender@remote.example",
+            USER,
+            &message("hello", "hi"),
+        );
+        if failure == "deliver" {
+            assert!(r.starts_with("250"), "{r}");
+            let boxes = t.imaps_script(LIST, USER, PW, &[]);
+            assert!(boxes.contains("INBOX: Subject: hello"), "{boxes}");
+        } else {
+            assert!(r.starts_with("451 4.7.1"), "{r}");
+        }
+        assert_eq!(failures(&t), 1, "counted once");
+    }
+    drop(silent);
+}
