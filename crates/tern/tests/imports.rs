@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const ACYCLIC: [&str; 17] = [
+const ACYCLIC: [&str; 16] = [
     "common",
     "store",
     "pop3",
@@ -30,7 +30,6 @@ const ACYCLIC: [&str; 17] = [
     "acme",
     "admin",
     "mime",
-    "spam",
 ];
 
 type Module = Vec<String>;
