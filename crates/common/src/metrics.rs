@@ -323,21 +323,34 @@ impl Gauge<'_> {
 pub enum Histogram {
     /// Seconds one outbound delivery attempt took (connect to last reply).
     DeliveryDuration,
+    /// Seconds the spam classifier took for one message (tokens once, and
+    /// every recipient account's model).
+    SpamClassifyDuration,
 }
 
 /// The histograms' names, help texts and bucket bounds.
-pub const HISTOGRAMS: &[(&str, &str, &[f64])] = &[(
-    "tern_delivery_duration_seconds",
-    "Seconds one outbound delivery attempt took, from connecting to the last reply.",
-    &[
-        0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
-    ],
-)];
+pub const HISTOGRAMS: &[(&str, &str, &[f64])] = &[
+    (
+        "tern_delivery_duration_seconds",
+        "Seconds one outbound delivery attempt took, from connecting to the last reply.",
+        &[
+            0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+        ],
+    ),
+    (
+        "tern_spam_classify_duration_seconds",
+        "Seconds the spam classifier took for one message, every recipient included.",
+        &[
+            0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.005, 0.01, 0.05, 0.25,
+        ],
+    ),
+];
 
 impl Histogram {
     pub fn name(&self) -> &'static str {
         match self {
             Histogram::DeliveryDuration => "tern_delivery_duration_seconds",
+            Histogram::SpamClassifyDuration => "tern_spam_classify_duration_seconds",
         }
     }
 

@@ -154,6 +154,7 @@ pub async fn classify(
     if !cfg.classifier || accounts.is_empty() {
         return out;
     }
+    let started = std::time::Instant::now();
     let bytes = match msg.prefix(tern_spam::tokens::MAX_BYTES).await {
         Ok(b) => b,
         Err(e) => {
@@ -214,6 +215,7 @@ pub async fn classify(
         tracing::info!(queue_id = %id, account, probability = p, verdict, "spam: classifier");
         out.insert(account, p);
     }
+    tern_common::metrics::Histogram::SpamClassifyDuration.observe(started.elapsed().as_secs_f64());
     out
 }
 

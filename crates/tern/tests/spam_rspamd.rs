@@ -61,9 +61,9 @@ print("moved")
 fn rspamd_decides_at_the_end_of_data_and_learns_from_junk_moves() {
     let rspamd = Rspamd::start();
     let t = Tern::start_with(
-        &["smtp", "imaps"],
+        &["smtp", "imaps", "submission"],
         &format!(
-            "[spam]\nclassifier = false\nrspamd_url = \"{}\"\nrspamd_controller_url = \"{}\"\nrspamd_password = \"{PASSWORD}\"\n",
+            "[spam]\nclassifier = false\nrspamd_url = \"{}\"\nrspamd_controller_url = \"{}\"\nrspamd_password = \"{PASSWORD}\"\ncheck_submissions = true\n",
             rspamd.url(),
             rspamd.controller_url()
         ),
@@ -139,6 +139,30 @@ fn rspamd_decides_at_the_end_of_data_and_learns_from_junk_moves() {
         t.imaps_script(TO_JUNK, USER, PW, &["learnme"]).trim(),
         "moved"
     );
+    // With check_submissions, a user's own spam is refused too (a
+    // compromised account).
+    let out = python(
+        r#"
+import smtplib, ssl, sys
+port, user, pw, body = sys.argv[1:5]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
+s.starttls(context=ctx)
+s.login(user, pw)
+try:
+    s.sendmail(user, ["someone@remote.example"], ("From: %s\r\nTo: someone@remote.example\r\nSubject: out\r\n\r\n%s\r\n" % (user, body)).encode())
+    print("accepted")
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code, e.smtp_error.decode())
+"#,
+        &[
+            &t.port("submission").to_string(),
+            USER,
+            PW,
+            &gtube("reject"),
+        ],
+    );
+    assert!(out.starts_with("550 5.7.1"), "{out}");
     let deadline = Instant::now() + Duration::from_secs(60);
     while rspamd.learned() <= before {
         assert!(
