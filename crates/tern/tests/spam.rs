@@ -47,3 +47,92 @@ fn the_classifier_learns_from_moves_and_files_new_spam_in_junk() {
     assert!(figure("precision") >= 0.99, "{text}");
     assert!(text.contains("forged_removed: True"), "{text}");
 }
+
+/// `tern spam train` from an mbox file and from a Maildir++ tree, then
+/// `tern spam status`: a message already trained the same way counts once.
+#[test]
+fn bulk_training_reads_mbox_and_maildir() {
+    let t = Tern::start(&["smtp"]);
+    t.add_user("kim@example.org", "correct horse battery");
+    let dir = t.dir.path();
+    let mbox = dir.join("spam.mbox");
+    let mut text = String::new();
+    for i in 0..12 {
+        text.push_str(&format!(
+            "From x@spam.example Mon Nov 30 12:00:00 2026\nFrom: x@spam.example\nSubject: cheap pills {i}\nMessage-ID: <s{i}@spam.example>\n\nbuy cheap pills now {i}\n\n"
+        ));
+    }
+    std::fs::write(&mbox, text).unwrap();
+    let maildir = dir.join("ham");
+    for sub in ["cur", "new", "tmp", ".Work/cur", ".Work/new", ".Work/tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    for i in 0..11 {
+        let sub = if i % 2 == 0 { "cur" } else { ".Work/cur" };
+        std::fs::write(
+            maildir.join(sub).join(format!("{i}.host:2,S")),
+            format!("From: anna@partner.example\r\nSubject: minutes {i}\r\nMessage-ID: <h{i}@partner.example>\r\n\r\nthe meeting minutes {i}\r\n"),
+        )
+        .unwrap();
+    }
+    let run = |args: &[&str]| {
+        let out = t.cli(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = run(&[
+        "spam",
+        "train",
+        "kim@example.org",
+        "--spam",
+        mbox.to_str().unwrap(),
+    ]);
+    assert!(
+        said.contains("learned 12 messages as spam (0 had been already)"),
+        "{said}"
+    );
+    let said = run(&[
+        "spam",
+        "train",
+        "kim@example.org",
+        "--ham",
+        maildir.to_str().unwrap(),
+    ]);
+    assert!(said.contains("learned 11 messages as ham"), "{said}");
+    let said = run(&[
+        "spam",
+        "train",
+        "kim@example.org",
+        "--spam",
+        mbox.to_str().unwrap(),
+    ]);
+    assert!(
+        said.contains("learned 0 messages as spam (12 had been already)"),
+        "{said}"
+    );
+    let status = run(&["spam", "status", "kim@example.org"]);
+    assert!(
+        status.contains("kim@example.org: 12 spam, 11 ham (judges)"),
+        "{status}"
+    );
+    assert!(
+        status.contains("everyone: 12 spam, 11 ham (judges)"),
+        "{status}"
+    );
+    let out = t.cli(&[
+        "spam",
+        "train",
+        "nobody@example.org",
+        "--spam",
+        mbox.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown account is the caller's error"
+    );
+}

@@ -59,7 +59,7 @@ print("moved")
 
 #[test]
 fn rspamd_decides_at_the_end_of_data_and_learns_from_junk_moves() {
-    let rspamd = Rspamd::start();
+    let mut rspamd = Rspamd::start();
     let t = Tern::start_with(
         &["smtp", "imaps", "submission"],
         &format!(
@@ -172,6 +172,18 @@ except smtplib.SMTPDataError as e:
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // rspamd stopped: mail is still delivered.
+    rspamd.stop();
+    let r = send(
+        port,
+        "mx.remote.example",
+        "sender@remote.example",
+        USER,
+        &message("afterwards", "rspamd is gone"),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    let boxes = t.imaps_script(LIST, USER, PW, &[]);
+    assert!(boxes.contains("INBOX: Subject: afterwards"), "{boxes}");
 }
 
 /// `tern_spam_rspamd_failures_total` from `/metrics`.
