@@ -28,6 +28,7 @@ mod select;
 
 mod order;
 mod references;
+mod screener;
 mod search;
 mod selected;
 mod service;

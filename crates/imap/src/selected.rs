@@ -398,6 +398,15 @@ impl Session {
                 return Flow::Continue;
             }
         };
+        // Out of the Screener: a decision about each sender (`screener.rs`).
+        let from_screener = self
+            .state
+            .selected()
+            .is_some_and(|s| s.mailbox.name.eq_ignore_ascii_case("Screener"));
+        if from_screener && !target.name.eq_ignore_ascii_case("Screener") {
+            let dest: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+            crate::screener::decide_moved(&self.store, account, &target, &dest).await;
+        }
         // Into Junk: spam; out of it: ham (`spam.rs`).
         if let Some(t) = &self.opts.trainer
             && let Some(spam) = crate::spam::lesson(

@@ -41,6 +41,10 @@ pub struct Outcome {
     pub report: Option<DmarcRecord>,
     /// The verdicts that do not borrow the message, kept for ARC sealing.
     pub(crate) envelope: Option<Envelope>,
+    /// The From domain, when the message provably comes from it (DMARC
+    /// pass, or an aligned SPF or DKIM pass for a domain without DMARC);
+    /// `None`: the From may be forged.
+    pub author: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +164,7 @@ impl Checker {
             disposition: policy::temperror(&self.checks, "").disposition,
             report: None,
             envelope: None,
+            author: None,
         }
     }
 
@@ -178,6 +183,7 @@ impl Checker {
             disposition: Disposition::Reject(crate::fields::repeated_reply(n, "From")),
             report: None,
             envelope: None,
+            author: None,
         })
     }
 
@@ -198,6 +204,7 @@ impl Checker {
                 disposition: Disposition::Accept,
                 report: None,
                 envelope: None,
+                author: None,
             };
         }
         if let Some(refused) = self.several_authors(message) {
@@ -261,6 +268,8 @@ impl Checker {
             tokio::join!(self.auth.verify_iprev(ip), spf, dkim, arc);
         let dmarc =
             dmarc::evaluate(&self.auth, &msg.from, &envelope_domain, &spf_mail, &dkim).await;
+        let author =
+            dmarc::authenticated_author(&msg.from, &envelope_domain, &spf_mail, &dkim, &dmarc);
 
         let env = Envelope {
             ip,
@@ -294,6 +303,7 @@ impl Checker {
             disposition: decision.disposition,
             report,
             envelope: Some(env),
+            author,
         }
     }
 }
@@ -360,6 +370,7 @@ mod tests {
             disposition: Disposition::Accept,
             report: None,
             envelope: None,
+            author: None,
         };
         let key = tern_store::DkimKey {
             domain: String::new(),

@@ -180,7 +180,7 @@ pub(crate) fn parse_pct(text: &str) -> Option<u8> {
 
 /// The RFC 5322.From domain, or `None` when DMARC does not apply: no
 /// domain, or several authors in different domains (RFC 7489 6.6.1).
-fn from_domain(from: &[String]) -> Option<String> {
+pub(crate) fn from_domain(from: &[String]) -> Option<String> {
     let mut domain: Option<String> = None;
     for address in from {
         let Some((_, d)) = address.rsplit_once('@') else {
@@ -261,6 +261,34 @@ pub(crate) async fn evaluate(
         policy,
         pct,
     }
+}
+
+/// The author's domain when the message provably comes from it: DMARC
+/// passed, or — the domain publishing no DMARC record — a passing SPF or
+/// DKIM identifier is aligned with it in relaxed mode (RFC 7489 3.1). What
+/// approval in the Screener binds to, so a forged From is a stranger.
+pub(crate) fn authenticated_author(
+    from: &[String],
+    mail_from_domain: &str,
+    spf: &SpfOutput,
+    dkim: &[DkimOutput<'_>],
+    verdict: &Verdict,
+) -> Option<String> {
+    let domain = from_domain(from)?;
+    match verdict.output.result() {
+        DmarcResult::Pass => return Some(domain),
+        DmarcResult::None if verdict.output.dmarc_record().is_none() => {}
+        _ => return None,
+    }
+    let spf_ok = matches!(spf.result(), SpfResult::Pass)
+        && aligned(mail_from_domain, &domain, Alignment::Relaxed);
+    let dkim_ok = dkim.iter().any(|out| {
+        matches!(out.result(), DkimResult::Pass)
+            && out
+                .signature()
+                .is_some_and(|sig| aligned(&sig.d, &domain, Alignment::Relaxed))
+    });
+    (spf_ok || dkim_ok).then_some(domain)
 }
 
 fn temperror(from: &str, e: String) -> Verdict {

@@ -2,6 +2,7 @@
 //! account, durable before the reply, forwarding for aliases with remote
 //! targets.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tern_common::Address;
@@ -10,6 +11,7 @@ use tern_store::{MailboxSel, NewMessage, QueueNew, QueueRcptNew, StoreError, Tar
 
 use crate::Shared;
 use crate::replies as R;
+use crate::screener::Screening;
 use crate::spool::{Body, Message, SpoolFile};
 use crate::transaction::srs_sender;
 pub use crate::transaction::{Accepted, Envelope, SessionInfo};
@@ -101,27 +103,42 @@ pub async fn deliver(
         }
     }
     // Mail from the internet only: a user's own submissions are theirs.
-    let spam = if s.authenticated {
-        Spam::default()
+    let (spam, screened) = if s.authenticated {
+        (Spam::default(), HashMap::new())
     } else {
         let accounts: Vec<i64> = targets.iter().map(|(_, t)| t.account_id).collect();
         let results = verdict.map(|v| results(&v.header)).unwrap_or_default();
         let classified = crate::spam::classify(shared, &msg, &accounts, &results, id).await;
-        Spam::new(
+        let named: Vec<(i64, String)> = targets
+            .iter()
+            .map(|(_, t)| (t.account_id, t.account.clone()))
+            .collect();
+        let proved = verdict.and_then(|v| v.author.as_deref());
+        let screened = crate::screener::judge(shared, env, &msg.head, proved, &named, id).await;
+        let mut spam = Spam::new(
             classified,
             rspamd,
             junk_all,
             shared.config.spam.junk_threshold,
-        )
+        );
+        spam.vips = screened
+            .iter()
+            .filter(|(_, s)| **s == Screening::Vip)
+            .map(|(a, _)| *a)
+            .collect();
+        (spam, screened)
     };
-    let mut decided = match decide(shared, s, env, &msg, &trace, &targets, &spam, id).await {
+    let decided = decide(shared, s, env, &msg, &trace, &targets, &spam, &screened, id).await;
+    let mut decided = match decided {
         Ok(d) => d,
         Err(reply) => return reply,
     };
     let whole: &[u8] = decided.whole.as_ref().map_or(&[], |w| w.bytes.as_slice());
     let in_memory = decided.edited && matches!(msg.body, Body::File(_));
-    let (copies, mut folders) =
-        copies(shared, env, &decided, &msg, &trace, &spam, in_memory, id).await;
+    let (copies, mut folders) = copies(
+        shared, env, &decided, &msg, &trace, &spam, &screened, in_memory, id,
+    )
+    .await;
     let refused: Vec<&crate::sieve::Decided<'_>> = decided
         .accounts
         .iter()
@@ -232,6 +249,7 @@ async fn copies(
     msg: &Message,
     trace: &str,
     spam: &Spam,
+    screened: &HashMap<i64, Screening>,
     in_memory: bool,
     id: &str,
 ) -> (Vec<NewMessage>, Vec<String>) {
@@ -244,12 +262,27 @@ async fn copies(
         if d.outcome.reject.is_some() {
             continue;
         }
-        let keep = keep_folder(d.target.account_id).await;
+        let screening = screened
+            .get(&d.target.account_id)
+            .copied()
+            .unwrap_or(Screening::Open);
+        let keep = match screening {
+            Screening::Hold => "Screener".to_string(),
+            Screening::Out => target_mailbox(shared, d.target.account_id, true).await,
+            _ => keep_folder(d.target.account_id).await,
+        };
         for f in &d.outcome.files {
             let folder = crate::sieve::folder(shared, d.target.account_id, f, &keep, id).await;
             // One copy per mailbox and version (RFC 5228 4.1): `fileinto
             // "INBOX"; keep;`, or a mailbox that fell back to INBOX.
-            let flags = crate::sieve::flags(&f.flags);
+            let mut flags = crate::sieve::flags(&f.flags);
+            match screening {
+                // RFC 8457: the keyword clients show as important.
+                Screening::Vip => flags.push("$Important".to_string()),
+                // Screened out: no notification, nothing unread.
+                Screening::Out => flags.push("\\Seen".to_string()),
+                _ => {}
+            }
             let key = (d.target.account_id, folder.clone(), f.message);
             if let Some(i) = placed.iter().position(|k| *k == key) {
                 for flag in flags {
@@ -308,6 +341,8 @@ struct Spam {
     /// The checks or rspamd filed it in Junk for everyone.
     junk_all: bool,
     threshold: f64,
+    /// VIP senders' accounts: never filed in Junk by spam checks.
+    vips: std::collections::HashSet<i64>,
 }
 
 impl Spam {
@@ -322,15 +357,19 @@ impl Spam {
             rspamd,
             junk_all,
             threshold,
+            vips: Default::default(),
         }
     }
 
     fn junk(&self, account: i64) -> bool {
-        self.junk_all
-            || self
-                .classified
-                .get(&account)
-                .is_some_and(|p| *p >= self.threshold)
+        // A VIP's mail is never filed in Junk by spam checks (a DMARC
+        // `p=reject` still refuses it before this).
+        !self.vips.contains(&account)
+            && (self.junk_all
+                || self
+                    .classified
+                    .get(&account)
+                    .is_some_and(|p| *p >= self.threshold))
     }
 
     /// The account's figure: the classifier's, else rspamd's score over
@@ -378,10 +417,20 @@ async fn decide<'a>(
     trace: &str,
     targets: &[(&'a Accepted, &'a Target)],
     spam: &Spam,
+    screened: &HashMap<i64, Screening>,
     id: &str,
 ) -> Result<Decisions<'a>, String> {
     let mut scripts = Vec::with_capacity(targets.len());
     for (_, t) in targets {
+        // Held or screened-out mail is not the account's yet: no script
+        // runs for it.
+        if matches!(
+            screened.get(&t.account_id),
+            Some(Screening::Hold | Screening::Out)
+        ) {
+            scripts.push(None);
+            continue;
+        }
         match shared.store.sieve_active(t.account_id).await {
             Ok(sc) => scripts.push(sc),
             Err(e) => {

@@ -478,6 +478,34 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, msg_key)
     );
     "#,
+    // 25: the Screener and VIP senders, per account: whether the Screener
+    // is on, each sender's decision (approved or screened out, with where
+    // it came from), the VIP addresses and domains, and the Message-IDs of
+    // mail the account sent (a reply to one is approved without asking).
+    r#"
+    ALTER TABLE accounts ADD COLUMN screener BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE screener_senders (
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sender TEXT NOT NULL,
+        approved BIGINT NOT NULL,
+        source TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, sender)
+    );
+    CREATE TABLE vip_senders (
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        pattern TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, pattern)
+    );
+    CREATE TABLE sent_ids (
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        msg_id TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, msg_id)
+    );
+    CREATE INDEX sent_ids_at ON sent_ids(at);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

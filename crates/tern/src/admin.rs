@@ -12,8 +12,8 @@ use tern_manage::{
 };
 
 use crate::cli::{
-    AliasCmd, AppPasswordCmd, AuditCmd, DomainCmd, PasswordArgs, SendAsCmd, SrsCmd, UserCmd,
-    format_time, format_when, parse_since, parse_size,
+    AliasCmd, AppPasswordCmd, AuditCmd, DomainCmd, PasswordArgs, ScreenerCmd, SendAsCmd, SrsCmd,
+    UserCmd, VipCmd, format_time, format_when, parse_since, parse_size,
 };
 use crate::{Failure, open_store, usage};
 
@@ -291,6 +291,67 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
                 println!("account {email} is an admin: it may sign in at /admin");
             } else {
                 println!("account {email} is no longer an admin");
+            }
+        }
+        UserCmd::Screener { email, action } => {
+            let m = manager(config).await?;
+            let a = &Scope::Admin;
+            match action {
+                ScreenerCmd::On => {
+                    m.screener_set(a, &email, true).await.map_err(fail)?;
+                    println!(
+                        "screener on for {email}: mail from unknown senders waits in Screener"
+                    );
+                }
+                ScreenerCmd::Off => {
+                    m.screener_set(a, &email, false).await.map_err(fail)?;
+                    println!("screener off for {email}");
+                }
+                ScreenerCmd::List => {
+                    for d in m.screener_list(a, &email).await.map_err(fail)? {
+                        let what = if d.approved {
+                            "approved"
+                        } else {
+                            "screened out"
+                        };
+                        println!("{}\t{what}\t{}", d.sender, d.source);
+                    }
+                }
+                ScreenerCmd::Approve { sender } => {
+                    m.screener_decide(a, &email, &sender, true, "cli")
+                        .await
+                        .map_err(fail)?;
+                    println!("{sender} approved: their mail goes to INBOX");
+                }
+                ScreenerCmd::Deny { sender } => {
+                    m.screener_decide(a, &email, &sender, false, "cli")
+                        .await
+                        .map_err(fail)?;
+                    println!("{sender} screened out: their mail goes to Junk");
+                }
+                ScreenerCmd::Forget { sender } => {
+                    m.screener_forget(a, &email, &sender).await.map_err(fail)?;
+                    println!("{sender}'s next mail is screened again");
+                }
+            }
+        }
+        UserCmd::Vip { email, action } => {
+            let m = manager(config).await?;
+            let a = &Scope::Admin;
+            match action {
+                VipCmd::Add { pattern } => {
+                    let k = m.vip_add(a, &email, &pattern).await.map_err(fail)?;
+                    println!("{k} is a VIP of {email}");
+                }
+                VipCmd::Remove { pattern } => {
+                    m.vip_remove(a, &email, &pattern).await.map_err(fail)?;
+                    println!("{pattern} is no longer a VIP of {email}");
+                }
+                VipCmd::List => {
+                    for v in m.vip_list(a, &email).await.map_err(fail)? {
+                        println!("{v}");
+                    }
+                }
             }
         }
         UserCmd::ResetTotp { email } => {

@@ -405,6 +405,20 @@ pub enum UserCmd {
     /// Remove the account's TOTP second factor (for a user who lost the
     /// device and the recovery codes); they enrol again at /account.
     ResetTotp { email: String },
+    /// The Screener: hold first-contact mail in the `Screener` mailbox
+    /// until the user decides (on, off, list, approve, deny, forget).
+    Screener {
+        email: String,
+        #[command(subcommand)]
+        action: ScreenerCmd,
+    },
+    /// VIP senders (addresses or @domains): past the Screener, flagged
+    /// $Important.
+    Vip {
+        email: String,
+        #[command(subcommand)]
+        action: VipCmd,
+    },
     /// Shared addresses the account may also send as (submission).
     #[command(subcommand)]
     SendAs(SendAsCmd),
@@ -412,6 +426,34 @@ pub enum UserCmd {
     /// (IMAP, POP3, submission), each revocable on its own.
     #[command(subcommand)]
     AppPassword(AppPasswordCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScreenerCmd {
+    /// Hold mail from unknown senders (creates the Screener mailbox).
+    On,
+    Off,
+    /// Every sender decision: approved or screened out, and how.
+    List,
+    /// Later mail from SENDER goes to INBOX.
+    Approve {
+        sender: String,
+    },
+    /// Later mail from SENDER goes to Junk, marked seen.
+    Deny {
+        sender: String,
+    },
+    /// Forget the decision: SENDER's next mail is screened again.
+    Forget {
+        sender: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VipCmd {
+    Add { pattern: String },
+    Remove { pattern: String },
+    List,
 }
 
 #[derive(Subcommand, Debug)]

@@ -32,6 +32,7 @@ mod pop3;
 mod queue;
 mod rate;
 mod relay;
+mod screener;
 mod server;
 mod sieve;
 mod smtp;
@@ -60,6 +61,7 @@ pub use pop3::Pop3Config;
 pub use queue::QueueConfig;
 pub use rate::RateConfig;
 pub use relay::{RelayConfig, RelayTls};
+pub use screener::ScreenerConfig;
 pub use server::ServerConfig;
 pub use sieve::SieveConfig;
 pub use smtp::SmtpConfig;
@@ -109,6 +111,8 @@ struct RawConfig {
     #[serde(default)]
     spam: spam::RawSpam,
     #[serde(default)]
+    screener: screener::RawScreener,
+    #[serde(default)]
     dns: dns::RawDns,
     #[serde(default)]
     checks: checks::RawChecks,
@@ -147,6 +151,7 @@ pub struct Config {
     pub greylist: GreylistConfig,
     pub tarpit: TarpitConfig,
     pub spam: SpamConfig,
+    pub screener: ScreenerConfig,
     pub dns: DnsConfig,
     pub checks: ChecksConfig,
     pub queue: QueueConfig,
@@ -178,6 +183,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         greylist: GreylistConfig::default(),
         tarpit: TarpitConfig::default(),
         spam: SpamConfig::default(),
+        screener: ScreenerConfig::default(),
         dns: DnsConfig::default(),
         checks: ChecksConfig::default(),
         queue: QueueConfig::default(),
@@ -233,6 +239,7 @@ pub fn parse(
         greylist: GreylistConfig::from_raw(&mut c, &raw.greylist),
         tarpit: TarpitConfig::from_raw(&mut c, &raw.tarpit),
         spam: SpamConfig::from_raw(&mut c, &raw.spam),
+        screener: ScreenerConfig::from_raw(&raw.screener),
         smtp: SmtpConfig::from_raw(&mut c, &raw.smtp),
         pop3: Pop3Config::from_raw(&mut c, &raw.pop3),
         imap: ImapConfig::from_raw(&mut c, &raw.imap),

@@ -253,6 +253,12 @@ where
             hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
         };
         let started = Instant::now();
+        // A submission's header, for the Screener: its recipients and its
+        // Message-ID are the account's correspondents afterwards.
+        let sent = self
+            .authed
+            .as_ref()
+            .map(|(account, _)| (*account, msg.head.clone()));
         let r = deliver::deliver(
             &self.shared,
             &session,
@@ -263,6 +269,11 @@ where
             id,
         )
         .await;
+        if let Some((account, head)) = sent
+            && r.starts_with('2')
+        {
+            crate::screener::remember_sent(&self.shared, account, &t.env, &head).await;
+        }
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "smtp delivery"

@@ -209,7 +209,7 @@ where
                 reply(&mut self.out, R::RECIPIENTS_PER_HOUR);
                 return Step::NeedMore;
             }
-        } else if let Some(step) = self.greylist(&addr).await {
+        } else if let Some(step) = self.greylist(&addr, &accounts).await {
             return step;
         }
         if let Some(t) = self.txn.as_mut() {
@@ -273,9 +273,39 @@ where
 
     /// Greylisting for the recipient's domain, when it asked for it (its
     /// own setting in the store, else `[greylist] domains`).
-    pub(super) async fn greylist(&mut self, rcpt: &tern_common::Address) -> Option<Step> {
+    pub(super) async fn greylist(
+        &mut self,
+        rcpt: &tern_common::Address,
+        accounts: &[tern_store::Target],
+    ) -> Option<Step> {
         if self.shared.config.checks.is_trusted(self.peer.ip) {
             return None;
+        }
+        // A VIP sender of every recipient account is not kept waiting (by
+        // the envelope sender: the From is not known yet; what it proves
+        // is checked at the end of data like any mail's).
+        let sender = self
+            .txn
+            .as_ref()
+            .map(|t| t.env.sender.to_lowercase())
+            .unwrap_or_default();
+        if !sender.is_empty() && !accounts.is_empty() {
+            let mut all_vip = true;
+            for t in accounts {
+                if !self
+                    .shared
+                    .store
+                    .vip_matches(t.account_id, &sender)
+                    .await
+                    .unwrap_or(false)
+                {
+                    all_vip = false;
+                    break;
+                }
+            }
+            if all_vip {
+                return None;
+            }
         }
         let own = match self.shared.store.domain_policy(rcpt.domain()).await {
             Ok(p) => p.and_then(|p| p.greylist_secs),

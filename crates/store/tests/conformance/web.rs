@@ -247,3 +247,72 @@ pub(crate) async fn spam_models(f: Fixture) {
     assert_eq!(own.totals, (0, 0));
     assert_eq!(global.totals, (2, 3));
 }
+
+pub(crate) async fn screener_and_vips(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = account(s, "a@example.org").await;
+    assert!(!s.screener_enabled(a.id).await.unwrap(), "off by default");
+    s.screener_set(a.id, true).await.unwrap();
+    s.screener_set(a.id, true).await.unwrap();
+    assert!(s.screener_enabled(a.id).await.unwrap());
+    assert!(s.mailbox_get(a.id, "Screener").await.unwrap().is_some());
+    // Decisions: the last one counts; sending approves only the unknown.
+    assert_eq!(
+        s.screener_decision(a.id, "x@remote.example").await.unwrap(),
+        None
+    );
+    s.screener_decide(a.id, "x@remote.example", false, "moved")
+        .await
+        .unwrap();
+    s.screener_approve_new(
+        a.id,
+        &["x@remote.example".into(), "y@remote.example".into()],
+        "sent",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.screener_decision(a.id, "x@remote.example").await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        s.screener_decision(a.id, "y@remote.example").await.unwrap(),
+        Some(true)
+    );
+    s.screener_decide(a.id, "x@remote.example", true, "api")
+        .await
+        .unwrap();
+    let list = s.screener_list(a.id).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list[0].approved && list[0].source == "api");
+    assert!(s.screener_forget(a.id, "y@remote.example").await.unwrap());
+    assert!(!s.screener_forget(a.id, "y@remote.example").await.unwrap());
+    // VIPs by address or by domain.
+    assert!(s.vip_add(a.id, "boss@work.example").await.unwrap());
+    assert!(!s.vip_add(a.id, "boss@work.example").await.unwrap());
+    assert!(s.vip_add(a.id, "@family.example").await.unwrap());
+    assert!(s.vip_matches(a.id, "boss@work.example").await.unwrap());
+    assert!(s.vip_matches(a.id, "mum@family.example").await.unwrap());
+    assert!(!s.vip_matches(a.id, "other@work.example").await.unwrap());
+    assert_eq!(
+        s.vip_list(a.id).await.unwrap(),
+        vec!["@family.example", "boss@work.example"]
+    );
+    assert!(s.vip_remove(a.id, "@family.example").await.unwrap());
+    assert!(!s.vip_matches(a.id, "mum@family.example").await.unwrap());
+    // Sent Message-IDs approve replies.
+    s.sent_ids_add(a.id, &["<m1@example.org>".into()])
+        .await
+        .unwrap();
+    assert!(
+        s.sent_ids_any(a.id, &["<zz@x>".into(), "<m1@example.org>".into()])
+            .await
+            .unwrap()
+    );
+    assert!(!s.sent_ids_any(a.id, &["<zz@x>".into()]).await.unwrap());
+    let many: Vec<String> = (0..120).map(|i| format!("<n{i}@x>")).collect();
+    assert!(!s.sent_ids_any(a.id, &many).await.unwrap());
+    s.screener_set(a.id, false).await.unwrap();
+    assert!(!s.screener_enabled(a.id).await.unwrap());
+}

@@ -1,0 +1,209 @@
+//! The Screener and VIP senders at delivery (port 25 only; the state is
+//! the store's `screener.rs`, the rules a user sets are `tern_manage`'s).
+//!
+//! For each recipient account, from the message's one From address and
+//! whether the checks proved it (`Outcome::author`: DMARC pass, or an
+//! aligned SPF or DKIM pass for a domain without DMARC):
+//!
+//! - a VIP (proved) gets `$Important` (RFC 8457) and is never filed into
+//!   Junk by the spam checks;
+//! - with the Screener on, mail passes when it is a bounce (null sender),
+//!   a reply to a message the account sent (`In-Reply-To`/`References`),
+//!   from a VIP, from an approved sender, or from another account of the
+//!   same domain (`[screener] same_domain`) — the last three only when
+//!   proved. A sender the account screened out goes to Junk, seen, with no
+//!   notification. Anyone else waits in `Screener`, and Sieve does not run
+//!   for it.
+
+use std::collections::HashMap;
+
+use crate::Shared;
+use crate::transaction::Envelope;
+
+/// What the Screener and the VIP list decide for one account's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screening {
+    /// Delivered as usual.
+    Open,
+    /// A VIP: `$Important`, no Junk filing by spam checks.
+    Vip,
+    /// Waits in `Screener`; Sieve does not run.
+    Hold,
+    /// Screened out: Junk, `\Seen`; Sieve does not run.
+    Out,
+}
+
+/// The one From address (lower case), or `None` when there is none, there
+/// are several addresses, or several From fields.
+fn author(head: &[u8]) -> Option<String> {
+    match tern_mailauth::fields::single(head, "from") {
+        Ok(Some(list)) if list.len() == 1 => Some(list[0].to_lowercase()),
+        _ => None,
+    }
+}
+
+/// The Message-IDs a reply names (`In-Reply-To` and `References`, every
+/// instance, at most 100).
+fn replied_ids(head: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in ["in-reply-to", "references"] {
+        for v in tern_mailauth::fields::values(head, name) {
+            let text = String::from_utf8_lossy(v);
+            for part in text.split('<').skip(1) {
+                if let Some((id, _)) = part.split_once('>')
+                    && !id.is_empty()
+                    && out.len() < 100
+                {
+                    out.push(format!("<{}>", id.trim()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The Screener's decision for each account (absent: `Open`).
+pub(crate) async fn judge(
+    shared: &Shared,
+    env: &Envelope,
+    head: &[u8],
+    proved_domain: Option<&str>,
+    accounts: &[(i64, String)],
+    id: &str,
+) -> HashMap<i64, Screening> {
+    let mut out = HashMap::new();
+    let from = author(head);
+    let proved = match (&from, proved_domain) {
+        (Some(f), Some(d)) => f
+            .rsplit_once('@')
+            .is_some_and(|(_, fd)| fd.eq_ignore_ascii_case(d)),
+        _ => false,
+    };
+    let replies = replied_ids(head);
+    let store = &shared.store;
+    for (account, name) in accounts {
+        let vip = match (&from, proved) {
+            (Some(f), true) => store.vip_matches(*account, f).await.unwrap_or_else(|e| {
+                tracing::warn!(queue_id = %id, error = %e, "screener: cannot read VIPs");
+                false
+            }),
+            _ => false,
+        };
+        let on = match store.screener_enabled(*account).await {
+            Ok(on) => on,
+            Err(e) => {
+                tracing::warn!(queue_id = %id, error = %e, "screener: cannot read the setting");
+                false
+            }
+        };
+        let s = if vip {
+            Screening::Vip
+        } else if !on {
+            Screening::Open
+        } else {
+            decide(
+                shared,
+                env,
+                *account,
+                name,
+                from.as_deref(),
+                proved,
+                &replies,
+            )
+            .await
+        };
+        if s != Screening::Open {
+            tracing::info!(queue_id = %id, account, from = from.as_deref().unwrap_or(""), proved, decision = ?s, "screener");
+        }
+        out.insert(*account, s);
+    }
+    out
+}
+
+async fn decide(
+    shared: &Shared,
+    env: &Envelope,
+    account: i64,
+    name: &str,
+    from: Option<&str>,
+    proved: bool,
+    replies: &[String],
+) -> Screening {
+    let store = &shared.store;
+    // RFC 5321 4.5.5: bounces have the null sender; they pass.
+    if env.sender.is_empty() {
+        return Screening::Open;
+    }
+    if !replies.is_empty() && store.sent_ids_any(account, replies).await.unwrap_or(false) {
+        return Screening::Open;
+    }
+    let Some(from) = from else {
+        return Screening::Hold;
+    };
+    match store.screener_decision(account, from).await {
+        // A screened-out address goes to Junk even when forged: nothing is
+        // lost by that, and a spoof cannot reach INBOX through it.
+        Ok(Some(false)) => return Screening::Out,
+        Ok(Some(true)) if proved => return Screening::Open,
+        _ => {}
+    }
+    let same_domain = shared.config.screener.same_domain
+        && from.rsplit_once('@').map(|(_, d)| d) == name.rsplit_once('@').map(|(_, d)| d);
+    if proved && same_domain {
+        return Screening::Open;
+    }
+    Screening::Hold
+}
+
+/// After a submission: its recipients are approved for the account
+/// (unless screened out), and its Message-ID approves replies. Failures
+/// are logged; the message was sent.
+pub(crate) async fn remember_sent(shared: &Shared, account: i64, env: &Envelope, head: &[u8]) {
+    let rcpts: Vec<String> = env
+        .rcpts
+        .iter()
+        .map(|r| r.address.to_string().to_lowercase())
+        .collect();
+    if let Err(e) = shared
+        .store
+        .screener_approve_new(account, &rcpts, "sent")
+        .await
+    {
+        tracing::warn!(error = %e, "screener: cannot record the recipients");
+    }
+    let ids: Vec<String> = tern_mailauth::fields::values(head, "message-id")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).trim().to_string())
+        .filter(|v| v.starts_with('<') && v.len() <= 250)
+        .collect();
+    if !ids.is_empty()
+        && let Err(e) = shared.store.sent_ids_add(account, &ids).await
+    {
+        tracing::warn!(error = %e, "screener: cannot record the Message-ID");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_author_is_one_address_in_one_field() {
+        assert_eq!(
+            author(b"From: Ann <Ann@Example.org>\r\n\r\n").as_deref(),
+            Some("ann@example.org")
+        );
+        assert_eq!(
+            author(b"From: a@x.example\r\nFrom: b@y.example\r\n\r\n"),
+            None
+        );
+        assert_eq!(author(b"From: a@x.example, b@y.example\r\n\r\n"), None);
+        assert_eq!(author(b"Subject: none\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn replies_name_every_id_of_both_fields() {
+        let h = b"In-Reply-To: <a@x>\r\nReferences: <b@y>\r\n <c@z>\r\nReferences: <d@w>\r\n\r\n";
+        assert_eq!(replied_ids(h), ["<a@x>", "<b@y>", "<c@z>", "<d@w>"]);
+    }
+}

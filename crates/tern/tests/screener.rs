@@ -1,0 +1,232 @@
+//! The Screener and VIP senders, from a mail client's side (Python's
+//! `imaplib` and `smtplib`, a loopback DNS server for SPF and DMARC):
+//! first mail from an unknown sender waits in `Screener`; moving it to
+//! INBOX approves the sender, moving another's to Junk screens them out
+//! (their next mail in Junk, seen); mail the account sent makes its
+//! recipients and the replies to it welcome; an approved From that fails
+//! DMARC is a stranger again; a VIP skips the Screener and greylisting and
+//! carries `$Important`.
+
+mod common;
+
+use common::dns::{DnsServer, Zone};
+use common::smtp::send;
+use common::{Tern, python};
+
+const USER: &str = "kim@example.org";
+const PW: &str = "correct horse battery";
+
+fn msg(from: &str, subject: &str, extra: &str) -> String {
+    format!("From: {from}\r\nTo: {USER}\r\nSubject: {subject}\r\n{extra}\r\nhello\r\n")
+}
+
+/// `BOX: subject [flags]` for every message of INBOX, Screener and Junk.
+const LIST: &str = r#"
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+for box in ["INBOX", "Screener", "Junk"]:
+    typ, count = imap.select(box, readonly=True)
+    if int(count[0]) == 0:
+        continue
+    typ, data = imap.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    for part in data:
+        if isinstance(part, tuple):
+            subject = part[1].decode().strip()
+            flags = part[0].decode().split("FLAGS (")[1].split(")")[0]
+            print("%s: %s [%s]" % (box, subject, flags))
+imap.logout()
+"#;
+
+/// Move the message with subject args[1] from args[0] to args[2].
+const MOVE: &str = r#"
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+imap.select(args[0])
+typ, data = imap.uid("SEARCH", "SUBJECT", args[1])
+uids = data[0].split()
+assert uids, data
+typ, _ = imap.uid("MOVE", uids[0], args[2])
+assert typ == "OK"
+imap.logout()
+print("moved")
+"#;
+
+fn boxes(t: &Tern) -> String {
+    t.imaps_script(LIST, USER, PW, &[])
+}
+
+/// A line that starts with `start` (mailbox and subject) and, when given,
+/// lists the flag `flag`.
+fn has(list: &str, start: &str) -> bool {
+    let (start, flag) = match start.split_once(" [") {
+        Some((s, f)) => (s, Some(f)),
+        None => (start, None),
+    };
+    list.lines()
+        .any(|l| l.starts_with(start) && flag.is_none_or(|f| l.contains(f)))
+}
+
+#[test]
+fn the_screener_holds_strangers_and_learns_from_moves() {
+    let spf = "v=spf1 ip4:127.0.0.1 -all";
+    let dns = DnsServer::start(
+        Zone::default()
+            .txt("friend.example", spf)
+            .txt("_dmarc.friend.example", "v=DMARC1; p=none")
+            .txt("stranger.example", spf)
+            .txt("pal.example", spf)
+            .txt("vip.example", spf)
+            .txt("spoof.example", "v=spf1 -all"),
+    );
+    let t = Tern::start_with(
+        &["smtp", "imaps", "submission"],
+        &format!(
+            "{}[greylist]\ndomains = [\"example.org\"]\ndelay_secs = 600\n",
+            dns.config()
+        ),
+    );
+    t.add_user(USER, PW);
+    let ok = |args: &[&str]| {
+        let out = t.cli(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&["user", "screener", USER, "on"]);
+    ok(&["user", "vip", USER, "add", "boss@vip.example"]);
+    let port = t.port("smtp");
+    // Greylisting is on for example.org: a first sender waits; the rest of
+    // the test passes it once (trusted_networks would hide it all).
+    let first = send(
+        port,
+        "mx.friend.example",
+        "friend@friend.example",
+        USER,
+        &msg("friend@friend.example", "hello-1", ""),
+    );
+    assert!(first.starts_with("451 4.7.1"), "greylisted: {first}");
+    // A VIP is not kept waiting, skips the Screener, and is $Important.
+    let r = send(
+        port,
+        "mx.vip.example",
+        "boss@vip.example",
+        USER,
+        &msg("boss@vip.example", "from-the-boss", ""),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    ok(&["domain", "policy", "example.org", "--greylist", "off"]);
+
+    // First contact waits in Screener.
+    let send_ok = |from: &str, envelope: &str, subject: &str, extra: &str| {
+        let r = send(
+            port,
+            "mx.remote.example",
+            envelope,
+            USER,
+            &msg(from, subject, extra),
+        );
+        assert!(r.starts_with("250"), "{subject}: {r}");
+    };
+    send_ok(
+        "friend@friend.example",
+        "friend@friend.example",
+        "hello-1",
+        "",
+    );
+    send_ok(
+        "stranger@stranger.example",
+        "stranger@stranger.example",
+        "offer-1",
+        "",
+    );
+    let b = boxes(&t);
+    assert!(has(&b, "Screener: Subject: hello-1"), "{b}");
+    assert!(has(&b, "Screener: Subject: offer-1"), "{b}");
+    assert!(has(&b, "INBOX: Subject: from-the-boss [$Important"), "{b}");
+
+    // Moving to INBOX approves; moving to Junk screens out.
+    assert_eq!(
+        t.imaps_script(MOVE, USER, PW, &["Screener", "hello-1", "INBOX"])
+            .trim(),
+        "moved"
+    );
+    assert_eq!(
+        t.imaps_script(MOVE, USER, PW, &["Screener", "offer-1", "Junk"])
+            .trim(),
+        "moved"
+    );
+    send_ok(
+        "friend@friend.example",
+        "friend@friend.example",
+        "hello-2",
+        "",
+    );
+    send_ok(
+        "stranger@stranger.example",
+        "stranger@stranger.example",
+        "offer-2",
+        "",
+    );
+    // An approved From that fails DMARC (sent from elsewhere) is a stranger.
+    send_ok(
+        "friend@friend.example",
+        "mallory@spoof.example",
+        "forged",
+        "",
+    );
+    let b = boxes(&t);
+    assert!(has(&b, "INBOX: Subject: hello-2"), "{b}");
+    assert!(has(&b, "Junk: Subject: offer-2 [\\Seen"), "{b}");
+    assert!(has(&b, "Screener: Subject: forged"), "{b}");
+    let listed = ok(&["user", "screener", USER, "list"]);
+    assert!(
+        listed.contains("friend@friend.example\tapproved\tmoved"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("stranger@stranger.example\tscreened out\tmoved"),
+        "{listed}"
+    );
+
+    // Mail the account sends: its recipients, and replies to it, are welcome.
+    let sent = python(
+        r#"
+import smtplib, ssl, sys
+port, user, pw = sys.argv[1:4]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
+s.starttls(context=ctx)
+s.login(user, pw)
+s.sendmail(user, ["pen@pal.example"], ("From: %s\r\nTo: pen@pal.example\r\nSubject: out\r\nMessage-ID: <out-1@example.org>\r\n\r\nhi\r\n" % user).encode())
+s.quit()
+print("sent")
+"#,
+        &[&t.port("submission").to_string(), USER, PW],
+    );
+    assert_eq!(sent.trim(), "sent");
+    send_ok("pen@pal.example", "pen@pal.example", "from-pen", "");
+    send_ok(
+        "someone@elsewhere.example",
+        "someone@elsewhere.example",
+        "a-reply",
+        "In-Reply-To: <out-1@example.org>\r\n",
+    );
+    let b = boxes(&t);
+    assert!(has(&b, "INBOX: Subject: from-pen"), "{b}");
+    assert!(has(&b, "INBOX: Subject: a-reply"), "{b}");
+    // Bounces (the null sender) pass.
+    send_ok("MAILER-DAEMON@remote.example", "", "bounce", "");
+    assert!(has(&boxes(&t), "INBOX: Subject: bounce"));
+    // Off: everything to INBOX again.
+    ok(&["user", "screener", USER, "off"]);
+    send_ok(
+        "new@stranger.example",
+        "new@stranger.example",
+        "after-off",
+        "",
+    );
+    assert!(has(&boxes(&t), "INBOX: Subject: after-off"));
+}
