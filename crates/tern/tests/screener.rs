@@ -230,3 +230,63 @@ print("sent")
     );
     assert!(has(&boxes(&t), "INBOX: Subject: after-off"));
 }
+
+/// The second way in: `/api/v1/me/screener` and `/api/v1/me/vip`, signed
+/// in with the account's own password.
+#[test]
+fn the_screener_and_vips_are_managed_through_the_api() {
+    let t = Tern::start(&["https"]);
+    t.add_user(USER, PW);
+    let out = python(
+        r#"
+import json, sys, requests, urllib3
+urllib3.disable_warnings()
+port, user, pw = sys.argv[1:4]
+s = requests.Session(); s.verify = False; s.trust_env = False; s.auth = (user, pw)
+base = "https://127.0.0.1:%s/api/v1/me" % port
+print("get", s.get(base + "/screener").json())
+print("switch", s.put(base + "/screener", json={"enabled": True}).status_code)
+print("deny", s.post(base + "/screener", json={"sender": "Spam@Junk.Example", "decision": "deny"}).status_code)
+print("approve", s.post(base + "/screener", json={"sender": "pal@friend.example", "decision": "approve"}).status_code)
+print("bad", s.post(base + "/screener", json={"sender": "x@y.example", "decision": "maybe"}).json()["error"]["field"])
+print("state", json.dumps(s.get(base + "/screener").json(), sort_keys=True))
+print("forget", s.delete(base + "/screener/pal@friend.example").status_code)
+print("forget again", s.delete(base + "/screener/pal@friend.example").status_code)
+print("vip", s.post(base + "/vip", json={"pattern": "Family.Example"}).json())
+print("vip again", s.post(base + "/vip", json={"pattern": "@family.example"}).status_code)
+print("vips", s.get(base + "/vip").json())
+print("vip gone", s.delete(base + "/vip/@family.example").status_code)
+print("nobody", requests.get(base + "/vip", verify=False, auth=(user, "wrong")).status_code)
+"#,
+        &[&t.port("https").to_string(), USER, PW],
+    );
+    for want in [
+        "get {'enabled': False, 'senders': []}",
+        "switch 204",
+        "deny 204",
+        "approve 204",
+        "bad decision",
+        "forget 204",
+        "forget again 404",
+        "vip @family.example",
+        "vip again 409",
+        "vips ['@family.example']",
+        "vip gone 204",
+        "nobody 401",
+    ] {
+        assert!(out.lines().any(|l| l == want), "{want}:\n{out}");
+    }
+    let state = out.lines().find(|l| l.starts_with("state ")).unwrap_or("");
+    assert!(state.contains("\"enabled\": true"), "{state}");
+    assert!(
+        state.contains("\"sender\": \"spam@junk.example\"")
+            && state.contains("\"approved\": false"),
+        "{state}"
+    );
+    let listed =
+        String::from_utf8_lossy(&t.cli(&["user", "screener", USER, "list"]).stdout).into_owned();
+    assert!(
+        listed.contains("spam@junk.example\tscreened out\tapi"),
+        "{listed}"
+    );
+}

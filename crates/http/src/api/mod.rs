@@ -18,6 +18,7 @@ mod error;
 mod me;
 mod ops;
 mod params;
+mod screener;
 
 use axum::Router;
 use axum::extract::State;
@@ -97,6 +98,14 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(me::list_app_passwords, me::add_app_password))
         .routes(routes!(me::revoke_app_password))
+        .routes(routes!(
+            screener::screener_get,
+            screener::screener_switch,
+            screener::screener_decide
+        ))
+        .routes(routes!(screener::screener_forget))
+        .routes(routes!(screener::vip_list, screener::vip_add))
+        .routes(routes!(screener::vip_remove))
 }
 
 /// The management layer over this server's store and configuration.
