@@ -33,6 +33,7 @@ mod search;
 mod selected;
 mod service;
 mod session;
+mod snooze;
 mod sort;
 pub mod spam;
 mod state;

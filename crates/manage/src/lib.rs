@@ -24,6 +24,7 @@ mod queue;
 mod scope;
 mod screener;
 mod sieve;
+mod snooze;
 mod spam;
 mod srs;
 mod tokens;
@@ -47,6 +48,9 @@ pub use queue::{QueueInfo, QueueRcptInfo};
 pub use scope::Scope;
 pub use screener::{SenderDecision, sender_key, vip_key};
 pub use sieve::{PutError, SieveInfo, put_script};
+pub use snooze::{
+    FOLDERS as SNOOZE_FOLDERS, KEYWORD as SNOOZE_KEYWORD, SNOOZED, SnoozedInfo, wake_time, zone_of,
+};
 pub use spam::{SpamModelInfo, SpamStatus};
 pub use tern_filter::{ScriptError, check_script, check_script_blocking, sieve_extensions};
 pub use tokens::{MAX_TOKEN_DAYS, NewToken, TokenCreated, TokenInfo};

@@ -506,6 +506,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX sent_ids_at ON sent_ids(at);
     "#,
+    // 26: Snooze: whether an account has it, the time zone its wake-up
+    // times are read in (empty: the server's), and each snoozed message —
+    // where it waits (mailbox, UID), where it goes back, and when.
+    r#"
+    ALTER TABLE accounts ADD COLUMN snooze BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+    CREATE TABLE snoozed (
+        mailbox_id BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid BIGINT NOT NULL,
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        back_to BIGINT NOT NULL,
+        until BIGINT NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+    );
+    CREATE INDEX snoozed_until ON snoozed(until);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -34,6 +34,7 @@ mod screener;
 mod sendas;
 mod sieve;
 mod snapshot;
+mod snooze;
 mod spam;
 mod spooled;
 mod srs;
@@ -74,6 +75,7 @@ pub use sieve::{
     MAX_SIEVE_NAME_CHARS, MAX_SIEVE_SCRIPT_SIZE, MAX_SIEVE_SCRIPTS, SieveLimit, SieveScript,
     SieveScriptInfo, check_sieve_name,
 };
+pub use snooze::Snoozed;
 pub use spam::{GLOBAL as SPAM_GLOBAL, SpamModel};
 pub use spooled::SpooledBody;
 pub use srs::{MAX_AGE_DAYS as SRS_MAX_AGE_DAYS, Srs, SrsError, is_srs};

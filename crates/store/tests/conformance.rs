@@ -20,8 +20,8 @@ use sieve::{sieve_scripts, sieve_seen_ids};
 #[path = "conformance/web.rs"]
 mod web;
 use web::{
-    daily_tally, domain_policies, screener_and_vips, spam_models, web_admin_role_and_second_factor,
-    web_sessions,
+    daily_tally, domain_policies, screener_and_vips, snoozed_messages, spam_models,
+    web_admin_role_and_second_factor, web_sessions,
 };
 #[path = "conformance/dav.rs"]
 mod dav;
@@ -221,6 +221,7 @@ conformance!(
     domain_policies,
     spam_models,
     screener_and_vips,
+    snoozed_messages,
 );
 
 async fn domains(f: Fixture) {

@@ -335,6 +335,36 @@ pub async fn user(config: &Config, cmd: UserCmd) -> Result<(), Failure> {
                 }
             }
         }
+        UserCmd::Snooze {
+            email,
+            action,
+            time_zone,
+        } => {
+            let m = manager(config).await?;
+            let a = &Scope::Admin;
+            if let Some(tz) = &time_zone {
+                m.time_zone_set(a, &email, tz).await.map_err(fail)?;
+            }
+            match action.as_str() {
+                "on" | "off" => {
+                    m.snooze_set(a, &email, action == "on")
+                        .await
+                        .map_err(fail)?;
+                    println!("snooze {action} for {email}");
+                }
+                _ => {
+                    for s in m.snooze_list(a, &email).await.map_err(fail)? {
+                        println!(
+                            "{}\t{}\tuntil {}\tback to {}",
+                            s.mailbox,
+                            s.uid,
+                            format_time(s.until),
+                            s.back_to
+                        );
+                    }
+                }
+            }
+        }
         UserCmd::Vip { email, action } => {
             let m = manager(config).await?;
             let a = &Scope::Admin;

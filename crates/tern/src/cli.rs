@@ -412,6 +412,18 @@ pub enum UserCmd {
         #[command(subcommand)]
         action: ScreenerCmd,
     },
+    /// Snooze (on makes the Snoozed/… mailboxes; moving mail into one
+    /// brings it back at its time), the account's time zone, and what is
+    /// snoozed now.
+    Snooze {
+        email: String,
+        #[arg(value_parser = ["on", "off", "list"])]
+        action: String,
+        /// The account's time zone (an IANA name, e.g. Europe/Berlin; ""
+        /// for the server's).
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
     /// VIP senders (addresses or @domains): past the Screener, flagged
     /// $Important.
     Vip {

@@ -147,6 +147,7 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     );
     spawn_upkeep(security.clone(), store.clone(), config.clone());
     spawn_tally(store.clone());
+    spawn_snooze(store.clone(), config.clone());
     let queue = tern_queue::Queue::start(config.clone(), store.clone())
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);
@@ -334,6 +335,34 @@ fn spawn_upkeep(security: Security, store: tern_store::Store, config: Arc<Config
                     tracing::warn!(error = %e, "greylist clean-up failed");
                 }
             }
+        }
+    });
+}
+
+/// Every 2 seconds, on one node at a time (the store lease `snooze`):
+/// snoozed messages whose time has come go back where they came from. The
+/// first round runs at start, so a wake-up missed while tern was down
+/// happens then.
+fn spawn_snooze(store: tern_store::Store, config: Arc<Config>) {
+    tokio::spawn(async move {
+        let manager = tern_manage::Manager::new(store.clone(), config);
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let lease = match store.lease_try("snooze", Duration::from_secs(30)).await {
+                Ok(Some(l)) => l,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "snooze: cannot take the lease");
+                    continue;
+                }
+            };
+            match manager.snooze_wake(tern_common::time::now_secs()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(messages = n, "snooze: woke up"),
+                Err(e) => tracing::warn!(error = %e, "snooze: wake-up failed"),
+            }
+            lease.release().await;
         }
     });
 }

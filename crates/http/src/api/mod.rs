@@ -106,6 +106,11 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(screener::screener_forget))
         .routes(routes!(screener::vip_list, screener::vip_add))
         .routes(routes!(screener::vip_remove))
+        .routes(routes!(
+            screener::snooze_get,
+            screener::snooze_switch,
+            screener::snooze_message
+        ))
 }
 
 /// The management layer over this server's store and configuration.

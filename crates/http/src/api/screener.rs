@@ -145,3 +145,77 @@ pub async fn vip_remove(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Snooze: whether it is on, the time zone, and what is snoozed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SnoozeState {
+    pub enabled: bool,
+    /// The account's time zone (IANA name); empty: the server's.
+    pub time_zone: String,
+    pub snoozed: Vec<tern_manage::SnoozedInfo>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeSwitch {
+    pub enabled: bool,
+    /// An IANA name (`Europe/Berlin`); empty: the server's. Absent: kept.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeMessage {
+    pub mailbox: String,
+    pub uid: u32,
+    /// When it comes back: seconds since the epoch, in the future.
+    pub until: i64,
+}
+
+#[utoipa::path(get, path = "/me/snooze", tag = "me", security(("password" = [])),
+    responses((status = 200, description = "Done", body = SnoozeState), (status = 401, description = "No valid credential", body = ErrorResponse)))]
+pub async fn snooze_get(State(s): State<AppState>, u: User) -> Result<Json<SnoozeState>> {
+    let m = manager(&s);
+    let name = &u.account.name;
+    let (enabled, time_zone) = m.snooze_settings(&Scope::Admin, name).await?;
+    Ok(Json(SnoozeState {
+        enabled,
+        time_zone,
+        snoozed: m.snooze_list(&Scope::Admin, name).await?,
+    }))
+}
+
+#[utoipa::path(put, path = "/me/snooze", tag = "me", request_body = SnoozeSwitch,
+    security(("password" = [])),
+    responses((status = 204, description = "Done, nothing to return"), (status = 401, description = "No valid credential", body = ErrorResponse),
+        (status = 422, description = "Invalid input (`field` names what)", body = ErrorResponse)))]
+pub async fn snooze_switch(
+    State(s): State<AppState>,
+    u: User,
+    JsonBody(b): JsonBody<SnoozeSwitch>,
+) -> Result<StatusCode> {
+    let m = manager(&s);
+    if let Some(tz) = &b.time_zone {
+        m.time_zone_set(&Scope::Admin, &u.account.name, tz).await?;
+    }
+    m.snooze_set(&Scope::Admin, &u.account.name, b.enabled)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/me/snooze", tag = "me", request_body = SnoozeMessage,
+    security(("password" = [])),
+    responses((status = 204, description = "Done, nothing to return"), (status = 401, description = "No valid credential", body = ErrorResponse),
+        (status = 404, description = "No such thing (in the caller's scope)", body = ErrorResponse),
+        (status = 422, description = "Invalid input (`field` names what)", body = ErrorResponse)))]
+pub async fn snooze_message(
+    State(s): State<AppState>,
+    u: User,
+    JsonBody(b): JsonBody<SnoozeMessage>,
+) -> Result<StatusCode> {
+    manager(&s)
+        .snooze_message(&Scope::Admin, &u.account.name, &b.mailbox, b.uid, b.until)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -316,3 +316,46 @@ pub(crate) async fn screener_and_vips(f: Fixture) {
     s.screener_set(a.id, false).await.unwrap();
     assert!(!s.screener_enabled(a.id).await.unwrap());
 }
+
+pub(crate) async fn snoozed_messages(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = account(s, "a@example.org").await;
+    assert_eq!(
+        s.snooze_settings(a.id).await.unwrap(),
+        (false, String::new())
+    );
+    s.snooze_set(a.id, true).await.unwrap();
+    s.time_zone_set(a.id, "Europe/Berlin").await.unwrap();
+    assert_eq!(
+        s.snooze_settings(a.id).await.unwrap(),
+        (true, "Europe/Berlin".to_string())
+    );
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let snoozed = s.mailbox_create(a.id, "Snoozed", None).await.unwrap();
+    s.snooze_add(a.id, snoozed.id, 7, inbox.id, 1_000)
+        .await
+        .unwrap();
+    s.snooze_add(a.id, snoozed.id, 8, inbox.id, 3_000)
+        .await
+        .unwrap();
+    s.snooze_add(a.id, snoozed.id, 7, inbox.id, 2_000)
+        .await
+        .unwrap();
+    assert!(
+        s.snooze_due(1_999, 10).await.unwrap().is_empty(),
+        "replaced"
+    );
+    let due = s.snooze_due(2_500, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].uid, due[0].back_to, due[0].until),
+        (7, inbox.id, 2_000)
+    );
+    assert_eq!(s.snooze_list(a.id).await.unwrap().len(), 2);
+    s.snooze_remove(snoozed.id, 7).await.unwrap();
+    assert_eq!(s.snooze_due(i64::MAX, 10).await.unwrap().len(), 1);
+    // The mailbox's removal takes its snoozed rows.
+    s.mailbox_delete(a.id, "Snoozed").await.unwrap();
+    assert!(s.snooze_list(a.id).await.unwrap().is_empty());
+}
