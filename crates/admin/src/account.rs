@@ -35,6 +35,12 @@ pub fn routes() -> Router<AdminState> {
         .route("/account/sieve/activate", post(sieve_activate))
         .route("/account/sieve/deactivate", post(sieve_deactivate))
         .route("/account/sieve/remove", post(sieve_remove))
+        .route("/account/screener", post(screener_switch))
+        .route("/account/screener/decide", post(screener_decide))
+        .route("/account/screener/forget", post(screener_forget))
+        .route("/account/vip", post(vip_add))
+        .route("/account/vip/remove", post(vip_remove))
+        .route("/account/snooze", post(snooze_switch))
 }
 
 /// A login, as the page lists it.
@@ -104,6 +110,25 @@ struct Overview {
     scripts: Vec<ScriptRow>,
     /// An app password just made, shown this once.
     made: Option<(String, String)>,
+    screener: bool,
+    senders: Vec<DecisionRow>,
+    vips: Vec<String>,
+    snooze: bool,
+    time_zone: String,
+    snoozed: Vec<SnoozedRow>,
+}
+
+pub struct DecisionRow {
+    pub sender: String,
+    pub approved: bool,
+    pub source: String,
+    pub at: String,
+}
+
+pub struct SnoozedRow {
+    pub mailbox: String,
+    pub until: String,
+    pub back_to: String,
 }
 
 async fn render(
@@ -116,7 +141,33 @@ async fn render(
     let m = &state.manager;
     let name = &who.account.name;
     let info = m.user_get(&Scope::Admin, name).await?;
+    let (snooze, time_zone) = m.snooze_settings(&Scope::Admin, name).await?;
     Ok(Overview {
+        screener: m.screener_enabled(&Scope::Admin, name).await?,
+        senders: m
+            .screener_list(&Scope::Admin, name)
+            .await?
+            .into_iter()
+            .map(|d| DecisionRow {
+                sender: d.sender,
+                approved: d.approved,
+                source: d.source,
+                at: when(d.at),
+            })
+            .collect(),
+        vips: m.vip_list(&Scope::Admin, name).await?,
+        snooze,
+        time_zone,
+        snoozed: m
+            .snooze_list(&Scope::Admin, name)
+            .await?
+            .into_iter()
+            .map(|s| SnoozedRow {
+                mailbox: s.mailbox,
+                until: when(s.until),
+                back_to: s.back_to,
+            })
+            .collect(),
         c: who
             .chrome("My account", "account")
             .notice(notice)
@@ -519,6 +570,132 @@ async fn sieve_remove(
         Ok(()) => render(&state, &p.who, "Script removed.", "", None).await,
         Err(e) => render(&state, &p.who, "", &refusal(e)?, None).await,
     }
+}
+
+#[derive(Deserialize)]
+struct OnOff {
+    /// `on` or `off`.
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    time_zone: Option<String>,
+}
+
+async fn screener_switch(
+    State(state): State<AdminState>,
+    p: Posted<OnOff>,
+) -> Result<Response, PageError> {
+    let on = p.form.state == "on";
+    state
+        .manager
+        .screener_set(&Scope::Admin, &p.who.account.name, on)
+        .await?;
+    let notice = if on {
+        "The Screener is on: mail from unknown senders waits in Screener."
+    } else {
+        "The Screener is off."
+    };
+    render(&state, &p.who, notice, "", None).await
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    #[serde(default)]
+    sender: String,
+    /// `approve` or `deny`.
+    #[serde(default)]
+    decision: String,
+}
+
+async fn screener_decide(
+    State(state): State<AdminState>,
+    p: Posted<DecideForm>,
+) -> Result<Response, PageError> {
+    let approve = p.form.decision == "approve";
+    match state
+        .manager
+        .screener_decide(
+            &Scope::Admin,
+            &p.who.account.name,
+            &p.form.sender,
+            approve,
+            "web",
+        )
+        .await
+    {
+        Ok(()) => render(&state, &p.who, "Decision saved.", "", None).await,
+        Err(e) => render(&state, &p.who, "", &refusal(e)?, None).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct SenderForm {
+    #[serde(default)]
+    sender: String,
+}
+
+async fn screener_forget(
+    State(state): State<AdminState>,
+    p: Posted<SenderForm>,
+) -> Result<Response, PageError> {
+    match state
+        .manager
+        .screener_forget(&Scope::Admin, &p.who.account.name, &p.form.sender)
+        .await
+    {
+        Ok(()) => render(&state, &p.who, "Decision forgotten.", "", None).await,
+        Err(e) => render(&state, &p.who, "", &refusal(e)?, None).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct PatternForm {
+    #[serde(default)]
+    pattern: String,
+}
+
+async fn vip_add(
+    State(state): State<AdminState>,
+    p: Posted<PatternForm>,
+) -> Result<Response, PageError> {
+    match state
+        .manager
+        .vip_add(&Scope::Admin, &p.who.account.name, &p.form.pattern)
+        .await
+    {
+        Ok(k) => render(&state, &p.who, &format!("{k} is a VIP now."), "", None).await,
+        Err(e) => render(&state, &p.who, "", &refusal(e)?, None).await,
+    }
+}
+
+async fn vip_remove(
+    State(state): State<AdminState>,
+    p: Posted<PatternForm>,
+) -> Result<Response, PageError> {
+    match state
+        .manager
+        .vip_remove(&Scope::Admin, &p.who.account.name, &p.form.pattern)
+        .await
+    {
+        Ok(()) => render(&state, &p.who, "VIP removed.", "", None).await,
+        Err(e) => render(&state, &p.who, "", &refusal(e)?, None).await,
+    }
+}
+
+async fn snooze_switch(
+    State(state): State<AdminState>,
+    p: Posted<OnOff>,
+) -> Result<Response, PageError> {
+    let m = &state.manager;
+    let name = &p.who.account.name;
+    if let Some(tz) = &p.form.time_zone
+        && let Err(e) = m.time_zone_set(&Scope::Admin, name, tz).await
+    {
+        return render(&state, &p.who, "", &refusal(e)?, None).await;
+    }
+    m.snooze_set(&Scope::Admin, name, p.form.state == "on")
+        .await?;
+    render(&state, &p.who, "Snooze settings saved.", "", None).await
 }
 
 #[cfg(test)]

@@ -290,3 +290,58 @@ print("nobody", requests.get(base + "/vip", verify=False, auth=(user, "wrong")).
         "{listed}"
     );
 }
+
+/// The self-service page is the third way in: the Screener switch and
+/// decisions, VIPs, and Snooze with its time zone, as forms.
+#[test]
+fn the_self_service_page_sets_screener_vips_and_snooze() {
+    let t = Tern::start(&["https"]);
+    t.add_user(USER, PW);
+    let out = python(
+        r#"
+import re, sys, requests, urllib3
+urllib3.disable_warnings()
+port, user, pw = sys.argv[1:4]
+base = "https://127.0.0.1:%s" % port
+s = requests.Session(); s.verify = False; s.trust_env = False
+r = s.post(base + "/account/login", data={"user": user, "password": pw})
+def csrf():
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', s.get(base + "/account").text).group(1)
+def post(path, **form):
+    r = s.post(base + path, data=dict(form, csrf=csrf()))
+    m = re.search(r'class="(notice|error)"[^>]*>([^<]*)<', r.text)
+    print(path, r.status_code, m.group(2) if m else "")
+post("/account/screener", state="on")
+post("/account/screener/decide", sender="Pal@Friend.Example", decision="approve")
+post("/account/screener/decide", sender="not an address", decision="deny")
+post("/account/vip", pattern="@family.example")
+post("/account/snooze", state="on", time_zone="Mars/Olympus")
+post("/account/snooze", state="on", time_zone="Europe/Berlin")
+page = s.get(base + "/account").text
+print("listed", "pal@friend.example" in page and "@family.example" in page and 'value="Europe/Berlin"' in page)
+"#,
+        &[&t.port("https").to_string(), USER, PW],
+    );
+    for want in [
+        "/account/screener 200 The Screener is on: mail from unknown senders waits in Screener.",
+        "/account/screener/decide 200 Decision saved.",
+        "/account/vip 200 @family.example is a VIP now.",
+        "/account/snooze 200 Snooze settings saved.",
+        "listed True",
+    ] {
+        assert!(out.lines().any(|l| l == want), "{want}:\n{out}");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("/account/screener/decide 200 invalid")
+                || l.starts_with("/account/screener/decide 200 ") && l.contains("not")),
+        "{out}"
+    );
+    assert!(out.contains("is not a time zone"), "{out}");
+    let listed =
+        String::from_utf8_lossy(&t.cli(&["user", "screener", USER, "list"]).stdout).into_owned();
+    assert!(
+        listed.contains("pal@friend.example\tapproved\tweb"),
+        "{listed}"
+    );
+}
