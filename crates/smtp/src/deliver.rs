@@ -123,7 +123,7 @@ pub async fn deliver(
         );
         spam.vips = screened
             .iter()
-            .filter(|(_, s)| **s == Screening::Vip)
+            .filter(|(_, s)| matches!(s, Screening::Vip | Screening::Approved))
             .map(|(a, _)| *a)
             .collect();
         (spam, screened)
@@ -267,7 +267,7 @@ async fn copies(
             .copied()
             .unwrap_or(Screening::Open);
         let keep = match screening {
-            Screening::Hold => "Screener".to_string(),
+            Screening::Hold if !spam.junk(d.target.account_id) => "Screener".to_string(),
             Screening::Out => target_mailbox(shared, d.target.account_id, true).await,
             _ => keep_folder(d.target.account_id).await,
         };
@@ -341,7 +341,8 @@ struct Spam {
     /// The checks or rspamd filed it in Junk for everyone.
     junk_all: bool,
     threshold: f64,
-    /// VIP senders' accounts: never filed in Junk by spam checks.
+    /// Accounts whose sender is a VIP or approved: never filed in Junk by
+    /// spam checks.
     vips: std::collections::HashSet<i64>,
 }
 

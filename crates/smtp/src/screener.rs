@@ -6,7 +6,9 @@
 //! aligned SPF or DKIM pass for a domain without DMARC):
 //!
 //! - a VIP (proved) gets `$Important` (RFC 8457) and is never filed into
-//!   Junk by the spam checks;
+//!   Junk by the spam checks; neither is an approved sender (proved);
+//! - held mail the spam checks call spam goes to Junk, not to `Screener`
+//!   (the Screener shows only mail worth a decision);
 //! - with the Screener on, mail passes when it is a bounce (null sender),
 //!   a reply to a message the account sent (`In-Reply-To`/`References`),
 //!   from a VIP, from an approved sender, or from another account of the
@@ -25,6 +27,9 @@ use crate::transaction::Envelope;
 pub enum Screening {
     /// Delivered as usual.
     Open,
+    /// From a sender the account approved (proved): delivered, and never
+    /// filed in Junk by the spam checks (an approval wins over them).
+    Approved,
     /// A VIP: `$Important`, no Junk filing by spam checks.
     Vip,
     /// Waits in `Screener`; Sieve does not run.
@@ -99,7 +104,17 @@ pub(crate) async fn judge(
         let s = if vip {
             Screening::Vip
         } else if !on {
-            Screening::Open
+            // The Screener is off, but an approval still outranks the
+            // spam checks.
+            let approved = match (&from, proved) {
+                (Some(f), true) => store.screener_decision(*account, f).await.ok().flatten(),
+                _ => None,
+            };
+            if approved == Some(true) {
+                Screening::Approved
+            } else {
+                Screening::Open
+            }
         } else {
             decide(
                 shared,
@@ -144,7 +159,7 @@ async fn decide(
         // A screened-out address goes to Junk even when forged: nothing is
         // lost by that, and a spoof cannot reach INBOX through it.
         Ok(Some(false)) => return Screening::Out,
-        Ok(Some(true)) if proved => return Screening::Open,
+        Ok(Some(true)) if proved => return Screening::Approved,
         _ => {}
     }
     let same_domain = shared.config.screener.same_domain

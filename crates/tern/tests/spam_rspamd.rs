@@ -11,6 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::dns::{DnsServer, Zone};
 use common::rspamd::{PASSWORD, Rspamd, gtube};
 use common::sink::Reserved;
 use common::smtp::send;
@@ -60,10 +61,14 @@ print("moved")
 #[test]
 fn rspamd_decides_at_the_end_of_data_and_learns_from_junk_moves() {
     let mut rspamd = Rspamd::start();
+    // The sender's domain lets 127.0.0.1 send for it (SPF): its mail is
+    // provably its own, which an approval (below) needs.
+    let dns = DnsServer::start(Zone::default().txt("remote.example", "v=spf1 ip4:127.0.0.1 -all"));
     let t = Tern::start_with(
         &["smtp", "imaps", "submission"],
         &format!(
-            "[spam]\nclassifier = false\nrspamd_url = \"{}\"\nrspamd_controller_url = \"{}\"\nrspamd_password = \"{PASSWORD}\"\ncheck_submissions = true\n",
+            "{}[spam]\nclassifier = false\nrspamd_url = \"{}\"\nrspamd_controller_url = \"{}\"\nrspamd_password = \"{PASSWORD}\"\ncheck_submissions = true\n",
+            dns.config(),
             rspamd.url(),
             rspamd.controller_url()
         ),
@@ -172,6 +177,23 @@ except smtplib.SMTPDataError as e:
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // A sender the account approved (Screener) is never filed in Junk by
+    // the spam checks: the approval wins.
+    let out = t.cli(&["user", "screener", USER, "approve", "sender@remote.example"]);
+    assert!(out.status.success());
+    let r = send(
+        port,
+        "mx.remote.example",
+        "sender@remote.example",
+        USER,
+        &message("approved", &gtube("add header")),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    let boxes = t.imaps_script(LIST, USER, PW, &[]);
+    assert!(
+        boxes.lines().any(|l| l == "INBOX: Subject: approved"),
+        "{boxes}"
+    );
     // rspamd stopped: mail is still delivered.
     rspamd.stop();
     let r = send(
