@@ -155,6 +155,20 @@ pub async fn classify(
         return out;
     }
     let started = std::time::Instant::now();
+    // Nothing to judge with until some model has learned enough: then the
+    // message is not even read.
+    let ready = |t: (u64, u64)| t.0 >= cfg.min_trained && t.1 >= cfg.min_trained;
+    let mut any_ready =
+        matches!(shared.store.spam_totals(tern_store::SPAM_GLOBAL).await, Ok(t) if ready(t));
+    for &account in accounts {
+        if any_ready {
+            break;
+        }
+        any_ready = matches!(shared.store.spam_totals(account).await, Ok(t) if ready(t));
+    }
+    if !any_ready {
+        return out;
+    }
     let bytes = match msg.prefix(tern_spam::tokens::MAX_BYTES).await {
         Ok(b) => b,
         Err(e) => {

@@ -37,7 +37,9 @@ fn placeholders(from: usize, n: usize) -> String {
 }
 
 impl Store {
-    async fn spam_totals(&self, scope: i64) -> Result<(u64, u64)> {
+    /// How many messages a model learned: (spam, ham). `scope` is an
+    /// account id, or `GLOBAL`.
+    pub async fn spam_totals(&self, scope: i64) -> Result<(u64, u64)> {
         let row: Option<(i64, i64)> =
             sqlx::query_as("SELECT spam, ham FROM spam_totals WHERE scope = $1")
                 .bind(scope)
