@@ -155,18 +155,22 @@ pub async fn classify(
         return out;
     }
     let started = std::time::Instant::now();
-    // Nothing to judge with until some model has learned enough: then the
-    // message is not even read.
+    // Each account is judged by its own model once that has learned
+    // enough, else by the global one; with neither, not at all — and when
+    // no account can be judged, the message is not even read.
     let ready = |t: (u64, u64)| t.0 >= cfg.min_trained && t.1 >= cfg.min_trained;
-    let mut any_ready =
-        matches!(shared.store.spam_totals(tern_store::SPAM_GLOBAL).await, Ok(t) if ready(t));
+    let mut scopes = Vec::with_capacity(accounts.len());
     for &account in accounts {
-        if any_ready {
-            break;
+        match shared.store.spam_totals_of(account).await {
+            Ok((own, _)) if ready(own) => scopes.push((account, account, own)),
+            Ok((_, global)) if ready(global) => {
+                scopes.push((account, tern_store::SPAM_GLOBAL, global))
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(queue_id = %id, error = %e, "spam: cannot read the model"),
         }
-        any_ready = matches!(shared.store.spam_totals(account).await, Ok(t) if ready(t));
     }
-    if !any_ready {
+    if scopes.is_empty() {
         return out;
     }
     let bytes = match msg.prefix(tern_spam::tokens::MAX_BYTES).await {
@@ -180,29 +184,13 @@ pub async fn classify(
         return out;
     };
     let failures = auth_failures(results);
-    for &account in accounts {
-        let (own, global) = match shared.store.spam_models(account, &tokens).await {
+    for (account, scope, totals) in scopes {
+        let model = match shared.store.spam_model_with(scope, totals, &tokens).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(queue_id = %id, error = %e, "spam: cannot read the model");
                 continue;
             }
-        };
-        let ready = |m: &tern_store::SpamModel| {
-            tern_spam::ready(
-                tern_spam::Counts {
-                    spam: m.totals.0,
-                    ham: m.totals.1,
-                },
-                cfg.min_trained,
-            )
-        };
-        let model = if ready(&own) {
-            own
-        } else if ready(&global) {
-            global
-        } else {
-            continue;
         };
         let totals = tern_spam::Counts {
             spam: model.totals.0,

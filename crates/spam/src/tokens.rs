@@ -18,18 +18,27 @@ use mail_parser::{Address, HeaderName, HeaderValue, Message, MimeHeaders};
 pub const MAX_BYTES: usize = 256 * 1024;
 /// The most characters of decoded text read.
 pub const MAX_TEXT: usize = 64 * 1024;
-/// The most distinct tokens a message gives.
-pub const MAX_TOKENS: usize = 1_000;
+/// The most distinct tokens a message gives: enough for any message of
+/// ordinary length (the judgement uses its 150 most telling ones), and one
+/// store query per message.
+pub const MAX_TOKENS: usize = 600;
 /// Words shorter than this say nothing; longer than `MAX_WORD` are cut.
 const MIN_WORD: usize = 3;
 const MAX_WORD: usize = 24;
 
 /// FNV-1a, 64 bits: stable across builds and nodes (the store keeps it).
 pub fn hash(s: &str) -> u64 {
+    hash_parts(&[s])
+}
+
+/// `hash` of the parts written one after the other, without joining them.
+fn hash_parts(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    for p in parts {
+        for b in p.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
     }
     h
 }
@@ -41,10 +50,14 @@ struct Bag {
 
 impl Bag {
     fn add(&mut self, token: &str) {
+        self.add_parts(&[token]);
+    }
+
+    fn add_parts(&mut self, parts: &[&str]) {
         if self.out.len() >= MAX_TOKENS {
             return;
         }
-        let h = hash(token);
+        let h = hash_parts(parts);
         if self.seen.insert(h) {
             self.out.push(h);
         }
@@ -57,9 +70,14 @@ impl Bag {
     /// Every word of `text`, prefixed (`s:` for the subject, none for the
     /// body), lower case; links as `url:HOST`.
     fn words(&mut self, prefix: &str, text: &str) {
+        self.words_within(prefix, text, MAX_TEXT);
+    }
+
+    /// `words`, reading at most `max` characters; returns how many it read.
+    fn words_within(&mut self, prefix: &str, text: &str, max: usize) -> usize {
         let mut word = String::new();
         let mut chars = text.chars().peekable();
-        let mut budget = MAX_TEXT;
+        let mut budget = max;
         while let Some(c) = chars.next() {
             if budget == 0 || self.full() {
                 break;
@@ -97,13 +115,14 @@ impl Bag {
             self.flush(prefix, &mut word);
         }
         self.flush(prefix, &mut word);
+        max - budget
     }
 
     fn flush(&mut self, prefix: &str, word: &mut String) {
         let w = word.trim_end_matches('\'');
         let n = w.chars().count();
         if n >= MIN_WORD && !w.chars().all(|c| c.is_ascii_digit()) {
-            self.add(&format!("{prefix}{w}"));
+            self.add_parts(&[prefix, w]);
         }
         word.clear();
     }
@@ -220,9 +239,7 @@ pub fn tokens(raw: &[u8]) -> Vec<u64> {
             break;
         }
         if let Some(text) = msg.body_text(i) {
-            let part: String = text.chars().take(left).collect();
-            left = left.saturating_sub(part.chars().count());
-            bag.words("", &part);
+            left = left.saturating_sub(bag.words_within("", &text, left));
         }
     }
     bag.out

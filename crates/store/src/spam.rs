@@ -17,8 +17,8 @@ use crate::{AccountId, Result, Store};
 /// The global model's scope.
 pub const GLOBAL: i64 = 0;
 /// Tokens per query (bound parameters stay well under every backend's
-/// limit).
-const CHUNK: usize = 400;
+/// limit; one query for a whole message's tokens).
+const CHUNK: usize = 600;
 
 /// One model's counts for the tokens asked about.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,13 +27,6 @@ pub struct SpamModel {
     pub totals: (u64, u64),
     /// (spam, ham) per token; a token not there was never seen.
     pub tokens: HashMap<u64, (u64, u64)>,
-}
-
-fn placeholders(from: usize, n: usize) -> String {
-    (0..n)
-        .map(|i| format!("${}", from + i))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Store {
@@ -48,53 +41,87 @@ impl Store {
         Ok(row.map_or((0, 0), |(s, h)| (s.max(0) as u64, h.max(0) as u64)))
     }
 
-    /// The account's model and the global one, for `tokens`. A model that
-    /// learned nothing is returned empty without reading its tokens.
+    /// What the account's model and the global one learned, in one query:
+    /// ((spam, ham) of the account, (spam, ham) of everyone).
+    pub async fn spam_totals_of(&self, account: AccountId) -> Result<((u64, u64), (u64, u64))> {
+        let rows: Vec<(i64, i64, i64)> =
+            sqlx::query_as("SELECT scope, spam, ham FROM spam_totals WHERE scope IN ($1, $2)")
+                .bind(account)
+                .bind(GLOBAL)
+                .fetch_all(self.pool())
+                .await?;
+        let of = |scope: i64| {
+            rows.iter()
+                .find(|r| r.0 == scope)
+                .map_or((0, 0), |r| (r.1.max(0) as u64, r.2.max(0) as u64))
+        };
+        Ok((of(account), of(GLOBAL)))
+    }
+
+    /// One model (an account's, or `GLOBAL`) for `tokens`: what it learned
+    /// and the counts of those tokens it has seen. A model that learned
+    /// nothing is returned empty without reading its tokens.
+    pub async fn spam_model(&self, scope: i64, tokens: &[u64]) -> Result<SpamModel> {
+        let totals = self.spam_totals(scope).await?;
+        self.spam_model_with(scope, totals, tokens).await
+    }
+
+    /// `spam_model` when the model's totals are known already.
+    pub async fn spam_model_with(
+        &self,
+        scope: i64,
+        totals: (u64, u64),
+        tokens: &[u64],
+    ) -> Result<SpamModel> {
+        let mut m = SpamModel {
+            totals,
+            ..SpamModel::default()
+        };
+        if m.totals == (0, 0) {
+            return Ok(m);
+        }
+        // The tokens travel as one JSON array, not one bound value each:
+        // binding hundreds of values costs more than the lookups.
+        let list = format!(
+            "[{}]",
+            tokens
+                .iter()
+                .map(|t| (*t as i64).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => {
+                "SELECT token, spam, ham FROM spam_tokens WHERE scope = $1 \
+                 AND token IN (SELECT value FROM json_each($2))"
+            }
+            crate::Backend::Postgres => {
+                "SELECT token, spam, ham FROM spam_tokens WHERE scope = $1 \
+                 AND token IN (SELECT value::bigint FROM json_array_elements_text($2::json))"
+            }
+        };
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sql)
+            .bind(scope)
+            .bind(list)
+            .fetch_all(self.pool())
+            .await?;
+        for (token, s, h) in rows {
+            m.tokens
+                .insert(token as u64, (s.max(0) as u64, h.max(0) as u64));
+        }
+        Ok(m)
+    }
+
+    /// The account's model and the global one, for `tokens`.
     pub async fn spam_models(
         &self,
         account: AccountId,
         tokens: &[u64],
     ) -> Result<(SpamModel, SpamModel)> {
-        let mut own = SpamModel {
-            totals: self.spam_totals(account).await?,
-            ..SpamModel::default()
-        };
-        let mut global = SpamModel {
-            totals: self.spam_totals(GLOBAL).await?,
-            ..SpamModel::default()
-        };
-        let scopes: Vec<i64> = [(account, own.totals), (GLOBAL, global.totals)]
-            .iter()
-            .filter(|(_, t)| *t != (0, 0))
-            .map(|(s, _)| *s)
-            .collect();
-        if scopes.is_empty() {
-            return Ok((own, global));
-        }
-        for chunk in tokens.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT scope, token, spam, ham FROM spam_tokens WHERE scope IN ({}) AND token IN ({})",
-                placeholders(1, scopes.len()),
-                placeholders(1 + scopes.len(), chunk.len())
-            );
-            let mut q = sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
-            for s in &scopes {
-                q = q.bind(*s);
-            }
-            for t in chunk {
-                q = q.bind(*t as i64);
-            }
-            for (scope, token, s, h) in q.fetch_all(self.pool()).await? {
-                let m = if scope == GLOBAL {
-                    &mut global
-                } else {
-                    &mut own
-                };
-                m.tokens
-                    .insert(token as u64, (s.max(0) as u64, h.max(0) as u64));
-            }
-        }
-        Ok((own, global))
+        Ok((
+            self.spam_model(account, tokens).await?,
+            self.spam_model(GLOBAL, tokens).await?,
+        ))
     }
 
     /// Train the account's model (and the global one) with a message as
