@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use crate::Manager;
 use crate::error::{Error, Result};
 use crate::scope::Scope;
-use crate::users::scoped_address;
 
 /// One sender's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -44,24 +43,14 @@ pub fn vip_key(s: &str) -> Result<String> {
 }
 
 impl Manager {
-    async fn account_of(&self, scope: &Scope, user: &str) -> Result<i64> {
-        let a = scoped_address(scope, "user", user)?;
-        Ok(self
-            .store
-            .account_get(&a)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("account {a} not found")))?
-            .id)
-    }
-
     /// Turn the Screener on (creating the `Screener` mailbox) or off.
     pub async fn screener_set(&self, scope: &Scope, user: &str, on: bool) -> Result<()> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         Ok(self.store.screener_set(id, on).await?)
     }
 
     pub async fn screener_enabled(&self, scope: &Scope, user: &str) -> Result<bool> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         Ok(self.store.screener_enabled(id).await?)
     }
 
@@ -74,7 +63,7 @@ impl Manager {
         approve: bool,
         source: &str,
     ) -> Result<()> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         let key = sender_key(sender)?;
         Ok(self
             .store
@@ -84,7 +73,7 @@ impl Manager {
 
     /// Forget the decision about `sender`: their next mail is screened.
     pub async fn screener_forget(&self, scope: &Scope, user: &str, sender: &str) -> Result<()> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         let key = sender_key(sender)?;
         if !self.store.screener_forget(id, &key).await? {
             return Err(Error::not_found(format!("no decision about {key}")));
@@ -93,7 +82,7 @@ impl Manager {
     }
 
     pub async fn screener_list(&self, scope: &Scope, user: &str) -> Result<Vec<SenderDecision>> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         Ok(self
             .store
             .screener_list(id)
@@ -109,7 +98,7 @@ impl Manager {
     }
 
     pub async fn vip_add(&self, scope: &Scope, user: &str, pattern: &str) -> Result<String> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         let key = vip_key(pattern)?;
         if !self
             .store
@@ -123,7 +112,7 @@ impl Manager {
     }
 
     pub async fn vip_remove(&self, scope: &Scope, user: &str, pattern: &str) -> Result<()> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         let key = vip_key(pattern)?;
         if !self.store.vip_remove(id, &key).await? {
             return Err(Error::not_found(format!("{key} is not a VIP")));
@@ -132,7 +121,7 @@ impl Manager {
     }
 
     pub async fn vip_list(&self, scope: &Scope, user: &str) -> Result<Vec<String>> {
-        let id = self.account_of(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         Ok(self.store.vip_list(id).await?)
     }
 }

@@ -18,7 +18,6 @@ use utoipa::ToSchema;
 use crate::Manager;
 use crate::error::{Error, Result};
 use crate::scope::Scope;
-use crate::users::scoped_address;
 
 /// The mailbox that holds snoozed messages (and, under it, the four).
 pub const SNOOZED: &str = "Snoozed";
@@ -73,20 +72,10 @@ pub struct SnoozedInfo {
 }
 
 impl Manager {
-    async fn snooze_account(&self, scope: &Scope, user: &str) -> Result<i64> {
-        let a = scoped_address(scope, "user", user)?;
-        Ok(self
-            .store
-            .account_get(&a)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("account {a} not found")))?
-            .id)
-    }
-
     /// Turn Snooze on (creating its mailboxes) or off (the mailboxes stay,
     /// and what is snoozed still wakes up).
     pub async fn snooze_set(&self, scope: &Scope, user: &str, on: bool) -> Result<()> {
-        let id = self.snooze_account(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         if on {
             for name in std::iter::once(SNOOZED).chain(FOLDERS) {
                 if self.store.mailbox_get(id, name).await?.is_none() {
@@ -103,7 +92,7 @@ impl Manager {
     /// The account's time zone (an IANA name such as `Europe/Berlin`;
     /// empty: the server's).
     pub async fn time_zone_set(&self, scope: &Scope, user: &str, tz: &str) -> Result<()> {
-        let id = self.snooze_account(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         let tz = tz.trim();
         if !tz.is_empty() && TimeZone::get(tz).is_err() {
             return Err(Error::invalid(
@@ -125,7 +114,7 @@ impl Manager {
         uid: u32,
         until: i64,
     ) -> Result<()> {
-        let id = self.snooze_account(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         if until <= tern_common::time::now_secs() {
             return Err(Error::invalid("until", "a time in the future"));
         }
@@ -152,12 +141,12 @@ impl Manager {
     /// Whether Snooze is on, and the account's own time zone ("" = the
     /// server's).
     pub async fn snooze_settings(&self, scope: &Scope, user: &str) -> Result<(bool, String)> {
-        let id = self.snooze_account(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         Ok(self.store.snooze_settings(id).await?)
     }
 
     pub async fn snooze_list(&self, scope: &Scope, user: &str) -> Result<Vec<SnoozedInfo>> {
-        let id = self.snooze_account(scope, user).await?;
+        let id = self.account_id(scope, user).await?;
         let boxes = self.store.mailbox_list(id).await?;
         let name = |m: i64| {
             boxes

@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use crate::Manager;
 use crate::error::{Error, Result};
 use crate::scope::Scope;
-use crate::users::scoped_address;
 
 /// How much a model has learned, and whether it judges yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -28,16 +27,6 @@ pub struct SpamStatus {
 }
 
 impl Manager {
-    async fn spam_account(&self, scope: &Scope, user: &str) -> Result<i64> {
-        let a = scoped_address(scope, "user", user)?;
-        Ok(self
-            .store
-            .account_get(&a)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("account {a} not found")))?
-            .id)
-    }
-
     /// Train `user`'s model (and the global one) with `message` as spam or
     /// ham; false when it was trained so already.
     pub async fn spam_train(
@@ -47,7 +36,7 @@ impl Manager {
         message: Vec<u8>,
         spam: bool,
     ) -> Result<bool> {
-        let account = self.spam_account(scope, user).await?;
+        let account = self.account_id(scope, user).await?;
         let (key, tokens) = tokio::task::spawn_blocking(move || {
             (
                 tern_spam::tokens::message_key(&message),
@@ -60,7 +49,7 @@ impl Manager {
     }
 
     pub async fn spam_status(&self, scope: &Scope, user: &str) -> Result<SpamStatus> {
-        let account = self.spam_account(scope, user).await?;
+        let account = self.account_id(scope, user).await?;
         let (own, global) = self.store.spam_models(account, &[]).await?;
         let min = self.config.spam.min_trained;
         let info = |m: tern_store::SpamModel| SpamModelInfo {

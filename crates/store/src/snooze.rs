@@ -17,6 +17,18 @@ pub struct Snoozed {
     pub until: i64,
 }
 
+type Row = (i64, i64, i64, i64, i64);
+
+fn snoozed((account_id, mailbox_id, uid, back_to, until): Row) -> Snoozed {
+    Snoozed {
+        account_id,
+        mailbox_id,
+        uid: uid.clamp(0, u32::MAX as i64) as u32,
+        back_to,
+        until,
+    }
+}
+
 impl Store {
     /// Whether Snooze is on, and the account's time zone ("" = server's).
     pub async fn snooze_settings(&self, account: AccountId) -> Result<(bool, String)> {
@@ -74,7 +86,7 @@ impl Store {
 
     /// Snoozed messages due at `now`, earliest first, at most `limit`.
     pub async fn snooze_due(&self, now: i64, limit: i64) -> Result<Vec<Snoozed>> {
-        let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT account_id, mailbox_id, uid, back_to, until FROM snoozed \
              WHERE until <= $1 ORDER BY until LIMIT $2",
         )
@@ -82,37 +94,19 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(account_id, mailbox_id, uid, back_to, until)| Snoozed {
-                account_id,
-                mailbox_id,
-                uid: uid.clamp(0, u32::MAX as i64) as u32,
-                back_to,
-                until,
-            })
-            .collect())
+        Ok(rows.into_iter().map(snoozed).collect())
     }
 
     /// The account's snoozed messages, earliest first.
     pub async fn snooze_list(&self, account: AccountId) -> Result<Vec<Snoozed>> {
-        let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT account_id, mailbox_id, uid, back_to, until FROM snoozed \
              WHERE account_id = $1 ORDER BY until",
         )
         .bind(account)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(account_id, mailbox_id, uid, back_to, until)| Snoozed {
-                account_id,
-                mailbox_id,
-                uid: uid.clamp(0, u32::MAX as i64) as u32,
-                back_to,
-                until,
-            })
-            .collect())
+        Ok(rows.into_iter().map(snoozed).collect())
     }
 
     pub async fn snooze_remove(&self, mailbox: MailboxId, uid: u32) -> Result<()> {
