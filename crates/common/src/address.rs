@@ -116,6 +116,14 @@ impl Address {
         Ok(())
     }
 
+    /// Whether the local part is written in one script (UTS #39 5.1;
+    /// `Common` characters such as digits and dots go with any): `аlice`,
+    /// a Cyrillic а before Latin letters, is not — the shape of a spoof.
+    pub fn single_script_local(&self) -> bool {
+        use unicode_security::MixedScript;
+        self.local.as_str().is_single_script()
+    }
+
     /// The UTS #39 4 skeleton of the local part: two local parts that look
     /// alike (Cyrillic а and Latin a, `rn` and `m`) have the same skeleton.
     pub fn local_skeleton(&self) -> String {

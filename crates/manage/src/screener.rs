@@ -27,6 +27,16 @@ pub struct SenderDecision {
 /// case (its domain normalised).
 pub fn sender_key(s: &str) -> Result<String> {
     let a = Address::parse(s.trim()).map_err(|e| Error::invalid("sender", e.to_string()))?;
+    // A sender that skips filters must not be a look-alike of another:
+    // the characters a name may have, in one script.
+    a.check_new()
+        .map_err(|e| Error::invalid("sender", e.to_string()))?;
+    if !a.single_script_local() {
+        return Err(Error::invalid(
+            "sender",
+            format!("{a} mixes scripts (a look-alike of another address)"),
+        ));
+    }
     Ok(a.to_string().to_lowercase())
 }
 
@@ -141,5 +151,10 @@ mod tests {
         assert_eq!(vip_key("@Family.Example").unwrap(), "@family.example");
         assert_eq!(vip_key("family.example").unwrap(), "@family.example");
         assert!(vip_key("@").is_err());
+        assert!(vip_key("\u{430}lice@example.org").is_err(), "mixed scripts");
+        assert!(
+            sender_key("\u{430}\u{43b}\u{438}\u{441}\u{430}@example.org").is_ok(),
+            "all Cyrillic"
+        );
     }
 }

@@ -319,6 +319,8 @@ mod tests {
             prop_assert!(t.len() <= MAX_TOKENS);
             let unique: HashSet<_> = t.iter().collect();
             prop_assert_eq!(unique.len(), t.len());
+            let key = message_key(&raw);
+            prop_assert!(key.len() <= 3 + 200 * 4, "{}", key.len());
         }
     }
 }

@@ -59,6 +59,16 @@ fn hostile_api_requests_get_clean_refusals_and_memory_stays_flat() {
         ("cursor garbage", "422 error"),
         ("no token", "401 error"),
         ("token garbage", "401 error"),
+        // The user's own endpoints: the field at fault, never a crash.
+        ("screener sender huge", "422 error"),
+        ("screener sender nul", "422 error"),
+        ("screener duplicate keys", "400 error"),
+        ("vip zero-width", "422 error"),
+        ("vip cyrillic look-alike", "422 error"),
+        ("snooze uid overflow", "400 error"),
+        ("snooze in the past", "422 error"),
+        ("snooze traversal", "404 error"),
+        ("snooze time zone garbage", "422 error"),
         ("still served", "200"),
     ] {
         assert_eq!(got.get(case).copied(), Some(want), "{case}:\n{out}");

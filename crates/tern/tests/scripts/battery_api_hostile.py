@@ -59,4 +59,18 @@ case("query limit far too large", call("GET", "/api/v1/users?limit=9999999999999
 case("cursor garbage", call("GET", "/api/v1/users?cursor=%00%ff" + "A" * 3000))
 case("no token", call("GET", "/api/v1/users", tok=None))
 case("token garbage", call("GET", "/api/v1/users", tok="tern_" + "x" * 5000))
+# The user's own endpoints (Screener, VIP, Snooze), signed in with HTTP Basic.
+import base64
+basic = {"Authorization": "Basic " + base64.b64encode(b"alice@example.org:correct horse battery staple").decode()}
+def me(method, path, body):
+    return call(method, "/api/v1/me" + path, json.dumps(body), tok=None, headers=basic)
+case("screener sender huge", me("POST", "/screener", {"sender": "a" * 3000 + "@x.example", "decision": "approve"}))
+case("screener sender nul", me("POST", "/screener", {"sender": "a\u0000b@x.example", "decision": "deny"}))
+case("screener duplicate keys", call("POST", "/api/v1/me/screener", '{"sender": "a@x.example", "sender": "b@x.example", "decision": "deny"}', tok=None, headers=basic))
+case("vip zero-width", me("POST", "/vip", {"pattern": "@exa\u200bmple.org"}))
+case("vip cyrillic look-alike", me("POST", "/vip", {"pattern": "\u0430lice@example.org"}))
+case("snooze uid overflow", me("POST", "/snooze", {"mailbox": "INBOX", "uid": 4294967296, "until": 9999999999}))
+case("snooze in the past", me("POST", "/snooze", {"mailbox": "INBOX", "uid": 1, "until": 0}))
+case("snooze traversal", me("POST", "/snooze", {"mailbox": "../../etc", "uid": 1, "until": 9999999999}))
+case("snooze time zone garbage", me("PUT", "/snooze", {"enabled": True, "time_zone": "../../etc/passwd"}))
 case("still served", call("GET", "/api/v1/domains"))
