@@ -70,6 +70,11 @@ pub(crate) fn organizational_domain(domain: &str) -> String {
     }
 }
 
+/// The Organizational Domain, for callers outside this crate.
+pub fn organizational_domain_of(domain: &str) -> String {
+    organizational_domain(domain)
+}
+
 /// Identifier alignment (RFC 7489 3.1): strict asks for the same name,
 /// relaxed for the same Organizational Domain.
 pub(crate) fn aligned(identifier: &str, from: &str, mode: Alignment) -> bool {
@@ -144,6 +149,46 @@ pub(crate) async fn own_record(
         )),
         Lookup::TempError(e) => Err(format!("DNS error: {e}")),
     }
+}
+
+/// The DMARC record that governs mail from `from`, for aggregate reports
+/// (RFC 7489 7.2): found at the domain itself or at its Organizational
+/// Domain, with the name it was found at.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Where the record was found: the policy domain a report is about.
+    pub domain: String,
+    pub record: Arc<Dmarc>,
+    /// The `pct` tag, 100 when absent.
+    pub pct: u8,
+}
+
+/// Discover the record for `from` as delivery does (RFC 7489 6.6.3):
+/// `Ok(None)` when there is none, `Err` on a DNS error.
+pub async fn published(
+    auth: &MessageAuthenticator,
+    from: &str,
+) -> Result<Option<Published>, String> {
+    let from = from.trim_end_matches('.').to_ascii_lowercase();
+    let org = organizational_domain(&from);
+    let mut names = vec![from.clone()];
+    if org != from {
+        names.push(org);
+    }
+    for name in names {
+        match lookup(auth, &name).await {
+            Lookup::Found(record, pct) => {
+                return Ok(Some(Published {
+                    domain: name,
+                    record,
+                    pct,
+                }));
+            }
+            Lookup::TempError(e) => return Err(e),
+            Lookup::Absent => {}
+        }
+    }
+    Ok(None)
 }
 
 fn policy_name(p: Policy) -> &'static str {

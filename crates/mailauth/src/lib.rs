@@ -45,6 +45,7 @@ mod spf;
 
 pub use arc::{SEALED_HEADERS, seal_key};
 pub use checks::{Checker, MAX_DKIM_SIGNATURES, Outcome};
+pub use dmarc::{Published, organizational_domain_of, published};
 pub use dns::authenticator;
 pub use policy::Disposition;
 pub use results::{apply, authserv_id_of};

@@ -522,6 +522,49 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX snoozed_until ON snoozed(until);
     "#,
+    // 27: DMARC aggregate and TLS-RPT reports. `reports_sent`: one row per
+    // kind, day and policy domain, written in the same transaction as the
+    // report's mail enters the queue, so no node sends a day twice; an
+    // https report waits in it (`payload`) until posted. `reports_done`:
+    // the days each kind has finished. `reports_in`: reports other servers
+    // sent to us, with their figures and rows as JSON.
+    r#"
+    CREATE TABLE reports_sent (
+        kind TEXT NOT NULL,
+        period BIGINT NOT NULL,
+        domain TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        destinations TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        at BIGINT NOT NULL,
+        payload {blob},
+        PRIMARY KEY (kind, period, domain)
+    );
+    CREATE TABLE reports_done (
+        kind TEXT NOT NULL,
+        period BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (kind, period)
+    );
+    CREATE TABLE reports_in (
+        id {pk},
+        kind TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        org_name TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        begin_at BIGINT NOT NULL,
+        end_at BIGINT NOT NULL,
+        received BIGINT NOT NULL,
+        messages BIGINT NOT NULL,
+        passed BIGINT NOT NULL,
+        failed BIGINT NOT NULL,
+        detail TEXT NOT NULL,
+        UNIQUE (kind, org_name, report_id, domain)
+    );
+    CREATE INDEX reports_in_domain ON reports_in(domain, end_at);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -30,6 +30,7 @@ mod mta_sts;
 mod password;
 mod queue;
 mod reader;
+pub mod reports;
 mod screener;
 mod sendas;
 mod sieve;
@@ -70,6 +71,7 @@ pub use mail::{
 pub use mta_sts::{MAX_AGE_LIMIT as MTA_STS_MAX_AGE, MtaSts};
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
 pub use reader::MessageReader;
+pub use reports::{KIND_DMARC, KIND_TLSRPT, ReportIn, ReportSent};
 pub use screener::{MAX_VIP, SENT_DAYS, ScreenerDecision};
 pub use sieve::{
     MAX_SIEVE_NAME_CHARS, MAX_SIEVE_SCRIPT_SIZE, MAX_SIEVE_SCRIPTS, SieveLimit, SieveScript,

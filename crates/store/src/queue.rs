@@ -172,35 +172,8 @@ impl Store {
                 "a queued message needs at least one recipient".into(),
             ));
         }
-        let t = now_secs();
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO queue_messages (created, sender, envid, ret, requiretls, size, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(t)
-        .bind(&m.sender)
-        .bind(m.envid.as_deref())
-        .bind(m.ret.as_deref())
-        .bind(m.requiretls as i64)
-        .bind(m.data.len() as i64)
-        .bind(m.data.as_slice())
-        .fetch_one(&mut *tx)
-        .await?;
-        for r in &m.recipients {
-            sqlx::query(
-                "INSERT INTO queue_recipients (message_id, rcpt, domain, orcpt, notify, state, next_attempt, updated) \
-                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
-            )
-            .bind(id)
-            .bind(&r.rcpt)
-            .bind(domain_of(&r.rcpt))
-            .bind(r.orcpt.as_deref())
-            .bind(&r.notify)
-            .bind(t)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let id = queue_insert_in(&mut tx, m).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -389,4 +362,47 @@ impl Store {
         .await?;
         Ok(r.rows_affected())
     }
+}
+
+/// Insert a queued message and its recipients inside `tx` (the caller
+/// commits): a DMARC or TLS report enters the queue in the transaction that
+/// records it as sent.
+pub(crate) async fn queue_insert_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    m: &QueueNew,
+) -> Result<QueueId> {
+    if m.recipients.is_empty() {
+        return Err(StoreError::Invalid(
+            "a queued message needs at least one recipient".into(),
+        ));
+    }
+    let t = now_secs();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO queue_messages (created, sender, envid, ret, requiretls, size, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(t)
+    .bind(&m.sender)
+    .bind(m.envid.as_deref())
+    .bind(m.ret.as_deref())
+    .bind(m.requiretls as i64)
+    .bind(m.data.len() as i64)
+    .bind(m.data.as_slice())
+    .fetch_one(&mut **tx)
+    .await?;
+    for r in &m.recipients {
+        sqlx::query(
+                "INSERT INTO queue_recipients (message_id, rcpt, domain, orcpt, notify, state, next_attempt, updated) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+            )
+            .bind(id)
+            .bind(&r.rcpt)
+            .bind(domain_of(&r.rcpt))
+            .bind(r.orcpt.as_deref())
+            .bind(&r.notify)
+            .bind(t)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(id)
 }

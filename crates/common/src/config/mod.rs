@@ -32,6 +32,7 @@ mod pop3;
 mod queue;
 mod rate;
 mod relay;
+mod reports;
 mod screener;
 mod server;
 mod sieve;
@@ -61,6 +62,7 @@ pub use pop3::Pop3Config;
 pub use queue::QueueConfig;
 pub use rate::RateConfig;
 pub use relay::{RelayConfig, RelayTls};
+pub use reports::ReportsConfig;
 pub use screener::ScreenerConfig;
 pub use server::ServerConfig;
 pub use sieve::SieveConfig;
@@ -113,6 +115,8 @@ struct RawConfig {
     #[serde(default)]
     screener: screener::RawScreener,
     #[serde(default)]
+    reports: reports::RawReports,
+    #[serde(default)]
     dns: dns::RawDns,
     #[serde(default)]
     checks: checks::RawChecks,
@@ -152,6 +156,7 @@ pub struct Config {
     pub tarpit: TarpitConfig,
     pub spam: SpamConfig,
     pub screener: ScreenerConfig,
+    pub reports: ReportsConfig,
     pub dns: DnsConfig,
     pub checks: ChecksConfig,
     pub queue: QueueConfig,
@@ -184,6 +189,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         tarpit: TarpitConfig::default(),
         spam: SpamConfig::default(),
         screener: ScreenerConfig::default(),
+        reports: ReportsConfig::default(),
         dns: DnsConfig::default(),
         checks: ChecksConfig::default(),
         queue: QueueConfig::default(),
@@ -222,6 +228,7 @@ pub fn parse(
         .map(|a| AcmeConfig::from_raw(&mut c, a, base));
     TlsConfig::required(&mut c, &tls, acme.is_some(), &listeners);
     AcmeConfig::listener_check(&mut c, &acme, &listeners);
+    let reports = ReportsConfig::from_raw(&mut c, &raw.reports, &hostname);
     let config = Config {
         source: source.clone(),
         hostname,
@@ -240,6 +247,7 @@ pub fn parse(
         tarpit: TarpitConfig::from_raw(&mut c, &raw.tarpit),
         spam: SpamConfig::from_raw(&mut c, &raw.spam),
         screener: ScreenerConfig::from_raw(&raw.screener),
+        reports,
         smtp: SmtpConfig::from_raw(&mut c, &raw.smtp),
         pop3: Pop3Config::from_raw(&mut c, &raw.pop3),
         imap: ImapConfig::from_raw(&mut c, &raw.imap),
