@@ -205,6 +205,9 @@ pub async fn deliver(
         }
     };
     count_outcome(&reply);
+    if !s.authenticated && reply.starts_with("250") {
+        crate::reports::read(shared, env, &msg, id).await;
+    }
     // RFC 8601: the verdict as the Authentication-Results field has it.
     let checks = verdict.map_or_else(|| "-".to_string(), |v| results(&v.header));
     if !remote.is_empty() {

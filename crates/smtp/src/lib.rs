@@ -8,6 +8,7 @@ pub mod deliver;
 pub mod framing;
 pub mod numbers;
 pub mod replies;
+mod reports;
 mod screener;
 pub mod session;
 mod sieve;

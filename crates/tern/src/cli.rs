@@ -65,6 +65,10 @@ pub enum Command {
     /// The spam classifier: bulk training and what it has learned.
     #[command(subcommand)]
     Spam(SpamCmd),
+    /// DMARC aggregate and TLS reports: send the day's now, list what
+    /// tern sent and what other servers sent to us.
+    #[command(subcommand)]
+    Reports(ReportsCmd),
     /// Bring mail in from an mbox file or a Maildir++ tree.
     Import {
         user: String,
@@ -466,6 +470,50 @@ pub enum VipCmd {
     Add { pattern: String },
     Remove { pattern: String },
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportsCmd {
+    /// Make and send the reports of the last finished UTC day (or --day)
+    /// now, whatever [reports] hour says; a report already sent for that
+    /// day and domain is not sent again.
+    SendNow {
+        /// Print what would be sent, send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The day to report on, YYYY-MM-DD (default: yesterday).
+        #[arg(long)]
+        day: Option<String>,
+        /// Only this kind: dmarc or tlsrpt (default: those [reports] turns on).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Also write each report's XML or JSON into this directory.
+        #[arg(long)]
+        save: Option<std::path::PathBuf>,
+    },
+    /// Reports received (newest first), or with --sent the ones tern sent.
+    List {
+        #[arg(long)]
+        domain: Option<String>,
+        /// dmarc or tlsrpt.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// The reports tern sent in the last 30 days instead.
+        #[arg(long)]
+        sent: bool,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One received report with its rows.
+    Show {
+        id: i64,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

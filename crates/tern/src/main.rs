@@ -12,6 +12,7 @@ mod progress;
 mod protocols;
 mod queue;
 mod quickstart;
+mod reports;
 mod serve;
 mod sieve;
 mod spam;
@@ -153,6 +154,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Srs(c) => admin::srs(&existing(load()?)?, c).await,
         Command::Backup(b) => backup::backup(&existing(load()?)?, b).await,
         Command::Spam(c) => spam::run(&existing(load()?)?, c).await,
+        Command::Reports(c) => reports::run(&existing(load()?)?, c).await,
         Command::Import {
             user,
             format,

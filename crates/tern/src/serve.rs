@@ -148,6 +148,11 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     spawn_upkeep(security.clone(), store.clone(), config.clone());
     spawn_tally(store.clone());
     spawn_snooze(store.clone(), config.clone());
+    // DMARC and TLS reports once a day (one node at a time), and the
+    // recorded outcomes they are made from dropped after a week.
+    if let Err(e) = tern_reports::spawn(config.clone(), store.clone()) {
+        tracing::warn!(error = %e, "reports: not started");
+    }
     let queue = tern_queue::Queue::start(config.clone(), store.clone())
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);

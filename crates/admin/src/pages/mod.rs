@@ -8,6 +8,7 @@ mod audit;
 mod dashboard;
 mod domains;
 mod queue;
+mod reports;
 mod settings;
 mod users;
 
@@ -47,6 +48,8 @@ pub fn routes() -> Router<AdminState> {
         .route("/admin/queue/retry", post(queue::retry))
         .route("/admin/queue/remove", post(queue::remove))
         .route("/admin/audit", get(audit::page))
+        .route("/admin/reports", get(reports::list))
+        .route("/admin/reports/view", get(reports::view))
         .route("/admin/settings", get(settings::page))
 }
 

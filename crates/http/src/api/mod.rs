@@ -18,6 +18,7 @@ mod error;
 mod me;
 mod ops;
 mod params;
+mod reports;
 mod screener;
 
 use axum::Router;
@@ -38,8 +39,8 @@ pub use error::{ApiError, ErrorBody, ErrorResponse};
 #[openapi(
     info(
         title = "tern management API",
-        description = "Domains, users, aliases, DKIM keys, the queue, the audit log and the ACME \
-                       certificates of a tern mail server. Management endpoints take `Authorization: Bearer <token>` \
+        description = "Domains, users, aliases, DKIM keys, the queue, the audit log, DMARC and TLS \
+                       reports and the ACME certificates of a tern mail server. Management endpoints take `Authorization: Bearer <token>` \
                        (`tern token create`); `/me` takes the user's own address and password \
                        (HTTP Basic). Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
@@ -92,6 +93,9 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::get_queued, ops::remove_queued))
         .routes(routes!(ops::retry_queued))
         .routes(routes!(ops::list_audit))
+        .routes(routes!(reports::list_reports))
+        .routes(routes!(reports::list_sent))
+        .routes(routes!(reports::get_report))
         .routes(routes!(ops::list_certs))
         .routes(routes!(ops::renew_certs))
         .routes(routes!(me::whoami))
