@@ -33,8 +33,9 @@ fi
 # Each entry is `module` or `module:package` (a name or a pinned spec):
 # the DAV clients are pinned to the versions the tests were written against;
 # Playwright drives Debian's chromium (its own browsers are never installed),
-# pyotp computes TOTP codes, requests posts the admin's forms.
-PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib vdirsyncer:vdirsyncer==0.21.0 khal:khal==0.14.1 khard:khard==0.22.0 caldav:caldav==3.6.0 playwright:playwright==1.65.2 pyotp:pyotp==2.12.1 requests:requests)
+# pyotp computes TOTP codes, requests posts the admin's forms; parsedmarc
+# (offline) reads tern's DMARC and TLS reports, lxml checks the RFC 7489 schema.
+PIP_PKGS=(imapclient openapi_spec_validator:openapi-spec-validator sievelib:sievelib vdirsyncer:vdirsyncer==0.21.0 khal:khal==0.14.1 khard:khard==0.22.0 caldav:caldav==3.6.0 playwright:playwright==1.65.2 pyotp:pyotp==2.12.1 requests:requests parsedmarc:parsedmarc==11.1.0 lxml:lxml)
 for entry in "${PIP_PKGS[@]}"; do
   module="${entry%%:*}"
   package="${entry#*:}"

@@ -23,6 +23,9 @@ use web::{
     daily_tally, domain_policies, screener_and_vips, snoozed_messages, spam_models,
     web_admin_role_and_second_factor, web_sessions,
 };
+#[path = "conformance/reports.rs"]
+mod reports;
+use reports::{report_state, reports_received};
 #[path = "conformance/dav.rs"]
 mod dav;
 use dav::{
@@ -222,6 +225,8 @@ conformance!(
     spam_models,
     screener_and_vips,
     snoozed_messages,
+    report_state,
+    reports_received,
 );
 
 async fn domains(f: Fixture) {

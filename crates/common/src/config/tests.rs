@@ -518,3 +518,24 @@ fn a_domain_setting_overrides_greylisting_and_tarpitting() {
         "a domain may turn it on"
     );
 }
+
+/// `[reports]`: off by default with postmaster read; sending needs a from
+/// address; bad values are refused with their key.
+#[test]
+fn reports_section_defaults_and_checks() {
+    let c = p("").unwrap();
+    assert!(!c.reports.dmarc && !c.reports.tlsrpt);
+    assert_eq!(c.reports.hour, 1);
+    assert!(c.reports.receives("postmaster@example.org"));
+    assert!(!c.reports.receives("alice@example.org"));
+    let e = p("[reports]\ndmarc = true\n").unwrap_err();
+    assert_eq!(e.errors[0].key, "reports.from");
+    let e = p("[reports]\nhour = 24\n").unwrap_err();
+    assert_eq!(e.errors[0].key, "reports.hour");
+    let e = p("[reports]\nreceive = [\"no body\"]\n").unwrap_err();
+    assert_eq!(e.errors[0].key, "reports.receive");
+    let c = p("[reports]\ntlsrpt = true\nfrom = \"reports@example.org\"\nreceive = [\"dmarc@example.org\", \"tls\"]\n").unwrap();
+    assert!(c.reports.tlsrpt);
+    assert!(c.reports.receives("DMARC@example.org") && c.reports.receives("tls@other.example"));
+    assert!(!c.reports.receives("postmaster@example.org"));
+}
