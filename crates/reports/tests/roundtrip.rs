@@ -196,3 +196,48 @@ proptest::proptest! {
         let _ = receive::parse(&head, 1 << 16);
     }
 }
+
+/// Hostile reports: elements nested a hundred thousand deep, a gzip bomb
+/// (64 MiB of zeros in about 64 KiB), a zip of many entries — each is
+/// refused or read within the cap, without recursion or a blow-up.
+#[test]
+fn hostile_reports_are_refused_within_bounds() {
+    let attach = |ct: &str, name: &str, bytes: &[u8]| {
+        let mut m = format!(
+            "From: a@example.com\r\nTo: postmaster@example.org\r\nSubject: r\r\nMIME-Version: 1.0\r\n\
+             Content-Type: {ct}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n"
+        )
+        .into_bytes();
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        for chunk in b64.as_bytes().chunks(76) {
+            m.extend_from_slice(chunk);
+            m.extend_from_slice(b"\r\n");
+        }
+        m
+    };
+    let deep = format!(
+        "<feedback><policy_published>{}{}</policy_published></feedback>",
+        "<x>".repeat(100_000),
+        "</x>".repeat(100_000)
+    );
+    let msg = attach(
+        "application/gzip",
+        "r.xml.gz",
+        &mail::gzip(deep.as_bytes()).unwrap(),
+    );
+    let _ = receive::parse(&msg, 10 << 20);
+    let bomb = mail::gzip(&vec![0u8; 64 << 20]).unwrap();
+    assert!(bomb.len() < 1 << 20);
+    let msg = attach("application/gzip", "r.xml.gz", &bomb);
+    assert!(
+        receive::parse(&msg, 10 << 20).is_err(),
+        "inflates past the cap"
+    );
+    let msg = attach("application/tlsrpt+gzip", "r.json.gz", &bomb);
+    assert!(
+        receive::parse(&msg, 10 << 20).is_err(),
+        "inflates past the cap"
+    );
+}

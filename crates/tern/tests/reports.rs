@@ -701,3 +701,73 @@ fn reports_sent_to_postmaster_are_read_listed_and_shown() {
     let html = page(&format!("/admin/reports/view?id={id}"));
     assert!(html.contains("203.0.113.9"), "{html}");
 }
+
+/// The daily loop of `tern serve`, driven with an injected clock: the
+/// newest due day first, nothing more on a second pass, the days missed
+/// while a node was down caught up next time — each sent once.
+#[test]
+fn the_daily_loop_sends_each_day_once_and_catches_up() {
+    use tern_reports::period::{DAY, day_start};
+    let dns = DnsServer::start(zone(9));
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_config(dir.path(), &[], &format!("{}{REPORTS}", dns.config()));
+    let config = tern_common::config::load(Some(&path), |_| true).expect("config");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt
+        .block_on(Store::open(&config.store, &config.data_dir))
+        .unwrap();
+    let first = day_start(tern_common::time::now_secs()) - 4 * DAY;
+    for d in 0..3 {
+        rt.block_on(store.dmarc_record_insert(&record(
+            first + d * DAY + 60,
+            "192.0.2.10",
+            "sender.example",
+            true,
+            true,
+        )))
+        .unwrap();
+    }
+    let reporter = rt
+        .block_on(async {
+            tern_reports::Reporter::new(std::sync::Arc::new(config.clone()), store.clone())
+        })
+        .unwrap();
+    let queued = || {
+        rt.block_on(store.queue_list())
+            .unwrap()
+            .iter()
+            .filter(|q| q.sender == "reports@example.org")
+            .count()
+    };
+    // Two hours into the next day (past `hour = 1`): the first day goes.
+    let now = first + DAY + 7200;
+    rt.block_on(reporter.tick(now));
+    assert_eq!(queued(), 1);
+    rt.block_on(reporter.tick(now));
+    assert_eq!(queued(), 1, "a second pass sends nothing");
+    // The node was down two days: both are caught up, in order.
+    let later = first + 3 * DAY + 7200;
+    rt.block_on(reporter.tick(later));
+    assert_eq!(queued(), 3);
+    rt.block_on(reporter.tick(later));
+    assert_eq!(queued(), 3);
+    let days: Vec<i64> = rt
+        .block_on(store.reports_sent(0))
+        .unwrap()
+        .iter()
+        .map(|r| r.period)
+        .collect();
+    assert_eq!(
+        days,
+        vec![first + 2 * DAY, first + DAY, first],
+        "newest first"
+    );
+    assert_eq!(
+        rt.block_on(store.report_last_day("dmarc")).unwrap(),
+        Some(first + 2 * DAY)
+    );
+}
