@@ -151,20 +151,22 @@ fn tlsrpt(r: &TlsReport) -> Option<ReportIn> {
     })
 }
 
-/// At most two reports are parsed at once, on the blocking pool.
-static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// At most two reports are read into memory and parsed at once.
+static READING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-/// Read the report in `message` and keep it when it is about a domain
-/// tern hosts.
+/// A turn to read one report: hold it while the message is read into
+/// memory and through `ingest`, so the reports in memory at once are
+/// bounded.
+pub async fn turn() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    READING.acquire().await.ok()
+}
+
+/// Read the report in `message` (on the blocking pool) and keep it when it
+/// is about a domain tern hosts. Call it holding a `turn`.
 pub async fn ingest(store: &Store, message: Vec<u8>, max: usize) -> Ingested {
-    let parsed = {
-        let Ok(_permit) = PARSING.acquire().await else {
-            return Ingested::Unreadable("shutting down".into());
-        };
-        match tokio::task::spawn_blocking(move || parse(&message, max)).await {
-            Ok(r) => r,
-            Err(e) => Err(format!("the parser failed: {e}")),
-        }
+    let parsed = match tokio::task::spawn_blocking(move || parse(&message, max)).await {
+        Ok(r) => r,
+        Err(e) => Err(format!("the parser failed: {e}")),
     };
     let report = match parsed {
         Ok(r) => r,

@@ -24,6 +24,9 @@ pub(crate) async fn read(shared: &Shared, env: &Envelope, msg: &Message, id: &st
         tracing::info!(queue_id = %id, size = msg.len(), "reports: message too large to read as a report");
         return;
     }
+    let Some(_turn) = tern_reports::receive::turn().await else {
+        return;
+    };
     let bytes = match msg.prefix(max).await {
         Ok(b) => b,
         Err(e) => {
