@@ -41,6 +41,7 @@ pub struct QueueInfo {
 fn state_name(s: RcptState) -> &'static str {
     match s {
         RcptState::Pending => "pending",
+        RcptState::Awaiting => "awaiting fetch",
         RcptState::Delivered => "delivered",
         RcptState::Failed => "failed",
     }

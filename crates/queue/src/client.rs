@@ -41,6 +41,9 @@ pub struct Envelope {
     pub envid: Option<String>,
     pub ret: Option<String>,
     pub requiretls: bool,
+    /// Send `SOURCE <id>` instead of the data when the host offers it
+    /// (docs/source-get.md 4).
+    pub source: Option<String>,
 }
 
 /// A server reply: code and text lines.
@@ -88,6 +91,9 @@ pub struct Outcome {
     /// The final reply to the data, when any recipient was accepted.
     pub data: Option<Reply>,
     pub tls: Option<String>,
+    /// The data went as `SOURCE <id>`: the reply is the receiver's promise
+    /// to fetch it.
+    pub sourced: bool,
 }
 
 enum Conn {
@@ -205,6 +211,7 @@ struct Extensions {
     smtputf8: bool,
     dsn: bool,
     requiretls: bool,
+    source: bool,
     size: Option<u64>,
 }
 
@@ -219,6 +226,7 @@ fn parse_ehlo(r: &Reply) -> Extensions {
             Some("SMTPUTF8") => e.smtputf8 = true,
             Some("DSN") => e.dsn = true,
             Some("REQUIRETLS") => e.requiretls = true,
+            Some("SOURCE") => e.source = true,
             Some("SIZE") => e.size = parts.next().and_then(|s| s.parse().ok()).filter(|s| *s > 0),
             _ => {}
         }
@@ -439,6 +447,16 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
         })
         .collect();
 
+    // docs/source-get.md 4.1: only when offered, and under REQUIRETLS only
+    // over TLS (the fetch then uses TLS too).
+    let source = env
+        .source
+        .as_deref()
+        .filter(|_| ext.source && (!env.requiretls || tls_desc.is_some()));
+    let data_cmd = match source {
+        Some(id) => format!("SOURCE {id}"),
+        None => "DATA".to_string(),
+    };
     let io_err = |e: String| TxError::Temporary(format!("{host}: {e}"));
     let (mail_reply, rcpt_replies, data_reply) = if ext.pipelining {
         // RFC 2920 3.1: MAIL, every RCPT and DATA in one write.
@@ -447,7 +465,8 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
             batch.push_str(l);
             batch.push_str("\r\n");
         }
-        batch.push_str("DATA\r\n");
+        batch.push_str(&data_cmd);
+        batch.push_str("\r\n");
         s.send(batch.as_bytes(), COMMAND).await.map_err(io_err)?;
         let m = s.reply(COMMAND).await.map_err(io_err)?;
         let mut rr = Vec::new();
@@ -489,12 +508,23 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
             rcpts,
             data: None,
             tls: tls_desc,
+            sourced: false,
         });
     }
     let data_go = match data_reply {
         Some(d) => d,
-        None => s.command("DATA", DATA_INIT).await.map_err(io_err)?,
+        None => s.command(&data_cmd, DATA_INIT).await.map_err(io_err)?,
     };
+    if source.is_some() {
+        // The reply to SOURCE is final: 250 is the promise to fetch.
+        let _ = s.command("QUIT", COMMAND).await;
+        return Ok(Outcome {
+            rcpts,
+            data: Some(data_go),
+            tls: tls_desc,
+            sourced: true,
+        });
+    }
     if data_go.code != 354 {
         let _ = s.command("QUIT", COMMAND).await;
         let msg = format!("{host} refused DATA: {data_go}");
@@ -514,6 +544,7 @@ pub async fn transact(t: &Target, env: &Envelope, data: &[u8]) -> Result<Outcome
         rcpts,
         data: Some(end),
         tls: tls_desc,
+        sourced: false,
     })
 }
 

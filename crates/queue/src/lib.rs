@@ -12,6 +12,7 @@ pub mod dsn;
 mod local;
 pub mod msgid;
 pub mod mta_sts;
+pub mod source_get;
 pub mod tls;
 mod worker;
 

@@ -87,7 +87,16 @@ pub(crate) struct Worker {
 enum Fate {
     Delivered(String),
     Deferred(String),
-    Failed { status: String, diagnostic: String },
+    Failed {
+        status: String,
+        diagnostic: String,
+    },
+    /// Sent by `SOURCE <id>` to this host: delivered once the receiver
+    /// releases the identifier (docs/source-get.md 4.3).
+    Awaiting {
+        id: String,
+        host: String,
+    },
 }
 
 impl Worker {
@@ -242,6 +251,21 @@ impl Worker {
         .await
     }
 
+    /// The SOURCE identifier for this attempt, when tern may send by
+    /// SOURCE (docs/source-get.md 4.1): `[source_get] send`, not the null
+    /// sender, no smarthost, and a reverse-path domain tern hosts (its MX
+    /// is tern, which answers the GET).
+    async fn source_id(&self, msg: &QueueMessage) -> Option<String> {
+        if !self.config.source_get.send || self.config.relay.is_some() {
+            return None;
+        }
+        let domain = msg.sender.rsplit_once('@')?.1;
+        match self.store.is_local_domain(domain).await {
+            Ok(true) => Some(crate::source_get::new_id()),
+            _ => None,
+        }
+    }
+
     /// One delivery attempt for a group; a fate per recipient.
     async fn attempt(
         &self,
@@ -251,6 +275,29 @@ impl Worker {
         data: &[u8],
     ) -> Vec<Fate> {
         let all = |f: &dyn Fn() -> Fate| rcpts.iter().map(|_| f()).collect::<Vec<_>>();
+        // Sent by SOURCE and never released: the sender side bounces
+        // (docs/source-get.md 8).
+        if rcpts
+            .iter()
+            .any(|r| r.state == tern_store::RcptState::Awaiting)
+        {
+            return rcpts
+                .iter()
+                .map(|r| {
+                    if r.state == tern_store::RcptState::Awaiting {
+                        Fate::Failed {
+                            status: "4.4.7".into(),
+                            diagnostic: format!(
+                                "the receiving server took the message by SOURCE but did not fetch it within {} hours",
+                                self.config.source_get.retention_secs / 3600
+                            ),
+                        }
+                    } else {
+                        Fate::Deferred("waiting for the other recipients".into())
+                    }
+                })
+                .collect();
+        }
         let (plan, port, auth) = match &self.config.relay {
             Some(relay) => {
                 // An address literal needs no lookup (and must not wait on DNS).
@@ -314,6 +361,7 @@ impl Worker {
             envid: msg.envid.clone(),
             ret: msg.ret.clone(),
             requiretls: msg.requiretls,
+            source: self.source_id(msg).await,
         };
         let mut last = String::from("no host to try");
         let mut tls_unavailable = false;
@@ -370,6 +418,10 @@ impl Worker {
                             .rcpts
                             .into_iter()
                             .map(|r| match (r, &out.data) {
+                                (Ok(_), Some(d)) if d.is_ok() && out.sourced => Fate::Awaiting {
+                                    id: env.source.clone().unwrap_or_default(),
+                                    host: hop.host.clone(),
+                                },
                                 (Ok(_), Some(d)) if d.is_ok() => {
                                     Fate::Delivered(format!("{} {d}", hop.host))
                                 }

@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod deliver;
+pub mod fetch;
 pub mod framing;
 pub mod numbers;
 pub mod replies;

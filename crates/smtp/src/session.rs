@@ -11,6 +11,7 @@ mod auth;
 mod data;
 mod envelope;
 mod greeting;
+mod source_get;
 mod starttls;
 
 use std::io;
@@ -127,6 +128,9 @@ pub struct Session<'a, S> {
     login_user: String,
     /// Login throttling, the per-user limits and the audit of logins.
     gate: Gate,
+    /// This session replays a message fetched by GET from an MX of this
+    /// reverse-path domain (docs/source-get.md 7).
+    fetched: Option<String>,
 }
 
 fn reply(out: &mut Vec<u8>, text: &str) {
@@ -183,7 +187,15 @@ where
             authed: None,
             login_user: String::new(),
             gate,
+            fetched: None,
         }
+    }
+
+    /// Mark the session as the replay of a message fetched by GET from an
+    /// MX of `domain`: its Authentication-Results say `source-get=pass`.
+    pub fn fetched_from(mut self, domain: String) -> Self {
+        self.fetched = Some(domain);
+        self
     }
 
     /// In the middle of a message (DATA or BDAT): the one state that gets
@@ -417,6 +429,9 @@ where
 
     async fn command(&mut self, line: &[u8]) -> Step {
         if let Some(step) = self.oversized_chunk(line) {
+            return step;
+        }
+        if let Some(step) = self.source_get_command(line).await {
             return step;
         }
         let mut with_end = line.to_vec();

@@ -565,6 +565,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX reports_in_domain ON reports_in(domain, end_at);
     "#,
+    // 28: SOURCE/GET (docs/source-get.md). Sender side: a recipient sent
+    // by SOURCE is `awaiting` under its identifier until the receiver
+    // releases it (or it expires at `next_attempt`). Receiver side: each
+    // envelope taken by SOURCE, until the message is fetched, stored and
+    // released.
+    r#"
+    ALTER TABLE queue_recipients ADD COLUMN source_id TEXT NOT NULL DEFAULT '';
+    CREATE INDEX queue_recipients_source ON queue_recipients(source_id);
+    CREATE TABLE source_in (
+        id {pk},
+        source_id TEXT NOT NULL UNIQUE,
+        sender TEXT NOT NULL,
+        rcpts TEXT NOT NULL,
+        helo TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        tls BIGINT NOT NULL,
+        created BIGINT NOT NULL,
+        next_attempt BIGINT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        last_error TEXT NOT NULL DEFAULT '',
+        lease_until BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX source_in_due ON source_in(next_attempt);
+    "#,
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

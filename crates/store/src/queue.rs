@@ -15,6 +15,9 @@ pub type QueueId = i64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RcptState {
     Pending,
+    /// Sent by SOURCE: waiting for the receiver to GET and RELEASE it
+    /// (docs/source-get.md); `next_attempt` is when it expires.
+    Awaiting,
     Delivered,
     Failed,
 }
@@ -23,6 +26,7 @@ impl RcptState {
     fn as_str(self) -> &'static str {
         match self {
             RcptState::Pending => "pending",
+            RcptState::Awaiting => "awaiting",
             RcptState::Delivered => "delivered",
             RcptState::Failed => "failed",
         }
@@ -31,6 +35,7 @@ impl RcptState {
     fn parse(s: &str) -> RcptState {
         match s {
             "delivered" => RcptState::Delivered,
+            "awaiting" => RcptState::Awaiting,
             "failed" => RcptState::Failed,
             _ => RcptState::Pending,
         }
@@ -194,8 +199,8 @@ impl Store {
         };
         let sql = format!(
             "UPDATE queue_recipients SET lease_until = $1, lease_owner = $2 WHERE id IN ( \
-               SELECT id FROM queue_recipients WHERE state = 'pending' AND next_attempt <= $3 \
-               AND lease_until < $3 ORDER BY next_attempt, id LIMIT $4 {lock}) RETURNING {RCPT_COLS}"
+               SELECT id FROM queue_recipients WHERE state IN ('pending', 'awaiting') \
+               AND next_attempt <= $3 AND lease_until < $3 ORDER BY next_attempt, id LIMIT $4 {lock}) RETURNING {RCPT_COLS}"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(t + lease_secs)
@@ -309,7 +314,8 @@ impl Store {
     /// Every message that still has a pending recipient.
     pub async fn queue_list(&self) -> Result<Vec<QueueMessage>> {
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT DISTINCT message_id FROM queue_recipients WHERE state = 'pending' ORDER BY message_id",
+            "SELECT DISTINCT message_id FROM queue_recipients WHERE state IN ('pending', 'awaiting') \
+             ORDER BY message_id",
         )
         .fetch_all(self.pool())
         .await?;
@@ -352,11 +358,12 @@ impl Store {
         Ok(())
     }
 
-    /// Drop messages none of whose recipients is pending any more.
+    /// Drop messages none of whose recipients is pending any more (nor
+    /// awaiting a fetch: a GET reads the message).
     pub async fn queue_purge_done(&self) -> Result<u64> {
         let r = sqlx::query(
             "DELETE FROM queue_messages WHERE id NOT IN \
-             (SELECT message_id FROM queue_recipients WHERE state = 'pending')",
+             (SELECT message_id FROM queue_recipients WHERE state IN ('pending', 'awaiting'))",
         )
         .execute(self.pool())
         .await?;

@@ -156,6 +156,16 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     let queue = tern_queue::Queue::start(config.clone(), store.clone())
         .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
     let server = Server::with_security(security, &config.hostname);
+    // SOURCE/GET: fetch what port 25 took by SOURCE (docs/source-get.md).
+    if config.source_get.receive {
+        tern_smtp::fetch::spawn(
+            config.clone(),
+            store.clone(),
+            queue.clone(),
+            server.security().clone(),
+        )
+        .map_err(|e| Failure::Runtime(format!("starting the SOURCE/GET fetcher: {e:#}")))?;
+    }
     if let Some(acme) = tern_acme::Acme::new(
         config.clone(),
         store.clone(),

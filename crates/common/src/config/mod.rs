@@ -37,6 +37,7 @@ mod screener;
 mod server;
 mod sieve;
 mod smtp;
+mod source_get;
 mod spam;
 mod store;
 mod submission;
@@ -67,6 +68,7 @@ pub use screener::ScreenerConfig;
 pub use server::ServerConfig;
 pub use sieve::SieveConfig;
 pub use smtp::SmtpConfig;
+pub use source_get::{SourceGetConfig, Unidentified};
 pub use spam::{RspamdFailure, SpamConfig};
 pub use store::{StoreConfig, StoreKind};
 pub use submission::SubmissionConfig;
@@ -117,6 +119,8 @@ struct RawConfig {
     #[serde(default)]
     reports: reports::RawReports,
     #[serde(default)]
+    source_get: source_get::RawSourceGet,
+    #[serde(default)]
     dns: dns::RawDns,
     #[serde(default)]
     checks: checks::RawChecks,
@@ -157,6 +161,7 @@ pub struct Config {
     pub spam: SpamConfig,
     pub screener: ScreenerConfig,
     pub reports: ReportsConfig,
+    pub source_get: SourceGetConfig,
     pub dns: DnsConfig,
     pub checks: ChecksConfig,
     pub queue: QueueConfig,
@@ -190,6 +195,7 @@ pub fn embedded_default(implemented: Implemented) -> Config {
         spam: SpamConfig::default(),
         screener: ScreenerConfig::default(),
         reports: ReportsConfig::default(),
+        source_get: SourceGetConfig::default(),
         dns: DnsConfig::default(),
         checks: ChecksConfig::default(),
         queue: QueueConfig::default(),
@@ -248,6 +254,7 @@ pub fn parse(
         spam: SpamConfig::from_raw(&mut c, &raw.spam),
         screener: ScreenerConfig::from_raw(&raw.screener),
         reports,
+        source_get: SourceGetConfig::from_raw(&mut c, &raw.source_get),
         smtp: SmtpConfig::from_raw(&mut c, &raw.smtp),
         pop3: Pop3Config::from_raw(&mut c, &raw.pop3),
         imap: ImapConfig::from_raw(&mut c, &raw.imap),

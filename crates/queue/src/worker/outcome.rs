@@ -35,8 +35,15 @@ impl Worker {
         let age = now - msg.created;
         let mut failed = Vec::new();
         let mut delayed = Vec::new();
+        let mut sourced: Vec<i64> = Vec::new();
+        let mut source: Option<(String, String)> = None;
         for (r, fate) in rcpts.iter().zip(fates) {
             match fate {
+                Fate::Awaiting { id, host } => {
+                    tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "awaiting fetch", host = %host, "queue: delivery attempt");
+                    sourced.push(r.id);
+                    source = Some((id, host));
+                }
                 Fate::Delivered(how) => {
                     tracing::info!(rcpt = %r.rcpt, attempt = r.attempts + 1, result = "delivered", detail = %how, "queue: delivery attempt");
                     tern_common::metrics::count(tern_common::metrics::Metric::MessagesSent);
@@ -79,6 +86,13 @@ impl Worker {
                     }
                 }
             }
+        }
+        if let Some((id, host)) = source {
+            let expires = now + self.config.source_get.retention_secs as i64;
+            let note = format!("{host} took it by SOURCE; awaiting its fetch");
+            self.store
+                .source_issue(&sourced, &id, expires, &note)
+                .await?;
         }
         use tern_common::metrics::{Metric, add};
         add(Metric::MessagesBounced, failed.len() as u64);

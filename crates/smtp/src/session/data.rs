@@ -197,7 +197,12 @@ where
             && let Some(checker) = self.shared.checker.clone()
         {
             match self.check_inbound(&checker, &t.env, &msg).await {
-                Ok(outcome) => {
+                Ok(mut outcome) => {
+                    if let Err(line) = self.source_get_result(&t.env, &mut outcome) {
+                        rejected("source_get");
+                        reply(&mut self.out, &line);
+                        return;
+                    }
                     msg.head =
                         tern_mailauth::apply(&msg.head, checker.authserv_id(), &outcome.header);
                     verdict = Some(outcome);

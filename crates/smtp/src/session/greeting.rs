@@ -40,6 +40,10 @@ where
         if self.shared.submission && self.peer.tls.is_some() && self.authed.is_none() {
             ext.push("AUTH PLAIN LOGIN".into());
         }
+        // docs/source-get.md 2: port 25, when tern fetches.
+        if !self.shared.submission && self.shared.config.source_get.receive {
+            ext.push("SOURCE".into());
+        }
         // RFC 8689 4.1: only over TLS.
         if self.peer.tls.is_some() {
             ext.push("REQUIRETLS".into());

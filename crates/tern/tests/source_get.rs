@@ -1,0 +1,303 @@
+//! SOURCE/GET (docs/source-get.md) between two real tern servers on
+//! 127.0.0.2 (mx.a.example) and 127.0.0.3 (mx.b.example), found through the
+//! loopback DNS server: a message from a.example to b.example goes by
+//! SOURCE, waits on A's queue as "awaiting fetch" while B cannot reach A,
+//! survives B being killed, and after B's restart is fetched once,
+//! byte-exact, with `source-get=pass`; A then counts it delivered. A GET
+//! for an identifier A never issued is refused and tarpitted. Against
+//! Postfix, which does not offer SOURCE, A sends by DATA.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::Tern;
+use common::dns::{DnsServer, Zone};
+use tern_store::{QueueNew, QueueRcptNew, RcptState, Store};
+
+/// A port free on both 127.0.0.2 and 127.0.0.3: the two servers are each
+/// other's MX on the same port, as real MX hosts are on 25.
+fn shared_port() -> u16 {
+    for _ in 0..50 {
+        let a = TcpListener::bind("127.0.0.2:0").expect("127.0.0.2");
+        let port = a.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.3", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free on both addresses");
+}
+
+fn zone() -> Zone {
+    Zone::default()
+        .mx("a.example", 10, "mx.a.example")
+        .a("mx.a.example", "127.0.0.2")
+        .txt("a.example", "v=spf1 ip4:127.0.0.2 -all")
+        .mx("b.example", 10, "mx.b.example")
+        .a("mx.b.example", "127.0.0.3")
+}
+
+/// A server at `ip`:`port` for `host`, with `extra` configuration.
+fn config(dir: &Path, host: &str, ip: &str, port: u16, extra: &str) -> String {
+    let (cert, key) = tern_common::tls::self_signed(&dir.join("tls"), host).expect("certificate");
+    format!(
+        "hostname = \"{host}\"\ndata_dir = \"{}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n\
+         [[listeners]]\nkind = \"smtp\"\naddr = \"{ip}\"\nport = {port}\n{extra}",
+        dir.join("data").display(),
+        cert.display(),
+        key.display()
+    )
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every message file in `data`'s Maildirs.
+fn stored(data: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![data.join("accounts")];
+    while let Some(d) = dirs.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p
+                .parent()
+                .is_some_and(|x| x.ends_with("cur") || x.ends_with("new"))
+            {
+                out.push(String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned());
+            }
+        }
+    }
+    out
+}
+
+const BODY: &str = "From: alice@a.example\r\nTo: bob@b.example\r\nSubject: by SOURCE\r\n\
+                    Date: Mon, 30 Nov 2026 10:00:00 +0000\r\nMessage-ID: <sg1@a.example>\r\n\r\n\
+                    line one\r\n.leading dot\r\n\r\nlast line\r\n";
+
+fn rcpt_state(rt: &tokio::runtime::Runtime, s: &Store) -> Option<RcptState> {
+    rt.block_on(s.queue_list())
+        .unwrap()
+        .first()
+        .map(|m| m.recipients[0].state)
+}
+
+#[test]
+fn a_message_goes_by_source_and_get_once_across_a_crash() {
+    let port = shared_port();
+    let dns = DnsServer::start(zone());
+    let a = Tern::start_config(|dir| {
+        config(
+            dir,
+            "mx.a.example",
+            "127.0.0.2",
+            port,
+            &format!(
+                "{}[source_get]\nsend = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {port}\n",
+                dns.config()
+            ),
+        )
+    });
+    ok(a.cli(&["domain", "add", "a.example", "--no-dkim"]));
+    // B cannot reach A at first: its fetches go to a port nobody listens on.
+    let closed = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let b_extra = |fetch_port: u16| {
+        format!(
+            "{}[source_get]\nreceive = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {fetch_port}\n",
+            dns.config()
+        )
+    };
+    let mut b =
+        Tern::start_config(|dir| config(dir, "mx.b.example", "127.0.0.3", port, &b_extra(closed)));
+    b.add_user("bob@b.example", "Bob-Strong-Pass-1!");
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sa = rt
+        .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
+        .unwrap();
+    rt.block_on(sa.queue_insert(&QueueNew {
+        sender: "alice@a.example".into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: "bob@b.example".into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        data: BODY.as_bytes().to_vec(),
+        ..Default::default()
+    }))
+    .unwrap();
+
+    // B took it by SOURCE: A waits for the fetch, B holds the envelope only.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rcpt_state(&rt, &sa) != Some(RcptState::Awaiting) {
+        assert!(
+            Instant::now() < deadline,
+            "never sent by SOURCE: {:?}",
+            rt.block_on(sa.queue_list())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sb = rt
+        .block_on(Store::open_sqlite_for_tests(&b.data_dir()))
+        .unwrap();
+    assert_eq!(rt.block_on(sb.source_in_list()).unwrap().len(), 1);
+    assert!(
+        stored(&b.data_dir()).is_empty(),
+        "nothing delivered before the GET"
+    );
+
+    // B dies between SOURCE and GET, and comes back able to reach A.
+    b.kill();
+    std::fs::write(
+        &b.config,
+        config(
+            b.dir.path(),
+            "mx.b.example",
+            "127.0.0.3",
+            port,
+            &b_extra(port),
+        ),
+    )
+    .unwrap();
+    b.launch();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored(&b.data_dir()).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "not fetched: {:?}",
+            rt.block_on(sb.source_in_list())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A counts it delivered once B released it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !rt.block_on(sa.queue_list()).unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "never released: {:?}",
+            rt.block_on(sa.queue_list())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let got = stored(&b.data_dir());
+    assert_eq!(got.len(), 1, "fetched exactly once");
+    let m = &got[0];
+    assert!(
+        m.ends_with(BODY),
+        "byte-exact apart from the trace fields:\n{m}"
+    );
+    assert!(m.contains("source-get=pass smtp.mailfrom=a.example"), "{m}");
+    assert!(
+        m.contains("spf=pass"),
+        "checked as from the MX it came from: {m}"
+    );
+    assert!(rt.block_on(sb.source_in_list()).unwrap().is_empty());
+
+    // A GET for an identifier A never issued: 550, tarpitted.
+    let s = TcpStream::connect(("127.0.0.2", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let mut w = r.get_ref().try_clone().unwrap();
+    w.write_all(b"EHLO probe.example\r\n").unwrap();
+    loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if line.as_bytes().get(3) == Some(&b' ') {
+            break;
+        }
+    }
+    w.write_all(format!("GET {}\r\n", "Q".repeat(32)).as_bytes())
+        .unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("550 5.1.0"), "{line}");
+    w.write_all(b"GET short\r\n").unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("501"), "{line}");
+}
+
+#[test]
+fn postfix_does_not_offer_source_so_data_is_used() {
+    let pf = common::postfix::Postfix::start(false, &[]);
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("remote.example", 10, "mx.remote.example")
+            .a("mx.remote.example", "127.0.0.1"),
+    );
+    let t = Tern::start_with(
+        &["smtp"],
+        &format!(
+            "{}[source_get]\nsend = true\nreceive = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {}\n",
+            dns.config(),
+            pf.port
+        ),
+    );
+    ok(t.cli(&["domain", "add", "example.org", "--no-dkim"]));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt
+        .block_on(Store::open_sqlite_for_tests(&t.data_dir()))
+        .unwrap();
+    rt.block_on(s.queue_insert(&QueueNew {
+        sender: "alice@example.org".into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: "bob@remote.example".into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        data: b"From: alice@example.org\r\nTo: bob@remote.example\r\nSubject: plain\r\n\r\nby DATA\r\n".to_vec(),
+        ..Default::default()
+    }))
+    .unwrap();
+    let m = String::from_utf8_lossy(&pf.first_message(Duration::from_secs(60))).into_owned();
+    assert!(m.contains("by DATA"), "{m}");
+    // And Postfix delivering to tern: tern offers SOURCE, Postfix ignores
+    // it and uses DATA; the message says it did not come by GET.
+    t.add_user("carol@example.org", "Carol-Strong-Pass-1!");
+    let ehlo = common::python(
+        "import smtplib,sys\ns=smtplib.SMTP('127.0.0.1', int(sys.argv[1]))\nprint(s.ehlo()[1].decode())\n",
+        &[&t.port("smtp").to_string()],
+    );
+    assert!(ehlo.lines().any(|l| l == "SOURCE"), "{ehlo}");
+    common::python(
+        "import smtplib,sys\ns=smtplib.SMTP('127.0.0.1', int(sys.argv[1]))\n\
+         s.sendmail('someone@remote.example', ['carol@example.org'], b'Subject: direct\\r\\n\\r\\nby DATA\\r\\n')\n",
+        &[&t.port("smtp").to_string()],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = stored(&t.data_dir());
+        if let Some(m) = got.iter().find(|m| m.contains("Subject: direct")) {
+            assert!(m.contains("source-get=none"), "{m}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not delivered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
