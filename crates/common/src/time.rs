@@ -98,6 +98,15 @@ pub fn iso8601(t: i64) -> String {
     )
 }
 
+/// A duration as people say it: `26 hours`, `90 minutes`, `4 seconds`.
+pub fn span(secs: u64) -> String {
+    match secs {
+        s if s >= 3600 && s % 3600 == 0 => format!("{} hours", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +119,9 @@ mod tests {
         );
         assert_eq!(rfc5322_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
         assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(span(26 * 3600), "26 hours");
+        assert_eq!(span(5400), "90 minutes");
+        assert_eq!(span(4), "4 seconds");
     }
 
     #[test]

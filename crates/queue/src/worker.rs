@@ -288,8 +288,8 @@ impl Worker {
                         Fate::Failed {
                             status: "4.4.7".into(),
                             diagnostic: format!(
-                                "the receiving server took the message by SOURCE but did not fetch it within {} hours",
-                                self.config.source_get.retention_secs / 3600
+                                "the receiving server took the message by SOURCE but did not fetch it within {}",
+                                tern_common::time::span(self.config.source_get.retention_secs)
                             ),
                         }
                     } else {

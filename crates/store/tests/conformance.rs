@@ -26,6 +26,9 @@ use web::{
 #[path = "conformance/reports.rs"]
 mod reports;
 use reports::{report_state, reports_received};
+#[path = "conformance/source_get.rs"]
+mod source_get;
+use source_get::{source_get_receiver, source_get_sender};
 #[path = "conformance/dav.rs"]
 mod dav;
 use dav::{
@@ -227,6 +230,8 @@ conformance!(
     snoozed_messages,
     report_state,
     reports_received,
+    source_get_sender,
+    source_get_receiver,
 );
 
 async fn domains(f: Fixture) {

@@ -160,7 +160,10 @@ fn a_message_goes_by_source_and_get_once_across_a_crash() {
     let sb = rt
         .block_on(Store::open_sqlite_for_tests(&b.data_dir()))
         .unwrap();
-    assert_eq!(rt.block_on(sb.source_in_list()).unwrap().len(), 1);
+    let waiting = rt.block_on(sb.source_in_list()).unwrap();
+    assert_eq!(waiting.len(), 1);
+    let id = waiting[0].source_id.clone();
+    assert!(tern_queue::source_get::is_id(&id), "{id}");
     assert!(
         stored(&b.data_dir()).is_empty(),
         "nothing delivered before the GET"
@@ -234,6 +237,14 @@ fn a_message_goes_by_source_and_get_once_across_a_crash() {
     line.clear();
     r.read_line(&mut line).unwrap();
     assert!(line.starts_with("550 5.1.0"), "{line}");
+    // The identifier that was used: released, so refused from now on.
+    w.write_all(format!("GET {id}\r\nRELEASE {id}\r\n").as_bytes())
+        .unwrap();
+    for _ in 0..2 {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert!(line.starts_with("550 5.1.0"), "{line}");
+    }
     w.write_all(b"GET short\r\n").unwrap();
     line.clear();
     r.read_line(&mut line).unwrap();
@@ -300,4 +311,146 @@ fn postfix_does_not_offer_source_so_data_is_used() {
         assert!(Instant::now() < deadline, "not delivered");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn an_unfetched_message_is_bounced_by_the_sender_and_nothing_half_delivered() {
+    let port = shared_port();
+    let dns = DnsServer::start(zone());
+    let closed = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let a = Tern::start_config(|dir| {
+        config(
+            dir,
+            "mx.a.example",
+            "127.0.0.2",
+            port,
+            &format!(
+                "{}[source_get]\nsend = true\nretention_secs = 4\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {port}\n",
+                dns.config()
+            ),
+        )
+    });
+    a.add_user("alice@a.example", "Alice-Strong-Pass-1!");
+    let b = Tern::start_config(|dir| {
+        config(
+            dir,
+            "mx.b.example",
+            "127.0.0.3",
+            port,
+            &format!(
+                "{}[source_get]\nreceive = true\nfetch_window_secs = 2\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {closed}\n",
+                dns.config()
+            ),
+        )
+    });
+    b.add_user("bob@b.example", "Bob-Strong-Pass-1!");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sa = rt
+        .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
+        .unwrap();
+    rt.block_on(sa.queue_insert(&QueueNew {
+        sender: "alice@a.example".into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: "bob@b.example".into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        data: BODY.as_bytes().to_vec(),
+        ..Default::default()
+    }))
+    .unwrap();
+    // The sender side bounces, once its retention passes unreleased.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let bounce = loop {
+        if let Some(m) = stored(&a.data_dir())
+            .into_iter()
+            .find(|m| m.contains("4.4.7"))
+        {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no bounce: {:?}",
+            rt.block_on(sa.queue_list())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(bounce.contains("did not fetch"), "{bounce}");
+    // The receiver gave up without a bounce and delivered nothing.
+    let sb = rt
+        .block_on(Store::open_sqlite_for_tests(&b.data_dir()))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !rt.block_on(sb.source_in_list()).unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the receiver kept the envelope");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(stored(&b.data_dir()).is_empty());
+    assert!(
+        rt.block_on(sb.queue_list()).unwrap().is_empty(),
+        "no bounce from the receiver"
+    );
+}
+
+/// 500 SOURCE transactions from 20 connections at once, while the fetches
+/// they cause fail and retry: every one is answered 250, none times out.
+const BURST: &str = r#"
+import smtplib, sys, threading, random, string
+port = int(sys.argv[1])
+ok = []
+def run(n):
+    s = smtplib.SMTP("127.0.0.3", port, timeout=60)
+    s.ehlo("burst.example")
+    for i in range(25):
+        s.mail(f"sender{n}@burst.example")
+        s.rcpt("bob@b.example")
+        sid = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(32))
+        code, _ = s.docmd("SOURCE", sid)
+        ok.append(code)
+    s.quit()
+ts = [threading.Thread(target=run, args=(n,)) for n in range(20)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(sum(1 for c in ok if c == 250), len(ok))
+"#;
+
+#[test]
+fn a_burst_of_source_transactions_is_taken_without_delay() {
+    let port = shared_port();
+    let dns = DnsServer::start(
+        zone()
+            .mx("burst.example", 10, "mx.burst.example")
+            .a("mx.burst.example", "127.0.0.2"),
+    );
+    let b = Tern::start_config(|dir| {
+        config(
+            dir,
+            "mx.b.example",
+            "127.0.0.3",
+            port,
+            &format!(
+                "{}[source_get]\nreceive = true\n[queue]\nretry_base_secs = 1\nremote_port = {port}\n\
+                 [limits.smtp]\nper_ip = 50\n[rate]\nmessages_per_minute_per_ip = 0\n",
+                dns.config()
+            ),
+        )
+    });
+    b.add_user("bob@b.example", "Bob-Strong-Pass-1!");
+    let out = common::python(BURST, &[&port.to_string()]);
+    assert_eq!(out.trim(), "500 500", "{out}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sb = rt
+        .block_on(Store::open_sqlite_for_tests(&b.data_dir()))
+        .unwrap();
+    assert_eq!(rt.block_on(sb.source_in_list()).unwrap().len(), 500);
 }

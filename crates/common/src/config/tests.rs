@@ -539,3 +539,16 @@ fn reports_section_defaults_and_checks() {
     assert!(c.reports.receives("DMARC@example.org") && c.reports.receives("tls@other.example"));
     assert!(!c.reports.receives("postmaster@example.org"));
 }
+
+/// `[source_get]`: off in both directions by default; `unidentified` is
+/// one of three words.
+#[test]
+fn source_get_section_defaults_and_checks() {
+    let c = p("").unwrap();
+    assert!(!c.source_get.send && !c.source_get.receive);
+    assert_eq!(c.source_get.retention_secs, 26 * 3600);
+    let e = p("[source_get]\nunidentified = \"drop\"\n").unwrap_err();
+    assert_eq!(e.errors[0].key, "source_get.unidentified");
+    let c = p("[source_get]\nreceive = true\nunidentified = \"junk\"\n").unwrap();
+    assert_eq!(c.source_get.unidentified, crate::config::Unidentified::Junk);
+}
