@@ -2,10 +2,13 @@
 //! 127.0.0.2 (mx.a.example) and 127.0.0.3 (mx.b.example), found through the
 //! loopback DNS server: a message from a.example to b.example goes by
 //! SOURCE, waits on A's queue as "awaiting fetch" while B cannot reach A,
-//! survives B being killed, and after B's restart is fetched once,
+//! survives both being killed, and after the restarts is fetched once,
 //! byte-exact, with `source-get=pass`; A then counts it delivered. A GET
-//! for an identifier A never issued is refused and tarpitted. Against
-//! Postfix, which does not offer SOURCE, A sends by DATA.
+//! for an identifier A never issued, or one already used, is refused. An
+//! identifier never fetched is bounced by the sender only. A burst of 500
+//! SOURCE transactions is taken at once. Postfix, which does not offer
+//! SOURCE, gets DATA from tern and sends DATA to it; `unidentified` refuses
+//! or files such mail as configured.
 
 mod common;
 
@@ -169,7 +172,11 @@ fn a_message_goes_by_source_and_get_once_across_a_crash() {
         "nothing delivered before the GET"
     );
 
-    // B dies between SOURCE and GET, and comes back able to reach A.
+    // Both die between SOURCE and GET; A comes back as it was, B able to
+    // reach A.
+    let mut a = a;
+    a.kill();
+    a.launch();
     b.kill();
     std::fs::write(
         &b.config,
@@ -296,6 +303,26 @@ fn postfix_does_not_offer_source_so_data_is_used() {
         &[&t.port("smtp").to_string()],
     );
     assert!(ehlo.lines().any(|l| l == "SOURCE"), "{ehlo}");
+    // Postfix relaying to tern ignores SOURCE and sends DATA.
+    let relay = common::postfix::Postfix::start(
+        false,
+        &[&format!("relayhost=[127.0.0.1]:{}", t.port("smtp"))],
+    );
+    common::python(
+        "import smtplib,sys\ns=smtplib.SMTP('127.0.0.1', int(sys.argv[1]))\n\
+         s.sendmail('someone@remote.example', ['carol@example.org'], b'Subject: through postfix\\r\\n\\r\\nby DATA\\r\\n')\n",
+        &[&relay.port.to_string()],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = stored(&t.data_dir());
+        if let Some(m) = got.iter().find(|m| m.contains("Subject: through postfix")) {
+            assert!(m.contains("source-get=none"), "{m}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not relayed: {}", relay.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
     common::python(
         "import smtplib,sys\ns=smtplib.SMTP('127.0.0.1', int(sys.argv[1]))\n\
          s.sendmail('someone@remote.example', ['carol@example.org'], b'Subject: direct\\r\\n\\r\\nby DATA\\r\\n')\n",
@@ -453,4 +480,50 @@ fn a_burst_of_source_transactions_is_taken_without_delay() {
         .block_on(Store::open_sqlite_for_tests(&b.data_dir()))
         .unwrap();
     assert_eq!(rt.block_on(sb.source_in_list()).unwrap().len(), 500);
+}
+
+/// `[source_get] unidentified`: mail that did not come by GET is refused
+/// at the end of data (`reject`), or filed in Junk (`junk`).
+#[test]
+fn unidentified_mail_is_refused_or_filed_in_junk_as_configured() {
+    let send = "import smtplib,sys\ns=smtplib.SMTP('127.0.0.1', int(sys.argv[1]))\n\
+                try:\n    s.sendmail('someone@remote.example', ['carol@example.org'], b'Subject: direct\\r\\n\\r\\nhello\\r\\n')\n    print('250')\n\
+                except smtplib.SMTPDataError as e:\n    print(e.smtp_code, e.smtp_error.decode())\n";
+    let t = Tern::start_with(
+        &["smtp"],
+        "[source_get]\nreceive = true\nunidentified = \"reject\"\n",
+    );
+    t.add_user("carol@example.org", "Carol-Strong-Pass-1!");
+    let out = common::python(send, &[&t.port("smtp").to_string()]);
+    assert!(out.starts_with("550 5.7.1"), "{out}");
+    assert!(stored(&t.data_dir()).is_empty());
+
+    let t = Tern::start_with(
+        &["smtp"],
+        "[source_get]\nreceive = true\nunidentified = \"junk\"\n",
+    );
+    t.add_user("carol@example.org", "Carol-Strong-Pass-1!");
+    let out = common::python(send, &[&t.port("smtp").to_string()]);
+    assert_eq!(out.trim(), "250");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt
+        .block_on(Store::open_sqlite_for_tests(&t.data_dir()))
+        .unwrap();
+    let carol = rt
+        .block_on(s.account_get(&tern_common::Address::parse("carol@example.org").unwrap()))
+        .unwrap()
+        .unwrap();
+    let junk = rt
+        .block_on(s.mailbox_get(carol.id, "Junk"))
+        .unwrap()
+        .unwrap();
+    let inbox = rt
+        .block_on(s.mailbox_get(carol.id, "INBOX"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rt.block_on(s.messages(junk.id)).unwrap().len(), 1);
+    assert!(rt.block_on(s.messages(inbox.id)).unwrap().is_empty());
 }
