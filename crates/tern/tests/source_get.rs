@@ -27,11 +27,13 @@ fn shared_port() -> u16 {
     for _ in 0..50 {
         let a = TcpListener::bind("127.0.0.2:0").expect("127.0.0.2");
         let port = a.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.3", port)).is_ok() {
+        if TcpListener::bind(("127.0.0.3", port)).is_ok()
+            && TcpListener::bind(("127.0.0.4", port)).is_ok()
+        {
             return port;
         }
     }
-    panic!("no port free on both addresses");
+    panic!("no port free on all three addresses");
 }
 
 fn zone() -> Zone {
@@ -526,4 +528,108 @@ fn unidentified_mail_is_refused_or_filed_in_junk_as_configured() {
         .unwrap();
     assert_eq!(rt.block_on(s.messages(junk.id)).unwrap().len(), 1);
     assert!(rt.block_on(s.messages(inbox.id)).unwrap().is_empty());
+}
+
+/// Two nodes of a.example on one PostgreSQL store, its two MX hosts: the
+/// node that sent by SOURCE dies, and the other answers B's GET.
+#[test]
+fn any_node_on_postgres_answers_the_get() {
+    let port = shared_port();
+    let db = common::pg::PgDb::create();
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("a.example", 10, "mx1.a.example")
+            .mx("a.example", 20, "mx2.a.example")
+            .a("mx1.a.example", "127.0.0.2")
+            .a("mx2.a.example", "127.0.0.4")
+            .txt("a.example", "v=spf1 ip4:127.0.0.2 ip4:127.0.0.4 -all")
+            .mx("b.example", 10, "mx.b.example")
+            .a("mx.b.example", "127.0.0.3"),
+    );
+    let a_extra = format!(
+        "{}{}[source_get]\nsend = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {port}\n",
+        db.config(),
+        dns.config()
+    );
+    let mut a1 =
+        Tern::start_config(|dir| config(dir, "mx1.a.example", "127.0.0.2", port, &a_extra));
+    let a2 = Tern::start_config(|dir| config(dir, "mx2.a.example", "127.0.0.4", port, &a_extra));
+    ok(a1.cli(&["domain", "add", "a.example", "--no-dkim"]));
+    let closed = TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let b_extra = |fetch_port: u16| {
+        format!(
+            "{}[source_get]\nreceive = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {fetch_port}\n",
+            dns.config()
+        )
+    };
+    let mut b =
+        Tern::start_config(|dir| config(dir, "mx.b.example", "127.0.0.3", port, &b_extra(closed)));
+    b.add_user("bob@b.example", "Bob-Strong-Pass-1!");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sa = rt
+        .block_on(Store::open(
+            &tern_common::config::StoreConfig {
+                kind: tern_common::config::StoreKind::Postgres,
+                url: Some(db.url.clone()),
+                max_connections: 2,
+            },
+            &a1.data_dir(),
+        ))
+        .unwrap();
+    rt.block_on(sa.queue_insert(&QueueNew {
+        sender: "alice@a.example".into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: "bob@b.example".into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        data: BODY.as_bytes().to_vec(),
+        ..Default::default()
+    }))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rcpt_state(&rt, &sa) != Some(RcptState::Awaiting) {
+        assert!(Instant::now() < deadline, "never sent by SOURCE");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // mx1 is gone; B, able to fetch now, finds mx2.
+    a1.kill();
+    b.kill();
+    std::fs::write(
+        &b.config,
+        config(
+            b.dir.path(),
+            "mx.b.example",
+            "127.0.0.3",
+            port,
+            &b_extra(port),
+        ),
+    )
+    .unwrap();
+    b.launch();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored(&b.data_dir()).is_empty() {
+        assert!(Instant::now() < deadline, "not fetched from mx2");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !rt.block_on(sa.queue_list()).unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "never released");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let got = stored(&b.data_dir());
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].ends_with(BODY) && got[0].contains("source-get=pass"),
+        "{}",
+        got[0]
+    );
+    drop(a2);
 }
