@@ -284,7 +284,15 @@ impl Worker {
             return rcpts
                 .iter()
                 .map(|r| {
-                    if r.state == tern_store::RcptState::Awaiting {
+                    if r.state == tern_store::RcptState::Awaiting
+                        && let Some(reply) = r.last_error.strip_prefix(tern_store::SOURCE_REFUSED)
+                    {
+                        // Fetched and refused: the receiver's own reply.
+                        Fate::Failed {
+                            status: dsn::status_of(reply, true),
+                            diagnostic: reply.to_string(),
+                        }
+                    } else if r.state == tern_store::RcptState::Awaiting {
                         Fate::Failed {
                             status: "4.4.7".into(),
                             diagnostic: format!(

@@ -246,11 +246,19 @@ impl Fetcher {
                                 }
                             }
                             Err(reply) if reply.starts_with('5') => {
-                                // Refused by the checks or by policy; the
-                                // sender bounces when the identifier
-                                // expires unreleased.
+                                // Refused by the checks, a filter or policy:
+                                // the sender bounces it with this reply.
                                 tracing::info!(from = %e.sender, result = %reply, "fetch: the fetched message was refused");
-                                let _ = self.shared.store.source_in_remove(e.id).await;
+                                let line = reply.replace(['\r', '\n'], " ");
+                                match c.command(&format!("REFUSE {} {line}", e.source_id)).await {
+                                    Ok(_) => {
+                                        let _ = self.shared.store.source_in_remove(e.id).await;
+                                    }
+                                    Err(why) => {
+                                        self.retry(e, &why).await;
+                                        return;
+                                    }
+                                }
                                 continue;
                             }
                             Err(reply) => {

@@ -79,7 +79,7 @@ pub use sieve::{
     SieveScriptInfo, check_sieve_name,
 };
 pub use snooze::Snoozed;
-pub use source_get::SourceIn;
+pub use source_get::{REFUSED as SOURCE_REFUSED, SourceIn};
 pub use spam::{GLOBAL as SPAM_GLOBAL, SpamModel};
 pub use spooled::SpooledBody;
 pub use srs::{MAX_AGE_DAYS as SRS_MAX_AGE_DAYS, Srs, SrsError, is_srs};

@@ -9,6 +9,10 @@ use tern_common::time::now_secs;
 
 use crate::{QueueId, Result, Store};
 
+/// How a refused recipient's `last_error` starts: the receiver's reply
+/// follows.
+pub const REFUSED: &str = "refused after GET: ";
+
 /// An envelope taken by SOURCE, waiting to be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceIn {
@@ -110,6 +114,24 @@ impl Store {
         )
         .bind(how)
         .bind(now_secs())
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n)
+    }
+
+    /// Sender side: the receiver fetched `id` and refused the message
+    /// (`reply`): its recipients are due now, for the queue to bounce them
+    /// with that reply. How many; 0 for an unknown, released or expired id.
+    pub async fn source_refuse(&self, id: &str, reply: &str) -> Result<u64> {
+        let t = now_secs();
+        let n = sqlx::query(
+            "UPDATE queue_recipients SET next_attempt = $1, last_error = $2, updated = $1 \
+             WHERE source_id = $3 AND state = 'awaiting' AND next_attempt > $1",
+        )
+        .bind(t)
+        .bind(format!("{REFUSED}{reply}"))
         .bind(id)
         .execute(self.pool())
         .await?

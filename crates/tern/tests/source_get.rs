@@ -633,3 +633,94 @@ fn any_node_on_postgres_answers_the_get() {
     );
     drop(a2);
 }
+
+/// A fetched message the receiver refuses (here: its recipient is gone
+/// by then) is bounced by the sender at once, with the receiver's reply.
+#[test]
+fn a_fetched_message_the_receiver_refuses_is_bounced_at_once() {
+    let port = shared_port();
+    let dns = DnsServer::start(zone());
+    let a = Tern::start_config(|dir| {
+        config(
+            dir,
+            "mx.a.example",
+            "127.0.0.2",
+            port,
+            &format!(
+                "{}[source_get]\nsend = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {port}\n",
+                dns.config()
+            ),
+        )
+    });
+    a.add_user("alice@a.example", "Alice-Strong-Pass-1!");
+    let closed = TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let b_extra = |fetch_port: u16| {
+        format!(
+            "{}[source_get]\nreceive = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {fetch_port}\n",
+            dns.config()
+        )
+    };
+    let mut b =
+        Tern::start_config(|dir| config(dir, "mx.b.example", "127.0.0.3", port, &b_extra(closed)));
+    b.add_user("bob@b.example", "Bob-Strong-Pass-1!");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sa = rt
+        .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
+        .unwrap();
+    rt.block_on(sa.queue_insert(&QueueNew {
+        sender: "alice@a.example".into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: "bob@b.example".into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        data: BODY.as_bytes().to_vec(),
+        ..Default::default()
+    }))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rcpt_state(&rt, &sa) != Some(RcptState::Awaiting) {
+        assert!(Instant::now() < deadline, "never sent by SOURCE");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ok(b.cli(&["user", "remove", "bob@b.example"]));
+    b.kill();
+    std::fs::write(
+        &b.config,
+        config(
+            b.dir.path(),
+            "mx.b.example",
+            "127.0.0.3",
+            port,
+            &b_extra(port),
+        ),
+    )
+    .unwrap();
+    b.launch();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let bounce = loop {
+        if let Some(m) = stored(&a.data_dir()).into_iter().find(|m| {
+            m.contains("Delivery Status Notification") || m.contains("message/delivery-status")
+        }) {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no bounce: {:?}",
+            rt.block_on(sa.queue_list())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        bounce.contains("5.1.1") && !bounce.contains("did not fetch"),
+        "{bounce}"
+    );
+    assert!(stored(&b.data_dir()).is_empty());
+}

@@ -2,7 +2,8 @@
 //! takes a transaction's envelope and an identifier instead of the data,
 //! stores them durably, and answers 250 — the fetch worker (`fetch.rs`)
 //! does the rest. As the sender's MX: GET serves a message the queue sent
-//! by SOURCE, RELEASE marks its recipients delivered. The identifier is
+//! by SOURCE, RELEASE marks its recipients delivered, REFUSE has them
+//! bounced with the receiver's reply. The identifier is
 //! the capability: an unknown one is a bad command (tarpit, throttling).
 //! And every message from the internet says in Authentication-Results
 //! whether it came by GET (`source-get=pass`) or not (`none`), with
@@ -23,6 +24,8 @@ const RELEASED: &str = "250 2.0.0 Ok: released";
 const NOT_NOW: &str = "451 4.3.0 Temporary failure, try again later";
 const NO_TXN: &str = "503 5.5.1 SOURCE needs a transaction with a recipient";
 const IN_TXN: &str = "503 5.5.1 Not inside a mail transaction";
+const REFUSED_OK: &str = "250 2.0.0 Ok: the sender will be told";
+const BAD_REFUSAL: &str = "501 5.5.4 REFUSE <id> <5yz reply>";
 const UNIDENTIFIED: &str =
     "550 5.7.1 Mail here must come by SOURCE/GET from the sender domain's own MX";
 
@@ -43,6 +46,7 @@ where
             "SOURCE" if self.shared.config.source_get.receive => Some(self.source(arg).await),
             "GET" => Some(self.get(arg).await),
             "RELEASE" => Some(self.release(arg).await),
+            "REFUSE" => Some(self.refuse(arg).await),
             _ => None,
         }
     }
@@ -143,6 +147,38 @@ where
             }
             Err(e) => {
                 tracing::error!(error = %e, "smtp: RELEASE failed");
+                self.error(NOT_NOW)
+            }
+        }
+    }
+
+    /// `REFUSE <id> <reply>`: the receiver fetched the message and its
+    /// checks refused it; the queue bounces the recipients with that reply.
+    async fn refuse(&mut self, arg: &str) -> Step {
+        let (id, text) = arg.split_once(' ').unwrap_or((arg, ""));
+        if !tern_queue::source_get::is_id(id) {
+            return self.bad(BAD_ID).await;
+        }
+        let text = text.trim();
+        let well_formed = text.len() >= 3
+            && text.as_bytes()[0] == b'5'
+            && text.as_bytes()[..3].iter().all(u8::is_ascii_digit);
+        if !well_formed {
+            return self.error(BAD_REFUSAL);
+        }
+        let text: String = text.chars().filter(|c| !c.is_control()).take(400).collect();
+        match self.shared.store.source_refuse(id, &text).await {
+            Ok(0) => self.bad(NO_SUCH_ID).await,
+            Ok(n) => {
+                tracing::info!(rcpts = n, reply = %text, "smtp: refused by the receiver after GET");
+                if let Some(q) = &self.shared.queue {
+                    q.wake();
+                }
+                reply(&mut self.out, REFUSED_OK);
+                Step::NeedMore
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: REFUSE failed");
                 self.error(NOT_NOW)
             }
         }
