@@ -115,9 +115,9 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
         match e {
             StoreError::NotFound(_) => Error::not_found(e.to_string()),
-            StoreError::Duplicate(_) | StoreError::DomainNotEmpty { .. } => {
-                Error::conflict(e.to_string())
-            }
+            StoreError::Duplicate(_)
+            | StoreError::DomainNotEmpty { .. }
+            | StoreError::AlreadyDelivered => Error::conflict(e.to_string()),
             StoreError::Invalid(m) => Error {
                 code: Code::Invalid,
                 message: m,

@@ -161,11 +161,12 @@ pub async fn deliver(
             .map_or("", |r| r.reason.as_str());
         R::sieve_refused(&crate::sieve::one_line(reason))
     });
+    let once = s.once.clone();
     let result = match &msg.body {
         _ if copies.is_empty() => Ok(Vec::new()),
-        Body::Memory(_) => shared.store.deliver(copies).await,
-        _ if in_memory => shared.store.deliver(copies).await,
-        Body::File(f) => deliver_file(shared, copies, f).await,
+        Body::Memory(_) => shared.store.deliver_once(copies, once).await,
+        _ if in_memory => shared.store.deliver_once(copies, once).await,
+        Body::File(f) => deliver_file(shared, copies, f, once).await,
     };
     let reply = match result {
         _ if refusal.is_some() => refusal.unwrap_or_default(),
@@ -199,6 +200,8 @@ pub async fn deliver(
             }
         }
         Err(StoreError::OverQuota { account }) => R::mailbox_full(&account),
+        // A fetch repeated after a crash: stored the first time.
+        Err(StoreError::AlreadyDelivered) => R::ALREADY_DELIVERED.to_string(),
         Err(e) => {
             tracing::error!(queue_id = %id, error = %e, "smtp delivery failed");
             R::TEMP_FAILURE.to_string()
@@ -503,13 +506,14 @@ async fn deliver_file(
     shared: &Shared,
     copies: Vec<NewMessage>,
     f: &SpoolFile,
+    once: Option<String>,
 ) -> Result<Vec<tern_store::Delivered>, StoreError> {
     let body = tern_store::SpooledBody {
         path: f.path().to_path_buf(),
         offset: f.offset,
         len: f.len,
     };
-    shared.store.deliver_spooled(copies, &body).await
+    shared.store.deliver_spooled_once(copies, &body, once).await
 }
 
 /// Aliases with remote targets: the message goes to the outbound queue.

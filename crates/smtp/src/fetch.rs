@@ -3,7 +3,10 @@
 //! GET the message, run it through the normal inbound pipeline — an SMTP
 //! session in memory replaying the stored envelope, so SPF, DKIM, DMARC,
 //! Sieve, the Screener and spam filtering all apply, with the MX it came
-//! from as the client — then RELEASE it. Several identifiers of one domain
+//! from as the client — then RELEASE it. The replayed delivery is
+//! committed with the key `source-get:<id>`, so a fetch repeated after a
+//! crash (between the commit and the envelope marked `stored`) stores
+//! nothing twice and is answered "already delivered". Several identifiers of one domain
 //! share a connection; at most `PARALLEL` domains are fetched at once, on
 //! tasks apart from those that accept connections, so a burst of SOURCE
 //! transactions never slows acceptance.
@@ -72,7 +75,22 @@ struct Fetcher {
 
 impl Fetcher {
     async fn run(self: Arc<Self>) {
+        let mut pruned = std::time::Instant::now();
         loop {
+            // Delivery keys outlive every GET that could repeat them.
+            if pruned.elapsed() > Duration::from_secs(600) {
+                pruned = std::time::Instant::now();
+                let cfg = &self.shared.config.source_get;
+                let keep = (cfg.fetch_window_secs + cfg.retention_secs + 86_400) as i64;
+                if let Err(e) = self
+                    .shared
+                    .store
+                    .delivery_keys_prune(now_secs() - keep)
+                    .await
+                {
+                    tracing::warn!(error = %e, "fetch: cannot prune delivery keys");
+                }
+            }
             let due = match self.shared.store.source_in_claim(BATCH, LEASE_SECS).await {
                 Ok(d) => d,
                 Err(e) => {
@@ -343,7 +361,7 @@ impl Fetcher {
             CancellationToken::new(),
             Gate::open("smtp"),
         )
-        .fetched_from(domain.to_string());
+        .fetched_from(domain.to_string(), e.source_id.clone());
         let task = tokio::spawn(session.run());
         let mut c = Client::new(Box::new(client));
         let result = async {

@@ -9,6 +9,9 @@ use crate::framing::FrameError;
 /// A temporary failure of the store, the queue or signing (RFC 5321
 /// 4.2.5): the cause goes to the log only.
 pub const TEMP_FAILURE: &str = "451 4.3.0 Temporary failure, try again later";
+/// A message fetched by SOURCE/GET that was stored before (a fetch
+/// repeated after a crash): nothing is stored twice.
+pub const ALREADY_DELIVERED: &str = "250 2.0.0 Ok: already delivered";
 
 // RFC 5321 4.2.4 / 4.2.5: closing replies, with the host name inserted
 // after the enhanced code by `hosted`.

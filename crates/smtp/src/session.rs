@@ -129,8 +129,8 @@ pub struct Session<'a, S> {
     /// Login throttling, the per-user limits and the audit of logins.
     gate: Gate,
     /// This session replays a message fetched by GET from an MX of this
-    /// reverse-path domain (docs/source-get.md 7).
-    fetched: Option<String>,
+    /// reverse-path domain, under this identifier (docs/source-get.md 7).
+    fetched: Option<(String, String)>,
 }
 
 fn reply(out: &mut Vec<u8>, text: &str) {
@@ -191,10 +191,11 @@ where
         }
     }
 
-    /// Mark the session as the replay of a message fetched by GET from an
-    /// MX of `domain`: its Authentication-Results say `source-get=pass`.
-    pub fn fetched_from(mut self, domain: String) -> Self {
-        self.fetched = Some(domain);
+    /// Mark the session as the replay of a message fetched by GET (`id`)
+    /// from an MX of `domain`: its Authentication-Results say
+    /// `source-get=pass`, and it is stored at most once for `id`.
+    pub fn fetched_from(mut self, domain: String, id: String) -> Self {
+        self.fetched = Some((domain, id));
         self
     }
 

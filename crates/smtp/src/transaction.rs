@@ -43,6 +43,9 @@ pub struct SessionInfo {
     pub authenticated: bool,
     /// Leave the client's address out of Received (submission privacy).
     pub hide_ip: bool,
+    /// Deliver at most once under this key (a message fetched by
+    /// SOURCE/GET, keyed by its identifier).
+    pub once: Option<String>,
 }
 
 /// The envelope sender of a forwarded copy: rewritten with SRS (store

@@ -39,6 +39,10 @@ pub(crate) struct Prepared {
 
 struct Request {
     items: Vec<Prepared>,
+    /// A delivery that must happen once (a message fetched by SOURCE/GET):
+    /// its key is written with the rows; a key already there makes the
+    /// request `StoreError::AlreadyDelivered`, with nothing stored.
+    key: Option<String>,
     reply: oneshot::Sender<Result<Vec<Delivered>>>,
 }
 
@@ -53,11 +57,16 @@ impl Committer {
         Committer { tx }
     }
 
-    /// Index `items` atomically; returns once they are committed.
-    pub async fn commit(&self, items: Vec<Prepared>) -> Result<Vec<Delivered>> {
+    /// Index `items` atomically; returns once they are committed. With a
+    /// `key`, at most once for that key.
+    pub async fn commit(
+        &self,
+        items: Vec<Prepared>,
+        key: Option<String>,
+    ) -> Result<Vec<Delivered>> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request { items, reply })
+            .send(Request { items, key, reply })
             .await
             .map_err(|_| StoreError::Other(anyhow::anyhow!("the store is shutting down")))?;
         rx.await
@@ -114,6 +123,20 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, bus: &Bus, batch: Vec<Re
     for req in &batch {
         let outcome = async {
             let mut sp = tx.begin().await?;
+            if let Some(key) = &req.key {
+                let fresh = sqlx::query(
+                    "INSERT INTO delivery_keys (name, at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(key)
+                .bind(tern_common::time::now_secs())
+                .execute(&mut *sp)
+                .await?
+                .rows_affected();
+                if fresh == 0 {
+                    sp.rollback().await?;
+                    return Err(StoreError::AlreadyDelivered);
+                }
+            }
             match insert_request(&mut sp, backend, &req.items).await {
                 Ok(d) => {
                     sp.commit().await?;

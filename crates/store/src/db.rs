@@ -338,7 +338,7 @@ const MIGRATIONS: &[&str] = &[
         renew_requested BIGINT NOT NULL DEFAULT 0
     );
     CREATE TABLE acme_answers (
-        key TEXT PRIMARY KEY,
+        name TEXT PRIMARY KEY,
         answer TEXT NOT NULL,
         expires BIGINT NOT NULL
     );
@@ -589,6 +589,16 @@ const MIGRATIONS: &[&str] = &[
         lease_until BIGINT NOT NULL DEFAULT 0
     );
     CREATE INDEX source_in_due ON source_in(next_attempt);
+    "#,
+    // 29: deliveries that must happen once (a message fetched by
+    // SOURCE/GET, keyed by its identifier): the key is committed with the
+    // message rows, so a fetch repeated after a crash stores nothing twice.
+    r#"
+    CREATE TABLE delivery_keys (
+        name TEXT PRIMARY KEY,
+        at BIGINT NOT NULL
+    );
+    CREATE INDEX delivery_keys_at ON delivery_keys(at);
     "#,
 ];
 

@@ -95,6 +95,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0} already exists")]
     Duplicate(String),
+    /// A delivery with a key (`Store::deliver_once`) that was made before:
+    /// nothing was stored this time.
+    #[error("already delivered")]
+    AlreadyDelivered,
     #[error("{0}")]
     Invalid(String),
     #[error("domain {domain} still has {accounts} account(s); remove them first or use --force")]

@@ -224,6 +224,17 @@ impl Store {
         Ok(())
     }
 
+    /// Receiver side: forget the delivery keys of fetches older than
+    /// `before` (no GET of theirs can come back).
+    pub async fn delivery_keys_prune(&self, before: i64) -> Result<u64> {
+        let n = sqlx::query("DELETE FROM delivery_keys WHERE at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n)
+    }
+
     /// Receiver side: every envelope, oldest first (for `tern queue`).
     pub async fn source_in_list(&self) -> Result<Vec<SourceIn>> {
         let rows: Vec<InRow> = sqlx::query_as(

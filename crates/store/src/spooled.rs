@@ -89,6 +89,16 @@ impl Store {
         messages: Vec<NewMessage>,
         body: &SpooledBody,
     ) -> Result<Vec<Delivered>> {
+        self.deliver_spooled_once(messages, body, None).await
+    }
+
+    /// `deliver_spooled`, at most once for `key` (see `deliver_once`).
+    pub async fn deliver_spooled_once(
+        &self,
+        messages: Vec<NewMessage>,
+        body: &SpooledBody,
+        key: Option<String>,
+    ) -> Result<Vec<Delivered>> {
         let mut prepared = Vec::with_capacity(messages.len());
         let mut written: Vec<PathBuf> = Vec::new();
         let mut uploaded: Vec<i64> = Vec::new();
@@ -138,7 +148,7 @@ impl Store {
                     summary: m.summary,
                 });
             }
-            self.inner.committer.commit(prepared).await
+            self.inner.committer.commit(prepared, key).await
         }
         .await;
         if result.is_err() {

@@ -28,7 +28,7 @@ mod reports;
 use reports::{report_state, reports_received};
 #[path = "conformance/source_get.rs"]
 mod source_get;
-use source_get::{source_get_receiver, source_get_sender};
+use source_get::{deliveries_once_by_key, source_get_receiver, source_get_sender};
 #[path = "conformance/dav.rs"]
 mod dav;
 use dav::{
@@ -232,6 +232,7 @@ conformance!(
     reports_received,
     source_get_sender,
     source_get_receiver,
+    deliveries_once_by_key,
 );
 
 async fn domains(f: Fixture) {

@@ -724,3 +724,92 @@ fn a_fetched_message_the_receiver_refuses_is_bounced_at_once() {
     );
     assert!(stored(&b.data_dir()).is_empty());
 }
+
+/// B stored the message but died before marking its envelope stored (the
+/// key of the fetch is in B's store, committed with that delivery): the
+/// fetch B repeats after the restart stores nothing twice, and releases.
+#[test]
+fn a_fetch_repeated_after_a_crash_stores_nothing_twice() {
+    let port = shared_port();
+    let dns = DnsServer::start(zone());
+    let a = Tern::start_config(|dir| {
+        config(
+            dir,
+            "mx.a.example",
+            "127.0.0.2",
+            port,
+            &format!(
+                "{}[source_get]\nsend = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {port}\n",
+                dns.config()
+            ),
+        )
+    });
+    ok(a.cli(&["domain", "add", "a.example", "--no-dkim"]));
+    let closed = TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let b_extra = |fetch_port: u16| {
+        format!(
+            "{}[source_get]\nreceive = true\n[queue]\npoll_secs = 1\nretry_base_secs = 1\nremote_port = {fetch_port}\n",
+            dns.config()
+        )
+    };
+    let mut b =
+        Tern::start_config(|dir| config(dir, "mx.b.example", "127.0.0.3", port, &b_extra(closed)));
+    b.add_user("bob@b.example", "Bob-Strong-Pass-1!");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sa = rt
+        .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
+        .unwrap();
+    rt.block_on(sa.queue_insert(&QueueNew {
+        sender: "alice@a.example".into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: "bob@b.example".into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        data: BODY.as_bytes().to_vec(),
+        ..Default::default()
+    }))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rcpt_state(&rt, &sa) != Some(RcptState::Awaiting) {
+        assert!(Instant::now() < deadline, "never sent by SOURCE");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    b.kill();
+    {
+        let sb = rt
+            .block_on(Store::open_sqlite_for_tests(&b.data_dir()))
+            .unwrap();
+        let id = rt.block_on(sb.source_in_list()).unwrap()[0]
+            .source_id
+            .clone();
+        // What a delivery committed just before the crash left behind.
+        rt.block_on(sb.deliver_once(Vec::new(), Some(format!("source-get:{id}"))))
+            .unwrap();
+    }
+    std::fs::write(
+        &b.config,
+        config(
+            b.dir.path(),
+            "mx.b.example",
+            "127.0.0.3",
+            port,
+            &b_extra(port),
+        ),
+    )
+    .unwrap();
+    b.launch();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !rt.block_on(sa.queue_list()).unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "never released");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(stored(&b.data_dir()).is_empty(), "not stored a second time");
+}

@@ -256,6 +256,10 @@ where
             tls: self.peer.tls.clone(),
             authenticated: self.authed.is_some(),
             hide_ip: self.authed.is_some() && self.shared.config.submission.hide_client_ip,
+            once: self
+                .fetched
+                .as_ref()
+                .map(|(_, id)| format!("source-get:{id}")),
         };
         let started = Instant::now();
         // A submission's header, for the Screener: its recipients and its

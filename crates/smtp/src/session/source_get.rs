@@ -193,7 +193,7 @@ where
         outcome: &mut tern_mailauth::Outcome,
     ) -> Result<(), String> {
         let clause = match &self.fetched {
-            Some(domain) => format!("source-get=pass smtp.mailfrom={domain}"),
+            Some((domain, _)) => format!("source-get=pass smtp.mailfrom={domain}"),
             None if self.shared.config.source_get.receive => {
                 use tern_common::config::Unidentified;
                 match self.shared.config.source_get.unidentified {

@@ -36,6 +36,17 @@ impl Store {
     /// other callers), then one group commit for the index rows. All of
     /// `messages` or none.
     pub async fn deliver(&self, messages: Vec<NewMessage>) -> Result<Vec<Delivered>> {
+        self.deliver_once(messages, None).await
+    }
+
+    /// `deliver`, at most once for `key` (a message fetched by SOURCE/GET):
+    /// a key delivered before gives `StoreError::AlreadyDelivered` and
+    /// stores nothing. The key is committed with the messages.
+    pub async fn deliver_once(
+        &self,
+        messages: Vec<NewMessage>,
+        key: Option<String>,
+    ) -> Result<Vec<Delivered>> {
         let mut prepared = Vec::with_capacity(messages.len());
         let mut written: Vec<std::path::PathBuf> = Vec::new();
         let result = async {
@@ -81,7 +92,7 @@ impl Store {
                     summary: m.summary,
                 });
             }
-            self.inner.committer.commit(prepared).await
+            self.inner.committer.commit(prepared, key).await
         }
         .await;
         if result.is_err() {

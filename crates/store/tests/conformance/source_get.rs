@@ -124,3 +124,34 @@ pub(crate) async fn source_get_receiver(f: Fixture) {
     s.source_in_remove(again[0].id).await.unwrap();
     assert!(s.source_in_list().await.unwrap().is_empty());
 }
+
+pub(crate) async fn deliveries_once_by_key(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("b.example").await.unwrap();
+    let a = s
+        .account_add(&crate::addr("bob@b.example"), "Some-Strong-Pass-1", 0)
+        .await
+        .unwrap();
+    let key = Some(format!("source-get:{ID}"));
+    let first = s
+        .deliver_once(vec![crate::msg(a.id, "once")], key.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let again = s.deliver_once(vec![crate::msg(a.id, "once")], key).await;
+    assert!(
+        matches!(again, Err(tern_store::StoreError::AlreadyDelivered)),
+        "{again:?}"
+    );
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    assert_eq!(s.messages(inbox.id).await.unwrap().len(), 1, "stored once");
+    // Without a key, deliveries are as before.
+    s.deliver_once(vec![crate::msg(a.id, "twice")], None)
+        .await
+        .unwrap();
+    s.deliver_once(vec![crate::msg(a.id, "twice")], None)
+        .await
+        .unwrap();
+    assert_eq!(s.messages(inbox.id).await.unwrap().len(), 3);
+    assert_eq!(s.delivery_keys_prune(i64::MAX).await.unwrap(), 1);
+}
