@@ -338,7 +338,7 @@ const MIGRATIONS: &[&str] = &[
         renew_requested BIGINT NOT NULL DEFAULT 0
     );
     CREATE TABLE acme_answers (
-        name TEXT PRIMARY KEY,
+        key TEXT PRIMARY KEY,
         answer TEXT NOT NULL,
         expires BIGINT NOT NULL
     );
