@@ -76,16 +76,32 @@ pub(crate) fn unique_name() -> String {
 
 /// Write a message durably into `folder/cur`; returns the file name.
 pub(crate) fn write_message(folder: &Path, bytes: &[u8]) -> io::Result<String> {
+    write_message_with(folder, bytes, true)
+}
+
+/// Write a message into `folder/cur` without syncing it: a delivery's
+/// files are made durable all at once by the group commit's `syncfs`
+/// before their index rows commit (`commit.rs`).
+pub(crate) fn write_message_unsynced(folder: &Path, bytes: &[u8]) -> io::Result<String> {
+    write_message_with(folder, bytes, false)
+}
+
+fn write_message_with(folder: &Path, bytes: &[u8], sync: bool) -> io::Result<String> {
     ensure_maildir(folder)?;
     let name = unique_name();
     let tmp = folder.join("tmp").join(&name);
     let result = (|| {
         let mut f = create_private(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         drop(f);
         fs::rename(&tmp, folder.join("cur").join(&name))?;
-        sync_dir(&folder.join("cur"))
+        if sync {
+            sync_dir(&folder.join("cur"))?;
+        }
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);

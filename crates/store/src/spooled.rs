@@ -62,10 +62,10 @@ pub(crate) fn write_from(folder: &Path, head: &[u8], body: &SpooledBody) -> io::
                 format!("spool file ended after {copied} of {} octets", body.len),
             ));
         }
-        f.sync_all()?;
+        // Not synced here: the group commit syncs the file system once for
+        // every delivery of its batch (`commit.rs`).
         drop(f);
-        fs::rename(&tmp, &cur)?;
-        blob::sync_dir(&folder.join("cur"))
+        fs::rename(&tmp, &cur)
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);

@@ -69,10 +69,11 @@ impl Store {
                         let folder = blob::folder_path(self.data_dir(), m.account_id, &dir);
                         let bytes = m.bytes;
                         let f2 = folder.clone();
-                        let name =
-                            tokio::task::spawn_blocking(move || blob::write_message(&f2, &bytes))
-                                .await
-                                .map_err(|e| StoreError::Other(e.into()))??;
+                        let name = tokio::task::spawn_blocking(move || {
+                            blob::write_message_unsynced(&f2, &bytes)
+                        })
+                        .await
+                        .map_err(|e| StoreError::Other(e.into()))??;
                         written.push(folder.join("cur").join(&name));
                         (Some(name), None)
                     }
