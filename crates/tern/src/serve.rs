@@ -72,6 +72,39 @@ fn cert_paths(config: &Config) -> Result<(PathBuf, PathBuf), Failure> {
     }
 }
 
+/// Descriptors the server needs besides its connections: listeners, the
+/// store, spool and message files, DNS sockets, outbound connections.
+const OWN_FILES: u64 = 512;
+
+/// Raise the soft limit on open files to the hard one: every connection is
+/// a descriptor, and `[limits] global` (10,000 by default) is far above the
+/// usual soft default of 1,024. Say so when even the hard limit is too low.
+fn raise_open_files(global: u32) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    if now.current != now.maximum {
+        let raised = Rlimit {
+            current: now.maximum,
+            maximum: now.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, "cannot raise the limit on open files");
+        }
+    }
+    let have = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    let need = u64::from(global) + OWN_FILES;
+    if have < need {
+        tracing::warn!(
+            open_files = have,
+            needed = need,
+            "the limit on open files is below [limits] global plus the server's own; \
+             raise it (LimitNOFILE= in the systemd unit) or lower [limits] global"
+        );
+    } else {
+        tracing::info!(open_files = have, "limit on open files");
+    }
+}
+
 pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     let config = Arc::new(config);
     if rustix::process::geteuid().is_root() {
@@ -80,6 +113,7 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
              low ports instead (contrib/tern.service does both)"
         );
     }
+    raise_open_files(config.limits.global);
     let (cert, key) = cert_paths(&config)?;
     let file = tern_common::tls::certified_from_files(&cert, &key)
         .map_err(|e| Failure::Config(e.to_string()))?;

@@ -339,3 +339,38 @@ fn sigterm_says_bye_to_idling_clients_at_once() {
     let status = t.stop();
     assert!(status.success(), "{status:?}");
 }
+
+/// Started with a soft limit of 256 open files, the server raises it to
+/// the hard limit before it listens: `[limits] global` counts thousands of
+/// connections, each one a descriptor.
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(dir.path(), &["smtp"], "");
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 256 && exec {BIN} --config {} serve",
+            config.display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(out));
+    // Readiness is the server's own word.
+    let ready = lines.any(|l| l.is_ok_and(|l| l == "tern: ready"));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    common::signal(child.id(), "TERM");
+    common::wait_bounded(&mut child, std::time::Duration::from_secs(30));
+    assert!(ready, "not ready");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("{limits}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (soft, hard) = (fields[3], fields[4]);
+    assert_eq!(soft, hard, "{line}");
+    assert_ne!(soft, "256", "{line}");
+}
