@@ -157,8 +157,14 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let api = path.starts_with("/api/");
-    let mut res = if declared.is_some_and(|n| n > limit) {
-        // RFC 9110 15.5.14: refused before a byte of the body is read.
+    let mut res = if let Some(n) = declared.filter(|n| *n > limit) {
+        // RFC 9110 15.5.14: refused for its declared size. A small body
+        // is read and dropped first (bounded in size and time), so that the
+        // client, still sending it, is not reset by our close before it
+        // reads the answer; a large one is refused at once.
+        if n <= DRAIN_MAX {
+            drain(req.into_body(), n).await;
+        }
         closing(StatusCode::PAYLOAD_TOO_LARGE, "request body too large", api)
     } else {
         let budget = Duration::from_secs(cfg.request_timeout_secs);
@@ -178,6 +184,27 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         tracing::info!(client = %ip, %method, path, status, "http request");
     }
     res
+}
+
+/// Declared bodies up to this size are read and dropped before a 413.
+const DRAIN_MAX: u64 = 256 * 1024;
+
+/// Read and drop at most `n` octets of `body`, for at most 5 seconds.
+async fn drain(body: axum::body::Body, n: u64) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = 0u64;
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while read <= n {
+            match body.frame().await {
+                Some(Ok(f)) => {
+                    read += f.data_ref().map_or(0, |d| d.len() as u64);
+                }
+                _ => break,
+            }
+        }
+    })
+    .await;
 }
 
 /// An error after which the connection is closed (the body may be half
