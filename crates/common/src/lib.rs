@@ -16,6 +16,7 @@ pub mod security;
 pub mod throttle;
 pub mod time;
 pub mod tls;
+pub mod xml;
 
 pub use address::{Address, AddressError, normalize_domain};
 pub use config::{Config, ListenerKind};

@@ -23,7 +23,7 @@ use tern_common::{Address, ListenerKind, normalize_domain};
 
 use crate::client::request_host;
 use crate::state::AppState;
-use crate::xml::escape;
+use tern_common::xml::escape;
 
 /// How a client starts TLS on a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,7 +21,6 @@ mod mta_sts;
 mod router;
 mod serve;
 mod state;
-mod xml;
 
 pub use router::router;
 pub use serve::Service;

@@ -14,6 +14,7 @@ use mail_auth::report::{
     PolicyEvaluated, PolicyOverride, PolicyOverrideReason, PolicyPublished, Record, Report, Row,
     SPFAuthResult, SPFDomainScope, SpfResult,
 };
+use tern_common::xml::escape as esc;
 use tern_mailauth::Published;
 use tern_store::DmarcRecord;
 
@@ -237,24 +238,6 @@ fn fo(f: &mail_auth::dmarc::Report) -> &'static str {
         F::Spf => "s",
         F::DkimSpf => "d:s",
     }
-}
-
-/// XML character data and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The report as RFC 7489 Appendix C's XML; `pct` is the policy's

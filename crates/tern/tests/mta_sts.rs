@@ -10,40 +10,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::Tern;
+use common::ca::{ca, leaf, leaf_for};
 use common::dns::{DnsServer, Zone};
 use common::mta_sts::policy_server;
 use common::postfix::Postfix;
 use tern_store::{QueueNew, QueueRcptNew, Store};
-
-struct Ca {
-    cert: rcgen::Certificate,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-fn ca() -> Ca {
-    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    p.distinguished_name
-        .push(rcgen::DnType::CommonName, "tern test CA");
-    p.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = p.self_signed(&key).unwrap();
-    Ca {
-        cert,
-        issuer: rcgen::Issuer::new(p, key),
-    }
-}
-
-/// A leaf for `name` signed by the CA: (cert PEM, key PEM).
-fn leaf(ca: &Ca, name: &str) -> (String, String) {
-    let p = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = p.signed_by(&key, &ca.issuer).unwrap();
-    (cert.pem(), key.serialize_pem())
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
@@ -180,21 +151,6 @@ fn enforce_with_an_unlisted_mx_defers() {
         "version: STSv1\nmode: enforce\nmx: *.elsewhere.example\nmax_age: 86400\n",
     );
     deferred_not_sent(&s, None);
-}
-
-/// A leaf for several names signed by the CA: (cert PEM, key PEM).
-fn leaf_for(ca: &Ca, names: &[&str]) -> (String, String) {
-    let mut p =
-        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .unwrap();
-    // rcgen's default subject is what tern takes for its own old
-    // self-signed certificate (and makes again): name the host instead.
-    p.distinguished_name = rcgen::DistinguishedName::new();
-    p.distinguished_name
-        .push(rcgen::DnType::CommonName, names[0]);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = p.signed_by(&key, &ca.issuer).unwrap();
-    (cert.pem(), key.serialize_pem())
 }
 
 /// `curl -s` with these arguments: (status line's code, body).

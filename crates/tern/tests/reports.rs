@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Tern;
+use common::ca::{ca, leaf};
 use common::dns::{DnsServer, Zone};
 use common::postfix::Postfix;
 use tern_store::{DmarcRecord, Store, TlsResult};
@@ -30,35 +31,6 @@ fn day() -> (i64, String) {
     let d = tern_reports::period::day_start(tern_common::time::now_secs())
         - 3 * tern_reports::period::DAY;
     (d, tern_reports::period::date(d))
-}
-
-struct Ca {
-    cert: rcgen::Certificate,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-fn ca() -> Ca {
-    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    p.distinguished_name
-        .push(rcgen::DnType::CommonName, "tern reports test CA");
-    p.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = p.self_signed(&key).unwrap();
-    Ca {
-        cert,
-        issuer: rcgen::Issuer::new(p, key),
-    }
-}
-
-fn leaf(ca: &Ca, name: &str) -> (String, String) {
-    let p = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = p.signed_by(&key, &ca.issuer).unwrap();
-    (cert.pem(), key.serialize_pem())
 }
 
 /// A Python HTTPS server that keeps every POST it gets (path, content

@@ -93,6 +93,21 @@ const BODY: &str = "From: alice@a.example\r\nTo: bob@b.example\r\nSubject: by SO
                     Date: Mon, 30 Nov 2026 10:00:00 +0000\r\nMessage-ID: <sg1@a.example>\r\n\r\n\
                     line one\r\n.leading dot\r\n\r\nlast line\r\n";
 
+/// Queue BODY from alice@a.example to bob@b.example in A's store.
+fn alice_to_bob(rt: &tokio::runtime::Runtime, sa: &Store) {
+    rt.block_on(sa.queue_insert(&QueueNew {
+        sender: "alice@a.example".into(),
+        recipients: vec![QueueRcptNew {
+            rcpt: "bob@b.example".into(),
+            orcpt: None,
+            notify: String::new(),
+        }],
+        data: BODY.as_bytes().to_vec(),
+        ..Default::default()
+    }))
+    .unwrap();
+}
+
 fn rcpt_state(rt: &tokio::runtime::Runtime, s: &Store) -> Option<RcptState> {
     rt.block_on(s.queue_list())
         .unwrap()
@@ -140,17 +155,7 @@ fn a_message_goes_by_source_and_get_once_across_a_crash() {
     let sa = rt
         .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
         .unwrap();
-    rt.block_on(sa.queue_insert(&QueueNew {
-        sender: "alice@a.example".into(),
-        recipients: vec![QueueRcptNew {
-            rcpt: "bob@b.example".into(),
-            orcpt: None,
-            notify: String::new(),
-        }],
-        data: BODY.as_bytes().to_vec(),
-        ..Default::default()
-    }))
-    .unwrap();
+    alice_to_bob(&rt, &sa);
 
     // B took it by SOURCE: A waits for the fetch, B holds the envelope only.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -384,17 +389,7 @@ fn an_unfetched_message_is_bounced_by_the_sender_and_nothing_half_delivered() {
     let sa = rt
         .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
         .unwrap();
-    rt.block_on(sa.queue_insert(&QueueNew {
-        sender: "alice@a.example".into(),
-        recipients: vec![QueueRcptNew {
-            rcpt: "bob@b.example".into(),
-            orcpt: None,
-            notify: String::new(),
-        }],
-        data: BODY.as_bytes().to_vec(),
-        ..Default::default()
-    }))
-    .unwrap();
+    alice_to_bob(&rt, &sa);
     // The sender side bounces, once its retention passes unreleased.
     let deadline = Instant::now() + Duration::from_secs(60);
     let bounce = loop {
@@ -583,17 +578,7 @@ fn any_node_on_postgres_answers_the_get() {
             &a1.data_dir(),
         ))
         .unwrap();
-    rt.block_on(sa.queue_insert(&QueueNew {
-        sender: "alice@a.example".into(),
-        recipients: vec![QueueRcptNew {
-            rcpt: "bob@b.example".into(),
-            orcpt: None,
-            notify: String::new(),
-        }],
-        data: BODY.as_bytes().to_vec(),
-        ..Default::default()
-    }))
-    .unwrap();
+    alice_to_bob(&rt, &sa);
     let deadline = Instant::now() + Duration::from_secs(60);
     while rcpt_state(&rt, &sa) != Some(RcptState::Awaiting) {
         assert!(Instant::now() < deadline, "never sent by SOURCE");
@@ -674,17 +659,7 @@ fn a_fetched_message_the_receiver_refuses_is_bounced_at_once() {
     let sa = rt
         .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
         .unwrap();
-    rt.block_on(sa.queue_insert(&QueueNew {
-        sender: "alice@a.example".into(),
-        recipients: vec![QueueRcptNew {
-            rcpt: "bob@b.example".into(),
-            orcpt: None,
-            notify: String::new(),
-        }],
-        data: BODY.as_bytes().to_vec(),
-        ..Default::default()
-    }))
-    .unwrap();
+    alice_to_bob(&rt, &sa);
     let deadline = Instant::now() + Duration::from_secs(60);
     while rcpt_state(&rt, &sa) != Some(RcptState::Awaiting) {
         assert!(Instant::now() < deadline, "never sent by SOURCE");
@@ -766,17 +741,7 @@ fn a_fetch_repeated_after_a_crash_stores_nothing_twice() {
     let sa = rt
         .block_on(Store::open_sqlite_for_tests(&a.data_dir()))
         .unwrap();
-    rt.block_on(sa.queue_insert(&QueueNew {
-        sender: "alice@a.example".into(),
-        recipients: vec![QueueRcptNew {
-            rcpt: "bob@b.example".into(),
-            orcpt: None,
-            notify: String::new(),
-        }],
-        data: BODY.as_bytes().to_vec(),
-        ..Default::default()
-    }))
-    .unwrap();
+    alice_to_bob(&rt, &sa);
     let deadline = Instant::now() + Duration::from_secs(60);
     while rcpt_state(&rt, &sa) != Some(RcptState::Awaiting) {
         assert!(Instant::now() < deadline, "never sent by SOURCE");

@@ -3,6 +3,7 @@
 //! file that uses it does `mod common;`. The process is stopped on drop.
 #![allow(dead_code)]
 
+pub mod ca;
 pub mod checks;
 pub mod dns;
 pub mod dnssec;

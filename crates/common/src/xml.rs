@@ -1,6 +1,6 @@
 //! Escaping for the XML documents tern writes (autoconfig, Autodiscover,
-//! property lists): every value, even one tern checked, goes through
-//! `escape`, so no input can add markup.
+//! property lists, DMARC aggregate reports): every value, even one tern
+//! checked, goes through `escape`, so no input can add markup.
 
 /// `s` as XML character data or an attribute value (XML 1.0 2.4).
 pub fn escape(s: &str) -> String {
