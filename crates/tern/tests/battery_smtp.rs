@@ -612,3 +612,98 @@ fn crash_debris_in_the_spool_is_swept_at_start() {
     assert!(spool.join("young").exists());
     another_client_is_served(t.addr("smtp"));
 }
+
+/// SOURCE, GET, RELEASE and REFUSE (docs/source-get.md) as an attacker
+/// sends them: huge arguments, invisible characters, identifiers one
+/// character off, a flood of unknown identifiers, SOURCE outside a
+/// transaction. Each gets a clean reply, the flood ends the
+/// session after `max_errors`, nothing is stored, the server's memory stays
+/// bounded and other clients are served.
+#[test]
+fn hostile_source_get_verbs_get_clean_answers() {
+    let t = Tern::start_with(
+        &["smtp"],
+        &format!("{NO_TARPIT}[source_get]\nreceive = true\n"),
+    );
+    t.add_user("alice@example.org", "pw");
+    let addr = t.addr("smtp");
+    let before = rss_kib(t.pid());
+    let sampler = Sampler::start(t.pid());
+
+    let fresh = || {
+        let mut c = Client::connect(addr);
+        assert!(c.reply().starts_with("220"));
+        assert!(c.cmd("EHLO battery.example").contains("SOURCE"));
+        c
+    };
+    let id = "A".repeat(32);
+    for (line, want) in [
+        (format!("GET {}", "x".repeat(400)), "501"),
+        ("GET ".to_string(), "501"),
+        (format!("GET {}\u{200b}", &id[..31]), "501"),
+        (format!("GET {}\u{00a0}", "A".repeat(31)), "501"),
+        (format!("RELEASE {}", "B".repeat(33)), "501"),
+        (format!("REFUSE {id}"), "501"),
+        (format!("REFUSE {id} 250 fine"), "501"),
+        (format!("REFUSE {id} 550 {}", "z".repeat(300)), "550 5.1.0"),
+        (format!("SOURCE {id}"), "503"),
+        (format!("GET {id}"), "550 5.1.0"),
+        (format!("RELEASE {id}"), "550 5.1.0"),
+    ] {
+        // Each on its own session: ten errors end one (max_errors).
+        let r = fresh().cmd(&line);
+        assert!(r.starts_with(want), "{line:.60}: {r}");
+    }
+    // A well-formed SOURCE in a transaction is taken.
+    let mut c = fresh();
+    assert!(c.cmd("MAIL FROM:<s@remote.example>").starts_with("250"));
+    assert!(c.cmd("RCPT TO:<alice@example.org>").starts_with("250"));
+    let r = c.cmd(&format!("SOURCE {}", "C".repeat(32)));
+    assert!(r.starts_with("250"), "{r}");
+    another_client_is_served(addr);
+
+    // A flood of unknown identifiers: each refused, then the session ends.
+    let mut f = Client::connect(addr);
+    assert!(f.reply().starts_with("220"));
+    assert!(f.cmd("EHLO flood.example").starts_with("250"));
+    let mut flood = Vec::new();
+    for i in 0..500 {
+        flood.extend_from_slice(format!("GET {:0>32}\r\n", i).as_bytes());
+    }
+    f.send(&flood);
+    let rest = f.rest();
+    assert!(
+        rest.lines()
+            .all(|l| l.starts_with("550") || l.starts_with("421")),
+        "{rest:.300}"
+    );
+    assert!(
+        rest.contains("421"),
+        "the session ends after too many errors"
+    );
+    another_client_is_served(addr);
+
+    let peak = sampler.peak();
+    assert!(
+        peak < before + 64 * 1024,
+        "RSS grew from {before} to {peak} KiB"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt
+        .block_on(Store::open_sqlite_for_tests(&t.data_dir()))
+        .unwrap();
+    // That envelope names a domain with no MX (the test's empty zone):
+    // the fetcher drops it, and nothing is ever delivered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !rt.block_on(s.source_in_list()).unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the envelope was kept"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(inbox(&t.data_dir(), "alice@example.org").is_empty());
+}
