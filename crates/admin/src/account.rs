@@ -18,7 +18,7 @@ use tern_store::{Credential, Stage};
 
 use crate::AdminState;
 use crate::error::PageError;
-use crate::session::{Posted, Signed, set_cookie};
+use crate::session::{FAILURE_DELAY, MAX_DELAY, Posted, Signed, gate, set_cookie};
 use crate::view::{Chrome, usage, when};
 
 pub fn routes() -> Router<AdminState> {
@@ -211,20 +211,31 @@ async fn overview(State(state): State<AdminState>, who: Signed) -> Result<Respon
     render(&state, &who, "", "", None).await
 }
 
-/// Is `password` the account's own password?
+/// Is `password` the account's own password? Asked again on a signed-in
+/// page (to change the password, to turn TOTP off), it is a password
+/// check like a login: throttled and audited through the `Gate`, so a
+/// stolen session cookie does not give unlimited guesses.
 async fn own_password(state: &AdminState, who: &Signed, password: &str) -> Result<bool, PageError> {
-    if password.is_empty() || password.len() > 1024 {
-        return Ok(false);
+    let gate = gate(state, who.ip);
+    let name = &who.account.name;
+    if !gate.check(name) {
+        return Err(PageError::TooMany);
     }
-    let login = state
-        .manager
-        .store()
-        .authenticate(&who.account.name, password)
-        .await
-        .map_err(|e| PageError::Failed(e.to_string()))?;
-    Ok(
-        matches!(login, Some(l) if l.credential == Credential::Password && l.account.id == who.account.id),
-    )
+    let right = if password.is_empty() || password.len() > 1024 {
+        false
+    } else {
+        let login = state
+            .manager
+            .store()
+            .authenticate(name, password)
+            .await
+            .map_err(|e| PageError::Failed(e.to_string()))?;
+        matches!(login, Some(l) if l.credential == Credential::Password && l.account.id == who.account.id)
+    };
+    if !right {
+        tokio::time::sleep(gate.failure(name, FAILURE_DELAY).min(MAX_DELAY)).await;
+    }
+    Ok(right)
 }
 
 #[derive(Deserialize)]
@@ -357,6 +368,11 @@ async fn totp_confirm(
     State(state): State<AdminState>,
     p: Posted<CodeForm>,
 ) -> Result<Response, PageError> {
+    // A code guessed here is throttled like one at sign-in.
+    let gate = gate(&state, p.who.ip);
+    if !gate.check(&p.who.account.name) {
+        return Err(PageError::TooMany);
+    }
     match state
         .manager
         .totp_confirm(&p.who.account, &p.form.code)
@@ -369,7 +385,14 @@ async fn totp_confirm(
             codes,
         }
         .into_response()),
-        Err(e) => totp_render(&state, &p.who, &refusal(e)?).await,
+        Err(e) => {
+            let message = refusal(e)?;
+            let wait = gate
+                .second_factor_failure(&p.who.account.name, FAILURE_DELAY)
+                .min(MAX_DELAY);
+            tokio::time::sleep(wait).await;
+            totp_render(&state, &p.who, &message).await
+        }
     }
 }
 

@@ -5,8 +5,6 @@
 //! through the login gate: the same growing delays and locks as IMAP, and
 //! an audit record; a wrong code counts like a wrong password.
 
-use std::time::Duration;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -20,15 +18,10 @@ use tern_store::{Credential, Stage};
 use crate::AdminState;
 use crate::error::PageError;
 use crate::session::{
-    Posted, clear_cookie, client_ip, cookie, gate, lifetimes, same_origin, set_cookie,
+    FAILURE_DELAY, MAX_DELAY, Posted, clear_cookie, client_ip, cookie, gate, lifetimes,
+    same_origin, set_cookie,
 };
 use crate::view::Chrome;
-
-/// The fixed wait before a refusal when the throttle asks for none.
-const FAILURE_DELAY: Duration = Duration::from_millis(500);
-/// The longest wait before answering: the throttle's delays grow, a
-/// request's time does not.
-const MAX_DELAY: Duration = Duration::from_secs(5);
 
 #[derive(Deserialize, Default)]
 pub struct Next {

@@ -14,6 +14,7 @@
 //! name our origin on our own forms.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -69,6 +70,12 @@ pub fn lifetimes(state: &AdminState) -> Lifetimes {
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
     parts.extensions.get::<ClientIp>().map(|c| c.0)
 }
+
+/// The fixed wait before a refusal when the throttle asks for none.
+pub const FAILURE_DELAY: Duration = Duration::from_millis(500);
+/// The longest wait before answering: the throttle's delays grow, a
+/// request's time does not.
+pub const MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// The login gate for one request: throttling and audit as "web".
 pub fn gate(state: &AdminState, ip: Option<IpAddr>) -> Gate {

@@ -7,12 +7,17 @@
 //! the DKIM record go from ✗ to ✓ once the test's DNS server serves it,
 //! retries a queued message and edits a Sieve script; screenshots of every
 //! page at desktop and phone width are left in `target/admin-screenshots/`
-//! for a reviewer.
+//! for a reviewer. A second browser run works every other form — the user
+//! page's (password, quota, admin role, disable, app passwords, send-as,
+//! removal), the self-service page's, queue removal, DKIM keys, domain
+//! removal, the audit filters — each judged by what it changed (IMAP
+//! logins, who may open `/admin`, what submission accepts, the lists).
 //!
 //! Without a browser (`requests`): the CSRF token and the Origin /
 //! Sec-Fetch-Site checks (403, nothing changed), a cookie after logout and
 //! after "log out everywhere", escaping of hostile names, 403 for a
-//! non-admin, TOTP guessing throttled like passwords, session time-outs,
+//! non-admin, TOTP guessing and the password asked again on a signed-in
+//! page throttled like passwords, session time-outs,
 //! and plain http serving the pages to loopback clients only.
 
 mod common;
@@ -94,8 +99,15 @@ fn the_admin_works_in_a_real_browser() {
         password = pw;
         cfg
     });
+    // Its own files only: the other browser test writes next to them.
     let shots = screenshot_dir();
-    let _ = std::fs::remove_dir_all(&shots);
+    if let Ok(dir) = std::fs::read_dir(&shots) {
+        for f in dir.flatten() {
+            if f.path().extension().is_some_and(|e| e == "png") {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/scripts/admin_browser.py"
@@ -192,6 +204,99 @@ fn the_admin_works_in_a_real_browser() {
     t.stop();
 }
 
+/// Every form of the user, domain, queue and audit pages and of the
+/// self-service page, each judged by what it changed: IMAP logins, who may
+/// open `/admin`, what submission lets through, the lists.
+#[test]
+fn every_admin_and_account_form_does_what_it_says() {
+    assert!(
+        Path::new("/usr/bin/chromium").exists() && python_has("playwright") && python_has("pyotp"),
+        "chromium, playwright and pyotp are installed by scripts/ci-deps.sh"
+    );
+    let refused = Reserved::new();
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("remote.example", 10, "mx.remote.example")
+            .a("mx.remote.example", "127.0.0.1"),
+    );
+    // The script fails logins on purpose; none of them may lock bob out.
+    let extra = format!(
+        "{}[queue]\npoll_secs = 1\nretry_base_secs = 600\nretry_max_secs = 600\nremote_port = {}\n\
+         [auth_throttle]\nbase_delay_ms = 10\nmax_delay_secs = 1\nip_lock_after = 1000\n\
+         account_lock_after = 1000\n",
+        dns.config(),
+        refused.port
+    );
+    let mut t = Tern::start_with(&["https", "imaps", "submission"], &extra);
+    t.add_user("root@example.org", "Root-Strong-Pass-1!");
+    assert!(
+        t.cli(&["user", "admin", "root@example.org", "on"])
+            .status
+            .success()
+    );
+    t.add_user("bob@example.org", "Bob-Strong-Pass-2!");
+    assert!(
+        t.cli(&["domain", "add", "gone.example", "--no-dkim"])
+            .status
+            .success()
+    );
+    let shots = screenshot_dir().join("actions");
+    let _ = std::fs::remove_dir_all(&shots);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scripts/admin_actions.py"
+    );
+    let out = Command::new("timeout")
+        .args(["300", "python3", script])
+        .arg(format!("https://127.0.0.1:{}", t.port("https")))
+        .arg(t.port("imaps").to_string())
+        .arg(t.port("submission").to_string())
+        .arg(&shots)
+        .output()
+        .expect("python3");
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "browser script failed:\n{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "password reset ok",
+        "admin role ok",
+        "disable ok",
+        "app password ok",
+        "send-as ok",
+        "self-service ok",
+        "queue remove ok",
+        "domains ok",
+        "audit filters ok",
+        "user removed ok",
+        "done",
+    ] {
+        assert!(printed.lines().any(|l| l == step), "{step}: {printed}");
+    }
+    assert!(
+        printed.lines().any(|l| l.starts_with("quota ok")),
+        "{printed}"
+    );
+    // What the forms did is what the CLI sees.
+    let users = String::from_utf8_lossy(&t.cli(&["user", "list"]).stdout).into_owned();
+    assert!(!users.contains("bob@example.org"), "{users}");
+    let domains = String::from_utf8_lossy(&t.cli(&["domain", "list"]).stdout).into_owned();
+    assert!(!domains.contains("gone.example"), "{domains}");
+    for page in ["user", "forbidden", "confirm", "confirm-user", "reports"] {
+        for width in ["desktop", "phone"] {
+            let f = shots.join(format!("{page}-{width}.png"));
+            assert!(
+                std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000),
+                "screenshot {}",
+                f.display()
+            );
+        }
+    }
+    t.stop();
+}
+
 #[test]
 fn forms_sessions_and_second_factors_hold_against_misuse() {
     assert!(
@@ -211,6 +316,7 @@ fn forms_sessions_and_second_factors_hold_against_misuse() {
     );
     t.add_user("ann@example.org", "Ann-Strong-Pass-2!");
     t.add_user("carol@example.org", "Carol-Strong-Pass-3!");
+    t.add_user("dave@example.org", "Dave-Strong-Pass-4!");
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/scripts/admin_security.py"
@@ -235,6 +341,14 @@ fn forms_sessions_and_second_factors_hold_against_misuse() {
     let audit = String::from_utf8_lossy(&t.cli(&["audit", "list"]).stdout).into_owned();
     assert!(audit.contains("second_factor_failure"), "{audit}");
     assert!(audit.contains("login_locked"), "{audit}");
+    // Wrong current passwords on the signed-in page were audited as
+    // failed logins of that account.
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("login_failure") && l.contains("dave@example.org")),
+        "{audit}"
+    );
     t.stop();
 }
 

@@ -182,7 +182,9 @@ with sync_playwright() as p:
     typ, _ = imap.login("bob@shop.example", "Bob-Strong-Pass-42!")
     assert typ == "OK"
     imap.logout()
-    page.click("text=bob@shop.example")
+    page.click("table a:has-text('bob@shop.example')")
+    page.wait_for_url(re.compile(r".*/admin/users/view.*"))
+    assert page.inner_text("h1") == "bob@shop.example", page.inner_text("h1")
     shoot(page, "user")
     say("user added, imap login ok")
 

@@ -4,10 +4,10 @@ a session cookie is useless after logout and after "log out everywhere";
 hostile names come back escaped; a non-admin gets 403 on /admin; plain
 http serves the pages to a loopback client; and guessing TOTP codes is
 throttled like guessing passwords (locked, then even the right code is
-refused).
+refused), and so is the password asked again on a signed-in page.
 
 argv: the https base URL, the http base URL. Accounts: root@example.org
-(admin), ann@example.org and carol@example.org (users).
+(admin), ann@, carol@ and dave@example.org (users).
 """
 
 import re
@@ -23,6 +23,7 @@ HTTPS, HTTP = sys.argv[1:3]
 ROOT = ("root@example.org", "Root-Strong-Pass-1!")
 ANN = ("ann@example.org", "Ann-Strong-Pass-2!")
 CAROL = ("carol@example.org", "Carol-Strong-Pass-3!")
+DAVE = ("dave@example.org", "Dave-Strong-Pass-4!")
 
 
 def session():
@@ -182,4 +183,36 @@ r = guess.post(
 )
 assert r.status_code == 429, ("the right code is refused while locked", r.status_code)
 print("totp throttled ok")
+
+# --- A signed-in page that asks for the password again (changing it,
+# turning TOTP off) is throttled like a login: a stolen session cookie
+# does not give unlimited guesses.
+dave, _ = sign_in(DAVE)
+statuses = []
+for n in range(7):
+    t = csrf(dave, "/account")
+    r = dave.post(
+        f"{HTTPS}/account/password",
+        data={"csrf": t, "current": f"guess-{n}", "new": "Another-Pass-99!", "confirm": "Another-Pass-99!"},
+        allow_redirects=False,
+    )
+    statuses.append(r.status_code)
+    if r.status_code == 200:
+        assert "current password is not right" in r.text, r.text
+assert statuses[:5] == [200] * 5, statuses
+assert 429 in statuses[5:], statuses
+t = csrf(dave, "/account")
+r = dave.post(
+    f"{HTTPS}/account/totp/remove",
+    data={"csrf": t, "password": DAVE[1]},
+    allow_redirects=False,
+)
+assert r.status_code == 429, ("the right password is refused while locked", r.status_code)
+r = dave.post(
+    f"{HTTPS}/account/password",
+    data={"csrf": t, "current": DAVE[1], "new": "Another-Pass-99!", "confirm": "Another-Pass-99!"},
+    allow_redirects=False,
+)
+assert r.status_code == 429, r.status_code
+print("password re-checks throttled ok")
 print("done")
