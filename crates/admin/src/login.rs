@@ -19,7 +19,7 @@ use crate::AdminState;
 use crate::error::PageError;
 use crate::session::{
     FAILURE_DELAY, MAX_DELAY, Posted, clear_cookie, client_ip, cookie, gate, lifetimes,
-    same_origin, set_cookie,
+    same_origin, same_token, set_cookie,
 };
 use crate::view::Chrome;
 
@@ -224,7 +224,7 @@ pub async fn code(
     let Some((cookie, s, account)) = half_session(&state, &parts).await? else {
         return Ok(Redirect::to("/account/login").into_response());
     };
-    if f.csrf != s.csrf {
+    if !same_token(&f.csrf, &s.csrf) {
         return Err(PageError::Forbidden(
             "this form has expired: sign in again".into(),
         ));

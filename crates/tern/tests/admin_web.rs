@@ -270,6 +270,7 @@ fn every_admin_and_account_form_does_what_it_says() {
         "queue remove ok",
         "domains ok",
         "audit filters ok",
+        "dashboard ok",
         "user removed ok",
         "done",
     ] {

@@ -325,6 +325,21 @@ with sync_playwright() as p:
     assert "No records" in admin.inner_text("main")
     say("audit filters ok")
 
+    # --- The dashboard: an IMAP connection held open is counted, the
+    # served certificate's expiry and the disk are shown, and the failed
+    # logins of this run are among the recent security events.
+    held = imaplib.IMAP4_SSL("127.0.0.1", int(IMAPS), ssl_context=TLS, timeout=30)
+    admin.goto(f"{BASE}/admin")
+    assert int(admin.inner_text("#connections")) >= 1, admin.inner_text("#connections")
+    held.logout()
+    cert = admin.inner_text("#certificate")
+    assert "expires" in cert and "days" in cert, cert
+    disk = admin.inner_text("#disk")
+    assert "free of" in disk, disk
+    events = admin.inner_text("#events")
+    assert "login_failure" in events and BOB in events, events
+    say("dashboard ok")
+
     # --- Reports (none yet).
     admin.goto(f"{BASE}/admin/reports")
     assert admin.inner_text("h1") == "Reports"
