@@ -47,4 +47,4 @@ pub use gate::Gate;
 pub use protocol::mutf7::{decode as mutf7_decode, encode as mutf7_encode};
 pub use service::Service;
 pub use session::{Options, Upgrade, run};
-pub use summary::SummaryCache;
+pub use summary::{SummaryCache, for_delivery as summary_for_delivery};

@@ -152,6 +152,14 @@ impl Summary {
     }
 }
 
+/// The summary of a message being delivered, encoded for the index
+/// (`tern_store::Summarizer`); `None` when too big to keep, so the first
+/// FETCH computes it under the memory budget instead.
+pub fn for_delivery(bytes: &[u8]) -> Option<Vec<u8>> {
+    let s = Summary::of(mime::parse(bytes).as_ref());
+    s.worth_keeping().then(|| s.encode())
+}
+
 /// The summaries of recently read messages, shared by every session of the
 /// process and bounded in bytes; behind it the store's index, and behind
 /// that the message itself. A summary never changes (messages are

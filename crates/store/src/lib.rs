@@ -151,7 +151,16 @@ struct Inner {
     events: events::Bus,
     committer: commit::Committer,
     snapshots: snapshot::Snapshots,
+    /// What a protocol layer keeps of a message beside it (`summary`);
+    /// set once by whoever opens the store.
+    summarizer: std::sync::OnceLock<Summarizer>,
 }
+
+/// Computes, from a new message's bytes, what is kept beside it in the
+/// index (`messages.summary`, see [`Store::message_summary_set`]); `None`
+/// when nothing is worth keeping. The store does not know the format:
+/// the IMAP layer, which reads it, provides the function.
+pub type Summarizer = fn(&[u8]) -> Option<Vec<u8>>;
 
 impl Store {
     /// Open (and migrate) the store the configuration names.
@@ -194,6 +203,7 @@ impl Store {
                 events,
                 committer,
                 snapshots: snapshot::Snapshots::default(),
+                summarizer: std::sync::OnceLock::new(),
             }),
         };
         store.migrate_layout().await?;
@@ -208,6 +218,19 @@ impl Store {
             max_connections: 4,
         };
         Store::open(&cfg, dir).await
+    }
+
+    /// Compute every delivered message's summary with `f` when the
+    /// deliverer brings none (SMTP delivery, Sieve, import): it is computed
+    /// once, with the bytes in hand, on the blocking pool, instead of by
+    /// the first FETCH — or by every session asking at the same moment.
+    /// The first call wins.
+    pub fn set_summarizer(&self, f: Summarizer) {
+        let _ = self.inner.summarizer.set(f);
+    }
+
+    pub(crate) fn summarizer(&self) -> Option<Summarizer> {
+        self.inner.summarizer.get().copied()
     }
 
     pub fn backend(&self) -> Backend {

@@ -1029,6 +1029,34 @@ async fn message_summaries(f: Fixture) {
         vec![(moved[1].1, b"three".to_vec())],
         "2 had none, 3 keeps its own"
     );
+    // With a summarizer set, a message delivered without a summary gets
+    // one computed from its bytes; one given is kept as given.
+    fn size_of(bytes: &[u8]) -> Option<Vec<u8>> {
+        Some(format!("{} octets", bytes.len()).into_bytes())
+    }
+    s.set_summarizer(size_of);
+    let d = s
+        .deliver(vec![
+            msg(a.id, "5"),
+            NewMessage {
+                summary: Some(b"given".to_vec()),
+                ..msg(a.id, "6")
+            },
+        ])
+        .await
+        .unwrap();
+    let mut got = s
+        .message_summaries(inbox.id, &[d[0].uid, d[1].uid])
+        .await
+        .unwrap();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (d[0].uid, b"17 octets".to_vec()),
+            (d[1].uid, b"given".to_vec())
+        ]
+    );
 }
 
 /// Transactions that read before they write must wait their turn, not

@@ -47,10 +47,14 @@ impl std::fmt::Display for Failure {
 
 /// Open the store the configuration names (migrating it to this tern's
 /// schema).
+/// Delivered messages get their IMAP summary computed as they are
+/// stored.
 pub async fn open_store(config: &tern_common::Config) -> Result<tern_store::Store, Failure> {
-    tern_store::Store::open(&config.store, &config.data_dir)
+    let store = tern_store::Store::open(&config.store, &config.data_dir)
         .await
-        .map_err(|e| Failure::Runtime(format!("{e:#}")))
+        .map_err(|e| Failure::Runtime(format!("{e:#}")))?;
+    store.set_summarizer(tern_imap::summary_for_delivery);
+    Ok(store)
 }
 
 pub fn usage(msg: impl Into<String>) -> Failure {

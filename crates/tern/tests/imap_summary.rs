@@ -82,3 +82,30 @@ fn envelope_and_bodystructure_come_from_the_index() {
     assert!(body2.starts_with("Subject: rewritten"), "{body2}");
     t.stop();
 }
+
+/// Mail delivered over SMTP has its summary computed as it is stored, as
+/// an APPEND does: the first FETCH after delivery parses nothing. Shown
+/// the same way — the file is rewritten before any IMAP client asked, and
+/// the first ENVELOPE still describes the message as it arrived.
+#[test]
+fn mail_delivered_over_smtp_is_summarised_as_it_is_stored() {
+    let mut t = Tern::start(&["smtp", "imaps"]);
+    t.add_user(USER, PASSWORD);
+    let sent = common::python(
+        "import smtplib, sys\n\
+         s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=20)\n\
+         s.sendmail('bob@example.net', ['alice@example.org'],\n\
+         b'From: Bob <bob@example.net>\\r\\nTo: alice@example.org\\r\\nSubject: original\\r\\n\\r\\nfirst body\\r\\n')\n\
+         s.quit()\n\
+         print('sent')\n",
+        &[&t.port("smtp").to_string()],
+    );
+    assert!(sent.contains("sent"), "{sent}");
+    let file = message_file(&t.data_dir());
+    std::fs::write(&file, "Subject: rewritten\r\n\r\nz\r\n").unwrap();
+    let (items, body) = run(&t, "fetch");
+    assert!(items.contains("\"original\""), "{items}");
+    assert!(items.ends_with("/ Subject: original / 1"), "{items}");
+    assert!(body.starts_with("Subject: rewritten"), "{body}");
+    t.stop();
+}

@@ -59,7 +59,10 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(format!("mailbox {:?}", m.mailbox)))?;
                 let account = self.account_name(m.account_id).await?;
                 let size = m.bytes.len() as i64;
-                let (file, data) = match self.backend() {
+                // The summary, when the deliverer has none, is computed
+                // beside the file's write, off the async workers.
+                let summarize = m.summary.is_none().then(|| self.summarizer()).flatten();
+                let (file, data, summary) = match self.backend() {
                     Backend::Sqlite => {
                         let dir: String =
                             sqlx::query_scalar("SELECT dir FROM mailboxes WHERE id = $1")
@@ -69,15 +72,28 @@ impl Store {
                         let folder = blob::folder_path(self.data_dir(), m.account_id, &dir);
                         let bytes = m.bytes;
                         let f2 = folder.clone();
-                        let name = tokio::task::spawn_blocking(move || {
-                            blob::write_message_unsynced(&f2, &bytes)
+                        let (name, summary) = tokio::task::spawn_blocking(move || {
+                            let summary = summarize.and_then(|f| f(&bytes));
+                            blob::write_message_unsynced(&f2, &bytes).map(|n| (n, summary))
                         })
                         .await
                         .map_err(|e| StoreError::Other(e.into()))??;
                         written.push(folder.join("cur").join(&name));
-                        (Some(name), None)
+                        (Some(name), None, m.summary.or(summary))
                     }
-                    Backend::Postgres => (None, Some(m.bytes)),
+                    Backend::Postgres => match summarize {
+                        Some(f) => {
+                            let bytes = m.bytes;
+                            let (bytes, summary) = tokio::task::spawn_blocking(move || {
+                                let summary = f(&bytes);
+                                (bytes, summary)
+                            })
+                            .await
+                            .map_err(|e| StoreError::Other(e.into()))?;
+                            (None, Some(bytes), summary)
+                        }
+                        None => (None, Some(m.bytes), m.summary),
+                    },
                 };
                 prepared.push(Prepared {
                     account_id: m.account_id,
@@ -90,7 +106,7 @@ impl Store {
                     file,
                     data,
                     large_object: None,
-                    summary: m.summary,
+                    summary,
                 });
             }
             self.inner.committer.commit(prepared, key).await
