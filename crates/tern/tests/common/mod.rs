@@ -7,6 +7,7 @@ pub mod ca;
 pub mod checks;
 pub mod dns;
 pub mod dnssec;
+pub mod fake_rspamd;
 pub mod mta_sts;
 pub mod pebble;
 pub mod pg;
