@@ -36,17 +36,36 @@ pub fn strip(head: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `X-Spam-Status` and `X-Spam-Score` fields for a result (RFC 5322
-/// field syntax, CRLF-terminated).
-pub fn fields(spam: bool, score: f64, detail: &str) -> Vec<u8> {
-    let detail: String = detail
+/// Text for a field body: no control characters (no CR or LF that
+/// would end the field), and bounded.
+fn clean(detail: &str) -> String {
+    detail
         .chars()
         .filter(|c| !c.is_control())
         .take(200)
-        .collect();
+        .collect()
+}
+
+/// `X-Spam-Status` and `X-Spam-Score` fields for a result (RFC 5322
+/// field syntax, CRLF-terminated): one of each per copy, whatever number
+/// of filters judged it (`detail` names them).
+pub fn fields(spam: bool, score: f64, detail: &str) -> Vec<u8> {
     format!(
-        "X-Spam-Status: {}, score={score:.2} {detail}\r\nX-Spam-Score: {score:.2}\r\n",
-        if spam { "Yes" } else { "No" }
+        "X-Spam-Status: {}, score={score:.2} {}\r\nX-Spam-Score: {score:.2}\r\n",
+        if spam { "Yes" } else { "No" },
+        clean(detail)
+    )
+    .into_bytes()
+}
+
+/// The `X-Spam-Status` of a copy whose sender the account trusts (a VIP,
+/// an approved sender): `No` whatever the filters said, their figures only
+/// in a comment, and no `X-Spam-Score` a client's or a script's rule
+/// could file it by.
+pub fn trusted(detail: &str) -> Vec<u8> {
+    format!(
+        "X-Spam-Status: No, trusted sender ({})\r\n",
+        clean(detail).replace(['(', ')'], "")
     )
     .into_bytes()
 }

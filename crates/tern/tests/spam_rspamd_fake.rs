@@ -8,6 +8,7 @@
 mod common;
 
 use common::Tern;
+use common::dns::{DnsServer, Zone};
 use common::fake_rspamd::FakeRspamd;
 
 const USER: &str = "kim@example.org";
@@ -61,23 +62,36 @@ fn message(subject: &str, text: &str) -> String {
     )
 }
 
-/// The subjects in INBOX and Junk as `BOX: Subject: …` lines, each
-/// followed by the message's spam fields.
+/// One line per message in INBOX and Junk: `BOX|SUBJECT|N|STATUS|SCORE`,
+/// with N the number of `X-Spam-Status` fields, STATUS the first (or
+/// `-`) and SCORE the `X-Spam-Score` (or `-`).
 const LIST: &str = r#"
+import email
 imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
 imap.login(user, password)
 for box in ["INBOX", "Junk"]:
     typ, count = imap.select(box)
     if int(count[0]) == 0:
         continue
-    typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT X-SPAM-STATUS X-SPAM-SCORE)])")
+    typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER])")
     for part in data:
         if isinstance(part, tuple):
-            for line in part[1].decode().split("\r\n"):
-                if line:
-                    print(box + ": " + line)
+            m = email.message_from_bytes(part[1])
+            statuses = m.get_all("X-Spam-Status") or []
+            print("|".join([box, m["Subject"], str(len(statuses)),
+                            statuses[0] if statuses else "-", m.get("X-Spam-Score", "-")]))
 imap.logout()
 "#;
+
+/// The listing's line for the message with this subject, split in its
+/// five parts.
+fn copy<'a>(boxes: &'a str, subject: &str) -> Vec<&'a str> {
+    boxes
+        .lines()
+        .map(|l| l.split('|').collect::<Vec<_>>())
+        .find(|p| p.len() == 5 && p[1] == subject)
+        .unwrap_or_else(|| panic!("no {subject}:\n{boxes}"))
+}
 
 /// The queue id of a `250 2.0.0 Ok: queued as ID` reply.
 fn queue_id(reply: &str) -> &str {
@@ -164,17 +178,85 @@ fn tern_tells_rspamd_the_envelope_and_obeys_its_action() {
     );
     assert!(r.starts_with("250"), "{r}");
     let boxes = t.imaps_script(LIST, USER, PW, &[]);
-    assert!(
-        boxes.lines().any(|l| l == "Junk: Subject: rewritten"),
-        "{boxes}"
-    );
-    assert!(
-        boxes.contains("Junk: X-Spam-Status: Yes, score=7.00"),
-        "{boxes}"
-    );
-    assert!(
-        boxes.lines().any(|l| l == "INBOX: Subject: envelope"),
-        "{boxes}"
-    );
+    let c = copy(&boxes, "rewritten");
+    assert_eq!(c[0], "Junk", "{boxes}");
+    assert!(c[3].starts_with("Yes, score=7.00"), "{boxes}");
+    assert_eq!(copy(&boxes, "envelope")[0], "INBOX", "{boxes}");
     assert!(!boxes.contains("deferred"), "never stored: {boxes}");
+}
+
+/// Train `user`'s classifier from the command line: a dozen messages of
+/// each kind, enough for it to judge (`min_trained` is 10).
+fn train(t: &Tern, user: &str) {
+    let dir = t.dir.path();
+    for (kind, words) in [
+        ("spam", "buy cheap pills now"),
+        ("ham", "the meeting minutes"),
+    ] {
+        let mut mbox = String::new();
+        for i in 0..12 {
+            mbox.push_str(&format!(
+                "From x@{kind}.example Mon Nov 30 12:00:00 2026\nFrom: x@{kind}.example\nSubject: {words} {i}\nMessage-ID: <{kind}{i}@{kind}.example>\n\n{words} {i}\n\n"
+            ));
+        }
+        let path = dir.join(format!("{kind}.mbox"));
+        std::fs::write(&path, mbox).expect("write mbox");
+        let out = t.cli(&[
+            "spam",
+            "train",
+            user,
+            &format!("--{kind}"),
+            path.to_str().expect("path"),
+        ]);
+        assert!(out.status.success(), "{out:?}");
+    }
+}
+
+#[test]
+fn a_trusted_senders_copy_says_no_and_two_filters_make_one_field() {
+    let rspamd = FakeRspamd::start();
+    // remote.example lets 127.0.0.1 send for it (SPF): its mail is
+    // provably its own, which a VIP needs.
+    let dns = DnsServer::start(Zone::default().txt("remote.example", "v=spf1 ip4:127.0.0.1 -all"));
+    let t = Tern::start_with(
+        &["smtp", "imaps"],
+        &format!(
+            "{}[spam]\nrspamd_url = \"{}\"\n",
+            dns.config(),
+            rspamd.url()
+        ),
+    );
+    t.add_user(USER, PW);
+    train(&t, USER);
+    let out = t.cli(&["user", "vip", USER, "add", "boss@remote.example"]);
+    assert!(out.status.success(), "{out:?}");
+    rspamd.answer("add header", 8.0, 6.0);
+    let port = t.port("smtp");
+    for (from, subject) in [
+        ("boss@remote.example", "from-the-boss"),
+        ("sender@remote.example", "from-a-stranger"),
+    ] {
+        let body = format!(
+            "From: {from}\r\nTo: {USER}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@remote.example>\r\n\r\nbuy cheap pills now\r\n"
+        );
+        let r = send(port, from, &[USER], &body, None);
+        assert!(r.starts_with("250"), "{r}");
+    }
+    let boxes = t.imaps_script(LIST, USER, PW, &[]);
+    // The VIP's copy: INBOX, and nothing a rule could file it in Junk by.
+    let boss = copy(&boxes, "from-the-boss");
+    assert_eq!(boss[0], "INBOX", "{boxes}");
+    assert_eq!(boss[2], "1", "{boxes}");
+    assert!(boss[3].starts_with("No, trusted sender"), "{boxes}");
+    assert_eq!(boss[4], "-", "no X-Spam-Score: {boxes}");
+    // Anyone else's: Junk, one field naming both filters.
+    let stranger = copy(&boxes, "from-a-stranger");
+    assert_eq!(stranger[0], "Junk", "{boxes}");
+    assert_eq!(stranger[2], "1", "one X-Spam-Status: {boxes}");
+    assert!(
+        stranger[3].starts_with("Yes, score=8.00 required=6.00 rspamd; classifier="),
+        "{boxes}"
+    );
+    assert!(stranger[3].ends_with("tern-classifier"), "{boxes}");
+    assert_eq!(stranger[4], "8.00", "{boxes}");
 }
