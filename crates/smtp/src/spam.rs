@@ -153,7 +153,7 @@ pub async fn classify(
     // Each account is judged by its own model once that has learned
     // enough, else by the global one; with neither, not at all — and when
     // no account can be judged, the message is not even read.
-    let ready = |t: (u64, u64)| t.0 >= cfg.min_trained && t.1 >= cfg.min_trained;
+    let ready = |t: (u64, u64)| tern_spam::ready(t.into(), cfg.min_trained);
     let mut scopes = Vec::with_capacity(accounts.len());
     for &account in accounts {
         match shared.store.spam_totals_of(account).await {

@@ -185,33 +185,6 @@ fn tern_tells_rspamd_the_envelope_and_obeys_its_action() {
     assert!(!boxes.contains("deferred"), "never stored: {boxes}");
 }
 
-/// Train `user`'s classifier from the command line: a dozen messages of
-/// each kind, enough for it to judge (`min_trained` is 10).
-fn train(t: &Tern, user: &str) {
-    let dir = t.dir.path();
-    for (kind, words) in [
-        ("spam", "buy cheap pills now"),
-        ("ham", "the meeting minutes"),
-    ] {
-        let mut mbox = String::new();
-        for i in 0..12 {
-            mbox.push_str(&format!(
-                "From x@{kind}.example Mon Nov 30 12:00:00 2026\nFrom: x@{kind}.example\nSubject: {words} {i}\nMessage-ID: <{kind}{i}@{kind}.example>\n\n{words} {i}\n\n"
-            ));
-        }
-        let path = dir.join(format!("{kind}.mbox"));
-        std::fs::write(&path, mbox).expect("write mbox");
-        let out = t.cli(&[
-            "spam",
-            "train",
-            user,
-            &format!("--{kind}"),
-            path.to_str().expect("path"),
-        ]);
-        assert!(out.status.success(), "{out:?}");
-    }
-}
-
 #[test]
 fn a_trusted_senders_copy_says_no_and_two_filters_make_one_field() {
     let rspamd = FakeRspamd::start();
@@ -227,7 +200,9 @@ fn a_trusted_senders_copy_says_no_and_two_filters_make_one_field() {
         ),
     );
     t.add_user(USER, PW);
-    train(&t, USER);
+    // Enough of each kind for the classifier to judge (`min_trained`).
+    t.train_spam(USER, "spam", 0, 12);
+    t.train_spam(USER, "ham", 0, 12);
     let out = t.cli(&["user", "vip", USER, "add", "boss@remote.example"]);
     assert!(out.status.success(), "{out:?}");
     rspamd.answer("add header", 8.0, 6.0);

@@ -219,6 +219,28 @@ impl Tern {
         );
     }
 
+    /// Teach `user`'s classifier `n` messages of one kind ("spam": cheap
+    /// pills, "ham": meeting minutes), numbered from `from`, with `tern
+    /// spam train` on an mbox file.
+    pub fn train_spam(&self, user: &str, kind: &str, from: usize, n: usize) {
+        let words = if kind == "spam" {
+            "buy cheap pills now"
+        } else {
+            "the meeting minutes"
+        };
+        let mut mbox = String::new();
+        for i in from..from + n {
+            mbox.push_str(&format!(
+                "From x@{kind}.example Mon Nov 30 12:00:00 2026\nFrom: x@{kind}.example\nSubject: {words} {i}\nMessage-ID: <{kind}{i}@{kind}.example>\n\n{words} {i}\n\n"
+            ));
+        }
+        let path = self.dir.path().join(format!("{kind}{from}.mbox"));
+        std::fs::write(&path, mbox).expect("write mbox");
+        let kind = format!("--{kind}");
+        let out = self.cli(&["spam", "train", user, &kind, path.to_str().expect("path")]);
+        assert!(out.status.success(), "spam train: {out:?}");
+    }
+
     /// SIGTERM and wait (bounded) for the exit.
     pub fn stop(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
