@@ -55,7 +55,7 @@ impl Manager {
         let info = |m: tern_store::SpamModel| SpamModelInfo {
             spam: m.totals.0,
             ham: m.totals.1,
-            ready: m.totals.0 >= min && m.totals.1 >= min,
+            ready: tern_spam::ready(m.totals.into(), min),
         };
         Ok(SpamStatus {
             account: info(own),

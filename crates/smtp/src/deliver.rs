@@ -72,6 +72,8 @@ pub fn received(
 /// files the keep in Junk, and forwarded copies get an ARC seal. `rspamd`
 /// is what rspamd said (its `add header` files in Junk too); each account's
 /// classifier probability (`spam.rs`) decides for that account's copy.
+/// Each stored copy carries one `X-Spam-Status` combining both (`Spam`);
+/// forwarded copies carry none of tern's: the next hop judges for itself.
 pub async fn deliver(
     shared: &Shared,
     s: &SessionInfo,
@@ -102,9 +104,15 @@ pub async fn deliver(
             }
         }
     }
-    // Mail from the internet only: a user's own submissions are theirs.
+    // Mail from the internet only: a user's own submissions are theirs
+    // (rspamd's word on one, when submissions are checked, is shown but
+    // files nothing).
+    let threshold = shared.config.spam.junk_threshold;
     let (spam, screened) = if s.authenticated {
-        (Spam::default(), HashMap::new())
+        (
+            Spam::new(HashMap::new(), rspamd, false, threshold),
+            HashMap::new(),
+        )
     } else {
         let accounts: Vec<i64> = targets.iter().map(|(_, t)| t.account_id).collect();
         let results = verdict.map(|v| results(&v.header)).unwrap_or_default();
@@ -115,12 +123,7 @@ pub async fn deliver(
             .collect();
         let proved = verdict.and_then(|v| v.author.as_deref());
         let screened = crate::screener::judge(shared, env, &msg.head, proved, &named, id).await;
-        let mut spam = Spam::new(
-            classified,
-            rspamd,
-            junk_all,
-            shared.config.spam.junk_threshold,
-        );
+        let mut spam = Spam::new(classified, rspamd, junk_all, threshold);
         spam.vips = screened
             .iter()
             .filter(|(_, s)| matches!(s, Screening::Vip | Screening::Approved))
@@ -339,7 +342,7 @@ fn head_of<'a>(whole: &'a [u8], head: &'a [u8]) -> &'a [u8] {
 
 /// The spam verdicts of one message: which accounts' copies go to Junk,
 /// and the figure each account's copy carries (and Sieve's `spamtest`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Spam {
     /// The classifier's probability, per account it could judge for.
     classified: std::collections::HashMap<i64, f64>,
@@ -379,27 +382,51 @@ impl Spam {
                     .is_some_and(|p| *p >= self.threshold))
     }
 
-    /// The account's figure: the classifier's, else rspamd's score over
-    /// its threshold (capped at 1).
+    /// The account's figure for Sieve's `spamtest`: the higher of the
+    /// classifier's and rspamd's score over its threshold (capped at 1);
+    /// 0 for a sender the account trusts.
     fn probability(&self, account: i64) -> Option<f64> {
-        self.classified.get(&account).copied().or_else(|| {
-            self.rspamd
-                .filter(|r| r.required > 0.0)
-                .map(|r| (r.score / r.required).clamp(0.0, 1.0))
-        })
+        let rspamd = self
+            .rspamd
+            .filter(|r| r.required > 0.0)
+            .map(|r| (r.score / r.required).clamp(0.0, 1.0));
+        let p = match (self.classified.get(&account).copied(), rspamd) {
+            (Some(a), Some(b)) => a.max(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(if self.vips.contains(&account) { 0.0 } else { p })
     }
 
-    /// The classifier's `X-Spam-Status` for the account's copy (rspamd's
-    /// is in the header for every copy already).
+    /// The account's copy's one `X-Spam-Status` (and `X-Spam-Score`), from
+    /// whichever filters judged it: rspamd's score when it was asked, with
+    /// the classifier's probability beside it. `Yes` when either files the
+    /// copy in Junk — except for a sender the account trusts, whose copy
+    /// says `No` (`headers::trusted`).
     fn fields(&self, account: i64) -> Vec<u8> {
-        match self.classified.get(&account) {
-            Some(p) => tern_spam::headers::fields(
-                *p >= self.threshold,
-                *p,
-                &format!("required={:.2} tern-classifier", self.threshold),
-            ),
-            None => Vec::new(),
+        let mut detail = Vec::new();
+        let (mut score, mut spam) = (None, false);
+        if let Some(r) = self.rspamd {
+            score = Some(r.score);
+            spam |= r.junk;
+            detail.push(format!("required={:.2} rspamd", r.required));
         }
+        if let Some(&p) = self.classified.get(&account) {
+            spam |= p >= self.threshold;
+            let t = self.threshold;
+            detail.push(match score {
+                Some(_) => format!("classifier={p:.2} required={t:.2} tern-classifier"),
+                None => format!("required={t:.2} tern-classifier"),
+            });
+            score = score.or(Some(p));
+        }
+        let Some(score) = score else {
+            return Vec::new();
+        };
+        let detail = detail.join("; ");
+        if self.vips.contains(&account) {
+            return tern_spam::headers::trusted(&format!("score={score:.2} {detail}"));
+        }
+        tern_spam::headers::fields(spam, score, &detail)
     }
 }
 
@@ -632,7 +659,63 @@ pub fn results(header: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::results;
+    use super::{Spam, results};
+    use crate::spam::RspamdSaid;
+
+    fn both(vip: bool) -> Spam {
+        let rspamd = RspamdSaid {
+            junk: true,
+            score: 8.0,
+            required: 6.0,
+        };
+        let mut spam = Spam::new([(1, 0.25)].into(), Some(rspamd), true, 0.9);
+        if vip {
+            spam.vips.insert(1);
+        }
+        spam
+    }
+
+    #[test]
+    fn two_filters_make_one_field() {
+        let f = String::from_utf8(both(false).fields(1)).unwrap();
+        assert_eq!(
+            f,
+            "X-Spam-Status: Yes, score=8.00 required=6.00 rspamd; classifier=0.25 required=0.90 tern-classifier\r\nX-Spam-Score: 8.00\r\n"
+        );
+        // spamtest: the more suspicious of the two.
+        assert_eq!(both(false).probability(1), Some(1.0));
+        // An account the classifier could not judge: rspamd's alone.
+        let f = String::from_utf8(both(false).fields(2)).unwrap();
+        assert!(
+            f.starts_with("X-Spam-Status: Yes, score=8.00 required=6.00 rspamd\r\n"),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn a_trusted_senders_copy_says_no() {
+        let spam = both(true);
+        assert!(!spam.junk(1));
+        assert_eq!(
+            spam.probability(1),
+            Some(0.0),
+            "spamtest: certainly not spam"
+        );
+        let f = String::from_utf8(spam.fields(1)).unwrap();
+        assert!(
+            f.starts_with("X-Spam-Status: No, trusted sender (score=8.00"),
+            "{f}"
+        );
+        assert!(!f.contains("X-Spam-Score"), "{f}");
+        assert!(!f.contains("Yes"), "{f}");
+    }
+
+    #[test]
+    fn nothing_judged_means_no_field() {
+        let spam = Spam::new(Default::default(), None, false, 0.9);
+        assert!(spam.fields(1).is_empty());
+        assert_eq!(spam.probability(1), None);
+    }
 
     #[test]
     fn results_are_the_method_result_pairs_of_the_field() {

@@ -7,7 +7,9 @@
 //!    `/checkv2` judges it: `reject` is a 550, `soft reject` and
 //!    `greylist` a 451, `add header` and `rewrite subject` file it into
 //!    Junk, `no action` delivers. rspamd down or slow: deliver (a warning
-//!    and `tern_spam_rspamd_failures_total`) or 451, as configured.
+//!    and `tern_spam_rspamd_failures_total`) or 451, as configured. Its
+//!    figure goes with the classifier's into each copy's one
+//!    `X-Spam-Status` (`deliver.rs`), not into the message for everyone.
 //! 3. At delivery, each account's own model — or the global one while the
 //!    account's has not learned enough of both kinds — gives the
 //!    probability that the message is spam; failed authentication adds to
@@ -57,12 +59,12 @@ pub struct Sender<'a> {
 
 /// Ask rspamd about `msg` (when configured, and the message is not too
 /// large for it): `Ok(None)` when it was not asked, `Err` the reply that
-/// refuses the message. Its result fields are added to the header.
+/// refuses the message.
 pub async fn ask_rspamd(
     shared: &Shared,
     from: &Sender<'_>,
     env: &Envelope,
-    msg: &mut Message,
+    msg: &Message,
     id: &str,
 ) -> Result<Option<RspamdSaid>, String> {
     let Some(client) = &shared.rspamd else {
@@ -113,18 +115,11 @@ pub async fn ask_rspamd(
     match verdict.action {
         Action::Reject => Err(R::SPAM_REJECTED.to_string()),
         Action::SoftReject | Action::Greylist => Err(R::SPAM_TEMPFAIL.to_string()),
-        a => {
-            let junk = matches!(a, Action::AddHeader | Action::RewriteSubject);
-            let detail = format!("required={:.2} rspamd", verdict.required);
-            let mut head = tern_spam::headers::fields(junk, verdict.score, &detail);
-            head.extend_from_slice(&msg.head);
-            msg.head = head;
-            Ok(Some(RspamdSaid {
-                junk,
-                score: verdict.score,
-                required: verdict.required,
-            }))
-        }
+        a => Ok(Some(RspamdSaid {
+            junk: matches!(a, Action::AddHeader | Action::RewriteSubject),
+            score: verdict.score,
+            required: verdict.required,
+        })),
     }
 }
 
@@ -158,7 +153,7 @@ pub async fn classify(
     // Each account is judged by its own model once that has learned
     // enough, else by the global one; with neither, not at all — and when
     // no account can be judged, the message is not even read.
-    let ready = |t: (u64, u64)| t.0 >= cfg.min_trained && t.1 >= cfg.min_trained;
+    let ready = |t: (u64, u64)| tern_spam::ready(t.into(), cfg.min_trained);
     let mut scopes = Vec::with_capacity(accounts.len());
     for &account in accounts {
         match shared.store.spam_totals_of(account).await {

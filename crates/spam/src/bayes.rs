@@ -14,6 +14,13 @@ pub struct Counts {
 /// How many messages a model was trained with, of each kind.
 pub type Totals = Counts;
 
+/// `(spam, ham)`, as the store keeps them.
+impl From<(u64, u64)> for Counts {
+    fn from((spam, ham): (u64, u64)) -> Counts {
+        Counts { spam, ham }
+    }
+}
+
 /// Tokens farther than this from 0.5 count.
 const MIN_DEVIATION: f64 = 0.1;
 /// At most this many tokens decide.
@@ -22,7 +29,9 @@ const MAX_INTERESTING: usize = 150;
 const STRENGTH: f64 = 1.0;
 const PRIOR: f64 = 0.5;
 
-/// Has a model seen enough of both kinds to judge?
+/// Has a model seen enough of both kinds to judge? The one rule: SMTP
+/// judges with a model only when it holds, and `tern spam status` says
+/// "judges" by it.
 pub fn ready(t: Totals, min: u64) -> bool {
     t.spam >= min && t.ham >= min
 }

@@ -136,3 +136,70 @@ fn bulk_training_reads_mbox_and_maildir() {
         "an unknown account is the caller's error"
     );
 }
+
+/// The spam fields of every message in INBOX and Junk, a line each:
+/// `BOX SUBJECT: STATUS | SCORE` (`-` for a field the copy lacks).
+const FIELDS: &str = r#"
+import email
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+for box in ["INBOX", "Junk"]:
+    typ, count = imap.select(box)
+    if int(count[0]) == 0:
+        continue
+    typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER])")
+    for part in data:
+        if isinstance(part, tuple):
+            m = email.message_from_bytes(part[1])
+            print("%s %s: %s | %s" % (box, m["Subject"], m.get("X-Spam-Status", "-"), m.get("X-Spam-Score", "-")))
+imap.logout()
+"#;
+
+/// Until the account's model (and the global one) has learned
+/// `min_trained` (10) of each kind, nothing is judged: the copy carries no
+/// spam field at all. One more ham and it is judged.
+#[test]
+fn an_untrained_account_gets_no_spam_fields() {
+    let t = Tern::start(&["smtp", "imaps"]);
+    t.add_user("kim@example.org", "correct horse battery");
+    let port = t.port("smtp");
+    let send = |subject: &str| {
+        let r = common::smtp::send(
+            port,
+            "mx.remote.example",
+            "sender@remote.example",
+            "kim@example.org",
+            &format!(
+                "From: sender@remote.example\r\nTo: kim@example.org\r\nSubject: {subject}\r\nMessage-ID: <{subject}@remote.example>\r\n\r\nbuy cheap pills now\r\n"
+            ),
+        );
+        assert!(r.starts_with("250"), "{r}");
+    };
+    send("untrained");
+    t.train_spam("kim@example.org", "spam", 0, 12);
+    t.train_spam("kim@example.org", "ham", 0, 9);
+    send("one-ham-short");
+    let status = t.cli(&["spam", "status", "kim@example.org"]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("12 spam, 9 ham (still learning)"),
+        "{status}"
+    );
+    t.train_spam("kim@example.org", "ham", 9, 1);
+    send("trained");
+    let fields = t.imaps_script(FIELDS, "kim@example.org", "correct horse battery", &[]);
+    for subject in ["untrained", "one-ham-short"] {
+        assert!(
+            fields
+                .lines()
+                .any(|l| l == format!("INBOX {subject}: - | -")),
+            "{subject}:\n{fields}"
+        );
+    }
+    let trained = fields
+        .lines()
+        .find(|l| l.contains(" trained: "))
+        .unwrap_or_else(|| panic!("{fields}"));
+    assert!(trained.starts_with("Junk trained: Yes, score="), "{fields}");
+    assert!(trained.contains("tern-classifier | "), "{fields}");
+}

@@ -237,8 +237,7 @@ where
             helo: &helo,
             user: user.as_deref(),
         };
-        let rspamd = match crate::spam::ask_rspamd(&self.shared, &from, &t.env, &mut msg, id).await
-        {
+        let rspamd = match crate::spam::ask_rspamd(&self.shared, &from, &t.env, &msg, id).await {
             Ok(r) => r,
             Err(line) => {
                 if line.starts_with('5') {

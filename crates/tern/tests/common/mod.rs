@@ -7,6 +7,7 @@ pub mod ca;
 pub mod checks;
 pub mod dns;
 pub mod dnssec;
+pub mod fake_rspamd;
 pub mod mta_sts;
 pub mod pebble;
 pub mod pg;
@@ -34,7 +35,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tern");
@@ -47,6 +48,9 @@ pub struct Tern {
     pub addrs: HashMap<String, std::net::SocketAddr>,
     /// Everything the server printed on stdout so far.
     pub stdout: Vec<String>,
+    /// What the server logged (stderr), kept for `wait_log` when the test
+    /// asked for it (`start_logged`); otherwise stderr is the test's own.
+    log: Option<Arc<Mutex<Vec<String>>>>,
     /// The DNS server tern asks when the test gave no `[dns]` of its own:
     /// an empty zone, so nothing ever leaves the machine.
     _dns: Option<dns::DnsServer>,
@@ -87,6 +91,16 @@ impl Tern {
     /// `start_with`, serving this certificate and key (PEM) instead of a
     /// self-signed one.
     pub fn start_with_cert(kinds: &[&str], extra: &str, cert: Option<(&str, &str)>) -> Tern {
+        Tern::start_full(kinds, extra, cert, false)
+    }
+
+    /// `start_with`, keeping what the server logs for `wait_log` (it is
+    /// still printed, as the test's own stderr).
+    pub fn start_logged(kinds: &[&str], extra: &str) -> Tern {
+        Tern::start_full(kinds, extra, None, true)
+    }
+
+    fn start_full(kinds: &[&str], extra: &str, cert: Option<(&str, &str)>, logged: bool) -> Tern {
         let dir = tempfile::tempdir().expect("tempdir");
         if let Some((c, k)) = cert {
             let tls = dir.path().join("tls");
@@ -108,6 +122,7 @@ impl Tern {
             config,
             addrs: HashMap::new(),
             stdout: Vec::new(),
+            log: logged.then(Default::default),
             _dns: dns,
         };
         t.launch();
@@ -127,6 +142,7 @@ impl Tern {
             config,
             addrs: HashMap::new(),
             stdout: Vec::new(),
+            log: None,
             _dns: None,
         };
         t.launch();
@@ -145,9 +161,22 @@ impl Tern {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if self.log.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("spawn tern");
+        if let (Some(log), Some(err)) = (self.log.clone(), child.stderr.take()) {
+            // Ends when the process closes its stderr (it exits).
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    eprintln!("{line}");
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            });
+        }
         let out = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -186,6 +215,38 @@ impl Tern {
         self.child = Some(child);
     }
 
+    /// The first line the server logged that `wanted` accepts, waiting
+    /// (bounded) for it to come through the pipe. Needs `start_logged`.
+    pub fn wait_log(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let log = self.log.as_ref().expect("started with start_logged");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let lines = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(l) = lines.iter().find(|l| wanted(l)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no such line in the log:\n{}",
+                lines.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A counter or gauge from the `http` listener's `/metrics` (0 when
+    /// the server has not counted it yet).
+    pub fn metric(&self, name: &str) -> f64 {
+        let out = python(
+            "import sys, urllib.request\nprint(urllib.request.urlopen('http://127.0.0.1:%s/metrics' % sys.argv[1]).read().decode())",
+            &[&self.port("http").to_string()],
+        );
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     pub fn addr(&self, kind: &str) -> std::net::SocketAddr {
         *self
             .addrs
@@ -216,6 +277,28 @@ impl Tern {
             "user add {email}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Teach `user`'s classifier `n` messages of one kind ("spam": cheap
+    /// pills, "ham": meeting minutes), numbered from `from`, with `tern
+    /// spam train` on an mbox file.
+    pub fn train_spam(&self, user: &str, kind: &str, from: usize, n: usize) {
+        let words = if kind == "spam" {
+            "buy cheap pills now"
+        } else {
+            "the meeting minutes"
+        };
+        let mut mbox = String::new();
+        for i in from..from + n {
+            mbox.push_str(&format!(
+                "From x@{kind}.example Mon Nov 30 12:00:00 2026\nFrom: x@{kind}.example\nSubject: {words} {i}\nMessage-ID: <{kind}{i}@{kind}.example>\n\n{words} {i}\n\n"
+            ));
+        }
+        let path = self.dir.path().join(format!("{kind}{from}.mbox"));
+        std::fs::write(&path, mbox).expect("write mbox");
+        let kind = format!("--{kind}");
+        let out = self.cli(&["spam", "train", user, &kind, path.to_str().expect("path")]);
+        assert!(out.status.success(), "spam train: {out:?}");
     }
 
     /// SIGTERM and wait (bounded) for the exit.
