@@ -407,15 +407,10 @@ impl Session {
             let dest: Vec<u32> = pairs.iter().map(|p| p.1).collect();
             crate::screener::decide_moved(&self.store, account, &target, &dest).await;
         }
-        // Into one of the Snoozed mailboxes: back at its time (`snooze.rs`).
-        let snooze_from = self.state.selected().map(|s| s.mailbox.id);
-        if let Some(from) = snooze_from
-            && tern_manage::SNOOZE_FOLDERS
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(&target.name))
-        {
-            let dest: Vec<u32> = pairs.iter().map(|p| p.1).collect();
-            crate::snooze::snoozed_by_move(&self.store, account, from, &target, &dest).await;
+        // Into one of the Snoozed mailboxes: back at its time; out of
+        // them: not snoozed any more (`snooze.rs`).
+        if let Some(source) = self.state.selected().map(|s| s.mailbox.clone()) {
+            crate::snooze::after_copy(&self.store, account, &source, &target, &pairs, mv).await;
         }
         // Into Junk: spam; out of it: ham (`spam.rs`).
         if let Some(t) = &self.opts.trainer

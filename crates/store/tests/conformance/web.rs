@@ -353,6 +353,15 @@ pub(crate) async fn snoozed_messages(f: Fixture) {
         (7, inbox.id, 2_000)
     );
     assert_eq!(s.snooze_list(a.id).await.unwrap().len(), 2);
+    let here: Vec<u32> = s
+        .snooze_in(snoozed.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.uid)
+        .collect();
+    assert_eq!(here, [7, 8], "one mailbox's rows, by UID");
+    assert!(s.snooze_in(inbox.id).await.unwrap().is_empty());
     s.snooze_remove(snoozed.id, 7).await.unwrap();
     assert_eq!(s.snooze_due(i64::MAX, 10).await.unwrap().len(), 1);
     // The mailbox's removal takes its snoozed rows.
