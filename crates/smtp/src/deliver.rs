@@ -273,7 +273,9 @@ async fn copies(
             .copied()
             .unwrap_or(Screening::Open);
         let keep = match screening {
-            Screening::Hold if !spam.junk(d.target.account_id) => "Screener".to_string(),
+            Screening::Hold if !spam.junk(d.target.account_id) => {
+                crate::screener::held_mailbox(shared, d.target.account_id, id).await
+            }
             Screening::Out => target_mailbox(shared, d.target.account_id, true).await,
             _ => keep_folder(d.target.account_id).await,
         };

@@ -14,13 +14,16 @@
 //!   from a VIP, from an approved sender, or from another account of the
 //!   same domain (`[screener] same_domain`) — the last three only when
 //!   proved. A sender the account screened out goes to Junk, seen, with no
-//!   notification. Anyone else waits in `Screener`, and Sieve does not run
-//!   for it.
+//!   notification. Anyone else waits in `Screener` (made again if the user
+//!   deleted it), and Sieve does not run for it.
 
 use std::collections::HashMap;
 
 use crate::Shared;
 use crate::transaction::Envelope;
+
+/// The mailbox held mail waits in.
+pub(crate) const SCREENER: &str = "Screener";
 
 /// What the Screener and the VIP list decide for one account's copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +171,32 @@ async fn decide(
         return Screening::Open;
     }
     Screening::Hold
+}
+
+/// Where held mail goes: `Screener`, made again when the user deleted or
+/// renamed it (IMAP allows both, RFC 9051 6.3.5 and 6.3.6) — held mail must
+/// not fail delivery, for this account or the others of the message. INBOX
+/// when it cannot be made (logged): delivered beats held.
+pub(crate) async fn held_mailbox(shared: &Shared, account: i64, id: &str) -> String {
+    let store = &shared.store;
+    match store.mailbox_get(account, SCREENER).await {
+        Ok(Some(_)) => return SCREENER.into(),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(queue_id = %id, account, error = %e, "screener: cannot find the mailbox");
+            return "INBOX".into();
+        }
+    }
+    match store.mailbox_create(account, SCREENER, None).await {
+        Ok(_) | Err(tern_store::StoreError::Duplicate(_)) => {
+            tracing::info!(queue_id = %id, account, "screener: mailbox made again");
+            SCREENER.into()
+        }
+        Err(e) => {
+            tracing::warn!(queue_id = %id, account, error = %e, "screener: cannot make the mailbox");
+            "INBOX".into()
+        }
+    }
 }
 
 /// After a submission: its recipients are approved for the account

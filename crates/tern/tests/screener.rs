@@ -5,7 +5,9 @@
 //! (their next mail in Junk, seen); mail the account sent makes its
 //! recipients and the replies to it welcome; an approved From that fails
 //! DMARC is a stranger again; a VIP skips the Screener and greylisting and
-//! carries `$Important`.
+//! carries `$Important`. A `Screener` mailbox the user deleted is made
+//! again for the next held message, and the other recipients of that
+//! message get it as usual.
 
 mod common;
 
@@ -26,7 +28,7 @@ imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
 imap.login(user, password)
 for box in ["INBOX", "Screener", "Junk"]:
     typ, count = imap.select(box, readonly=True)
-    if int(count[0]) == 0:
+    if typ != "OK" or int(count[0]) == 0:
         continue
     typ, data = imap.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     for part in data:
@@ -344,4 +346,43 @@ print("listed", "pal@friend.example" in page and "@family.example" in page and '
         listed.contains("pal@friend.example\tapproved\tweb"),
         "{listed}"
     );
+}
+
+#[test]
+fn a_deleted_screener_is_made_again_and_other_recipients_are_served() {
+    const LEE: &str = "lee@example.org";
+    let t = Tern::start(&["smtp", "imaps"]);
+    t.add_user(USER, PW);
+    t.add_user(LEE, PW);
+    assert!(t.cli(&["user", "screener", USER, "on"]).status.success());
+    let deleted = t.imaps_script(
+        r#"
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+print(imap.delete("Screener")[0])
+imap.logout()
+"#,
+        USER,
+        PW,
+        &[],
+    );
+    assert_eq!(deleted.trim(), "OK");
+    // One message for both accounts: Kim's copy is held, Lee's delivered.
+    let sent = python(
+        r#"
+import smtplib, sys
+port, a, b = sys.argv[1:4]
+s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
+refused = s.sendmail("stranger@stranger.example", [a, b],
+    "From: stranger@stranger.example\r\nSubject: both\r\n\r\nhello\r\n")
+s.quit()
+print("sent", refused)
+"#,
+        &[&t.port("smtp").to_string(), USER, LEE],
+    );
+    assert_eq!(sent.trim(), "sent {}");
+    let b = boxes(&t);
+    assert!(has(&b, "Screener: Subject: both"), "{b}");
+    let lee = t.imaps_script(LIST, LEE, PW, &[]);
+    assert!(has(&lee, "INBOX: Subject: both"), "{lee}");
 }
