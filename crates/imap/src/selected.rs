@@ -378,6 +378,17 @@ impl Session {
             return Flow::Continue;
         }
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+        // Held messages whose From delivery proved (`screener.rs`).
+        let verified: Vec<u32> = idx
+            .iter()
+            .map(|&i| &sel.msgs[i])
+            .filter(|m| {
+                m.flags
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case(tern_store::FROM_VERIFIED))
+            })
+            .map(|m| m.uid)
+            .collect();
         let id = sel.mailbox.id;
         let r = if mv {
             self.store.move_messages(id, &uids, target.id).await
@@ -404,7 +415,11 @@ impl Session {
             .selected()
             .is_some_and(|s| s.mailbox.name.eq_ignore_ascii_case("Screener"));
         if from_screener && !target.name.eq_ignore_ascii_case("Screener") {
-            let dest: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+            let dest: Vec<u32> = pairs
+                .iter()
+                .filter(|p| verified.contains(&p.0))
+                .map(|p| p.1)
+                .collect();
             crate::screener::decide_moved(&self.store, account, &target, &dest).await;
         }
         // Into one of the Snoozed mailboxes: back at its time; out of

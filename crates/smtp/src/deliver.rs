@@ -273,7 +273,7 @@ async fn copies(
             .copied()
             .unwrap_or(Screening::Open);
         let keep = match screening {
-            Screening::Hold if !spam.junk(d.target.account_id) => {
+            Screening::Hold { .. } if !spam.junk(d.target.account_id) => {
                 crate::screener::held_mailbox(shared, d.target.account_id, id).await
             }
             Screening::Out => target_mailbox(shared, d.target.account_id, true).await,
@@ -289,6 +289,10 @@ async fn copies(
                 Screening::Vip => flags.push("$Important".to_string()),
                 // Screened out: no notification, nothing unread.
                 Screening::Out => flags.push("\\Seen".to_string()),
+                // Moving it out of Screener may decide about its sender.
+                Screening::Hold { verified: true } => {
+                    flags.push(tern_store::FROM_VERIFIED.to_string())
+                }
                 _ => {}
             }
             let key = (d.target.account_id, folder.clone(), f.message);
@@ -435,7 +439,7 @@ async fn decide<'a>(
         // runs for it.
         if matches!(
             screened.get(&t.account_id),
-            Some(Screening::Hold | Screening::Out)
+            Some(Screening::Hold { .. } | Screening::Out)
         ) {
             scripts.push(None);
             continue;

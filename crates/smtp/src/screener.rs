@@ -35,8 +35,10 @@ pub enum Screening {
     Approved,
     /// A VIP: `$Important`, no Junk filing by spam checks.
     Vip,
-    /// Waits in `Screener`; Sieve does not run.
-    Hold,
+    /// Waits in `Screener`; Sieve does not run. `verified`: the From was
+    /// proved, so moving the message decides about its sender
+    /// (`tern_store::FROM_VERIFIED`).
+    Hold { verified: bool },
     /// Screened out: Junk, `\Seen`; Sieve does not run.
     Out,
 }
@@ -156,7 +158,7 @@ async fn decide(
         return Screening::Open;
     }
     let Some(from) = from else {
-        return Screening::Hold;
+        return Screening::Hold { verified: false };
     };
     match store.screener_decision(account, from).await {
         // A screened-out address goes to Junk even when forged: nothing is
@@ -170,7 +172,7 @@ async fn decide(
     if proved && same_domain {
         return Screening::Open;
     }
-    Screening::Hold
+    Screening::Hold { verified: proved }
 }
 
 /// Where held mail goes: `Screener`, made again when the user deleted or

@@ -7,7 +7,8 @@
 //! DMARC is a stranger again; a VIP skips the Screener and greylisting and
 //! carries `$Important`. A `Screener` mailbox the user deleted is made
 //! again for the next held message, and the other recipients of that
-//! message get it as usual.
+//! message get it as usual. Moving a message whose From was forged decides
+//! nothing about the real sender.
 
 mod common;
 
@@ -385,4 +386,47 @@ print("sent", refused)
     assert!(has(&b, "Screener: Subject: both"), "{b}");
     let lee = t.imaps_script(LIST, LEE, PW, &[]);
     assert!(has(&lee, "INBOX: Subject: both"), "{lee}");
+}
+
+#[test]
+fn a_forged_from_moved_to_junk_does_not_screen_out_the_real_sender() {
+    let dns = DnsServer::start(
+        Zone::default()
+            .txt("real.example", "v=spf1 ip4:127.0.0.1 -all")
+            .txt("_dmarc.real.example", "v=DMARC1; p=none")
+            .txt("spoof.example", "v=spf1 -all"),
+    );
+    let t = Tern::start_with(&["smtp", "imaps"], &dns.config());
+    t.add_user(USER, PW);
+    assert!(t.cli(&["user", "screener", USER, "on"]).status.success());
+    let port = t.port("smtp");
+    // The From is the real sender's; SPF and DMARC fail (p=none: held).
+    let r = send(
+        port,
+        "mx.spoof.example",
+        "mallory@spoof.example",
+        USER,
+        &msg("ceo@real.example", "forged", ""),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    assert_eq!(
+        t.imaps_script(MOVE, USER, PW, &["Screener", "forged", "Junk"])
+            .trim(),
+        "moved"
+    );
+    let listed =
+        String::from_utf8_lossy(&t.cli(&["user", "screener", USER, "list"]).stdout).into_owned();
+    assert!(!listed.contains("ceo@real.example"), "{listed}");
+    // The real sender's mail (DMARC pass) is held, not filed in Junk.
+    let r = send(
+        port,
+        "mx.real.example",
+        "ceo@real.example",
+        USER,
+        &msg("ceo@real.example", "genuine", ""),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    let b = boxes(&t);
+    assert!(has(&b, "Screener: Subject: genuine"), "{b}");
+    assert!(has(&b, "Junk: Subject: forged"), "{b}");
 }
