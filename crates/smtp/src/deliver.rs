@@ -102,17 +102,22 @@ pub async fn deliver(
             }
         }
     }
-    // Mail from the internet only: a user's own submissions are theirs.
+    let named: Vec<(i64, String)> = targets
+        .iter()
+        .map(|(_, t)| (t.account_id, t.account.clone()))
+        .collect();
+    // Spam checks for mail from the internet only: a user's own
+    // submissions are theirs. The Screener of a local recipient judges
+    // both: a colleague's mail is not waved through by being local.
     let (spam, screened) = if s.authenticated {
-        (Spam::default(), HashMap::new())
+        let author = crate::screener::submitted_author(&msg.head);
+        let screened =
+            crate::screener::judge(shared, env, &msg.head, author.as_deref(), &named, id).await;
+        (Spam::default(), screened)
     } else {
         let accounts: Vec<i64> = targets.iter().map(|(_, t)| t.account_id).collect();
         let results = verdict.map(|v| results(&v.header)).unwrap_or_default();
         let classified = crate::spam::classify(shared, &msg, &accounts, &results, id).await;
-        let named: Vec<(i64, String)> = targets
-            .iter()
-            .map(|(_, t)| (t.account_id, t.account.clone()))
-            .collect();
         let proved = verdict.and_then(|v| v.author.as_deref());
         let screened = crate::screener::judge(shared, env, &msg.head, proved, &named, id).await;
         let mut spam = Spam::new(

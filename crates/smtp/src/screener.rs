@@ -2,8 +2,9 @@
 //! the store's `screener.rs`, the rules a user sets are `tern_manage`'s).
 //!
 //! For each recipient account, from the message's one From address and
-//! whether the checks proved it (`Outcome::author`: DMARC pass, or an
-//! aligned SPF or DKIM pass for a domain without DMARC):
+//! whether it is proved (on port 25 `Outcome::author`: DMARC pass, or an
+//! aligned SPF or DKIM pass for a domain without DMARC; in a submission
+//! from a local user, the From the account may send as):
 //!
 //! - a VIP (proved) gets `$Important` (RFC 8457) and is never filed into
 //!   Junk by the spam checks; neither is an approved sender (proved);
@@ -11,9 +12,10 @@
 //!   (the Screener shows only mail worth a decision);
 //! - with the Screener on, mail passes when it is a bounce (null sender),
 //!   a reply to a message the account sent (`In-Reply-To`/`References`),
-//!   from a VIP, from an approved sender, or from another account of the
-//!   same domain (`[screener] same_domain`) — the last three only when
-//!   proved. A sender the account screened out goes to Junk, seen, with no
+//!   from a VIP, from an approved sender, from the account itself, or from
+//!   another existing account of the same domain (`[screener]
+//!   same_domain`; off, colleagues are screened like anyone) — the last
+//!   four only when proved. A sender the account screened out goes to Junk, seen, with no
 //!   notification. Anyone else waits in `Screener` (made again if the user
 //!   deleted it), and Sieve does not run for it.
 
@@ -167,9 +169,7 @@ async fn decide(
         Ok(Some(true)) if proved => return Screening::Approved,
         _ => {}
     }
-    let same_domain = shared.config.screener.same_domain
-        && from.rsplit_once('@').map(|(_, d)| d) == name.rsplit_once('@').map(|(_, d)| d);
-    if proved && same_domain {
+    if proved && (from.eq_ignore_ascii_case(name) || colleague(shared, from, name).await) {
         return Screening::Open;
     }
     Screening::Hold { verified: proved }
@@ -199,6 +199,32 @@ pub(crate) async fn held_mailbox(shared: &Shared, account: i64, id: &str) -> Str
             "INBOX".into()
         }
     }
+}
+
+/// With `[screener] same_domain`: is `from` another account of the
+/// recipient `name`'s domain? A domain's address that is no account (an
+/// alias, a forwarder, a made-up name) is a stranger like any.
+async fn colleague(shared: &Shared, from: &str, name: &str) -> bool {
+    let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+    if !shared.config.screener.same_domain || domain(from) != domain(name) {
+        return false;
+    }
+    let Ok(address) = tern_common::Address::parse(from) else {
+        return false;
+    };
+    match shared.store.account_get(&address).await {
+        Ok(a) => a.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "screener: cannot look up the sender's account");
+            false
+        }
+    }
+}
+
+/// The From domain of a submission: proved, since submission accepts only
+/// a From the account may send as (`session/auth.rs`).
+pub(crate) fn submitted_author(head: &[u8]) -> Option<String> {
+    author(head).and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()))
 }
 
 /// After a submission: its recipients are approved for the account

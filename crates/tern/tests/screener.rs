@@ -8,7 +8,8 @@
 //! carries `$Important`. A `Screener` mailbox the user deleted is made
 //! again for the next held message, and the other recipients of that
 //! message get it as usual. Moving a message whose From was forged decides
-//! nothing about the real sender.
+//! nothing about the real sender. `[screener] same_domain` waves through
+//! other accounts of the domain only, and is off when it says so.
 
 mod common;
 
@@ -429,4 +430,64 @@ fn a_forged_from_moved_to_junk_does_not_screen_out_the_real_sender() {
     let b = boxes(&t);
     assert!(has(&b, "Screener: Subject: genuine"), "{b}");
     assert!(has(&b, "Junk: Subject: forged"), "{b}");
+}
+
+/// Submit a message from `from` (an account, its own password) to `USER`.
+fn submit(t: &Tern, from: &str, subject: &str) {
+    let sent = python(
+        r#"
+import smtplib, ssl, sys
+port, user, pw, to, subject = sys.argv[1:6]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
+s.starttls(context=ctx)
+s.login(user, pw)
+s.sendmail(user, [to], ("From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\nhi\r\n" % (user, to, subject)).encode())
+s.quit()
+print("sent")
+"#,
+        &[&t.port("submission").to_string(), from, PW, USER, subject],
+    );
+    assert_eq!(sent.trim(), "sent", "{subject}");
+}
+
+#[test]
+fn same_domain_waves_through_colleagues_only() {
+    let dns = DnsServer::start(Zone::default().txt("example.org", "v=spf1 ip4:127.0.0.1 -all"));
+    let t = Tern::start_with(&["smtp", "imaps", "submission"], &dns.config());
+    t.add_user(USER, PW);
+    t.add_user("lee@example.org", PW);
+    t.add_user("ann@other.example", PW);
+    assert!(t.cli(&["user", "screener", USER, "on"]).status.success());
+    // A colleague (an account of example.org) is welcome.
+    submit(&t, "lee@example.org", "from-lee");
+    // A local user of another domain is a stranger like any.
+    submit(&t, "ann@other.example", "from-ann");
+    // An example.org address that is no account, proved by SPF: held.
+    let r = send(
+        t.port("smtp"),
+        "mx.example.org",
+        "nobody@example.org",
+        USER,
+        &msg("nobody@example.org", "from-nobody", ""),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    let b = boxes(&t);
+    assert!(has(&b, "INBOX: Subject: from-lee"), "{b}");
+    assert!(has(&b, "Screener: Subject: from-ann"), "{b}");
+    assert!(has(&b, "Screener: Subject: from-nobody"), "{b}");
+}
+
+#[test]
+fn without_same_domain_colleagues_are_screened() {
+    let t = Tern::start_with(
+        &["smtp", "imaps", "submission"],
+        "[screener]\nsame_domain = false\n",
+    );
+    t.add_user(USER, PW);
+    t.add_user("lee@example.org", PW);
+    assert!(t.cli(&["user", "screener", USER, "on"]).status.success());
+    submit(&t, "lee@example.org", "from-lee");
+    let b = boxes(&t);
+    assert!(has(&b, "Screener: Subject: from-lee"), "{b}");
 }
