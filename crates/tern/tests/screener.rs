@@ -9,7 +9,8 @@
 //! again for the next held message, and the other recipients of that
 //! message get it as usual. Moving a message whose From was forged decides
 //! nothing about the real sender. `[screener] same_domain` waves through
-//! other accounts of the domain only, and is off when it says so.
+//! other accounts of the domain only, and is off when it says so. A VIP's
+//! address skips greylisting only from an address SPF allows.
 
 mod common;
 
@@ -490,4 +491,41 @@ fn without_same_domain_colleagues_are_screened() {
     submit(&t, "lee@example.org", "from-lee");
     let b = boxes(&t);
     assert!(has(&b, "Screener: Subject: from-lee"), "{b}");
+}
+
+#[test]
+fn greylisting_skips_a_vip_only_when_spf_passes() {
+    let dns = DnsServer::start(Zone::default().txt("vip.example", "v=spf1 ip4:127.0.0.1 -all"));
+    let t = Tern::start_with(
+        &["smtp", "imaps"],
+        &format!(
+            "{}[greylist]\ndomains = [\"example.org\"]\ndelay_secs = 600\n",
+            dns.config()
+        ),
+    );
+    t.add_user(USER, PW);
+    assert!(
+        t.cli(&["user", "vip", USER, "add", "boss@vip.example"])
+            .status
+            .success()
+    );
+    // RCPT's reply to the VIP's address, sent from args[1] (both on lo).
+    let rcpt = |source: &str| {
+        python(
+            r#"
+import smtplib, sys
+port, source, to = sys.argv[1:4]
+s = smtplib.SMTP("127.0.0.1", int(port), timeout=60, source_address=(source, 0))
+s.ehlo("mx.vip.example")
+s.mail("boss@vip.example")
+print(s.rcpt(to)[0])
+s.quit()
+"#,
+            &[&t.port("smtp").to_string(), source, USER],
+        )
+    };
+    // 127.0.0.2 is not in vip.example's SPF record: greylisted.
+    assert_eq!(rcpt("127.0.0.2").trim(), "451");
+    // 127.0.0.1 is: the VIP is not kept waiting.
+    assert_eq!(rcpt("127.0.0.1").trim(), "250");
 }
