@@ -10,7 +10,10 @@
 //! message get it as usual. Moving a message whose From was forged decides
 //! nothing about the real sender. `[screener] same_domain` waves through
 //! other accounts of the domain only, and is off when it says so. A VIP's
-//! address skips greylisting only from an address SPF allows.
+//! address skips greylisting only from an address SPF allows. Held mail
+//! is not filtered by Sieve; a move to Trash screens out; a copy out of
+//! Screener (then expunged) approves; a reply naming a sent message only
+//! in `References` is welcome; the CLI decides, forgets and manages VIPs.
 
 mod common;
 
@@ -25,11 +28,12 @@ fn msg(from: &str, subject: &str, extra: &str) -> String {
     format!("From: {from}\r\nTo: {USER}\r\nSubject: {subject}\r\n{extra}\r\nhello\r\n")
 }
 
-/// `BOX: subject [flags]` for every message of INBOX, Screener and Junk.
+/// `BOX: subject [flags]` for every message of INBOX, Screener, Junk,
+/// Trash and Archive.
 const LIST: &str = r#"
 imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
 imap.login(user, password)
-for box in ["INBOX", "Screener", "Junk"]:
+for box in ["INBOX", "Screener", "Junk", "Trash", "Archive"]:
     typ, count = imap.select(box, readonly=True)
     if typ != "OK" or int(count[0]) == 0:
         continue
@@ -528,4 +532,158 @@ s.quit()
     assert_eq!(rcpt("127.0.0.2").trim(), "451");
     // 127.0.0.1 is: the VIP is not kept waiting.
     assert_eq!(rcpt("127.0.0.1").trim(), "250");
+}
+
+#[test]
+fn held_mail_skips_sieve_and_every_way_out_decides() {
+    let spf = "v=spf1 ip4:127.0.0.1 -all";
+    let dns = DnsServer::start(
+        Zone::default()
+            .txt("trash.example", spf)
+            .txt("copy.example", spf)
+            .txt("held.example", spf),
+    );
+    let t = Tern::start_with(&["smtp", "imaps", "submission"], &dns.config());
+    t.add_user(USER, PW);
+    assert!(t.cli(&["user", "screener", USER, "on"]).status.success());
+    // An active script that files every "filed" message in Archive.
+    let script = t.data_dir().with_file_name("filer.sieve");
+    std::fs::write(
+        &script,
+        "require \"fileinto\";\nif header :contains \"subject\" \"filed\" { fileinto \"Archive\"; }\n",
+    )
+    .expect("write the script");
+    let path = script.to_str().expect("utf-8 path");
+    assert!(
+        t.cli(&["sieve", "put", USER, "filer", path])
+            .status
+            .success()
+    );
+    assert!(
+        t.cli(&["sieve", "activate", USER, "filer"])
+            .status
+            .success()
+    );
+    let port = t.port("smtp");
+    let send_ok = |from: &str, subject: &str, extra: &str| {
+        let r = send(
+            port,
+            "mx.remote.example",
+            from,
+            USER,
+            &msg(from, subject, extra),
+        );
+        assert!(r.starts_with("250"), "{subject}: {r}");
+    };
+    // Held mail waits in Screener: the script does not run for it. A
+    // bounce passes the Screener, and the script files it.
+    send_ok("new@held.example", "filed-held", "");
+    let r = send(
+        port,
+        "mx.remote.example",
+        "",
+        USER,
+        &msg("daemon@remote.example", "filed-bounce", ""),
+    );
+    assert!(r.starts_with("250"), "{r}");
+    let b = boxes(&t);
+    assert!(has(&b, "Screener: Subject: filed-held"), "{b}");
+    assert!(has(&b, "Archive: Subject: filed-bounce"), "{b}");
+
+    // Into Trash: screened out.
+    send_ok("t@trash.example", "trash-1", "");
+    assert_eq!(
+        t.imaps_script(MOVE, USER, PW, &["Screener", "trash-1", "Trash"])
+            .trim(),
+        "moved"
+    );
+    // COPY to INBOX, then \Deleted and EXPUNGE in Screener: approved.
+    send_ok("c@copy.example", "copy-1", "");
+    let copied = t.imaps_script(
+        r#"
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+imap.select("Screener")
+typ, data = imap.uid("SEARCH", "SUBJECT", "copy-1")
+uid = data[0].split()[0]
+print(imap.uid("COPY", uid, "INBOX")[0], imap.uid("STORE", uid, "+FLAGS", "(\\Deleted)")[0], imap.expunge()[0])
+imap.logout()
+"#,
+        USER,
+        PW,
+        &[],
+    );
+    assert_eq!(copied.trim(), "OK OK OK");
+    send_ok("t@trash.example", "trash-2", "");
+    send_ok("c@copy.example", "copy-2", "");
+
+    // A reply that names a sent message only in References is welcome.
+    let sent = python(
+        r#"
+import smtplib, ssl, sys
+port, user, pw = sys.argv[1:4]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
+s.starttls(context=ctx)
+s.login(user, pw)
+s.sendmail(user, ["x@far.example"], ("From: %s\r\nTo: x@far.example\r\nSubject: out\r\nMessage-ID: <out-2@example.org>\r\n\r\nhi\r\n" % user).encode())
+s.quit()
+print("sent")
+"#,
+        &[&t.port("submission").to_string(), USER, PW],
+    );
+    assert_eq!(sent.trim(), "sent");
+    send_ok(
+        "y@elsewhere.example",
+        "by-references",
+        "References: <older@elsewhere.example> <out-2@example.org>\r\n",
+    );
+    let b = boxes(&t);
+    assert!(has(&b, "Junk: Subject: trash-2 [\\Seen"), "{b}");
+    assert!(has(&b, "INBOX: Subject: copy-1"), "{b}");
+    assert!(!has(&b, "Screener: Subject: copy-1"), "{b}");
+    assert!(has(&b, "INBOX: Subject: copy-2"), "{b}");
+    assert!(has(&b, "INBOX: Subject: by-references"), "{b}");
+}
+
+#[test]
+fn the_cli_decides_forgets_and_keeps_vips() {
+    let dns = DnsServer::start(Zone::default().txt("cli.example", "v=spf1 ip4:127.0.0.1 -all"));
+    let t = Tern::start_with(&["smtp", "imaps"], &dns.config());
+    t.add_user(USER, PW);
+    let ok = |args: &[&str]| {
+        let out = t.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let port = t.port("smtp");
+    let send_ok = |from: &str, subject: &str| {
+        let r = send(port, "mx.cli.example", from, USER, &msg(from, subject, ""));
+        assert!(r.starts_with("250"), "{subject}: {r}");
+    };
+    ok(&["user", "screener", USER, "on"]);
+    // Denied: to Junk, seen. Forgotten: held again.
+    ok(&["user", "screener", USER, "deny", "X@cli.example"]);
+    send_ok("x@cli.example", "denied");
+    ok(&["user", "screener", USER, "forget", "x@cli.example"]);
+    assert!(!ok(&["user", "screener", USER, "list"]).contains("x@cli.example"));
+    send_ok("x@cli.example", "forgotten");
+    // A VIP listed, then removed: held like anyone.
+    ok(&["user", "vip", USER, "add", "boss@cli.example"]);
+    assert_eq!(
+        ok(&["user", "vip", USER, "list"]).trim(),
+        "boss@cli.example"
+    );
+    ok(&["user", "vip", USER, "remove", "boss@cli.example"]);
+    assert_eq!(ok(&["user", "vip", USER, "list"]).trim(), "");
+    send_ok("boss@cli.example", "ex-vip");
+    let b = boxes(&t);
+    assert!(has(&b, "Junk: Subject: denied [\\Seen"), "{b}");
+    assert!(has(&b, "Screener: Subject: forgotten"), "{b}");
+    assert!(has(&b, "Screener: Subject: ex-vip"), "{b}");
+    assert!(!b.contains("$Important"), "{b}");
 }

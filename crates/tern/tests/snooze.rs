@@ -229,12 +229,30 @@ print(imap.uid("MOVE", uid, "Archive")[0])
     assert!(l.contains("Archive: Subject: cancelled"), "{l}");
     assert!(!l.contains("INBOX: Subject: cancelled"), "{l}");
 
-    // Due while tern was stopped: it comes back after the start.
+    // Due while tern was stopped: it comes back after the start. Snoozed
+    // for an hour, so it is surely still snoozed at the stop; its time
+    // then passes while tern is down (the row is made due in the file).
     deliver(&t, "while-down");
     let uid = t.imaps_script(UID, USER, PW, &["INBOX", "while-down"]);
-    assert!(snooze_api(&t, "INBOX", uid.trim(), 2).starts_with("204"));
+    assert!(snooze_api(&t, "INBOX", uid.trim(), 3600).starts_with("204"));
+    let l = t.imaps_script(LIST, USER, PW, &[]);
+    assert!(l.contains("Snoozed: Subject: while-down"), "{l}");
     t.stop();
-    std::thread::sleep(Duration::from_secs(3));
+    let due = python(
+        r#"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE snoozed SET until = 1 WHERE mailbox_id IN "
+               "(SELECT id FROM mailboxes WHERE name = 'Snoozed')").rowcount
+db.commit()
+print(n)
+"#,
+        &[t.data_dir()
+            .join("tern.sqlite")
+            .to_str()
+            .expect("utf-8 path")],
+    );
+    assert_eq!(due.trim(), "1");
     t.launch();
     wait_for(&t, "INBOX: Subject: while-down", Duration::from_secs(20));
 }
