@@ -210,6 +210,12 @@ impl Manager {
     /// it came from (INBOX when that is gone), unseen, without `$snoozed`.
     /// A message no longer where it was snoozed (moved out by hand) is
     /// forgotten. Returns how many came back. Run on one node at a time.
+    ///
+    /// Each step can be repeated, so a crash anywhere is finished by the
+    /// next round: the flags are changed first, in Snoozed (the copy
+    /// takes them along); the move copies at most once (keyed by where the
+    /// message waits: a mailbox's UIDs are never reused) and then
+    /// expunges; the row goes last.
     pub async fn snooze_wake(&self, now: i64) -> Result<usize> {
         let mut woke = 0;
         for s in self.store.snooze_due(now, 200).await? {
@@ -223,24 +229,27 @@ impl Manager {
                     }
                 },
             };
-            let moved = match self.store.move_messages(s.mailbox_id, &[s.uid], back).await {
-                Ok(m) => m,
+            self.store
+                .store_flags(
+                    s.mailbox_id,
+                    &[s.uid],
+                    FlagOp::Remove,
+                    &[KEYWORD.to_string(), "\\Seen".to_string()],
+                    None,
+                )
+                .await?;
+            let key = format!("snooze:{}:{}", s.mailbox_id, s.uid);
+            match self
+                .store
+                .move_message_once(s.mailbox_id, s.uid, back, &key)
+                .await
+            {
+                Ok(Some(_)) => woke += 1,
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(account = s.account_id, uid = s.uid, error = %e, "snooze: cannot move back");
                     continue;
                 }
-            };
-            if let Some(&(_, new)) = moved.first() {
-                self.store
-                    .store_flags(
-                        back,
-                        &[new],
-                        FlagOp::Remove,
-                        &[KEYWORD.to_string(), "\\Seen".to_string()],
-                        None,
-                    )
-                    .await?;
-                woke += 1;
             }
             self.store.snooze_remove(s.mailbox_id, s.uid).await?;
         }
