@@ -2,7 +2,10 @@
 //! `\Trash`, the sender is screened out (later mail to Junk, seen);
 //! anywhere else, approved (later mail to INBOX). The message itself stays
 //! where it was moved. The sender is the message's one From address (every
-//! From field read: several, or several addresses, decide nothing).
+//! From field read: several, or several addresses, decide nothing), and
+//! only when delivery proved it (`tern_store::FROM_VERIFIED`; the caller
+//! passes only those messages): a forged From decides nothing, so a spoof
+//! cannot get the real sender screened out (or approved).
 //!
 //! Recorded before the command's reply, so the next message from the
 //! sender already follows the decision; at most `MAX_DECIDED` messages of

@@ -378,6 +378,17 @@ impl Session {
             return Flow::Continue;
         }
         let uids: Vec<u32> = idx.iter().map(|&i| sel.msgs[i].uid).collect();
+        // Held messages whose From delivery proved (`screener.rs`).
+        let verified: Vec<u32> = idx
+            .iter()
+            .map(|&i| &sel.msgs[i])
+            .filter(|m| {
+                m.flags
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case(tern_store::FROM_VERIFIED))
+            })
+            .map(|m| m.uid)
+            .collect();
         let id = sel.mailbox.id;
         let r = if mv {
             self.store.move_messages(id, &uids, target.id).await
@@ -404,18 +415,17 @@ impl Session {
             .selected()
             .is_some_and(|s| s.mailbox.name.eq_ignore_ascii_case("Screener"));
         if from_screener && !target.name.eq_ignore_ascii_case("Screener") {
-            let dest: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+            let dest: Vec<u32> = pairs
+                .iter()
+                .filter(|p| verified.contains(&p.0))
+                .map(|p| p.1)
+                .collect();
             crate::screener::decide_moved(&self.store, account, &target, &dest).await;
         }
-        // Into one of the Snoozed mailboxes: back at its time (`snooze.rs`).
-        let snooze_from = self.state.selected().map(|s| s.mailbox.id);
-        if let Some(from) = snooze_from
-            && tern_manage::SNOOZE_FOLDERS
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(&target.name))
-        {
-            let dest: Vec<u32> = pairs.iter().map(|p| p.1).collect();
-            crate::snooze::snoozed_by_move(&self.store, account, from, &target, &dest).await;
+        // Into one of the Snoozed mailboxes: back at its time; out of
+        // them: not snoozed any more (`snooze.rs`).
+        if let Some(source) = self.state.selected().map(|s| s.mailbox.clone()) {
+            crate::snooze::after_copy(&self.store, account, &source, &target, &pairs, mv).await;
         }
         // Into Junk: spam; out of it: ham (`spam.rs`).
         if let Some(t) = &self.opts.trainer

@@ -84,6 +84,18 @@ impl Checker {
         self.checks.is_trusted(ip)
     }
 
+    /// Whether SPF passes for the reverse-path `mail_from` sent from `ip`
+    /// (RFC 7208 2.4), on its own, before the message is known: what lets
+    /// a sender be told apart at RCPT time. False for the null sender.
+    pub async fn spf_mail_from_passes(&self, ip: IpAddr, helo: &str, mail_from: &str) -> bool {
+        let Some((_, domain)) = mail_from.rsplit_once('@') else {
+            return false;
+        };
+        let params = SpfParameters::verify_mail_from(ip, helo, &self.hostname, mail_from);
+        let out = crate::spf::verify(&self.auth, params, domain).await;
+        matches!(out.result(), mail_auth::SpfResult::Pass)
+    }
+
     /// Run iprev, SPF (HELO and MAIL FROM), DKIM (every signature), ARC and
     /// DMARC for a message that arrived on port 25 from `ip`. `mail_from`
     /// is the reverse-path without angle brackets, "" for the null sender.

@@ -51,7 +51,8 @@ pub use scope::Scope;
 pub use screener::{SenderDecision, sender_key, vip_key};
 pub use sieve::{PutError, SieveInfo, put_script};
 pub use snooze::{
-    FOLDERS as SNOOZE_FOLDERS, KEYWORD as SNOOZE_KEYWORD, SNOOZED, SnoozedInfo, wake_time, zone_of,
+    FOLDERS as SNOOZE_FOLDERS, KEYWORD as SNOOZE_KEYWORD, SNOOZED, SnoozedInfo,
+    back_to as snooze_back_to, is_snoozed, wake_time, zone_of,
 };
 pub use spam::{SpamModelInfo, SpamStatus};
 pub use tern_filter::{ScriptError, check_script, check_script_blocking, sieve_extensions};

@@ -52,6 +52,30 @@ pub fn wake_time(folder: &str, now: Timestamp, tz: &TimeZone) -> Option<Timestam
     Some(at.to_zoned_datetime(tz.clone()).ok()?.timestamp())
 }
 
+/// Whether `name` is `Snoozed` or a mailbox under it (ASCII names; a
+/// client may have changed their case).
+pub fn is_snoozed(name: &str) -> bool {
+    name.get(..SNOOZED.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(SNOOZED))
+        && matches!(name.as_bytes().get(SNOOZED.len()), None | Some(b'/'))
+}
+
+/// Where a message snoozed from `from` goes back to: where its earlier
+/// snooze would have taken it (`earlier`, a move from one Snoozed mailbox
+/// to another), else `from` itself — unless that is a Snoozed mailbox,
+/// which would keep it snoozed for ever: then `inbox`.
+pub fn back_to(
+    earlier: Option<tern_store::MailboxId>,
+    from: &tern_store::Mailbox,
+    inbox: tern_store::MailboxId,
+) -> tern_store::MailboxId {
+    match earlier {
+        Some(b) => b,
+        None if is_snoozed(&from.name) => inbox,
+        None => from.id,
+    }
+}
+
 /// The account's time zone: its own, else the server's.
 pub fn zone_of(name: &str) -> TimeZone {
     if name.is_empty() {
@@ -105,7 +129,8 @@ impl Manager {
 
     /// Snooze the message `uid` of `mailbox` until `until` (seconds since
     /// the epoch, in the future): it moves into `Snoozed` now and back
-    /// into `mailbox` then.
+    /// into `mailbox` then — or, when it is snoozed already, where that
+    /// snooze would have taken it (`back_to`).
     pub async fn snooze_message(
         &self,
         scope: &Scope,
@@ -125,17 +150,30 @@ impl Manager {
             Some(m) => m,
             None => self.store.mailbox_create(id, SNOOZED, None).await?,
         };
+        let earlier = self
+            .store
+            .snooze_in(from.id)
+            .await?
+            .into_iter()
+            .find(|s| s.uid == uid)
+            .map(|s| s.back_to);
+        let inbox = self
+            .store
+            .mailbox_get(id, "INBOX")
+            .await?
+            .map_or(0, |m| m.id);
+        let back = back_to(earlier, &from, inbox);
         let moved = self.store.move_messages(from.id, &[uid], into.id).await?;
         let Some(&(_, new)) = moved.first() else {
             return Err(Error::not_found(format!("no message {uid} in {mailbox:?}")).on("uid"));
         };
+        if earlier.is_some() {
+            self.store.snooze_remove(from.id, uid).await?;
+        }
         self.store
             .store_flags(into.id, &[new], FlagOp::Add, &[KEYWORD.to_string()], None)
             .await?;
-        Ok(self
-            .store
-            .snooze_add(id, into.id, new, from.id, until)
-            .await?)
+        Ok(self.store.snooze_add(id, into.id, new, back, until).await?)
     }
 
     /// Whether Snooze is on, and the account's own time zone ("" = the
@@ -172,6 +210,12 @@ impl Manager {
     /// it came from (INBOX when that is gone), unseen, without `$snoozed`.
     /// A message no longer where it was snoozed (moved out by hand) is
     /// forgotten. Returns how many came back. Run on one node at a time.
+    ///
+    /// Each step can be repeated, so a crash anywhere is finished by the
+    /// next round: the flags are changed first, in Snoozed (the copy
+    /// takes them along); the move copies at most once (keyed by where the
+    /// message waits: a mailbox's UIDs are never reused) and then
+    /// expunges; the row goes last.
     pub async fn snooze_wake(&self, now: i64) -> Result<usize> {
         let mut woke = 0;
         for s in self.store.snooze_due(now, 200).await? {
@@ -185,24 +229,27 @@ impl Manager {
                     }
                 },
             };
-            let moved = match self.store.move_messages(s.mailbox_id, &[s.uid], back).await {
-                Ok(m) => m,
+            self.store
+                .store_flags(
+                    s.mailbox_id,
+                    &[s.uid],
+                    FlagOp::Remove,
+                    &[KEYWORD.to_string(), "\\Seen".to_string()],
+                    None,
+                )
+                .await?;
+            let key = format!("snooze:{}:{}", s.mailbox_id, s.uid);
+            match self
+                .store
+                .move_message_once(s.mailbox_id, s.uid, back, &key)
+                .await
+            {
+                Ok(Some(_)) => woke += 1,
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(account = s.account_id, uid = s.uid, error = %e, "snooze: cannot move back");
                     continue;
                 }
-            };
-            if let Some(&(_, new)) = moved.first() {
-                self.store
-                    .store_flags(
-                        back,
-                        &[new],
-                        FlagOp::Remove,
-                        &[KEYWORD.to_string(), "\\Seen".to_string()],
-                        None,
-                    )
-                    .await?;
-                woke += 1;
             }
             self.store.snooze_remove(s.mailbox_id, s.uid).await?;
         }
@@ -216,6 +263,16 @@ mod tests {
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn snoozed_mailboxes_are_snoozed_and_those_under_it() {
+        assert!(is_snoozed("Snoozed"));
+        assert!(is_snoozed("snoozed/Next week"));
+        // A sibling that only starts with the same letters is not.
+        assert!(!is_snoozed("Snoozedx"));
+        assert!(!is_snoozed("INBOX"));
+        assert!(!is_snoozed("Snooz"));
     }
 
     #[test]

@@ -104,31 +104,31 @@ pub async fn deliver(
             }
         }
     }
-    // Mail from the internet only: a user's own submissions are theirs
-    // (rspamd's word on one, when submissions are checked, is shown but
-    // files nothing).
+    let named: Vec<(i64, String)> = targets
+        .iter()
+        .map(|(_, t)| (t.account_id, t.account.clone()))
+        .collect();
+    // Spam checks for mail from the internet only: a user's own
+    // submissions are theirs (rspamd's word on one, when submissions are
+    // checked, is shown but files nothing). The Screener of a local
+    // recipient judges both: a colleague's mail is not waved through by
+    // being local.
     let threshold = shared.config.spam.junk_threshold;
     let (spam, screened) = if s.authenticated {
-        (
-            Spam::new(HashMap::new(), rspamd, false, threshold),
-            HashMap::new(),
-        )
+        let author = crate::screener::submitted_author(&msg.head);
+        let screened =
+            crate::screener::judge(shared, env, &msg.head, author.as_deref(), &named, id).await;
+        let mut spam = Spam::new(HashMap::new(), rspamd, false, threshold);
+        spam.vips = trusted(&screened);
+        (spam, screened)
     } else {
         let accounts: Vec<i64> = targets.iter().map(|(_, t)| t.account_id).collect();
         let results = verdict.map(|v| results(&v.header)).unwrap_or_default();
         let classified = crate::spam::classify(shared, &msg, &accounts, &results, id).await;
-        let named: Vec<(i64, String)> = targets
-            .iter()
-            .map(|(_, t)| (t.account_id, t.account.clone()))
-            .collect();
         let proved = verdict.and_then(|v| v.author.as_deref());
         let screened = crate::screener::judge(shared, env, &msg.head, proved, &named, id).await;
         let mut spam = Spam::new(classified, rspamd, junk_all, threshold);
-        spam.vips = screened
-            .iter()
-            .filter(|(_, s)| matches!(s, Screening::Vip | Screening::Approved))
-            .map(|(a, _)| *a)
-            .collect();
+        spam.vips = trusted(&screened);
         (spam, screened)
     };
     let decided = decide(shared, s, env, &msg, &trace, &targets, &spam, &screened, id).await;
@@ -276,7 +276,9 @@ async fn copies(
             .copied()
             .unwrap_or(Screening::Open);
         let keep = match screening {
-            Screening::Hold if !spam.junk(d.target.account_id) => "Screener".to_string(),
+            Screening::Hold { .. } if !spam.junk(d.target.account_id) => {
+                crate::screener::held_mailbox(shared, d.target.account_id, id).await
+            }
             Screening::Out => target_mailbox(shared, d.target.account_id, true).await,
             _ => keep_folder(d.target.account_id).await,
         };
@@ -290,6 +292,10 @@ async fn copies(
                 Screening::Vip => flags.push("$Important".to_string()),
                 // Screened out: no notification, nothing unread.
                 Screening::Out => flags.push("\\Seen".to_string()),
+                // Moving it out of Screener may decide about its sender.
+                Screening::Hold { verified: true } => {
+                    flags.push(tern_store::FROM_VERIFIED.to_string())
+                }
                 _ => {}
             }
             let key = (d.target.account_id, folder.clone(), f.message);
@@ -332,6 +338,16 @@ async fn copies(
         }
     }
     (copies, folders)
+}
+
+/// The accounts whose sender is a VIP or approved: their copies are never
+/// filed in Junk or marked as spam.
+fn trusted(screened: &HashMap<i64, Screening>) -> std::collections::HashSet<i64> {
+    screened
+        .iter()
+        .filter(|(_, s)| matches!(s, Screening::Vip | Screening::Approved))
+        .map(|(a, _)| *a)
+        .collect()
 }
 
 /// The original's header section for a refusal notice: from the whole
@@ -460,7 +476,7 @@ async fn decide<'a>(
         // runs for it.
         if matches!(
             screened.get(&t.account_id),
-            Some(Screening::Hold | Screening::Out)
+            Some(Screening::Hold { .. } | Screening::Out)
         ) {
             scripts.push(None);
             continue;

@@ -2,8 +2,9 @@
 //! the store's `screener.rs`, the rules a user sets are `tern_manage`'s).
 //!
 //! For each recipient account, from the message's one From address and
-//! whether the checks proved it (`Outcome::author`: DMARC pass, or an
-//! aligned SPF or DKIM pass for a domain without DMARC):
+//! whether it is proved (on port 25 `Outcome::author`: DMARC pass, or an
+//! aligned SPF or DKIM pass for a domain without DMARC; in a submission
+//! from a local user, the From the account may send as):
 //!
 //! - a VIP (proved) gets `$Important` (RFC 8457) and is never filed into
 //!   Junk by the spam checks; neither is an approved sender (proved);
@@ -11,16 +12,20 @@
 //!   (the Screener shows only mail worth a decision);
 //! - with the Screener on, mail passes when it is a bounce (null sender),
 //!   a reply to a message the account sent (`In-Reply-To`/`References`),
-//!   from a VIP, from an approved sender, or from another account of the
-//!   same domain (`[screener] same_domain`) — the last three only when
-//!   proved. A sender the account screened out goes to Junk, seen, with no
-//!   notification. Anyone else waits in `Screener`, and Sieve does not run
-//!   for it.
+//!   from a VIP, from an approved sender, from the account itself, or from
+//!   another existing account of the same domain (`[screener]
+//!   same_domain`; off, colleagues are screened like anyone) — the last
+//!   four only when proved. A sender the account screened out goes to Junk, seen, with no
+//!   notification. Anyone else waits in `Screener` (made again if the user
+//!   deleted it), and Sieve does not run for it.
 
 use std::collections::HashMap;
 
 use crate::Shared;
 use crate::transaction::Envelope;
+
+/// The mailbox held mail waits in.
+pub(crate) const SCREENER: &str = "Screener";
 
 /// What the Screener and the VIP list decide for one account's copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +37,10 @@ pub enum Screening {
     Approved,
     /// A VIP: `$Important`, no Junk filing by spam checks.
     Vip,
-    /// Waits in `Screener`; Sieve does not run.
-    Hold,
+    /// Waits in `Screener`; Sieve does not run. `verified`: the From was
+    /// proved, so moving the message decides about its sender
+    /// (`tern_store::FROM_VERIFIED`).
+    Hold { verified: bool },
     /// Screened out: Junk, `\Seen`; Sieve does not run.
     Out,
 }
@@ -153,7 +160,7 @@ async fn decide(
         return Screening::Open;
     }
     let Some(from) = from else {
-        return Screening::Hold;
+        return Screening::Hold { verified: false };
     };
     match store.screener_decision(account, from).await {
         // A screened-out address goes to Junk even when forged: nothing is
@@ -162,12 +169,62 @@ async fn decide(
         Ok(Some(true)) if proved => return Screening::Approved,
         _ => {}
     }
-    let same_domain = shared.config.screener.same_domain
-        && from.rsplit_once('@').map(|(_, d)| d) == name.rsplit_once('@').map(|(_, d)| d);
-    if proved && same_domain {
+    if proved && (from.eq_ignore_ascii_case(name) || colleague(shared, from, name).await) {
         return Screening::Open;
     }
-    Screening::Hold
+    Screening::Hold { verified: proved }
+}
+
+/// Where held mail goes: `Screener`, made again when the user deleted or
+/// renamed it (IMAP allows both, RFC 9051 6.3.5 and 6.3.6) — held mail must
+/// not fail delivery, for this account or the others of the message. INBOX
+/// when it cannot be made (logged): delivered beats held.
+pub(crate) async fn held_mailbox(shared: &Shared, account: i64, id: &str) -> String {
+    let store = &shared.store;
+    match store.mailbox_get(account, SCREENER).await {
+        Ok(Some(_)) => return SCREENER.into(),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(queue_id = %id, account, error = %e, "screener: cannot find the mailbox");
+            return "INBOX".into();
+        }
+    }
+    match store.mailbox_create(account, SCREENER, None).await {
+        Ok(_) | Err(tern_store::StoreError::Duplicate(_)) => {
+            tracing::info!(queue_id = %id, account, "screener: mailbox made again");
+            SCREENER.into()
+        }
+        Err(e) => {
+            tracing::warn!(queue_id = %id, account, error = %e, "screener: cannot make the mailbox");
+            "INBOX".into()
+        }
+    }
+}
+
+/// With `[screener] same_domain`: is `from` another account of the
+/// recipient `name`'s domain? A domain's address that is no account (an
+/// alias, a forwarder, a made-up name) is a stranger like any.
+async fn colleague(shared: &Shared, from: &str, name: &str) -> bool {
+    let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+    if !shared.config.screener.same_domain || domain(from) != domain(name) {
+        return false;
+    }
+    let Ok(address) = tern_common::Address::parse(from) else {
+        return false;
+    };
+    match shared.store.account_get(&address).await {
+        Ok(a) => a.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "screener: cannot look up the sender's account");
+            false
+        }
+    }
+}
+
+/// The From domain of a submission: proved, since submission accepts only
+/// a From the account may send as (`session/auth.rs`).
+pub(crate) fn submitted_author(head: &[u8]) -> Option<String> {
+    author(head).and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()))
 }
 
 /// After a submission: its recipients are approved for the account

@@ -73,7 +73,7 @@ pub use mta_sts::{MAX_AGE_LIMIT as MTA_STS_MAX_AGE, MtaSts};
 pub use queue::{QueueId, QueueMessage, QueueNew, QueueRcpt, QueueRcptNew, RcptState, TlsResult};
 pub use reader::MessageReader;
 pub use reports::{KIND_DMARC, KIND_TLSRPT, ReportIn, ReportSent};
-pub use screener::{MAX_VIP, SENT_DAYS, ScreenerDecision};
+pub use screener::{FROM_VERIFIED, MAX_VIP, SENT_DAYS, ScreenerDecision};
 pub use sieve::{
     MAX_SIEVE_NAME_CHARS, MAX_SIEVE_SCRIPT_SIZE, MAX_SIEVE_SCRIPTS, SieveLimit, SieveScript,
     SieveScriptInfo, check_sieve_name,

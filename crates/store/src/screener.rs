@@ -16,6 +16,14 @@ use tern_common::time::now_secs;
 
 use crate::{AccountId, Result, Store, StoreError};
 
+/// The keyword delivery puts on a held message whose From the checks
+/// proved (DMARC pass, or an aligned SPF or DKIM pass). A decision made by
+/// moving a held message binds its From address only when the message
+/// carries it: a forged From must not get the real sender approved or
+/// screened out. Only delivery sets it on mail from outside (a sender
+/// cannot: keywords are not in the message, and Sieve does not run for
+/// held mail); the account's owner can, but decides for that account only.
+pub const FROM_VERIFIED: &str = "$FromVerified";
 /// How long a sent Message-ID approves replies to it.
 pub const SENT_DAYS: i64 = 365;
 /// The most VIP entries an account may have.

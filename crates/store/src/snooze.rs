@@ -1,8 +1,9 @@
 //! Snooze: an account's switch and time zone, and each snoozed message —
 //! where it waits (mailbox and UID), the mailbox it goes back to, and when.
 //! The wake-ups themselves (one node at a time, under a lease) are
-//! `tern serve`'s; moving a message out of its Snoozed mailbox by hand
-//! leaves a row whose message is gone, which the wake-up then drops.
+//! `tern serve`'s. A move out of a Snoozed mailbox removes the message's
+//! row (IMAP); a row whose message is gone anyway is dropped by the
+//! wake-up.
 
 use crate::{AccountId, MailboxId, Result, Store};
 
@@ -104,6 +105,19 @@ impl Store {
              WHERE account_id = $1 ORDER BY until",
         )
         .bind(account)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(snoozed).collect())
+    }
+
+    /// The snoozed messages of one mailbox (to carry a wake-up along when
+    /// a message moves on).
+    pub async fn snooze_in(&self, mailbox: MailboxId) -> Result<Vec<Snoozed>> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT account_id, mailbox_id, uid, back_to, until FROM snoozed \
+             WHERE mailbox_id = $1 ORDER BY uid",
+        )
+        .bind(mailbox)
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(snoozed).collect())

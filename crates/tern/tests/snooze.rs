@@ -4,6 +4,9 @@
 //! `Snoozed/Tomorrow` records its wake-up; moving a snoozed message out by
 //! hand cancels the wake-up; a wake-up due while tern was stopped happens
 //! after start; two nodes on one PostgreSQL bring it back exactly once.
+//! A message moved from one Snoozed mailbox to another (or snoozed again
+//! through the API) still goes back where it first came from, never into
+//! Snoozed; with Snooze off, the Snoozed mailboxes are ordinary ones.
 //! (The wake-up times themselves, daylight saving changes included, are
 //! unit tests of `tern_manage::wake_time`.)
 
@@ -56,6 +59,23 @@ for box in ["INBOX", "Snoozed", "Snoozed/Tomorrow", "Archive"]:
             print("%s: %s [%s]" % (box, part[1].decode().strip(), flags))
 imap.logout()
 "#;
+
+/// Move the message with subject args[1] from args[0] to args[2]; prints
+/// the reply's status.
+const MOVE: &str = r#"
+imap = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx)
+imap.login(user, password)
+imap.select('"%s"' % args[0])
+typ, data = imap.uid("SEARCH", "SUBJECT", args[1])
+uids = data[0].split()
+assert uids, data
+print(imap.uid("MOVE", uids[0], '"%s"' % args[2])[0])
+imap.logout()
+"#;
+
+fn snoozed_list(t: &Tern) -> String {
+    String::from_utf8_lossy(&t.cli(&["user", "snooze", USER, "list"]).stdout).into_owned()
+}
 
 fn snooze_api(t: &Tern, mailbox: &str, uid: &str, secs: i64) -> String {
     python(
@@ -209,12 +229,30 @@ print(imap.uid("MOVE", uid, "Archive")[0])
     assert!(l.contains("Archive: Subject: cancelled"), "{l}");
     assert!(!l.contains("INBOX: Subject: cancelled"), "{l}");
 
-    // Due while tern was stopped: it comes back after the start.
+    // Due while tern was stopped: it comes back after the start. Snoozed
+    // for an hour, so it is surely still snoozed at the stop; its time
+    // then passes while tern is down (the row is made due in the file).
     deliver(&t, "while-down");
     let uid = t.imaps_script(UID, USER, PW, &["INBOX", "while-down"]);
-    assert!(snooze_api(&t, "INBOX", uid.trim(), 2).starts_with("204"));
+    assert!(snooze_api(&t, "INBOX", uid.trim(), 3600).starts_with("204"));
+    let l = t.imaps_script(LIST, USER, PW, &[]);
+    assert!(l.contains("Snoozed: Subject: while-down"), "{l}");
     t.stop();
-    std::thread::sleep(Duration::from_secs(3));
+    let due = python(
+        r#"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE snoozed SET until = 1 WHERE mailbox_id IN "
+               "(SELECT id FROM mailboxes WHERE name = 'Snoozed')").rowcount
+db.commit()
+print(n)
+"#,
+        &[t.data_dir()
+            .join("tern.sqlite")
+            .to_str()
+            .expect("utf-8 path")],
+    );
+    assert_eq!(due.trim(), "1");
     t.launch();
     wait_for(&t, "INBOX: Subject: while-down", Duration::from_secs(20));
 }
@@ -233,4 +271,71 @@ fn two_nodes_bring_a_message_back_once() {
     std::thread::sleep(Duration::from_secs(5));
     let l = b.imaps_script(LIST, USER, PW, &[]);
     assert_eq!(l.matches("Subject: once").count(), 1, "{l}");
+}
+
+#[test]
+fn a_message_moved_between_snoozed_mailboxes_still_goes_back_where_it_came_from() {
+    let t = Tern::start(&["smtp", "imaps", "https"]);
+    t.add_user(USER, PW);
+    // Turned on through the API (`PUT /api/v1/me/snooze`).
+    let on = python(
+        r#"
+import sys, requests, urllib3
+urllib3.disable_warnings()
+port, user, pw = sys.argv[1:4]
+s = requests.Session(); s.verify = False; s.trust_env = False; s.auth = (user, pw)
+base = "https://127.0.0.1:%s/api/v1/me/snooze" % port
+print("put", s.put(base, json={"enabled": True, "time_zone": "Europe/Berlin"}).status_code)
+got = s.get(base).json()
+print("get", got["enabled"], got["time_zone"])
+"#,
+        &[&t.port("https").to_string(), USER, PW],
+    );
+    for want in ["put 204", "get True Europe/Berlin"] {
+        assert!(on.lines().any(|l| l == want), "{want}:\n{on}");
+    }
+    let mv = |from: &str, subject: &str, to: &str| {
+        let r = t.imaps_script(MOVE, USER, PW, &[from, subject, to]);
+        assert_eq!(r.trim(), "OK", "{from} -> {to}");
+    };
+    // INBOX, then Tomorrow, then Next week: one wake-up, back to INBOX.
+    deliver(&t, "hop");
+    mv("INBOX", "hop", "Snoozed/Tomorrow");
+    mv("Snoozed/Tomorrow", "hop", "Snoozed/Next week");
+    let listed = snoozed_list(&t);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.starts_with("Snoozed/Next week\t"), "{listed}");
+    assert!(listed.contains("back to INBOX"), "{listed}");
+    // Snoozed again through the API, from Next week: it wakes into INBOX.
+    let uid = t.imaps_script(UID, USER, PW, &["\"Snoozed/Next week\"", "hop"]);
+    let r = snooze_api(&t, "Snoozed/Next week", uid.trim(), 2);
+    assert!(r.starts_with("204"), "{r}");
+    let l = wait_for(&t, "INBOX: Subject: hop", Duration::from_secs(20));
+    assert!(!l.contains("$snoozed"), "{l}");
+    assert!(snoozed_list(&t).is_empty(), "{}", snoozed_list(&t));
+
+    // Moved out of Snoozed by hand: no wake-up and no `$snoozed` left.
+    deliver(&t, "by-hand");
+    mv("INBOX", "by-hand", "Snoozed/Tomorrow");
+    mv("Snoozed/Tomorrow", "by-hand", "Archive");
+    let l = t.imaps_script(LIST, USER, PW, &[]);
+    assert!(
+        l.lines()
+            .any(|x| x.starts_with("Archive: Subject: by-hand") && !x.contains("$snoozed")),
+        "{l}"
+    );
+    assert!(snoozed_list(&t).is_empty(), "{}", snoozed_list(&t));
+
+    // Snooze off: the mailboxes stay, as ordinary ones.
+    assert!(t.cli(&["user", "snooze", USER, "off"]).status.success());
+    deliver(&t, "while-off");
+    mv("INBOX", "while-off", "Snoozed/Tomorrow");
+    let l = t.imaps_script(LIST, USER, PW, &[]);
+    assert!(
+        l.lines()
+            .any(|x| x.starts_with("Snoozed/Tomorrow: Subject: while-off")
+                && !x.contains("$snoozed")),
+        "{l}"
+    );
+    assert!(snoozed_list(&t).is_empty(), "{}", snoozed_list(&t));
 }

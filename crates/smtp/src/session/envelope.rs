@@ -271,6 +271,35 @@ where
         self.bad(R::RELAY_DENIED).await
     }
 
+    /// A VIP sender of every recipient account is not kept waiting — by
+    /// the envelope sender (the From is not known yet), and only when SPF
+    /// passes for it (RFC 7208 2.4): anyone can write a VIP's address in
+    /// MAIL FROM. What the From proves is checked at the end of data like
+    /// any mail's.
+    async fn vip_proved(&self, accounts: &[tern_store::Target]) -> bool {
+        let sender = self
+            .txn
+            .as_ref()
+            .map(|t| t.env.sender.to_lowercase())
+            .unwrap_or_default();
+        if sender.is_empty() || accounts.is_empty() {
+            return false;
+        }
+        for t in accounts {
+            let vip = self.shared.store.vip_matches(t.account_id, &sender).await;
+            if !vip.unwrap_or(false) {
+                return false;
+            }
+        }
+        let Some(checker) = &self.shared.checker else {
+            return false;
+        };
+        let helo = self.helo.clone().unwrap_or_default();
+        checker
+            .spf_mail_from_passes(self.peer.ip, &helo, &sender)
+            .await
+    }
+
     /// Greylisting for the recipient's domain, when it asked for it (its
     /// own setting in the store, else `[greylist] domains`).
     pub(super) async fn greylist(
@@ -281,31 +310,8 @@ where
         if self.shared.config.checks.is_trusted(self.peer.ip) {
             return None;
         }
-        // A VIP sender of every recipient account is not kept waiting (by
-        // the envelope sender: the From is not known yet; what it proves
-        // is checked at the end of data like any mail's).
-        let sender = self
-            .txn
-            .as_ref()
-            .map(|t| t.env.sender.to_lowercase())
-            .unwrap_or_default();
-        if !sender.is_empty() && !accounts.is_empty() {
-            let mut all_vip = true;
-            for t in accounts {
-                if !self
-                    .shared
-                    .store
-                    .vip_matches(t.account_id, &sender)
-                    .await
-                    .unwrap_or(false)
-                {
-                    all_vip = false;
-                    break;
-                }
-            }
-            if all_vip {
-                return None;
-            }
+        if self.vip_proved(accounts).await {
+            return None;
         }
         let own = match self.shared.store.domain_policy(rcpt.domain()).await {
             Ok(p) => p.and_then(|p| p.greylist_secs),

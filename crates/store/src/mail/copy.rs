@@ -1,5 +1,7 @@
 //! COPY and MOVE (RFC 9051 6.4.7, RFC 6851): a copy is a delivery of the
 //! same bytes, flags, dates and summaries; a move then expunges the source.
+//! A move that must happen once whatever fails (a snoozed message waking)
+//! is `move_message_once`.
 
 use crate::mail::deliver::{MailboxSel, NewMessage};
 use crate::{MailboxId, Result, Store, StoreError};
@@ -12,6 +14,18 @@ impl Store {
         from: MailboxId,
         uids: &[u32],
         to: MailboxId,
+    ) -> Result<Vec<(u32, u32)>> {
+        self.copy_messages_once(from, uids, to, None).await
+    }
+
+    /// `copy_messages`, at most once for `key` (`deliver_once`): a key
+    /// copied before gives `StoreError::AlreadyDelivered`, nothing copied.
+    pub async fn copy_messages_once(
+        &self,
+        from: MailboxId,
+        uids: &[u32],
+        to: MailboxId,
+        key: Option<String>,
     ) -> Result<Vec<(u32, u32)>> {
         let dest = self
             .mailbox_by_id(to)
@@ -40,11 +54,34 @@ impl Store {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let delivered = self.deliver(items).await?;
+        let delivered = self.deliver_once(items, key).await?;
         Ok(pairs_src
             .into_iter()
             .zip(delivered.iter().map(|d| d.uid))
             .collect())
+    }
+
+    /// Move one message at most once for `key`, safe to run again after a
+    /// crash at any point: the copy commits with the key, so a repeat
+    /// copies nothing and only expunges the source; with the source gone,
+    /// nothing happens. The new UID when this call made the copy.
+    pub async fn move_message_once(
+        &self,
+        from: MailboxId,
+        uid: u32,
+        to: MailboxId,
+        key: &str,
+    ) -> Result<Option<u32>> {
+        let new = match self
+            .copy_messages_once(from, &[uid], to, Some(key.to_string()))
+            .await
+        {
+            Ok(pairs) => pairs.first().map(|p| p.1),
+            Err(StoreError::AlreadyDelivered) => None,
+            Err(e) => return Err(e),
+        };
+        self.expunge_uids(from, &[uid]).await?;
+        Ok(new)
     }
 
     /// MOVE: copy, then expunge from the source.

@@ -353,8 +353,44 @@ pub(crate) async fn snoozed_messages(f: Fixture) {
         (7, inbox.id, 2_000)
     );
     assert_eq!(s.snooze_list(a.id).await.unwrap().len(), 2);
+    let here: Vec<u32> = s
+        .snooze_in(snoozed.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.uid)
+        .collect();
+    assert_eq!(here, [7, 8], "one mailbox's rows, by UID");
+    assert!(s.snooze_in(inbox.id).await.unwrap().is_empty());
     s.snooze_remove(snoozed.id, 7).await.unwrap();
     assert_eq!(s.snooze_due(i64::MAX, 10).await.unwrap().len(), 1);
+    // A wake-up's move happens once, whatever step a crash interrupted:
+    // after the copy alone (the source still there), a repeat only
+    // expunges; with the source gone, nothing happens.
+    s.deliver(vec![super::msg(a.id, "wake")]).await.unwrap();
+    let inbox_uid = s.messages(inbox.id).await.unwrap()[0].uid;
+    let waiting = s
+        .move_messages(inbox.id, &[inbox_uid], snoozed.id)
+        .await
+        .unwrap()[0]
+        .1;
+    let key = format!("snooze:{}:{waiting}", snoozed.id);
+    let copied = s
+        .copy_messages_once(snoozed.id, &[waiting], inbox.id, Some(key.clone()))
+        .await
+        .unwrap();
+    assert_eq!(copied.len(), 1);
+    for _ in 0..2 {
+        assert_eq!(
+            s.move_message_once(snoozed.id, waiting, inbox.id, &key)
+                .await
+                .unwrap(),
+            None,
+            "copied before"
+        );
+        assert_eq!(s.messages(inbox.id).await.unwrap().len(), 1, "one copy");
+        assert!(s.messages(snoozed.id).await.unwrap().is_empty());
+    }
     // The mailbox's removal takes its snoozed rows.
     s.mailbox_delete(a.id, "Snoozed").await.unwrap();
     assert!(s.snooze_list(a.id).await.unwrap().is_empty());
