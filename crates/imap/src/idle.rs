@@ -3,11 +3,31 @@
 
 use std::time::Duration;
 
+use tern_store::Change;
 use tokio::sync::broadcast;
 
 use crate::protocol::io::Io;
 use crate::protocol::io::Wire;
 use crate::session::{Flow, Session};
+
+/// The HIGHESTMODSEQ the selected mailbox reached by the events a wake
+/// brought, when none was lost (a lagging receiver skipped some) and one
+/// was about that mailbox.
+fn reached(seen: &[Result<Change, ()>], selected: Option<i64>) -> Option<u64> {
+    let mut top = None;
+    for e in seen {
+        match e {
+            Ok(c) if Some(c.mailbox_id) == selected => top = top.max(Some(c.modseq)),
+            Ok(_) => {}
+            Err(()) => return None,
+        }
+    }
+    top
+}
+
+/// How long a woken IDLE waits for more of a burst of changes before it
+/// reports: short, since the report is what the client waits for.
+const SETTLE: Duration = Duration::from_millis(2);
 
 impl Session {
     pub(crate) async fn idle<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
@@ -35,17 +55,28 @@ impl Session {
             if io.flush().await.is_err() {
                 return Flow::Close;
             }
+            let selected = self.state.selected().map(|s| s.mailbox.id);
+            // One wake for what has queued up.
             let event = async {
-                match &mut wake {
-                    Some(rx) => match rx.recv().await {
-                        Err(broadcast::error::RecvError::Closed) => {
-                            std::future::pending::<()>().await
-                        }
-                        // One wake for what has queued up.
-                        _ => while rx.try_recv().is_ok() {},
-                    },
-                    None => std::future::pending::<()>().await,
+                let Some(rx) = &mut wake else {
+                    return std::future::pending().await;
+                };
+                let first = match rx.recv().await {
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return std::future::pending().await;
+                    }
+                    Ok(c) => Ok(c),
+                    Err(broadcast::error::RecvError::Lagged(_)) => Err(()),
+                };
+                let mut seen = vec![first];
+                loop {
+                    match rx.try_recv() {
+                        Ok(c) => seen.push(Ok(c)),
+                        Err(broadcast::error::TryRecvError::Empty) => break,
+                        Err(_) => seen.push(Err(())),
+                    }
                 }
+                reached(&seen, selected)
             };
             tokio::select! {
                 line = io.read_line() => {
@@ -63,12 +94,14 @@ impl Session {
                         _ => return Flow::Close,
                     }
                 }
-                _ = event => {
+                reached = event => {
                     if let Some(sel) = self.state.selected_mut() {
                         sel.dirty = true;
+                        sel.reached = reached;
                     }
-                    // Let a burst of changes settle into one report.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    // Let a burst of changes (a COPY of many messages, a
+                    // delivery to many mailboxes) settle into one report.
+                    tokio::time::sleep(SETTLE).await;
                     self.sync(io, true).await;
                 }
                 _ = tokio::time::sleep_until(deadline) => {
@@ -83,5 +116,31 @@ impl Session {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_store::ChangeKind;
+
+    fn change(mailbox_id: i64, modseq: u64) -> Result<Change, ()> {
+        Ok(Change {
+            account_id: 1,
+            mailbox_id,
+            kind: ChangeKind::Appended,
+            modseq,
+        })
+    }
+
+    #[test]
+    fn a_wake_reports_the_newest_modseq_of_the_selected_mailbox_only_when_nothing_was_lost() {
+        let seen = [change(7, 4), change(9, 30), change(7, 6), change(7, 5)];
+        assert_eq!(reached(&seen, Some(7)), Some(6));
+        assert_eq!(reached(&seen, Some(9)), Some(30));
+        assert_eq!(reached(&seen, Some(8)), None, "no event about it");
+        assert_eq!(reached(&seen, None), None, "nothing selected");
+        let lagged = [change(7, 4), Err(()), change(7, 6)];
+        assert_eq!(reached(&lagged, Some(7)), None, "events were lost: ask");
     }
 }

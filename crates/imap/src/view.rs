@@ -23,6 +23,10 @@ pub(crate) struct Selected {
     pub msgs: Arc<Vec<MessageMeta>>,
     /// A change event arrived since the last sync.
     pub dirty: bool,
+    /// The mailbox's HIGHESTMODSEQ a change event reported, for the next
+    /// sync: a shared list at least that new needs no database read
+    /// (`Store::messages_shared_since`).
+    pub reached: Option<u64>,
     /// The saved search result, as UIDs (RFC 5182 2.1).
     pub saved: Vec<u32>,
     /// The command being executed wrote `$` (see `preparse::SAVED`).
@@ -46,6 +50,7 @@ impl Selected {
             read_only,
             msgs,
             dirty: false,
+            reached: None,
             saved: Vec::new(),
             use_saved: false,
         }
@@ -62,7 +67,10 @@ impl Selected {
         expunges: bool,
         enabled: Enabled,
     ) -> tern_store::Result<()> {
-        let fresh = store.messages_shared(self.mailbox.id).await?;
+        let fresh = match self.reached.take() {
+            Some(m) => store.messages_shared_since(self.mailbox.id, m).await?,
+            None => store.messages_shared(self.mailbox.id).await?,
+        };
         self.dirty = false;
         if Arc::ptr_eq(&fresh, &self.msgs) {
             return Ok(());

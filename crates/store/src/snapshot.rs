@@ -10,6 +10,12 @@
 //! whose MODSEQ is above it and the expunge log since it, merged in —
 //! a session catching up after another one's STORE reads the few rows
 //! that changed, not the whole mailbox.
+//!
+//! When one delivery wakes many sessions of a mailbox at once (IDLE), the
+//! change event tells each the HIGHESTMODSEQ it reached: a snapshot at
+//! least that new answers without asking the database, and only one of
+//! them reads the new rows while the others wait for its list
+//! (`messages_shared_since`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -36,6 +42,8 @@ struct Entry {
 #[derive(Default)]
 pub(crate) struct Snapshots {
     map: Mutex<HashMap<MailboxId, Entry>>,
+    /// One reader at a time per mailbox, for the sessions woken together.
+    turns: Mutex<HashMap<MailboxId, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl Snapshots {
@@ -46,6 +54,24 @@ impl Snapshots {
         let e = map.get_mut(&mailbox)?;
         e.used = Instant::now();
         Some((e.modseq, e.list.upgrade()?))
+    }
+
+    /// The turn of `mailbox`'s readers (shared while someone holds it).
+    fn turn(&self, mailbox: MailboxId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = turns.get(&mailbox).and_then(Weak::upgrade) {
+            return t;
+        }
+        let t = Arc::new(tokio::sync::Mutex::new(()));
+        turns.retain(|_, w| w.strong_count() > 0);
+        turns.insert(mailbox, Arc::downgrade(&t));
+        t
+    }
+
+    /// The newest list held, if it is at least as new as `modseq`.
+    fn at_least(&self, mailbox: MailboxId, modseq: u64) -> Option<Arc<Vec<MessageMeta>>> {
+        self.newest(mailbox)
+            .and_then(|(m, list)| (m >= modseq).then_some(list))
     }
 
     fn keep(&self, mailbox: MailboxId, modseq: u64, list: &Arc<Vec<MessageMeta>>) {
@@ -103,8 +129,25 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("mailbox #{mailbox}")))?;
-        let modseq = modseq as u64;
+        self.messages_shared_since(mailbox, modseq as u64).await
+    }
+
+    /// `messages_shared` for a caller that knows the mailbox's
+    /// HIGHESTMODSEQ reached `modseq` (a change event said so, after the
+    /// change committed): a list held at least that new is answered
+    /// without the database; otherwise one caller per mailbox reads the
+    /// rows that changed while the others wait for its list.
+    pub async fn messages_shared_since(
+        &self,
+        mailbox: MailboxId,
+        modseq: u64,
+    ) -> Result<Arc<Vec<MessageMeta>>> {
         let snaps = &self.inner.snapshots;
+        if let Some(list) = snaps.at_least(mailbox, modseq) {
+            return Ok(list);
+        }
+        let turn = snaps.turn(mailbox);
+        let _turn = turn.lock().await;
         let list = match snaps.newest(mailbox) {
             Some((m, list)) if m >= modseq => return Ok(list),
             Some((m, base)) => {

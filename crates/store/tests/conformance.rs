@@ -185,6 +185,7 @@ conformance!(
     concurrent_flag_changes_all_apply,
     message_lists_are_shared_while_unchanged,
     message_lists_catch_up_from_the_held_one,
+    message_lists_after_a_change_event,
     expunge_and_vanished,
     copy_and_move,
     mailboxes_lifecycle,
@@ -751,6 +752,51 @@ async fn message_lists_are_shared_while_unchanged(f: Fixture) {
     assert!(first[1].flags.is_empty(), "a held list never changes");
     s.deliver(vec![msg(a.id, "three")]).await.unwrap();
     assert_eq!(s.messages_shared(inbox.id).await.unwrap().len(), 3);
+}
+
+/// Sessions woken together by one delivery's change event: each asks for
+/// the list at least as new as the event's HIGHESTMODSEQ; all get the same
+/// list, which holds the new message.
+async fn message_lists_after_a_change_event(f: Fixture) {
+    let s = &f.store;
+    s.domain_add("example.org").await.unwrap();
+    let a = s
+        .account_add(&addr("alice@example.org"), "pw", 0)
+        .await
+        .unwrap();
+    s.deliver(vec![msg(a.id, "one")]).await.unwrap();
+    let inbox = s.mailbox_get(a.id, "INBOX").await.unwrap().unwrap();
+    let held = s.messages_shared(inbox.id).await.unwrap();
+    let mut events = s.subscribe(a.id);
+    s.deliver(vec![msg(a.id, "two")]).await.unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("an event in time")
+        .expect("the delivery's event");
+    assert_eq!(change.mailbox_id, inbox.id);
+    let woken: Vec<_> = (0..50)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.messages_shared_since(inbox.id, change.modseq).await })
+        })
+        .collect();
+    let mut lists = Vec::new();
+    for w in woken {
+        lists.push(w.await.unwrap().unwrap());
+    }
+    assert_eq!(lists[0].len(), 2, "the new message is in");
+    assert!(
+        lists.iter().all(|l| std::sync::Arc::ptr_eq(l, &lists[0])),
+        "one list for all of them"
+    );
+    assert_eq!(*lists[0], s.messages(inbox.id).await.unwrap());
+    assert_eq!(held.len(), 1, "a held list never changes");
+    // A list at least that new answers later callers, and plain
+    // `messages_shared` agrees.
+    assert!(std::sync::Arc::ptr_eq(
+        &s.messages_shared(inbox.id).await.unwrap(),
+        &lists[0]
+    ));
 }
 
 /// A newer list is made from the one still held plus what changed since
