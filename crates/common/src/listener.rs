@@ -395,7 +395,10 @@ impl Server {
                 tasks.spawn(async move {
                     let run = async move {
                         let stream = if kind.implicit_tls() {
-                            match tls.upgrade(Stream::Plain(tcp)).await {
+                            // Boxed: the handshake's state (a few KiB) is
+                            // freed once it is done, instead of staying in
+                            // the task of every connection for its life.
+                            match Box::pin(tls.upgrade(Stream::Plain(tcp))).await {
                                 // RFC 8737 4: a validation handshake carries
                                 // no data; it is over once the CA saw the
                                 // certificate.
