@@ -388,8 +388,9 @@ fn spawn_upkeep(security: Security, store: tern_store::Store, config: Arc<Config
     });
 }
 
-/// Every 2 seconds, on one node at a time (the store lease `snooze`):
-/// snoozed messages whose time has come go back where they came from. The
+/// Every 2 seconds, when some are due, on one node at a time (the store
+/// lease `snooze`): snoozed messages whose time has come go back where
+/// they came from. The
 /// first round runs at start, so a wake-up missed while tern was down
 /// happens then.
 fn spawn_snooze(store: tern_store::Store, config: Arc<Config>) {
@@ -398,6 +399,16 @@ fn spawn_snooze(store: tern_store::Store, config: Arc<Config>) {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
             tick.tick().await;
+            // A read first: an idle server takes no lease (a write and a
+            // sync every round) while nothing is due.
+            match store.snooze_due(tern_common::time::now_secs(), 1).await {
+                Ok(due) if due.is_empty() => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "snooze: cannot read what is due");
+                    continue;
+                }
+            }
             let lease = match store.lease_try("snooze", Duration::from_secs(30)).await {
                 Ok(Some(l)) => l,
                 Ok(None) => continue,
