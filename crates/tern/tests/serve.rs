@@ -374,3 +374,24 @@ fn the_open_file_limit_is_raised_to_the_hard_limit() {
     assert_eq!(soft, hard, "{line}");
     assert_ne!(soft, "256", "{line}");
 }
+
+/// An idle server leaves its store alone: no write (and so no sync) of the
+/// database while nothing happens, however long it idles. The snooze loop
+/// used to take and give back a store lease every 2 seconds.
+#[test]
+fn an_idle_server_does_not_write_its_store() {
+    let mut t = Tern::start(&["smtp", "imaps"]);
+    t.add_user("alice@example.org", "pw");
+    // The loops' first rounds run at start; let them pass.
+    std::thread::sleep(Duration::from_secs(3));
+    let wal = t.data_dir().join("tern.sqlite-wal");
+    let state = || {
+        std::fs::metadata(&wal)
+            .map(|m| (m.len(), m.modified().ok()))
+            .ok()
+    };
+    let before = state();
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(state(), before, "the write-ahead log changed while idle");
+    t.stop();
+}
