@@ -4,6 +4,9 @@ implicit TLS). Three modes:
   fill  PORT CAFILE USER PASS MESSAGES         APPEND the bench mailbox data
   load  PORT CAFILE USER PASS CLIENTS SECONDS SRC_IPS
                                                sessions in a loop; prints JSON
+  reuse (as load)                              each client logs in once and
+                                               runs the mix without LOGIN,
+                                               SELECT and LOGOUT
   idle  PORT CAFILE USER PASS CONNS SRC_IPS PID
                                                CONNS sessions in IDLE; prints
                                                the server's RSS before/after
@@ -109,7 +112,7 @@ def fill(port, cafile, user, password, count):
 MIX = ["LOGIN", "SELECT", "FETCH-HEADERS", "FETCH-BODY", "SEARCH", "STORE", "APPEND", "LOGOUT"]
 
 
-def session(port, ctx, src, user, password, rnd, stats):
+def timer(stats):
     def timed(kind, fn):
         t0 = time.perf_counter()
         r = fn()
@@ -118,10 +121,22 @@ def session(port, ctx, src, user, password, rnd, stats):
         s[1] += time.perf_counter() - t0
         return r
 
+    return timed
+
+
+def session(port, ctx, src, user, password, rnd, stats):
+    timed = timer(stats)
     c = Client(port, ctx, src)
     timed("LOGIN", lambda: c.cmd(b'LOGIN "%s" "%s"' % (user.encode(), password.encode())))
     lines = timed("SELECT", lambda: c.cmd(b"SELECT INBOX"))
     exists = next(int(l.split()[1]) for l in lines if l.endswith(b" EXISTS\r\n"))
+    work(c, exists, rnd, timed)
+    timed("LOGOUT", lambda: c.cmd(b"LOGOUT"))
+    c.s.close()
+
+
+def work(c, exists, rnd, timed):
+    """The mix's commands inside a session, after SELECT."""
     lo = rnd.randint(1, max(1, exists - 49))
     timed(
         "FETCH-HEADERS",
@@ -140,26 +155,38 @@ def session(port, ctx, src, user, password, rnd, stats):
     timed("STORE", lambda: c.cmd(b"STORE %d -FLAGS (\\Seen)" % n))
     msg = message(rnd.randint(0, 10**6), rnd)
     timed("APPEND", lambda: c.cmd(b"APPEND Sent (\\Seen)", msg))
-    timed("LOGOUT", lambda: c.cmd(b"LOGOUT"))
-    c.s.close()
 
 
 def worker(args):
-    port, cafile, user, password, seconds, src, seed = args
+    port, cafile, user, password, seconds, src, seed, reuse = args
     ctx = context(cafile)
     rnd = random.Random(seed)
     stats = {}
     deadline = time.monotonic() + seconds
     sessions = 0
+    if reuse:
+        # Logged in once; the steady state of a client that stays
+        # connected: the mix without LOGIN, SELECT and LOGOUT.
+        c = Client(port, ctx, src)
+        c.cmd(b'LOGIN "%s" "%s"' % (user.encode(), password.encode()))
+        lines = c.cmd(b"SELECT INBOX")
+        exists = next(int(l.split()[1]) for l in lines if l.endswith(b" EXISTS\r\n"))
+        timed = timer(stats)
+        while time.monotonic() < deadline:
+            work(c, exists, rnd, timed)
+            sessions += 1
+        c.cmd(b"LOGOUT")
+        c.s.close()
+        return sessions, stats
     while time.monotonic() < deadline:
         session(port, ctx, src, user, password, rnd, stats)
         sessions += 1
     return sessions, stats
 
 
-def load(port, cafile, user, password, clients, seconds, srcs):
+def load(port, cafile, user, password, clients, seconds, srcs, reuse=False):
     args = [
-        (port, cafile, user, password, seconds, srcs[i % len(srcs)], 1000 + i)
+        (port, cafile, user, password, seconds, srcs[i % len(srcs)], 1000 + i, reuse)
         for i in range(clients)
     ]
     t0 = time.monotonic()
@@ -256,8 +283,11 @@ def main():
     rest = sys.argv[6:]
     if mode == "fill":
         fill(int(port), cafile, user, password, int(rest[0]))
-    elif mode == "load":
-        load(int(port), cafile, user, password, int(rest[0]), float(rest[1]), rest[2].split(","))
+    elif mode in ("load", "reuse"):
+        load(
+            int(port), cafile, user, password, int(rest[0]), float(rest[1]), rest[2].split(","),
+            reuse=mode == "reuse",
+        )
     elif mode == "idle":
         asyncio.run(
             idle(int(port), cafile, user, password, int(rest[0]), rest[1].split(","), int(rest[2]))
