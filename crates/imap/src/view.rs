@@ -122,7 +122,9 @@ impl Selected {
             if self.recent.claims {
                 // RFC 3501 2.3.2: what arrives while the mailbox is
                 // selected is recent here, unless another session took it.
-                self.recent.add(store.recent_claim(self.mailbox.id).await?);
+                let seen_next = fresh.last().map_or(0, |m| m.uid.saturating_add(1));
+                self.recent
+                    .add(store.recent_claim_seen(self.mailbox.id, seen_next).await?);
                 let n = self.recent.count(&fresh);
                 io.push_str(&format!("* {n} RECENT\r\n"));
             }

@@ -37,6 +37,9 @@ struct Entry {
     /// Held by the cache itself, until `KEEP_FOR` after `used`.
     kept: Option<Arc<Vec<MessageMeta>>>,
     used: Instant,
+    /// Every UID below this one is known to be claimed as \Recent by some
+    /// session (`Store::recent_claim_seen`); it only grows.
+    claimed: u32,
 }
 
 #[derive(Default)]
@@ -56,8 +59,23 @@ impl Snapshots {
         Some((e.modseq, e.list.upgrade()?))
     }
 
+    /// The UID below which every message of `mailbox` is known here to
+    /// have been claimed as \Recent.
+    pub(crate) fn recent_known(&self, mailbox: MailboxId) -> u32 {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&mailbox).map_or(0, |e| e.claimed)
+    }
+
+    /// Every UID of `mailbox` below `upto` has been claimed.
+    pub(crate) fn recent_note(&self, mailbox: MailboxId, upto: u32) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = map.get_mut(&mailbox) {
+            e.claimed = e.claimed.max(upto);
+        }
+    }
+
     /// The turn of `mailbox`'s readers (shared while someone holds it).
-    fn turn(&self, mailbox: MailboxId) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn turn(&self, mailbox: MailboxId) -> Arc<tokio::sync::Mutex<()>> {
         let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = turns.get(&mailbox).and_then(Weak::upgrade) {
             return t;
@@ -85,6 +103,7 @@ impl Snapshots {
                 list: Arc::downgrade(list),
                 kept: Some(list.clone()),
                 used: Instant::now(),
+                claimed: map.get(&mailbox).map_or(0, |e| e.claimed),
             };
             map.insert(mailbox, e);
         }

@@ -797,6 +797,25 @@ async fn message_lists_after_a_change_event(f: Fixture) {
         &s.messages_shared(inbox.id).await.unwrap(),
         &lists[0]
     ));
+    // They all claim what is \Recent: one gets both messages, the others
+    // nothing, and later askers learn it.
+    let claims: Vec<_> = (0..50)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.recent_claim_seen(inbox.id, 3).await })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for c in claims {
+        got.push(c.await.unwrap().unwrap());
+    }
+    assert_eq!(got.iter().filter(|r| **r == (1..3)).count(), 1, "{got:?}");
+    assert!(got.iter().all(|r| *r == (1..3) || r.is_empty()), "{got:?}");
+    assert_eq!(s.recent_claim_seen(inbox.id, 3).await.unwrap(), 0..0);
+    assert_eq!(s.recent_claim(inbox.id).await.unwrap(), 0..0);
+    // A newer message is claimed again by the first to see it.
+    s.deliver(vec![msg(a.id, "three")]).await.unwrap();
+    assert_eq!(s.recent_claim_seen(inbox.id, 4).await.unwrap(), 3..4);
 }
 
 /// A newer list is made from the one still held plus what changed since

@@ -203,6 +203,28 @@ impl Store {
         Ok(())
     }
 
+    /// `recent_claim` for a session whose list of the mailbox ends below
+    /// UID `seen_next` (after a change event): when this process already
+    /// knows all of those were claimed, the database is not asked. The
+    /// sessions one delivery wakes together take turns, so the first
+    /// claims and the others learn it here — not ten thousand queries.
+    pub async fn recent_claim_seen(
+        &self,
+        mailbox: MailboxId,
+        seen_next: u32,
+    ) -> Result<std::ops::Range<u32>> {
+        let snaps = &self.inner.snapshots;
+        if snaps.recent_known(mailbox) >= seen_next {
+            return Ok(0..0);
+        }
+        let turn = snaps.turn(mailbox);
+        let _turn = turn.lock().await;
+        if snaps.recent_known(mailbox) >= seen_next {
+            return Ok(0..0);
+        }
+        self.recent_claim(mailbox).await
+    }
+
     /// Claims the mailbox's recent messages for one session (RFC 3501
     /// 2.3.2: each message is \Recent in one session only, the first to
     /// select the mailbox after it arrived): the UIDs `from..to` that no
@@ -216,7 +238,10 @@ impl Store {
                 .bind(mailbox)
                 .fetch_optional(self.pool())
                 .await?;
-        if row.is_some_and(|(from, to)| from >= to) {
+        if let Some((from, to)) = row
+            && from >= to
+        {
+            self.inner.snapshots.recent_note(mailbox, from as u32);
             return Ok(0..0);
         }
         let mut tx = self.write_tx().await?;
@@ -227,6 +252,7 @@ impl Store {
                 .await?;
         let (from, to) = row.ok_or_else(|| StoreError::NotFound(format!("mailbox #{mailbox}")))?;
         if from >= to {
+            self.inner.snapshots.recent_note(mailbox, from as u32);
             return Ok(0..0);
         }
         // Compare and set: on PostgreSQL two sessions may read the same
@@ -242,6 +268,7 @@ impl Store {
         if r.rows_affected() == 0 {
             return Ok(0..0);
         }
+        self.inner.snapshots.recent_note(mailbox, to as u32);
         Ok(from as u32..to as u32)
     }
 
