@@ -8,6 +8,7 @@ mod dkim;
 mod doctor;
 mod logging;
 mod mailio;
+mod memory;
 mod progress;
 mod protocols;
 mod queue;

@@ -259,6 +259,7 @@ pub async fn run(config: Config, log: LogHandle) -> Result<(), Failure> {
     let mut signals = Signals::install();
     say!("tern: ready");
     tracing::info!("tern started");
+    crate::memory::release_after_start();
 
     while signals.wait().await == Signal::Reload {
         reload(&config, &cert_slot, &log);
