@@ -120,6 +120,10 @@ impl Selected {
             let known = self.msgs.len() - reported;
             io.push_str(&format!("* {} EXISTS\r\n", known + added));
             if self.recent.claims {
+                // The client hears of the new mail now: claiming it as
+                // recent may wait for a durable write (the first session
+                // to ask) or for that session (all the others).
+                let _ = io.flush().await;
                 // RFC 3501 2.3.2: what arrives while the mailbox is
                 // selected is recent here, unless another session took it.
                 let seen_next = fresh.last().map_or(0, |m| m.uid.saturating_add(1));
