@@ -232,6 +232,7 @@ mod tests {
             list: Arc::downgrade(l),
             kept: Some(l.clone()),
             used,
+            claimed: 0,
         };
         let mut map = HashMap::new();
         map.insert(1, entry(&old, now - Duration::from_secs(5)));
