@@ -73,13 +73,26 @@ impl Rates {
     }
 }
 
+/// The server's limits, rates, login throttle, metrics and audit sink,
+/// shared by every connection: a clone is one reference, not a copy (each
+/// connection and each session holds one).
 #[derive(Clone)]
-pub struct Security {
+pub struct Security(Arc<SecurityParts>);
+
+pub struct SecurityParts {
     pub limiter: ConnLimiter,
     pub rates: Rates,
     pub throttle: AuthThrottle,
     pub metrics: Metrics,
     audit: Arc<dyn AuditSink>,
+}
+
+impl std::ops::Deref for Security {
+    type Target = SecurityParts;
+
+    fn deref(&self) -> &SecurityParts {
+        &self.0
+    }
 }
 
 impl Security {
@@ -90,13 +103,13 @@ impl Security {
         audit: Arc<dyn AuditSink>,
     ) -> Security {
         let metrics = Metrics::default();
-        Security {
+        Security(Arc::new(SecurityParts {
             limiter: ConnLimiter::new(limits, metrics.clone()),
             rates: Rates::new(rate),
             throttle: AuthThrottle::new(throttle, metrics.clone()),
             metrics,
             audit,
-        }
+        }))
     }
 
     /// Defaults everywhere, events to the log only.

@@ -37,6 +37,8 @@ impl Session {
         flow
     }
 
+    /// The syncs are boxed: their state (store reads) exists only while
+    /// one runs, instead of sizing every idling session's wait.
     async fn idle_wait<S: Wire>(&mut self, io: &mut Io<S>, tag: &str) -> Flow {
         // A second receiver of the login's change events only wakes the
         // wait; `sync` still reads the login's own. Taken before the first
@@ -46,7 +48,7 @@ impl Session {
             .login()
             .and_then(|l| l.events.as_ref())
             .map(|rx| rx.resubscribe());
-        self.sync(io, true).await;
+        Box::pin(self.sync(io, true)).await;
         io.push(b"+ idling\r\n");
         // Bounded like any other wait (RFC 9051 5.4: autologout).
         let deadline = tokio::time::Instant::now() + self.opts.idle_timeout;
@@ -84,7 +86,7 @@ impl Session {
                         Ok(Ok(Some(l))) => {
                             let l = l.strip_suffix(b"\r\n").unwrap_or(&l);
                             if l.eq_ignore_ascii_case(b"DONE") {
-                                self.sync(io, true).await;
+                                Box::pin(self.sync(io, true)).await;
                                 io.push_str(&format!("{tag} OK IDLE terminated\r\n"));
                                 return Flow::Continue;
                             }
@@ -102,7 +104,7 @@ impl Session {
                     // Let a burst of changes (a COPY of many messages, a
                     // delivery to many mailboxes) settle into one report.
                     tokio::time::sleep(SETTLE).await;
-                    self.sync(io, true).await;
+                    Box::pin(self.sync(io, true)).await;
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     io.push(b"* BYE autologout; idle for too long\r\n");

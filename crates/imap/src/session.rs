@@ -526,3 +526,64 @@ pub async fn run<S, U>(
         }
     }
 }
+
+#[cfg(test)]
+mod footprint {
+    use super::*;
+
+    struct NoTls;
+
+    impl Upgrade<tokio::io::DuplexStream> for NoTls {
+        fn upgrade(
+            &self,
+            s: tokio::io::DuplexStream,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = std::io::Result<tokio::io::DuplexStream>>
+                    + Send
+                    + '_,
+            >,
+        > {
+            Box::pin(async move { Ok(s) })
+        }
+    }
+
+    /// What every connection holds for its whole life — the session, its
+    /// I/O, the state of its loop and of IDLE — stays small: ten thousand
+    /// idling sessions multiply it. (Sizes of a debug build, which are the
+    /// larger; the bounds leave room for small changes, not for a store
+    /// read kept inline or a copy of the server's `Security`.)
+    #[tokio::test]
+    async fn an_idling_session_holds_little() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_sqlite_for_tests(dir.path())
+            .await
+            .expect("store");
+        let opts = Arc::new(Options::default());
+        let (_a, b) = tokio::io::duplex(64);
+        let mut io = Io::new(b, 4096, 4096);
+        let gate = Gate::open("imap");
+        let mut s = Session::new(store.clone(), opts.clone(), true, "p".into(), gate);
+        assert_eq!(
+            std::mem::size_of::<tern_common::security::Security>(),
+            std::mem::size_of::<usize>(),
+            "Security is shared, not copied"
+        );
+        assert!(std::mem::size_of::<Session>() <= 512);
+        let idle = std::mem::size_of_val(&s.idle(&mut io, "t"));
+        assert!(idle <= 800, "IDLE's wait is {idle} bytes");
+        let (_a2, b2) = tokio::io::duplex(64);
+        let stop = CancellationToken::new();
+        let whole = std::mem::size_of_val(&run(
+            store,
+            opts,
+            b2,
+            true,
+            &NoTls,
+            stop,
+            "p".into(),
+            Gate::open("imap"),
+        ));
+        assert!(whole <= 2048, "a session's future is {whole} bytes");
+    }
+}
