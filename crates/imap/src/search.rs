@@ -352,6 +352,9 @@ fn header_text(v: &mail_parser::HeaderValue<'_>) -> String {
     }
 }
 
+/// How many messages SEARCH reads and matches between two yields.
+const YIELD_EVERY: usize = 16;
+
 impl Session {
     /// The indexes into the selected mailbox of the messages that match;
     /// `None` when the memory budget had no room for a message in time.
@@ -379,8 +382,10 @@ impl Session {
                     .await;
             }
             // Reading and matching is CPU work: let other sessions run
-            // between messages.
-            if bytes {
+            // between small groups of messages (each yield is a trip
+            // through the scheduler; one per message cost more than the
+            // matching of a header block).
+            if bytes && i % YIELD_EVERY == YIELD_EVERY - 1 {
                 tokio::task::yield_now().await;
             }
             let mut summary = headers.remove(&m.uid);
