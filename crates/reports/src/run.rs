@@ -449,6 +449,15 @@ fn refusals(d: &Destinations) -> String {
         .join("; ")
 }
 
+/// Whether round `round` (the first is 1) of the minute loop runs: every
+/// one while some kind of report is sent; with none, only the first and
+/// then one an hour — the pruning of old outcomes, and any report left to
+/// post from when sending was on — so an idle server does not write its
+/// store every minute for the lease.
+fn due_round(sending: bool, round: u64) -> bool {
+    sending || round % 60 == 1
+}
+
 /// The daily loop of `tern serve`: once a minute, one node at a time
 /// (under the store lease `reports`).
 pub fn spawn(config: Arc<Config>, store: Store) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -456,8 +465,13 @@ pub fn spawn(config: Arc<Config>, store: Store) -> anyhow::Result<tokio::task::J
     Ok(tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut round: u64 = 0;
         loop {
             every.tick().await;
+            round += 1;
+            if !due_round(!reporter.kinds().is_empty(), round) {
+                continue;
+            }
             match store
                 .lease_try("reports", std::time::Duration::from_secs(600))
                 .await
@@ -471,4 +485,19 @@ pub fn spawn(config: Arc<Config>, store: Store) -> anyhow::Result<tokio::task::J
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::due_round;
+
+    #[test]
+    fn with_reports_off_the_loop_runs_at_start_and_then_hourly() {
+        let runs: Vec<u64> = (1..=180).filter(|&r| due_round(false, r)).collect();
+        assert_eq!(runs, [1, 61, 121]);
+        assert!(
+            (1..=180).all(|r| due_round(true, r)),
+            "every minute when sending"
+        );
+    }
 }
