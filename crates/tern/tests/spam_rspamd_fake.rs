@@ -235,3 +235,69 @@ fn a_trusted_senders_copy_says_no_and_two_filters_make_one_field() {
     assert!(stranger[3].ends_with("tern-classifier"), "{boxes}");
     assert_eq!(stranger[4], "8.00", "{boxes}");
 }
+
+/// rspamd's answer is input too: an answer far over the size tern reads
+/// (8 MiB), one that is not JSON, JSON nested 100,000 deep, and one with
+/// 40,000 symbols (just under that size) each get a clean outcome — the mail is delivered, as
+/// when rspamd is down — with tern's memory bounded, and the next
+/// message (a normal answer again) is judged as usual.
+#[test]
+fn hostile_answers_from_rspamd_deliver_the_mail_within_bounds() {
+    let rspamd = FakeRspamd::start();
+    let t = Tern::start_with(
+        &["smtp", "imaps"],
+        &format!(
+            "[spam]\nclassifier = false\nrspamd_url = \"{}\"\n",
+            rspamd.url()
+        ),
+    );
+    t.add_user(USER, PW);
+    let port = t.port("smtp");
+    let before = common::rss::rss_kib(t.pid());
+    let mut symbols = String::from("{\"action\":\"no action\",\"score\":0,\"symbols\":{");
+    for i in 0..40_000 {
+        if i > 0 {
+            symbols.push(',');
+        }
+        symbols.push_str(&format!("\"S{i}\":{{\"score\":0.1}}"));
+    }
+    symbols.push_str("}}");
+    let hostile: Vec<(&str, Vec<u8>)> = vec![
+        ("huge", vec![b' '; 8 << 20]),
+        ("garbage", b"\x00\xff<html>not json".to_vec()),
+        (
+            "deep",
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+        ),
+        ("symbols", symbols.into_bytes()),
+    ];
+    for (name, body) in hostile {
+        rspamd.answer_raw(body);
+        let r = send(
+            port,
+            "sender@remote.example",
+            &[USER],
+            &message(name, "hi"),
+            None,
+        );
+        assert!(r.starts_with("250"), "{name}: {r}");
+    }
+    let after = common::rss::rss_kib(t.pid());
+    assert!(
+        after < before + 64 * 1024,
+        "RSS grew from {before} to {after} KiB"
+    );
+    rspamd.answer("reject", 20.0, 15.0);
+    let r = send(
+        port,
+        "sender@remote.example",
+        &[USER],
+        &message("judged", "hi"),
+        None,
+    );
+    assert!(r.starts_with("550"), "a normal answer is obeyed again: {r}");
+    let boxes = t.imaps_script(LIST, USER, PW, &[]);
+    for name in ["huge", "garbage", "deep", "symbols"] {
+        copy(&boxes, name);
+    }
+}

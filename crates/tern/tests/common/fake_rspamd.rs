@@ -50,6 +50,8 @@ pub struct Answer {
     pub action: String,
     pub score: f64,
     pub required: f64,
+    /// Sent as the body instead of a verdict (hostile answers).
+    pub raw: Option<Arc<Vec<u8>>>,
 }
 
 pub struct FakeRspamd {
@@ -70,6 +72,7 @@ impl FakeRspamd {
             action: "no action".into(),
             score: 0.0,
             required: 15.0,
+            raw: None,
         }));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -109,7 +112,13 @@ impl FakeRspamd {
             action: action.into(),
             score,
             required,
+            raw: None,
         };
+    }
+
+    /// Answer every later request with these bytes as the JSON body.
+    pub fn answer_raw(&self, body: Vec<u8>) {
+        self.answer.lock().unwrap_or_else(|e| e.into_inner()).raw = Some(Arc::new(body));
     }
 
     /// The requests answered so far.
@@ -134,6 +143,7 @@ impl Drop for FakeRspamd {
 fn serve(s: TcpStream, a: &Answer) -> Option<Request> {
     s.set_nonblocking(false).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    s.set_write_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut r = BufReader::new(s);
     let mut req = Request::default();
     r.read_line(&mut req.line).ok()?;
@@ -157,16 +167,22 @@ fn serve(s: TcpStream, a: &Answer) -> Option<Request> {
         .unwrap_or(0);
     let mut body = vec![0; len.min(MAX_BODY)];
     r.read_exact(&mut body).ok()?;
-    let json = format!(
-        "{{\"action\":\"{}\",\"score\":{},\"required_score\":{},\"symbols\":{{\"FAKE\":{{\"score\":{}}}}}}}",
-        a.action, a.score, a.required, a.score
-    );
-    let reply = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+    let json = match &a.raw {
+        Some(raw) => raw.as_ref().clone(),
+        None => format!(
+            "{{\"action\":\"{}\",\"score\":{},\"required_score\":{},\"symbols\":{{\"FAKE\":{{\"score\":{}}}}}}}",
+            a.action, a.score, a.required, a.score
+        )
+        .into_bytes(),
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         json.len()
     );
     let mut s = r.into_inner();
-    s.write_all(reply.as_bytes()).ok()?;
+    s.write_all(head.as_bytes()).ok()?;
+    // A client that stops reading an over-long answer ends the write.
+    let _ = s.write_all(&json);
     s.flush().ok()?;
     Some(req)
 }
