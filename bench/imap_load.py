@@ -1,5 +1,5 @@
 """IMAP load generator for bench/imap-load (any IMAP4rev1 server over
-implicit TLS). Three modes:
+implicit TLS). Three modes (sessions in IDLE: bench/imap_idle.py):
 
   fill  PORT CAFILE USER PASS MESSAGES         APPEND the bench mailbox data
   load  PORT CAFILE USER PASS CLIENTS SECONDS SRC_IPS
@@ -7,15 +7,11 @@ implicit TLS). Three modes:
   reuse (as load)                              each client logs in once and
                                                runs the mix without LOGIN,
                                                SELECT and LOGOUT
-  idle  PORT CAFILE USER PASS CONNS SRC_IPS PID
-                                               CONNS sessions in IDLE; prints
-                                               the server's RSS before/after
 
 The mailbox data is the same for every server: MESSAGES messages generated
 from a fixed seed (plain and multipart, 1-24 KiB).
 """
 
-import asyncio
 import json
 import multiprocessing
 import random
@@ -215,69 +211,6 @@ def load(port, cafile, user, password, clients, seconds, srcs, reuse=False):
     )
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-async def idle_one(port, ctx, src, user, password, ready):
-    r, w = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, local_addr=(src, 0))
-    await r.readline()
-
-    async def cmd(text):
-        w.write(text + b"\r\n")
-        await w.drain()
-        while True:
-            line = await r.readline()
-            if not line:
-                raise ConnectionError("closed")
-            if line.startswith(b"t "):
-                if not line.startswith(b"t OK"):
-                    raise RuntimeError(line)
-                return
-
-    await cmd(b't LOGIN "%s" "%s"' % (user.encode(), password.encode()))
-    await cmd(b"t SELECT INBOX")
-    w.write(b"i IDLE\r\n")
-    await w.drain()
-    while not (await r.readline()).startswith(b"+"):
-        pass
-    ready.append(1)
-    return r, w
-
-
-async def idle(port, cafile, user, password, conns, srcs, pid):
-    ctx = context(cafile)
-    await asyncio.sleep(1)
-    before = rss_kib(pid)
-    ready = []
-    sem = asyncio.Semaphore(50)
-
-    async def limited(i):
-        async with sem:
-            return await idle_one(port, ctx, srcs[i % len(srcs)], user, password, ready)
-
-    held = await asyncio.gather(*(limited(i) for i in range(conns)))
-    # Let the server settle (buffers released after the last command).
-    await asyncio.sleep(3)
-    after = rss_kib(pid)
-    print(
-        json.dumps(
-            {
-                "conns": len(ready),
-                "rss_before_kib": before,
-                "rss_after_kib": after,
-                "kib_per_conn": (after - before) / max(1, len(ready)),
-            }
-        )
-    )
-    for _, w in held:
-        w.close()
-
-
 def main():
     mode, port, cafile, user, password = sys.argv[1:6]
     rest = sys.argv[6:]
@@ -287,10 +220,6 @@ def main():
         load(
             int(port), cafile, user, password, int(rest[0]), float(rest[1]), rest[2].split(","),
             reuse=mode == "reuse",
-        )
-    elif mode == "idle":
-        asyncio.run(
-            idle(int(port), cafile, user, password, int(rest[0]), rest[1].split(","), int(rest[2]))
         )
     else:
         raise SystemExit(f"unknown mode {mode}")
