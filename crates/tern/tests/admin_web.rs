@@ -76,8 +76,12 @@ fn python_has(module: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-#[test]
-fn the_admin_works_in_a_real_browser() {
+/// What both browser tests need: the browser (asserted installed), a
+/// DNS server where `remote.example`'s MX is a port nobody answers on,
+/// and the configuration that points tern at both (a queued message then
+/// waits, tried again every 600 s). Keep the first two alive while tern
+/// runs.
+fn browser_setup() -> (Reserved, DnsServer, String) {
     assert!(
         Path::new("/usr/bin/chromium").exists() && python_has("playwright") && python_has("pyotp"),
         "chromium, playwright and pyotp are installed by scripts/ci-deps.sh"
@@ -93,6 +97,12 @@ fn the_admin_works_in_a_real_browser() {
         dns.config(),
         refused.port
     );
+    (refused, dns, extra)
+}
+
+#[test]
+fn the_admin_works_in_a_real_browser() {
+    let (_refused, dns, extra) = browser_setup();
     let mut password = String::new();
     let mut t = Tern::start_config(|dir| {
         let (cfg, pw) = quickstart(dir, &["https", "http", "imaps", "submission"], &extra);
@@ -209,23 +219,11 @@ fn the_admin_works_in_a_real_browser() {
 /// open `/admin`, what submission lets through, the lists.
 #[test]
 fn every_admin_and_account_form_does_what_it_says() {
-    assert!(
-        Path::new("/usr/bin/chromium").exists() && python_has("playwright") && python_has("pyotp"),
-        "chromium, playwright and pyotp are installed by scripts/ci-deps.sh"
-    );
-    let refused = Reserved::new();
-    let dns = DnsServer::start(
-        Zone::default()
-            .mx("remote.example", 10, "mx.remote.example")
-            .a("mx.remote.example", "127.0.0.1"),
-    );
+    let (_refused, _dns, extra) = browser_setup();
     // The script fails logins on purpose; none of them may lock bob out.
     let extra = format!(
-        "{}[queue]\npoll_secs = 1\nretry_base_secs = 600\nretry_max_secs = 600\nremote_port = {}\n\
-         [auth_throttle]\nbase_delay_ms = 10\nmax_delay_secs = 1\nip_lock_after = 1000\n\
-         account_lock_after = 1000\n",
-        dns.config(),
-        refused.port
+        "{extra}[auth_throttle]\nbase_delay_ms = 10\nmax_delay_secs = 1\nip_lock_after = 1000\n\
+         account_lock_after = 1000\n"
     );
     let mut t = Tern::start_with(&["https", "imaps", "submission"], &extra);
     t.add_user("root@example.org", "Root-Strong-Pass-1!");

@@ -16,43 +16,25 @@ import imaplib
 import os
 import re
 import smtplib
-import ssl
 import sys
 import time
 
 import pyotp
 from playwright.sync_api import sync_playwright
 
+import admin_pages as pages
+from admin_pages import DESKTOP, TLS, say
+
 BASE, ADMIN, ADMIN_PW, IMAPS, SUBMISSION, SHOTS, PLAIN = sys.argv[1:8]
 os.makedirs(SHOTS, exist_ok=True)
-TLS = ssl.create_default_context()
-TLS.check_hostname = False
-TLS.verify_mode = ssl.CERT_NONE
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
-
-
-def say(*a):
-    print(*a, flush=True)
 
 
 def shoot(page, name):
-    """Desktop and phone screenshots; at phone width nothing may be wider
-    than the screen."""
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=f"{SHOTS}/{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    wide = page.evaluate("document.documentElement.scrollWidth")
-    assert wide <= PHONE["width"] + 2, f"{name}: {wide} px wide at 360 px"
-    page.screenshot(path=f"{SHOTS}/{name}-phone.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
+    pages.shoot(page, SHOTS, name)
 
 
 def sign_in(page, user, password):
-    page.goto(f"{BASE}/account/login")
-    page.fill("input[name=user]", user)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    pages.sign_in(page, BASE, user, password)
 
 
 def log_out(page):
@@ -74,10 +56,7 @@ def csrf_post(page, form_action, button_text=None):
 
 
 with sync_playwright() as p:
-    browser = p.chromium.launch(
-        executable_path="/usr/bin/chromium",
-        args=["--no-sandbox", "--disable-dev-shm-usage"],
-    )
+    browser = pages.launch(p)
     ctx = browser.new_context(ignore_https_errors=True, viewport=DESKTOP)
     page = ctx.new_page()
 
