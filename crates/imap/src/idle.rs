@@ -10,19 +10,32 @@ use crate::protocol::io::Io;
 use crate::protocol::io::Wire;
 use crate::session::{Flow, Session};
 
-/// The HIGHESTMODSEQ the selected mailbox reached by the events a wake
-/// brought, when none was lost (a lagging receiver skipped some) and one
-/// was about that mailbox.
-fn reached(seen: &[Result<Change, ()>], selected: Option<i64>) -> Option<u64> {
-    let mut top = None;
-    for e in seen {
-        match e {
-            Ok(c) if Some(c.mailbox_id) == selected => top = top.max(Some(c.modseq)),
-            Ok(_) => {}
-            Err(()) => return None,
+/// What the events of one wake say of the selected mailbox: nothing yet,
+/// the newest HIGHESTMODSEQ it reached, or that some were lost (a lagging
+/// receiver skipped them), when only the store can say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    Nothing,
+    At(u64),
+    Lost,
+}
+
+impl Reached {
+    fn with(self, event: Result<&Change, ()>, selected: Option<i64>) -> Reached {
+        match (self, event) {
+            (Reached::Lost, _) | (_, Err(())) => Reached::Lost,
+            (r, Ok(c)) if Some(c.mailbox_id) != selected => r,
+            (Reached::At(m), Ok(c)) => Reached::At(m.max(c.modseq)),
+            (Reached::Nothing, Ok(c)) => Reached::At(c.modseq),
         }
     }
-    top
+
+    fn modseq(self) -> Option<u64> {
+        match self {
+            Reached::At(m) => Some(m),
+            _ => None,
+        }
+    }
 }
 
 /// How long a woken IDLE waits for more of a burst of changes before it
@@ -63,22 +76,21 @@ impl Session {
                 let Some(rx) = &mut wake else {
                     return std::future::pending().await;
                 };
-                let first = match rx.recv().await {
+                let mut reached = match rx.recv().await {
                     Err(broadcast::error::RecvError::Closed) => {
                         return std::future::pending().await;
                     }
-                    Ok(c) => Ok(c),
-                    Err(broadcast::error::RecvError::Lagged(_)) => Err(()),
+                    Ok(c) => Reached::Nothing.with(Ok(&c), selected),
+                    Err(broadcast::error::RecvError::Lagged(_)) => Reached::Lost,
                 };
-                let mut seen = vec![first];
                 loop {
-                    match rx.try_recv() {
-                        Ok(c) => seen.push(Ok(c)),
+                    reached = match rx.try_recv() {
+                        Ok(c) => reached.with(Ok(&c), selected),
                         Err(broadcast::error::TryRecvError::Empty) => break,
-                        Err(_) => seen.push(Err(())),
-                    }
+                        Err(_) => Reached::Lost,
+                    };
                 }
-                reached(&seen, selected)
+                reached.modseq()
             };
             tokio::select! {
                 line = io.read_line() => {
@@ -133,6 +145,15 @@ mod tests {
             kind: ChangeKind::Appended,
             modseq,
         })
+    }
+
+    /// `Reached` folded over a wake's events, as the wait does.
+    fn reached(seen: &[Result<Change, ()>], selected: Option<i64>) -> Option<u64> {
+        seen.iter()
+            .fold(Reached::Nothing, |r, e| {
+                r.with(e.as_ref().map_err(|_| ()), selected)
+            })
+            .modseq()
     }
 
     #[test]
