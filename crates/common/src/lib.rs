@@ -10,6 +10,7 @@ pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod password;
+pub mod quick_ack;
 pub mod rate;
 pub mod sasl;
 pub mod security;

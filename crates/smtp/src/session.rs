@@ -18,6 +18,7 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tern_common::quick_ack::QuickAck;
 
 use smtp_proto::{Error as ProtoError, Request};
 use tern_common::config::Family;
@@ -140,7 +141,7 @@ fn reply(out: &mut Vec<u8>, text: &str) {
 
 impl<'a, S> Session<'a, S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     /// A session outside the listener (tests): logins are throttled by
     /// the shared `Security`, as a served connection's are.
@@ -309,6 +310,12 @@ where
         let Some(s) = self.stream.as_mut() else {
             return Ok(false);
         };
+        // More of a message to come: acknowledge what came, or the
+        // client's last write of it may wait for the delayed ACK (see
+        // `tern_common::quick_ack`).
+        if matches!(self.mode, Mode::Data | Mode::Bdat { .. }) {
+            s.quick_ack();
+        }
         let mut chunk = [0u8; 16 * 1024];
         let shutdown = self.shutdown.clone();
         let read = tokio::select! {

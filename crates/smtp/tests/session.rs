@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tern_common::Address;
 use tern_common::config::{Source, parse};
@@ -79,10 +80,18 @@ async fn env() -> Env {
     env_with("").await
 }
 
-/// Counts the writes the server makes (pipelining answers in one).
+/// Counts the writes the server makes (pipelining answers in one), and
+/// its asks for prompt acknowledgements (`QuickAck`).
 struct Counting {
     inner: DuplexStream,
     writes: Arc<AtomicUsize>,
+    acks: Arc<AtomicUsize>,
+}
+
+impl tern_common::quick_ack::QuickAck for Counting {
+    fn quick_ack(&self) {
+        self.acks.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl AsyncRead for Counting {
@@ -170,6 +179,7 @@ async fn talk_counted(env: &Env, input: &[u8]) -> (String, usize) {
     let server = Counting {
         inner: server,
         writes: writes.clone(),
+        acks: Arc::new(AtomicUsize::new(0)),
     };
     let shared = env.shared.clone();
     let task = tokio::spawn(async move {
@@ -188,6 +198,95 @@ async fn talk_counted(env: &Env, input: &[u8]) -> (String, usize) {
     client.read_to_string(&mut out).await.unwrap();
     task.await.unwrap();
     (out, writes.load(Ordering::SeqCst))
+}
+
+/// Reads from the server until `end` has come, bounded.
+async fn read_until(client: &mut DuplexStream, end: &str) -> String {
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while !got.contains(end) {
+        let n = tokio::time::timeout(Duration::from_secs(10), client.read(&mut buf))
+            .await
+            .expect("the server answers")
+            .unwrap();
+        assert!(n > 0, "closed before {end:?}: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    got
+}
+
+/// Waits (bounded) until the server has asked for more than `than`
+/// prompt acknowledgements.
+async fn asked(acks: &AtomicUsize, than: usize) -> usize {
+    for _ in 0..2000 {
+        if acks.load(Ordering::SeqCst) > than {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    acks.load(Ordering::SeqCst)
+}
+
+/// While a message is still arriving (DATA, BDAT), the socket
+/// acknowledges at once, so that a client's last write of it does not
+/// wait for the delayed ACK; command lines are left to the kernel, whose
+/// acknowledgements ride on the replies (see `tern_common::quick_ack`).
+#[tokio::test]
+async fn a_message_still_arriving_is_acknowledged_at_once() {
+    let e = env().await;
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let acks = Arc::new(AtomicUsize::new(0));
+    let server = Counting {
+        inner: server,
+        writes: Arc::new(AtomicUsize::new(0)),
+        acks: acks.clone(),
+    };
+    let shared = e.shared.clone();
+    let task = tokio::spawn(async move {
+        let peer = Peer {
+            ip: IpAddr::from([192, 0, 2, 1]),
+            tls: None,
+            can_starttls: false,
+        };
+        Session::new(shared, server, &NoTls, peer, CancellationToken::new())
+            .run()
+            .await;
+    });
+    read_until(&mut client, "220 ").await;
+    let envelope = TXN.strip_suffix("DATA\r\n").unwrap();
+    client.write_all(envelope.as_bytes()).await.unwrap();
+    read_until(&mut client, "Recipient OK").await;
+    assert_eq!(acks.load(Ordering::SeqCst), 0, "commands: nothing asked");
+    client.write_all(b"DATA\r\n").await.unwrap();
+    read_until(&mut client, "354 ").await;
+    let ready = acks.load(Ordering::SeqCst);
+    client
+        .write_all(b"Subject: big\r\n\r\nfirst part\r\n")
+        .await
+        .unwrap();
+    let first = asked(&acks, ready).await;
+    assert!(
+        first > ready,
+        "the rest of the DATA is awaited with prompt ACKs"
+    );
+    client.write_all(b"last part\r\n.\r\n").await.unwrap();
+    read_until(&mut client, "queued as").await;
+    let after_data = acks.load(Ordering::SeqCst);
+    // BDAT: a chunk announced and not all there yet.
+    client
+        .write_all(b"MAIL FROM:<sender@remote.example>\r\nRCPT TO:<alice@example.org>\r\nBDAT 20 LAST\r\n0123456789")
+        .await
+        .unwrap();
+    assert!(
+        asked(&acks, after_data).await > after_data,
+        "so is the rest of a BDAT chunk"
+    );
+    client.write_all(b"0123456789").await.unwrap();
+    let out = read_until(&mut client, "queued as").await;
+    client.write_all(b"QUIT\r\n").await.unwrap();
+    read_until(&mut client, "221 ").await;
+    task.await.unwrap();
+    assert_eq!(inbox(&e, "alice@example.org").await.len(), 2, "{out}");
 }
 
 async fn inbox(env: &Env, user: &str) -> Vec<Vec<u8>> {

@@ -15,10 +15,12 @@ use crate::budget::{Budget, Share};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::protocol::deflate::Deflate;
+use tern_common::quick_ack::QuickAck;
 
-/// A byte stream a session runs over.
-pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
+/// A byte stream a session runs over; `QuickAck` keeps a client's last
+/// write of a literal from waiting on a delayed acknowledgement.
+pub trait Wire: AsyncRead + AsyncWrite + Unpin + Send + QuickAck {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + QuickAck> Wire for T {}
 
 /// What the framer read.
 #[derive(Debug, PartialEq, Eq)]
@@ -134,7 +136,7 @@ fn literal_suffix(line: &[u8]) -> Option<(u64, bool)> {
     Some((n, nonsync))
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + QuickAck> Io<S> {
     pub fn new(stream: S, max_line: usize, max_literal: usize) -> Io<S> {
         Io {
             stream,
@@ -318,6 +320,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// One line with its CRLF; `Ok(None)` at end of stream, `Err(tag)`
     /// when it was too long (discarded; the tag it started with, if any).
     pub async fn read_line(&mut self) -> std::io::Result<Result<Option<Vec<u8>>, Option<String>>> {
+        self.read_line_in(false).await
+    }
+
+    /// `read_line`; `in_command` when the line goes on a command after a
+    /// literal, whose client may be waiting to send it (`quick_ack`).
+    async fn read_line_in(
+        &mut self,
+        in_command: bool,
+    ) -> std::io::Result<Result<Option<Vec<u8>>, Option<String>>> {
         let mut discarding: Option<Option<String>> = None;
         let max_line = self.line_limit();
         loop {
@@ -337,6 +348,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
                 self.rbuf.clear();
             }
+            if in_command {
+                self.stream.quick_ack();
+            }
             if self.fill().await? == 0 {
                 return Ok(Ok(None));
             }
@@ -355,6 +369,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             if need == 0 {
                 return Ok(true);
             }
+            // More of the literal to come: acknowledge what came, or the
+            // client's last record may wait for the delayed ACK (see
+            // `tern_common::quick_ack`).
+            self.stream.quick_ack();
             if self.fill().await? == 0 {
                 return Ok(false);
             }
@@ -369,7 +387,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let mut literal_total = 0usize;
         let (max_line, max_literal) = (self.line_limit(), self.literal_limit());
         loop {
-            let line = match self.read_line().await? {
+            let line = match self.read_line_in(!cmd.is_empty()).await? {
                 Ok(Some(l)) => l,
                 Ok(None) => return Ok(Input::Eof),
                 Err(tag) if cmd.is_empty() => return Ok(Input::TooLong(tag)),
@@ -449,6 +467,114 @@ mod tests {
         let mut got = [0u8; 26];
         client.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"+ Ready for literal data\r\n");
+    }
+
+    /// A stream that counts the session's asks for prompt
+    /// acknowledgements (`QuickAck`).
+    struct Acking {
+        inner: tokio::io::DuplexStream,
+        acks: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl QuickAck for Acking {
+        fn quick_ack(&self) {
+            self.acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl AsyncRead for Acking {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for Acking {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// Waits (bounded) until the reader has asked for more than `than`
+    /// prompt acknowledgements.
+    async fn asked(acks: &std::sync::atomic::AtomicUsize, than: usize) -> usize {
+        for _ in 0..2000 {
+            let n = acks.load(std::sync::atomic::Ordering::SeqCst);
+            if n > than {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        acks.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// While a literal is still arriving, and while the rest of its
+    /// command line is, the socket acknowledges at once; command lines
+    /// alone are left to the kernel's delayed acknowledgements, which ride
+    /// on the replies (see `tern_common::quick_ack`).
+    #[tokio::test]
+    async fn a_literal_still_arriving_is_acknowledged_at_once() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut io = Io::new(
+            Acking {
+                inner: server,
+                acks: acks.clone(),
+            },
+            1024,
+            1 << 20,
+        );
+        io.set_authenticated(true);
+        client
+            .write_all(b"a NOOP\r\nb SELECT INBOX\r\n")
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            assert!(matches!(io.read_command().await, Ok(Input::Command(_))));
+        }
+        assert_eq!(acks.load(SeqCst), 0, "no literal, nothing asked");
+        // As imaplib sends it: the line, the literal (here in two writes),
+        // then the CRLF that ends the command on its own.
+        client
+            .write_all(b"c APPEND INBOX {20000+}\r\n")
+            .await
+            .unwrap();
+        client.write_all(&[b'x'; 12_000]).await.unwrap();
+        let reader = tokio::spawn(async move { io.read_command().await });
+        let first = asked(&acks, 0).await;
+        assert!(first > 0, "the literal's rest is awaited with prompt ACKs");
+        client.write_all(&[b'x'; 8_000]).await.unwrap();
+        assert!(
+            asked(&acks, first).await > first,
+            "so is the end of its command line"
+        );
+        client.write_all(b"\r\n").await.unwrap();
+        let Ok(Input::Command(c)) = reader.await.unwrap() else {
+            panic!("the command")
+        };
+        assert_eq!(c.len(), b"c APPEND INBOX {20000+}\r\n".len() + 20_000 + 2);
     }
 
     #[tokio::test]

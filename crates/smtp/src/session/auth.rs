@@ -4,6 +4,7 @@
 //! failed login gets the same answer, whatever the cause (RFC 4954 6).
 
 use std::time::Duration;
+use tern_common::quick_ack::QuickAck;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -14,7 +15,7 @@ use crate::spool::{Body, Message};
 
 impl<S> Session<'_, S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     /// One line answering an AUTH challenge (RFC 4954 4).
     pub(super) async fn auth_line(&mut self) -> Option<Step> {

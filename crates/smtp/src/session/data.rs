@@ -3,6 +3,7 @@
 //! sent only after the store has committed every copy (RFC 5321 6.1).
 
 use std::time::{Duration, Instant};
+use tern_common::quick_ack::QuickAck;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
@@ -15,7 +16,7 @@ use crate::spool::{Body, HEADER_LIMIT, Message};
 
 impl<S> Session<'_, S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     /// One line of DATA: the end of the message, or content with its
     /// transparency dot removed.

@@ -4,6 +4,7 @@
 //! check the command sequence, then policy, then the store.
 
 use std::net::IpAddr;
+use tern_common::quick_ack::QuickAck;
 
 use tern_common::security::{AuditEvent, AuditKind};
 use tern_store::Resolution;
@@ -19,7 +20,7 @@ use crate::spool::Spool;
 
 impl<S> Session<'_, S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     /// `size` is SIZE= as the client wrote it (the parsed `from.size`
     /// saturates).

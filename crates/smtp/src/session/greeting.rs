@@ -2,6 +2,7 @@
 //! 4.1.1.1, RFC 1869), which depend on TLS and on the port. Rule: AUTH is
 //! offered only on submission and only over TLS (RFC 4954 4, RFC 8314).
 
+use tern_common::quick_ack::QuickAck;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Session, Step, reply};
@@ -9,7 +10,7 @@ use crate::replies as R;
 
 impl<S> Session<'_, S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     pub(super) fn ehlo(&mut self, host: String, esmtp: bool) -> Step {
         if host.trim().is_empty() {

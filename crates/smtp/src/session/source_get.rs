@@ -9,6 +9,7 @@
 //! whether it came by GET (`source-get=pass`) or not (`none`), with
 //! `[source_get] unidentified` deciding what the latter gets.
 
+use tern_common::quick_ack::QuickAck;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Session, Step, reply};
@@ -31,7 +32,7 @@ const UNIDENTIFIED: &str =
 
 impl<S> Session<'_, S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     /// SOURCE, GET and RELEASE, which the command parser does not know;
     /// `None` when the line is none of them. Port 25 only.

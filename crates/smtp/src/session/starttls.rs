@@ -2,6 +2,7 @@
 //! whatever the client pipelined behind STARTTLS is thrown away and the
 //! session starts over (RFC 3207 4.2).
 
+use tern_common::quick_ack::QuickAck;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Mode, Session, Step, reply};
@@ -9,7 +10,7 @@ use crate::replies as R;
 
 impl<S> Session<'_, S>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     pub(super) fn starttls(&mut self) -> Step {
         if self.peer.tls.is_some() {
