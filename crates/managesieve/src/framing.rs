@@ -90,6 +90,12 @@ impl Framer {
         }
     }
 
+    /// Part of a command has been framed (a literal, or arguments after
+    /// one) and the rest is awaited.
+    pub fn mid_command(&self) -> bool {
+        !self.args.is_empty() || matches!(self.mode, Mode::Literal(_) | Mode::Discard(_))
+    }
+
     /// Forget everything half-read (after STARTTLS, RFC 5804 2.2: nothing
     /// sent before the handshake is taken as a command).
     pub fn reset(&mut self) {
@@ -326,6 +332,33 @@ mod tests {
                 Frame::Command(vec![atom("HAVESPACE"), st(b"x"), atom("100")]),
             ]
         );
+    }
+
+    /// What the session asks prompt acknowledgements for: the rest of a
+    /// command whose literal has begun, not a command line still coming.
+    #[test]
+    fn a_command_is_mid_way_from_its_literal_to_its_end() {
+        let mut f = Framer::new(100, 100);
+        let mut buf = b"NOOP".to_vec();
+        assert_eq!(f.next(&mut buf), None);
+        assert!(!f.mid_command(), "a command line still coming");
+        buf.extend_from_slice(b"\r\nPUTSCRIPT \"s\" {10+}\r\nkeep;");
+        assert_eq!(f.next(&mut buf), Some(Frame::Command(vec![atom("NOOP")])));
+        assert_eq!(f.next(&mut buf), None);
+        assert!(f.mid_command(), "in the literal");
+        buf.extend_from_slice(b"stop");
+        assert_eq!(f.next(&mut buf), None);
+        assert!(f.mid_command(), "after it, before the CRLF");
+        buf.extend_from_slice(b";\r\n");
+        assert_eq!(
+            f.next(&mut buf),
+            Some(Frame::Command(vec![
+                atom("PUTSCRIPT"),
+                st(b"s"),
+                st(b"keep;stop;")
+            ]))
+        );
+        assert!(!f.mid_command());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tern_common::gate::Gate;
+use tern_common::quick_ack::QuickAck;
 use tern_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +35,7 @@ pub async fn run<S>(
     shutdown: CancellationToken,
     peer: String,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     let gate = Gate::open("managesieve");
     run_gated(store, opts, stream, tls, upgrader, shutdown, peer, gate).await
@@ -73,7 +74,7 @@ pub async fn run_gated<S>(
     peer: String,
     gate: Gate,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + QuickAck,
 {
     let mut s = Session {
         store,
@@ -110,6 +111,12 @@ pub async fn run_gated<S>(
             // Read no more than the framing will take in one step.
             let room = framer.want().saturating_sub(buf.len()).clamp(1, 16 * 1024);
             let mut chunk = vec![0u8; room];
+            // A script still arriving: acknowledge what came, or the
+            // client's last write of it may wait for the delayed ACK (see
+            // `tern_common::quick_ack`).
+            if framer.mid_command() {
+                stream.quick_ack();
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => {
                     s.push(&response("BYE", Some("TRYLATER"), "server shutting down"));
