@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::db::Backend;
 use crate::delivered::Delivered;
 use crate::events::{Bus, CHANNEL, Change, ChangeKind};
+use crate::write_lock::Turns;
 use crate::{Result, StoreError};
 
 /// How many requests one commit takes at most.
@@ -55,9 +56,15 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    pub fn start(pool: AnyPool, backend: Backend, data_dir: PathBuf, bus: Bus) -> Committer {
+    pub fn start(
+        pool: AnyPool,
+        backend: Backend,
+        data_dir: PathBuf,
+        bus: Bus,
+        turns: Option<Turns>,
+    ) -> Committer {
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(run(pool, backend, data_dir, bus, rx));
+        tokio::spawn(run(pool, backend, data_dir, bus, turns, rx));
         Committer { tx }
     }
 
@@ -83,6 +90,7 @@ async fn run(
     backend: Backend,
     data_dir: PathBuf,
     bus: Bus,
+    turns: Option<Turns>,
     mut rx: mpsc::Receiver<Request>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -102,6 +110,12 @@ async fn run(
             fail_all(batch, format!("cannot sync the message files: {e}"));
             continue;
         }
+        // SQLite: the batch's transaction waits for its writing turn
+        // like any other (`write_lock`).
+        let _turn = match &turns {
+            Some(t) => t.take().await,
+            None => None,
+        };
         commit_batch(&pool, backend, &bus, batch).await;
     }
 }

@@ -42,6 +42,7 @@ mod spooled;
 mod srs;
 mod tokens;
 mod web;
+mod write_lock;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,6 +151,8 @@ struct Inner {
     data_dir: PathBuf,
     events: events::Bus,
     committer: commit::Committer,
+    /// Whose turn it is to write (SQLite only, see `write_lock`).
+    turns: Option<write_lock::Turns>,
     snapshots: snapshot::Snapshots,
     /// What a protocol layer keeps of a message beside it (`summary`);
     /// set once by whoever opens the store.
@@ -189,11 +192,13 @@ impl Store {
         {
             events::listen_postgres(url, events.clone()).await?;
         }
+        let turns = (backend == Backend::Sqlite).then(write_lock::Turns::new);
         let committer = commit::Committer::start(
             pool.clone(),
             backend,
             data_dir.to_path_buf(),
             events.clone(),
+            turns.clone(),
         );
         let store = Store {
             inner: Arc::new(Inner {
@@ -202,6 +207,7 @@ impl Store {
                 data_dir: data_dir.to_path_buf(),
                 events,
                 committer,
+                turns,
                 snapshots: snapshot::Snapshots::default(),
                 summarizer: std::sync::OnceLock::new(),
             }),
@@ -246,10 +252,16 @@ impl Store {
     /// and writes later fails at once with "database is locked" when
     /// another connection wrote in between (its snapshot is stale, and
     /// waiting cannot help), instead of waiting its turn.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend() {
-            Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool().begin().await?,
+    /// On SQLite the transaction first waits for this process's writing
+    /// turn (`write_lock`), instead of sleeping in SQLite's busy handler.
+    pub(crate) async fn write_tx(&self) -> Result<write_lock::WriteTx> {
+        Ok(match &self.inner.turns {
+            Some(turns) => {
+                let turn = turns.take().await;
+                let tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+                write_lock::WriteTx::new(tx, turn)
+            }
+            None => write_lock::WriteTx::new(self.pool().begin().await?, None),
         })
     }
 

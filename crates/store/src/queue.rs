@@ -375,7 +375,7 @@ impl Store {
 /// commits): a DMARC or TLS report enters the queue in the transaction that
 /// records it as sent.
 pub(crate) async fn queue_insert_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::write_lock::WriteTx,
     m: &QueueNew,
 ) -> Result<QueueId> {
     if m.recipients.is_empty() {

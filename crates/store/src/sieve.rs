@@ -91,7 +91,7 @@ impl Store {
     /// cycle forms with writers that lock a mailbox and then its account.
     async fn lock_account(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut crate::write_lock::WriteTx,
         account: AccountId,
     ) -> Result<bool> {
         let sql = match self.backend() {

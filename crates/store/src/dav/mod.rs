@@ -296,7 +296,7 @@ fn collection_not_found(id: DavCollectionId) -> StoreError {
     StoreError::NotFound(format!("collection #{id}"))
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+type Tx = crate::write_lock::WriteTx;
 
 /// A row of `dav_changes`' query: the collection's sync, then one change
 /// (name, deleted, modseq) or NULLs when there is none.

@@ -35,7 +35,7 @@ impl Store {
     pub(super) async fn begin_mailbox_write(
         &self,
         mailbox: MailboxId,
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, AccountId)> {
+    ) -> Result<(crate::write_lock::WriteTx, AccountId)> {
         let mut tx = self.write_tx().await?;
         let account: i64 = sqlx::query_scalar(
             "UPDATE mailboxes SET highestmodseq = highestmodseq WHERE id = $1 RETURNING account_id",
