@@ -215,7 +215,7 @@ impl Manager {
     /// next round: the flags are changed first, in Snoozed (the copy
     /// takes them along); the move copies at most once (keyed by where the
     /// message waits: a mailbox's UIDs are never reused) and then
-    /// expunges; the row goes last.
+    /// expunges; the row goes last, with the move's key.
     pub async fn snooze_wake(&self, now: i64) -> Result<usize> {
         let mut woke = 0;
         for s in self.store.snooze_due(now, 200).await? {
@@ -251,7 +251,7 @@ impl Manager {
                     continue;
                 }
             }
-            self.store.snooze_remove(s.mailbox_id, s.uid).await?;
+            self.store.snooze_woken(s.mailbox_id, s.uid, &key).await?;
         }
         Ok(woke)
     }

@@ -123,6 +123,24 @@ impl Store {
         Ok(rows.into_iter().map(snoozed).collect())
     }
 
+    /// A wake-up is done: its row goes, and with it the delivery key its
+    /// move was made once under (`move_message_once`), which nothing can
+    /// repeat once the row is gone.
+    pub async fn snooze_woken(&self, mailbox: MailboxId, uid: u32, key: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM snoozed WHERE mailbox_id = $1 AND uid = $2")
+            .bind(mailbox)
+            .bind(i64::from(uid))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM delivery_keys WHERE name = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn snooze_remove(&self, mailbox: MailboxId, uid: u32) -> Result<()> {
         sqlx::query("DELETE FROM snoozed WHERE mailbox_id = $1 AND uid = $2")
             .bind(mailbox)

@@ -391,6 +391,19 @@ pub(crate) async fn snoozed_messages(f: Fixture) {
         assert_eq!(s.messages(inbox.id).await.unwrap().len(), 1, "one copy");
         assert!(s.messages(snoozed.id).await.unwrap().is_empty());
     }
+    // Done: the row goes, and the move's key with it (keys are not kept
+    // for wake-ups that can no longer repeat).
+    s.snooze_add(a.id, snoozed.id, waiting, inbox.id, 1)
+        .await
+        .unwrap();
+    s.snooze_woken(snoozed.id, waiting, &key).await.unwrap();
+    let rows = s.snooze_in(snoozed.id).await.unwrap();
+    assert!(rows.iter().all(|r| r.uid != waiting), "its row is gone");
+    assert_eq!(
+        s.delivery_keys_prune(i64::MAX).await.unwrap(),
+        0,
+        "no key left"
+    );
     // The mailbox's removal takes its snoozed rows.
     s.mailbox_delete(a.id, "Snoozed").await.unwrap();
     assert!(s.snooze_list(a.id).await.unwrap().is_empty());
