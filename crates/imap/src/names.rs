@@ -26,6 +26,13 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// What is wrong, in words.
+    pub fn why(&self) -> &'static str {
+        match self {
+            Refusal::Limit(why) | Refusal::Cannot(why) => why,
+        }
+    }
+
     pub fn reply(&self) -> String {
         match self {
             Refusal::Limit(why) => format!("NO [LIMIT] {why}"),

@@ -10,6 +10,11 @@
 //!   the letters a–z the keywords Dovecot lists in the folder's
 //!   `dovecot-keywords` (written the same way on export).
 //!
+//! An imported tree may come from anyone: a symbolic link in it is not
+//! followed (it could name a server key), a FIFO is not waited on, a file
+//! over the message limit and a `dovecot-keywords` file are never read
+//! whole (`open_regular`).
+//!
 //! Long jobs show progress (`progress.rs`).
 //!
 //! Messages go into the store in batches through `Store::deliver` (files
@@ -76,9 +81,17 @@ fn flags_of(name: &str, keywords: &[Option<String>]) -> Vec<String> {
 /// A folder's `dovecot-keywords` (`0 $Label1` per line), by index; none
 /// when the file is missing. Names that are not IMAP atoms are left out.
 fn keywords_in(dir: &Path) -> Vec<Option<String>> {
-    let Ok(text) = std::fs::read_to_string(dir.join("dovecot-keywords")) else {
+    use std::io::Read;
+    // 26 names of at most 128 bytes fit in far less; a larger file is
+    // read only that far.
+    let Some((file, _)) = open_regular(&dir.join("dovecot-keywords")) else {
         return Vec::new();
     };
+    let mut raw = Vec::new();
+    if file.take(KEYWORDS_READ).read_to_end(&mut raw).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&raw);
     let mut out: Vec<Option<String>> = vec![None; 26];
     for line in text.lines() {
         if let Some((i, name)) = line.split_once(' ')
@@ -341,7 +354,10 @@ pub async fn import(
     };
     match format {
         ImportFormat::Mbox => {
-            let target = mailbox.unwrap_or_else(|| "INBOX".into());
+            let target = tern_imap::names_canonical(&mailbox.unwrap_or_else(|| "INBOX".into()));
+            if let Err(why) = tern_imap::check_mailbox_name(&target) {
+                return Err(usage(format!("mailbox {target:?}: {}", why.why())));
+            }
             sink.mailbox(&target).await?;
             import_mbox(&mut sink, path, &target).await?;
         }
@@ -382,7 +398,31 @@ async fn import_mbox(sink: &mut Sink<'_>, path: &Path, mailbox: &str) -> Result<
     Ok(())
 }
 
+/// The most of a `dovecot-keywords` file read.
+const KEYWORDS_READ: u64 = 64 << 10;
+
+/// A regular file of an imported tree, opened without following a
+/// symbolic link and without waiting on a FIFO, with its size; `None` for
+/// anything else. The tree may come from anyone (a user's archive): a link
+/// in it could name any file the importing user may read, a server key
+/// say, and put it in a mailbox. Checked on the open file, so nothing can
+/// be swapped in between the check and the read.
+fn open_regular(path: &Path) -> Option<(std::fs::File, u64)> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = std::fs::File::from(rustix::fs::open(path, flags, Mode::empty()).ok()?);
+    let meta = file.metadata().ok()?;
+    meta.is_file().then_some((file, meta.len()))
+}
+
+/// A directory of an imported tree, not through a symbolic link (see
+/// `open_regular`).
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
 /// Maildir++ folders under `root`: ("INBOX" or the folder's name, dir).
+/// `root` is what the command names; links below it are not followed.
 fn maildir_folders(root: &Path) -> Result<Vec<(String, PathBuf)>, Failure> {
     let mut out = vec![("INBOX".to_string(), root.to_path_buf())];
     let entries = std::fs::read_dir(root).map_err(|e| usage(format!("{}: {e}", root.display())))?;
@@ -391,7 +431,8 @@ fn maildir_folders(root: &Path) -> Result<Vec<(String, PathBuf)>, Failure> {
         if let Some(folder) = name.strip_prefix('.')
             && !folder.is_empty()
             && !folder.starts_with('.')
-            && e.path().join("cur").is_dir()
+            && is_real_dir(&e.path())
+            && is_real_dir(&e.path().join("cur"))
         {
             out.push((folder_name(folder), e.path()));
         }
@@ -410,7 +451,10 @@ async fn import_maildir(
     for (folder, dir) in folders {
         let mut files = Vec::new();
         for sub in ["cur", "new"] {
-            if let Ok(rd) = std::fs::read_dir(dir.join(sub)) {
+            let d = dir.join(sub);
+            if is_real_dir(&d)
+                && let Ok(rd) = std::fs::read_dir(d)
+            {
                 files.extend(rd.flatten().map(|e| e.path()));
             }
         }
@@ -419,21 +463,68 @@ async fn import_maildir(
     }
     let total = listed.iter().map(|(_, _, f)| f.len() as u64).sum();
     let mut progress = Progress::new("import", "messages", Some(total));
+    let mut mailboxes = sink
+        .store
+        .mailbox_list(sink.account)
+        .await
+        .map_err(runtime)?
+        .len();
     for (folder, dir, files) in listed {
-        let keywords = keywords_in(&dir);
         let target = match into {
             Some(prefix) if folder == "INBOX" => prefix.to_string(),
             Some(prefix) => format!("{prefix}/{folder}"),
             None => folder,
         };
+        // A folder name is a name a user chose: the limits and characters
+        // IMAP CREATE allows, and no more mailboxes than it allows.
+        let target = tern_imap::names_canonical(&target);
+        if let Err(why) = tern_imap::check_mailbox_name(&target) {
+            eprintln!(
+                "skipped folder {} ({} messages): {}",
+                dir.display(),
+                files.len(),
+                why.why()
+            );
+            progress.add(files.len() as u64);
+            continue;
+        }
+        let new = sink
+            .store
+            .mailbox_get(sink.account, &target)
+            .await
+            .map_err(runtime)?
+            .is_none();
+        if new && mailboxes >= tern_imap::MAX_MAILBOXES {
+            eprintln!(
+                "skipped folder {} ({} messages): the account has {} mailboxes, the most allowed",
+                dir.display(),
+                files.len(),
+                tern_imap::MAX_MAILBOXES
+            );
+            progress.add(files.len() as u64);
+            continue;
+        }
+        mailboxes += usize::from(new);
+        let keywords = keywords_in(&dir);
         sink.mailbox(&target).await?;
         for f in files {
+            use std::io::Read;
             progress.add(1);
-            let meta = std::fs::metadata(&f).map_err(runtime)?;
-            if !meta.is_file() {
+            let Some((file, len)) = open_regular(&f) else {
+                eprintln!("skipped {}: not a regular file", f.display());
+                continue;
+            };
+            if len > MAX_MESSAGE as u64 {
+                eprintln!("skipped {}: {len} bytes (over {MAX_MESSAGE})", f.display());
                 continue;
             }
-            let bytes = std::fs::read(&f).map_err(|e| runtime(format!("{}: {e}", f.display())))?;
+            let meta = file.metadata().map_err(runtime)?;
+            // Bounded even if the file grows after the size was read
+            // (`push` then skips it).
+            let mut bytes = Vec::with_capacity(len as usize);
+            file.take(MAX_MESSAGE as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| runtime(format!("{}: {e}", f.display())))?;
             let date = meta
                 .modified()
                 .ok()
