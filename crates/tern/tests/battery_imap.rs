@@ -210,6 +210,43 @@ fn hostile_commands_get_clean_answers() {
     another_client_is_served(&t);
 }
 
+/// See the script: five messages with hostile From fields.
+const HEADERS: &str = include_str!("scripts/battery_imap_headers.py");
+
+/// Header SEARCH keys over hostile header blocks (5,000 duplicate From
+/// fields, 2,000 encoded words, a field folded over 20,000 lines, a
+/// zero-width space inside an address) give the right messages: every
+/// instance of a field is read, encoded words and folding are read as
+/// decoded, an invisible character is not skipped. Memory stays bounded,
+/// another client is served.
+#[test]
+fn header_searches_over_hostile_headers_find_the_right_messages() {
+    let t = server(&["imaps"]);
+    let before = rss_kib(t.pid());
+    let out = t.imaps_script(HEADERS, USER, PASSWORD, &[]);
+    let after = rss_kib(t.pid());
+    println!("VmRSS before {before} KiB, after {after} KiB\n{out}");
+    for (name, want) in [
+        ("append-many", "OK -"),
+        ("append-words", "OK -"),
+        ("append-folded", "OK -"),
+        ("append-invisible", "OK -"),
+        ("append-plain", "OK -"),
+        ("from-evil", "OK 1,2,3"),
+        ("from-angle", "OK 2"),
+        ("header-from", "OK 5"),
+        ("long-needle", "OK -"),
+        ("not-from", "OK 4,5"),
+    ] {
+        assert!(
+            out.lines().any(|l| l == format!("{name} {want}")),
+            "{name}: want {want}\n{out}"
+        );
+    }
+    assert!(after < before + 64 * 1024, "{before} → {after} KiB");
+    another_client_is_served(&t);
+}
+
 /// argv: how many stalled connections. Each sends half a command and
 /// stops; another client is served meanwhile.
 const STALLED: &str = include_str!("scripts/battery_imap_stalled.py");
