@@ -173,13 +173,22 @@ fn plain(user: &str, pass: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"))
 }
 
-async fn talk_counted(env: &Env, input: &[u8]) -> (String, usize) {
-    let (mut client, server) = tokio::io::duplex(1 << 20);
-    let writes = Arc::new(AtomicUsize::new(0));
+/// A plain port-25 session from 192.0.2.1 on a counted stream: the
+/// client's end, the server's writes and asks for prompt ACKs, its task.
+fn counted_session(
+    env: &Env,
+) -> (
+    DuplexStream,
+    Arc<AtomicUsize>,
+    Arc<AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (client, server) = tokio::io::duplex(1 << 20);
+    let (writes, acks) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let server = Counting {
         inner: server,
         writes: writes.clone(),
-        acks: Arc::new(AtomicUsize::new(0)),
+        acks: acks.clone(),
     };
     let shared = env.shared.clone();
     let task = tokio::spawn(async move {
@@ -192,6 +201,11 @@ async fn talk_counted(env: &Env, input: &[u8]) -> (String, usize) {
             .run()
             .await;
     });
+    (client, writes, acks, task)
+}
+
+async fn talk_counted(env: &Env, input: &[u8]) -> (String, usize) {
+    let (mut client, writes, _, task) = counted_session(env);
     client.write_all(input).await.unwrap();
     client.shutdown().await.unwrap();
     let mut out = String::new();
@@ -234,24 +248,7 @@ async fn asked(acks: &AtomicUsize, than: usize) -> usize {
 #[tokio::test]
 async fn a_message_still_arriving_is_acknowledged_at_once() {
     let e = env().await;
-    let (mut client, server) = tokio::io::duplex(1 << 20);
-    let acks = Arc::new(AtomicUsize::new(0));
-    let server = Counting {
-        inner: server,
-        writes: Arc::new(AtomicUsize::new(0)),
-        acks: acks.clone(),
-    };
-    let shared = e.shared.clone();
-    let task = tokio::spawn(async move {
-        let peer = Peer {
-            ip: IpAddr::from([192, 0, 2, 1]),
-            tls: None,
-            can_starttls: false,
-        };
-        Session::new(shared, server, &NoTls, peer, CancellationToken::new())
-            .run()
-            .await;
-    });
+    let (mut client, _, acks, task) = counted_session(&e);
     read_until(&mut client, "220 ").await;
     let envelope = TXN.strip_suffix("DATA\r\n").unwrap();
     client.write_all(envelope.as_bytes()).await.unwrap();
