@@ -36,6 +36,19 @@ fn sparse(path: &Path, len: u64) {
     f.set_len(len).unwrap();
 }
 
+/// How many mailboxes LIST shows the user.
+fn mailbox_count(t: &Tern, user: &str) -> usize {
+    let out = t.imaps_script(
+        "m = imaplib.IMAP4_SSL('127.0.0.1', int(port), ssl_context=ctx)\n\
+         m.login(user, password)\n\
+         print(len(m.list()[1]))\n",
+        user,
+        PW,
+        &[],
+    );
+    out.trim().parse().expect("a count")
+}
+
 #[test]
 fn a_hostile_maildir_brings_in_only_its_own_regular_files() {
     let t = Tern::start(&["imaps"]);
@@ -131,25 +144,9 @@ fn a_hostile_maildir_brings_in_only_its_own_regular_files() {
     );
     assert_eq!(seen.lines().count(), 3, "{seen}");
     // No mailbox for what was skipped, not even an empty one.
-    let list = t.imaps_script(
-        "m = imaplib.IMAP4_SSL('127.0.0.1', int(port), ssl_context=ctx)\n\
-         m.login(user, password)\n\
-         print(len(m.list()[1]))\n",
-        "alice@example.org",
-        PW,
-        &[],
-    );
-    let defaults = t.imaps_script(
-        "m = imaplib.IMAP4_SSL('127.0.0.1', int(port), ssl_context=ctx)\n\
-         m.login(user, password)\n\
-         print(len(m.list()[1]))\n",
-        "bob@example.org",
-        PW,
-        &[],
-    );
-    let (list, defaults): (usize, usize) = (
-        list.trim().parse().unwrap(),
-        defaults.trim().parse().unwrap(),
+    let (list, defaults) = (
+        mailbox_count(&t, "alice@example.org"),
+        mailbox_count(&t, "bob@example.org"),
     );
     assert_eq!(list, defaults, "a new account's mailboxes (Archive is one)");
 }
