@@ -2,7 +2,7 @@
 //! (RFC 3501 3), the states and what each carries in `state.rs`. `run`
 //! drives it over any byte stream; command groups live in `auth.rs`,
 //! `mailboxes.rs`, `select.rs`, `append.rs`, `selected.rs`, `fetch/`,
-//! `search.rs` and `idle.rs`.
+//! `search/` and `idle.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
