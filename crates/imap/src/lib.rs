@@ -44,10 +44,7 @@ mod view;
 mod fuzz;
 
 pub use gate::Gate;
-pub use names::{
-    MAX_MAILBOXES, Refusal as NameRefusal, canonical as names_canonical,
-    check as check_mailbox_name,
-};
+pub use names::{MAX_MAILBOXES, canonical as names_canonical, check as check_mailbox_name};
 pub use protocol::mutf7::{decode as mutf7_decode, encode as mutf7_encode};
 pub use service::Service;
 pub use session::{Options, Upgrade, run};
