@@ -18,13 +18,13 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tern_common::quick_ack::QuickAck;
 
 use smtp_proto::{Error as ProtoError, Request};
 use tern_common::config::Family;
 use tern_common::gate::Gate;
 use tern_common::listener::TlsInfo;
 pub use tern_common::listener::Upgrade;
+use tern_common::quick_ack::QuickAck;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;

@@ -4,8 +4,8 @@
 //! failed login gets the same answer, whatever the cause (RFC 4954 6).
 
 use std::time::Duration;
-use tern_common::quick_ack::QuickAck;
 
+use tern_common::quick_ack::QuickAck;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Mode, Session, Step, reply};

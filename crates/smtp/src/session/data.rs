@@ -3,8 +3,8 @@
 //! sent only after the store has committed every copy (RFC 5321 6.1).
 
 use std::time::{Duration, Instant};
-use tern_common::quick_ack::QuickAck;
 
+use tern_common::quick_ack::QuickAck;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 

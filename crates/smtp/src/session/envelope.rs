@@ -4,8 +4,8 @@
 //! check the command sequence, then policy, then the store.
 
 use std::net::IpAddr;
-use tern_common::quick_ack::QuickAck;
 
+use tern_common::quick_ack::QuickAck;
 use tern_common::security::{AuditEvent, AuditKind};
 use tern_store::Resolution;
 use tokio::io::{AsyncRead, AsyncWrite};
